@@ -1,0 +1,51 @@
+import type { Readable, Writable } from 'node:stream';
+
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+}
+
+export type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const HELP = `avcstream — SELinux audit pipeline
+
+Usage: avcstream <command> [options]
+
+Commands:
+  run       embedded single-host mode: tail, parse, replay, store, alert, report
+  parse     audit.log to NDJSON events
+  explain   replay AVC denials against a binary policy (audit2why)
+  policy    info | query over a binary policy (seinfo / sesearch)
+  report    seaudit-report style summary (text, html, json)
+  ingester  run the ingester daemon (Kafka)
+  analyzer  run the analyzer daemon (Kafka -> Elasticsearch)
+
+Run 'avcstream <command> --help' for the options of a command.
+`;
+
+// Each command lives in its own module and is loaded only when used, so `parse` never pays for `report`.
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.ts')).run,
+  parse: async () => (await import('./commands/parse.ts')).parse,
+  explain: async () => (await import('./commands/explain.ts')).explain,
+  policy: async () => (await import('./commands/policy.ts')).policy,
+  report: async () => (await import('./commands/report.ts')).report,
+  ingester: async () => (await import('./commands/ingester.ts')).ingester,
+  analyzer: async () => (await import('./commands/analyzer.ts')).analyzer,
+};
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    io.stderr.write(`avcstream: unknown command '${name}'\n\n${HELP}`);
+    return 64;
+  }
+  const command = await load();
+  return command(rest, io);
+}
