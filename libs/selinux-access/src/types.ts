@@ -1,0 +1,55 @@
+// Public data model of @avcstream/selinux-access. Shared by every downstream package: change with care.
+
+export type Verdict =
+  | 'ALLOWED'
+  | 'DONTAUDIT'
+  | 'TE_MISSING'
+  | 'BOOLEAN'
+  | 'CONSTRAINT'
+  | 'RBAC'
+  | 'BOUNDS'
+  | 'INVALID_CONTEXT'
+  | 'UNKNOWN_CLASS'
+  | 'UNKNOWN_PERM';
+
+/** One AVC denial to explain: contexts as written in the record. */
+export interface Denial {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+  permissive?: boolean | null;
+}
+
+export interface BlastRadius {
+  /** Allow rules (avtab entries, attributes unexpanded) the boolean would enable. */
+  rules: number;
+  /** Distinct (source type, target type, class) triples those rules cover, attributes expanded. */
+  triples: number;
+}
+
+export interface BooleanSuggestion {
+  name: string;
+  /** The boolean's current value in the state the decision was made with. */
+  current: boolean;
+  blastRadius: BlastRadius;
+}
+
+export interface Fix {
+  kind: 'allow' | 'setsebool' | 'restorecon' | 'semanage' | 'note';
+  /** A ready-to-run command or rule, e.g. `allow httpd_t shadow_t:file read;` or `setsebool -P x 1`. */
+  text: string;
+  /** True when the fix was checked against the model and does grant every denied permission. */
+  verified: boolean;
+}
+
+export interface Explanation {
+  verdict: Verdict;
+  /** Booleans whose flip allows all denied permissions (empty unless verdict is BOOLEAN). */
+  booleans: BooleanSuggestion[];
+  /** Human-readable evidence lines (rules found or missing, failing constraint rendered readably...). */
+  evidence: string[];
+  /** For CONSTRAINT: the failing constraint rendered readably, and which of user/role/level caused it. */
+  constraint?: { text: string; causes: Array<'user' | 'role' | 'type' | 'level'> };
+  fixes: Fix[];
+}
