@@ -1,1 +1,16 @@
-export {};
+export {
+  argvToObject,
+  CONFIG_EXIT_CODE,
+  ConfigError,
+  deepFreeze,
+  deepMerge,
+  ENV_PREFIX,
+  envSegmentToKey,
+  envToObject,
+  loadConfig,
+  redactConfig,
+  zBool,
+  zInt,
+  zList,
+} from './config.ts';
+export { readConfigFile } from './file.ts';

@@ -1,1 +1,12 @@
-export {};
+export type { AvcErrorOptions } from './errors.ts';
+export { AvcError, isAvcError, isRetriable } from './errors.ts';
+export type { BoundedQueue, BoundedQueueOptions } from './queue.ts';
+export { createQueue } from './queue.ts';
+export type { Delivery, Sink, Source } from './ports.ts';
+export { createBoundedSink } from './ports.ts';
+export type { Lifecycle, LifecycleLogger, LifecycleOptions, ShutdownPhase } from './lifecycle.ts';
+export { createLifecycle, SHUTDOWN_PHASES } from './lifecycle.ts';
+export type { MemorySink, MemorySource } from './memory.ts';
+export { createMemorySink, createMemorySource } from './memory.ts';
+export type { RetryOptions } from './retry.ts';
+export { backoffDelayMs, retry } from './retry.ts';

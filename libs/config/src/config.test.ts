@@ -1,0 +1,126 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  argvToObject,
+  ConfigError,
+  envToObject,
+  loadConfig,
+  redactConfig,
+  zBool,
+  zInt,
+  zList,
+} from './config.ts';
+import { readConfigFile } from './file.ts';
+
+const kafkaFragment = z
+  .object({
+    brokers: zList(z.string().min(1)).default(['127.0.0.1:9092']),
+    clientId: z.string().default('avcstream'),
+    sasl: z.object({ password: z.string().optional() }).strict().default({}),
+  })
+  .strict();
+const schema = z
+  .object({
+    kafka: kafkaFragment.default({ brokers: ['127.0.0.1:9092'], clientId: 'avcstream', sasl: {} }),
+    tail: z
+      .object({
+        startAt: z.enum(['beginning', 'end']).default('beginning'),
+        maxInFlightBytes: zInt(1, 1 << 30).default(1 << 20),
+        followRotations: zBool().default(true),
+      })
+      .strict()
+      .default({ startAt: 'beginning', maxInFlightBytes: 1 << 20, followRotations: true }),
+  })
+  .strict();
+
+describe('env and argv', () => {
+  it('maps AVCSTREAM_ with __ nesting to camelCase keys', () => {
+    expect(
+      envToObject({
+        AVCSTREAM_KAFKA__CLIENT_ID: 'x',
+        AVCSTREAM_TAIL__MAX_IN_FLIGHT_BYTES: '5',
+        PATH: '/bin',
+        AVCSTREAM_LOG_LEVEL: 'debug',
+      }),
+    ).toEqual({ kafka: { clientId: 'x' }, tail: { maxInFlightBytes: '5' } });
+  });
+  it('parses --a.b=v, --a.b v and bare flags', () => {
+    expect(argvToObject(['--kafka.clientId=a', '--tail.startAt', 'end', '--tail.followRotations'])).toEqual({
+      kafka: { clientId: 'a' },
+      tail: { startAt: 'end', followRotations: 'true' },
+    });
+    expect(() => argvToObject(['positional'])).toThrow(ConfigError);
+    expect(() => argvToObject(['--__proto__.x=1'])).toThrow(ConfigError);
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies defaults and precedence file < env < argv, and freezes the result', () => {
+    const cfg = loadConfig(
+      schema,
+      { AVCSTREAM_KAFKA__BROKERS: 'a:1,b:2', AVCSTREAM_TAIL__START_AT: 'end' },
+      ['--tail.startAt=beginning'],
+      { kafka: { clientId: 'fromfile' }, tail: { maxInFlightBytes: 42 } },
+    );
+    expect(cfg.kafka).toEqual({ brokers: ['a:1', 'b:2'], clientId: 'fromfile', sasl: {} });
+    expect(cfg.tail).toEqual({ startAt: 'beginning', maxInFlightBytes: 42, followRotations: true });
+    expect(Object.isFrozen(cfg.kafka)).toBe(true);
+    expect(() => {
+      (cfg.kafka as { clientId: string }).clientId = 'y';
+    }).toThrow(TypeError);
+  });
+  it('reads "false" from env as false (stringbool, not coerce)', () => {
+    const cfg = loadConfig(schema, { AVCSTREAM_TAIL__FOLLOW_ROTATIONS: 'false' }, []);
+    expect(cfg.tail.followRotations).toBe(false);
+  });
+  it('rejects unknown keys and bad values with a ConfigError (exit code 78)', () => {
+    const err = (() => {
+      try {
+        loadConfig(schema, { AVCSTREAM_TAIL__MAX_IN_FLIGHT_BYTES: 'lots' }, ['--kafka.typo=1']);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(78);
+    expect((err as ConfigError).code).toBe('AVC_ERR_CONFIG_INVALID');
+    expect((err as ConfigError).message).toContain('maxInFlightBytes');
+    expect((err as ConfigError).message).toContain('typo');
+    expect(() => loadConfig(schema, { AVCSTREAM_TAIL__FOLLOW_ROTATIONS: 'maybe' }, [])).toThrow(ConfigError);
+  });
+  it('is pure: does not read process.env', () => {
+    process.env.AVCSTREAM_KAFKA__CLIENT_ID = 'leak';
+    try {
+      expect(loadConfig(schema, {}, []).kafka.clientId).toBe('avcstream');
+    } finally {
+      delete process.env.AVCSTREAM_KAFKA__CLIENT_ID;
+    }
+  });
+});
+
+describe('redactConfig and readConfigFile', () => {
+  it('redacts secret keys and URL userinfo', () => {
+    expect(
+      redactConfig({
+        kafka: { sasl: { password: 'p', username: 'u' } },
+        es: { url: 'http://elastic:changeme@127.0.0.1:9200', apiKey: 'k' },
+      }),
+    ).toEqual({
+      kafka: { sasl: { password: '[redacted]', username: 'u' } },
+      es: { url: 'http://[redacted]@127.0.0.1:9200', apiKey: '[redacted]' },
+    });
+  });
+  it('reads JSON files and reports bad ones as ConfigError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'ok.json'), '{"kafka":{"clientId":"f"}}');
+    writeFileSync(join(dir, 'bad.json'), '{nope');
+    expect(readConfigFile(join(dir, 'ok.json'))).toEqual({ kafka: { clientId: 'f' } });
+    expect(readConfigFile(undefined)).toEqual({});
+    expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(ConfigError);
+    expect(() => readConfigFile(join(dir, 'missing.json'))).toThrow(ConfigError);
+  });
+});
