@@ -1,0 +1,244 @@
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFileCheckpointStore, createMemoryCheckpointStore } from './checkpoint.ts';
+import { createTail, type TailChunk, type TailOptions } from './tail.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'avc-tail-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function collector(extra: Partial<TailOptions> & { path: string }) {
+  const lines: string[] = [];
+  const chunks: TailChunk[] = [];
+  const tail = createTail({
+    watch: false,
+    pollIntervalMs: 0,
+    ...extra,
+    onChunk: (c) => {
+      chunks.push(c);
+      for (const l of c.lines()) lines.push(l.text);
+    },
+  });
+  return { tail, lines, chunks };
+}
+
+describe('createTail', () => {
+  it('hands out only complete lines with their byte offsets', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'one\ntwo\nthr');
+    const { tail, lines, chunks } = collector({ path: p });
+    await tail.start();
+    await tail.drain();
+    expect(lines).toEqual(['one', 'two']);
+    expect(chunks[0]!.lines()).toEqual([
+      { text: 'one', start: 0, end: 4 },
+      { text: 'two', start: 4, end: 8 },
+    ]);
+    appendFileSync(p, 'ee\nfour\n');
+    await tail.drain();
+    expect(lines).toEqual(['one', 'two', 'three', 'four']);
+    const all = chunks.flatMap((c) => c.lines());
+    expect(all[2]).toEqual({ text: 'three', start: 8, end: 14 });
+    expect(tail.position()?.offset).toBe(19);
+    await tail.stop();
+  });
+
+  it('uses bounded reads: small chunk size gives the same lines', async () => {
+    const p = join(dir, 'audit.log');
+    const want = Array.from({ length: 50 }, (_, i) => `line number ${i} ${'x'.repeat(i % 7)}`);
+    writeFileSync(p, want.map((l) => `${l}\n`).join(''));
+    const { tail, lines, chunks } = collector({ path: p, chunkBytes: 7 });
+    await tail.start();
+    await tail.drain();
+    expect(lines).toEqual(want);
+    for (let i = 1; i < chunks.length; i++) expect(chunks[i]!.start).toBe(chunks[i - 1]!.end);
+    await tail.stop();
+  });
+
+  it('cuts a line longer than maxLineBytes instead of buffering without bound', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, `${'a'.repeat(100)}\nshort\n`);
+    const { tail, chunks, lines } = collector({ path: p, chunkBytes: 16, maxLineBytes: 32 });
+    await tail.start();
+    await tail.drain();
+    expect(chunks.some((c) => c.cut)).toBe(true);
+    expect(lines.join('')).toBe(`${'a'.repeat(100)}short`);
+    expect(lines.at(-1)).toBe('short');
+    await tail.stop();
+  });
+
+  it('starts from the end when asked', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'old\n');
+    const { tail, lines } = collector({ path: p, startAt: 'end' });
+    await tail.start();
+    await tail.drain();
+    expect(lines).toEqual([]);
+    appendFileSync(p, 'new\n');
+    await tail.drain();
+    expect(lines).toEqual(['new']);
+    await tail.stop();
+  });
+
+  it('finishes the old file then starts the new one after rename + create rotation', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\na2\n');
+    const ends: string[] = [];
+    const { tail, lines } = collector({ path: p, onFileEnd: (i) => void ends.push(i.reason) });
+    await tail.start();
+    await tail.drain();
+    appendFileSync(p, 'a3\n'); // written before rotation, not read yet
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, 'b1\n');
+    await tail.drain();
+    expect(lines).toEqual(['a1', 'a2', 'a3', 'b1']);
+    expect(ends).toEqual(['rotated']);
+    expect(tail.stats().rotations).toBe(1);
+    await tail.stop();
+  });
+
+  it('restarts at 0 after copytruncate', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'first line\nsecond line\n');
+    const ends: string[] = [];
+    const { tail, lines } = collector({ path: p, onFileEnd: (i) => void ends.push(i.reason) });
+    await tail.start();
+    await tail.drain();
+    truncateSync(p, 0);
+    appendFileSync(p, 'x\n');
+    await tail.drain();
+    expect(lines).toEqual(['first line', 'second line', 'x']);
+    expect(ends).toEqual(['truncated']);
+    expect(tail.stats().truncations).toBe(1);
+    await tail.stop();
+  });
+
+  it('detects copytruncate even when the file regrew past the old offset (fingerprint)', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'aaaa\n');
+    const { tail, lines } = collector({ path: p });
+    await tail.start();
+    await tail.drain();
+    writeFileSync(p, 'bbbb\ncccc\n'); // same inode, rewritten in place
+    await tail.drain();
+    expect(lines).toEqual(['aaaa', 'bbbb', 'cccc']);
+    await tail.stop();
+  });
+
+  it('writes checkpoints only on commit, atomically, and resumes from them', async () => {
+    const p = join(dir, 'audit.log');
+    const cpFile = join(dir, 'cp.json');
+    writeFileSync(p, 'l1\nl2\nl3\n');
+    const first = collector({ path: p, checkpoints: createFileCheckpointStore(cpFile) });
+    await first.tail.start();
+    await first.tail.drain();
+    await expect(readFile(cpFile, 'utf8')).rejects.toThrow(/ENOENT/);
+    // the caller says only l1 is durable
+    const l1 = first.chunks[0]!.lines()[0]!;
+    await first.tail.commit({ identity: first.chunks[0]!.identity, offset: l1.end });
+    await first.tail.stop();
+    const saved = JSON.parse(await readFile(cpFile, 'utf8'));
+    expect(saved.offset).toBe(3);
+
+    appendFileSync(p, 'l4\n');
+    const second = collector({ path: p, checkpoints: createFileCheckpointStore(cpFile) });
+    await second.tail.start();
+    await second.tail.drain();
+    expect(second.lines).toEqual(['l2', 'l3', 'l4']);
+    await second.tail.stop();
+  });
+
+  it('on restart finishes the rotated file named by the checkpoint, then the live one', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\na2\n');
+    const store = createMemoryCheckpointStore();
+    const first = collector({ path: p, checkpoints: store });
+    await first.tail.start();
+    await first.tail.drain();
+    await first.tail.commit(first.tail.position()!);
+    await first.tail.stop();
+    // while we are down: more lines, rotation, the new file gets lines too
+    appendFileSync(p, 'a3\n');
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, 'b1\nb2\n');
+    const second = collector({ path: p, checkpoints: store });
+    await second.tail.start();
+    await second.tail.drain();
+    expect(second.lines).toEqual(['a3', 'b1', 'b2']);
+    await second.tail.stop();
+  });
+
+  it('on restart after copytruncate while down starts at 0', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'long line one\nlong line two\n');
+    const store = createMemoryCheckpointStore();
+    const first = collector({ path: p, checkpoints: store });
+    await first.tail.start();
+    await first.tail.drain();
+    await first.tail.commit(first.tail.position()!);
+    await first.tail.stop();
+    truncateSync(p, 0);
+    appendFileSync(p, 'z\n');
+    const second = collector({ path: p, checkpoints: store });
+    await second.tail.start();
+    await second.tail.drain();
+    expect(second.lines).toEqual(['z']);
+    await second.tail.stop();
+  });
+
+  it('pause stops reading until resume', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a\nb\nc\n');
+    let tailRef: ReturnType<typeof createTail> | null = null;
+    const seen: string[] = [];
+    const tail = createTail({
+      path: p,
+      watch: false,
+      pollIntervalMs: 0,
+      chunkBytes: 2,
+      onChunk: (c) => {
+        for (const l of c.lines()) seen.push(l.text);
+        if (seen.length === 1) tailRef?.pause();
+      },
+    });
+    tailRef = tail;
+    await tail.start();
+    await tail.drain();
+    expect(seen).toEqual(['a']);
+    tail.resume();
+    await tail.drain();
+    expect(seen).toEqual(['a', 'b', 'c']);
+    await tail.stop();
+  });
+
+  it('follows appends with chokidar', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'start\n');
+    let resolveSeen: () => void = () => {};
+    const seen = new Promise<void>((r) => {
+      resolveSeen = r;
+    });
+    const lines: string[] = [];
+    const tail = createTail({
+      path: p,
+      pollIntervalMs: 0,
+      onChunk: (c) => {
+        for (const l of c.lines()) lines.push(l.text);
+        if (lines.includes('later')) resolveSeen();
+      },
+    });
+    await tail.start();
+    await tail.drain();
+    appendFileSync(p, 'later\n');
+    await seen;
+    expect(lines).toEqual(['start', 'later']);
+    await tail.stop();
+  });
+});
