@@ -1,1 +1,13 @@
-export {};
+export type { StoreErrorCode } from './errors.ts';
+export { StoreError } from './errors.ts';
+export type {
+  BatchInput,
+  ClaimInput,
+  ClaimResult,
+  SignatureRecord,
+  Store,
+  StoreOptions,
+  StoreStats,
+  StoredAlert,
+} from './store.ts';
+export { openStore } from './store.ts';

@@ -101,7 +101,13 @@ interface Current {
 
 const NL = 0x0a;
 
-function makeChunk(path: string, identity: FileIdentity, start: number, data: Buffer, cut: boolean): TailChunk {
+function makeChunk(
+  path: string,
+  identity: FileIdentity,
+  start: number,
+  data: Buffer,
+  cut: boolean,
+): TailChunk {
   const end = start + data.length;
   return {
     path,
@@ -225,7 +231,15 @@ export function createTail(options: TailOptions): Tail {
       const offset = size < cp.offset ? 0 : cp.offset;
       if (size < cp.offset) stats.truncations++;
       const identity = offset === 0 ? await identify(fh, fpBytes) : cp.identity;
-      cur = { path, fh, identity, readOffset: offset, lineStart: offset, carry: Buffer.alloc(0), backlog: false };
+      cur = {
+        path,
+        fh,
+        identity,
+        readOffset: offset,
+        lineStart: offset,
+        carry: Buffer.alloc(0),
+        backlog: false,
+      };
       return;
     }
     await fh?.close();

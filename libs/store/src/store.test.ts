@@ -1,0 +1,142 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from './store.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'avc-store-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const claim = (sigId: string, host = 'h1') => ({
+  sigId,
+  key: `k:${sigId}`,
+  host,
+  time: '2026-01-01T00:00:00.000Z',
+});
+
+describe('openStore', () => {
+  it('decides new exactly once, globally and per host, across reopen', () => {
+    const s = openStore({ dir });
+    expect(s.claimSignature(claim('a'))).toEqual({ newFleet: true, newHost: true });
+    expect(s.claimSignature(claim('a'))).toEqual({ newFleet: false, newHost: false });
+    expect(s.claimSignature(claim('a', 'h2'))).toEqual({ newFleet: false, newHost: true });
+    s.close();
+    const t = openStore({ dir });
+    expect(t.claimSignature(claim('a'))).toEqual({ newFleet: false, newHost: false });
+    expect(t.claimSignature(claim('a', 'h2'))).toEqual({ newFleet: false, newHost: false });
+    expect(t.claimSignature(claim('b'))).toEqual({ newFleet: true, newHost: true });
+    t.close();
+  });
+
+  it('survives a crash without close (state is in the journal) and keeps the outbox', () => {
+    const s = openStore({ dir });
+    s.claimSignature({
+      ...claim('a'),
+      alerts: () => [{ id: 'al-a', alert: { sig: 'a' }, sinks: ['console', 'webhook'] }],
+    });
+    s.markDelivered('al-a', 'console');
+    s.commitBatch({
+      events: [{ n: 1 }],
+      eventKeys: ['e1'],
+      counters: { denials: 2 },
+      checkpoint: { offset: 10 },
+    });
+    // no close(): simulate kill -9 (the lock file stays with our pid; reopening takes it over)
+    const t = openStore({ dir });
+    expect(t.checkpoint()).toEqual({ offset: 10 });
+    expect(t.counters()).toEqual({ denials: 2 });
+    expect(t.events()).toEqual([{ n: 1 }]);
+    expect(t.seenEvent('e1')).toBe(true);
+    expect(t.pendingAlerts().map((a) => [a.id, a.pendingSinks])).toEqual([['al-a', ['webhook']]]);
+    t.markDelivered('al-a', 'webhook');
+    expect(t.pendingAlerts()).toEqual([]);
+    t.close();
+  });
+
+  it('cuts a torn journal tail and keeps every complete record', () => {
+    const s = openStore({ dir });
+    s.commitBatch({ counters: { n: 1 }, checkpoint: 1 });
+    s.commitBatch({ counters: { n: 1 }, checkpoint: 2 });
+    s.close();
+    const jf = join(dir, 'journal.ndjson');
+    const good = statSync(jf).size;
+    appendFileSync(jf, '0000abcd {"seq":3,"t":"batch","count'); // torn write
+    const t = openStore({ dir });
+    expect(t.stats().droppedBytesOnOpen).toBeGreaterThan(0);
+    expect(t.counters()).toEqual({ n: 2 });
+    expect(t.checkpoint()).toBe(2);
+    t.commitBatch({ counters: { n: 1 }, checkpoint: 3 });
+    t.close();
+    expect(statSync(jf).size).toBeGreaterThan(good);
+    const u = openStore({ dir });
+    expect(u.counters()).toEqual({ n: 3 });
+    expect(u.checkpoint()).toBe(3);
+    u.close();
+  });
+
+  it('rejects a record whose checksum does not match', () => {
+    const s = openStore({ dir });
+    s.commitBatch({ counters: { n: 1 } });
+    s.close();
+    const jf = join(dir, 'journal.ndjson');
+    const text = readFileSync(jf, 'utf8').replace('"n":1', '"n":9');
+    writeFileSync(jf, text);
+    const t = openStore({ dir });
+    expect(t.counters()).toEqual({});
+    t.close();
+  });
+
+  it('compacts into a snapshot and reloads the same state', () => {
+    const s = openStore({ dir, compactBytes: 400 });
+    for (let i = 0; i < 20; i++) {
+      s.claimSignature(claim(`s${i}`));
+      s.commitBatch({
+        counters: { n: 1 },
+        signatureHits: { [`s${i}`]: { count: 2, lastSeen: 'z' } },
+        checkpoint: i,
+      });
+    }
+    expect(s.stats().compactions).toBeGreaterThan(0);
+    s.close();
+    const t = openStore({ dir });
+    expect(t.counters()).toEqual({ n: 20 });
+    expect(t.checkpoint()).toBe(19);
+    expect(t.signatures()).toHaveLength(20);
+    expect(t.signatures().every((r) => r.count === 2)).toBe(true);
+    expect(t.claimSignature(claim('s7')).newFleet).toBe(false);
+    t.close();
+  });
+
+  it('bounds events, event keys and signatures', () => {
+    const s = openStore({ dir, maxEvents: 3, maxEventKeys: 2, maxSignatures: 2 });
+    s.commitBatch({ events: [1, 2, 3, 4, 5], eventKeys: ['a', 'b', 'c'] });
+    s.claimSignature(claim('x'));
+    s.claimSignature(claim('y'));
+    s.claimSignature(claim('z'));
+    expect(s.events()).toEqual([3, 4, 5]);
+    expect(s.seenEvent('a')).toBe(false);
+    expect(s.seenEvent('c')).toBe(true);
+    expect(s.signatures().map((r) => r.id)).toEqual(['y', 'z']);
+    expect(s.counters().store_signatures_evicted).toBe(1);
+    s.close();
+  });
+
+  it('refuses a state dir locked by a live process', () => {
+    writeFileSync(join(dir, 'lock'), `${process.ppid}\n`);
+    expect(() => openStore({ dir })).toThrow(expect.objectContaining({ code: 'AVC_ERR_STORE_LOCKED' }));
+  });
+
+  it('opens read-only without taking the lock', () => {
+    const s = openStore({ dir });
+    s.commitBatch({ counters: { n: 4 } });
+    const r = openStore({ dir, readOnly: true });
+    expect(r.counters()).toEqual({ n: 4 });
+    expect(() => r.commitBatch({})).toThrow(expect.objectContaining({ code: 'AVC_ERR_STORE_CLOSED' }));
+    s.close();
+  });
+});

@@ -1,0 +1,454 @@
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
+import { StoreError } from './errors.ts';
+import { fsyncDir, readIfExists, removeIfExists, writeFileAtomicSync } from './fsutil.ts';
+import { type JournalWriter, openJournalWriter, readJournal } from './journal.ts';
+
+/** A known denial signature. */
+export interface SignatureRecord {
+  id: string;
+  /** Human-readable key, e.g. `httpd_t:shadow_t:file:read`. */
+  key: string;
+  firstSeen: string;
+  lastSeen: string;
+  firstHost: string;
+  /** Denials counted for it (committed batches). */
+  count: number;
+}
+
+/** An alert kept in the store, with the sinks that have not acknowledged it yet (the outbox). */
+export interface StoredAlert {
+  id: string;
+  /** The alert document as emitted (opaque to the store). */
+  alert: Record<string, unknown>;
+  pendingSinks: string[];
+  createdAt: string;
+}
+
+export interface ClaimInput {
+  sigId: string;
+  key: string;
+  host: string;
+  /** Event time (ISO). */
+  time: string;
+  /**
+   * Builds the alerts to record for this claim, given which scopes are new. Stored in the same fsynced journal
+   * record as the signature, before anything is emitted.
+   */
+  alerts?: (result: ClaimResult) => Array<{ id: string; alert: Record<string, unknown>; sinks: string[] }>;
+}
+
+export interface ClaimResult {
+  /** First time this signature is seen anywhere (by this store). */
+  newFleet: boolean;
+  /** First time on this host. */
+  newHost: boolean;
+}
+
+export interface BatchInput {
+  /** Events to keep for the report (opaque JSON objects, trimmed by the caller). */
+  events?: unknown[];
+  /** Keys of the events in this batch, for de-duplication of events re-read after a crash. */
+  eventKeys?: string[];
+  /** Counter increments. */
+  counters?: Record<string, number>;
+  /** Denial occurrences per signature id, with the latest time seen. */
+  signatureHits?: Record<string, { count: number; lastSeen: string }>;
+  /** The input checkpoint, valid once this batch is stored (opaque JSON). */
+  checkpoint?: unknown;
+}
+
+export interface StoreOptions {
+  dir: string;
+  /** Known signatures kept (least recently seen evicted past it; evictions are counted). Default 100 000. */
+  maxSignatures?: number;
+  /** Host signatures (host × signature) kept. Default 200 000. */
+  maxHostSignatures?: number;
+  /** Events kept for the report (oldest dropped). Default 20 000. */
+  maxEvents?: number;
+  /** Alerts kept for the report (oldest delivered dropped). Default 1 000. */
+  maxAlerts?: number;
+  /** Recent event keys kept for de-duplication. Default 50 000. */
+  maxEventKeys?: number;
+  /** Compact (snapshot + new journal) when the journal grows past this. Default 8 MiB. */
+  compactBytes?: number;
+  /** Open read-only (for `avcstream report --state-dir`): no lock, no writes. */
+  readOnly?: boolean;
+}
+
+export interface StoreStats {
+  journalBytes: number;
+  droppedBytesOnOpen: number;
+  replayedRecords: number;
+  compactions: number;
+  signatures: number;
+  hostSignatures: number;
+  events: number;
+  alerts: number;
+}
+
+export interface Store {
+  readonly dir: string;
+  checkpoint(): unknown;
+  hasSignature(sigId: string): boolean;
+  hasHostSignature(host: string, sigId: string): boolean;
+  /** Record a signature occurrence as "seen"; durable (fsync) before it returns when anything is new. */
+  claimSignature(input: ClaimInput): ClaimResult;
+  /** A sink acknowledged an alert (journaled; fsync is batched). */
+  markDelivered(alertId: string, sink: string): void;
+  /** Alerts some sink has not acknowledged: redeliver them after a restart. */
+  pendingAlerts(): StoredAlert[];
+  /** True when an event with this key was stored recently. */
+  seenEvent(key: string): boolean;
+  /** Store a batch atomically (one fsynced journal record): events, counters, signature hits, checkpoint. */
+  commitBatch(batch: BatchInput): void;
+  counters(): Record<string, number>;
+  events(): unknown[];
+  alerts(): StoredAlert[];
+  signatures(): SignatureRecord[];
+  stats(): StoreStats;
+  /** Write a snapshot and start a new journal. */
+  compact(): void;
+  /** fsync and release the lock. */
+  close(): void;
+}
+
+interface State {
+  seq: number;
+  checkpoint: unknown;
+  signatures: Map<string, SignatureRecord>;
+  hostSigs: Set<string>;
+  counters: Record<string, number>;
+  events: unknown[];
+  alerts: Map<string, StoredAlert>;
+  eventKeys: Set<string>;
+}
+
+type JournalRecord =
+  | {
+      seq: number;
+      t: 'claim';
+      sigId: string;
+      key: string;
+      host: string;
+      time: string;
+      newFleet: boolean;
+      newHost: boolean;
+      alerts: StoredAlert[];
+    }
+  | { seq: number; t: 'delivered'; alertId: string; sink: string }
+  | {
+      seq: number;
+      t: 'batch';
+      events: unknown[];
+      eventKeys: string[];
+      counters: Record<string, number>;
+      signatureHits: Record<string, { count: number; lastSeen: string }>;
+      checkpoint?: unknown;
+    };
+
+const SNAPSHOT = 'snapshot.json';
+const JOURNAL = 'journal.ndjson';
+const LOCK = 'lock';
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+
+function emptyState(): State {
+  return {
+    seq: 0,
+    checkpoint: null,
+    signatures: new Map(),
+    hostSigs: new Set(),
+    counters: {},
+    events: [],
+    alerts: new Map(),
+    eventKeys: new Set(),
+  };
+}
+
+function hostKey(host: string, sigId: string): string {
+  return `${host}\u0000${sigId}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function takeLock(dir: string): void {
+  const file = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+      if (Number.isSafeInteger(pid) && pid !== process.pid && pidAlive(pid)) {
+        throw new StoreError('AVC_ERR_STORE_LOCKED', 'state dir is in use by another process');
+      }
+      removeIfExists(file); // stale lock from a killed process
+    }
+  }
+  throw new StoreError('AVC_ERR_STORE_LOCKED', 'could not take the state dir lock');
+}
+
+/** Open (or create) a state dir. Loads the snapshot, replays the journal, cuts a torn tail. */
+export function openStore(options: StoreOptions): Store {
+  const dir = options.dir;
+  const maxSignatures = options.maxSignatures ?? 100_000;
+  const maxHostSignatures = options.maxHostSignatures ?? 200_000;
+  const maxEvents = options.maxEvents ?? 20_000;
+  const maxAlerts = options.maxAlerts ?? 1_000;
+  const maxEventKeys = options.maxEventKeys ?? 50_000;
+  const compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
+  const readOnly = options.readOnly ?? false;
+
+  if (!readOnly) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    takeLock(dir);
+  }
+  const state = emptyState();
+  let compactions = 0;
+
+  // --- load ---
+  const snap = readIfExists(join(dir, SNAPSHOT));
+  if (snap !== null) {
+    if (snap.length > MAX_SNAPSHOT_BYTES) {
+      throw new StoreError('AVC_ERR_STORE_SNAPSHOT_CORRUPT', 'snapshot is larger than the limit');
+    }
+    let s: {
+      version: number;
+      seq: number;
+      checkpoint: unknown;
+      signatures: SignatureRecord[];
+      hostSigs: string[];
+      counters: Record<string, number>;
+      events: unknown[];
+      alerts: StoredAlert[];
+      eventKeys: string[];
+    };
+    try {
+      s = JSON.parse(snap.toString('utf8'));
+    } catch (err) {
+      throw new StoreError('AVC_ERR_STORE_SNAPSHOT_CORRUPT', 'snapshot is not valid JSON', { cause: err });
+    }
+    if (s.version !== 1) throw new StoreError('AVC_ERR_STORE_SNAPSHOT_CORRUPT', 'unknown snapshot version');
+    state.seq = s.seq;
+    state.checkpoint = s.checkpoint;
+    for (const r of s.signatures) state.signatures.set(r.id, r);
+    for (const k of s.hostSigs) state.hostSigs.add(k);
+    state.counters = s.counters;
+    state.events = s.events;
+    for (const a of s.alerts) state.alerts.set(a.id, a);
+    for (const k of s.eventKeys) state.eventKeys.add(k);
+  }
+  const journalFile = join(dir, JOURNAL);
+  const read = readJournal(journalFile);
+  let replayed = 0;
+  for (const r of read.records as JournalRecord[]) {
+    if (r.seq <= state.seq) continue; // already in the snapshot (crash between snapshot and journal swap)
+    apply(r);
+    replayed++;
+  }
+  let journal: JournalWriter | null = readOnly ? null : openJournalWriter(journalFile, read.validBytes);
+
+  function bump(name: string, by: number): void {
+    state.counters[name] = (state.counters[name] ?? 0) + by;
+  }
+
+  function touchSignature(id: string): void {
+    // Map keeps insertion order: re-insert to make it the most recently seen.
+    const r = state.signatures.get(id);
+    if (r === undefined) return;
+    state.signatures.delete(id);
+    state.signatures.set(id, r);
+  }
+
+  function enforceBounds(): void {
+    while (state.signatures.size > maxSignatures) {
+      const oldest = state.signatures.keys().next().value as string;
+      state.signatures.delete(oldest);
+      bump('store_signatures_evicted', 1);
+    }
+    while (state.hostSigs.size > maxHostSignatures) {
+      const oldest = state.hostSigs.values().next().value as string;
+      state.hostSigs.delete(oldest);
+      bump('store_host_signatures_evicted', 1);
+    }
+    if (state.events.length > maxEvents) {
+      const drop = state.events.length - maxEvents;
+      state.events.splice(0, drop);
+      bump('store_events_evicted', drop);
+    }
+    while (state.eventKeys.size > maxEventKeys) {
+      state.eventKeys.delete(state.eventKeys.values().next().value as string);
+    }
+    if (state.alerts.size > maxAlerts) {
+      for (const [id, a] of state.alerts) {
+        if (state.alerts.size <= maxAlerts) break;
+        if (a.pendingSinks.length === 0) state.alerts.delete(id);
+      }
+    }
+  }
+
+  function apply(r: JournalRecord): void {
+    state.seq = r.seq;
+    if (r.t === 'claim') {
+      if (!state.signatures.has(r.sigId)) {
+        state.signatures.set(r.sigId, {
+          id: r.sigId,
+          key: r.key,
+          firstSeen: r.time,
+          lastSeen: r.time,
+          firstHost: r.host,
+          count: 0,
+        });
+      }
+      state.hostSigs.add(hostKey(r.host, r.sigId));
+      for (const a of r.alerts) state.alerts.set(a.id, { ...a, pendingSinks: [...a.pendingSinks] });
+    } else if (r.t === 'delivered') {
+      const a = state.alerts.get(r.alertId);
+      if (a !== undefined) a.pendingSinks = a.pendingSinks.filter((s) => s !== r.sink);
+    } else {
+      for (const e of r.events) state.events.push(e);
+      for (const k of r.eventKeys) state.eventKeys.add(k);
+      for (const [name, by] of Object.entries(r.counters)) bump(name, by);
+      for (const [id, hit] of Object.entries(r.signatureHits)) {
+        const s = state.signatures.get(id);
+        if (s === undefined) continue;
+        s.count += hit.count;
+        if (hit.lastSeen > s.lastSeen) s.lastSeen = hit.lastSeen;
+        touchSignature(id);
+      }
+      if (r.checkpoint !== undefined) state.checkpoint = r.checkpoint;
+    }
+    enforceBounds();
+  }
+
+  function writer(): JournalWriter {
+    if (journal === null) throw new StoreError('AVC_ERR_STORE_CLOSED', 'store is closed or read-only');
+    return journal;
+  }
+
+  function write(r: JournalRecord, sync: boolean): void {
+    try {
+      writer().append(r, sync);
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('AVC_ERR_STORE_IO', 'journal write failed', { cause: err, retriable: true });
+    }
+    apply(r);
+  }
+
+  function snapshotText(): string {
+    return JSON.stringify({
+      version: 1,
+      seq: state.seq,
+      checkpoint: state.checkpoint,
+      signatures: [...state.signatures.values()],
+      hostSigs: [...state.hostSigs],
+      counters: state.counters,
+      events: state.events,
+      alerts: [...state.alerts.values()],
+      eventKeys: [...state.eventKeys],
+    });
+  }
+
+  const store: Store = {
+    dir,
+    checkpoint: () => state.checkpoint,
+    hasSignature: (id) => state.signatures.has(id),
+    hasHostSignature: (host, id) => state.hostSigs.has(hostKey(host, id)),
+    claimSignature(input) {
+      const newFleet = !state.signatures.has(input.sigId);
+      const newHost = !state.hostSigs.has(hostKey(input.host, input.sigId));
+      const result = { newFleet, newHost };
+      if (!newFleet && !newHost) return result;
+      const alerts = (input.alerts?.(result) ?? []).map((a) => ({
+        id: a.id,
+        alert: a.alert,
+        pendingSinks: [...a.sinks],
+        createdAt: new Date().toISOString(),
+      }));
+      write(
+        {
+          seq: state.seq + 1,
+          t: 'claim',
+          sigId: input.sigId,
+          key: input.key,
+          host: input.host,
+          time: input.time,
+          newFleet,
+          newHost,
+          alerts,
+        },
+        true,
+      );
+      return result;
+    },
+    markDelivered(alertId, sink) {
+      const a = state.alerts.get(alertId);
+      if (a === undefined || !a.pendingSinks.includes(sink)) return;
+      write({ seq: state.seq + 1, t: 'delivered', alertId, sink }, false);
+    },
+    pendingAlerts: () => [...state.alerts.values()].filter((a) => a.pendingSinks.length > 0),
+    seenEvent: (key) => state.eventKeys.has(key),
+    commitBatch(batch) {
+      const r: JournalRecord = {
+        seq: state.seq + 1,
+        t: 'batch',
+        events: batch.events ?? [],
+        eventKeys: batch.eventKeys ?? [],
+        counters: batch.counters ?? {},
+        signatureHits: batch.signatureHits ?? {},
+      };
+      if (batch.checkpoint !== undefined) r.checkpoint = batch.checkpoint;
+      write(r, true);
+      if (writer().size() > compactBytes) store.compact();
+    },
+    counters: () => ({ ...state.counters }),
+    events: () => state.events,
+    alerts: () => [...state.alerts.values()],
+    signatures: () => [...state.signatures.values()],
+    stats: () => ({
+      journalBytes: journal?.size() ?? 0,
+      droppedBytesOnOpen: read.droppedBytes,
+      replayedRecords: replayed,
+      compactions,
+      signatures: state.signatures.size,
+      hostSignatures: state.hostSigs.size,
+      events: state.events.length,
+      alerts: state.alerts.size,
+    }),
+    compact() {
+      const w = writer();
+      w.sync();
+      // 1. snapshot (atomic, durable) holds everything up to state.seq
+      writeFileAtomicSync(join(dir, SNAPSHOT), snapshotText());
+      // 2. swap in an empty journal; a crash before this leaves old records, skipped by seq on load
+      w.close();
+      const tmp = join(dir, `.${JOURNAL}.tmp`);
+      const fd = openSync(tmp, 'w', 0o600);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(tmp, journalFile);
+      fsyncDir(dir);
+      journal = openJournalWriter(journalFile, 0);
+      compactions++;
+    },
+    close() {
+      if (journal === null) return;
+      journal.close();
+      journal = null;
+      if (!readOnly) removeIfExists(join(dir, LOCK));
+    },
+  };
+  return store;
+}
