@@ -1,1 +1,50 @@
-export {};
+export { BOUNDS, TOPICS } from './bounds.ts';
+export type {
+  DeadLetterMessage,
+  DeadLetterSource,
+  EventMessage,
+  FileSource,
+  PolicyChunkMessage,
+  PolicyMessage,
+  PolicyRef,
+  PolicyStateMessage,
+} from './kafka.ts';
+export {
+  auditEventSchema,
+  auditRecordSchema,
+  avcInfoSchema,
+  deadLetterMessageSchema,
+  eventMessageSchema,
+  policyChunkMessageSchema,
+  policyMessageSchema,
+  policyStateMessageSchema,
+  securityContextSchema,
+} from './kafka.ts';
+export type { ContractViolation, Decoded } from './codec.ts';
+export {
+  assemblePolicy,
+  chunkPolicy,
+  decodeDeadLetterMessage,
+  decodeEventMessage,
+  decodePolicyMessage,
+  encodeDeadLetterMessage,
+  encodeEventMessage,
+  encodePolicyMessage,
+  makeDeadLetter,
+  policyChunkKey,
+  policyStateId,
+  policyStateKey,
+  sha256Hex,
+} from './codec.ts';
+export type { DecisionDoc, DenialDoc, SelinuxEventDoc, SignatureDoc } from './es.ts';
+export {
+  decisionSchema,
+  denialDocSchema,
+  denialSignature,
+  docId,
+  indexNames,
+  selinuxEventDocSchema,
+  signatureDocSchema,
+  VERDICTS,
+} from './es.ts';
+export { ES_MAPPINGS } from './mappings.ts';

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { BOUNDS } from './bounds.ts';
+import {
+  type DeadLetterMessage,
+  type DeadLetterSource,
+  deadLetterMessageSchema,
+  type EventMessage,
+  eventMessageSchema,
+  type PolicyChunkMessage,
+  type PolicyMessage,
+  policyMessageSchema,
+} from './kafka.ts';
+
+/** Why bytes did not decode into a contract. Returned as a value, never thrown. */
+export interface ContractViolation {
+  code: 'AVC_ERR_CONTRACT_TOO_LARGE' | 'AVC_ERR_CONTRACT_NOT_JSON' | 'AVC_ERR_CONTRACT_SCHEMA' | 'AVC_ERR_CONTRACT_EMPTY';
+  message: string;
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: ContractViolation };
+
+function summarize(error: z.ZodError): string {
+  const parts = error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  if (error.issues.length > 5) parts.push(`... ${error.issues.length - 5} more`);
+  return parts.join('; ').slice(0, BOUNDS.maxReasonChars);
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array | null | undefined): Decoded<T> {
+  if (bytes === null || bytes === undefined || bytes.length === 0) {
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY', message: 'empty message' } };
+  }
+  if (bytes.length > BOUNDS.maxMessageBytes) {
+    return {
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${bytes.length} bytes exceeds the bound` },
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+  } catch (err) {
+    return {
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_NOT_JSON', message: String((err as Error).message).slice(0, 200) },
+    };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  return { ok: true, value: parsed.data };
+}
+
+function encodeWith<T>(schema: z.ZodType<T>, value: T): Decoded<Buffer> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  const buf = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  if (buf.length > BOUNDS.maxMessageBytes) {
+    return {
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${buf.length} bytes exceeds the bound` },
+    };
+  }
+  return { ok: true, value: buf };
+}
+
+export const decodeEventMessage = (b: Uint8Array | null | undefined) => decodeWith(eventMessageSchema, b);
+export const encodeEventMessage = (m: EventMessage) => encodeWith(eventMessageSchema, m);
+export const decodePolicyMessage = (b: Uint8Array | null | undefined) =>
+  decodeWith<PolicyMessage>(policyMessageSchema, b);
+export const encodePolicyMessage = (m: PolicyMessage) => encodeWith<PolicyMessage>(policyMessageSchema, m);
+export const decodeDeadLetterMessage = (b: Uint8Array | null | undefined) => decodeWith(deadLetterMessageSchema, b);
+export const encodeDeadLetterMessage = (m: DeadLetterMessage) => encodeWith(deadLetterMessageSchema, m);
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Id of a policy state: sha256 over the policy hash, the enforcing mode and the sorted boolean states. */
+export function policyStateId(policySha256: string, enforcing: boolean | null, booleans: Record<string, boolean>): string {
+  const names = Object.keys(booleans).sort();
+  const canon = JSON.stringify([policySha256, enforcing, names.map((n) => [n, booleans[n]])]);
+  return sha256Hex(canon);
+}
+
+/** Split a policy binary into chunk messages (keys `policy:<sha256>:<index>`). */
+export function chunkPolicy(
+  bytes: Uint8Array,
+  chunkBytes: number = BOUNDS.maxPolicyChunkBytes,
+): { sha256: string; chunks: Array<{ key: string; message: PolicyChunkMessage }> } {
+  if (chunkBytes <= 0 || chunkBytes > BOUNDS.maxPolicyChunkBytes) throw new RangeError('bad chunk size');
+  if (bytes.length > BOUNDS.maxPolicyBytes) throw new RangeError('policy exceeds the size bound');
+  const sha256 = sha256Hex(bytes);
+  const count = Math.max(1, Math.ceil(bytes.length / chunkBytes));
+  const chunks: Array<{ key: string; message: PolicyChunkMessage }> = [];
+  for (let index = 0; index < count; index++) {
+    const part = bytes.subarray(index * chunkBytes, Math.min(bytes.length, (index + 1) * chunkBytes));
+    chunks.push({
+      key: policyChunkKey(sha256, index),
+      message: {
+        schema: 'avcstream.policy.v1',
+        kind: 'chunk',
+        sha256,
+        index,
+        count,
+        totalBytes: bytes.length,
+        data: Buffer.from(part).toString('base64'),
+      },
+    });
+  }
+  return { sha256, chunks };
+}
+
+export const policyChunkKey = (sha256: string, index: number) => `policy:${sha256}:${index}`;
+export const policyStateKey = (stateId: string) => `state:${stateId}`;
+
+/** Reassemble a policy from its chunks (any order, duplicates tolerated). Null until complete or if corrupt. */
+export function assemblePolicy(chunks: Iterable<PolicyChunkMessage>): { bytes: Buffer; sha256: string } | null {
+  const byIndex = new Map<number, PolicyChunkMessage>();
+  let first: PolicyChunkMessage | undefined;
+  for (const c of chunks) {
+    first ??= c;
+    if (c.sha256 !== first.sha256 || c.count !== first.count) return null;
+    byIndex.set(c.index, c);
+  }
+  if (first === undefined || byIndex.size !== first.count) return null;
+  const parts: Buffer[] = [];
+  for (let i = 0; i < first.count; i++) parts.push(Buffer.from(byIndex.get(i)!.data, 'base64'));
+  const bytes = Buffer.concat(parts);
+  if (bytes.length !== first.totalBytes || sha256Hex(bytes) !== first.sha256) return null;
+  return { bytes, sha256: first.sha256 };
+}
+
+/** Build a dead-letter message, cutting the raw bytes to the bound. */
+export function makeDeadLetter(input: {
+  component: 'ingester' | 'analyzer';
+  host: string | null;
+  code: string;
+  message: string;
+  raw: Uint8Array;
+  source: DeadLetterSource;
+  at: Date;
+}): DeadLetterMessage {
+  const truncated = input.raw.length > BOUNDS.maxRawBytes;
+  const raw = truncated ? input.raw.subarray(0, BOUNDS.maxRawBytes) : input.raw;
+  const code = /^AVC_ERR_[A-Z0-9_]+$/.test(input.code) ? input.code : 'AVC_ERR_UNKNOWN_REASON';
+  return {
+    schema: 'avcstream.deadletter.v1',
+    component: input.component,
+    host: input.host === null ? null : input.host.slice(0, BOUNDS.maxHostChars),
+    reason: { code, message: input.message.slice(0, BOUNDS.maxReasonChars) },
+    raw: Buffer.from(raw).toString('base64'),
+    rawBytes: input.raw.length,
+    truncated,
+    source: input.source,
+    at: input.at.toISOString(),
+  };
+}

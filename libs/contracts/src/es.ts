@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { BOUNDS } from './bounds.ts';
+import { sha256Hex } from './codec.ts';
+
+const str = (max: number) => z.string().max(max);
+const isoTime = z.iso.datetime({ offset: true });
+
+const contextParts = z
+  .object({
+    user: str(BOUNDS.maxContextChars),
+    role: str(BOUNDS.maxContextChars),
+    type: str(BOUNDS.maxContextChars),
+    level: str(BOUNDS.maxContextChars).nullable(),
+  })
+  .strict();
+
+export const VERDICTS = [
+  'ALLOWED',
+  'DONTAUDIT',
+  'TE_MISSING',
+  'BOOLEAN',
+  'CONSTRAINT',
+  'RBAC',
+  'BOUNDS',
+  'INVALID_CONTEXT',
+  'UNKNOWN_CLASS',
+  'UNKNOWN_PERM',
+] as const;
+
+const blastRadius = z.object({ rules: z.number().int().nonnegative(), triples: z.number().int().nonnegative() }).strict();
+
+/** `decision.*`: the replayed verdict, or `verdict: null` with `error` when the policy was not available. */
+export const decisionSchema = z
+  .object({
+    verdict: z.enum(VERDICTS).nullable(),
+    booleans: z
+      .array(z.object({ name: str(BOUNDS.maxNameChars), current: z.boolean(), blast_radius: blastRadius }).strict())
+      .max(BOUNDS.maxSuggestions),
+    constraint: z
+      .object({
+        text: str(BOUNDS.maxTextChars),
+        causes: z.array(z.enum(['user', 'role', 'type', 'level'])).max(4),
+      })
+      .strict()
+      .nullable(),
+    fix: z
+      .array(z.object({ kind: str(32), text: str(BOUNDS.maxTextChars), verified: z.boolean() }).strict())
+      .max(BOUNDS.maxFixes),
+    /** Blast radius of the first suggested boolean, when any. */
+    blast_radius: blastRadius.nullable(),
+    evidence: z.array(str(BOUNDS.maxTextChars)).max(64),
+    error: str(BOUNDS.maxReasonChars).nullable(),
+  })
+  .strict();
+
+const processSchema = z
+  .object({
+    pid: z.number().int().nullable(),
+    parent: z.object({ pid: z.number().int().nullable() }).strict(),
+    name: str(BOUNDS.maxTextChars).nullable(),
+    executable: str(BOUNDS.maxPathChars).nullable(),
+    title: str(BOUNDS.maxTextChars).nullable(),
+    working_directory: str(BOUNDS.maxPathChars).nullable(),
+  })
+  .strict();
+
+const sourceSchema = z
+  .object({
+    ingester_id: str(BOUNDS.maxIdChars),
+    path: str(BOUNDS.maxPathChars),
+    offset: z.number().int().nonnegative(),
+    kafka: z.object({ partition: z.number().int().nonnegative(), offset: z.string() }).strict(),
+  })
+  .strict();
+
+/** A denial document (index `<prefix>-denials`): one AVC record with `denied`, replayed. */
+export const denialDocSchema = z
+  .object({
+    '@timestamp': isoTime,
+    ecs: z.object({ version: z.literal('8.11.0') }).strict(),
+    event: z
+      .object({
+        kind: z.literal('event'),
+        module: z.literal('auditd'),
+        dataset: z.literal('avcstream.denials'),
+        action: z.literal('violated-selinux-policy'),
+        category: z.array(str(64)).max(4),
+        type: z.array(str(64)).max(4),
+        outcome: z.enum(['success', 'failure', 'unknown']),
+        sequence: z.number().int().nonnegative(),
+        original: str(BOUNDS.maxMessageBytes),
+        ingested: isoTime,
+      })
+      .strict(),
+    host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
+    process: processSchema,
+    user: z.object({ id: str(32).nullable(), group: z.object({ id: str(32).nullable() }).strict() }).strict(),
+    file: z.object({ path: str(BOUNDS.maxPathChars).nullable() }).strict(),
+    selinux: z
+      .object({
+        scontext: contextParts,
+        tcontext: contextParts,
+        tclass: str(BOUNDS.maxNameChars),
+        perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
+        permissive: z.boolean().nullable(),
+        seresult: z.literal('denied'),
+      })
+      .strict(),
+    decision: decisionSchema,
+    policy: z
+      .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(), state_id: str(64).nullable() })
+      .strict(),
+    signature: z.string().regex(/^[0-9a-f]{40}$/),
+    avcstream: z.object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema }).strict(),
+  })
+  .strict();
+
+/** A SELinux event document (index `<prefix>-selinux-events`): MAC_* records and granted AVCs. */
+export const selinuxEventDocSchema = z
+  .object({
+    '@timestamp': isoTime,
+    event: z
+      .object({
+        kind: z.literal('event'),
+        module: z.literal('auditd'),
+        dataset: z.literal('avcstream.selinux'),
+        action: str(64),
+        category: z.array(str(64)).max(4),
+        type: z.array(str(64)).max(4),
+        outcome: z.enum(['success', 'failure', 'unknown']),
+        sequence: z.number().int().nonnegative(),
+        original: str(BOUNDS.maxMessageBytes),
+        ingested: isoTime,
+      })
+      .strict(),
+    host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
+    process: processSchema,
+    user: z.object({ id: str(32).nullable(), group: z.object({ id: str(32).nullable() }).strict() }).strict(),
+    auditd: z
+      .object({
+        message_type: str(BOUNDS.maxNameChars),
+        data: z
+          .record(str(BOUNDS.maxFieldKeyChars), str(BOUNDS.maxFieldValueChars))
+          .refine((r) => Object.keys(r).length <= BOUNDS.maxFieldsPerRecord),
+      })
+      .strict(),
+    selinux: z
+      .object({
+        scontext: contextParts.nullable(),
+        tcontext: contextParts.nullable(),
+        tclass: str(BOUNDS.maxNameChars).nullable(),
+        perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
+        permissive: z.boolean().nullable(),
+        seresult: z.enum(['granted', 'denied']).nullable(),
+      })
+      .strict(),
+    policy: z
+      .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(), state_id: str(64).nullable() })
+      .strict(),
+    avcstream: z.object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema }).strict(),
+  })
+  .strict();
+
+/** A signature document (index `<prefix>-signatures`), created once per signature (first seen). */
+export const signatureDocSchema = z
+  .object({
+    signature: z.string().regex(/^[0-9a-f]{40}$/),
+    first_seen: isoTime,
+    host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
+    selinux: z
+      .object({
+        scontext: str(BOUNDS.maxContextChars),
+        tcontext: str(BOUNDS.maxContextChars),
+        tclass: str(BOUNDS.maxNameChars),
+        perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
+      })
+      .strict(),
+    file: z.object({ path: str(BOUNDS.maxPathChars).nullable() }).strict(),
+    process: z.object({ executable: str(BOUNDS.maxPathChars).nullable() }).strict(),
+    decision: z.object({ verdict: z.enum(VERDICTS).nullable() }).strict(),
+    /** Id of the denial document that first showed it. */
+    first_doc_id: str(64),
+  })
+  .strict();
+
+export type DenialDoc = z.infer<typeof denialDocSchema>;
+export type SelinuxEventDoc = z.infer<typeof selinuxEventDocSchema>;
+export type SignatureDoc = z.infer<typeof signatureDocSchema>;
+export type DecisionDoc = z.infer<typeof decisionSchema>;
+
+/**
+ * Deterministic Elasticsearch `_id` of the document made from one record: sha256 over (host, audit time
+ * `sec.msec`, serial, record index in the event), first 40 hex chars. Redelivery overwrites, never duplicates.
+ */
+export function docId(host: string, sec: number, msec: number, serial: number, recordIndex: number): string {
+  return sha256Hex(JSON.stringify([host, `${sec}.${String(msec).padStart(3, '0')}`, serial, recordIndex])).slice(0, 40);
+}
+
+/**
+ * Signature of a denial: what makes it "the same problem" for first-seen alerts: host, scontext, tcontext,
+ * tclass, sorted perms, path (null when the record has none). First 40 hex chars of a sha256.
+ */
+export function denialSignature(input: {
+  host: string;
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: readonly string[];
+  path: string | null;
+}): string {
+  const perms = [...new Set(input.perms)].sort();
+  return sha256Hex(
+    JSON.stringify([input.host, input.scontext, input.tcontext, input.tclass, perms, input.path]),
+  ).slice(0, 40);
+}
+
+/** Index names for a prefix (default `avcstream`). */
+export function indexNames(prefix = 'avcstream') {
+  return {
+    denials: `${prefix}-denials`,
+    selinuxEvents: `${prefix}-selinux-events`,
+    signatures: `${prefix}-signatures`,
+  } as const;
+}
