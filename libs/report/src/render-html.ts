@@ -1,0 +1,226 @@
+import { rankingChart, timelineChart } from './charts.ts';
+import { escapeHtml as h } from './escape.ts';
+import type { RenderOptions } from './render-text.ts';
+import type { SignatureGroup, Summary } from './types.ts';
+
+/** The Content-Security-Policy the HTML report declares: no script, no external loads at all. */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+const CSS = `
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330; margin: 0; background: #eef0f4; }
+header { background: #1d2d44; color: #fff; padding: 16px 28px; }
+header h1 { margin: 0 0 4px; font-size: 20px; }
+header p { margin: 0; color: #c9d3e3; font-size: 13px; }
+main { padding: 18px 28px 40px; max-width: 1280px; }
+section { background: #fff; border-radius: 6px; padding: 12px 18px 16px; margin: 0 0 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+h2 { font-size: 16px; margin: 4px 0 10px; }
+.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
+.stat { background: #f6f7f9; border-radius: 4px; padding: 8px 10px; }
+.stat b { display: block; font-size: 20px; }
+.stat span { color: #56607a; font-size: 12px; }
+.stat.denied b { color: #b03a2e; }
+.charts { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.charts figure { margin: 0; }
+.charts figcaption { font-size: 12px; color: #56607a; margin-bottom: 4px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e6ec; vertical-align: top; }
+th { background: #f6f7f9; font-weight: 600; }
+td code, li code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+.sig { font: 600 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
+.verdict { display: inline-block; padding: 1px 6px; border-radius: 3px; background: #fdebd0; font-size: 12px; }
+.permissive { color: #8e6b00; font-size: 12px; }
+ul.plain { margin: 0; padding-left: 16px; }
+.muted { color: #7a8399; }
+.note { color: #8e6b00; font-size: 12px; }
+`;
+
+function code(values: string[]): string {
+  if (values.length === 0) return '<span class="muted">-</span>';
+  return values.map((v) => `<code>${h(v)}</code>`).join('<br>');
+}
+
+function truncNote(n: number, what: string): string {
+  return n > 0 ? `<p class="note">${n} more ${what} not listed: listing limit reached.</p>` : '';
+}
+
+function change(old: number | null, next: number | null): string {
+  return `${old ?? '?'} &rarr; ${next ?? '?'}`;
+}
+
+function groupsTable(list: SignatureGroup[]): string {
+  if (list.length === 0) return '<p class="muted">None.</p>';
+  const rows = list.map((g) => {
+    const s = g.signature;
+    const sig =
+      `<span class="sig">${h(s.sourceType)} &rarr; ${h(s.targetType)}:${h(s.class)} ` +
+      `{ ${s.perms.map(h).join(' ')} }</span>` +
+      (g.permissive ? ' <span class="permissive">permissive</span>' : '') +
+      (g.decision === 'granted' ? ' <span class="muted">granted</span>' : '');
+    let verdict = '<span class="muted">-</span>';
+    if (g.explanation !== null) {
+      const items = [
+        ...g.explanation.booleans.map(
+          (b) =>
+            `<li>boolean <code>${h(b.name)}</code> is ${b.current ? 'on' : 'off'}` +
+            (b.blastRadius === undefined ? '' : ` (enables ${b.blastRadius.rules} rules)`) +
+            '</li>',
+        ),
+        ...g.explanation.fixes.map(
+          (f) => `<li><code>${h(f.text)}</code>${f.verified ? '' : ' <span class="muted">(unverified)</span>'}</li>`,
+        ),
+      ];
+      verdict =
+        `<span class="verdict">${h(g.explanation.verdict)}</span>` +
+        (items.length > 0 ? `<ul class="plain">${items.join('')}</ul>` : '');
+    }
+    return (
+      '<tr>' +
+      `<td>${sig}</td>` +
+      `<td>${g.count}</td>` +
+      `<td>${code(g.hosts)}</td>` +
+      `<td>${h(g.firstSeen)}<br>${h(g.lastSeen)}</td>` +
+      `<td>${code(g.scontexts)}<br>${code(g.tcontexts)}</td>` +
+      `<td>${code(g.comms)}<br>${code(g.exes)}</td>` +
+      `<td>${g.pathSample === null ? '<span class="muted">-</span>' : `<code>${h(g.pathSample)}</code>`}</td>` +
+      `<td>${verdict}</td>` +
+      '</tr>'
+    );
+  });
+  return (
+    '<table><thead><tr><th>Signature</th><th>Count</th><th>Hosts</th><th>First / last seen</th>' +
+    '<th>Source / target contexts</th><th>comm / exe</th><th>Path sample</th><th>Verdict and fix</th>' +
+    `</tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
+}
+
+function plainTable(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return '<p class="muted">None.</p>';
+  return (
+    `<table><thead><tr>${headers.map((x) => `<th>${x}</th>`).join('')}</tr></thead><tbody>` +
+    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('') +
+    '</tbody></table>'
+  );
+}
+
+/**
+ * A self-contained HTML page: inline CSS, inline SVG charts, no script, and a CSP meta tag that forbids
+ * script and any external load. Every audit-derived value goes through `escapeHtml`.
+ */
+export function renderHtml(summary: Summary, options: RenderOptions = {}): string {
+  const st = summary.statistics;
+  const title = options.title ?? 'SELinux audit report';
+  const sub: string[] = [`Time span ${h(st.firstEvent ?? '-')} &ndash; ${h(st.lastEvent ?? '-')}`];
+  if (options.generatedAt !== undefined) sub.push(`generated ${h(options.generatedAt)}`);
+  if (options.sources !== undefined && options.sources.length > 0) {
+    sub.push(`from ${options.sources.map((s) => `<code>${h(s)}</code>`).join(', ')}`);
+  }
+  const stat = (label: string, n: number, cls = '') =>
+    `<div class="stat${cls === '' ? '' : ` ${cls}`}"><b>${n}</b><span>${label}</span></div>`;
+  const body: string[] = [];
+  body.push(
+    '<section id="statistics"><h2>Statistics</h2><div class="stats">' +
+      stat('SELinux messages', st.totalMessages) +
+      stat('denied', st.deniedMessages, 'denied') +
+      stat('granted', st.allowMessages) +
+      stat('policy loads', st.policyLoads) +
+      stat('enforcement toggles', st.enforcementToggles) +
+      stat('boolean changes', st.booleanChanges) +
+      stat('hosts', st.hosts) +
+      stat('malformed lines', st.malformed) +
+      '</div></section>',
+  );
+  body.push(
+    '<section id="charts"><h2>Charts</h2><div class="charts">' +
+      `<figure><figcaption>Denials over time</figcaption>${timelineChart(summary.charts.timeline)}</figure>` +
+      `<figure><figcaption>Top source domains (denied)</figcaption>${rankingChart(
+        summary.charts.topSourceTypes,
+        'chart-sources',
+        'Top source domains of denials',
+        '#2e6da4',
+      )}</figure>` +
+      `<figure><figcaption>Top target types (denied)</figcaption>${rankingChart(
+        summary.charts.topTargetTypes,
+        'chart-targets',
+        'Top target types of denials',
+        '#8e44ad',
+      )}</figure>` +
+      '</div></section>',
+  );
+  body.push(
+    '<section id="policy-loads"><h2>Policy loads</h2>' +
+      plainTable(
+        ['Time', 'Host', 'auid'],
+        summary.policyLoads.map((r) => [h(r.time), h(r.host), h(r.auid ?? '-')]),
+      ) +
+      truncNote(summary.truncated.policyLoads, 'policy loads') +
+      '</section>',
+  );
+  body.push(
+    '<section id="enforcement-toggles"><h2>Enforcement toggles</h2>' +
+      plainTable(
+        ['Time', 'Host', 'Enforcing', 'auid'],
+        summary.enforcementToggles.map((r) => [h(r.time), h(r.host), change(r.old, r.new), h(r.auid ?? '-')]),
+      ) +
+      truncNote(summary.truncated.enforcementToggles, 'toggles') +
+      '</section>',
+  );
+  body.push(
+    '<section id="boolean-changes"><h2>Policy booleans</h2>' +
+      plainTable(
+        ['Time', 'Host', 'Boolean', 'Value', 'auid'],
+        summary.booleanChanges.map((r) => [
+          h(r.time),
+          h(r.host),
+          `<code>${h(r.boolean)}</code>`,
+          change(r.old, r.new),
+          h(r.auid ?? '-'),
+        ]),
+      ) +
+      truncNote(summary.truncated.booleanChanges, 'boolean changes') +
+      '</section>',
+  );
+  body.push(
+    '<section id="allow-listing"><h2>Allow listing</h2>' +
+      plainTable(
+        ['Time', 'Host', 'Source', 'Target', 'Class', 'Perms', 'comm', 'Path'],
+        summary.allowListing.map((r) => [
+          h(r.time),
+          h(r.host),
+          `<code>${h(r.scontext)}</code>`,
+          `<code>${h(r.tcontext)}</code>`,
+          h(r.class),
+          r.perms.map(h).join(' '),
+          `<code>${h(r.comm ?? '-')}</code>`,
+          `<code>${h(r.path ?? '-')}</code>`,
+        ]),
+      ) +
+      truncNote(summary.truncated.allowListing, 'granted messages') +
+      '</section>',
+  );
+  body.push(
+    '<section id="deny-listing"><h2>Deny listing (grouped by signature)</h2>' +
+      groupsTable(summary.denyListing) +
+      truncNote(summary.truncated.denyListing, 'denied messages with new signatures') +
+      '</section>',
+  );
+  summary.views.forEach((v, i) => {
+    body.push(
+      `<section class="view" id="view-${i + 1}"><h2>View: ${h(v.name)}</h2>` +
+        (v.description === null ? '' : `<p>${h(v.description)}</p>`) +
+        `<p class="muted">match ${v.match}; ${v.count} messages (${v.denied} denied, ${v.granted} granted)</p>` +
+        groupsTable(v.groups) +
+        truncNote(v.groupsDropped, 'messages with new signatures') +
+        '</section>',
+    );
+  });
+  return (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
+    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">` +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<meta name="referrer" content="no-referrer"><title>${h(title)}</title><style>${CSS}</style></head>\n` +
+    `<body><header><h1>${h(title)}</h1><p>${sub.join(' &middot; ')}</p></header>\n<main>\n` +
+    body.join('\n') +
+    '\n</main></body></html>\n'
+  );
+}

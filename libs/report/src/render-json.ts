@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ReportError } from './errors.ts';
+import type { Summary } from './types.ts';
+
+/**
+ * The JSON form: `Summary` with its stable top-level key order (statistics, policyLoads,
+ * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts).
+ * JSON.stringify escapes control characters; consumers must still escape values for their medium.
+ */
+export function renderJson(summary: Summary, indent = 2): string {
+  const ordered: Summary = {
+    statistics: summary.statistics,
+    policyLoads: summary.policyLoads,
+    enforcementToggles: summary.enforcementToggles,
+    booleanChanges: summary.booleanChanges,
+    allowListing: summary.allowListing,
+    denyListing: summary.denyListing,
+    views: summary.views,
+    truncated: summary.truncated,
+    charts: summary.charts,
+  };
+  return `${JSON.stringify(ordered, null, indent)}\n`;
+}
+
+const MAX_SUMMARY_BYTES = 64 << 20;
+
+const statisticsSchema = z.object({
+  totalMessages: z.number(),
+  policyLoads: z.number(),
+  enforcementToggles: z.number(),
+  booleanChanges: z.number(),
+  allowMessages: z.number(),
+  deniedMessages: z.number(),
+  hosts: z.number(),
+  malformed: z.number(),
+  firstEvent: z.string().nullable(),
+  lastEvent: z.string().nullable(),
+});
+
+const summarySchema = z.object({
+  statistics: statisticsSchema,
+  policyLoads: z.array(z.record(z.string(), z.unknown())),
+  enforcementToggles: z.array(z.record(z.string(), z.unknown())),
+  booleanChanges: z.array(z.record(z.string(), z.unknown())),
+  allowListing: z.array(z.record(z.string(), z.unknown())),
+  denyListing: z.array(z.record(z.string(), z.unknown())),
+  views: z.array(z.record(z.string(), z.unknown())),
+  truncated: z.record(z.string(), z.number()),
+  charts: z.object({
+    timeline: z.object({ bucketSeconds: z.number(), buckets: z.array(z.unknown()) }),
+    topSourceTypes: z.array(z.unknown()),
+    topTargetTypes: z.array(z.unknown()),
+  }),
+});
+
+/**
+ * Reads a summary written by `renderJson` (e.g. the embedded mode's state dir). Checks the top-level
+ * shape only; throws ReportError AVC_ERR_REPORT_SUMMARY on anything else.
+ */
+export function parseSummaryJson(text: string): Summary {
+  if (text.length > MAX_SUMMARY_BYTES) {
+    throw new ReportError('AVC_ERR_REPORT_SUMMARY', 'summary JSON larger than 64 MiB');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (cause) {
+    throw new ReportError('AVC_ERR_REPORT_SUMMARY', 'summary is not valid JSON', { cause });
+  }
+  const parsed = summarySchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new ReportError('AVC_ERR_REPORT_SUMMARY', `summary JSON has the wrong shape:\n${z.prettifyError(parsed.error)}`);
+  }
+  return doc as Summary;
+}

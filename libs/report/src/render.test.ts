@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { escapeHtml, escapeText } from './escape.ts';
+import { REPORT_CSP, renderHtml } from './render-html.ts';
+import { parseSummaryJson, renderJson } from './render-json.ts';
+import { renderText } from './render-text.ts';
+import { buildSummary } from './summary.ts';
+import { avcRecord, event, record } from './test-helpers.ts';
+
+const T0 = 1_700_000_000;
+// What the parser yields for comm=3C2F74643E (hex-encoded in the log).
+const HEX_TD = Buffer.from('3C2F74643E', 'hex').toString('latin1');
+const SCRIPT = '<script>window.__pwned=1</script>';
+const PATH = '/tmp/"><img src=x onerror=alert(1)>\u001b[31m\n\u202eevil';
+
+function hostileSummary() {
+  return buildSummary(
+    [
+      event(T0, [avcRecord({ fields: { comm: SCRIPT, path: PATH } }), record('SYSCALL', { exe: HEX_TD })], 'web<1>'),
+      event(T0 + 1, [avcRecord({ decision: 'granted', fields: { comm: HEX_TD, path: PATH } })], 'web1'),
+      event(T0 + 2, [record('MAC_CONFIG_CHANGE', { bool: '<b>x</b>', val: '1', old_val: '0', auid: '"0"' })], 'web1'),
+    ],
+    {
+      explain: () => ({
+        verdict: 'TE_MISSING',
+        booleans: [],
+        fixes: [{ kind: 'allow', text: 'allow httpd_t user_home_t:file read; <script>', verified: false }],
+      }),
+      views: [{ name: '<i>view</i>', description: '</section><script>', match: 'all', criteria: {} }],
+    },
+  );
+}
+
+describe('escaping helpers', () => {
+  it('escapes control and bidi characters in text, and doubles backslashes', () => {
+    expect(escapeText('a\u001b[31mb\nc\u202ed\\x41')).toBe('a\\x1b[31mb\\x0ac\\u202ed\\\\x41');
+    expect(escapeText('\u0085\u007f')).toBe('\\x85\\x7f');
+  });
+
+  it('escapes HTML metacharacters for text and attributes', () => {
+    expect(escapeHtml(`<a href="x" onclick='y'>&\`=</a>`)).toBe(
+      '&lt;a href&#61;&quot;x&quot; onclick&#61;&#39;y&#39;&gt;&amp;&#96;&#61;&lt;/a&gt;',
+    );
+  });
+});
+
+describe('HTML renderer', () => {
+  const html = renderHtml(hostileSummary(), { title: 'Report <for> "ops"', sources: ['<in>.log'] });
+
+  it('declares the strict CSP and contains no script element or handler', () => {
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`);
+    expect(REPORT_CSP).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    expect(html.toLowerCase()).not.toContain('<script');
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toContain('</td></td>');
+    expect(html).not.toMatch(/\son\w+=/i);
+  });
+
+  it('shows hostile fields as escaped text', () => {
+    expect(html).toContain('&lt;script&gt;window.__pwned&#61;1&lt;/script&gt;');
+    expect(html).toContain('<code>&lt;/td&gt;</code>');
+    expect(html).toContain('/tmp/&quot;&gt;&lt;img src&#61;x onerror&#61;alert(1)&gt;\\x1b[31m\\x0a\\u202eevil');
+    expect(html).toContain('web&lt;1&gt;');
+    expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
+    expect(html).toContain('&lt;/section&gt;&lt;script&gt;');
+    expect(html).toContain('<title>Report &lt;for&gt; &quot;ops&quot;</title>');
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u202e]/);
+  });
+
+  it('has three inline SVG charts', () => {
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    for (const id of ['chart-timeline', 'chart-sources', 'chart-targets']) expect(html).toContain(`id="${id}"`);
+    expect(html).toContain('class="bar-denied"');
+  });
+});
+
+describe('text renderer', () => {
+  const text = renderText(hostileSummary(), { generatedAt: '2023-11-15T00:00:00.000Z' });
+
+  it('has the seaudit-report sections', () => {
+    for (const s of [
+      'Statistics',
+      'Policy Loads',
+      'Enforcement Toggles',
+      'Policy Booleans',
+      'Allow Listing',
+      'Deny Listing (grouped by signature)',
+      'View: <i>view</i>',
+    ]) {
+      expect(text).toContain(`\n${s}\n`);
+    }
+    expect(text).toMatch(/Number of denied messages:\s+1\n/);
+    expect(text).toContain('verdict:    TE_MISSING');
+  });
+
+  it('has no raw control or bidi characters from the log', () => {
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(text).toContain('\\x1b[31m\\x0a\\u202eevil');
+    expect(text).toContain('comm:       <script>window.__pwned=1</script>');
+  });
+});
+
+describe('JSON renderer', () => {
+  it('round-trips through parseSummaryJson with the stable top level', () => {
+    const s = hostileSummary();
+    const json = renderJson(s);
+    expect(Object.keys(JSON.parse(json))).toEqual([
+      'statistics',
+      'policyLoads',
+      'enforcementToggles',
+      'booleanChanges',
+      'allowListing',
+      'denyListing',
+      'views',
+      'truncated',
+      'charts',
+    ]);
+    expect(json).not.toMatch(/[\u0000-\u001f](?<!\n)/);
+    expect(parseSummaryJson(json)).toEqual(s);
+  });
+
+  it('rejects a summary of the wrong shape with a coded error', () => {
+    expect(() => parseSummaryJson('{"statistics":{}}')).toThrow(/wrong shape/);
+    expect(() => parseSummaryJson('nope')).toThrow(expect.objectContaining({ code: 'AVC_ERR_REPORT_SUMMARY' }));
+  });
+});

@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import { buildSummary, createSummaryBuilder } from './summary.ts';
+import { avcRecord, event, record } from './test-helpers.ts';
+import type { DenialInput, ExplanationLike } from './types.ts';
+
+const T0 = 1_700_000_000;
+
+describe('statistics', () => {
+  it('counts SELinux records by type and ignores the rest', () => {
+    const events = [
+      event(T0, [avcRecord(), record('SYSCALL', { exe: '/usr/sbin/httpd', comm: 'httpd' })], 'web1', 1),
+      event(T0 + 1, [avcRecord({ decision: 'granted', perms: ['setenforce'] })], 'web1', 2),
+      event(T0 + 2, [avcRecord({ type: 'USER_AVC' })], 'db1', 3),
+      event(T0 + 3, [record('MAC_POLICY_LOAD', { auid: '0' }), record('SYSCALL')], 'db1', 4),
+      event(T0 + 4, [record('MAC_STATUS', { enforcing: '0', old_enforcing: '1', auid: '1000' })], null, 5),
+      event(T0 + 5, [record('MAC_CONFIG_CHANGE', { bool: 'httpd_can_network_connect', val: '1', old_val: '0' })], 'db1', 6),
+      event(T0 + 6, [record('SELINUX_ERR', { op: 'security_compute_sid' })], 'db1', 7),
+      event(T0 + 7, [record('USER_SELINUX_ERR'), record('MAC_UNLBL_ALLOW')], 'db1', 8),
+      event(T0 + 8, [record('SYSCALL'), record('EXECVE'), record('USER_LOGIN')], 'other', 9),
+      event(T0 + 9, [record('USER_AVC', { msg: 'avc:  received policyload notice (seqno=2)' })], 'db1', 10),
+    ];
+    const s = buildSummary(events, { malformed: 3 });
+    expect(s.statistics).toEqual({
+      totalMessages: 10,
+      policyLoads: 1,
+      enforcementToggles: 1,
+      booleanChanges: 1,
+      allowMessages: 1,
+      deniedMessages: 2,
+      hosts: 3,
+      malformed: 3,
+      firstEvent: new Date(T0 * 1000).toISOString(),
+      lastEvent: new Date((T0 + 9) * 1000).toISOString(),
+    });
+    expect(s.policyLoads).toEqual([{ time: new Date((T0 + 3) * 1000).toISOString(), host: 'db1', auid: '0' }]);
+    expect(s.enforcementToggles).toEqual([
+      { time: new Date((T0 + 4) * 1000).toISOString(), host: 'localhost', old: 1, new: 0, auid: '1000' },
+    ]);
+    expect(s.booleanChanges).toEqual([
+      {
+        time: new Date((T0 + 5) * 1000).toISOString(),
+        host: 'db1',
+        boolean: 'httpd_can_network_connect',
+        old: 0,
+        new: 1,
+        auid: null,
+      },
+    ]);
+    expect(s.allowListing).toHaveLength(1);
+    expect(s.allowListing[0]).toMatchObject({ host: 'web1', perms: ['setenforce'], serial: 2, comm: 'httpd' });
+  });
+
+  it('has a stable top-level key order', () => {
+    const s = buildSummary([]);
+    expect(Object.keys(s)).toEqual([
+      'statistics',
+      'policyLoads',
+      'enforcementToggles',
+      'booleanChanges',
+      'allowListing',
+      'denyListing',
+      'views',
+      'truncated',
+      'charts',
+    ]);
+    expect(s.statistics.firstEvent).toBeNull();
+    expect(s.charts.timeline.buckets).toEqual([]);
+  });
+
+  it('counts each AVC record of a multi-AVC event', () => {
+    const s = buildSummary([event(T0, [avcRecord(), avcRecord({ perms: ['open'] }), record('SYSCALL')])]);
+    expect(s.statistics.deniedMessages).toBe(2);
+    expect(s.denyListing).toHaveLength(2);
+  });
+
+  it('applies since/until and host filters before counting', () => {
+    const events = [
+      event(T0, [avcRecord()], 'a'),
+      event(T0 + 10, [avcRecord()], 'b'),
+      event(T0 + 20, [avcRecord()], 'a'),
+      event(T0 + 30, [avcRecord()], 'a'),
+    ];
+    const s = buildSummary(events, { since: T0 + 10, until: T0 + 20, hosts: ['a'] });
+    expect(s.statistics.deniedMessages).toBe(1);
+    expect(s.statistics.hosts).toBe(1);
+    expect(s.statistics.firstEvent).toBe(new Date((T0 + 20) * 1000).toISOString());
+  });
+});
+
+describe('deny listing', () => {
+  it('groups by (source type, target type, class, perm set) and keeps samples', () => {
+    const events = [
+      event(T0 + 5, [
+        avcRecord({ perms: ['write', 'read'], fields: { comm: 'httpd', name: 'index.html' } }),
+        record('SYSCALL', { exe: '/usr/sbin/httpd' }),
+        record('PATH', { name: '/var/www/html/index.html' }),
+      ], 'web1'),
+      event(T0, [
+        avcRecord({ perms: ['read', 'write'], scontext: 'system_u:system_r:httpd_t:s0-s0:c0.c1023' }),
+      ], 'web2'),
+      event(T0 + 9, [avcRecord({ perms: ['read'], permissive: true })], 'web1'),
+      event(T0 + 9, [avcRecord({ tclass: 'dir', perms: ['search'] })], 'web1'),
+    ];
+    const s = buildSummary(events);
+    expect(s.denyListing.map((g) => [g.signature.class, g.signature.perms, g.count])).toEqual([
+      ['file', ['read', 'write'], 2],
+      ['file', ['read'], 1],
+      ['dir', ['search'], 1],
+    ]);
+    const g = s.denyListing[0]!;
+    expect(g.hosts).toEqual(['web1', 'web2']);
+    expect(g.firstSeen).toBe(new Date(T0 * 1000).toISOString());
+    expect(g.lastSeen).toBe(new Date((T0 + 5) * 1000).toISOString());
+    expect(g.scontexts).toEqual(['system_u:system_r:httpd_t:s0', 'system_u:system_r:httpd_t:s0-s0:c0.c1023']);
+    expect(g.exes).toEqual(['/usr/sbin/httpd']);
+    expect(g.pathSample).toBe('/var/www/html/index.html');
+    expect(g.permissive).toBe(false);
+    expect(s.denyListing[1]!.permissive).toBe(true);
+    expect(s.charts.topSourceTypes).toEqual([{ name: 'httpd_t', count: 4 }]);
+    expect(s.charts.topTargetTypes).toEqual([{ name: 'user_home_t', count: 4 }]);
+  });
+
+  it('asks the explainer once per new denied signature and attaches verdict and fix', () => {
+    const asked: DenialInput[] = [];
+    const explain = (d: DenialInput): ExplanationLike => {
+      asked.push(d);
+      return {
+        verdict: 'BOOLEAN',
+        booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } }],
+        fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
+      };
+    };
+    const b = createSummaryBuilder();
+    b.add(event(T0, [avcRecord()]), explain);
+    b.add(event(T0 + 1, [avcRecord()]), explain);
+    b.add(event(T0 + 2, [avcRecord({ decision: 'granted' })]), explain);
+    expect(asked).toEqual([
+      {
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: 'unconfined_u:object_r:user_home_t:s0',
+        tclass: 'file',
+        perms: ['read'],
+        permissive: false,
+      },
+    ]);
+    const s = b.build();
+    expect(s.denyListing[0]!.explanation).toEqual({
+      verdict: 'BOOLEAN',
+      booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } }],
+      fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
+    });
+  });
+
+  it('survives an explainer that throws', () => {
+    const s = buildSummary([event(T0, [avcRecord()])], {
+      explain: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(s.denyListing[0]!.explanation).toBeNull();
+  });
+});
+
+describe('bounded memory', () => {
+  it('caps signatures, rows and samples and counts the overflow', () => {
+    const b = createSummaryBuilder({ limits: { maxSignatures: 3, maxRows: 2, maxSamples: 1 } });
+    for (let i = 0; i < 10; i++) {
+      b.add(event(T0 + i, [avcRecord({ tclass: `class${i % 5}` })], `host${i}`));
+      b.add(event(T0 + i, [avcRecord({ decision: 'granted' })]));
+      b.add(event(T0 + i, [record('MAC_POLICY_LOAD')]));
+    }
+    const s = b.build();
+    expect(s.statistics.deniedMessages).toBe(10);
+    expect(s.denyListing).toHaveLength(3);
+    expect(s.denyListing.reduce((n, g) => n + g.count, 0)).toBe(6);
+    expect(s.truncated).toEqual({
+      policyLoads: 8,
+      enforcementToggles: 0,
+      booleanChanges: 0,
+      allowListing: 8,
+      denyListing: 4,
+    });
+    expect(s.policyLoads).toHaveLength(2);
+    expect(s.allowListing).toHaveLength(2);
+    for (const g of s.denyListing) expect(g.hosts).toHaveLength(1);
+    expect(s.denyListing.map((g) => g.samplesDropped)).toEqual([1, 1, 1]);
+  });
+
+  it('coarsens the timeline so it never exceeds maxBuckets, keeping every count', () => {
+    const b = createSummaryBuilder({ limits: { maxBuckets: 10 } });
+    const day = 86_400;
+    for (let i = 0; i < 100; i++) b.add(event(T0 + i * (day / 10), [avcRecord()]));
+    const s = b.build();
+    const t = s.charts.timeline;
+    expect(t.buckets.length).toBeLessThanOrEqual(10);
+    expect(t.buckets.reduce((n, x) => n + x.denied, 0)).toBe(100);
+    expect(t.bucketSeconds).toBeGreaterThanOrEqual((99 * day) / 10 / 10);
+  });
+
+  it('build() is a snapshot; the builder keeps counting', () => {
+    const b = createSummaryBuilder();
+    b.add(event(T0, [avcRecord()]));
+    const first = b.build();
+    first.denyListing[0]!.hosts.push('mutated');
+    b.add(event(T0 + 1, [avcRecord()]));
+    const second = b.build();
+    expect(first.statistics.deniedMessages).toBe(1);
+    expect(second.statistics.deniedMessages).toBe(2);
+    expect(second.denyListing[0]!.hosts).toEqual(['localhost']);
+  });
+});
+
+describe('views', () => {
+  it('groups the matching messages of each view and shares explanations', () => {
+    const events = [
+      event(T0, [avcRecord({ fields: { comm: 'httpd', exe: '/usr/sbin/httpd' } })], 'web1'),
+      event(T0 + 1, [avcRecord({ scontext: 'system_u:system_r:sshd_t:s0', fields: { comm: 'sshd' } })], 'web1'),
+      event(T0 + 2, [avcRecord({ decision: 'granted', perms: ['setenforce'], tclass: 'security' })], 'db1'),
+    ];
+    const s = buildSummary(events, {
+      explain: () => ({ verdict: 'TE_MISSING', booleans: [], fixes: [] }),
+      views: [
+        { name: 'web', match: 'all', criteria: { sourceType: ['httpd_*'], exe: ['/usr/sbin/*'] } },
+        { name: 'db-or-sshd', match: 'any', criteria: { host: ['db?'], comm: ['ssh[a-z]'] } },
+        { name: 'late', match: 'all', criteria: { since: String(T0 + 1) } },
+      ],
+    });
+    const [web, dbOrSshd, late] = s.views;
+    expect(web).toMatchObject({ name: 'web', count: 1, denied: 1, granted: 0 });
+    expect(web!.groups[0]!.explanation?.verdict).toBe('TE_MISSING');
+    expect(dbOrSshd).toMatchObject({ count: 2, denied: 1, granted: 1 });
+    expect(late).toMatchObject({ count: 2 });
+  });
+});

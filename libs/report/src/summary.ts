@@ -1,0 +1,471 @@
+import type {
+  AllowRow,
+  EventLike as AuditEvent,
+  RecordLike as AuditRecord,
+  AvcLike as AvcInfo,
+  BooleanChangeRow,
+  EnforcementToggleRow,
+  ExplainLookup,
+  GroupExplanation,
+  PolicyLoadRow,
+  RankedCount,
+  SignatureGroup,
+  Statistics,
+  Summary,
+  SummaryLimits,
+  SummaryOptions,
+  Timeline,
+  Truncation,
+  ViewDefinition,
+  ViewResult,
+} from './types.ts';
+import { compileView, type ViewSubject } from './views.ts';
+
+export const DEFAULT_LIMITS: Readonly<SummaryLimits> = Object.freeze({
+  maxSignatures: 5000,
+  maxRows: 1000,
+  maxSamples: 8,
+  maxViewGroups: 500,
+  maxBuckets: 240,
+  topN: 10,
+});
+
+/** Distinct source/target types tracked for the top-N charts; later ones are counted as `(other)`. */
+const MAX_RANKED = 10_000;
+/** Distinct host names tracked for `statistics.hosts`. */
+const MAX_HOSTS = 100_000;
+const OTHER = '(other)';
+
+/** True for AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR and MAC_* records. */
+export function isSelinuxRecordType(type: string): boolean {
+  return (
+    type === 'AVC' ||
+    type === 'USER_AVC' ||
+    type === 'SELINUX_ERR' ||
+    type === 'USER_SELINUX_ERR' ||
+    type.startsWith('MAC_')
+  );
+}
+
+export interface SummaryBuilder {
+  /** Adds one event (all its records). `explain` is asked once per new denied signature. */
+  add(event: AuditEvent, explain?: ExplainLookup): void;
+  /** Counts lines the parser rejected. */
+  addMalformed(n: number): void;
+  /** A snapshot; the builder keeps accepting events afterwards. */
+  build(): Summary;
+}
+
+interface GroupState {
+  group: SignatureGroup;
+  firstEpoch: number;
+  lastEpoch: number;
+}
+
+interface GroupTable {
+  map: Map<string, GroupState>;
+  max: number;
+  dropped: number;
+}
+
+function toInt(v: string | undefined): number | null {
+  return v !== undefined && /^-?\d{1,9}$/.test(v) ? Number(v) : null;
+}
+
+function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
+  const f = avcRecord.fields;
+  if (f.path !== undefined && f.path !== '') return f.path;
+  for (const r of event.records) {
+    if (r.type === 'PATH' && r.fields.name !== undefined && r.fields.name.startsWith('/')) return r.fields.name;
+  }
+  if (f.name !== undefined && f.name !== '') return f.name;
+  return null;
+}
+
+function fieldFromEvent(avcRecord: AuditRecord, event: AuditEvent, key: 'comm' | 'exe'): string | null {
+  const own = avcRecord.fields[key];
+  if (own !== undefined) return own;
+  for (const r of event.records) {
+    if (r.type === 'SYSCALL' && r.fields[key] !== undefined) return r.fields[key];
+  }
+  return null;
+}
+
+function addSample(list: string[], value: string | null, max: number): number {
+  if (value === null || list.includes(value)) return 0;
+  if (list.length < max) {
+    list.push(value);
+    return 0;
+  }
+  return 1;
+}
+
+function copyGroup(g: SignatureGroup): SignatureGroup {
+  return {
+    ...g,
+    signature: { ...g.signature, perms: [...g.signature.perms] },
+    hosts: [...g.hosts],
+    scontexts: [...g.scontexts],
+    tcontexts: [...g.tcontexts],
+    comms: [...g.comms],
+    exes: [...g.exes],
+    explanation: g.explanation === null ? null : structuredClone(g.explanation),
+  };
+}
+
+function sortedGroups(table: GroupTable): SignatureGroup[] {
+  return [...table.map.values()]
+    .sort(
+      (a, b) =>
+        b.group.count - a.group.count ||
+        a.firstEpoch - b.firstEpoch ||
+        (a.group.signature.sourceType + a.group.signature.targetType).localeCompare(
+          b.group.signature.sourceType + b.group.signature.targetType,
+        ),
+    )
+    .map((s) => copyGroup(s.group));
+}
+
+function ranked(map: Map<string, number>, n: number): RankedCount[] {
+  return [...map.entries()]
+    .map(([name, count]) => ({ name, count }))
+    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name))
+    .slice(0, n);
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  const cur = map.get(key);
+  if (cur !== undefined) map.set(key, cur + 1);
+  else if (map.size < MAX_RANKED) map.set(key, 1);
+  else map.set(OTHER, (map.get(OTHER) ?? 0) + 1);
+}
+
+export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuilder {
+  const limits: SummaryLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const defaultHost = options.defaultHost ?? 'localhost';
+  const since = options.since ?? Number.NEGATIVE_INFINITY;
+  const until = options.until ?? Number.POSITIVE_INFINITY;
+  const hostFilter = options.hosts === undefined ? null : new Set(options.hosts);
+
+  const stats: Statistics = {
+    totalMessages: 0,
+    policyLoads: 0,
+    enforcementToggles: 0,
+    booleanChanges: 0,
+    allowMessages: 0,
+    deniedMessages: 0,
+    hosts: 0,
+    malformed: 0,
+    firstEvent: null,
+    lastEvent: null,
+  };
+  let firstEpoch = Number.POSITIVE_INFINITY;
+  let lastEpoch = Number.NEGATIVE_INFINITY;
+  const hosts = new Set<string>();
+  const policyLoads: PolicyLoadRow[] = [];
+  const toggles: EnforcementToggleRow[] = [];
+  const booleans: BooleanChangeRow[] = [];
+  const allows: AllowRow[] = [];
+  const truncated: Truncation = {
+    policyLoads: 0,
+    enforcementToggles: 0,
+    booleanChanges: 0,
+    allowListing: 0,
+    denyListing: 0,
+  };
+  const denyTable: GroupTable = { map: new Map(), max: limits.maxSignatures, dropped: 0 };
+  const views = (options.views ?? []).map((def: ViewDefinition) => ({
+    def,
+    test: compileView(def),
+    table: { map: new Map(), max: limits.maxViewGroups, dropped: 0 } as GroupTable,
+    count: 0,
+    denied: 0,
+    granted: 0,
+  }));
+  const sourceTypes = new Map<string, number>();
+  const targetTypes = new Map<string, number>();
+
+  // Timeline: buckets of `bucketSeconds`, indexed by floor(epoch / bucketSeconds); the width doubles
+  // whenever the covered span would exceed maxBuckets, so memory stays bounded for any time span.
+  let bucketSeconds = 60;
+  let buckets = new Map<number, { denied: number; granted: number }>();
+  let minIdx = Number.POSITIVE_INFINITY;
+  let maxIdx = Number.NEGATIVE_INFINITY;
+
+  function addToTimeline(epoch: number, decision: 'denied' | 'granted'): void {
+    let idx = Math.floor(epoch / bucketSeconds);
+    while (Math.max(maxIdx, idx) - Math.min(minIdx, idx) + 1 > limits.maxBuckets) {
+      bucketSeconds *= 2;
+      const merged = new Map<number, { denied: number; granted: number }>();
+      for (const [i, b] of buckets) {
+        const j = Math.floor(i / 2);
+        const m = merged.get(j);
+        if (m === undefined) merged.set(j, { ...b });
+        else {
+          m.denied += b.denied;
+          m.granted += b.granted;
+        }
+      }
+      buckets = merged;
+      minIdx = Math.floor(minIdx / 2);
+      maxIdx = Math.floor(maxIdx / 2);
+      idx = Math.floor(epoch / bucketSeconds);
+    }
+    minIdx = Math.min(minIdx, idx);
+    maxIdx = Math.max(maxIdx, idx);
+    const b = buckets.get(idx);
+    if (b === undefined) buckets.set(idx, { denied: decision === 'denied' ? 1 : 0, granted: decision === 'granted' ? 1 : 0 });
+    else b[decision]++;
+  }
+
+  function groupInto(
+    table: GroupTable,
+    avc: AvcInfo,
+    record: AuditRecord,
+    event: AuditEvent,
+    host: string,
+    explain: ExplainLookup | undefined,
+  ): boolean {
+    const perms = [...new Set(avc.perms)].sort();
+    const key = `${avc.decision}\u0000${avc.scontext.type}\u0000${avc.tcontext.type}\u0000${avc.tclass}\u0000${perms.join(' ')}`;
+    let state = table.map.get(key);
+    if (state === undefined) {
+      if (table.map.size >= table.max) {
+        table.dropped++;
+        return false;
+      }
+      let explanation: GroupExplanation | null = null;
+      if (explain !== undefined && avc.decision === 'denied') {
+        try {
+          const e = explain({
+            scontext: avc.scontext.raw,
+            tcontext: avc.tcontext.raw,
+            tclass: avc.tclass,
+            perms,
+            permissive: avc.permissive,
+          });
+          if (e != null) {
+            explanation = {
+              verdict: e.verdict,
+              fixes: e.fixes.map((f) => ({ kind: f.kind, text: f.text, verified: f.verified })),
+              booleans: e.booleans.map((b) =>
+                b.blastRadius === undefined
+                  ? { name: b.name, current: b.current }
+                  : { name: b.name, current: b.current, blastRadius: { ...b.blastRadius } },
+              ),
+            };
+          }
+        } catch {
+          explanation = null;
+        }
+      }
+      state = {
+        firstEpoch: event.epoch,
+        lastEpoch: event.epoch,
+        group: {
+          decision: avc.decision,
+          signature: { sourceType: avc.scontext.type, targetType: avc.tcontext.type, class: avc.tclass, perms },
+          count: 0,
+          firstSeen: event.time,
+          lastSeen: event.time,
+          hosts: [],
+          scontexts: [],
+          tcontexts: [],
+          comms: [],
+          exes: [],
+          pathSample: null,
+          permissive: false,
+          samplesDropped: 0,
+          explanation,
+        },
+      };
+      table.map.set(key, state);
+    }
+    const g = state.group;
+    g.count++;
+    if (event.epoch < state.firstEpoch) {
+      state.firstEpoch = event.epoch;
+      g.firstSeen = event.time;
+    }
+    if (event.epoch > state.lastEpoch) {
+      state.lastEpoch = event.epoch;
+      g.lastSeen = event.time;
+    }
+    const max = limits.maxSamples;
+    g.samplesDropped +=
+      addSample(g.hosts, host, max) +
+      addSample(g.scontexts, avc.scontext.raw, max) +
+      addSample(g.tcontexts, avc.tcontext.raw, max) +
+      addSample(g.comms, fieldFromEvent(record, event, 'comm'), max) +
+      addSample(g.exes, fieldFromEvent(record, event, 'exe'), max);
+    if (g.pathSample === null) g.pathSample = pathOf(record, event);
+    if (avc.permissive === true) g.permissive = true;
+    return true;
+  }
+
+  function add(event: AuditEvent, explain?: ExplainLookup): void {
+    if (event.epoch < since || event.epoch > until) return;
+    const host = event.node ?? defaultHost;
+    if (hostFilter !== null && !hostFilter.has(host)) return;
+    let selinux = false;
+    for (const record of event.records) {
+      const type = record.type;
+      if (!isSelinuxRecordType(type)) continue;
+      selinux = true;
+      stats.totalMessages++;
+      const f = record.fields;
+      const auid = f.auid ?? null;
+      if (type === 'MAC_POLICY_LOAD') {
+        stats.policyLoads++;
+        if (policyLoads.length < limits.maxRows) policyLoads.push({ time: event.time, host, auid });
+        else truncated.policyLoads++;
+      } else if (type === 'MAC_STATUS') {
+        if (f.enforcing === undefined) continue;
+        stats.enforcementToggles++;
+        if (toggles.length < limits.maxRows) {
+          toggles.push({ time: event.time, host, old: toInt(f.old_enforcing), new: toInt(f.enforcing), auid });
+        } else truncated.enforcementToggles++;
+      } else if (type === 'MAC_CONFIG_CHANGE') {
+        stats.booleanChanges++;
+        if (booleans.length < limits.maxRows) {
+          booleans.push({
+            time: event.time,
+            host,
+            boolean: f.bool ?? '',
+            old: toInt(f.old_val),
+            new: toInt(f.val),
+            auid,
+          });
+        } else truncated.booleanChanges++;
+      } else if ((type === 'AVC' || type === 'USER_AVC') && record.avc !== undefined) {
+        const avc = record.avc;
+        addToTimeline(event.epoch, avc.decision);
+        if (avc.decision === 'granted') {
+          stats.allowMessages++;
+          if (allows.length < limits.maxRows) {
+            allows.push({
+              time: event.time,
+              host,
+              serial: event.serial,
+              scontext: avc.scontext.raw,
+              tcontext: avc.tcontext.raw,
+              class: avc.tclass,
+              perms: [...avc.perms],
+              comm: fieldFromEvent(record, event, 'comm'),
+              exe: fieldFromEvent(record, event, 'exe'),
+              path: pathOf(record, event),
+            });
+          } else truncated.allowListing++;
+        } else {
+          stats.deniedMessages++;
+          bump(sourceTypes, avc.scontext.type);
+          bump(targetTypes, avc.tcontext.type);
+          groupInto(denyTable, avc, record, event, host, explain);
+        }
+        if (views.length > 0) {
+          const subject: ViewSubject = {
+            sourceUser: avc.scontext.user,
+            sourceRole: avc.scontext.role,
+            sourceType: avc.scontext.type,
+            sourceLevel: avc.scontext.level,
+            targetUser: avc.tcontext.user,
+            targetRole: avc.tcontext.role,
+            targetType: avc.tcontext.type,
+            targetLevel: avc.tcontext.level,
+            class: avc.tclass,
+            perms: avc.perms,
+            exe: fieldFromEvent(record, event, 'exe'),
+            comm: fieldFromEvent(record, event, 'comm'),
+            path: pathOf(record, event),
+            host,
+            epoch: event.epoch,
+          };
+          for (const v of views) {
+            if (!v.test(subject)) continue;
+            v.count++;
+            v[avc.decision]++;
+            groupInto(v.table, avc, record, event, host, undefined);
+          }
+        }
+      }
+    }
+    if (!selinux) return;
+    if (hosts.size < MAX_HOSTS) hosts.add(host);
+    if (event.epoch < firstEpoch) {
+      firstEpoch = event.epoch;
+      stats.firstEvent = event.time;
+    }
+    if (event.epoch > lastEpoch) {
+      lastEpoch = event.epoch;
+      stats.lastEvent = event.time;
+    }
+  }
+
+  function build(): Summary {
+    // Views share the explanations of the deny listing (same signature, decision denied).
+    const viewResults: ViewResult[] = views.map((v) => {
+      const groups = sortedGroups(v.table);
+      for (const g of groups) {
+        if (g.decision !== 'denied') continue;
+        const key = `denied\u0000${g.signature.sourceType}\u0000${g.signature.targetType}\u0000${g.signature.class}\u0000${g.signature.perms.join(' ')}`;
+        const d = denyTable.map.get(key);
+        if (d !== undefined && d.group.explanation !== null) g.explanation = structuredClone(d.group.explanation);
+      }
+      return {
+        name: v.def.name,
+        description: v.def.description ?? null,
+        match: v.def.match,
+        count: v.count,
+        denied: v.denied,
+        granted: v.granted,
+        groups,
+        groupsDropped: v.table.dropped,
+      };
+    });
+    const timeline: Timeline = { bucketSeconds, buckets: [] };
+    if (buckets.size > 0) {
+      for (let i = minIdx; i <= maxIdx; i++) {
+        const b = buckets.get(i);
+        timeline.buckets.push({
+          start: new Date(i * bucketSeconds * 1000).toISOString(),
+          denied: b?.denied ?? 0,
+          granted: b?.granted ?? 0,
+        });
+      }
+    }
+    return {
+      statistics: { ...stats, hosts: hosts.size },
+      policyLoads: policyLoads.map((r) => ({ ...r })),
+      enforcementToggles: toggles.map((r) => ({ ...r })),
+      booleanChanges: booleans.map((r) => ({ ...r })),
+      allowListing: allows.map((r) => ({ ...r, perms: [...r.perms] })),
+      denyListing: sortedGroups(denyTable),
+      views: viewResults,
+      truncated: { ...truncated, denyListing: denyTable.dropped },
+      charts: {
+        timeline,
+        topSourceTypes: ranked(sourceTypes, limits.topN),
+        topTargetTypes: ranked(targetTypes, limits.topN),
+      },
+    };
+  }
+
+  return {
+    add,
+    addMalformed(n: number) {
+      if (Number.isFinite(n) && n > 0) stats.malformed += Math.floor(n);
+    },
+    build,
+  };
+}
+
+/** One-shot form of `createSummaryBuilder`. */
+export function buildSummary(
+  events: Iterable<AuditEvent>,
+  options: SummaryOptions & { explain?: ExplainLookup; malformed?: number } = {},
+): Summary {
+  const b = createSummaryBuilder(options);
+  for (const e of events) b.add(e, options.explain);
+  if (options.malformed !== undefined) b.addMalformed(options.malformed);
+  return b.build();
+}

@@ -1,0 +1,270 @@
+// Public data model of @avcstream/report. The JSON renderer emits `Summary` as-is (see README "Report JSON").
+
+/*
+ * Input shapes. These are the parts of `AuditEvent` / `AuditRecord` / `AvcInfo` (@avcstream/audit) the
+ * report reads, written structurally so that any AuditEvent is accepted as it is.
+ */
+export interface ContextLike {
+  user: string;
+  role: string;
+  type: string;
+  level: string | null;
+  raw: string;
+}
+
+export interface AvcLike {
+  decision: 'denied' | 'granted';
+  perms: string[];
+  scontext: ContextLike;
+  tcontext: ContextLike;
+  tclass: string;
+  permissive: boolean | null;
+}
+
+export interface RecordLike {
+  type: string;
+  fields: Record<string, string>;
+  avc?: AvcLike;
+}
+
+export interface EventLike {
+  node: string | null;
+  /** ISO-8601 UTC time. */
+  time: string;
+  /** Seconds since the epoch. */
+  epoch: number;
+  serial: number;
+  records: readonly RecordLike[];
+}
+
+/** Counters over SELinux records (AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, MAC_*). */
+export interface Statistics {
+  /** SELinux records: AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR and every MAC_* record. */
+  totalMessages: number;
+  /** MAC_POLICY_LOAD records. */
+  policyLoads: number;
+  /** MAC_STATUS records carrying `enforcing=`. */
+  enforcementToggles: number;
+  /** MAC_CONFIG_CHANGE records (one per boolean). */
+  booleanChanges: number;
+  /** Granted AVC and USER_AVC records. */
+  allowMessages: number;
+  /** Denied AVC and USER_AVC records. */
+  deniedMessages: number;
+  /** Distinct hosts (`node=`; records without a node count as the default host) with SELinux records. */
+  hosts: number;
+  /** Lines the parser could not read (fed through `addMalformed`). */
+  malformed: number;
+  /** ISO time of the first / last SELinux record, or null when there were none. */
+  firstEvent: string | null;
+  lastEvent: string | null;
+}
+
+export interface PolicyLoadRow {
+  time: string;
+  host: string;
+  /** `auid=` as written (4294967295 means unset), or null. */
+  auid: string | null;
+}
+
+export interface EnforcementToggleRow {
+  time: string;
+  host: string;
+  /** `old_enforcing=` (0 permissive, 1 enforcing) or null. */
+  old: number | null;
+  /** `enforcing=` or null. */
+  new: number | null;
+  auid: string | null;
+}
+
+export interface BooleanChangeRow {
+  time: string;
+  host: string;
+  boolean: string;
+  old: number | null;
+  new: number | null;
+  auid: string | null;
+}
+
+/** One granted AVC / USER_AVC record. */
+export interface AllowRow {
+  time: string;
+  host: string;
+  serial: number;
+  scontext: string;
+  tcontext: string;
+  class: string;
+  perms: string[];
+  comm: string | null;
+  exe: string | null;
+  path: string | null;
+}
+
+/** The (source type, target type, class, permission set) key of a grouped listing. */
+export interface Signature {
+  sourceType: string;
+  targetType: string;
+  class: string;
+  /** Sorted, distinct. */
+  perms: string[];
+}
+
+/** Verdict and fixes attached to a denied signature, from an offline or live replay. */
+export interface GroupExplanation {
+  verdict: string;
+  fixes: Array<{ kind: string; text: string; verified: boolean }>;
+  booleans: Array<{ name: string; current: boolean; blastRadius?: { rules: number; triples: number } }>;
+}
+
+/** AVC messages grouped by signature (and decision). Sample lists are capped; see `*Overflow`. */
+export interface SignatureGroup {
+  decision: 'denied' | 'granted';
+  signature: Signature;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  hosts: string[];
+  scontexts: string[];
+  tcontexts: string[];
+  comms: string[];
+  exes: string[];
+  /** The first path-like field seen (`path`, `name`, PATH record name, `dest`/`src` port...). */
+  pathSample: string | null;
+  /** True when at least one of the records was logged with `permissive=1`. */
+  permissive: boolean;
+  /** Distinct sample values dropped because a sample list was full. */
+  samplesDropped: number;
+  /** Null when no explainer was given or it had no answer. */
+  explanation: GroupExplanation | null;
+}
+
+export interface ViewCriteria {
+  sourceUser?: string[];
+  sourceRole?: string[];
+  sourceType?: string[];
+  sourceLevel?: string[];
+  targetUser?: string[];
+  targetRole?: string[];
+  targetType?: string[];
+  targetLevel?: string[];
+  class?: string[];
+  perm?: string[];
+  exe?: string[];
+  comm?: string[];
+  path?: string[];
+  host?: string[];
+  /** Inclusive bounds, ISO-8601 or epoch seconds. */
+  since?: string;
+  until?: string;
+}
+
+/** A named filter over AVC messages (seaudit "view"). */
+export interface ViewDefinition {
+  name: string;
+  description?: string;
+  /** `all`: every given criterion must match; `any`: one is enough. */
+  match: 'all' | 'any';
+  criteria: ViewCriteria;
+}
+
+export interface ViewResult {
+  name: string;
+  description: string | null;
+  match: 'all' | 'any';
+  /** Matching AVC / USER_AVC records. */
+  count: number;
+  denied: number;
+  granted: number;
+  groups: SignatureGroup[];
+  groupsDropped: number;
+}
+
+export interface TimelineBucket {
+  /** ISO start of the bucket. */
+  start: string;
+  denied: number;
+  granted: number;
+}
+
+export interface Timeline {
+  bucketSeconds: number;
+  buckets: TimelineBucket[];
+}
+
+export interface RankedCount {
+  name: string;
+  count: number;
+}
+
+/** Counts of rows/groups dropped because a bound was reached. All zero in a complete report. */
+export interface Truncation {
+  policyLoads: number;
+  enforcementToggles: number;
+  booleanChanges: number;
+  allowListing: number;
+  /** Denied records whose signature could not get a group (signature table full). */
+  denyListing: number;
+}
+
+export interface Summary {
+  statistics: Statistics;
+  policyLoads: PolicyLoadRow[];
+  enforcementToggles: EnforcementToggleRow[];
+  booleanChanges: BooleanChangeRow[];
+  allowListing: AllowRow[];
+  denyListing: SignatureGroup[];
+  views: ViewResult[];
+  truncated: Truncation;
+  /** Chart data (denials over time, top source domains and target types of denials). */
+  charts: {
+    timeline: Timeline;
+    topSourceTypes: RankedCount[];
+    topTargetTypes: RankedCount[];
+  };
+}
+
+/** The part of a denial an explainer needs (structurally the `Denial` of @avcstream/selinux-access). */
+export interface DenialInput {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+  permissive?: boolean | null;
+}
+
+/** Structurally compatible with `Explanation` of @avcstream/selinux-access. */
+export interface ExplanationLike {
+  verdict: string;
+  fixes: Array<{ kind: string; text: string; verified: boolean }>;
+  booleans: Array<{ name: string; current: boolean; blastRadius?: { rules: number; triples: number } }>;
+}
+
+/** Called once per new denied signature (its first record). Must not throw; return null when unknown. */
+export type ExplainLookup = (denial: DenialInput) => ExplanationLike | null | undefined;
+
+export interface SummaryLimits {
+  /** Distinct denied signatures kept (default 5000). */
+  maxSignatures: number;
+  /** Rows per plain listing: policy loads, toggles, boolean changes, allow listing (default 1000). */
+  maxRows: number;
+  /** Distinct values per sample list in a group (default 8). */
+  maxSamples: number;
+  /** Groups per custom view (default 500). */
+  maxViewGroups: number;
+  /** Timeline buckets before they are merged pairwise (default 240). */
+  maxBuckets: number;
+  /** Entries in the top-N tables (default 10). */
+  topN: number;
+}
+
+export interface SummaryOptions {
+  limits?: Partial<SummaryLimits>;
+  /** Host name for records without `node=` (default `localhost`). */
+  defaultHost?: string;
+  /** Keep only events in [since, until] (epoch seconds, inclusive). */
+  since?: number;
+  until?: number;
+  /** Keep only events of these hosts (exact names). */
+  hosts?: string[];
+  views?: ViewDefinition[];
+}
