@@ -1,0 +1,991 @@
+// Reader for binary SELinux kernel policies, versions 24-33 (spec: shared/docs/binary-policy.md, Part I).
+import { Cursor } from './cursor.ts';
+import { Ebitmap } from './ebitmap.ts';
+import { KeyIndex } from './key-index.ts';
+import {
+  AVTAB_ALLOWED,
+  AVTAB_AUDITALLOW,
+  AVTAB_AUDITDENY,
+  AVTAB_CHANGE,
+  AVTAB_ENABLED,
+  AVTAB_MEMBER,
+  AVTAB_TRANSITION,
+  AVTAB_XPERMS_ALLOWED,
+  AVTAB_XPERMS_AUDITALLOW,
+  AVTAB_XPERMS_DONTAUDIT,
+  type AvtabEntries,
+  type CategoryDatum,
+  CEXPR_AND,
+  CEXPR_ATTR,
+  CEXPR_DOM,
+  CEXPR_EQ,
+  CEXPR_INCOMP,
+  CEXPR_L1L2,
+  CEXPR_L2H2,
+  CEXPR_NAMES,
+  CEXPR_NEQ,
+  CEXPR_NOT,
+  CEXPR_OR,
+  CEXPR_ROLE,
+  CEXPR_TARGET,
+  CEXPR_TYPE,
+  CEXPR_USER,
+  CEXPR_XTARGET,
+  type ClassDatum,
+  type CommonDatum,
+  COND_BOOL,
+  COND_NEQ,
+  COND_NOT,
+  type CondNode,
+  type Constraint,
+  type ConstraintNode,
+  type HandleUnknown,
+  type MlsLevel,
+  type MlsRange,
+  type Policy,
+  type PolicyCounts,
+  type RoleDatum,
+  type RoleTransition,
+  roleAllowKey,
+  type SensitivityDatum,
+  type TypeDatum,
+  type TypeSet,
+  type UserDatum,
+  type XpermDatum,
+} from './model.ts';
+
+const POLICY_MAGIC = 0xf97cff8c;
+const MODULE_MAGIC = 0xf97cff8d;
+const MIN_VERSION = 24;
+const MAX_VERSION = 33;
+const TYPE_PRIMARY = 0x1;
+const TYPE_ATTRIBUTE = 0x2;
+const AV_KINDS = AVTAB_ALLOWED | AVTAB_AUDITALLOW | AVTAB_AUDITDENY;
+const TYPE_KINDS = AVTAB_TRANSITION | AVTAB_MEMBER | AVTAB_CHANGE;
+const XPERM_KINDS = AVTAB_XPERMS_ALLOWED | AVTAB_XPERMS_AUDITALLOW | AVTAB_XPERMS_DONTAUDIT;
+const CONSTRAINT_STACK_MAX = 5;
+
+/** Upper bound on nprim where gaps are tolerated (types, classes are 16-bit). */
+const MAX_16 = 0xffff;
+
+interface Symtab {
+  nprim: number;
+  nel: number;
+}
+
+/**
+ * Read a binary kernel policy. Pure and synchronous. Every section is read in order and the end of the
+ * file must be reached exactly. Throws PolicyFormatError (with the byte offset and section) for anything
+ * malformed; no count is trusted before it is checked against the bytes remaining.
+ */
+export function readPolicy(bytes: Uint8Array): Policy {
+  const c = new Cursor(bytes);
+
+  // ---- header (§3)
+  const magic = c.u32();
+  if (magic === MODULE_MAGIC) c.fail('this is a policy module (.pp), not a kernel policy', 0);
+  if (magic !== POLICY_MAGIC) c.fail(`bad magic 0x${magic.toString(16)}`, 0);
+  const idlen = c.u32();
+  if (idlen < 1 || idlen > 32) c.fail(`bad identifier length ${idlen}`, 4);
+  const id = c.str(idlen, 'identifier');
+  if (id === 'XenFlask') c.fail('Xen policies are not supported', 8);
+  if (id !== 'SE Linux') c.fail('unknown policy identifier', 8);
+  const versionAt = c.pos;
+  const version = c.u32();
+  if (version < MIN_VERSION || version > MAX_VERSION) {
+    c.fail(`unsupported policy version ${version} (supported: ${MIN_VERSION}-${MAX_VERSION})`, versionAt);
+  }
+  const config = c.u32();
+  const symNum = c.u32();
+  const oconNum = c.u32();
+  if (symNum !== 8) c.fail(`symbol table count ${symNum} is not 8`, c.pos - 8);
+  const expectedOcon = version >= 31 ? 9 : 7;
+  if (oconNum !== expectedOcon) c.fail(`object context list count ${oconNum} is not ${expectedOcon}`, c.pos - 4);
+  const mls = (config & 1) !== 0;
+  const handleUnknown: HandleUnknown = config & 2 ? 'reject' : config & 4 ? 'allow' : 'deny';
+
+  // ---- policy capabilities (§4), permissive map (§5)
+  c.section = 'policycaps';
+  const polcaps = c.ebitmap().toArray();
+  c.section = 'permissive';
+  const permissiveBits = c.ebitmap().toArray();
+
+  // ---- symbol tables (§6-§11)
+  c.section = 'commons';
+  const commonTab = symtabHeader(c, MAX_16);
+  const commons = new Array<CommonDatum | undefined>(commonTab.nprim);
+  const commonByName = new Map<string, number>();
+  for (let i = 0; i < commonTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const permNprim = c.u32();
+    const permCount = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, commonTab.nprim, 'common', at);
+    if (permNprim > 32) c.fail(`common ${name} has ${permNprim} permissions (max 32)`, at);
+    if (commons[value - 1] !== undefined) c.fail(`duplicate common value ${value}`, at);
+    const perms = readPerms(c, permCount, permNprim, new Map());
+    commons[value - 1] = { name, value, nperms: permNprim, perms };
+    setName(c, commonByName, name, value, at);
+  }
+  const commonList = requireAll(c, commons, 'common');
+
+  c.section = 'classes';
+  const classTab = symtabHeader(c, MAX_16);
+  const classes = new Array<ClassDatum | undefined>(classTab.nprim);
+  const classByName = new Map<string, number>();
+  for (let i = 0; i < classTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const comlen = c.u32();
+    const value = c.u32();
+    const permNprim = c.u32();
+    const permCount = c.u32();
+    const ncons = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, classTab.nprim, 'class', at);
+    if (permNprim > 32) c.fail(`class ${name} has ${permNprim} permissions (max 32)`, at);
+    if (classes[value - 1] !== undefined) c.fail(`duplicate class value ${value}`, at);
+    let common: CommonDatum | null = null;
+    if (comlen > 0) {
+      const comName = c.str(comlen, 'common name');
+      const cv = commonByName.get(comName);
+      if (cv === undefined) c.fail(`class ${name} names unknown common ${comName}`, at);
+      common = commonList[(cv as number) - 1] as CommonDatum;
+      if (common.nperms > permNprim) c.fail(`class ${name} has fewer permissions than its common`, at);
+    }
+    const ownPerms = readPerms(c, permCount, permNprim, common ? common.perms : new Map());
+    const permNames = new Array<string>(permNprim).fill('');
+    if (common) for (const [pn, pv] of common.perms) permNames[pv - 1] = pn;
+    for (const [pn, pv] of ownPerms) permNames[pv - 1] = pn;
+    c.checkCount(ncons, 8, 'constraint');
+    const raw: RawConstraint[] = [];
+    for (let k = 0; k < ncons; k++) raw.push(readConstraint(c, version, false));
+    const nvt = c.u32();
+    c.checkCount(nvt, 8, 'validatetrans');
+    const vt: RawConstraint[] = [];
+    for (let k = 0; k < nvt; k++) vt.push(readConstraint(c, version, true));
+    let defaultUser = 0;
+    let defaultRole = 0;
+    let defaultRange = 0;
+    let defaultType = 0;
+    if (version >= 27) {
+      defaultUser = c.u32();
+      defaultRole = c.u32();
+      defaultRange = c.u32();
+      if (defaultUser > 2 || defaultRole > 2) c.fail(`class ${name}: bad default user/role`, c.pos - 12);
+      if (defaultRange > 7 || (defaultRange === 7 && version < 32)) {
+        c.fail(`class ${name}: bad default range ${defaultRange}`, c.pos - 4);
+      }
+    }
+    if (version >= 28) {
+      defaultType = c.u32();
+      if (defaultType > 2) c.fail(`class ${name}: bad default type`, c.pos - 4);
+    }
+    classes[value - 1] = {
+      name,
+      value,
+      common,
+      ownPerms,
+      nperms: permNprim,
+      permNames,
+      constraints: raw.map((r) => r.constraint),
+      validatetrans: vt.map((r) => r.constraint),
+      defaultUser,
+      defaultRole,
+      defaultType,
+      defaultRange,
+    };
+    setName(c, classByName, name, value, at);
+  }
+  const classList = requireAll(c, classes, 'class');
+
+  c.section = 'roles';
+  const roleTab = symtabHeader(c, 1 << 20);
+  const roles = new Array<RoleDatum | undefined>(roleTab.nprim);
+  const roleByName = new Map<string, number>();
+  for (let i = 0; i < roleTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const bounds = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, roleTab.nprim, 'role', at);
+    if (bounds > roleTab.nprim) c.fail(`role ${name} bounds out of range`, at);
+    let dominates = c.ebitmap();
+    let types = c.ebitmap();
+    if (name === 'object_r') {
+      if (value !== 1) c.fail('object_r does not have value 1', at);
+      dominates = Ebitmap.EMPTY;
+      types = Ebitmap.EMPTY;
+    }
+    if (roles[value - 1] !== undefined) c.fail(`duplicate role value ${value}`, at);
+    roles[value - 1] = { name, value, bounds, dominates, types };
+    setName(c, roleByName, name, value, at);
+  }
+  const roleList = requireAll(c, roles, 'role');
+
+  c.section = 'types';
+  const typeTab = symtabHeader(c, MAX_16, true);
+  const typeSlots = new Array<{ name: string; isAttribute: boolean; bounds: number } | undefined>(typeTab.nprim);
+  const typeByName = new Map<string, number>();
+  const aliasList: Array<[string, number]> = [];
+  for (let i = 0; i < typeTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const properties = c.u32();
+    const bounds = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, typeTab.nprim, 'type', at);
+    if (bounds > typeTab.nprim) c.fail(`type ${name} bounds out of range`, at);
+    if (properties & TYPE_PRIMARY) {
+      if (typeSlots[value - 1] !== undefined) c.fail(`duplicate type value ${value}`, at);
+      typeSlots[value - 1] = { name, isAttribute: (properties & TYPE_ATTRIBUTE) !== 0, bounds };
+    } else {
+      aliasList.push([name, value]);
+    }
+    setName(c, typeByName, name, value, at);
+  }
+  const typeAliases: string[][] = Array.from({ length: typeTab.nprim }, () => []);
+  for (const [name, value] of aliasList) typeAliases[value - 1]?.push(name);
+  const typeList: TypeDatum[] = [];
+  for (let v = 1; v <= typeTab.nprim; v++) {
+    const slot = typeSlots[v - 1];
+    const aliases = typeAliases[v - 1] ?? [];
+    if (slot === undefined) {
+      // A value gap: an anonymous attribute, named the way setools names it.
+      const name = `@ttr${String(v).padStart(10, '0')}`;
+      typeList.push({ name, value: v, isAttribute: true, bounds: 0, aliases });
+    } else {
+      typeList.push({ name: slot.name, value: v, isAttribute: slot.isAttribute, bounds: slot.bounds, aliases });
+    }
+  }
+
+  c.section = 'users';
+  const userTab = symtabHeader(c, 1 << 20);
+  const users = new Array<UserDatum | undefined>(userTab.nprim);
+  const userByName = new Map<string, number>();
+  for (let i = 0; i < userTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const bounds = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, userTab.nprim, 'user', at);
+    if (bounds > userTab.nprim) c.fail(`user ${name} bounds out of range`, at);
+    const userRoles = c.ebitmap();
+    const range = readRange(c);
+    const defaultLevel = readLevel(c);
+    if (users[value - 1] !== undefined) c.fail(`duplicate user value ${value}`, at);
+    users[value - 1] = { name, value, bounds, roles: userRoles, range, defaultLevel };
+    setName(c, userByName, name, value, at);
+  }
+  const userList = requireAll(c, users, 'user');
+
+  c.section = 'booleans';
+  const boolTab = symtabHeader(c, 1 << 20);
+  const bools = new Array<{ name: string; value: number; state: boolean } | undefined>(boolTab.nprim);
+  const boolByName = new Map<string, number>();
+  for (let i = 0; i < boolTab.nel; i++) {
+    const at = c.pos;
+    const value = c.u32();
+    const state = c.u32();
+    const len = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, boolTab.nprim, 'boolean', at);
+    if (state > 1) c.fail(`boolean ${name} has state ${state}`, at);
+    if (bools[value - 1] !== undefined) c.fail(`duplicate boolean value ${value}`, at);
+    bools[value - 1] = { name, value, state: state === 1 };
+    setName(c, boolByName, name, value, at);
+  }
+  const boolList = requireAll(c, bools, 'boolean');
+
+  c.section = 'sensitivities';
+  const sensTab = symtabHeader(c, 1 << 20);
+  const sensSlots = new Array<{ name: string; cats: Ebitmap } | undefined>(sensTab.nprim);
+  const sensByName = new Map<string, number>();
+  const sensAliases: Array<[string, number]> = [];
+  for (let i = 0; i < sensTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const isAlias = c.u32();
+    const name = c.str(len);
+    const level = readLevel(c);
+    checkValue(c, level.sens, sensTab.nprim, 'sensitivity', at);
+    if (isAlias) sensAliases.push([name, level.sens]);
+    else {
+      if (sensSlots[level.sens - 1] !== undefined) c.fail(`duplicate sensitivity value ${level.sens}`, at);
+      sensSlots[level.sens - 1] = { name, cats: level.cats };
+    }
+    setName(c, sensByName, name, level.sens, at);
+  }
+  const sensList: SensitivityDatum[] = requireAll(c, sensSlots, 'sensitivity').map((s, i) => ({
+    name: s.name,
+    value: i + 1,
+    cats: s.cats,
+    aliases: sensAliases.filter(([, v]) => v === i + 1).map(([n]) => n),
+  }));
+
+  c.section = 'categories';
+  const catTab = symtabHeader(c, 1 << 20);
+  const catSlots = new Array<string | undefined>(catTab.nprim);
+  const catByName = new Map<string, number>();
+  const catAliasMap = new Map<number, string[]>();
+  for (let i = 0; i < catTab.nel; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const isAlias = c.u32();
+    const name = c.str(len);
+    checkValue(c, value, catTab.nprim, 'category', at);
+    if (isAlias) {
+      const l = catAliasMap.get(value) ?? [];
+      l.push(name);
+      catAliasMap.set(value, l);
+    } else {
+      if (catSlots[value - 1] !== undefined) c.fail(`duplicate category value ${value}`, at);
+      catSlots[value - 1] = name;
+    }
+    setName(c, catByName, name, value, at);
+  }
+  const catList: CategoryDatum[] = requireAll(c, catSlots, 'category').map((name, i) => ({
+    name,
+    value: i + 1,
+    aliases: catAliasMap.get(i + 1) ?? [],
+  }));
+
+  // ---- avtab (§12)
+  c.section = 'avtab';
+  const ntypes = typeTab.nprim;
+  const nclasses = classTab.nprim;
+  const avAt = c.pos;
+  const avNel = c.u32();
+  if (avNel === 0) c.fail('empty avtab', avAt);
+  c.checkCount(avNel, 12, 'avtab entry');
+  const avtab = newAvtabBuilder(avNel);
+  for (let i = 0; i < avNel; i++) readAvtabEntry(c, avtab, version, ntypes, nclasses, false);
+  const avtabEntries = avtab.finish();
+
+  // ---- conditional list (§13)
+  c.section = 'conditionals';
+  const ncond = c.u32();
+  c.checkCount(ncond, 16, 'conditional');
+  const condBuilder = newAvtabBuilder(Math.min(1024, c.remaining / 12));
+  const conds: CondNode[] = [];
+  const condEntryNode: number[] = [];
+  const condEntryBranch: number[] = [];
+  for (let i = 0; i < ncond; i++) {
+    const at = c.pos;
+    const curState = c.u32();
+    const nexpr = c.u32();
+    if (nexpr === 0) c.fail('conditional with an empty expression', at);
+    c.checkCount(nexpr, 8, 'conditional expression node');
+    const expr = new Uint32Array(nexpr * 2);
+    const boolsUsed = new Set<number>();
+    let depth = 0;
+    for (let k = 0; k < nexpr; k++) {
+      const nodeAt = c.pos;
+      const t = c.u32();
+      const b = c.u32();
+      if (t < COND_BOOL || t > COND_NEQ) c.fail(`bad conditional expression node type ${t}`, nodeAt);
+      if (t === COND_BOOL) {
+        if (b < 1 || b > boolTab.nprim) c.fail(`conditional names unknown boolean ${b}`, nodeAt);
+        boolsUsed.add(b);
+        depth++;
+      } else if (t === COND_NOT) {
+        if (depth < 1) c.fail('conditional expression underflows', nodeAt);
+      } else {
+        if (depth < 2) c.fail('conditional expression underflows', nodeAt);
+        depth--;
+      }
+      expr[k * 2] = t;
+      expr[k * 2 + 1] = b;
+    }
+    if (depth !== 1) c.fail('conditional expression does not leave exactly one value', at);
+    const ntrue = c.u32();
+    c.checkCount(ntrue, 12, 'conditional true list entry');
+    const trueStart = condBuilder.count;
+    for (let k = 0; k < ntrue; k++) {
+      readAvtabEntry(c, condBuilder, version, ntypes, nclasses, true);
+      condEntryNode.push(i);
+      condEntryBranch.push(1);
+    }
+    const trueEnd = condBuilder.count;
+    const nfalse = c.u32();
+    c.checkCount(nfalse, 12, 'conditional false list entry');
+    for (let k = 0; k < nfalse; k++) {
+      readAvtabEntry(c, condBuilder, version, ntypes, nclasses, true);
+      condEntryNode.push(i);
+      condEntryBranch.push(0);
+    }
+    conds.push({
+      index: i,
+      curState,
+      expr,
+      booleans: [...boolsUsed].sort((a, b) => a - b),
+      trueStart,
+      trueEnd,
+      falseStart: trueEnd,
+      falseEnd: condBuilder.count,
+    });
+  }
+  const condAvtab = condBuilder.finish();
+
+  // ---- role transitions and role allows (§14)
+  c.section = 'role_transitions';
+  const nrt = c.u32();
+  c.checkCount(nrt, version >= 26 ? 16 : 12, 'role transition');
+  const roleTransitions: RoleTransition[] = [];
+  for (let i = 0; i < nrt; i++) {
+    const at = c.pos;
+    const role = c.u32();
+    const type = c.u32();
+    const newRole = c.u32();
+    const tclass = version >= 26 ? c.u32() : (classByName.get('process') ?? 0);
+    if (role < 1 || role > roleTab.nprim || newRole < 1 || newRole > roleTab.nprim) {
+      c.fail('role transition names an unknown role', at);
+    }
+    if (type < 1 || type > ntypes) c.fail('role transition names an unknown type', at);
+    if (version >= 26 && (tclass < 1 || tclass > nclasses)) c.fail('role transition names an unknown class', at);
+    roleTransitions.push({ role, type, newRole, tclass });
+  }
+  c.section = 'role_allows';
+  const nra = c.u32();
+  c.checkCount(nra, 8, 'role allow');
+  const roleAllows = new Set<number>();
+  const roleAllowList: Array<readonly [number, number]> = [];
+  for (let i = 0; i < nra; i++) {
+    const at = c.pos;
+    const r1 = c.u32();
+    const r2 = c.u32();
+    if (r1 < 1 || r1 > roleTab.nprim || r2 < 1 || r2 > roleTab.nprim) c.fail('role allow names an unknown role', at);
+    roleAllows.add(roleAllowKey(r1, r2));
+    roleAllowList.push([r1, r2]);
+  }
+
+  // ---- filename transitions (§14.3)
+  let filenameTransitions = 0;
+  if (version >= 25) {
+    c.section = 'filename_transitions';
+    const n = c.u32();
+    if (version >= 33) {
+      c.checkCount(n, 16, 'filename transition');
+      for (let i = 0; i < n; i++) {
+        const len = c.u32();
+        c.str(len, 'file name');
+        c.u32(); // ttype
+        c.u32(); // tclass
+        const at = c.pos;
+        const ndatum = c.u32();
+        if (ndatum === 0) c.fail('filename transition without data', at);
+        c.checkCount(ndatum, 16, 'filename transition datum');
+        for (let k = 0; k < ndatum; k++) {
+          filenameTransitions += c.ebitmap().cardinality();
+          c.u32(); // otype
+        }
+      }
+    } else {
+      c.checkCount(n, 20, 'filename transition');
+      for (let i = 0; i < n; i++) {
+        const len = c.u32();
+        c.str(len, 'file name');
+        c.skip(16);
+        filenameTransitions++;
+      }
+    }
+  }
+
+  // ---- object contexts (§15)
+  c.section = 'object_contexts';
+  const oconCounts: number[] = [];
+  for (let list = 0; list < oconNum; list++) {
+    const n = c.u32();
+    c.checkCount(n, 4, 'object context');
+    for (let i = 0; i < n; i++) readOcon(c, list);
+    oconCounts.push(n);
+  }
+
+  // ---- genfs (§16)
+  c.section = 'genfs';
+  const nfs = c.u32();
+  c.checkCount(nfs, 8, 'genfs filesystem');
+  let genfscon = 0;
+  for (let i = 0; i < nfs; i++) {
+    const len = c.u32();
+    c.str(len, 'filesystem type');
+    const n = c.u32();
+    c.checkCount(n, 8, 'genfs entry');
+    for (let k = 0; k < n; k++) {
+      const plen = c.u32();
+      c.str(plen, 'genfs path');
+      c.u32(); // sclass
+      readContext(c);
+      genfscon++;
+    }
+  }
+
+  // ---- range transitions (§17.1)
+  c.section = 'range_transitions';
+  const nrange = c.u32();
+  c.checkCount(nrange, 12, 'range transition');
+  for (let i = 0; i < nrange; i++) {
+    c.skip(12);
+    readRange(c);
+  }
+
+  // ---- type -> attribute map (§17.2)
+  c.section = 'type_attr_map';
+  const typeAttrs: Uint16Array[] = [new Uint16Array(0)];
+  const members: number[][] = Array.from({ length: ntypes + 1 }, () => []);
+  for (let v = 1; v <= ntypes; v++) {
+    const at = c.pos;
+    const bits = c.ebitmap().toArray();
+    const isAttr = (typeList[v - 1] as TypeDatum).isAttribute;
+    const set = new Set<number>([v]);
+    for (const b of bits) {
+      const av = b + 1;
+      if (av > ntypes) c.fail(`type ${v} maps to unknown attribute ${av}`, at);
+      if (av === v) continue;
+      if (isAttr) c.fail(`attribute ${v} maps to another attribute`, at);
+      if (!(typeList[av - 1] as TypeDatum).isAttribute) c.fail(`type ${v} maps to non-attribute ${av}`, at);
+      set.add(av);
+      members[av]?.push(v);
+    }
+    typeAttrs.push(Uint16Array.from([...set].sort((a, b) => a - b)));
+  }
+  c.section = 'end';
+  if (c.remaining !== 0) c.fail(`${c.remaining} trailing bytes after the last section`);
+
+  const attrMembers = members.map((m) => Uint16Array.from(m));
+
+  // ---- indexes for decisions
+  const { teIndex, teVectors } = buildTeIndex(c, avtabEntries);
+  const { condIndex, condLists } = buildCondIndex(condAvtab);
+
+  const permissive = new Uint8Array(ntypes + 1);
+  const permissiveTypes: number[] = [];
+  for (const b of permissiveBits) {
+    if (b >= 1 && b <= ntypes) {
+      permissive[b] = 1;
+      permissiveTypes.push(b);
+    }
+  }
+
+  const counts: PolicyCounts = {
+    filenameTransitions,
+    rangeTransitions: nrange,
+    initialSids: oconCounts[0] ?? 0,
+    fs: oconCounts[1] ?? 0,
+    portcon: oconCounts[2] ?? 0,
+    netifcon: oconCounts[3] ?? 0,
+    nodecon: oconCounts[4] ?? 0,
+    fsUse: oconCounts[5] ?? 0,
+    nodecon6: oconCounts[6] ?? 0,
+    ibpkeycon: oconCounts[7] ?? 0,
+    ibendportcon: oconCounts[8] ?? 0,
+    genfscon,
+  };
+
+  const policy: Policy = {
+    version,
+    mls,
+    handleUnknown,
+    target: 'selinux',
+    polcaps,
+    permissiveTypes,
+    permissive,
+    commons: commonList,
+    classes: classList,
+    roles: roleList,
+    types: typeList,
+    users: userList,
+    booleans: boolList,
+    sensitivities: sensList,
+    categories: catList,
+    commonByName,
+    classByName,
+    roleByName,
+    typeByName,
+    userByName,
+    boolByName,
+    sensByName,
+    catByName,
+    avtab: avtabEntries,
+    condAvtab,
+    condEntryNode: Uint32Array.from(condEntryNode),
+    condEntryBranch: Uint8Array.from(condEntryBranch),
+    conds,
+    teIndex,
+    teVectors,
+    condIndex,
+    condLists,
+    typeAttrs,
+    attrMembers,
+    roleTransitions,
+    roleAllows,
+    roleAllowList,
+    counts,
+    size: bytes.length,
+  };
+  return Object.freeze(policy);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function symtabHeader(c: Cursor, maxNprim: number, allowGaps = false): Symtab {
+  const at = c.pos;
+  const nprim = c.u32();
+  const nel = c.u32();
+  if (nel > 0 && nprim === 0) c.fail('symbol table with entries but no values', at);
+  if (nprim > maxNprim) c.fail(`symbol table nprim ${nprim} too large`, at);
+  if (!allowGaps && nprim > nel) c.fail(`symbol table nprim ${nprim} exceeds its ${nel} entries`, at);
+  c.checkCount(nel, 8, 'symbol');
+  return { nprim, nel };
+}
+
+function checkValue(c: Cursor, value: number, nprim: number, what: string, at: number): void {
+  if (value < 1 || value > nprim) c.fail(`${what} value ${value} out of range 1..${nprim}`, at);
+}
+
+function setName(c: Cursor, map: Map<string, number>, name: string, value: number, at: number): void {
+  if (map.has(name)) c.fail(`duplicate name ${JSON.stringify(name.slice(0, 64))}`, at);
+  map.set(name, value);
+}
+
+function requireAll<T>(c: Cursor, arr: Array<T | undefined>, what: string): T[] {
+  for (let i = 0; i < arr.length; i++) if (arr[i] === undefined) c.fail(`no ${what} has value ${i + 1}`);
+  return arr as T[];
+}
+
+function readPerms(
+  c: Cursor,
+  count: number,
+  nprim: number,
+  inherited: ReadonlyMap<string, number>,
+): Map<string, number> {
+  c.checkCount(count, 8, 'permission');
+  const perms = new Map<string, number>();
+  const used = new Set<number>(inherited.values());
+  for (let i = 0; i < count; i++) {
+    const at = c.pos;
+    const len = c.u32();
+    const value = c.u32();
+    const name = c.str(len);
+    if (value < 1 || value > nprim) c.fail(`permission value ${value} out of range 1..${nprim}`, at);
+    if (perms.has(name) || inherited.has(name) || used.has(value)) c.fail('duplicate permission', at);
+    used.add(value);
+    perms.set(name, value);
+  }
+  return perms;
+}
+
+interface RawConstraint {
+  constraint: Constraint;
+}
+
+function readConstraint(c: Cursor, version: number, validatetrans: boolean): RawConstraint {
+  const at = c.pos;
+  const perms = c.u32();
+  const nexpr = c.u32();
+  if (nexpr === 0) c.fail('constraint with an empty expression', at);
+  c.checkCount(nexpr, 12, 'constraint expression node');
+  const expr: ConstraintNode[] = [];
+  let depth = 0;
+  let isMls = false;
+  for (let i = 0; i < nexpr; i++) {
+    const nodeAt = c.pos;
+    const exprType = c.u32();
+    const attr = c.u32();
+    const op = c.u32();
+    let names: Ebitmap | null = null;
+    let typeSet: TypeSet | null = null;
+    switch (exprType) {
+      case CEXPR_NOT:
+        if (depth < 1) c.fail('constraint expression underflows', nodeAt);
+        break;
+      case CEXPR_AND:
+      case CEXPR_OR:
+        if (depth < 2) c.fail('constraint expression underflows', nodeAt);
+        depth--;
+        break;
+      case CEXPR_ATTR: {
+        if (op < CEXPR_EQ || op > CEXPR_INCOMP) c.fail(`bad constraint operator ${op}`, nodeAt);
+        if (attr === CEXPR_USER || attr === CEXPR_TYPE) {
+          if (op > CEXPR_NEQ) c.fail('bad operator for a user/type comparison', nodeAt);
+        } else if (attr === CEXPR_ROLE) {
+          // any operator
+        } else if (attr >= CEXPR_L1L2 && attr <= CEXPR_L2H2 && (attr & (attr - 1)) === 0) {
+          isMls = true;
+        } else c.fail(`bad constraint attribute ${attr}`, nodeAt);
+        if (++depth > CONSTRAINT_STACK_MAX) c.fail('constraint expression too deep', nodeAt);
+        break;
+      }
+      case CEXPR_NAMES: {
+        const base = attr & ~(CEXPR_TARGET | CEXPR_XTARGET);
+        if (base !== CEXPR_USER && base !== CEXPR_ROLE && base !== CEXPR_TYPE) {
+          c.fail(`bad constraint names attribute ${attr}`, nodeAt);
+        }
+        if ((attr & CEXPR_TARGET) && (attr & CEXPR_XTARGET)) c.fail('bad constraint names attribute', nodeAt);
+        if ((attr & CEXPR_XTARGET) && !validatetrans) c.fail('xtarget outside validatetrans', nodeAt);
+        if (op !== CEXPR_EQ && op !== CEXPR_NEQ) c.fail(`bad operator ${op} for a names test`, nodeAt);
+        names = c.ebitmap();
+        if (version >= 29) {
+          const types = c.ebitmap();
+          const negset = c.ebitmap();
+          const flags = c.u32();
+          typeSet = { types, negset, flags };
+        }
+        if (++depth > CONSTRAINT_STACK_MAX) c.fail('constraint expression too deep', nodeAt);
+        break;
+      }
+      default:
+        c.fail(`bad constraint expression type ${exprType}`, nodeAt);
+    }
+    expr.push({ exprType, attr, op, names, typeSet });
+  }
+  if (depth !== 1) c.fail('constraint expression does not leave exactly one value', at);
+  void CEXPR_DOM;
+  return { constraint: { perms, expr, mls: isMls } };
+}
+
+function readLevel(c: Cursor): MlsLevel {
+  const sens = c.u32();
+  const cats = c.ebitmap();
+  return { sens, cats };
+}
+
+function readRange(c: Cursor): MlsRange {
+  const at = c.pos;
+  const n = c.u32();
+  if (n !== 1 && n !== 2) c.fail(`MLS range with ${n} levels`, at);
+  const s0 = c.u32();
+  const s1 = n === 2 ? c.u32() : s0;
+  const lowCats = c.ebitmap();
+  const highCats = n === 2 ? c.ebitmap() : lowCats;
+  return { low: { sens: s0, cats: lowCats }, high: { sens: s1, cats: highCats } };
+}
+
+function readContext(c: Cursor): void {
+  c.skip(12);
+  readRange(c);
+}
+
+function readOcon(c: Cursor, list: number): void {
+  switch (list) {
+    case 0: // initial SIDs
+      c.u32();
+      readContext(c);
+      return;
+    case 1: // fs
+    case 3: {
+      // netif
+      const len = c.u32();
+      c.str(len);
+      readContext(c);
+      readContext(c);
+      return;
+    }
+    case 2: // port
+      c.skip(12);
+      readContext(c);
+      return;
+    case 4: // node
+      c.skip(8);
+      readContext(c);
+      return;
+    case 5: {
+      // fs_use
+      c.u32();
+      const len = c.u32();
+      c.str(len);
+      readContext(c);
+      return;
+    }
+    case 6: // node6
+      c.skip(32);
+      readContext(c);
+      return;
+    case 7: // ibpkey
+      c.skip(16);
+      readContext(c);
+      return;
+    case 8: {
+      // ibendport: len, port, name
+      const at = c.pos;
+      const len = c.u32();
+      c.u32();
+      if (len < 1 || len > 63) c.fail(`ibendport name length ${len}`, at);
+      c.str(len);
+      readContext(c);
+      return;
+    }
+    default:
+      c.fail(`unknown object context list ${list}`);
+  }
+}
+
+interface AvtabBuilder {
+  count: number;
+  push(s: number, t: number, cl: number, kind: number, data: number, x: XpermDatum | null): void;
+  finish(): AvtabEntries;
+}
+
+function newAvtabBuilder(initial: number): AvtabBuilder {
+  let cap = Math.max(16, Math.floor(initial));
+  let source: Uint16Array<ArrayBuffer> = new Uint16Array(cap);
+  let target: Uint16Array<ArrayBuffer> = new Uint16Array(cap);
+  let tclass: Uint16Array<ArrayBuffer> = new Uint16Array(cap);
+  let kind: Uint16Array<ArrayBuffer> = new Uint16Array(cap);
+  let data = new Uint32Array(cap);
+  const xperms = new Map<number, XpermDatum>();
+  const b: AvtabBuilder = {
+    count: 0,
+    push(s, t, cl, k, d, x) {
+      if (b.count === cap) {
+        cap *= 2;
+        source = grow16(source, cap);
+        target = grow16(target, cap);
+        tclass = grow16(tclass, cap);
+        kind = grow16(kind, cap);
+        const nd = new Uint32Array(cap);
+        nd.set(data);
+        data = nd;
+      }
+      const i = b.count++;
+      source[i] = s;
+      target[i] = t;
+      tclass[i] = cl;
+      kind[i] = k;
+      data[i] = d;
+      if (x) xperms.set(i, x);
+    },
+    finish() {
+      const n = b.count;
+      return {
+        count: n,
+        source: source.slice(0, n),
+        target: target.slice(0, n),
+        tclass: tclass.slice(0, n),
+        kind: kind.slice(0, n),
+        data: data.slice(0, n),
+        xperms,
+      };
+    },
+  };
+  return b;
+}
+
+function grow16(a: Uint16Array<ArrayBuffer>, cap: number): Uint16Array<ArrayBuffer> {
+  const n = new Uint16Array(cap);
+  n.set(a);
+  return n;
+}
+
+function readAvtabEntry(
+  c: Cursor,
+  b: AvtabBuilder,
+  version: number,
+  ntypes: number,
+  nclasses: number,
+  conditional: boolean,
+): void {
+  const at = c.pos;
+  const s = c.u16();
+  const t = c.u16();
+  const cl = c.u16();
+  const specified = c.u16();
+  if (s < 1 || s > ntypes || t < 1 || t > ntypes) c.fail('avtab entry names an unknown type', at);
+  if (cl < 1 || cl > nclasses) c.fail('avtab entry names an unknown class', at);
+  if (!conditional && specified & AVTAB_ENABLED) c.fail('unconditional avtab entry with the enabled flag', at);
+  const k = specified & ~AVTAB_ENABLED;
+  if (k === 0 || (k & (k - 1)) !== 0 || (k & (AV_KINDS | TYPE_KINDS | XPERM_KINDS)) === 0) {
+    c.fail(`bad avtab entry kind 0x${specified.toString(16)}`, at);
+  }
+  if (k & XPERM_KINDS) {
+    if (version < 30 || conditional) c.fail('extended permission entry not allowed here', at);
+    const xs = c.u8();
+    const driver = c.u8();
+    if (xs < 1 || xs > 3) c.fail(`bad extended permission kind ${xs}`, at);
+    c.need(32);
+    const perms = new Uint32Array(8);
+    for (let w = 0; w < 8; w++) perms[w] = c.u32();
+    b.push(s, t, cl, k, 0, { specified: xs, driver, perms });
+    return;
+  }
+  const data = c.u32();
+  if (k & TYPE_KINDS && (data < 1 || data > ntypes)) c.fail('type rule names an unknown type', at);
+  b.push(s, t, cl, k, data, null);
+}
+
+function buildTeIndex(c: Cursor, av: AvtabEntries): { teIndex: KeyIndex; teVectors: Uint32Array } {
+  const teIndex = new KeyIndex(av.count);
+  const vec = new Uint32Array(av.count * 4);
+  let used = 0;
+  for (let i = 0; i < av.count; i++) {
+    const k = av.kind[i] as number;
+    if ((k & AV_KINDS) === 0) continue;
+    const s = av.source[i] as number;
+    const t = av.target[i] as number;
+    const cl = av.tclass[i] as number;
+    let o = teIndex.get(s, t, cl);
+    if (o < 0) {
+      o = used;
+      used += 4;
+      vec[o + 2] = 0xffffffff;
+      teIndex.set(s, t, cl, o);
+    }
+    const kinds = vec[o + 3] as number;
+    if (kinds & k) c.fail(`duplicate avtab entry (entry ${i})`, 0);
+    vec[o + 3] = kinds | k;
+    const d = av.data[i] as number;
+    if (k === AVTAB_ALLOWED) vec[o] = ((vec[o] as number) | d) >>> 0;
+    else if (k === AVTAB_AUDITALLOW) vec[o + 1] = ((vec[o + 1] as number) | d) >>> 0;
+    else vec[o + 2] = ((vec[o + 2] as number) & d) >>> 0;
+  }
+  return { teIndex, teVectors: vec.slice(0, used) };
+}
+
+/** Conditional AV entries grouped by key: index -> [start, end) into the returned entry list. */
+function buildCondIndex(av: AvtabEntries): { condIndex: KeyIndex; condLists: Uint32Array } {
+  const idx = new KeyIndex(av.count);
+  const counts: number[] = [];
+  const keyOf = new Int32Array(av.count).fill(-1);
+  for (let i = 0; i < av.count; i++) {
+    if (((av.kind[i] as number) & AV_KINDS) === 0) continue;
+    const s = av.source[i] as number;
+    const t = av.target[i] as number;
+    const cl = av.tclass[i] as number;
+    let g = idx.get(s, t, cl);
+    if (g < 0) {
+      g = counts.length;
+      counts.push(0);
+      idx.set(s, t, cl, g);
+    }
+    counts[g] = (counts[g] as number) + 1;
+    keyOf[i] = g;
+  }
+  // CSR layout: header of (start, end) per group, then entries.
+  const ngroups = counts.length;
+  const lists = new Uint32Array(ngroups * 2 + av.count);
+  let off = ngroups * 2;
+  for (let g = 0; g < ngroups; g++) {
+    lists[g * 2] = off;
+    lists[g * 2 + 1] = off;
+    off += counts[g] as number;
+  }
+  for (let i = 0; i < av.count; i++) {
+    const g = keyOf[i] as number;
+    if (g < 0) continue;
+    const end = lists[g * 2 + 1] as number;
+    lists[end] = i;
+    lists[g * 2 + 1] = end + 1;
+  }
+  const condIndex = new KeyIndex(ngroups);
+  for (let i = 0; i < av.count; i++) {
+    const g = keyOf[i] as number;
+    if (g >= 0) condIndex.set(av.source[i] as number, av.target[i] as number, av.tclass[i] as number, g * 2);
+  }
+  return { condIndex, condLists: lists };
+}
