@@ -1,1 +1,10 @@
-export {};
+export type { KafkaConnectionOptions } from './client.ts';
+export { parseBrokers } from './client.ts';
+export type { KafkaLogger } from './logger.ts';
+export { silentLogger } from './logger.ts';
+export type { KafkaMessage, KafkaProducer, KafkaProducerOptions } from './producer.ts';
+export { createKafkaProducer } from './producer.ts';
+export type { KafkaBatch, KafkaConsumer, KafkaConsumerOptions, KafkaDelivery } from './consumer.ts';
+export { createKafkaConsumer } from './consumer.ts';
+export type { PartitionOffset, TopicSpec } from './admin.ts';
+export { committedOffsets, deleteTopics, endOffsets, ensureTopics, pingKafka } from './admin.ts';

@@ -1,0 +1,345 @@
+import { createQueue } from '@avcstream/pipeline';
+import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.ts';
+import { kafkaError } from './errors.ts';
+import { silentLogger } from './logger.ts';
+
+/** One consumed message. `offset` is a decimal string (Kafka offsets are 64-bit). */
+export interface KafkaDelivery {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** UTF-8 key, or null when the message had none. */
+  readonly key: string | null;
+  /** Raw value bytes (empty for a tombstone). */
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Broker/producer timestamp in ms since the epoch, as a decimal string. */
+  readonly timestamp: string;
+}
+
+/**
+ * Consecutive messages of one partition. Exactly one of `ack()` or `nack()` per batch.
+ * - `ack()`: the batch is durably handled; its offsets are committed once every earlier batch of the same
+ *   partition (from this assignment) is acked too. Resolves when the commit is done, or when it no longer
+ *   can be (partition revoked, consumer stopped: the batch will be redelivered, which deterministic ids make
+ *   harmless). Never rejects.
+ * - `nack()`: not handled; the partition is rewound to the batch's first offset and redelivered.
+ */
+export interface KafkaBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly deliveries: readonly KafkaDelivery[];
+  /** First and last offset covered (decimal strings). */
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+  /** Sum of key and value sizes. */
+  readonly bytes: number;
+  ack(): Promise<void>;
+  nack(): void;
+}
+
+export interface KafkaConsumerOptions extends KafkaConnectionOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** Where a group with no committed offset starts (default false: only new messages). */
+  fromBeginning?: boolean;
+  /** Batches fetched but not yet handed out (default 8). */
+  maxQueuedBatches?: number;
+  /** Fetch size per partition (default 1 MiB). */
+  maxBytesPerPartition?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+export interface KafkaConsumer {
+  /** Join the group and start fetching. */
+  connect(): Promise<void>;
+  /**
+   * Batches until `stop()`. Throws an AvcError (`AVC_ERR_KAFKA_CONSUMER_CRASHED`) if the client gave up
+   * (non-retriable error); retriable failures (broker restart) are retried inside.
+   */
+  batches(): AsyncIterable<KafkaBatch>;
+  /** Stop fetching (e.g. while the sink is down); the group membership is kept alive. */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+  /**
+   * Stop intake, wait up to `drainMs` (default 10000) for handed-out batches to be acked or nacked, commit,
+   * leave the group and disconnect. Batches queued but never handed out are redelivered later.
+   */
+  stop(drainMs?: number): Promise<void>;
+}
+
+interface Tracked {
+  first: bigint;
+  last: bigint;
+  state: 'pending' | 'acked' | 'stale';
+  done: Array<() => void>;
+}
+
+/** Per (topic, partition, assignment): batches in offset order; commits the contiguous acked prefix. */
+interface PartitionTrack {
+  topic: string;
+  partition: number;
+  batches: Tracked[];
+}
+
+const headersToRecord = (h: IHeaders | undefined): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) {
+    const one = Array.isArray(v) ? v[0] : v;
+    if (one === undefined) continue;
+    out[k] = typeof one === 'string' ? one : one.toString('utf8');
+  }
+  return out;
+};
+
+export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsumer {
+  const logger = options.logger ?? silentLogger;
+  const kafka = createKafkaClient(options);
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 10 },
+  });
+  const queue = createQueue<KafkaBatch>({ capacity: options.maxQueuedBatches ?? 8 });
+  const tracks = new Map<string, PartitionTrack>();
+  const committed = new Map<string, bigint>();
+  const outstanding = new Set<Tracked>();
+  const trackedOf = new WeakMap<KafkaBatch, Tracked>();
+  let crash: Error | undefined;
+  let paused = false;
+  let stopping = false;
+  let running = false;
+  const outstandingWaiters: Array<() => void> = [];
+
+  const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+  const trackFor = (topic: string, partition: number): PartitionTrack => {
+    const k = tpKey(topic, partition);
+    let t = tracks.get(k);
+    if (!t) {
+      t = { topic, partition, batches: [] };
+      tracks.set(k, t);
+    }
+    return t;
+  };
+
+  const settle = (tb: Tracked) => {
+    outstanding.delete(tb);
+    for (const d of tb.done.splice(0)) d();
+    if (outstanding.size === 0) for (const w of outstandingWaiters.splice(0)) w();
+  };
+
+  const commitPrefix = async (track: PartitionTrack) => {
+    let upto: bigint | undefined;
+    const finished: Tracked[] = [];
+    while (track.batches.length > 0 && track.batches[0]!.state === 'acked') {
+      const b = track.batches.shift()!;
+      upto = b.last + 1n;
+      finished.push(b);
+    }
+    if (track.batches[0]?.state === 'stale') {
+      // From a stale batch on, everything is redelivered: nothing after it may commit.
+      finished.push(...track.batches.splice(0));
+    }
+    if (upto !== undefined) {
+      const k = tpKey(track.topic, track.partition);
+      const prev = committed.get(k);
+      if (prev === undefined || upto > prev) {
+        try {
+          await consumer.commitOffsets([{ topic: track.topic, partition: track.partition, offset: upto.toString() }]);
+          committed.set(k, upto);
+        } catch (err) {
+          logger.warn(
+            { topic: track.topic, partition: track.partition, offset: upto.toString(), err: String(err) },
+            'kafka offset commit failed, the batch will be redelivered',
+          );
+        }
+      }
+    }
+    for (const b of finished) settle(b);
+  };
+
+  const makeBatch = (payload: EachBatchPayload, track: PartitionTrack, tb: Tracked): KafkaBatch => {
+    const { batch } = payload;
+    let bytes = 0;
+    const deliveries: KafkaDelivery[] = batch.messages.map((m) => {
+      const value = m.value ?? Buffer.alloc(0);
+      bytes += value.length + (m.key?.length ?? 0);
+      return {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key ? m.key.toString('utf8') : null,
+        value,
+        headers: headersToRecord(m.headers),
+        timestamp: m.timestamp,
+      };
+    });
+    let settled = false;
+    return {
+      topic: batch.topic,
+      partition: batch.partition,
+      deliveries,
+      firstOffset: tb.first.toString(),
+      lastOffset: tb.last.toString(),
+      bytes,
+      async ack() {
+        if (settled) return;
+        settled = true;
+        if (tb.state === 'stale') {
+          settle(tb);
+          return;
+        }
+        tb.state = 'acked';
+        const done = new Promise<void>((resolve) => tb.done.push(resolve));
+        await commitPrefix(track);
+        await done;
+      },
+      nack() {
+        if (settled) return;
+        settled = true;
+        // Everything from this batch on is redelivered: later batches of this assignment must not commit.
+        const idx = track.batches.indexOf(tb);
+        const later = idx >= 0 ? track.batches.splice(idx) : [tb];
+        for (const b of later) {
+          b.state = 'stale';
+          settle(b);
+        }
+        // A fresh track: acks of the stale batches do nothing; batches before this one still commit.
+        tracks.delete(tpKey(track.topic, track.partition));
+        try {
+          consumer.seek({ topic: track.topic, partition: track.partition, offset: tb.first.toString() });
+        } catch (err) {
+          logger.warn({ topic: track.topic, partition: track.partition, err: String(err) }, 'kafka seek failed');
+        }
+      },
+    };
+  };
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    if (stopping || !payload.isRunning() || payload.isStale()) return;
+    const last = BigInt(batch.lastOffset());
+    const firstMsg = batch.messages[0];
+    const first = firstMsg ? BigInt(firstMsg.offset) : last;
+    // Move the fetch position on; nothing is committed until the caller acks.
+    payload.resolveOffset(batch.lastOffset());
+    if (batch.messages.length === 0) return;
+    const track = trackFor(batch.topic, batch.partition);
+    const tb: Tracked = { first, last, state: 'pending', done: [] };
+    track.batches.push(tb);
+    outstanding.add(tb);
+    const kb = makeBatch(payload, track, tb);
+    trackedOf.set(kb, tb);
+    const pushed = queue.push(kb).then(
+      () => true,
+      () => false,
+    );
+    // Keep the group session alive while the caller is slow (queue full).
+    for (;;) {
+      const r = await Promise.race([pushed, new Promise<'tick'>((res) => setTimeout(() => res('tick'), 1000))]);
+      if (r === true) return;
+      if (r === false) {
+        tb.state = 'stale';
+        settle(tb);
+        return;
+      }
+      try {
+        await payload.heartbeat();
+      } catch {
+        // a rebalance is under way; kafkajs handles it once eachBatch returns
+      }
+    }
+  };
+
+  return {
+    get paused() {
+      return paused;
+    },
+    async connect() {
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+        consumer.on(consumer.events.CRASH, (e) => {
+          const p = e.payload as { error?: unknown; restart?: boolean };
+          if (p.restart === false) {
+            crash = kafkaError('AVC_ERR_KAFKA_CONSUMER_CRASHED', 'Kafka consumer gave up', p.error, {
+              groupId: options.groupId,
+            });
+            logger.error({ groupId: options.groupId, err: String(p.error) }, 'kafka consumer crashed');
+            queue.close();
+          } else {
+            logger.warn({ groupId: options.groupId, err: String(p.error) }, 'kafka consumer restarting after error');
+          }
+        });
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          // New assignment: earlier tracks keep committing their own prefixes, new batches start afresh.
+          tracks.clear();
+        });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch,
+        });
+        running = true;
+      } catch (err) {
+        throw kafkaError('AVC_ERR_KAFKA_CONNECT_FAILED', 'cannot start the Kafka consumer', err, {
+          groupId: options.groupId,
+          brokers: options.brokers,
+        });
+      }
+    },
+    batches() {
+      return {
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            const b = await queue.shift();
+            if (b === undefined) break;
+            // Skip batches made stale by a nack of an earlier batch: they are fetched again.
+            if (trackedOf.get(b)?.state === 'stale') continue;
+            yield b;
+          }
+          if (crash) throw crash;
+        },
+      };
+    },
+    pause() {
+      if (paused || !running) return;
+      paused = true;
+      consumer.pause(options.topics.map((topic) => ({ topic })));
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      consumer.resume(options.topics.map((topic) => ({ topic })));
+    },
+    async stop(drainMs = 10000) {
+      if (stopping) return;
+      stopping = true;
+      queue.close();
+      // Drop what was fetched but never handed out: it is redelivered after the next start.
+      for (let b = queue.tryShift(); b !== undefined; b = queue.tryShift()) {
+        const tb = trackedOf.get(b);
+        if (tb && tb.state === 'pending') {
+          tb.state = 'stale';
+          settle(tb);
+        }
+      }
+      if (outstanding.size > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => outstandingWaiters.push(resolve)),
+          new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref()),
+        ]);
+      }
+      running = false;
+      await consumer.disconnect();
+    },
+  };
+}
