@@ -1,0 +1,192 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '@avcstream/store';
+import { describe, expect, it } from 'vitest';
+import { createAlerter } from './alerter.ts';
+import { createMemoryRegistry, createStoreRegistry } from './registry.ts';
+import { formatAlert, terminalSafe } from './sinks.ts';
+import { signaturesOf } from './signature.ts';
+import type { Alert, AlertSink, DenialContext } from './types.ts';
+
+function denial(
+  s: string,
+  t: string,
+  cls: string,
+  perms: string[],
+  host = 'web1',
+  extra: Partial<DenialContext> = {},
+): DenialContext {
+  return {
+    host,
+    time: '2026-03-01T10:00:00.000Z',
+    serial: 1,
+    avc: {
+      decision: 'denied',
+      perms,
+      scontext: { type: s, raw: `system_u:system_r:${s}:s0` },
+      tcontext: { type: t, raw: `system_u:object_r:${t}:s0` },
+      tclass: cls,
+      permissive: false,
+    },
+    pid: 42,
+    comm: 'httpd',
+    exe: '/usr/sbin/httpd',
+    path: '/etc/shadow',
+    ...extra,
+  };
+}
+
+function memorySink(name = 'mem'): AlertSink & { alerts: Alert[] } {
+  const alerts: Alert[] = [];
+  return { name, alerts, send: (a) => void alerts.push(a) };
+}
+
+describe('signaturesOf', () => {
+  it('is per permission by default, or one for the whole set, and can add exe and path', () => {
+    const d = denial('httpd_t', 'shadow_t', 'file', ['read', 'open', 'read']);
+    expect(signaturesOf(d).map((s) => s.key)).toEqual([
+      'httpd_t:shadow_t:file:open',
+      'httpd_t:shadow_t:file:read',
+    ]);
+    expect(signaturesOf(d, { permissionSet: true }).map((s) => s.key)).toEqual([
+      'httpd_t:shadow_t:file:open,read',
+    ]);
+    const withExe = signaturesOf(d, { include: ['exe', 'path'], permissionSet: true })[0]!;
+    expect(withExe.key).toBe('httpd_t:shadow_t:file:open,read:exe=/usr/sbin/httpd:path=/etc/shadow');
+    expect(withExe.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(withExe.id).not.toBe(signaturesOf(d, { permissionSet: true })[0]!.id);
+  });
+});
+
+describe('createAlerter', () => {
+  it('N distinct signatures in -> N alerts out, each once', async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({ registry: createMemoryRegistry(), sinks: [sink], now: () => 0 });
+    const N = 25;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < N; i++) await alerter.process(denial(`src${i}_t`, 'etc_t', 'file', ['read']), null);
+    }
+    expect(sink.alerts).toHaveLength(N);
+    expect(new Set(sink.alerts.map((a) => a.signature.key)).size).toBe(N);
+    expect(sink.alerts.every((a) => a.kind === 'new-signature' && a.scope === 'fleet')).toBe(true);
+    expect(alerter.stats()).toMatchObject({ denials: 3 * N, newFleet: N, alerts: N });
+  });
+
+  it('alerts "new on this host" for a signature known elsewhere, rate-limited per signature', async () => {
+    const sink = memorySink();
+    let t = 0;
+    const alerter = createAlerter({
+      registry: createMemoryRegistry(),
+      sinks: [sink],
+      rateLimitWindowMs: 1000,
+      now: () => t,
+    });
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null);
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null);
+    t = 2000;
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h3'), null);
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h4'), null); // inside h3's window: folded
+    expect(sink.alerts.map((a) => [a.scope, a.host])).toEqual([
+      ['fleet', 'h1'],
+      ['host', 'h3'],
+    ]);
+    t = 5000;
+    const repeats = await alerter.flush();
+    expect(repeats.map((a) => [a.kind, a.count])).toEqual([['repeat', 1]]);
+  });
+
+  it('turns a flood of one signature into one alert plus a count', async () => {
+    const sink = memorySink();
+    const t = 0;
+    const alerter = createAlerter({ registry: createMemoryRegistry(), sinks: [sink], now: () => t });
+    for (let i = 0; i < 500; i++) await alerter.process(denial('flood_t', 'tmp_t', 'dir', ['write']), null);
+    expect(sink.alerts).toHaveLength(1);
+    const repeats = await alerter.flush(true);
+    expect(repeats).toHaveLength(1);
+    expect(repeats[0]!.count).toBe(499);
+    expect(sink.alerts).toHaveLength(2);
+    expect(await alerter.flush(true)).toEqual([]);
+  });
+
+  it('never alerts for ignored signatures', async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({
+      registry: createMemoryRegistry(),
+      sinks: [sink],
+      ignore: ['*_t:proc_t:*:*', 'noisy_t:**'],
+    });
+    await alerter.process(denial('x_t', 'proc_t', 'file', ['read']), null);
+    await alerter.process(denial('noisy_t', 'etc_t', 'file', ['read']), {
+      verdict: 'TE_MISSING',
+      booleans: [],
+      fixes: [],
+    });
+    await alerter.process(denial('x_t', 'etc_t', 'file', ['read']), null);
+    expect(sink.alerts.map((a) => a.signature.key)).toEqual(['x_t:etc_t:file:read']);
+    expect(alerter.stats().ignored).toBe(2);
+  });
+
+  it('carries the verdict, the fixes and the blast radius of boolean fixes', async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({ registry: createMemoryRegistry(), sinks: [sink] });
+    await alerter.process(denial('httpd_t', 'user_home_t', 'file', ['read']), {
+      verdict: 'BOOLEAN',
+      booleans: [
+        { name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } },
+      ],
+      fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
+    });
+    const a = sink.alerts[0]!;
+    expect(a.verdict).toBe('BOOLEAN');
+    expect(a.booleans[0]!.blastRadius).toEqual({ rules: 12, triples: 40 });
+    expect(a.fixes[0]!.text).toContain('setsebool');
+    const text = formatAlert(a);
+    expect(text).toContain('NEW DENIAL');
+    expect(text).toContain('would enable 12 rules over 40');
+  });
+
+  it('escapes terminal control characters of attacker-controlled fields', () => {
+    expect(terminalSafe('a\u001b[31mred\r\n')).toBe('a\\x1b[31mred\\x0d\\x0a');
+  });
+
+  it('records alerts in the store before sending; unacknowledged ones are redelivered once after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avc-alerts-'));
+    try {
+      const store = openStore({ dir });
+      const failing: AlertSink = {
+        name: 'webhook',
+        send: () => {
+          throw new Error('down');
+        },
+      };
+      const con = memorySink('console');
+      const a1 = createAlerter({
+        registry: createStoreRegistry(store, ['console', 'webhook']),
+        sinks: [con, failing],
+      });
+      await a1.process(denial('a_t', 'b_t', 'file', ['read']), null);
+      expect(con.alerts).toHaveLength(1);
+      expect(store.pendingAlerts().map((p) => p.pendingSinks)).toEqual([['webhook']]);
+      store.close();
+
+      const store2 = openStore({ dir });
+      const hook = memorySink('webhook');
+      const con2 = memorySink('console');
+      const a2 = createAlerter({
+        registry: createStoreRegistry(store2, ['console', 'webhook']),
+        sinks: [con2, hook],
+      });
+      const again = await a2.redeliverPending();
+      expect(again.map((a) => a.redelivered)).toEqual([true]);
+      expect(hook.alerts.map((a) => a.id)).toEqual([con.alerts[0]!.id]);
+      expect(con2.alerts).toEqual([]); // console had acknowledged it
+      await a2.process(denial('a_t', 'b_t', 'file', ['read']), null);
+      expect(hook.alerts).toHaveLength(1);
+      expect(store2.pendingAlerts()).toEqual([]);
+      store2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { compileIgnore } from './ignore.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { signaturesOf } from './signature.ts';
+import type {
+  Alert,
+  AlertScope,
+  AlertSink,
+  ClaimResult,
+  DenialContext,
+  ExplanationLike,
+  SignatureInfo,
+  SignatureOptions,
+  SignatureRegistry,
+} from './types.ts';
+
+export interface AlerterOptions {
+  registry: SignatureRegistry;
+  sinks: AlertSink[];
+  signature?: SignatureOptions;
+  /** Globs over signature keys that never alert. */
+  ignore?: string[];
+  /** Alert when a signature is new on a host though known elsewhere. Default true. */
+  hostScope?: boolean;
+  /** Per-signature window: further occurrences become one `repeat` alert with a count. Default 60 s. */
+  rateLimitWindowMs?: number;
+  /** Wall clock for rate-limit windows (injected). */
+  now?: () => number;
+  /** A sink failed: the alert stays pending in a durable registry and is redelivered on restart. */
+  onSinkError?: (sink: string, alertId: string, err: unknown) => void;
+}
+
+export interface AlerterStats {
+  denials: number;
+  signatures: number;
+  ignored: number;
+  newFleet: number;
+  newHost: number;
+  alerts: number;
+  suppressed: number;
+  sinkErrors: number;
+  redelivered: number;
+}
+
+export interface Alerter {
+  /** Process one denial: claim its signatures, emit alerts for new ones. Returns the alerts emitted. */
+  process(denial: DenialContext, explanation: ExplanationLike | null): Promise<Alert[]>;
+  /** Emit `repeat` alerts for rate-limit windows that ended (all of them with `all`). */
+  flush(all?: boolean): Promise<Alert[]>;
+  /** Send again the alerts a durable registry holds as not acknowledged (call once at start). */
+  redeliverPending(): Promise<Alert[]>;
+  stats(): AlerterStats;
+}
+
+export function alertId(kind: string, scope: AlertScope, sigId: string, host: string, extra = ''): string {
+  return createHash('sha256')
+    .update(`${kind}\u0000${scope}\u0000${sigId}\u0000${host}\u0000${extra}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function buildAlert(
+  kind: Alert['kind'],
+  scope: AlertScope,
+  sig: SignatureInfo,
+  d: DenialContext,
+  ex: ExplanationLike | null,
+): Alert {
+  return {
+    id: alertId(kind, scope, sig.id, scope === 'fleet' ? '' : d.host),
+    kind,
+    scope,
+    signature: sig,
+    host: d.host,
+    time: d.time,
+    event: {
+      serial: d.serial,
+      pid: d.pid,
+      comm: d.comm,
+      exe: d.exe,
+      path: d.path,
+      scontext: d.avc.scontext.raw,
+      tcontext: d.avc.tcontext.raw,
+      tclass: d.avc.tclass,
+      perms: [...d.avc.perms],
+      permissive: d.avc.permissive,
+    },
+    verdict: ex?.verdict ?? null,
+    fixes: ex?.fixes ?? [],
+    booleans: ex?.verdict === 'BOOLEAN' ? ex.booleans : [],
+    count: 1,
+  };
+}
+
+export function createAlerter(options: AlerterOptions): Alerter {
+  const registry = options.registry;
+  const sinks = options.sinks;
+  const ignored = compileIgnore(options.ignore ?? []);
+  const hostScope = options.hostScope ?? true;
+  const now = options.now ?? Date.now;
+  const limiter = createRateLimiter({ windowMs: options.rateLimitWindowMs ?? 60_000 });
+  /** Last alert per signature, used as the template of its `repeat` alert. */
+  const templates = new Map<string, Alert>();
+  const stats: AlerterStats = {
+    denials: 0,
+    signatures: 0,
+    ignored: 0,
+    newFleet: 0,
+    newHost: 0,
+    alerts: 0,
+    suppressed: 0,
+    sinkErrors: 0,
+    redelivered: 0,
+  };
+
+  async function deliver(alert: Alert, only?: readonly string[]): Promise<void> {
+    for (const sink of sinks) {
+      if (only !== undefined && !only.includes(sink.name)) continue;
+      try {
+        const r = sink.send(alert);
+        if (r !== undefined) await r;
+        // Synchronous sinks are acknowledged in the same tick as their write.
+        const m = registry.delivered?.(alert.id, sink.name);
+        if (m !== undefined) await m;
+      } catch (err) {
+        stats.sinkErrors++;
+        options.onSinkError?.(sink.name, alert.id, err);
+      }
+    }
+    stats.alerts++;
+  }
+
+  return {
+    async process(d, ex) {
+      stats.denials++;
+      const out: Alert[] = [];
+      for (const sig of signaturesOf(d, options.signature)) {
+        stats.signatures++;
+        if (ignored(sig.key)) {
+          stats.ignored++;
+          continue;
+        }
+        const t = now();
+        const rlKey = sig.id;
+        let emitted: Alert[] = [];
+        const result: ClaimResult = await registry.claim({
+          signature: sig,
+          host: d.host,
+          time: d.time,
+          alerts: (r) => {
+            emitted = [];
+            if (r.newFleet) emitted.push(buildAlert('new-signature', 'fleet', sig, d, ex));
+            else if (r.newHost && hostScope && limiter.allow(rlKey, t, d.time)) {
+              emitted.push(buildAlert('new-signature', 'host', sig, d, ex));
+            } else if (r.newHost && hostScope) stats.suppressed++;
+            return emitted;
+          },
+        });
+        if (result.newFleet) stats.newFleet++;
+        if (result.newHost) stats.newHost++;
+        if (!result.newFleet && !result.newHost) limiter.count(rlKey, t, d.time);
+        for (const a of emitted) {
+          limiter.open(rlKey, t);
+          templates.set(rlKey, a);
+          await deliver(a);
+          out.push(a);
+        }
+      }
+      return out;
+    },
+    async flush(all = false) {
+      const out: Alert[] = [];
+      const t = now();
+      for (const w of limiter.due(t, all)) {
+        const tpl = templates.get(w.key);
+        if (tpl === undefined) continue;
+        const a: Alert = {
+          ...tpl,
+          kind: 'repeat',
+          id: alertId('repeat', tpl.scope, tpl.signature.id, tpl.host, String(w.from)),
+          time: w.lastTime || tpl.time,
+          count: w.count,
+          window: { from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() },
+        };
+        await deliver(a);
+        out.push(a);
+      }
+      return out;
+    },
+    async redeliverPending() {
+      const out: Alert[] = [];
+      for (const p of registry.pending?.() ?? []) {
+        const a: Alert = { ...p.alert, redelivered: true };
+        stats.redelivered++;
+        await deliver(a, p.sinks);
+        out.push(a);
+      }
+      return out;
+    },
+    stats: () => ({ ...stats }),
+  };
+}

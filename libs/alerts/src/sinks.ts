@@ -1,0 +1,152 @@
+import { createHmac } from 'node:crypto';
+import { request } from 'undici';
+import type { Alert, AlertSink } from './types.ts';
+
+/** Minimal pino-like logger. */
+export interface AlertLogger {
+  info(obj: object, msg: string): void;
+}
+
+export const ALERT_LOG_MESSAGE = 'new denial signature';
+export const REPEAT_LOG_MESSAGE = 'denial signature repeated';
+
+/** A pino log line per alert: constant message, the alert in fields. */
+export function createLogSink(logger: AlertLogger): AlertSink {
+  return {
+    name: 'log',
+    send(alert) {
+      logger.info({ alert }, alert.kind === 'repeat' ? REPEAT_LOG_MESSAGE : ALERT_LOG_MESSAGE);
+    },
+  };
+}
+
+/** Make attacker-controlled text safe for a terminal: control characters (ESC, CR, ...) become `\xNN`. */
+export function terminalSafe(s: string | null | undefined): string {
+  if (s === null || s === undefined) return '-';
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** Render an alert for humans (the `avcstream run` console). */
+export function formatAlert(a: Alert): string {
+  const head =
+    a.kind === 'repeat' ? `REPEAT x${a.count}` : a.scope === 'fleet' ? 'NEW DENIAL' : 'NEW ON HOST';
+  const lines = [
+    `[${head}${a.redelivered ? ', redelivered' : ''}] ${terminalSafe(a.signature.key)}  host=${terminalSafe(a.host)} time=${a.time} id=${a.id}`,
+    `  ${terminalSafe(a.event.scontext)} -> ${terminalSafe(a.event.tcontext)} { ${a.event.perms.map(terminalSafe).join(' ')} } class=${terminalSafe(a.event.tclass)}`,
+    `  comm=${terminalSafe(a.event.comm)} exe=${terminalSafe(a.event.exe)} path=${terminalSafe(a.event.path)} pid=${a.event.pid ?? '-'}`,
+    `  verdict=${a.verdict ?? 'unknown'}`,
+  ];
+  for (const b of a.booleans) {
+    lines.push(
+      `  boolean ${terminalSafe(b.name)} (now ${b.current ? 'on' : 'off'}): would enable ${b.blastRadius.rules} rules over ${b.blastRadius.triples} (source,target,class) triples`,
+    );
+  }
+  for (const f of a.fixes)
+    lines.push(`  fix (${f.kind}${f.verified ? ', verified' : ''}): ${terminalSafe(f.text)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Human-readable alerts on a stream (synchronous write, so the outbox mark follows in the same tick). */
+export function createConsoleSink(write: (text: string) => void): AlertSink {
+  return {
+    name: 'console',
+    send(alert) {
+      write(formatAlert(alert));
+    },
+  };
+}
+
+export interface WebhookSinkOptions {
+  url: string;
+  /** When set, `X-Avcstream-Signature: sha256=<hex hmac of the body>`. */
+  secret?: string;
+  timeoutMs?: number;
+  /** Attempts after the first. Default 3. */
+  retries?: number;
+  backoffMs?: number;
+  headers?: Record<string, string>;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class WebhookError extends Error {
+  readonly code = 'AVC_ERR_ALERTS_WEBHOOK';
+  readonly retriable: boolean;
+  readonly status: number | null;
+  constructor(message: string, status: number | null, retriable: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'WebhookError';
+    this.status = status;
+    this.retriable = retriable;
+  }
+}
+
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** JSON POST per alert, with timeout, retries on network errors / 429 / 5xx, and an HMAC header. */
+export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const retries = opts.retries ?? 3;
+  const backoffMs = opts.backoffMs ?? 250;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return {
+    name: 'webhook',
+    async send(alert) {
+      const body = JSON.stringify(alert);
+      const headers: Record<string, string> = {
+        ...opts.headers,
+        'content-type': 'application/json',
+        'user-agent': 'avcstream-alerts',
+        'x-avcstream-alert-id': alert.id,
+      };
+      if (opts.secret !== undefined && opts.secret !== '')
+        headers['x-avcstream-signature'] = signBody(opts.secret, body);
+      let last: WebhookError | null = null;
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
+        try {
+          const res = await request(opts.url, {
+            method: 'POST',
+            headers,
+            body,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          await res.body.dump();
+          if (res.statusCode >= 200 && res.statusCode < 300) return;
+          const retriable = res.statusCode === 429 || res.statusCode >= 500;
+          last = new WebhookError('webhook answered with an error status', res.statusCode, retriable);
+          if (!retriable) throw last;
+        } catch (err) {
+          if (err instanceof WebhookError && !err.retriable) throw err;
+          last =
+            err instanceof WebhookError ? err : new WebhookError('webhook request failed', null, true, err);
+        }
+      }
+      throw last ?? new WebhookError('webhook request failed', null, true);
+    },
+  };
+}
+
+/** The producer surface the Kafka sink needs (provided by @avcstream/kafka). */
+export interface AlertProducer {
+  send(topic: string, messages: Array<{ key: string; value: string }>): Promise<unknown>;
+}
+
+export const ALERTS_TOPIC = 'avcstream.alerts.v1';
+
+/** Alerts on the `avcstream.alerts.v1` topic, keyed by signature id (one partition per signature). */
+export function createKafkaSink(producer: AlertProducer, topic = ALERTS_TOPIC): AlertSink {
+  return {
+    name: 'kafka',
+    async send(alert) {
+      await producer.send(topic, [{ key: alert.signature.id, value: JSON.stringify(alert) }]);
+    },
+  };
+}
