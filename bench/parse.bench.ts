@@ -1,0 +1,400 @@
+// npm run bench:parse [-- --sizes 250000,1000000 --seed 1 --stub --profile --strict]
+//
+// On the same generated audit.log (bench/gen-audit-log.ts, cached under bench/.out), in one run, per size:
+//   1. avcstream parse FILE > out.ndjson                       vs  laurel < FILE (JSON file output)
+//   2. avcstream parse --selinux-only --count FILE             vs  ausearch -if FILE -m AVC,USER_AVC,SELINUX_ERR --raw
+// and prints wall time, lines/s, peak RSS, CPU time, the ratios and the targets:
+//   parse >= 3x laurel lines/s; --count >= 1x ausearch; peak RSS < 150 MB and flat as the file grows.
+// --stub     measure bench/lib/stub-parse.ts instead of avcstream (to develop the bench itself)
+// --profile  also run `avcstream parse` under `node --cpu-prof` on the smallest size and print hot spots
+// --strict   exit 1 when a target is missed (default: print and exit 0; exit 1 only when a tool fails)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type GenTruth, generateAuditLog } from './gen-audit-log.ts';
+import { topSelfTime } from './lib/cpuprofile.ts';
+import { measure, type RunResult } from './lib/measure.ts';
+import { fixed, formatTable, thousands } from './lib/table.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const outDir = join(here, '.out');
+const node = process.execPath;
+
+interface Args {
+  sizes: number[];
+  seed: number;
+  stub: boolean;
+  profile: boolean;
+  strict: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sizes: [250_000, 1_000_000], seed: 1, stub: false, profile: false, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map(Number);
+    else if (k === '--seed') a.seed = Number(argv[++i]);
+    else if (k === '--stub') a.stub = true;
+    else if (k === '--profile') a.profile = true;
+    else if (k === '--strict') a.strict = true;
+    else throw new Error(`unknown argument ${JSON.stringify(k)}`);
+  }
+  if (a.sizes.length === 0 || a.sizes.some((n) => !Number.isInteger(n) || n < 1000))
+    throw new Error('--sizes: integers >= 1000');
+  return a;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Installs laurel and auditd (ausearch) from Debian when missing. */
+function ensureTools(): void {
+  const missing = [
+    ['laurel', 'laurel'],
+    ['ausearch', 'auditd'],
+  ].filter(([cmd]) => !have(cmd!));
+  if (missing.length === 0) return;
+  const pkgs = missing.map(([, pkg]) => pkg!);
+  log(`installing ${pkgs.join(' ')} from Debian`);
+  const apt = ['-o', 'DPkg::Lock::Timeout=600', '-y', '-q'];
+  execFileSync('apt-get', [...apt, 'install', '--no-install-recommends', ...pkgs], { stdio: 'inherit' });
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:parse] ${msg}\n`);
+}
+
+function logFile(size: number, seed: number): { file: string; truth: GenTruth } {
+  const file = join(outDir, `audit-${size}-s${seed}.log`);
+  const truthFile = `${file}.truth.json`;
+  if (existsSync(file) && existsSync(truthFile)) {
+    const truth = JSON.parse(readFileSync(truthFile, 'utf8')) as GenTruth;
+    if (truth.generator === 'avcstream bench/gen-audit-log.ts v1' && statSync(file).size === truth.bytes) {
+      return { file, truth };
+    }
+  }
+  log(`generating ${file}`);
+  return { file, truth: generateAuditLog({ lines: size, seed, out: file }) };
+}
+
+/** Debian's laurel config with the output pointed at `dir`, no privilege drop, and no rotation. */
+function laurelConfig(dir: string): string {
+  const cfg = join(dir, 'laurel.toml');
+  const logDir = join(dir, 'laurel-out');
+  mkdirSync(logDir, { recursive: true });
+  let text = existsSync('/etc/laurel/config.toml')
+    ? readFileSync('/etc/laurel/config.toml', 'utf8')
+    : '[auditlog]\nfile = "audit.log"\n[transform]\nexecve-argv = [ "array" ]\n';
+  text = text
+    .replace(/^directory\s*=.*$/m, '')
+    .replace(/^user\s*=.*$/m, '')
+    .replace(/^statusreport-period\s*=.*$/m, '')
+    .replace(/^size\s*=.*$/m, '')
+    .replace(/^generations\s*=.*$/m, '')
+    .replace(/^file\s*=.*$/m, '')
+    .replace(/^\[auditlog\]\s*$/m, '[auditlog]\nfile = "audit.json"\nsize = 1000000000000\ngenerations = 1');
+  writeFileSync(cfg, `directory = "${logDir}"\nstatusreport-period = 0\n${text}`);
+  execFileSync('laurel', ['-c', cfg, '--dry-run'], { stdio: 'ignore' });
+  return cfg;
+}
+
+function countLines(file: string): number {
+  const out = execFileSync('wc', ['-l', file], { encoding: 'utf8' });
+  return Number(out.trim().split(/\s+/)[0]);
+}
+
+/** The last JSON object line of a command's stderr (the totals line of avcstream parse). */
+function lastJsonLine(text: string): Record<string, unknown> | undefined {
+  const lines = text.trim().split('\n').reverse();
+  for (const l of lines) {
+    const t = l.trim();
+    if (t.startsWith('{') && t.endsWith('}')) {
+      try {
+        return JSON.parse(t) as Record<string, unknown>;
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
+interface Row {
+  size: number;
+  run: RunResult;
+  linesPerSec: number;
+  check: string;
+}
+
+function avcstreamCmd(
+  stub: boolean,
+  args: string[],
+  nodeFlags: string[] = [],
+): { cmd: string; args: string[] } {
+  const entry = stub
+    ? join(here, 'lib', 'stub-parse.ts')
+    : join(root, 'services', 'cli', 'bin', 'avcstream.js');
+  return { cmd: node, args: [...nodeFlags, entry, ...(stub ? [] : ['parse']), ...args] };
+}
+
+function totalsCheck(run: RunResult, truth: GenTruth): string {
+  const t = lastJsonLine(run.stderr);
+  if (!t) return 'no totals';
+  const bad: string[] = [];
+  for (const k of ['lines', 'records', 'events'] as const) {
+    if (t[k] !== undefined && t[k] !== truth[k]) bad.push(`${k} ${t[k]}!=${truth[k]}`);
+  }
+  for (const k of ['malformed', 'evicted', 'partial'])
+    if (typeof t[k] === 'number' && t[k] !== 0) bad.push(`${k}=${t[k]}`);
+  return bad.length ? bad.join(' ') : 'totals ok';
+}
+
+async function benchSize(size: number, args: Args, work: string): Promise<Row[]> {
+  const { file, truth } = logFile(size, args.seed);
+  const rows: Row[] = [];
+  const add = (run: RunResult, check: string) => {
+    rows.push({
+      size,
+      run,
+      linesPerSec: truth.lines / run.wallSec,
+      check: run.exitCode === 0 ? check : `EXIT ${run.exitCode}`,
+    });
+    log(`${size} ${run.name}: ${fixed(run.wallSec)} s, ${fixed(run.peakRssMb, 1)} MB, ${check}`);
+    if (run.exitCode !== 0) log(`stderr: ${run.stderr.slice(-2000)}`);
+  };
+  // Warm the page cache so the first tool does not pay for the disk.
+  execFileSync('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
+
+  // 1. parse to NDJSON vs laurel
+  const ndjson = join(work, 'out.ndjson');
+  const p = avcstreamCmd(args.stub, [file]);
+  const parse = await measure({
+    name: 'avcstream parse > ndjson',
+    cmd: p.cmd,
+    args: p.args,
+    stdoutFile: ndjson,
+    cwd: root,
+  });
+  let check = totalsCheck(parse, truth);
+  if (parse.exitCode === 0) {
+    const n = countLines(ndjson);
+    check += n === truth.events ? `; ${n} events` : `; EVENTS ${n}!=${truth.events}`;
+  }
+  add(parse, check);
+  rmSync(ndjson, { force: true });
+
+  const cfg = laurelConfig(work);
+  const laurelOut = join(work, 'laurel-out', 'audit.json');
+  rmSync(laurelOut, { force: true });
+  const laurel = await measure({
+    name: 'laurel < FILE > json',
+    cmd: 'laurel',
+    args: ['-c', cfg],
+    stdinFile: file,
+  });
+  let lcheck = '';
+  if (laurel.exitCode === 0) {
+    const n = existsSync(laurelOut) ? countLines(laurelOut) : 0;
+    lcheck = n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`;
+  }
+  add(laurel, lcheck);
+  rmSync(join(work, 'laurel-out'), { recursive: true, force: true });
+
+  // 2. --selinux-only --count vs ausearch
+  const c = avcstreamCmd(args.stub, ['--selinux-only', '--count', file]);
+  const countOut = join(work, 'count.out');
+  const count = await measure({
+    name: 'avcstream parse --selinux-only --count',
+    cmd: c.cmd,
+    args: c.args,
+    stdoutFile: countOut,
+    cwd: root,
+  });
+  let ccheck = totalsCheck(count, truth);
+  if (count.exitCode === 0) {
+    const text = `${readFileSync(countOut, 'utf8')}\n${JSON.stringify(lastJsonLine(count.stderr) ?? {})}`;
+    const nums = [...text.matchAll(/\d+/g)].map((m) => Number(m[0]));
+    ccheck += nums.includes(truth.selinuxEvents)
+      ? `; ${truth.selinuxEvents} selinux events`
+      : `; want ${truth.selinuxEvents} selinux events in ${JSON.stringify(text.trim().slice(0, 200))}`;
+  }
+  add(count, ccheck);
+  rmSync(countOut, { force: true });
+
+  const ausearch = await measure({
+    name: 'ausearch -m AVC,USER_AVC,SELINUX_ERR --raw',
+    cmd: 'ausearch',
+    args: ['-if', file, '-m', 'AVC,USER_AVC,SELINUX_ERR', '--raw'],
+  });
+  // ausearch exits 1 when nothing matched; matches are expected here.
+  add(ausearch, '');
+  return rows;
+}
+
+async function profile(args: Args, work: string): Promise<void> {
+  const size = Math.min(...args.sizes);
+  const { file } = logFile(size, args.seed);
+  const dir = join(work, 'prof');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [label, extra] of [
+    ['parse > ndjson', []],
+    ['parse --selinux-only --count', ['--selinux-only', '--count']],
+  ] as const) {
+    const p = avcstreamCmd(args.stub, [...extra, file], ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const run = await measure({ name: label, cmd: p.cmd, args: p.args, cwd: root });
+    const prof = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    if (run.exitCode !== 0 || prof.length === 0) {
+      log(`profile of ${label} failed (exit ${run.exitCode})`);
+      continue;
+    }
+    const spots = topSelfTime(join(dir, prof[0]!), 15);
+    process.stdout.write(
+      `\nCPU profile, avcstream ${label}, ${thousands(size)} lines (self time, top 15):\n`,
+    );
+    process.stdout.write(
+      `${formatTable(
+        ['function', 'self %', 'where'],
+        spots.map((s) => [s.fn.slice(0, 40), fixed(s.selfPct, 1), s.where]),
+      )}\n`,
+    );
+    const keep = join(outDir, `parse${extra.length ? '-count' : ''}.cpuprofile`);
+    writeFileSync(keep, readFileSync(join(dir, prof[0]!)));
+    rmSync(join(dir, prof[0]!));
+    process.stdout.write(`(profile kept in ${keep}; open it in Chrome DevTools > Performance)\n`);
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  ensureTools();
+  mkdirSync(outDir, { recursive: true });
+  const work = join(outDir, `run-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const laurelVersion = spawnSync('laurel', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const ausearchVersion = spawnSync('ausearch', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  try {
+    const rows: Row[] = [];
+    for (const size of args.sizes) rows.push(...(await benchSize(size, args, work)));
+
+    const subject = args.stub
+      ? 'STUB (bench/lib/stub-parse.ts), not avcstream'
+      : `avcstream (node ${process.version})`;
+    process.stdout.write(
+      `\nbench:parse  ${subject}; ${laurelVersion}; ${ausearchVersion}; seed ${args.seed}; ${new Date().toISOString()}\n\n`,
+    );
+    process.stdout.write(
+      `${formatTable(
+        ['lines', 'tool', 'wall s', 'lines/s', 'peak RSS MB', 'CPU s', 'check'],
+        rows.map((r) => [
+          thousands(r.size),
+          r.run.name,
+          fixed(r.run.wallSec),
+          thousands(r.linesPerSec),
+          fixed(r.run.peakRssMb, 1),
+          fixed(r.run.userSec + r.run.sysSec),
+          r.check,
+        ]),
+      )}\n\n`,
+    );
+
+    const missed: string[] = [];
+    const verdicts: string[][] = [];
+    const find = (size: number, prefix: string) =>
+      rows.find((r) => r.size === size && r.run.name.startsWith(prefix));
+    for (const size of args.sizes) {
+      const parse = find(size, 'avcstream parse >');
+      const laurel = find(size, 'laurel');
+      const count = find(size, 'avcstream parse --selinux-only');
+      const ausearch = find(size, 'ausearch');
+      if (parse && laurel) {
+        const ratio = parse.linesPerSec / laurel.linesPerSec;
+        const ok = ratio >= 3 && parse.run.exitCode === 0;
+        verdicts.push([
+          thousands(size),
+          'parse vs laurel lines/s',
+          `${fixed(ratio)}x`,
+          '>= 3x',
+          ok ? 'MET' : 'MISSED',
+        ]);
+        if (!ok) missed.push(`parse vs laurel at ${size}`);
+      }
+      if (count && ausearch) {
+        const ratio = count.linesPerSec / ausearch.linesPerSec;
+        const ok = ratio >= 1 && count.run.exitCode === 0;
+        verdicts.push([
+          thousands(size),
+          '--selinux-only --count vs ausearch',
+          `${fixed(ratio)}x`,
+          '>= 1x',
+          ok ? 'MET' : 'MISSED',
+        ]);
+        if (!ok) missed.push(`count vs ausearch at ${size}`);
+      }
+      for (const r of [parse, count]) {
+        if (!r) continue;
+        const ok = r.run.peakRssMb < 150;
+        verdicts.push([
+          thousands(size),
+          `peak RSS ${r.run.name}`,
+          `${fixed(r.run.peakRssMb, 1)} MB`,
+          '< 150 MB',
+          ok ? 'MET' : 'MISSED',
+        ]);
+        if (!ok) missed.push(`RSS of ${r.run.name} at ${size}`);
+      }
+    }
+    if (args.sizes.length >= 2) {
+      const small = Math.min(...args.sizes);
+      const big = Math.max(...args.sizes);
+      for (const prefix of ['avcstream parse >', 'avcstream parse --selinux-only']) {
+        const a = find(small, prefix);
+        const b = find(big, prefix);
+        if (!a || !b) continue;
+        const growth = b.run.peakRssMb / a.run.peakRssMb;
+        const ok = growth <= 1.25;
+        verdicts.push([
+          `${thousands(small)} -> ${thousands(big)}`,
+          `RSS growth ${a.run.name}`,
+          `${fixed(growth)}x (${fixed(a.run.peakRssMb, 1)} -> ${fixed(b.run.peakRssMb, 1)} MB)`,
+          '<= 1.25x (flat)',
+          ok ? 'MET' : 'MISSED',
+        ]);
+        if (!ok) missed.push(`RSS flatness of ${a.run.name}`);
+      }
+    }
+    process.stdout.write(`${formatTable(['lines', 'target', 'measured', 'goal', 'result'], verdicts)}\n`);
+    process.stdout.write(
+      '\nNotes: one run per cell on a shared 2-core machine; the log is read from the page cache. avcstream is\n' +
+        'started as `node services/cli/bin/avcstream.js` (what `npx avcstream` runs, without npx start-up);\n' +
+        "laurel runs Debian's /etc/laurel/config.toml with output redirected to a file and no rotation.\n",
+    );
+    writeFileSync(
+      join(outDir, 'parse-results.json'),
+      `${JSON.stringify({ when: new Date().toISOString(), subject, laurelVersion, ausearchVersion, rows, verdicts }, null, 2)}\n`,
+    );
+
+    if (args.profile) await profile(args, work);
+
+    const failed = rows.filter(
+      (r) => r.run.exitCode !== 0 && !(r.run.name.startsWith('ausearch') && r.run.exitCode === 1),
+    );
+    if (failed.length > 0) {
+      log(`failed runs: ${failed.map((r) => `${r.run.name}@${r.size}`).join(', ')}`);
+      return 1;
+    }
+    if (args.strict && missed.length > 0) return 1;
+    return 0;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[bench:parse] error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
