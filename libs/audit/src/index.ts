@@ -1,1 +1,10 @@
-export {};
+// Public surface of @avcstream/audit: audit.log bytes -> records -> grouped, interpreted events.
+export { parseContext } from './context.ts';
+export type { AuditDecoder, AuditDecoderOptions, DecodeResult, DecodeStats } from './decoder.ts';
+export { createAuditDecoder, parseAuditText } from './decoder.ts';
+export { eventToJson, isSelinuxEvent } from './event.ts';
+export type { ParseOptions } from './parse-line.ts';
+export { PARSE_ERROR_CODES, parseLine } from './parse-line.ts';
+export type { Reassembler, ReassemblerOptions, ReassemblerStats } from './reassembler.ts';
+export { createReassembler } from './reassembler.ts';
+export type { AuditEvent, AuditRecord, AvcInfo, ParseError, SecurityContext } from './types.ts';

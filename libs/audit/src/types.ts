@@ -64,6 +64,10 @@ export interface AuditEvent {
 /** A line that could not be parsed. Returned as a value, never thrown. */
 export interface ParseError {
   kind: 'parse-error';
+  /** Stable error code, `AVC_ERR_AUDIT_<WHAT>` (additive; always set by this package). */
+  code?: string;
+  /** Byte offset of the line in the stream, when parsed by the streaming decoder. */
+  offset?: number;
   /** 1-based line number. */
   line: number;
   message: string;

@@ -1,0 +1,217 @@
+// Bytes in (any chunking), events out. Splits lines on byte 0x0a, tracks byte offsets for checkpoints,
+// parses each line and feeds the reassembler. Pure and synchronous.
+import { PARSE_ERROR_CODES, type ParseOptions, parseLine } from './parse-line.ts';
+import { createReassembler } from './reassembler.ts';
+import type { AuditEvent, ParseError } from './types.ts';
+
+export interface DecodeStats {
+  /** Lines seen (including blank and comment lines). */
+  lines: number;
+  /** Records parsed (EOE and ignored duplicates included). */
+  records: number;
+  /** Events emitted. */
+  events: number;
+  /** Lines that did not parse (each returned as a ParseError). */
+  malformed: number;
+  /** Events pushed out of a full in-flight table (emitted with `partial: true`). */
+  evicted: number;
+  /** Events emitted with `partial: true` (evicted, or late records of an already closed event). */
+  partial: number;
+  /** Identical duplicate records that were ignored. */
+  duplicates: number;
+}
+
+export interface AuditDecoderOptions extends ParseOptions {
+  /** Event-time horizon after which an open event closes (default 2000 ms, as auparse). */
+  horizonMs?: number;
+  /** Most open events (default 4096). */
+  maxInFlightEvents?: number;
+  /** Most bytes of open records (default 32 MiB). */
+  maxInFlightBytes?: number;
+  /** Longest line accepted, in bytes (default 1 MiB); longer lines become ParseErrors. */
+  maxLineBytes?: number;
+}
+
+export interface DecodeResult {
+  events: AuditEvent[];
+  errors: ParseError[];
+}
+
+export interface AuditDecoder {
+  write(chunk: Uint8Array | string): DecodeResult;
+  /** Idle flush with the caller's clock: closes events that got no record for `horizonMs`. */
+  tick(nowMs: number): DecodeResult;
+  /** End of input: parses a last line without newline and closes every open event. */
+  end(): DecodeResult;
+  /** Byte offset before which every record belongs to an event already emitted (checkpoint here). */
+  safeOffset(): number;
+  stats(): DecodeStats;
+}
+
+/** Bytes of an over-long line kept in its ParseError's `raw`. */
+const RAW_HEAD_BYTES = 4096;
+
+export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder {
+  const re = createReassembler(opts);
+  const maxLineBytes = Math.max(64, opts.maxLineBytes ?? 1024 * 1024);
+  const parseOpts: ParseOptions | undefined = opts.resolveIds ? { resolveIds: opts.resolveIds } : undefined;
+  let carry: Buffer | null = null;
+  /** Byte offset of the first unprocessed byte (start of `carry`). */
+  let carryStart = 0;
+  /** Over-long line being skipped: its first bytes, or null. */
+  let skipHead: Buffer | null = null;
+  let skipStart = 0;
+  let lineNo = 0;
+  const st = { lines: 0, records: 0, malformed: 0 };
+
+  function tooLong(head: Buffer, offset: number, errors: ParseError[]): void {
+    lineNo++;
+    st.lines++;
+    st.malformed++;
+    errors.push({
+      kind: 'parse-error',
+      code: PARSE_ERROR_CODES.lineTooLong,
+      line: lineNo,
+      message: `line longer than ${maxLineBytes} bytes (raw keeps the first ${RAW_HEAD_BYTES})`,
+      raw: head.subarray(0, RAW_HEAD_BYTES).toString('utf8'),
+      offset,
+    });
+  }
+
+  function handleLine(line: string, offset: number, events: AuditEvent[], errors: ParseError[]): void {
+    lineNo++;
+    st.lines++;
+    const r = parseLine(line, lineNo, parseOpts);
+    if (r === null) return;
+    if (!Array.isArray(r)) {
+      r.offset = offset;
+      st.malformed++;
+      errors.push(r);
+      return;
+    }
+    for (let i = 0; i < r.length; i++) {
+      st.records++;
+      re.push(r[i]!, events, i === 0 ? line : `${line}\n${i}`, offset);
+    }
+  }
+
+  /** Processes the complete lines of `data` (which starts at stream offset `base`) up to `upto`. */
+  function lines(data: Buffer, base: number, upto: number, events: AuditEvent[], errors: ParseError[]): void {
+    const text = data.toString('utf8', 0, upto);
+    const ascii = text.length === upto;
+    let pos = 0;
+    let byteOff = 0;
+    const n = text.length;
+    while (pos < n) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = n;
+      const line = text.slice(pos, nl);
+      const off = base + (ascii ? pos : byteOff);
+      let bytesLen = nl - pos;
+      if (!ascii) bytesLen = Buffer.byteLength(line, 'utf8');
+      if (bytesLen > maxLineBytes && (ascii || Buffer.byteLength(line, 'utf8') > maxLineBytes)) {
+        tooLong(data.subarray(off - base, off - base + RAW_HEAD_BYTES), off, errors);
+      } else {
+        handleLine(line, off, events, errors);
+      }
+      byteOff += bytesLen + 1;
+      pos = nl + 1;
+    }
+  }
+
+  function write(chunk: Uint8Array | string): DecodeResult {
+    const events: AuditEvent[] = [];
+    const errors: ParseError[] = [];
+    let buf: Buffer =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (buf.length === 0) return { events, errors };
+    if (skipHead !== null) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        carryStart += buf.length;
+        return { events, errors };
+      }
+      tooLong(skipHead, skipStart, errors);
+      skipHead = null;
+      carryStart += nl + 1;
+      buf = buf.subarray(nl + 1);
+      if (buf.length === 0) return { events, errors };
+    }
+    const data: Buffer = carry === null ? buf : Buffer.concat([carry, buf]);
+    const base = carryStart;
+    carry = null;
+    const last = data.lastIndexOf(10);
+    if (last >= 0) {
+      lines(data, base, last + 1, events, errors);
+      carryStart = base + last + 1;
+    }
+    const rest = data.length - (last + 1);
+    if (rest > 0) {
+      if (rest > maxLineBytes) {
+        skipHead = Buffer.from(data.subarray(last + 1, last + 1 + RAW_HEAD_BYTES));
+        skipStart = carryStart;
+        carryStart += rest;
+      } else {
+        // Copy: the caller may reuse its buffer after write() returns.
+        carry = Buffer.from(data.subarray(last + 1));
+      }
+    }
+    return { events, errors };
+  }
+
+  function tick(nowMs: number): DecodeResult {
+    const events: AuditEvent[] = [];
+    re.tick(nowMs, events);
+    return { events, errors: [] };
+  }
+
+  function end(): DecodeResult {
+    const events: AuditEvent[] = [];
+    const errors: ParseError[] = [];
+    if (skipHead !== null) {
+      tooLong(skipHead, skipStart, errors);
+      skipHead = null;
+    } else if (carry !== null) {
+      const data = carry;
+      carry = null;
+      handleLine(data.toString('utf8'), carryStart, events, errors);
+      carryStart += data.length;
+    }
+    re.flush(events);
+    return { events, errors };
+  }
+
+  return {
+    write,
+    tick,
+    end,
+    safeOffset() {
+      return Math.min(carryStart, skipHead !== null ? skipStart : carryStart, re.oldestOffset());
+    },
+    stats() {
+      const r = re.stats();
+      return {
+        lines: st.lines,
+        records: st.records,
+        events: r.events,
+        malformed: st.malformed,
+        evicted: r.evicted,
+        partial: r.partial,
+        duplicates: r.duplicates,
+      };
+    },
+  };
+}
+
+/** Convenience: a whole text in, every event, every error and the totals out. */
+export function parseAuditText(
+  text: string,
+  opts?: AuditDecoderOptions,
+): DecodeResult & { stats: DecodeStats } {
+  const d = createAuditDecoder(opts);
+  const a = d.write(text);
+  const b = d.end();
+  return { events: a.events.concat(b.events), errors: a.errors.concat(b.errors), stats: d.stats() };
+}

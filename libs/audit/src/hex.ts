@@ -1,0 +1,18 @@
+// Hex decoding of encoded audit values. Only used for fields the field dictionary marks as encoded.
+
+function isHexCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** True when `s` is a non-empty, even-length run of hex digits. */
+export function isHexString(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || (n & 1) === 1) return false;
+  for (let i = 0; i < n; i++) if (!isHexCode(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Decodes hex digits to bytes and the bytes as UTF-8 (invalid sequences become U+FFFD). */
+export function decodeHex(s: string): string {
+  return Buffer.from(s, 'hex').toString('utf8');
+}

@@ -1,0 +1,251 @@
+import { describe, expect, it } from 'vitest';
+import { parseContext } from './context.ts';
+import { parseLine } from './parse-line.ts';
+import type { AuditRecord, ParseError } from './types.ts';
+
+function one(line: string): AuditRecord {
+  const r = parseLine(line, 1);
+  if (!Array.isArray(r)) throw new Error(`expected records, got ${JSON.stringify(r)}`);
+  expect(r).toHaveLength(1);
+  return r[0]!;
+}
+
+function error(line: string): ParseError {
+  const r = parseLine(line, 7);
+  if (r === null || Array.isArray(r)) throw new Error(`expected a ParseError, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+describe('parseLine: header', () => {
+  it('reads type, stamp and fields of a raw kernel record', () => {
+    const r = one(
+      'type=CWD msg=audit(1170021493.977:293):  cwd="/var/spool/postfix"',
+    );
+    expect(r).toMatchObject({ type: 'CWD', node: null, sec: 1170021493, msec: 977, serial: 293, line: 1 });
+    expect(r.fields).toEqual({ cwd: '/var/spool/postfix' });
+  });
+
+  it('reads the node= prefix (and the old host= one)', () => {
+    expect(one('node=work type=EOE msg=audit(1615114232.375:15558): ').node).toBe('work');
+    expect(one('host=dhcppc2 type=EOE msg=audit(1.001:2): ').node).toBe('dhcppc2');
+  });
+
+  it('maps numeric types through the message dictionary and keeps UNKNOWN[n] as written', () => {
+    expect(one('type=1400 msg=audit(1.001:2): x=1').type).toBe('AVC');
+    expect(one('type=1300 msg=audit(1.001:2): x=1').type).toBe('SYSCALL');
+    expect(one('type=UNKNOWN[1420] msg=audit(1.001:2): subj_apparmor=unconfined').type).toBe('UNKNOWN[1420]');
+    expect(one('type=1999 msg=audit(1.001:2): x=1').type).toBe('UNKNOWN[1999]');
+  });
+
+  it('returns null for blank lines, # comments and ausearch separators', () => {
+    expect(parseLine('', 1)).toBeNull();
+    expect(parseLine('   \r', 1)).toBeNull();
+    expect(parseLine('# a comment', 1)).toBeNull();
+    expect(parseLine('----', 1)).toBeNull();
+    expect(parseLine('time->Fri Aug  9 22:29:36 2019', 1)).toBeNull();
+  });
+
+  it('returns ParseError values with line, code and raw text', () => {
+    expect(error('type=UNKNOWN[1329] msg=?')).toEqual({
+      kind: 'parse-error',
+      code: 'AVC_ERR_AUDIT_BAD_STAMP',
+      line: 7,
+      message: 'no msg=audit(SEC.MSEC:SERIAL) stamp',
+      raw: 'type=UNKNOWN[1329] msg=?',
+    });
+    expect(error('hello world').code).toBe('AVC_ERR_AUDIT_NO_TYPE');
+    expect(error('type=AVC msg=audit(12x.1:2): a=b').code).toBe('AVC_ERR_AUDIT_BAD_STAMP');
+    expect(error('type=AVC msg=audit(1.1:2').code).toBe('AVC_ERR_AUDIT_BAD_STAMP');
+    expect(error('node=x').code).toBe('AVC_ERR_AUDIT_NO_TYPE');
+  });
+
+  it('strips CR of CRLF files', () => {
+    expect(one('type=CWD msg=audit(1.001:2): cwd="/"\r').fields).toEqual({ cwd: '/' });
+  });
+});
+
+describe('parseLine: fields and encodings', () => {
+  it('decodes hex only for fields the dictionary marks as encoded', () => {
+    const r = one(
+      'type=SYSCALL msg=audit(1.001:2): arch=c000003e a0=41 comm=6C73 exe=2F62696E2F6C73 dest=5432 key=(null) proctitle=6C73002D6C',
+    );
+    expect(r.fields).toEqual({
+      arch: 'c000003e',
+      a0: '41',
+      comm: 'ls',
+      exe: '/bin/ls',
+      dest: '5432',
+      key: '(null)',
+      proctitle: 'ls\u0000-l',
+    });
+  });
+
+  it('keeps quoted encoded values as text and saddr as hex', () => {
+    const r = one('type=SOCKADDR msg=audit(1.001:2): saddr=02000050A9FEA9FE0000000000000000 name="6C73"');
+    expect(r.fields).toEqual({ saddr: '02000050A9FEA9FE0000000000000000', name: '6C73' });
+  });
+
+  it('merges EXECVE aN[k] pieces and decodes hex arguments', () => {
+    const r = one(
+      'type=EXECVE msg=audit(1.001:2): argc=3 a0="ls" a1_len=8 a1[0]=41424344 a1[1]=45464748 a2=6563686F20616263',
+    );
+    expect(r.fields).toEqual({ argc: '3', a0: 'ls', a1_len: '8', a1: 'ABCDEFGH', a2: 'echo abc' });
+    const q = one('type=EXECVE msg=audit(1.001:2): argc=2 a0="x" a1_len=4 a1[0]="ab" a1[1]="cd"');
+    expect(q.fields.a1).toBe('abcd');
+  });
+
+  it('keeps ENRICHED raw fields in fields and the uppercase ones in interpreted', () => {
+    const r = one(
+      'node=work type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 auid=1000 key=(null)\x1dARCH=x86_64 SYSCALL=execve AUID="user"',
+    );
+    expect(r.fields).toEqual({ arch: 'c000003e', syscall: '59', auid: '1000', key: '(null)' });
+    expect(r.interpreted).toMatchObject({ ARCH: 'x86_64', SYSCALL: 'execve', AUID: 'user' });
+  });
+
+  it('keeps a SADDR={ ... } enriched value whole', () => {
+    const r = one(
+      'type=SOCKADDR msg=audit(1.001:2): saddr=0100\x1dSADDR={ saddr_fam=local sun_path=/run/x }',
+    );
+    expect(r.interpreted.SADDR).toBe('{ saddr_fam=local sun_path=/run/x }');
+  });
+
+  it('merges the nested msg= fields of user-space records, outer values first', () => {
+    const r = one(
+      "type=USER_ACCT msg=audit(1615113648.981:15220): pid=9460 uid=1000 auid=1000 ses=1 msg='op=PAM:accounting grantors=pam_permit acct=\"user\" exe=\"/usr/bin/sudo\" hostname=? addr=? terminal=/dev/pts/1 res=success'\x1dUID=\"user\" AUID=\"user\"",
+    );
+    expect(r.fields).toEqual({
+      pid: '9460',
+      uid: '1000',
+      auid: '1000',
+      ses: '1',
+      op: 'PAM:accounting',
+      grantors: 'pam_permit',
+      acct: 'user',
+      exe: '/usr/bin/sudo',
+      hostname: '?',
+      addr: '?',
+      terminal: '/dev/pts/1',
+      res: 'success',
+    });
+    expect(r.interpreted).toMatchObject({ UID: 'user', AUID: 'user' });
+  });
+
+  it('keeps repeated keys as key#2 and maps the old LOGIN format to old-auid', () => {
+    const r = one(
+      "type=USER_LOGIN msg=audit(1143146623.879:146): user pid=2027 uid=0 auid=848 msg='uid=848: exe=\"/bin/login\" (hostname=?, addr=?, terminal=tty3 res=success)'",
+    );
+    expect(r.fields.uid).toBe('0');
+    expect(r.fields['uid#2']).toBe('848');
+    expect(r.fields.exe).toBe('/bin/login');
+    const l = one('type=LOGIN msg=audit(1143146623.787:142): login pid=2027 uid=0 old auid=4294967295 new auid=848');
+    expect(l.fields).toEqual({ pid: '2027', uid: '0', 'old-auid': '4294967295', auid: '848' });
+  });
+
+  it('keeps a nested msg without fields as text', () => {
+    expect(one("type=USER_CMD msg=audit(1.001:2): pid=1 msg='hello there'").fields.msg).toBe('hello there');
+  });
+
+  it('never lets a __proto__ key change the prototype', () => {
+    const r = one("type=USER_CMD msg=audit(1.001:2): pid=1 msg='__proto__=x constructor=y'");
+    expect(Object.getPrototypeOf(r.fields)).toBe(Object.prototype);
+    expect(Object.keys(r.fields)).toEqual(['pid', '__proto__', 'constructor']);
+    expect(r.fields.constructor).toBe('y');
+  });
+
+  it('splits two records glued onto one line; the second inherits the node', () => {
+    const r = parseLine(
+      'node=a type=PATH msg=audit(1.001:2): item=0 name="/x" obj=a:b:c:s0 type=CWD msg=audit(1.001:2):  cwd="/root"',
+      3,
+    );
+    if (!Array.isArray(r)) throw new Error('expected records');
+    expect(r.map((x) => [x.type, x.node, x.line])).toEqual([
+      ['PATH', 'a', 3],
+      ['CWD', 'a', 3],
+    ]);
+    expect(r[0]!.fields).toEqual({ item: '0', name: '/x', obj: 'a:b:c:s0' });
+    expect(r[1]!.fields).toEqual({ cwd: '/root' });
+  });
+});
+
+describe('parseLine: AVC bodies', () => {
+  it('parses a kernel AVC denial', () => {
+    const r = one(
+      'type=AVC msg=audit(1226874073.147:96): avc:  denied  { getattr read } for  pid=2465 comm="httpd" path="/var/www/html/file1" dev=dm-0 ino=284133 scontext=unconfined_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:samba_share_t:s0:c0.c1023 tclass=file permissive=1',
+    );
+    expect(r.avc).toEqual({
+      decision: 'denied',
+      perms: ['getattr', 'read'],
+      scontext: { user: 'unconfined_u', role: 'system_r', type: 'httpd_t', level: 's0', raw: 'unconfined_u:system_r:httpd_t:s0' },
+      tcontext: {
+        user: 'unconfined_u',
+        role: 'object_r',
+        type: 'samba_share_t',
+        level: 's0:c0.c1023',
+        raw: 'unconfined_u:object_r:samba_share_t:s0:c0.c1023',
+      },
+      tclass: 'file',
+      permissive: true,
+    });
+    expect(r.fields.seresult).toBe('denied');
+    expect(r.fields.seperms).toBe('getattr,read');
+    expect(r.fields.pid).toBe('2465');
+  });
+
+  it('parses granted, and a missing permissive as null', () => {
+    const r = one(
+      'type=AVC msg=audit(1631870323.500:7098): avc:  granted  { setsecparam } for  pid=11209 comm="tuned" scontext=system_u:system_r:tuned_t:s0 tcontext=system_u:object_r:security_t:s0 tclass=security',
+    );
+    expect(r.avc?.decision).toBe('granted');
+    expect(r.avc?.permissive).toBeNull();
+  });
+
+  it('parses the seresult/seperms form', () => {
+    const r = one(
+      'type=AVC msg=audit(1.001:2): seresult=denied seperms=read,write pid=1 scontext=a:b:c:s0 tcontext=d:e:f:s0 tclass=dir permissive=0',
+    );
+    expect(r.avc).toMatchObject({ decision: 'denied', perms: ['read', 'write'], tclass: 'dir', permissive: false });
+  });
+
+  it('has no avc object for AppArmor AVCs or a bare seresult=1', () => {
+    expect(one('type=AVC msg=audit(1.001:2): apparmor="DENIED" operation="ptrace"').avc).toBeUndefined();
+    expect(one('type=AVC msg=audit(1524662933.080:61207): seresult=1').avc).toBeUndefined();
+  });
+
+  it('parses a USER_AVC nested body, old format tail included', () => {
+    const r = one(
+      "type=USER_AVC msg=audit(1163772866.369:8084): user pid=6659 uid=81 auid=500 subj=staff_u:staff_r:staff_dbusd_t:s0 msg='avc:  denied  { send_msg } for msgtype=signal dest=org.freedesktop.DBus spid=6687 scontext=staff_u:staff_r:staff_t:s0 tcontext=staff_u:staff_r:staff_t:s0 tclass=dbus : exe=\"/bin/dbus-daemon\" (sauid=81, hostname=?, addr=?, terminal=?)'",
+    );
+    expect(r.avc).toMatchObject({ decision: 'denied', perms: ['send_msg'], tclass: 'dbus' });
+    expect(r.fields).toMatchObject({ exe: '/bin/dbus-daemon', sauid: '81', hostname: '?', terminal: '?', uid: '81' });
+  });
+
+  it('reads syslog-wrapped kernel lines, the syslog host as node', () => {
+    const r = one(
+      'Jan 14 19:10:04 host kernel: audit(1105758604.519:420): avc:  denied  { read } for  pid=1 comm=bash scontext=u:r:t tcontext=u:object_r:f tclass=file',
+    );
+    expect(r).toMatchObject({ type: 'AVC', node: 'host', sec: 1105758604, msec: 519, serial: 420 });
+    expect(r.avc?.scontext.level).toBeNull();
+    const k = one(
+      'Sep  6 11:23:47 xubuntu-lts kernel: [   31.024982] audit: type=1400 audit(1111111111.111:1111): apparmor="ALLOWED" operation="open"',
+    );
+    expect(k).toMatchObject({ type: 'AVC', node: 'xubuntu-lts', serial: 1111 });
+    expect(error('Jan 14 19:10:04 host kernel: audit(1105758604.519:420): enforcing=1').code).toBe(
+      'AVC_ERR_AUDIT_NO_TYPE',
+    );
+  });
+});
+
+describe('parseContext', () => {
+  it('splits user, role, type and MLS range', () => {
+    expect(parseContext('system_u:system_r:httpd_t:s0-s0:c0.c1023')).toEqual({
+      user: 'system_u',
+      role: 'system_r',
+      type: 'httpd_t',
+      level: 's0-s0:c0.c1023',
+      raw: 'system_u:system_r:httpd_t:s0-s0:c0.c1023',
+    });
+    expect(parseContext('u:r:t')?.level).toBeNull();
+    expect(parseContext('unconfined')).toBeNull();
+    expect(parseContext('a:b')).toBeNull();
+  });
+});

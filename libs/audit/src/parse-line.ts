@@ -1,0 +1,447 @@
+// One audit.log line -> typed records. A hand-written scanner (no regex on the hot path): the line is
+// walked once with charCodeAt, values are sliced, and hex is decoded only for fields the field dictionary
+// marks as encoded.
+import { parseContext } from './context.ts';
+import { decodeHex, isHexString } from './hex.ts';
+import { interpret } from './interpret-hook.ts';
+import { ENCODED_FIELDS } from './tables/fields.generated.ts';
+import { MESSAGE_TYPE_NAMES } from './tables/message-types.generated.ts';
+import type { AuditRecord, AvcInfo, ParseError } from './types.ts';
+
+export interface ParseOptions {
+  /** Resolves uid/gid to names. Pass it only on the host that wrote the log. */
+  resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined;
+}
+
+/** Stable error codes of parse errors. */
+export const PARSE_ERROR_CODES = {
+  noType: 'AVC_ERR_AUDIT_NO_TYPE',
+  badStamp: 'AVC_ERR_AUDIT_BAD_STAMP',
+  lineTooLong: 'AVC_ERR_AUDIT_LINE_TOO_LONG',
+} as const;
+
+const SP = 32;
+const TAB = 9;
+const GS = 0x1d; // ENRICHED separator
+const EQ = 61;
+const DQ = 34;
+const SQ = 39;
+const LBRACE = 123;
+const LPAREN = 40;
+
+/** Interned type names: records share one flat string per type instead of slices of the input. */
+const TYPE_NAMES = new Map<string, string>();
+for (const name of MESSAGE_TYPE_NAMES.values()) TYPE_NAMES.set(name, name);
+
+function resolveType(tok: string): string {
+  const known = TYPE_NAMES.get(tok);
+  if (known !== undefined) return known;
+  const c = tok.charCodeAt(0);
+  if (c >= 48 && c <= 57) {
+    let n = 0;
+    for (let i = 0; i < tok.length; i++) {
+      const d = tok.charCodeAt(i) - 48;
+      if (d < 0 || d > 9 || i > 6) return tok;
+      n = n * 10 + d;
+    }
+    return MESSAGE_TYPE_NAMES.get(n) ?? `UNKNOWN[${n}]`;
+  }
+  return tok;
+}
+
+/** Mutable state while one record's body is scanned. */
+interface Builder {
+  type: string;
+  fields: Record<string, string>;
+  enriched: Record<string, string> | null;
+  enrichedMode: boolean;
+  /** EXECVE `aN[k]` pieces by base name, and whether every piece was unquoted (hex). */
+  pieces: Map<string, { parts: string[]; hex: boolean }> | null;
+  decision: string | null;
+  perms: string[] | null;
+}
+
+function setField(fields: Record<string, string>, key: string, value: string): void {
+  const prev = fields[key];
+  if (typeof prev !== 'string') {
+    if (key === '__proto__') {
+      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      fields[key] = value;
+    }
+    return;
+  }
+  // A repeated key keeps the first value (the kernel-attested one in USER_* records); later ones are kept
+  // as key#2, key#3, ... so nothing is lost.
+  for (let i = 2; i < 1000; i++) {
+    const k = `${key}#${i}`;
+    if (typeof fields[k] !== 'string') {
+      fields[k] = value;
+      return;
+    }
+  }
+}
+
+function isExecveArgKey(key: string): boolean {
+  if (key.charCodeAt(0) !== 97 /* a */ || key.length < 2) return false;
+  const c = key.charCodeAt(1);
+  return c >= 48 && c <= 57;
+}
+
+/** Parses `avc:  denied  { perm perm } for ` starting at `pos` (on the `a`); returns the position after. */
+function scanAvcHeader(line: string, pos: number, end: number, b: Builder): number {
+  let p = pos + 4;
+  while (p < end && line.charCodeAt(p) === SP) p++;
+  const ws = p;
+  while (p < end && line.charCodeAt(p) !== SP) p++;
+  const decision = line.slice(ws, p);
+  if (decision !== 'denied' && decision !== 'granted') return pos + 4;
+  while (p < end && line.charCodeAt(p) === SP) p++;
+  const perms: string[] = [];
+  if (p < end && line.charCodeAt(p) === LBRACE) {
+    let q = line.indexOf('}', p + 1);
+    if (q < 0 || q > end) q = end;
+    let i = p + 1;
+    while (i < q) {
+      while (i < q && line.charCodeAt(i) === SP) i++;
+      const s = i;
+      while (i < q && line.charCodeAt(i) !== SP) i++;
+      if (i > s) perms.push(line.slice(s, i));
+    }
+    p = q < end ? q + 1 : end;
+    while (p < end && line.charCodeAt(p) === SP) p++;
+    if (line.startsWith('for', p) && (p + 3 === end || line.charCodeAt(p + 3) === SP)) p += 3;
+  }
+  b.decision = decision;
+  b.perms = perms;
+  setField(b.fields, 'seresult', decision);
+  setField(b.fields, 'seperms', perms.join(','));
+  return p;
+}
+
+/**
+ * Scans `key=value` pairs in [pos, end). Returns the start of a second record glued onto the same line
+ * (`... type=CWD msg=audit(...)`), or -1.
+ */
+function scanFields(line: string, pos: number, end: number, b: Builder, nested: boolean): number {
+  let prefix = '';
+  let paren = false;
+  if (line.startsWith('avc:', pos)) pos = scanAvcHeader(line, pos, end, b);
+  const fields = b.fields;
+  while (pos < end) {
+    let c = line.charCodeAt(pos);
+    if (c === SP || c === TAB) {
+      pos++;
+      continue;
+    }
+    if (c === GS) {
+      b.enrichedMode = true;
+      pos++;
+      continue;
+    }
+    const ks = pos;
+    while (pos < end) {
+      c = line.charCodeAt(pos);
+      if (c === EQ || c === SP || c === GS) break;
+      pos++;
+    }
+    if (pos >= end || c !== EQ) {
+      // A bare word: `old auid=` / `new auid=` (old LOGIN format) name the next key; others are prose.
+      const n = pos - ks;
+      if (n === 3) {
+        const w = line.slice(ks, pos);
+        if (w === 'old') prefix = 'old-';
+        else if (w === 'new') prefix = '';
+      }
+      continue;
+    }
+    const ke = pos;
+    pos++; // '='
+    let kstart = ks;
+    if (line.charCodeAt(ks) === LPAREN) {
+      kstart++;
+      paren = true;
+    }
+    if (kstart === ke) {
+      // `=value` with no key: skip the value.
+      while (pos < end && line.charCodeAt(pos) !== SP) pos++;
+      continue;
+    }
+    let key = line.slice(kstart, ke);
+    let value: string;
+    let quoted = false;
+    c = pos < end ? line.charCodeAt(pos) : -1;
+    if (c === DQ) {
+      let q = line.indexOf('"', pos + 1);
+      if (q < 0 || q >= end) q = end;
+      value = line.slice(pos + 1, q);
+      pos = q < end ? q + 1 : end;
+      quoted = true;
+    } else if (c === SQ && !b.enrichedMode) {
+      // Nested msg='...' of user-space records: its own fields, merged into this record.
+      let limit = line.indexOf('\x1d', pos);
+      if (limit < 0 || limit > end) limit = end;
+      let q = line.lastIndexOf("'", limit - 1);
+      if (q <= pos) q = limit;
+      if (key === 'msg' && !nested) {
+        const inner = line.slice(pos + 1, q);
+        if (inner.indexOf('=') >= 0) {
+          scanFields(line, pos + 1, q, b, true);
+        } else {
+          setField(fields, key, inner);
+        }
+      } else {
+        setField(fields, key, line.slice(pos + 1, q));
+      }
+      pos = q < end ? q + 1 : end;
+      prefix = '';
+      continue;
+    } else if (c === LBRACE && b.enrichedMode) {
+      let q = line.indexOf('}', pos + 1);
+      if (q < 0 || q >= end) q = end - 1;
+      value = line.slice(pos, q + 1);
+      pos = q + 1;
+    } else {
+      const vs = pos;
+      while (pos < end) {
+        c = line.charCodeAt(pos);
+        if (c === SP || c === GS) break;
+        pos++;
+      }
+      let ve = pos;
+      if (paren) {
+        // Old USER_AVC tail: `(sauid=81, hostname=?, addr=?, terminal=?)`.
+        const last = line.charCodeAt(ve - 1);
+        if (last === 41 /* ) */) paren = false;
+        if ((last === 44 /* , */ || last === 41) && ve > vs) ve--;
+      } else if (nested && ve > vs + 1 && line.charCodeAt(ve - 1) === 58 /* : */) {
+        // Old USER_LOGIN: `msg='uid=848: exe=...'`.
+        let digits = true;
+        for (let i = vs; i < ve - 1; i++) {
+          const d = line.charCodeAt(i);
+          if (d < 48 || d > 57) {
+            digits = false;
+            break;
+          }
+        }
+        if (digits) ve--;
+      }
+      value = line.slice(vs, ve);
+    }
+    if (!nested && ke - ks === 4 && key === 'type' && line.startsWith(' msg=audit(', pos)) return ks;
+    if (!nested && ke - ks === 4 && key === 'node' && line.startsWith(' type=', pos)) return ks;
+    if (b.enrichedMode) {
+      if (b.enriched === null) b.enriched = {};
+      setField(b.enriched, key, value);
+      continue;
+    }
+    if (prefix !== '') {
+      key = prefix + key;
+      prefix = '';
+    }
+    if (b.pieces !== null && isExecveArgKey(key)) {
+      const br = key.indexOf('[');
+      if (br > 0) {
+        const base = key.slice(0, br);
+        let p = b.pieces.get(base);
+        if (p === undefined) {
+          p = { parts: [], hex: true };
+          b.pieces.set(base, p);
+          if (typeof fields[base] !== 'string') fields[base] = '';
+        }
+        p.parts.push(value);
+        if (quoted) p.hex = false;
+        continue;
+      }
+      if (!quoted && isHexString(value)) value = decodeHex(value);
+      setField(fields, key, value);
+      continue;
+    }
+    if (!quoted && key !== 'saddr' && ENCODED_FIELDS.has(key) && isHexString(value)) value = decodeHex(value);
+    setField(fields, key, value);
+  }
+  return -1;
+}
+
+function buildAvc(b: Builder): AvcInfo | undefined {
+  const f = b.fields;
+  let decision = b.decision;
+  let perms = b.perms;
+  if (decision === null) {
+    const r = f.seresult;
+    if (r === undefined || f.seperms === undefined) return undefined;
+    decision = r === '1' ? 'denied' : r === '0' ? 'granted' : r;
+    perms = f.seperms === '' ? [] : f.seperms.split(',');
+  }
+  if (decision !== 'denied' && decision !== 'granted') return undefined;
+  const s = f.scontext;
+  const t = f.tcontext;
+  const tclass = f.tclass;
+  if (s === undefined || t === undefined || tclass === undefined) return undefined;
+  const scontext = parseContext(s);
+  const tcontext = parseContext(t);
+  if (scontext === null || tcontext === null) return undefined;
+  const p = f.permissive;
+  return {
+    decision,
+    perms: perms ?? [],
+    scontext,
+    tcontext,
+    tclass,
+    permissive: p === '1' ? true : p === '0' ? false : null,
+  };
+}
+
+function parseDigits(line: string, pos: number, end: number): number {
+  // Returns the value, and leaves the end position in `digitsEnd`.
+  let n = 0;
+  let i = pos;
+  while (i < end && i - pos < 16) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+    i++;
+  }
+  digitsEnd = i;
+  return n;
+}
+let digitsEnd = 0;
+
+const SYSLOG_RE =
+  /^(?:<\d+>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+) +(\S+) +kernel: *(?:\[ *\d+\.\d+\] *)?(?:audit: *)?(?:type=(\S+) +)?(?:msg=)?audit\((\d{1,12})\.(\d{1,3}):(\d{1,10})\): */;
+
+/**
+ * Parses the record starting at `pos` (and any glued onto the same line). Pushes records to `out`;
+ * returns an error message, or null.
+ */
+function parseAt(
+  line: string,
+  pos: number,
+  end: number,
+  lineNo: number,
+  out: AuditRecord[],
+  opts: ParseOptions | undefined,
+  nodeIn: string | null,
+): ParseError | null {
+  let node = nodeIn;
+  // `node=HOST ` (remote logging); some old tools wrote `host=HOST `.
+  const nodeLen = line.startsWith('node=', pos) ? 5 : line.startsWith('host=', pos) ? 5 : 0;
+  if (nodeLen > 0) {
+    let sp = pos + nodeLen;
+    while (sp < end && line.charCodeAt(sp) !== SP) sp++;
+    node = line.slice(pos + nodeLen, sp);
+    pos = sp;
+    while (pos < end && line.charCodeAt(pos) === SP) pos++;
+  }
+  let type: string;
+  let sec: number;
+  let msec: number;
+  let serial: number;
+  if (line.startsWith('type=', pos)) {
+    const ts = pos + 5;
+    let te = ts;
+    while (te < end && line.charCodeAt(te) !== SP) te++;
+    if (te === ts) return err(lineNo, line, 'noType', 'empty record type');
+    type = resolveType(line.slice(ts, te));
+    pos = te;
+    while (pos < end && line.charCodeAt(pos) === SP) pos++;
+    if (!line.startsWith('msg=audit(', pos)) {
+      return err(lineNo, line, 'badStamp', 'no msg=audit(SEC.MSEC:SERIAL) stamp');
+    }
+    pos += 10;
+    sec = parseDigits(line, pos, end);
+    if (digitsEnd === pos || digitsEnd - pos > 12 || line.charCodeAt(digitsEnd) !== 46 /* . */) {
+      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    }
+    pos = digitsEnd + 1;
+    msec = parseDigits(line, pos, end);
+    if (digitsEnd === pos || digitsEnd - pos > 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) {
+      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    }
+    pos = digitsEnd + 1;
+    serial = parseDigits(line, pos, end);
+    if (digitsEnd === pos || digitsEnd - pos > 10 || line.charCodeAt(digitsEnd) !== 41 /* ) */) {
+      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    }
+    pos = digitsEnd + 1;
+    if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
+  } else if (node === null && out.length === 0) {
+    const m = SYSLOG_RE.exec(pos === 0 && end === line.length ? line : line.slice(pos, end));
+    if (m === null) return err(lineNo, line, 'noType', 'no type= or node= at the start of the line');
+    node = m[1]!;
+    sec = Number(m[3]);
+    msec = Number(m[4]);
+    serial = Number(m[5]);
+    pos += m[0].length;
+    if (m[2] !== undefined) type = resolveType(m[2]);
+    else if (line.startsWith('avc:', pos)) type = 'AVC';
+    else return err(lineNo, line, 'noType', 'syslog audit line without a record type');
+  } else {
+    return err(lineNo, line, 'noType', 'no type= after node=');
+  }
+  while (pos < end && line.charCodeAt(pos) === SP) pos++;
+
+  const b: Builder = {
+    type,
+    fields: {},
+    enriched: null,
+    enrichedMode: false,
+    pieces: type === 'EXECVE' ? new Map() : null,
+    decision: null,
+    perms: null,
+  };
+  const glued = scanFields(line, pos, end, b, false);
+  if (b.pieces !== null && b.pieces.size > 0) {
+    for (const [base, p] of b.pieces) {
+      const joined = p.parts.join('');
+      b.fields[base] = p.hex && isHexString(joined) ? decodeHex(joined) : joined;
+    }
+  }
+  const fields = b.fields;
+  const interpreted = interpret(type, fields, opts);
+  if (b.enriched !== null) {
+    for (const k in b.enriched) interpreted[k] = b.enriched[k];
+  }
+  const rec: AuditRecord = { type, node, sec, msec, serial, fields, interpreted, line: lineNo };
+  if (type === 'AVC' || type === 'USER_AVC') {
+    const avc = buildAvc(b);
+    if (avc !== undefined) rec.avc = avc;
+  }
+  out.push(rec);
+  if (glued >= 0) return parseAt(line, glued, end, lineNo, out, opts, node);
+  return null;
+}
+
+function err(lineNo: number, line: string, what: keyof typeof PARSE_ERROR_CODES, message: string): ParseError {
+  return { kind: 'parse-error', code: PARSE_ERROR_CODES[what], line: lineNo, message, raw: line };
+}
+
+/**
+ * Parses one line of audit.log. Returns the records on it (usually one; two when a record is glued onto
+ * another), null for blank lines, `#` comments and ausearch separators (`----`, `time->...`), or a
+ * ParseError value. Never throws on any input.
+ */
+export function parseLine(line: string, lineNo: number, opts?: ParseOptions): AuditRecord[] | ParseError | null {
+  let end = line.length;
+  while (end > 0) {
+    const c = line.charCodeAt(end - 1);
+    if (c !== 13 && c !== 10) break;
+    end--;
+  }
+  let pos = 0;
+  while (pos < end) {
+    const c = line.charCodeAt(pos);
+    if (c !== SP && c !== TAB) break;
+    pos++;
+  }
+  if (pos === end) return null;
+  const c0 = line.charCodeAt(pos);
+  if (c0 === 35 /* # */) return null;
+  if (c0 === 45 /* - */ && line.startsWith('----', pos)) return null;
+  if (c0 === 116 /* t */ && line.startsWith('time->', pos)) return null;
+  const raw = end === line.length ? line : line.slice(0, end);
+  const out: AuditRecord[] = [];
+  const e = parseAt(raw, pos, end, lineNo, out, opts, null);
+  if (e !== null) return e;
+  return out;
+}

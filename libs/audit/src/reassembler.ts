@@ -1,0 +1,294 @@
+// Records in, events out. Pure and synchronous: time only comes from the records (event time) and from
+// the `nowMs` passed to tick().
+import { USER_ORIGIN_TYPES } from './tables/message-types.generated.ts';
+import type { AuditEvent, AuditRecord } from './types.ts';
+
+export interface ReassemblerOptions {
+  /** An event closes once a record more than this much newer (event time) has been seen. Default 2000. */
+  horizonMs?: number;
+  /** Most events kept open at once; past it the oldest is emitted with `partial: true`. Default 4096. */
+  maxInFlightEvents?: number;
+  /** Most bytes of open records; past it the oldest event is emitted with `partial: true`. Default 32 MiB. */
+  maxInFlightBytes?: number;
+}
+
+export interface ReassemblerStats {
+  events: number;
+  evicted: number;
+  partial: number;
+  duplicates: number;
+}
+
+export interface Reassembler {
+  /**
+   * Adds one record. `raw` identifies the record's text (for duplicate detection and byte accounting);
+   * `offset` is the byte offset of its line (for safeOffset). Closed events are appended to `out`.
+   */
+  push(record: AuditRecord, out: AuditEvent[], raw?: string, offset?: number): void;
+  /** Idle flush: closes events that received no record during the last `horizonMs` of wall time. */
+  tick(nowMs: number, out: AuditEvent[]): void;
+  /** Closes every open event (end of input). */
+  flush(out: AuditEvent[]): void;
+  /** Smallest line offset of any open event, or Infinity. */
+  oldestOffset(): number;
+  inFlight(): number;
+  stats(): ReassemblerStats;
+}
+
+interface Pending {
+  key: string;
+  node: string | null;
+  sec: number;
+  msec: number;
+  serial: number;
+  timeMs: number;
+  records: AuditRecord[];
+  raws: string[];
+  bytes: number;
+  firstOffset: number;
+  touchedAt: number;
+  partial: boolean;
+  openSeq: number;
+  hasSyscall: boolean;
+}
+
+const CLOSED_MEMORY = 1024;
+/**
+ * Each record's time is compared with the open events only once this many more records have arrived, so a
+ * record written a few lines after a later event (out-of-order writers) still joins its own event.
+ */
+const REORDER_WINDOW = 16;
+const RECORD_OVERHEAD = 64;
+
+/** Formats `sec.msec` as ISO-8601 UTC with milliseconds. Out-of-range times give the epoch-0 form. */
+let lastIsoSec = -1;
+let lastIsoPrefix = '';
+export function isoTime(sec: number, msec: number): string {
+  if (sec !== lastIsoSec) {
+    const ms = sec * 1000;
+    if (!(ms >= -8.64e15 && ms <= 8.64e15)) return '1970-01-01T00:00:00.000Z';
+    lastIsoPrefix = new Date(ms).toISOString().slice(0, -4);
+    lastIsoSec = sec;
+  }
+  const m = msec < 10 ? `00${msec}` : msec < 100 ? `0${msec}` : `${msec}`;
+  return `${lastIsoPrefix}${m}Z`;
+}
+
+function keyOf(r: AuditRecord): string {
+  return r.node === null ? `${r.sec}.${r.msec}:${r.serial}` : `${r.node}\u0000${r.sec}.${r.msec}:${r.serial}`;
+}
+
+export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
+  const horizonMs = opts.horizonMs ?? 2000;
+  const maxEvents = Math.max(1, opts.maxInFlightEvents ?? 4096);
+  const maxBytes = Math.max(1, opts.maxInFlightBytes ?? 32 * 1024 * 1024);
+
+  const pending = new Map<string, Pending>();
+  /** Recently closed keys -> raw texts of their records; `standalone` marks user-space singles. */
+  const closed = new Map<string, { raws: string[]; standalone: boolean }>();
+  /** Times of the last REORDER_WINDOW records, by sequence number modulo the window. */
+  const recentTimes = new Float64Array(REORDER_WINDOW);
+  let seq = 0;
+  let bytes = 0;
+  let minTimeLowerBound = Infinity;
+  let lastNow = Number.NaN;
+  let last: Pending | null = null;
+  const st: ReassemblerStats = { events: 0, evicted: 0, partial: 0, duplicates: 0 };
+
+  function remember(key: string, raws: string[], standalone: boolean): void {
+    closed.delete(key);
+    closed.set(key, { raws, standalone });
+    if (closed.size > CLOSED_MEMORY) {
+      const oldest = closed.keys().next().value;
+      if (oldest !== undefined) closed.delete(oldest);
+    }
+  }
+
+  function emit(p: Pending, out: AuditEvent[], partial: boolean): void {
+    out.push({
+      node: p.node,
+      time: isoTime(p.sec, p.msec),
+      epoch: p.timeMs / 1000,
+      serial: p.serial,
+      records: p.records,
+      partial,
+    });
+    st.events++;
+    if (partial) st.partial++;
+  }
+
+  function close(p: Pending, out: AuditEvent[], partial: boolean): void {
+    pending.delete(p.key);
+    bytes -= p.bytes;
+    if (last === p) last = null;
+    remember(p.key, p.raws, false);
+    emit(p, out, partial || p.partial);
+  }
+
+  /**
+   * The horizon: the record that arrived REORDER_WINDOW records ago closes every event opened before it
+   * whose time is more than `horizonMs` older than that record's time.
+   */
+  function expire(out: AuditEvent[], lagTime: number, lagSeq: number): void {
+    if (lagSeq < 1) return;
+    const limit = lagTime - horizonMs;
+    if (!(limit > minTimeLowerBound)) return;
+    let min = Infinity;
+    for (const p of pending.values()) {
+      if (p.timeMs < limit && p.openSeq <= lagSeq) close(p, out, false);
+      else if (p.timeMs < min) min = p.timeMs;
+    }
+    minTimeLowerBound = min;
+  }
+
+  function evict(out: AuditEvent[]): void {
+    while (pending.size > maxEvents || (bytes > maxBytes && pending.size > 0)) {
+      const oldest = pending.values().next().value;
+      if (oldest === undefined) break;
+      st.evicted++;
+      close(oldest, out, true);
+    }
+  }
+
+
+  function push(rec: AuditRecord, out: AuditEvent[], raw?: string, offset = 0): void {
+    const text = raw ?? '';
+    const size = text.length + RECORD_OVERHEAD;
+    const timeMs = rec.sec * 1000 + rec.msec;
+    const type = rec.type;
+    const n = ++seq;
+    const slot = n % REORDER_WINDOW;
+    const lagTime = recentTimes[slot]!;
+    const lagSeq = n - REORDER_WINDOW;
+    recentTimes[slot] = timeMs;
+
+    let p: Pending | undefined;
+    if (
+      last !== null &&
+      last.serial === rec.serial &&
+      last.msec === rec.msec &&
+      last.sec === rec.sec &&
+      last.node === rec.node
+    ) {
+      p = last;
+    }
+    let key = '';
+    if (p === undefined) {
+      key = keyOf(rec);
+      p = pending.get(key);
+    }
+
+    if (p === undefined && USER_ORIGIN_TYPES.has(type)) {
+      // A user-space message is a whole event by itself.
+      const seen = closed.get(key);
+      if (seen !== undefined && raw !== undefined && seen.raws.includes(raw)) {
+        st.duplicates++;
+        return;
+      }
+      const single: Pending = {
+        key,
+        node: rec.node,
+        sec: rec.sec,
+        msec: rec.msec,
+        serial: rec.serial,
+        timeMs,
+        records: [rec],
+        raws: [text],
+        bytes: 0,
+        firstOffset: offset,
+        touchedAt: lastNow,
+        partial: false,
+        openSeq: n,
+        hasSyscall: false,
+      };
+      if (seen !== undefined) seen.raws.push(text);
+      else remember(key, single.raws, true);
+      emit(single, out, false);
+      expire(out, lagTime, lagSeq);
+      return;
+    }
+
+    if (p !== undefined) {
+      if (raw !== undefined && p.raws.includes(raw)) {
+        st.duplicates++;
+        return;
+      }
+      if (type === 'EOE') {
+        close(p, out, false);
+        expire(out, lagTime, lagSeq);
+        return;
+      }
+      p.records.push(rec);
+      p.raws.push(text);
+      p.bytes += size;
+      bytes += size;
+      p.touchedAt = lastNow;
+    } else {
+      const seen = closed.get(key);
+      let late = false;
+      if (seen !== undefined) {
+        if (raw !== undefined && seen.raws.includes(raw)) {
+          st.duplicates++;
+          return;
+        }
+        // EOE of an event already closed (by PROCTITLE or the horizon) carries nothing.
+        if (type === 'EOE') return;
+        // A kernel record sharing the stamp of a user-space message (sent from inside a syscall) starts
+        // its own event; any other record of a closed event is late.
+        late = !seen.standalone;
+      } else if (type === 'EOE') {
+        return;
+      }
+      p = {
+        key,
+        node: rec.node,
+        sec: rec.sec,
+        msec: rec.msec,
+        serial: rec.serial,
+        timeMs,
+        records: [rec],
+        raws: [text],
+        bytes: size,
+        firstOffset: offset,
+        touchedAt: lastNow,
+        partial: late,
+        openSeq: n,
+        hasSyscall: false,
+      };
+      pending.set(key, p);
+      bytes += size;
+      if (timeMs < minTimeLowerBound) minTimeLowerBound = timeMs;
+    }
+    last = p;
+    if (type === 'SYSCALL') p.hasSyscall = true;
+    // PROCTITLE is the last record of a syscall event (EOE, when written, follows it).
+    else if (type === 'PROCTITLE' && p.hasSyscall) close(p, out, false);
+    expire(out, lagTime, lagSeq);
+    evict(out);
+  }
+
+  function tick(nowMs: number, out: AuditEvent[]): void {
+    for (const p of pending.values()) {
+      if (Number.isNaN(p.touchedAt)) p.touchedAt = nowMs;
+      else if (nowMs - p.touchedAt >= horizonMs) close(p, out, false);
+    }
+    lastNow = nowMs;
+  }
+
+  function flush(out: AuditEvent[]): void {
+    for (const p of pending.values()) close(p, out, false);
+    minTimeLowerBound = Infinity;
+  }
+
+  return {
+    push,
+    tick,
+    flush,
+    oldestOffset() {
+      const first = pending.values().next().value;
+      return first === undefined ? Number.POSITIVE_INFINITY : first.firstOffset;
+    },
+    inFlight: () => pending.size,
+    stats: () => ({ ...st }),
+  };
+}
