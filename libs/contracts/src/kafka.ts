@@ -13,7 +13,7 @@ export const securityContextSchema = z
     level: str(BOUNDS.maxContextChars).nullable(),
     raw: str(BOUNDS.maxContextChars),
   })
-  .strict();
+  ;
 
 export const avcInfoSchema = z
   .object({
@@ -24,7 +24,7 @@ export const avcInfoSchema = z
     tclass: str(BOUNDS.maxNameChars),
     permissive: z.boolean().nullable(),
   })
-  .strict();
+  ;
 
 const boundedRecord = <V extends z.ZodType>(value: V, maxKeys: number) =>
   z
@@ -43,7 +43,7 @@ export const auditRecordSchema = z
     avc: avcInfoSchema.optional(),
     line: z.number().int().nonnegative(),
   })
-  .strict();
+  ;
 
 export const auditEventSchema = z
   .object({
@@ -54,7 +54,7 @@ export const auditEventSchema = z
     records: z.array(auditRecordSchema).min(1).max(BOUNDS.maxRecordsPerEvent),
     partial: z.boolean(),
   })
-  .strict();
+  ;
 
 /** Where a message came from in the host's audit log. */
 export const fileSourceSchema = z

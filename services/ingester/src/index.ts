@@ -1,1 +1,10 @@
-export {};
+export type { IngesterApp, IngesterDeps, Publisher } from './app.ts';
+export { createApp } from './app.ts';
+export type { AckTracker } from './ack-tracker.ts';
+export { createAckTracker } from './ack-tracker.ts';
+export type { IngesterConfig } from './config.ts';
+export { ingesterConfigSchema } from './config.ts';
+export type { DaemonIo } from './main.ts';
+export { INGESTER_HELP, runIngester, splitConfigArg } from './main.ts';
+export type { PolicySnapshot } from './policy-snapshot.ts';
+export { parseBooleansText, readBooleansAt, readPolicySnapshot, SNAPSHOT_TRIGGERS } from './policy-snapshot.ts';

@@ -1,6 +1,6 @@
 import type { CliIo } from '../cli.ts';
 
-export async function ingester(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream ingester: not implemented yet\n');
-  return 2;
+export async function ingester(argv: string[], io: CliIo): Promise<number> {
+  const { runIngester } = await import('@avcstream/ingester');
+  return runIngester(argv, { stderr: io.stderr });
 }

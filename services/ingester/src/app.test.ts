@@ -1,0 +1,228 @@
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@avcstream/config';
+import { decodeDeadLetterMessage, decodeEventMessage, decodePolicyMessage } from '@avcstream/contracts';
+import { createMemoryCheckpointStore, createTail } from '@avcstream/tail';
+import { createLogger, createMetrics } from '@avcstream/telemetry';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createApp, type Publisher } from './app.ts';
+import { ingesterConfigSchema } from './config.ts';
+import type { PolicySnapshot } from './policy-snapshot.ts';
+
+function memoryPublisher() {
+  const sent: Array<{ topic: string; key: string; value: Buffer }> = [];
+  let failures = 0;
+  const pub: Publisher & { sent: typeof sent; failNext(n: number): void } = {
+    sent,
+    failNext(n) {
+      failures = n;
+    },
+    async connect() {},
+    async disconnect() {},
+    async send(topic, messages) {
+      if (failures > 0) {
+        failures--;
+        throw Object.assign(new Error('broker down'), { retriable: true });
+      }
+      for (const m of messages) sent.push({ topic, key: m.key, value: m.value });
+    },
+  };
+  return pub;
+}
+
+const silent = () =>
+  createLogger({
+    component: 'test',
+    destination: new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  });
+
+function avcEvent(serial: number, node = 'web01') {
+  const t = `1700000${String(serial).padStart(3, '0')}.123:${serial}`;
+  return (
+    `node=${node} type=AVC msg=audit(${t}): avc:  denied  { read } for  pid=42 comm="httpd" name="x" ` +
+    `scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0\n` +
+    `node=${node} type=SYSCALL msg=audit(${t}): arch=c000003e syscall=257 success=no exit=-13 pid=42 uid=48 comm="httpd" exe="/usr/sbin/httpd"\n` +
+    `node=${node} type=PROCTITLE msg=audit(${t}): proctitle=6874747064\n`
+  );
+}
+const nonSelinux = (serial: number) =>
+  `type=SYSCALL msg=audit(1700000${serial}.000:${serial}): arch=c000003e syscall=59 success=yes exit=0 pid=1 uid=0\n` +
+  `type=PROCTITLE msg=audit(1700000${serial}.000:${serial}): proctitle=6C73\n`;
+
+const snapshot: PolicySnapshot = {
+  policy: Buffer.alloc(3000, 1),
+  sha256: '',
+  enforcing: true,
+  booleans: { httpd_can_network_connect: true },
+};
+snapshot.sha256 = (await import('@avcstream/contracts')).sha256Hex(snapshot.policy);
+
+function setup(extra: string[] = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'ingester-'));
+  const path = join(dir, 'audit.log');
+  writeFileSync(path, '');
+  const config = loadConfig(ingesterConfigSchema('testhost'), {}, [
+    `--tail.path=${path}`,
+    '--tail.watch=false',
+    '--tail.pollIntervalMs=20',
+    '--decoder.idleFlushMs=50',
+    '--decoder.horizonMs=0',
+    '--policy.chunkBytes=1024',
+    ...extra,
+  ]);
+  const producer = memoryPublisher();
+  const checkpoints = createMemoryCheckpointStore();
+  const metrics = createMetrics({ component: 'ingester', defaults: false });
+  let snap = snapshot;
+  const app = createApp({
+    config,
+    logger: silent(),
+    metrics,
+    producer,
+    createTail,
+    checkpoints,
+    readSnapshot: async () => snap,
+  });
+  return {
+    dir,
+    path,
+    app,
+    producer,
+    checkpoints,
+    metrics,
+    setSnapshot(s: PolicySnapshot) {
+      snap = s;
+    },
+  };
+}
+
+const events = (sent: Array<{ topic: string; value: Buffer }>, topic = 'avcstream.events.v1') =>
+  sent.filter((s) => s.topic === topic).map((s) => {
+    const d = decodeEventMessage(s.value);
+    if (!d.ok) throw new Error(d.error.message);
+    return d.value;
+  });
+
+async function until(cond: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < 400; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('ingester app', () => {
+  it('publishes SELinux events keyed by host with the policy ref, and checkpoints after the acks', async () => {
+    const t = setup();
+    writeFileSync(t.path, avcEvent(1) + nonSelinux(2) + avcEvent(3, 'web02'));
+    await t.app.start();
+    try {
+      await until(() => events(t.producer.sent).length === 2);
+      await t.app.idle();
+      const evs = events(t.producer.sent);
+      expect(evs.map((e) => [e.host, e.event.serial])).toEqual([
+        ['web01', 1],
+        ['web02', 3],
+      ]);
+      expect(t.producer.sent.filter((s) => s.topic === 'avcstream.events.v1').map((s) => s.key)).toEqual([
+        'web01',
+        'web02',
+      ]);
+      const policy = t.producer.sent.filter((s) => s.topic === 'avcstream.policy.v1');
+      // 3 chunks of 1024 bytes then the state
+      expect(policy.map((p) => p.key.split(':')[0])).toEqual(['policy', 'policy', 'policy', 'state']);
+      const state = decodePolicyMessage(policy[3]!.value);
+      expect(state.ok && state.value.kind === 'state' && evs[0]!.policy?.stateId === state.value.stateId).toBe(true);
+      expect(await t.metrics.value('avcstream_ingester_filtered_events_total')).toBe(1);
+      const cp = await t.checkpoints.load();
+      expect(cp?.offset).toBe(readFileSync(t.path).length);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('dead-letters malformed lines with raw bytes and position, and keeps going', async () => {
+    const t = setup();
+    const bad = 'this line is not an audit record\n';
+    writeFileSync(t.path, avcEvent(1) + bad + avcEvent(2));
+    await t.app.start();
+    try {
+      await until(() => events(t.producer.sent).length === 2);
+      await t.app.idle();
+      const dls = t.producer.sent
+        .filter((s) => s.topic === 'avcstream.deadletter.v1')
+        .map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls).toHaveLength(1);
+      const dl = dls[0]!;
+      expect(dl.ok).toBe(true);
+      if (!dl.ok) return;
+      expect(Buffer.from(dl.value.raw, 'base64').toString()).toBe(bad.trimEnd());
+      expect(dl.value.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length });
+      expect(await t.metrics.value('avcstream_ingester_malformed_lines_total')).toBe(1);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('retries failed sends without losing or skipping the checkpoint', async () => {
+    const t = setup();
+    await t.app.start();
+    try {
+      t.producer.failNext(3);
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      await t.app.idle();
+      expect((await t.checkpoints.load())?.offset).toBe(avcEvent(1).length);
+      expect(await t.metrics.value('avcstream_ingester_send_retries_retries_total')).toBe(3);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('takes a new snapshot on MAC_CONFIG_CHANGE; events after it carry the new state', async () => {
+    const t = setup(['--filter.mode=all']);
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      t.setSnapshot({ ...snapshot, booleans: { httpd_can_network_connect: false } });
+      appendFileSync(
+        t.path,
+        'type=MAC_CONFIG_CHANGE msg=audit(1700000002.000:2): bool=httpd_can_network_connect val=0 old_val=1 auid=0 ses=1\n' +
+          avcEvent(3),
+      );
+      await until(() => events(t.producer.sent).length === 3);
+      await t.app.idle();
+      const evs = events(t.producer.sent);
+      expect(evs[0]!.policy?.stateId).not.toBe(evs[2]!.policy?.stateId);
+      expect(evs[1]!.policy?.stateId).toBe(evs[2]!.policy?.stateId);
+      const kinds = t.producer.sent.filter((s) => s.topic === 'avcstream.policy.v1').map((p) => p.key.split(':')[0]);
+      // same policy binary: chunks only once, two states
+      expect(kinds).toEqual(['policy', 'policy', 'policy', 'state', 'state']);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('follows a rename rotation without losing events', async () => {
+    const t = setup();
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      appendFileSync(t.path, avcEvent(2));
+      renameSync(t.path, `${t.path}.1`);
+      writeFileSync(t.path, avcEvent(3));
+      await until(() => events(t.producer.sent).length === 3);
+      expect(events(t.producer.sent).map((e) => e.event.serial)).toEqual([1, 2, 3]);
+    } finally {
+      await t.app.stop();
+    }
+  });
+});

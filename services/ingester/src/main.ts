@@ -1,0 +1,144 @@
+// Impure wiring of the ingester daemon: config, logger, metrics, Kafka, tail, signals.
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
+import { TOPICS } from '@avcstream/contracts';
+import { createKafkaProducer, ensureTopics } from '@avcstream/kafka';
+import { createLifecycle } from '@avcstream/pipeline';
+import { createFileCheckpointStore, createTail } from '@avcstream/tail';
+import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
+import { createApp } from './app.ts';
+import { type IngesterConfig, ingesterConfigSchema } from './config.ts';
+import { readPolicySnapshot } from './policy-snapshot.ts';
+
+export interface DaemonIo {
+  stderr: NodeJS.WritableStream;
+}
+
+/** Split `--config <file>` / `--config=<file>` from the other options. */
+export function splitConfigArg(argv: readonly string[]): { configPath: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let configPath: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') {
+      configPath = argv[++i];
+    } else if (a.startsWith('--config=')) {
+      configPath = a.slice('--config='.length);
+    } else {
+      rest.push(a);
+    }
+  }
+  return { configPath, rest };
+}
+
+export const INGESTER_HELP = `Usage: avcstream ingester [--config file.json] [--path.to.key=value ...]
+
+Follows audit.log, publishes SELinux events to Kafka (avcstream.events.v1), policy snapshots
+(avcstream.policy.v1) and malformed lines (avcstream.deadletter.v1). Keys (env AVCSTREAM_<A>__<B>):
+  --host, --ingesterId, --tail.path, --tail.startAt=beginning|end, --tail.checkpointPath,
+  --filter.mode=selinux|all, --kafka.brokers=a:9092,b:9092, --policy.policyPath, --policy.booleansPath,
+  --policy.enforcePath, --policy.enabled, --backpressure.highWaterBytes, --http.port, --shutdown.budgetMs
+See services/ingester/README.md.
+`;
+
+/** Run the ingester until SIGTERM/SIGINT. Resolves with the exit code. */
+export async function runIngester(argv: readonly string[], io: DaemonIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stderr.write(INGESTER_HELP);
+    return 0;
+  }
+  let config: IngesterConfig;
+  try {
+    const { configPath, rest } = splitConfigArg(argv);
+    config = loadConfig(
+      ingesterConfigSchema(hostname()),
+      process.env,
+      rest,
+      readConfigFile(configPath ?? process.env.AVCSTREAM_CONFIG),
+    );
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`avcstream ingester: ${err.message}\n`);
+      return CONFIG_EXIT_CODE;
+    }
+    throw err;
+  }
+
+  const logger = createLogger({ component: 'ingester' });
+  logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  const metrics = createMetrics({ component: 'ingester' });
+  mkdirSync(dirname(config.tail.checkpointPath), { recursive: true });
+
+  const kafkaOpts = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: logger.child({ stage: 'kafka' }) };
+  const producer = createKafkaProducer({ ...kafkaOpts, compression: config.kafka.compression });
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    producer,
+    createTail,
+    checkpoints: createFileCheckpointStore(config.tail.checkpointPath),
+    readSnapshot: () => readPolicySnapshot(config.policy),
+    ensureTopics: config.kafka.ensureTopics
+      ? () =>
+          ensureTopics(kafkaOpts, [
+            { topic: config.kafka.eventsTopic, partitions: config.kafka.partitions },
+            {
+              topic: config.kafka.policyTopic,
+              compacted: true,
+              config: { 'max.message.bytes': String(2 * 1024 * 1024) },
+            },
+            { topic: config.kafka.deadletterTopic, partitions: 1 },
+          ])
+      : undefined,
+  });
+  void TOPICS;
+
+  const health = createHealthServer({
+    port: config.http.port,
+    host: config.http.host,
+    registry: metrics.registry,
+    isReady: () => app.ready(),
+  });
+
+  return await new Promise<number>((resolve) => {
+    const lifecycle = createLifecycle({
+      budgetMs: config.shutdown.budgetMs,
+      logger,
+      exit: (code) => {
+        setTimeout(() => process.exit(code), 2000).unref();
+        resolve(code);
+      },
+    });
+    lifecycle.onShutdown('unready', 'readyz', () => app.markUnready());
+    lifecycle.onShutdown('stopIntake', 'tail', () => app.stopIntake());
+    lifecycle.onShutdown('drain', 'kafka-inflight', () => app.drain());
+    lifecycle.onShutdown('commit', 'checkpoint', () => app.commit());
+    lifecycle.onShutdown('disconnect', 'kafka', () => app.disconnect());
+    lifecycle.onShutdown('disconnect', 'http', () => health.close());
+    lifecycle.onShutdown('flushLogs', 'pino', () => flushLogger(logger));
+    lifecycle.installSignalHandlers();
+
+    void (async () => {
+      try {
+        const { port } = await health.start();
+        logger.info({ port }, 'health server listening');
+      } catch (err) {
+        logger.error({ err }, 'cannot start the health server');
+        resolve(await lifecycle.shutdown('health server failed').then(() => 1));
+        return;
+      }
+      for (let attempt = 1; lifecycle.state === 'running'; attempt++) {
+        try {
+          await app.start();
+          return;
+        } catch (err) {
+          logger.error({ err, attempt }, 'ingester start failed, retrying');
+          await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+        }
+      }
+    })();
+  });
+}
