@@ -7,14 +7,16 @@
 //   parse >= 3x laurel lines/s; --count >= 1x ausearch; peak RSS < 150 MB and flat as the file grows.
 // --stub     measure bench/lib/stub-parse.ts instead of avcstream (to develop the bench itself)
 // --profile  also run `avcstream parse` under `node --cpu-prof` on the smallest size and print hot spots
+// --repeat N runs of each tool, interleaved; the fastest wall time counts (default 2)
 // --strict   exit 1 when a target is missed (default: print and exit 0; exit 1 only when a tool fails)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type GenTruth, generateAuditLog } from './gen-audit-log.ts';
 import { topSelfTime } from './lib/cpuprofile.ts';
-import { measure, type RunResult } from './lib/measure.ts';
+import { measure, type RunResult, type RunSpec } from './lib/measure.ts';
 import { fixed, formatTable, thousands } from './lib/table.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,10 +30,18 @@ interface Args {
   stub: boolean;
   profile: boolean;
   strict: boolean;
+  repeat: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [250_000, 1_000_000], seed: 1, stub: false, profile: false, strict: false };
+  const a: Args = {
+    sizes: [250_000, 1_000_000],
+    seed: 1,
+    stub: false,
+    profile: false,
+    strict: false,
+    repeat: 2,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--sizes') a.sizes = (argv[++i] ?? '').split(',').map(Number);
@@ -39,10 +49,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--stub') a.stub = true;
     else if (k === '--profile') a.profile = true;
     else if (k === '--strict') a.strict = true;
+    else if (k === '--repeat') a.repeat = Number(argv[++i]);
     else throw new Error(`unknown argument ${JSON.stringify(k)}`);
   }
   if (a.sizes.length === 0 || a.sizes.some((n) => !Number.isInteger(n) || n < 1000))
     throw new Error('--sizes: integers >= 1000');
+  if (!Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--repeat: an integer >= 1');
   return a;
 }
 
@@ -125,6 +137,7 @@ interface Row {
   run: RunResult;
   linesPerSec: number;
   check: string;
+  failed: boolean;
 }
 
 function avcstreamCmd(
@@ -150,86 +163,108 @@ function totalsCheck(run: RunResult, truth: GenTruth): string {
   return bad.length ? bad.join(' ') : 'totals ok';
 }
 
+/** Ratio of lines per CPU second (user + sys): less sensitive to other load than wall time. */
+function cpuRatio(a: Row, b: Row): number {
+  return (b.run.userSec + b.run.sysSec) / (a.run.userSec + a.run.sysSec);
+}
+
+interface Case {
+  spec: RunSpec;
+  /** Checks the run's output; returns a short verdict ('' when there is nothing to check). */
+  check: (run: RunResult) => string;
+  /** Exit codes that are not failures. */
+  okExit: number[];
+}
+
 async function benchSize(size: number, args: Args, work: string): Promise<Row[]> {
   const { file, truth } = logFile(size, args.seed);
-  const rows: Row[] = [];
-  const add = (run: RunResult, check: string) => {
-    rows.push({
-      size,
-      run,
-      linesPerSec: truth.lines / run.wallSec,
-      check: run.exitCode === 0 ? check : `EXIT ${run.exitCode}`,
-    });
-    log(`${size} ${run.name}: ${fixed(run.wallSec)} s, ${fixed(run.peakRssMb, 1)} MB, ${check}`);
-    if (run.exitCode !== 0) log(`stderr: ${run.stderr.slice(-2000)}`);
-  };
   // Warm the page cache so the first tool does not pay for the disk.
-  execFileSync('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
+  execFileSync('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'] });
 
-  // 1. parse to NDJSON vs laurel
   const ndjson = join(work, 'out.ndjson');
-  const p = avcstreamCmd(args.stub, [file]);
-  const parse = await measure({
-    name: 'avcstream parse > ndjson',
-    cmd: p.cmd,
-    args: p.args,
-    stdoutFile: ndjson,
-    cwd: root,
-  });
-  let check = totalsCheck(parse, truth);
-  if (parse.exitCode === 0) {
-    const n = countLines(ndjson);
-    check += n === truth.events ? `; ${n} events` : `; EVENTS ${n}!=${truth.events}`;
-  }
-  add(parse, check);
-  rmSync(ndjson, { force: true });
-
+  const countOut = join(work, 'count.out');
   const cfg = laurelConfig(work);
   const laurelOut = join(work, 'laurel-out', 'audit.json');
-  rmSync(laurelOut, { force: true });
-  const laurel = await measure({
-    name: 'laurel < FILE > json',
-    cmd: 'laurel',
-    args: ['-c', cfg],
-    stdinFile: file,
-  });
-  let lcheck = '';
-  if (laurel.exitCode === 0) {
-    const n = existsSync(laurelOut) ? countLines(laurelOut) : 0;
-    lcheck = n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`;
-  }
-  add(laurel, lcheck);
-  rmSync(join(work, 'laurel-out'), { recursive: true, force: true });
-
-  // 2. --selinux-only --count vs ausearch
+  const p = avcstreamCmd(args.stub, [file]);
   const c = avcstreamCmd(args.stub, ['--selinux-only', '--count', file]);
-  const countOut = join(work, 'count.out');
-  const count = await measure({
-    name: 'avcstream parse --selinux-only --count',
-    cmd: c.cmd,
-    args: c.args,
-    stdoutFile: countOut,
-    cwd: root,
-  });
-  let ccheck = totalsCheck(count, truth);
-  if (count.exitCode === 0) {
-    const text = `${readFileSync(countOut, 'utf8')}\n${JSON.stringify(lastJsonLine(count.stderr) ?? {})}`;
-    const nums = [...text.matchAll(/\d+/g)].map((m) => Number(m[0]));
-    ccheck += nums.includes(truth.selinuxEvents)
-      ? `; ${truth.selinuxEvents} selinux events`
-      : `; want ${truth.selinuxEvents} selinux events in ${JSON.stringify(text.trim().slice(0, 200))}`;
-  }
-  add(count, ccheck);
-  rmSync(countOut, { force: true });
 
-  const ausearch = await measure({
-    name: 'ausearch -m AVC,USER_AVC,SELINUX_ERR --raw',
-    cmd: 'ausearch',
-    args: ['-if', file, '-m', 'AVC,USER_AVC,SELINUX_ERR', '--raw'],
-  });
-  // ausearch exits 1 when nothing matched; matches are expected here.
-  add(ausearch, '');
-  return rows;
+  const cases: Case[] = [
+    // 1. parse to NDJSON vs laurel
+    {
+      spec: { name: 'avcstream parse > ndjson', cmd: p.cmd, args: p.args, stdoutFile: ndjson, cwd: root },
+      okExit: [0],
+      check: (run) => {
+        const n = countLines(ndjson);
+        rmSync(ndjson, { force: true });
+        return `${totalsCheck(run, truth)}; ${n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`}`;
+      },
+    },
+    {
+      spec: { name: 'laurel < FILE > json', cmd: 'laurel', args: ['-c', cfg], stdinFile: file },
+      okExit: [0],
+      check: () => {
+        const n = existsSync(laurelOut) ? countLines(laurelOut) : 0;
+        rmSync(laurelOut, { force: true });
+        return n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`;
+      },
+    },
+    // 2. --selinux-only --count vs ausearch
+    {
+      spec: {
+        name: 'avcstream parse --selinux-only --count',
+        cmd: c.cmd,
+        args: c.args,
+        stdoutFile: countOut,
+        cwd: root,
+      },
+      okExit: [0],
+      check: (run) => {
+        const text = `${readFileSync(countOut, 'utf8')}\n${JSON.stringify(lastJsonLine(run.stderr) ?? {})}`;
+        rmSync(countOut, { force: true });
+        const nums = [...text.matchAll(/\d+/g)].map((m) => Number(m[0]));
+        const sel = nums.includes(truth.selinuxEvents)
+          ? `${truth.selinuxEvents} selinux events`
+          : `want ${truth.selinuxEvents} selinux events in ${JSON.stringify(text.trim().slice(0, 200))}`;
+        return `${totalsCheck(run, truth)}; ${sel}`;
+      },
+    },
+    {
+      spec: {
+        name: 'ausearch -m AVC,USER_AVC,SELINUX_ERR --raw',
+        cmd: 'ausearch',
+        args: ['-if', file, '-m', 'AVC,USER_AVC,SELINUX_ERR', '--raw'],
+      },
+      okExit: [0, 1], // 1 = nothing matched
+      check: () => '',
+    },
+  ];
+
+  // Repeats are interleaved (all tools, then all tools again) so load changes hit every tool alike; the
+  // fastest wall time counts, and the largest peak RSS.
+  const best: (Row | undefined)[] = cases.map(() => undefined);
+  for (let rep = 0; rep < args.repeat; rep++) {
+    for (let i = 0; i < cases.length; i++) {
+      const k = cases[i]!;
+      const run = await measure(k.spec);
+      const ok = k.okExit.includes(run.exitCode);
+      const check = ok ? k.check(run) : `EXIT ${run.exitCode}`;
+      log(
+        `${size} #${rep + 1} ${run.name}: ${fixed(run.wallSec)} s, ${fixed(run.peakRssMb, 1)} MB, ${check}`,
+      );
+      if (!ok) log(`stderr: ${run.stderr.slice(-2000)}`);
+      const prev = best[i];
+      const row: Row = { size, run, linesPerSec: truth.lines / run.wallSec, check, failed: !ok };
+      if (prev === undefined) best[i] = row;
+      else {
+        const keep = run.wallSec < prev.run.wallSec ? row : prev;
+        keep.run = { ...keep.run, peakRssMb: Math.max(run.peakRssMb, prev.run.peakRssMb) };
+        keep.failed = prev.failed || !ok;
+        if (!ok || (check !== prev.check && !check.includes('ok'))) keep.check = check;
+        best[i] = keep;
+      }
+    }
+  }
+  return best.filter((r): r is Row => r !== undefined);
 }
 
 async function profile(args: Args, work: string): Promise<void> {
@@ -282,11 +317,13 @@ async function main(): Promise<number> {
       ? 'STUB (bench/lib/stub-parse.ts), not avcstream'
       : `avcstream (node ${process.version})`;
     process.stdout.write(
-      `\nbench:parse  ${subject}; ${laurelVersion}; ${ausearchVersion}; seed ${args.seed}; ${new Date().toISOString()}\n\n`,
+      `\nbench:parse  ${subject}; ${laurelVersion}; ${ausearchVersion}; seed ${args.seed}; best of ${args.repeat}; load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; ${new Date().toISOString()}\n\n`,
     );
     process.stdout.write(
       `${formatTable(
-        ['lines', 'tool', 'wall s', 'lines/s', 'peak RSS MB', 'CPU s', 'check'],
+        ['lines', 'tool', 'wall s', 'lines/s', 'peak RSS MB', 'CPU s', 'lines/CPU-s', 'check'],
         rows.map((r) => [
           thousands(r.size),
           r.run.name,
@@ -294,6 +331,7 @@ async function main(): Promise<number> {
           thousands(r.linesPerSec),
           fixed(r.run.peakRssMb, 1),
           fixed(r.run.userSec + r.run.sysSec),
+          thousands((r.linesPerSec * r.run.wallSec) / (r.run.userSec + r.run.sysSec)),
           r.check,
         ]),
       )}\n\n`,
@@ -314,7 +352,7 @@ async function main(): Promise<number> {
         verdicts.push([
           thousands(size),
           'parse vs laurel lines/s',
-          `${fixed(ratio)}x`,
+          `${fixed(ratio)}x (per CPU-s ${fixed(cpuRatio(parse, laurel))}x)`,
           '>= 3x',
           ok ? 'MET' : 'MISSED',
         ]);
@@ -326,7 +364,7 @@ async function main(): Promise<number> {
         verdicts.push([
           thousands(size),
           '--selinux-only --count vs ausearch',
-          `${fixed(ratio)}x`,
+          `${fixed(ratio)}x (per CPU-s ${fixed(cpuRatio(count, ausearch))}x)`,
           '>= 1x',
           ok ? 'MET' : 'MISSED',
         ]);
@@ -366,7 +404,8 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`${formatTable(['lines', 'target', 'measured', 'goal', 'result'], verdicts)}\n`);
     process.stdout.write(
-      '\nNotes: one run per cell on a shared 2-core machine; the log is read from the page cache. avcstream is\n' +
+      `\nNotes: best of ${args.repeat} interleaved runs per cell (fastest wall time, largest peak RSS); the log is\n` +
+        'read from the page cache; lines/CPU-s counts user+sys time, which other load disturbs less. avcstream is\n' +
         'started as `node services/cli/bin/avcstream.js` (what `npx avcstream` runs, without npx start-up);\n' +
         "laurel runs Debian's /etc/laurel/config.toml with output redirected to a file and no rotation.\n",
     );
@@ -377,9 +416,7 @@ async function main(): Promise<number> {
 
     if (args.profile) await profile(args, work);
 
-    const failed = rows.filter(
-      (r) => r.run.exitCode !== 0 && !(r.run.name.startsWith('ausearch') && r.run.exitCode === 1),
-    );
+    const failed = rows.filter((r) => r.failed);
     if (failed.length > 0) {
       log(`failed runs: ${failed.map((r) => `${r.run.name}@${r.size}`).join(', ')}`);
       return 1;
