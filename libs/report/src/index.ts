@@ -14,14 +14,18 @@ export { REPORT_CSP, renderHtml } from './render-html.ts';
 export { parseSummaryJson, renderJson } from './render-json.ts';
 export type {
   AllowRow,
+  AvcLike,
   BooleanChangeRow,
+  ContextLike,
   DenialInput,
   EnforcementToggleRow,
+  EventLike,
   ExplainLookup,
   ExplanationLike,
   GroupExplanation,
   PolicyLoadRow,
   RankedCount,
+  RecordLike,
   Signature,
   SignatureGroup,
   Statistics,

@@ -15,7 +15,7 @@ header p { margin: 0; color: #c9d3e3; font-size: 13px; }
 main { padding: 18px 28px 40px; max-width: 1280px; }
 section { background: #fff; border-radius: 6px; padding: 12px 18px 16px; margin: 0 0 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
 h2 { font-size: 16px; margin: 4px 0 10px; }
-.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
+.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(132px, 1fr)); gap: 10px; }
 .stat { background: #f6f7f9; border-radius: 4px; padding: 8px 10px; }
 .stat b { display: block; font-size: 20px; }
 .stat span { color: #56607a; font-size: 12px; }
@@ -26,7 +26,10 @@ h2 { font-size: 16px; margin: 4px 0 10px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e6ec; vertical-align: top; }
 th { background: #f6f7f9; font-weight: 600; }
-td code, li code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+td code, li code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+.nowrap, .nowrap code { white-space: nowrap; }
+.k { color: #7a8399; font-size: 11px; margin-right: 4px; }
+td div + div { margin-top: 2px; }
 .sig { font: 600 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .verdict { display: inline-block; padding: 1px 6px; border-radius: 3px; background: #fdebd0; font-size: 12px; }
 .permissive { color: #8e6b00; font-size: 12px; }
@@ -35,9 +38,16 @@ ul.plain { margin: 0; padding-left: 16px; }
 .note { color: #8e6b00; font-size: 12px; }
 `;
 
-function code(values: string[]): string {
-  if (values.length === 0) return '<span class="muted">-</span>';
-  return values.map((v) => `<code>${h(v)}</code>`).join('<br>');
+function code(values: string[], label = ''): string {
+  if (values.length === 0) return label === '' ? '<span class="muted">-</span>' : '';
+  const k = label === '' ? '' : `<span class="k">${label}</span>`;
+  return values.map((v) => `<div>${k}<code>${h(v)}</code></div>`).join('');
+}
+
+/** `2023-11-14T22:13:20.456Z` -> `2023-11-14 22:13:20Z` (the ISO value stays in the title). */
+function when(iso: string): string {
+  const short = iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return `<span class="nowrap" title="${h(iso)}">${h(short)}</span>`;
 }
 
 function truncNote(n: number, what: string): string {
@@ -78,10 +88,10 @@ function groupsTable(list: SignatureGroup[]): string {
       '<tr>' +
       `<td>${sig}</td>` +
       `<td>${g.count}</td>` +
-      `<td>${code(g.hosts)}</td>` +
-      `<td>${h(g.firstSeen)}<br>${h(g.lastSeen)}</td>` +
-      `<td>${code(g.scontexts)}<br>${code(g.tcontexts)}</td>` +
-      `<td>${code(g.comms)}<br>${code(g.exes)}</td>` +
+      `<td class="nowrap">${code(g.hosts)}</td>` +
+      `<td><div>${when(g.firstSeen)}</div><div>${when(g.lastSeen)}</div></td>` +
+      `<td>${code(g.scontexts, 's')}${code(g.tcontexts, 't')}</td>` +
+      `<td>${code(g.comms, 'comm') + code(g.exes, 'exe') || '<span class="muted">-</span>'}</td>` +
       `<td>${g.pathSample === null ? '<span class="muted">-</span>' : `<code>${h(g.pathSample)}</code>`}</td>` +
       `<td>${verdict}</td>` +
       '</tr>'
@@ -89,7 +99,7 @@ function groupsTable(list: SignatureGroup[]): string {
   });
   return (
     '<table><thead><tr><th>Signature</th><th>Count</th><th>Hosts</th><th>First / last seen</th>' +
-    '<th>Source / target contexts</th><th>comm / exe</th><th>Path sample</th><th>Verdict and fix</th>' +
+    '<th>Contexts</th><th>Process</th><th>Path sample</th><th>Verdict and fix</th>' +
     `</tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
@@ -151,7 +161,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
     '<section id="policy-loads"><h2>Policy loads</h2>' +
       plainTable(
         ['Time', 'Host', 'auid'],
-        summary.policyLoads.map((r) => [h(r.time), h(r.host), h(r.auid ?? '-')]),
+        summary.policyLoads.map((r) => [when(r.time), h(r.host), h(r.auid ?? '-')]),
       ) +
       truncNote(summary.truncated.policyLoads, 'policy loads') +
       '</section>',
@@ -160,7 +170,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
     '<section id="enforcement-toggles"><h2>Enforcement toggles</h2>' +
       plainTable(
         ['Time', 'Host', 'Enforcing', 'auid'],
-        summary.enforcementToggles.map((r) => [h(r.time), h(r.host), change(r.old, r.new), h(r.auid ?? '-')]),
+        summary.enforcementToggles.map((r) => [when(r.time), h(r.host), change(r.old, r.new), h(r.auid ?? '-')]),
       ) +
       truncNote(summary.truncated.enforcementToggles, 'toggles') +
       '</section>',
@@ -170,7 +180,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
       plainTable(
         ['Time', 'Host', 'Boolean', 'Value', 'auid'],
         summary.booleanChanges.map((r) => [
-          h(r.time),
+          when(r.time),
           h(r.host),
           `<code>${h(r.boolean)}</code>`,
           change(r.old, r.new),
@@ -185,7 +195,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
       plainTable(
         ['Time', 'Host', 'Source', 'Target', 'Class', 'Perms', 'comm', 'Path'],
         summary.allowListing.map((r) => [
-          h(r.time),
+          when(r.time),
           h(r.host),
           `<code>${h(r.scontext)}</code>`,
           `<code>${h(r.tcontext)}</code>`,

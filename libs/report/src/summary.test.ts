@@ -116,6 +116,14 @@ describe('deny listing', () => {
     expect(g.pathSample).toBe('/var/www/html/index.html');
     expect(g.permissive).toBe(false);
     expect(s.denyListing[1]!.permissive).toBe(true);
+    const created = buildSummary([
+      event(T0, [
+        avcRecord({ fields: { name: 'ntp.drift' } }),
+        record('PATH', { item: '0', name: '/var/lib/ntp/', nametype: 'PARENT' }),
+        record('PATH', { item: '1', name: 'ntp.drift', nametype: 'CREATE' }),
+      ]),
+    ]);
+    expect(created.denyListing[0]!.pathSample).toBe('/var/lib/ntp/ntp.drift');
     expect(s.charts.topSourceTypes).toEqual([{ name: 'httpd_t', count: 4 }]);
     expect(s.charts.topTargetTypes).toEqual([{ name: 'user_home_t', count: 4 }]);
   });

@@ -75,11 +75,21 @@ function toInt(v: string | undefined): number | null {
 function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
   const f = avcRecord.fields;
   if (f.path !== undefined && f.path !== '') return f.path;
+  let parent: string | null = null;
+  let anyAbsolute: string | null = null;
   for (const r of event.records) {
-    if (r.type === 'PATH' && r.fields.name !== undefined && r.fields.name.startsWith('/')) return r.fields.name;
+    if (r.type !== 'PATH') continue;
+    const name = r.fields.name;
+    if (name === undefined || !name.startsWith('/')) continue;
+    if (r.fields.nametype === 'PARENT') parent ??= name;
+    else return name;
+    anyAbsolute ??= name;
   }
-  if (f.name !== undefined && f.name !== '') return f.name;
-  return null;
+  const name = f.name !== undefined && f.name !== '' ? f.name : null;
+  if (parent !== null && name !== null && !name.startsWith('/') && !name.includes('/')) {
+    return parent.endsWith('/') ? parent + name : `${parent}/${name}`;
+  }
+  return anyAbsolute ?? name;
 }
 
 function fieldFromEvent(avcRecord: AuditRecord, event: AuditEvent, key: 'comm' | 'exe'): string | null {

@@ -1,6 +1,344 @@
+// `avcstream report`: seaudit-report style summary from audit logs, Elasticsearch or the embedded state dir.
+import { once } from 'node:events';
+import { createReadStream, existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import type { AuditEvent } from '@avcstream/audit';
+import { createAuditDecoder } from '@avcstream/audit';
+import {
+  createSummaryBuilder,
+  type EventLike,
+  type ExplainLookup,
+  parseSummaryJson,
+  parseTimeBound,
+  parseViews,
+  type RecordLike,
+  renderHtml,
+  renderJson,
+  renderText,
+  type Summary,
+  type SummaryBuilder,
+  type SummaryOptions,
+  type ViewDefinition,
+} from '@avcstream/report';
 import type { CliIo } from '../cli.ts';
 
-export async function report(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream report: not implemented yet\n');
-  return 2;
+const HELP = `avcstream report — seaudit-report style summary of SELinux activity
+
+Usage:
+  avcstream report [--input] FILE... [options]     offline, from audit logs ('-' = stdin)
+  avcstream report --es URL [options]              from the analyzer's Elasticsearch indices
+  avcstream report --state-dir DIR [options]       from the embedded mode's state dir
+
+Options:
+  --format text|html|json   output format (default text)
+  --out FILE                write to FILE instead of stdout
+  --since TIME              only events at or after TIME (ISO-8601 or epoch seconds)
+  --until TIME              only events at or before TIME
+  --host NAME               only events of this host (repeatable); records without node= are "localhost"
+  --views FILE              custom views (YAML or JSON), one report section each
+  --view NAME               only this view of --views (repeatable)
+  --policy FILE             replay denials against this binary policy (offline sources): verdict and fix
+  --booleans FILE|DIR       boolean values for --policy ("name value" lines, or a selinuxfs booleans dir)
+  --es-index PREFIX         index prefix for --es (default avcstream)
+  --title TEXT              report title
+  -h, --help                this help
+
+Exit status: 0 report written, 64 usage error, 66 input unreadable, 78 bad views/policy file.
+`;
+
+interface Flags {
+  input: string[];
+  es: string | undefined;
+  esIndex: string;
+  stateDir: string | undefined;
+  format: 'text' | 'html' | 'json';
+  out: string | undefined;
+  since: number | undefined;
+  until: number | undefined;
+  hosts: string[] | undefined;
+  views: ViewDefinition[];
+  policy: string | undefined;
+  booleans: string | undefined;
+  title: string | undefined;
+}
+
+class UsageError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 64) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+async function readFlags(argv: string[]): Promise<Flags | 'help'> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  const input = [...(v.input ?? []), ...parsed.positionals];
+  const sources = [input.length > 0, v.es !== undefined, v['state-dir'] !== undefined].filter(Boolean).length;
+  if (sources !== 1) throw new UsageError('give exactly one source: --input FILE..., --es URL or --state-dir DIR');
+  const format = v.format ?? 'text';
+  if (format !== 'text' && format !== 'html' && format !== 'json') {
+    throw new UsageError('--format must be text, html or json');
+  }
+  if (v.booleans !== undefined && v.policy === undefined) throw new UsageError('--booleans needs --policy');
+  if (v.policy !== undefined && input.length === 0) {
+    throw new UsageError('--policy replays denials of offline logs: use it with --input');
+  }
+  if (v.view !== undefined && v.views === undefined) throw new UsageError('--view needs --views FILE');
+  const time = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    try {
+      return parseTimeBound(value);
+    } catch {
+      throw new UsageError(`--${name} must be ISO-8601 or epoch seconds`);
+    }
+  };
+  let views: ViewDefinition[] = [];
+  if (v.views !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(v.views, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read views file ${v.views}`, 66);
+    }
+    try {
+      views = parseViews(text);
+    } catch (e) {
+      throw new UsageError(`${v.views}: ${(e as Error).message}`, 78);
+    }
+    if (v.view !== undefined) {
+      const wanted = v.view;
+      const missing = wanted.filter((n) => !views.some((x) => x.name === n));
+      if (missing.length > 0) throw new UsageError(`no view named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
+      views = views.filter((x) => wanted.includes(x.name));
+    }
+  }
+  return {
+    input,
+    es: v.es,
+    esIndex: v['es-index'] ?? 'avcstream',
+    stateDir: v['state-dir'],
+    format,
+    out: v.out,
+    since: time('since', v.since),
+    until: time('until', v.until),
+    hosts: v.host,
+    views,
+    policy: v.policy,
+    booleans: v.booleans,
+    title: v.title,
+  };
+}
+
+const OPTIONS = {
+  input: { type: 'string', multiple: true, short: 'i' },
+  es: { type: 'string' },
+  'es-index': { type: 'string' },
+  'state-dir': { type: 'string' },
+  format: { type: 'string', short: 'f' },
+  out: { type: 'string', short: 'o' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  host: { type: 'string', multiple: true },
+  views: { type: 'string' },
+  view: { type: 'string', multiple: true },
+  policy: { type: 'string' },
+  booleans: { type: 'string' },
+  title: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function summaryOptions(f: Flags): SummaryOptions {
+  const o: SummaryOptions = { views: f.views };
+  if (f.since !== undefined) o.since = f.since;
+  if (f.until !== undefined) o.until = f.until;
+  if (f.hosts !== undefined) o.hosts = f.hosts;
+  return o;
+}
+
+// ---- policy replay (offline) ----
+
+interface AccessModule {
+  createExplainer?: (policy: unknown, opts?: { booleans?: unknown }) => { explain: ExplainLookup };
+  readBooleans?: (input: string) => unknown;
+}
+
+async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
+  if (f.policy === undefined) return undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(f.policy);
+  } catch {
+    throw new UsageError(`cannot read policy ${f.policy}`, 66);
+  }
+  const { readPolicy } = await import('@avcstream/selinux-policy');
+  const access = (await import('@avcstream/selinux-access')) as unknown as AccessModule;
+  if (typeof access.createExplainer !== 'function') {
+    throw new UsageError('policy replay is not available in this build (@avcstream/selinux-access)', 78);
+  }
+  let policy: unknown;
+  try {
+    policy = (readPolicy as (b: Uint8Array) => unknown)(bytes);
+  } catch (e) {
+    throw new UsageError(`${f.policy}: ${(e as Error).message}`, 78);
+  }
+  let booleans: unknown;
+  if (f.booleans !== undefined) {
+    if (typeof access.readBooleans !== 'function') {
+      throw new UsageError('--booleans is not available in this build (@avcstream/selinux-access)', 78);
+    }
+    try {
+      booleans = await access.readBooleans(f.booleans);
+    } catch (e) {
+      throw new UsageError(`${f.booleans}: ${(e as Error).message}`, 78);
+    }
+  }
+  const explainer = access.createExplainer(policy, booleans === undefined ? {} : { booleans });
+  return (d) => explainer.explain(d);
+}
+
+// ---- sources ----
+
+async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, explain?: ExplainLookup) {
+  for (const file of f.input) {
+    const decoder = createAuditDecoder();
+    let stream: Readable;
+    if (file === '-') stream = stdin;
+    else {
+      stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+      try {
+        await once(stream, 'open');
+      } catch {
+        throw new UsageError(`cannot read ${file}`, 66);
+      }
+    }
+    const take = (r: { events: AuditEvent[]; errors: unknown[] }) => {
+      for (const e of r.events) builder.add(e, explain);
+      builder.addMalformed(r.errors.length);
+    };
+    for await (const chunk of stream) take(decoder.write(chunk as Uint8Array));
+    take(decoder.end());
+  }
+}
+
+function isRecordLike(r: unknown): r is RecordLike {
+  if (typeof r !== 'object' || r === null) return false;
+  const x = r as Record<string, unknown>;
+  return typeof x.type === 'string' && typeof x.fields === 'object' && x.fields !== null;
+}
+
+/** Stored events are opaque JSON to the store; accept those of the `avcstream parse` shape. */
+function isEventLike(e: unknown): e is EventLike {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Record<string, unknown>;
+  return (
+    (x.node === null || typeof x.node === 'string') &&
+    typeof x.time === 'string' &&
+    typeof x.epoch === 'number' &&
+    typeof x.serial === 'number' &&
+    Array.isArray(x.records) &&
+    x.records.every(isRecordLike)
+  );
+}
+
+async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary> {
+  const dir = f.stateDir as string;
+  if (!existsSync(dir)) throw new UsageError(`no state dir at ${dir}`, 66);
+  const filtered = f.since !== undefined || f.until !== undefined || f.hosts !== undefined || f.views.length > 0;
+  const summaryFile = join(dir, 'summary.json');
+  // The embedded mode's running summary covers every event it saw; use it unless the user filters.
+  if (!filtered && existsSync(summaryFile)) {
+    try {
+      return parseSummaryJson(await readFile(summaryFile, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`${summaryFile}: ${(e as Error).message}`, 78);
+    }
+  }
+  const { openStore } = await import('@avcstream/store');
+  const store = openStore({ dir, readOnly: true });
+  try {
+    const builder = createSummaryBuilder(options);
+    for (const e of store.events()) if (isEventLike(e)) builder.add(e);
+    const counters = store.counters();
+    builder.addMalformed(counters.malformed ?? counters.malformedLines ?? 0);
+    return builder.build();
+  } finally {
+    store.close();
+  }
+}
+
+async function fromElasticsearch(_url: string, _prefix: string, _options: SummaryOptions): Promise<Summary> {
+  throw new UsageError('--es is not implemented yet', 78);
+}
+
+export async function report(argv: string[], io: CliIo): Promise<number> {
+  let flags: Flags | 'help';
+  try {
+    flags = await readFlags(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`avcstream report: ${e.message}\n`);
+      if (e.exitCode === 64) io.stderr.write("Run 'avcstream report --help' for the options.\n");
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (flags === 'help') {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const f = flags;
+  const options = summaryOptions(f);
+  let summary: Summary;
+  let sources: string[];
+  try {
+    if (f.input.length > 0) {
+      const explain = await loadExplainer(f);
+      const builder = createSummaryBuilder(options);
+      await fromFiles(f, builder, io.stdin, explain);
+      summary = builder.build();
+      sources = f.input.map((x) => (x === '-' ? '(stdin)' : x));
+    } else if (f.stateDir !== undefined) {
+      summary = await fromStateDir(f, options);
+      sources = [f.stateDir];
+    } else {
+      summary = await fromElasticsearch(f.es as string, f.esIndex, options);
+      sources = [f.es as string];
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`avcstream report: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error & { code?: string };
+    io.stderr.write(`avcstream report: ${err.code ?? 'error'}: ${err.message}\n`);
+    return 1;
+  }
+  const render = { sources, generatedAt: new Date().toISOString(), ...(f.title === undefined ? {} : { title: f.title }) };
+  const text =
+    f.format === 'json'
+      ? renderJson(summary)
+      : f.format === 'html'
+        ? renderHtml(summary, render)
+        : renderText(summary, render);
+  if (f.out !== undefined) {
+    try {
+      await writeFile(f.out, text);
+    } catch {
+      io.stderr.write(`avcstream report: cannot write ${f.out}\n`);
+      return 73;
+    }
+  } else if (!io.stdout.write(text)) {
+    await once(io.stdout, 'drain');
+  }
+  return 0;
 }
