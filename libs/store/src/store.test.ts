@@ -49,7 +49,7 @@ describe('openStore', () => {
     // no close(): simulate kill -9 (the lock file stays with our pid; reopening takes it over)
     const t = openStore({ dir });
     expect(t.checkpoint()).toEqual({ offset: 10 });
-    expect(t.counters()).toEqual({ denials: 2 });
+    expect(t.counters()).toEqual({ denials: 2, alerts: 1 });
     expect(t.events()).toEqual([{ n: 1 }]);
     expect(t.seenEvent('e1')).toBe(true);
     expect(t.pendingAlerts().map((a) => [a.id, a.pendingSinks])).toEqual([['al-a', ['webhook']]]);

@@ -313,6 +313,8 @@ export function openStore(options: StoreOptions): Store {
       }
       state.hostSigs.add(hostKey(r.host, r.sigId));
       for (const a of r.alerts) state.alerts.set(a.id, { ...a, pendingSinks: [...a.pendingSinks] });
+      // Counted with the claim itself, so the count is exact whatever the crash point.
+      if (r.alerts.length > 0) bump('alerts', r.alerts.length);
     } else if (r.t === 'delivered') {
       const a = state.alerts.get(r.alertId);
       if (a !== undefined) a.pendingSinks = a.pendingSinks.filter((s) => s !== r.sink);
