@@ -140,15 +140,21 @@ interface Row {
   failed: boolean;
 }
 
+/**
+ * How to start avcstream: the installed bin, `node_modules/.bin/avcstream`, through its own shebang (as
+ * `npx avcstream` does, minus npx's start-up), with the repo's Node first on PATH, so node flags the CLI
+ * sets in its shebang apply. Extra node flags (profiling) go through NODE_OPTIONS.
+ */
 function avcstreamCmd(
   stub: boolean,
   args: string[],
-  nodeFlags: string[] = [],
-): { cmd: string; args: string[] } {
-  const entry = stub
-    ? join(here, 'lib', 'stub-parse.ts')
-    : join(root, 'services', 'cli', 'bin', 'avcstream.js');
-  return { cmd: node, args: [...nodeFlags, entry, ...(stub ? [] : ['parse']), ...args] };
+  nodeOptions = '',
+): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const bin = join(root, 'node_modules', '.bin');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  if (nodeOptions) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim();
+  if (stub) return { cmd: node, args: [join(here, 'lib', 'stub-parse.ts'), ...args], env };
+  return { cmd: join(bin, 'avcstream'), args: ['parse', ...args], env };
 }
 
 function totalsCheck(run: RunResult, truth: GenTruth): string {
@@ -191,7 +197,14 @@ async function benchSize(size: number, args: Args, work: string): Promise<Row[]>
   const cases: Case[] = [
     // 1. parse to NDJSON vs laurel
     {
-      spec: { name: 'avcstream parse > ndjson', cmd: p.cmd, args: p.args, stdoutFile: ndjson, cwd: root },
+      spec: {
+        name: 'avcstream parse > ndjson',
+        cmd: p.cmd,
+        args: p.args,
+        env: p.env,
+        stdoutFile: ndjson,
+        cwd: root,
+      },
       okExit: [0],
       check: (run) => {
         const n = countLines(ndjson);
@@ -214,6 +227,7 @@ async function benchSize(size: number, args: Args, work: string): Promise<Row[]>
         name: 'avcstream parse --selinux-only --count',
         cmd: c.cmd,
         args: c.args,
+        env: c.env,
         stdoutFile: countOut,
         cwd: root,
       },
@@ -277,8 +291,8 @@ async function profile(args: Args, work: string): Promise<void> {
     ['parse > ndjson', []],
     ['parse --selinux-only --count', ['--selinux-only', '--count']],
   ] as const) {
-    const p = avcstreamCmd(args.stub, [...extra, file], ['--cpu-prof', '--cpu-prof-dir', dir]);
-    const run = await measure({ name: label, cmd: p.cmd, args: p.args, cwd: root });
+    const p = avcstreamCmd(args.stub, [...extra, file], `--cpu-prof --cpu-prof-dir=${dir}`);
+    const run = await measure({ name: label, cmd: p.cmd, args: p.args, env: p.env, cwd: root });
     const prof = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
     if (run.exitCode !== 0 || prof.length === 0) {
       log(`profile of ${label} failed (exit ${run.exitCode})`);
@@ -406,7 +420,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\nNotes: best of ${args.repeat} interleaved runs per cell (fastest wall time, largest peak RSS); the log is\n` +
         'read from the page cache; lines/CPU-s counts user+sys time, which other load disturbs less. avcstream is\n' +
-        'started as `node services/cli/bin/avcstream.js` (what `npx avcstream` runs, without npx start-up);\n' +
+        'started as node_modules/.bin/avcstream through its shebang (what `npx avcstream` runs, minus npx);\n' +
         "laurel runs Debian's /etc/laurel/config.toml with output redirected to a file and no rotation.\n",
     );
     writeFileSync(
