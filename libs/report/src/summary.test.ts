@@ -50,6 +50,18 @@ describe('statistics', () => {
     expect(s.allowListing[0]).toMatchObject({ host: 'web1', perms: ['setenforce'], serial: 2, comm: 'httpd' });
   });
 
+  it('counts an AVC whose body did not parse as malformed and ignores AppArmor AVC records', () => {
+    const s = buildSummary(
+      [
+        event(T0, [record('AVC', { seresult: 'denied', seperms: 'read', comm: 'httpd', name: 'robots.t' })], 'a'),
+        event(T0 + 1, [record('AVC', { apparmor: 'DENIED', operation: 'open', profile: 'x' })], 'b'),
+        event(T0 + 2, [avcRecord()], 'a'),
+      ],
+      { malformed: 1 },
+    );
+    expect(s.statistics).toMatchObject({ totalMessages: 1, deniedMessages: 1, malformed: 2, hosts: 1 });
+  });
+
   it('has a stable top-level key order', () => {
     const s = buildSummary([]);
     expect(Object.keys(s)).toEqual([

@@ -321,6 +321,15 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     for (const record of event.records) {
       const type = record.type;
       if (!isSelinuxRecordType(type)) continue;
+      if (type === 'AVC' || type === 'USER_AVC') {
+        // AppArmor writes its decisions as AVC records too: not ours.
+        if (record.fields.apparmor !== undefined) continue;
+        // A decision whose body did not parse (cut off, no tcontext...) is a malformed line, not a message.
+        if (record.avc === undefined && record.fields.seresult !== undefined) {
+          stats.malformed++;
+          continue;
+        }
+      }
       selinux = true;
       stats.totalMessages++;
       const f = record.fields;

@@ -276,8 +276,133 @@ async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary>
   }
 }
 
-async function fromElasticsearch(_url: string, _prefix: string, _options: SummaryOptions): Promise<Summary> {
-  throw new UsageError('--es is not implemented yet', 78);
+// ---- Elasticsearch (the analyzer's indices, see @avcstream/contracts indexNames) ----
+
+const ES_PAGE = 1000;
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function contextOf(v: unknown): { user: string; role: string; type: string; level: string | null; raw: string } | null {
+  const c = obj(v);
+  if (typeof c.user !== 'string' || typeof c.role !== 'string' || typeof c.type !== 'string') return null;
+  const level = strOrNull(c.level);
+  return { user: c.user, role: c.role, type: c.type, level, raw: [c.user, c.role, c.type, ...(level === null ? [] : [level])].join(':') };
+}
+
+/**
+ * One analyzer document (`<prefix>-denials` or `<prefix>-selinux-events`) as a one-record event, plus the
+ * explanation the analyzer stored with a denial. Returns null for a document of another shape.
+ */
+export function esDocToEvent(source: unknown): { event: EventLike; explain: ExplainLookup } | null {
+  const d = obj(source);
+  const ts = strOrNull(d['@timestamp']);
+  const ms = ts === null ? Number.NaN : Date.parse(ts);
+  const host = strOrNull(obj(d.host).name);
+  if (!Number.isFinite(ms) || host === null) return null;
+  const ev = obj(d.event);
+  const proc = obj(d.process);
+  const se = obj(d.selinux);
+  const fields: Record<string, string> = {};
+  const comm = strOrNull(proc.name);
+  const exe = strOrNull(proc.executable);
+  const path = strOrNull(obj(d.file).path);
+  const auditd = obj(d.auditd);
+  for (const [k, v] of Object.entries(obj(auditd.data))) if (typeof v === 'string') fields[k] = v;
+  if (comm !== null) fields.comm = comm;
+  if (exe !== null) fields.exe = exe;
+  if (path !== null) fields.path = path;
+  const original = strOrNull(ev.original) ?? '';
+  const type =
+    typeof auditd.message_type === 'string'
+      ? auditd.message_type.toUpperCase()
+      : (/(?:^|\s)type=(USER_AVC|AVC)\s/.exec(original)?.[1] ?? 'AVC');
+  const record: RecordLike = { type, fields };
+  const scontext = contextOf(se.scontext);
+  const tcontext = contextOf(se.tcontext);
+  const seresult = se.seresult;
+  if ((seresult === 'denied' || seresult === 'granted') && scontext !== null && tcontext !== null && typeof se.tclass === 'string') {
+    record.avc = {
+      decision: seresult,
+      perms: Array.isArray(se.perms) ? se.perms.filter((p): p is string => typeof p === 'string') : [],
+      scontext,
+      tcontext,
+      tclass: se.tclass,
+      permissive: typeof se.permissive === 'boolean' ? se.permissive : null,
+    };
+    fields.seresult = seresult;
+  }
+  const decision = obj(d.decision);
+  const explain: ExplainLookup = () => {
+    if (typeof decision.verdict !== 'string') return null;
+    const fixes = Array.isArray(decision.fix) ? decision.fix.map(obj) : [];
+    const booleans = Array.isArray(decision.booleans) ? decision.booleans.map(obj) : [];
+    return {
+      verdict: decision.verdict,
+      fixes: fixes.map((f) => ({ kind: String(f.kind ?? ''), text: String(f.text ?? ''), verified: f.verified === true })),
+      booleans: booleans.map((b) => {
+        const r = obj(b.blast_radius);
+        return {
+          name: String(b.name ?? ''),
+          current: b.current === true,
+          ...(typeof r.rules === 'number' && typeof r.triples === 'number'
+            ? { blastRadius: { rules: r.rules, triples: r.triples } }
+            : {}),
+        };
+      }),
+    };
+  };
+  const serial = typeof ev.sequence === 'number' ? ev.sequence : 0;
+  return { event: { node: host, time: new Date(ms).toISOString(), epoch: ms / 1000, serial, records: [record] }, explain };
+}
+
+/**
+ * Streams the analyzer's documents through the same summary builder as offline logs (pages of 1000,
+ * filtered by time and host in ES), so statistics, listings and seaudit-glob views mean the same thing.
+ */
+async function fromElasticsearch(url: string, prefix: string, options: SummaryOptions): Promise<Summary> {
+  const { createEsClient } = await import('@avcstream/elasticsearch');
+  const es = createEsClient({ node: url, retry: { attempts: 3 } });
+  try {
+    const builder = createSummaryBuilder(options);
+    const filter: Json[] = [];
+    if (options.since !== undefined || options.until !== undefined) {
+      const range: Json = { format: 'epoch_millis' };
+      if (options.since !== undefined) range.gte = Math.floor(options.since * 1000);
+      if (options.until !== undefined) range.lte = Math.ceil(options.until * 1000);
+      filter.push({ range: { '@timestamp': range } });
+    }
+    if (options.hosts !== undefined) filter.push({ terms: { 'host.name': options.hosts } });
+    for (const index of [`${prefix}-denials*`, `${prefix}-selinux-events*`]) {
+      let after: unknown[] | undefined;
+      for (;;) {
+        const page = await es.search(index, {
+          size: ES_PAGE,
+          query: { bool: { filter } },
+          sort: [{ '@timestamp': 'asc' }, { 'host.name': 'asc' }, { 'event.sequence': 'asc' }, { 'avcstream.record_index': 'asc' }],
+          track_total_hits: false,
+          ...(after === undefined ? {} : { search_after: after }),
+        });
+        for (const hit of page.hits) {
+          const x = esDocToEvent(hit.source);
+          if (x !== null) builder.add(x.event, x.explain);
+        }
+        const last = page.hits.at(-1);
+        if (page.hits.length < ES_PAGE || last === undefined) break;
+        const src = obj(last.source);
+        after = [
+          Date.parse(String(src['@timestamp'])),
+          obj(src.host).name,
+          obj(src.event).sequence,
+          obj(src.avcstream).record_index,
+        ];
+      }
+    }
+    return builder.build();
+  } finally {
+    await es.close();
+  }
 }
 
 export async function report(argv: string[], io: CliIo): Promise<number> {

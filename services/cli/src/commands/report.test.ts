@@ -1,0 +1,198 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { eventToJson, parseAuditText } from '@avcstream/audit';
+import { openStore } from '@avcstream/store';
+import { afterAll, describe, expect, it } from 'vitest';
+import { esDocToEvent, report } from './report.ts';
+
+const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
+const dir = mkdtempSync(join(tmpdir(), 'avcstream-report-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(argv: string[], stdinText = ''): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await report(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  return { code, out, err };
+}
+
+// The known truth of the bundled sample (services/cli/sample/README.md).
+const SAMPLE_STATS = {
+  totalMessages: 39,
+  policyLoads: 2,
+  enforcementToggles: 3,
+  booleanChanges: 2,
+  allowMessages: 3,
+  deniedMessages: 28,
+  hosts: 3,
+  malformed: 4,
+};
+
+describe('avcstream report --input', () => {
+  it('summarises the bundled sample as JSON with its known truth', async () => {
+    const { code, out } = await run(['--format', 'json', '--input', SAMPLE]);
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    expect(json.statistics).toMatchObject(SAMPLE_STATS);
+    expect(json.enforcementToggles.map((t: { host: string; old: number; new: number }) => [t.host, t.old, t.new])).toEqual([
+      ['web01.example.com', 0, 1],
+      ['bastion.example.com', 1, 0],
+      ['bastion.example.com', 0, 1],
+    ]);
+    expect(json.booleanChanges.map((b: { boolean: string }) => b.boolean)).toEqual([
+      'httpd_can_network_connect',
+      'deny_ptrace',
+    ]);
+    expect(json.denyListing.reduce((n: number, g: { count: number }) => n + g.count, 0)).toBe(28);
+  });
+
+  it('reads stdin with "-" and filters by host and time', async () => {
+    const text = readFileSync(SAMPLE, 'utf8');
+    const { code, out } = await run(
+      ['--format', 'json', '--host', 'web01.example.com', '--until', '2025-11-22T09:02:00Z', '-'],
+      text,
+    );
+    expect(code).toBe(0);
+    const s = JSON.parse(out).statistics;
+    expect(s.hosts).toBe(1);
+    expect(s.lastEvent < '2025-11-22T09:02:00.001Z').toBe(true);
+    expect(s.deniedMessages).toBeGreaterThan(0);
+    expect(s.deniedMessages).toBeLessThan(28);
+  });
+
+  it('writes a script-free HTML file with --out', async () => {
+    const file = join(dir, 'r.html');
+    const { code, out } = await run(['--format', 'html', '--out', file, SAMPLE]);
+    expect(code).toBe(0);
+    expect(out).toBe('');
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('Content-Security-Policy');
+    expect(html.toLowerCase()).not.toContain('<script');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('adds the selected custom views', async () => {
+    const views = join(dir, 'views.yaml');
+    writeFileSync(
+      views,
+      'views:\n  - name: web\n    criteria: { sourceType: "httpd_*" }\n  - name: bastion\n    criteria: { host: "bastion*" }\n',
+    );
+    const { code, out } = await run(['--format', 'json', '--views', views, '--view', 'bastion', SAMPLE]);
+    expect(code).toBe(0);
+    const v = JSON.parse(out).views;
+    expect(v.map((x: { name: string }) => x.name)).toEqual(['bastion']);
+    expect(v[0].count).toBeGreaterThan(0);
+    const text = await run(['--views', views, SAMPLE]);
+    expect(text.out).toContain('\nView: web\n');
+    expect(text.out).toContain('\nView: bastion\n');
+  });
+
+  it('answers usage errors with exit codes', async () => {
+    expect((await run([])).code).toBe(64);
+    expect((await run(['--format', 'pdf', SAMPLE])).code).toBe(64);
+    expect((await run(['--bogus', SAMPLE])).code).toBe(64);
+    expect((await run(['--view', 'x', SAMPLE])).code).toBe(64);
+    expect((await run([SAMPLE, '--es', 'http://127.0.0.1:9'])).code).toBe(64);
+    expect((await run([join(dir, 'missing.log')])).code).toBe(66);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'views: [{ name: x, criteria: { colour: red } }]');
+    const r = await run(['--views', bad, SAMPLE]);
+    expect(r.code).toBe(78);
+    expect(r.err).toContain('colour');
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--state-dir');
+  });
+});
+
+describe('avcstream report --state-dir', () => {
+  it('builds the report from the events kept in the store', async () => {
+    const state = join(dir, 'state');
+    const store = openStore({ dir: state });
+    const parsed = parseAuditText(readFileSync(SAMPLE, 'utf8'));
+    store.commitBatch({
+      events: parsed.events.map((e) => JSON.parse(eventToJson(e))),
+      counters: { malformed: parsed.errors.length },
+    });
+    store.close();
+    const { code, out } = await run(['--format', 'json', '--state-dir', state]);
+    expect(code).toBe(0);
+    // The two lines the parser rejects are in the counter, the two broken AVC bodies are in the events.
+    expect(JSON.parse(out).statistics).toMatchObject(SAMPLE_STATS);
+  });
+
+  it('prefers the summary.json the embedded mode writes when no filter is given', async () => {
+    const state = join(dir, 'state2');
+    const first = await run(['--format', 'json', SAMPLE]);
+    openStore({ dir: state }).close();
+    writeFileSync(join(state, 'summary.json'), first.out);
+    const { code, out } = await run(['--format', 'json', '--state-dir', state]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual(JSON.parse(first.out));
+    writeFileSync(join(state, 'summary.json'), '{"statistics":{}}');
+    expect((await run(['--state-dir', state])).code).toBe(78);
+  });
+});
+
+describe('Elasticsearch documents', () => {
+  it('turns a denial document into a denied AVC with its stored explanation', () => {
+    const x = esDocToEvent({
+      '@timestamp': '2025-11-22T09:01:24.839Z',
+      event: { sequence: 8216, original: 'node=web01 type=AVC msg=audit(1763802084.839:8216): avc:  denied ...' },
+      host: { name: 'web01.example.com' },
+      process: { name: '<script>', executable: '/usr/sbin/httpd' },
+      file: { path: '/home/alice/public_html/index.html' },
+      selinux: {
+        scontext: { user: 'system_u', role: 'system_r', type: 'httpd_t', level: 's0' },
+        tcontext: { user: 'unconfined_u', role: 'object_r', type: 'user_home_t', level: 's0' },
+        tclass: 'file',
+        perms: ['read', 'open'],
+        permissive: false,
+        seresult: 'denied',
+      },
+      decision: {
+        verdict: 'BOOLEAN',
+        booleans: [{ name: 'httpd_read_user_content', current: false, blast_radius: { rules: 4, triples: 9 } }],
+        fix: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
+      },
+    });
+    expect(x).not.toBeNull();
+    const rec = x!.event.records[0]!;
+    expect(x!.event).toMatchObject({ node: 'web01.example.com', serial: 8216, epoch: 1763802084.839 });
+    expect(rec.type).toBe('AVC');
+    expect(rec.fields).toMatchObject({ comm: '<script>', exe: '/usr/sbin/httpd', path: '/home/alice/public_html/index.html' });
+    expect(rec.avc?.scontext.raw).toBe('system_u:system_r:httpd_t:s0');
+    expect(rec.avc?.decision).toBe('denied');
+    expect(x!.explain({ scontext: '', tcontext: '', tclass: '', perms: [] })).toEqual({
+      verdict: 'BOOLEAN',
+      booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 4, triples: 9 } }],
+      fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
+    });
+  });
+
+  it('turns a SELinux event document into its record type and fields', () => {
+    const x = esDocToEvent({
+      '@timestamp': '2025-11-22T09:03:47.739Z',
+      event: { sequence: 8220 },
+      host: { name: 'web01.example.com' },
+      process: { name: 'setsebool', executable: null },
+      auditd: { message_type: 'mac_config_change', data: { bool: 'httpd_can_network_connect', val: '1', old_val: '0' } },
+      selinux: { scontext: null, tcontext: null, tclass: null, perms: [], permissive: null, seresult: null },
+    });
+    expect(x!.event.records[0]).toEqual({
+      type: 'MAC_CONFIG_CHANGE',
+      fields: { bool: 'httpd_can_network_connect', val: '1', old_val: '0', comm: 'setsebool' },
+    });
+    expect(esDocToEvent({ host: { name: 'x' } })).toBeNull();
+  });
+});
