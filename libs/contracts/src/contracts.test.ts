@@ -13,7 +13,7 @@ import {
   makeDeadLetter,
   policyStateId,
 } from './codec.ts';
-import { denialSignature, docId } from './es.ts';
+import { docId } from './es.ts';
 import type { EventMessage, PolicyStateMessage } from './kafka.ts';
 
 const ctx = (raw: string) => {
@@ -167,12 +167,5 @@ describe('ES ids and signatures', () => {
       docId('web-1', 1700000001, 456, 4243, 1),
     ])
       expect(other).not.toBe(id);
-  });
-  it('signature ignores perm order and duplicates', () => {
-    const base = { host: 'h', scontext: 's', tcontext: 't', tclass: 'file', path: '/x' };
-    expect(denialSignature({ ...base, perms: ['read', 'open'] })).toBe(
-      denialSignature({ ...base, perms: ['open', 'read', 'read'] }),
-    );
-    expect(denialSignature({ ...base, perms: ['read'] })).not.toBe(denialSignature({ ...base, perms: ['write'] }));
   });
 });

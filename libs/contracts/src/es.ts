@@ -88,7 +88,6 @@ export const denialDocSchema = z
         type: z.array(str(64)).max(4),
         outcome: z.enum(['success', 'failure', 'unknown']),
         sequence: z.number().int().nonnegative(),
-        original: str(BOUNDS.maxMessageBytes),
         ingested: isoTime,
       })
       .strict(),
@@ -110,7 +109,7 @@ export const denialDocSchema = z
     policy: z
       .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(), state_id: str(64).nullable() })
       .strict(),
-    signature: z.string().regex(/^[0-9a-f]{40}$/),
+    signature: z.string().regex(/^[0-9a-f]{32}$/),
     avcstream: z.object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema }).strict(),
   })
   .strict();
@@ -129,7 +128,6 @@ export const selinuxEventDocSchema = z
         type: z.array(str(64)).max(4),
         outcome: z.enum(['success', 'failure', 'unknown']),
         sequence: z.number().int().nonnegative(),
-        original: str(BOUNDS.maxMessageBytes),
         ingested: isoTime,
       })
       .strict(),
@@ -161,25 +159,28 @@ export const selinuxEventDocSchema = z
   })
   .strict();
 
-/** A signature document (index `<prefix>-signatures`), created once per signature (first seen). */
+/**
+ * A signature document (index `<prefix>-signatures`), created once (op_type=create) by the analyzer's alerter
+ * (@avcstream/alerts' ES registry): `_id` = signature id for the fleet document, `h-<sha>` for the per-host one.
+ */
 export const signatureDocSchema = z
   .object({
-    signature: z.string().regex(/^[0-9a-f]{40}$/),
-    first_seen: isoTime,
-    host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
-    selinux: z
+    signature: z
       .object({
-        scontext: str(BOUNDS.maxContextChars),
-        tcontext: str(BOUNDS.maxContextChars),
-        tclass: str(BOUNDS.maxNameChars),
+        id: z.string().regex(/^[0-9a-f]{32}$/),
+        key: str(BOUNDS.maxTextChars),
+        source_type: str(BOUNDS.maxContextChars),
+        target_type: str(BOUNDS.maxContextChars),
+        class: str(BOUNDS.maxNameChars),
         perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
+        exe: str(BOUNDS.maxPathChars).optional(),
+        path: str(BOUNDS.maxPathChars).optional(),
       })
       .strict(),
-    file: z.object({ path: str(BOUNDS.maxPathChars).nullable() }).strict(),
-    process: z.object({ executable: str(BOUNDS.maxPathChars).nullable() }).strict(),
-    decision: z.object({ verdict: z.enum(VERDICTS).nullable() }).strict(),
-    /** Id of the denial document that first showed it. */
-    first_doc_id: str(64),
+    '@timestamp': isoTime,
+    first_seen: isoTime,
+    scope: z.enum(['fleet', 'host']),
+    host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
   })
   .strict();
 
@@ -194,24 +195,6 @@ export type DecisionDoc = z.infer<typeof decisionSchema>;
  */
 export function docId(host: string, sec: number, msec: number, serial: number, recordIndex: number): string {
   return sha256Hex(JSON.stringify([host, `${sec}.${String(msec).padStart(3, '0')}`, serial, recordIndex])).slice(0, 40);
-}
-
-/**
- * Signature of a denial: what makes it "the same problem" for first-seen alerts: host, scontext, tcontext,
- * tclass, sorted perms, path (null when the record has none). First 40 hex chars of a sha256.
- */
-export function denialSignature(input: {
-  host: string;
-  scontext: string;
-  tcontext: string;
-  tclass: string;
-  perms: readonly string[];
-  path: string | null;
-}): string {
-  const perms = [...new Set(input.perms)].sort();
-  return sha256Hex(
-    JSON.stringify([input.host, input.scontext, input.tcontext, input.tclass, perms, input.path]),
-  ).slice(0, 40);
 }
 
 /** Index names for a prefix (default `avcstream`). */

@@ -40,7 +40,6 @@ export type { DecisionDoc, DenialDoc, SelinuxEventDoc, SignatureDoc } from './es
 export {
   decisionSchema,
   denialDocSchema,
-  denialSignature,
   docId,
   indexNames,
   selinuxEventDocSchema,

@@ -22,7 +22,6 @@ const event = {
     type: kw,
     outcome: kw,
     sequence: { type: 'long' },
-    original: { type: 'keyword', index: false, doc_values: false },
     ingested: { type: 'date' },
   },
 } as const;
@@ -106,14 +105,22 @@ export const ES_MAPPINGS = {
   signatures: {
     dynamic: 'strict',
     properties: {
-      signature: kw,
+      signature: {
+        properties: {
+          id: kw,
+          key: kw,
+          source_type: kw,
+          target_type: kw,
+          class: kw,
+          perms: kw,
+          exe: kw,
+          path: kw,
+        },
+      },
+      '@timestamp': { type: 'date' },
       first_seen: { type: 'date' },
+      scope: kw,
       host: { properties: { name: kw } },
-      selinux: { properties: { scontext: kw, tcontext: kw, tclass: kw, perms: kw } },
-      file: { properties: { path: kw } },
-      process: { properties: { executable: kw } },
-      decision: { properties: { verdict: kw } },
-      first_doc_id: kw,
     },
   },
 } as const;

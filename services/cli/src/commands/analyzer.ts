@@ -1,6 +1,6 @@
 import type { CliIo } from '../cli.ts';
 
-export async function analyzer(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream analyzer: not implemented yet\n');
-  return 2;
+export async function analyzer(argv: string[], io: CliIo): Promise<number> {
+  const { runAnalyzer } = await import('@avcstream/analyzer');
+  return runAnalyzer(argv, { stderr: io.stderr });
 }

@@ -1,0 +1,252 @@
+import { Writable } from 'node:stream';
+import { loadConfig } from '@avcstream/config';
+import { decodeDeadLetterMessage, encodeEventMessage, type EventMessage } from '@avcstream/contracts';
+import type { BulkDoc, BulkResult } from '@avcstream/elasticsearch';
+import type { KafkaBatch, KafkaDelivery } from '@avcstream/kafka';
+import { AvcError, createQueue } from '@avcstream/pipeline';
+import { createLogger, createMetrics } from '@avcstream/telemetry';
+import { describe, expect, it } from 'vitest';
+import { type ConsumerPort, createApp, type EsPort } from './app.ts';
+import { analyzerConfigSchema } from './config.ts';
+
+const silent = () =>
+  createLogger({
+    component: 'test',
+    destination: new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  });
+
+function fakeConsumer() {
+  const q = createQueue<KafkaBatch>({ capacity: 100 });
+  const acked: string[] = [];
+  const nacked: string[] = [];
+  let paused = false;
+  let pauses = 0;
+  let offset = 0;
+  const port: ConsumerPort & {
+    acked: string[];
+    nacked: string[];
+    pauses: () => number;
+    paused: () => boolean;
+    deliver(values: Buffer[]): void;
+  } = {
+    acked,
+    nacked,
+    pauses: () => pauses,
+    paused: () => paused,
+    deliver(values) {
+      const deliveries: KafkaDelivery[] = values.map((value) => ({
+        topic: 't',
+        partition: 0,
+        offset: String(offset++),
+        key: 'h',
+        value,
+        headers: {},
+        timestamp: '0',
+      }));
+      const first = deliveries[0]!.offset;
+      const last = deliveries[deliveries.length - 1]!.offset;
+      q.tryPush({
+        topic: 't',
+        partition: 0,
+        deliveries,
+        firstOffset: first,
+        lastOffset: last,
+        bytes: 0,
+        async ack() {
+          acked.push(`${first}-${last}`);
+        },
+        nack() {
+          nacked.push(`${first}-${last}`);
+        },
+      });
+    },
+    async connect() {},
+    batches: () => q,
+    pause() {
+      paused = true;
+      pauses++;
+    },
+    resume() {
+      paused = false;
+    },
+    async stop() {
+      q.close();
+    },
+  };
+  return port;
+}
+
+function fakeEs() {
+  const indices = new Map<string, Map<string, object>>();
+  let down = 0;
+  const es: EsPort & { indices: typeof indices; failNext(n: number): void } = {
+    indices,
+    failNext(n) {
+      down = n;
+    },
+    async waitUntilHealthy() {
+      return { status: 'green' };
+    },
+    async ensureIndexTemplates() {},
+    async bulkIndex(index: string, docs: readonly BulkDoc[]): Promise<BulkResult> {
+      if (down > 0) {
+        down--;
+        throw new AvcError('AVC_ERR_ES_UNAVAILABLE', 'down', { retriable: true });
+      }
+      let m = indices.get(index);
+      if (!m) {
+        m = new Map();
+        indices.set(index, m);
+      }
+      for (const d of docs) m.set(d.id, d.doc);
+      return { indexed: docs.length, failures: [] };
+    },
+    async createIfAbsent() {
+      return true;
+    },
+    async close() {},
+  };
+  return es;
+}
+
+const event = (serial: number): EventMessage => ({
+  schema: 'avcstream.events.v1',
+  host: 'web01',
+  ingesterId: 'i',
+  source: { path: '/a', dev: 1, ino: 1, fp: 'x', fpLen: 1, offset: 10 },
+  policy: null,
+  event: {
+    node: 'web01',
+    time: '2023-11-14T22:13:21.456Z',
+    epoch: 1700000001.456,
+    serial,
+    partial: false,
+    records: [
+      {
+        type: 'AVC',
+        node: 'web01',
+        sec: 1700000001,
+        msec: 456,
+        serial,
+        fields: { pid: '1', comm: 'httpd' },
+        interpreted: {},
+        avc: {
+          decision: 'denied',
+          perms: ['read'],
+          scontext: { user: 'system_u', role: 'system_r', type: 'httpd_t', level: 's0', raw: 'system_u:system_r:httpd_t:s0' },
+          tcontext: { user: 'system_u', role: 'object_r', type: 'shadow_t', level: 's0', raw: 'system_u:object_r:shadow_t:s0' },
+          tclass: 'file',
+          permissive: false,
+        },
+        line: 1,
+      },
+    ],
+  },
+  publishedAt: '2023-11-14T22:13:22.000Z',
+});
+
+function encode(m: EventMessage): Buffer {
+  const e = encodeEventMessage(m);
+  if (!e.ok) throw new Error(e.error.message);
+  return e.value;
+}
+
+async function until(cond: () => boolean) {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error('condition not reached');
+}
+
+function setup() {
+  const config = loadConfig(analyzerConfigSchema('h'), {}, ['--alerts.enabled=false', '--processing.policyWaitMs=0', '--shutdown.drainMs=100']);
+  const events = fakeConsumer();
+  const policies = fakeConsumer();
+  const es = fakeEs();
+  const sent: Array<{ topic: string; value: Buffer }> = [];
+  const metrics = createMetrics({ component: 'analyzer', defaults: false });
+  const app = createApp({
+    config,
+    logger: silent(),
+    metrics,
+    events,
+    policies,
+    es,
+    producer: {
+      async connect() {},
+      async disconnect() {},
+      async send(topic, msgs) {
+        for (const x of msgs) sent.push({ topic, value: x.value });
+      },
+    },
+  });
+  return { app, events, es, sent, metrics };
+}
+
+describe('analyzer app', () => {
+  it('indexes denials with deterministic ids and acks only after ES acked; redelivery does not duplicate', async () => {
+    const t = setup();
+    await t.app.start();
+    try {
+      t.events.deliver([encode(event(1)), encode(event(2))]);
+      await until(() => t.events.acked.length === 1);
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.events.acked.length === 2);
+      expect(t.es.indices.get('avcstream-denials')?.size).toBe(2);
+      const doc = [...t.es.indices.get('avcstream-denials')!.values()][0] as { decision: { verdict: unknown; error: string } };
+      expect(doc.decision.verdict).toBeNull();
+      expect(await t.metrics.value('avcstream_analyzer_denials_documents_total', { verdict: 'none' })).toBe(3);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('dead-letters invalid messages with the reason and raw bytes, and keeps consuming', async () => {
+    const t = setup();
+    await t.app.start();
+    try {
+      t.events.deliver([Buffer.from('{not json'), encode(event(5)), Buffer.from('{"schema":"avcstream.events.v1"}')]);
+      await until(() => t.events.acked.length === 1);
+      const dls = t.sent.filter((s) => s.topic === 'avcstream.deadletter.v1').map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls.map((d) => d.ok && d.value.reason.code)).toEqual(['AVC_ERR_CONTRACT_NOT_JSON', 'AVC_ERR_CONTRACT_SCHEMA']);
+      const first = dls[0]!;
+      expect(first.ok && Buffer.from(first.value.raw, 'base64').toString()).toBe('{not json');
+      expect(first.ok && first.value.source).toMatchObject({ kind: 'kafka', partition: 0, offset: '0' });
+      expect(t.es.indices.get('avcstream-denials')?.size).toBe(1);
+      expect(await t.metrics.value('avcstream_analyzer_invalid_messages_total')).toBe(2);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('pauses consumption while ES is down and acks once it is back', async () => {
+    const t = setup();
+    await t.app.start();
+    try {
+      t.es.failNext(3);
+      t.events.deliver([encode(event(7))]);
+      await until(() => t.events.acked.length === 1);
+      expect(t.events.pauses()).toBe(1);
+      expect(t.events.paused()).toBe(false);
+      expect(t.es.indices.get('avcstream-denials')?.size).toBe(1);
+      expect(await t.metrics.value('avcstream_analyzer_bulk_retries_retries_total')).toBe(3);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('on stop while ES is down, the batch is nacked (redelivered later), never acked', async () => {
+    const t = setup();
+    await t.app.start();
+    t.es.failNext(1_000_000);
+    t.events.deliver([encode(event(9))]);
+    await until(() => t.events.pauses() === 1);
+    await t.app.stopIntake();
+    await t.app.drain();
+    await t.app.disconnect();
+    expect(t.events.acked).toEqual([]);
+    expect(t.events.nacked).toEqual(['0-0']);
+  });
+});

@@ -1,0 +1,490 @@
+import { createAlerter, createEsRegistry, createLogSink, signaturesOf, type Alerter, type DenialContext } from '@avcstream/alerts';
+import type { AuditRecord } from '@avcstream/audit';
+import {
+  decodeEventMessage,
+  decodePolicyMessage,
+  type DeadLetterMessage,
+  encodeDeadLetterMessage,
+  ES_MAPPINGS,
+  type EventMessage,
+  indexNames,
+  makeDeadLetter,
+} from '@avcstream/contracts';
+import type { BulkDoc, BulkResult, EsClient } from '@avcstream/elasticsearch';
+import type { KafkaBatch, KafkaConsumer, KafkaDelivery } from '@avcstream/kafka';
+import { AvcError, backoffDelayMs, isRetriable } from '@avcstream/pipeline';
+import type { Denial } from '@avcstream/selinux-access';
+import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
+import type { AnalyzerConfig } from './config.ts';
+import { createPolicyStore, type PolicyLookup, type PolicyStore } from './policy-store.ts';
+import { type Replay, toEcs } from './to-ecs.ts';
+
+export type EsPort = Pick<
+  EsClient,
+  'waitUntilHealthy' | 'ensureIndexTemplates' | 'bulkIndex' | 'createIfAbsent' | 'close'
+>;
+export type ConsumerPort = Pick<KafkaConsumer, 'connect' | 'batches' | 'pause' | 'resume' | 'stop'>;
+export interface ProducerPort {
+  connect(): Promise<void>;
+  send(topic: string, messages: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface AnalyzerDeps {
+  config: AnalyzerConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** Consumer group on the events topic. */
+  events: ConsumerPort;
+  /** Consumer of the policy topic from the beginning (its own group per process). */
+  policies: ConsumerPort;
+  producer: ProducerPort;
+  es: EsPort;
+  ensureTopics?: () => Promise<void>;
+  now?: () => Date;
+}
+
+export interface AnalyzerApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  ready(): boolean;
+  markUnready(): void;
+  stopIntake(): Promise<void>;
+  drain(): Promise<void>;
+  flush(): Promise<void>;
+  disconnect(): Promise<void>;
+  readonly policyStore: PolicyStore;
+}
+
+interface Prepared {
+  delivery: KafkaDelivery;
+  msg: EventMessage;
+}
+
+const VERDICT_LABELS = new Set([
+  'ALLOWED',
+  'DONTAUDIT',
+  'TE_MISSING',
+  'BOOLEAN',
+  'CONSTRAINT',
+  'RBAC',
+  'BOUNDS',
+  'INVALID_CONTEXT',
+  'UNKNOWN_CLASS',
+  'UNKNOWN_PERM',
+]);
+
+export function createApp(deps: AnalyzerDeps): AnalyzerApp {
+  const { config, logger, metrics, es, producer } = deps;
+  const now = deps.now ?? (() => new Date());
+  const log = logger.child({ stage: 'analyze' });
+  const idx = indexNames(config.elasticsearch.indexPrefix);
+  const warnLimit = createLogRateLimiter(10, 10_000);
+
+  const m = {
+    consumed: metrics.counter('consumed', 'messages', 'Event messages consumed'),
+    invalid: metrics.counter('invalid', 'messages', 'Invalid messages dead-lettered', ['reason']),
+    deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', ['topic']),
+    denials: metrics.counter('denials', 'documents', 'Denial documents indexed', ['verdict']),
+    selinux: metrics.counter('selinux_events', 'documents', 'SELinux event documents indexed'),
+    rejected: metrics.counter('rejected', 'documents', 'Documents Elasticsearch rejected (dead-lettered)'),
+    bulkRetries: metrics.counter('bulk_retries', 'retries', 'Bulk requests retried (429, 5xx, ES down)'),
+    batches: metrics.counter('committed', 'batches', 'Kafka batches acked after ES acked their documents'),
+    policyMessages: metrics.counter('policy', 'messages', 'Policy topic messages applied', ['kind']),
+    policyLoads: metrics.counter('policy_loads', 'loads', 'Policies parsed', ['result']),
+    noPolicy: metrics.counter('unreplayed', 'denials', 'Denials indexed without a decision', ['reason']),
+    alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted'),
+    esDown: metrics.gauge('es_down', 'state', '1 while Elasticsearch is failing and consumption is paused'),
+  };
+
+  const policyStore = createPolicyStore({
+    maxLoaded: config.processing.maxLoadedPolicies,
+    onLoad: (sha256, ok, durationMs, error) => {
+      m.policyLoads.inc({ result: ok ? 'ok' : 'error' });
+      if (ok) log.info({ sha256, durationMs }, 'policy loaded');
+      else log.warn({ sha256, error }, 'policy could not be loaded');
+    },
+  });
+
+  const abort = new AbortController();
+  let ready = false;
+  let stopping = false;
+  let esFailing = 0;
+  let eventsLoop: Promise<void> | undefined;
+  let policyLoop: Promise<void> | undefined;
+  const handlers = new Set<Promise<void>>();
+  let slotWaiters: Array<() => void> = [];
+
+  let alerter: Alerter | undefined;
+  if (config.alerts.enabled) {
+    alerter = createAlerter({
+      registry: createEsRegistry({
+        createIfAbsent: (index, id, doc) => es.createIfAbsent(index, id, doc),
+        index: idx.signatures,
+      }),
+      sinks: [createLogSink(logger.child({ stage: 'alerts' }))],
+      signature: { permissionSet: true },
+      hostScope: config.alerts.hostScope,
+      rateLimitWindowMs: config.alerts.rateLimitWindowMs,
+      ignore: [...config.alerts.ignore],
+      onSinkError: (sink, alertId, err) => log.warn({ sink, alertId, err }, 'alert sink failed'),
+    });
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+
+  const esUp = () => {
+    if (esFailing > 0) {
+      esFailing = 0;
+      m.esDown.set(0);
+      deps.events.resume();
+      log.info({}, 'elasticsearch is back, consumption resumed');
+    }
+  };
+  const esDown = (err: unknown, attempt: number) => {
+    if (esFailing === 0) {
+      deps.events.pause();
+      m.esDown.set(1);
+      log.warn({ err }, 'elasticsearch failing, consumption paused');
+    }
+    esFailing++;
+    m.bulkRetries.inc();
+    return backoffDelayMs(attempt, 250, 5000);
+  };
+
+  /** Index until every document is acked or rejected for good. Returns the ids rejected (not retriable). */
+  const indexAll = async (index: string, docs: BulkDoc[]): Promise<Map<string, string> | null> => {
+    const rejected = new Map<string, string>();
+    let todo = docs;
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      if (abort.signal.aborted) return null;
+      let res: BulkResult;
+      try {
+        res = await es.bulkIndex(index, todo, {
+          attempts: 2,
+          initialDelayMs: 100,
+          maxDelayMs: 1000,
+          refresh: config.elasticsearch.refreshWaitFor ? 'wait_for' : false,
+        });
+      } catch (err) {
+        if (!isRetriable(err) && !(err instanceof AvcError && err.code === 'AVC_ERR_ES_UNAVAILABLE')) {
+          // Not a transient failure of ES: treat every document as rejected.
+          for (const d of todo) rejected.set(d.id, `elasticsearch error: ${String((err as Error).message).slice(0, 300)}`);
+          return rejected;
+        }
+        await sleep(esDown(err, attempt));
+        continue;
+      }
+      const retryIds = new Set<string>();
+      for (const f of res.failures) {
+        if (f.retriable) retryIds.add(f.id);
+        else rejected.set(f.id, `${f.type}: ${f.reason}`.slice(0, 1000));
+      }
+      if (retryIds.size === 0) {
+        esUp();
+        break;
+      }
+      todo = todo.filter((d) => retryIds.has(d.id));
+      await sleep(esDown(new AvcError('AVC_ERR_ES_BULK_PARTIAL', 'bulk partially failed', { retriable: true }), attempt));
+    }
+    return rejected;
+  };
+
+  const sendWithRetry = async (topic: string, messages: Array<{ key: string; value: Buffer }>) => {
+    for (let attempt = 1; ; attempt++) {
+      if (abort.signal.aborted) return false;
+      try {
+        await producer.send(topic, messages);
+        return true;
+      } catch (err) {
+        if (warnLimit.take() !== null) log.warn({ err, attempt }, 'dead-letter send failed, retrying');
+        await sleep(backoffDelayMs(attempt, 200, 5000));
+      }
+    }
+  };
+
+  const deadLetterOf = (d: KafkaDelivery, host: string | null, code: string, message: string): DeadLetterMessage =>
+    makeDeadLetter({
+      component: 'analyzer',
+      host,
+      code,
+      message,
+      raw: d.value,
+      source: { kind: 'kafka', topic: d.topic, partition: d.partition, offset: d.offset, key: d.key?.slice(0, 1000) ?? null },
+      at: now(),
+    });
+
+  const replayWith = (lookup: PolicyLookup | undefined) => (denial: Denial): Replay => {
+    if (lookup === undefined) return { explanation: null, error: 'event has no policy state (SELinux off or unreadable on the host)' };
+    if (lookup.kind === 'pending') return { explanation: null, error: `policy ${lookup.reason} not received in time` };
+    if (lookup.kind === 'error') return { explanation: null, error: lookup.message };
+    try {
+      return { explanation: lookup.explainer.explain(denial, lookup.booleans), error: null };
+    } catch (err) {
+      return { explanation: null, error: `decision failed: ${String((err as Error).message).slice(0, 500)}` };
+    }
+  };
+
+  const signatureOf = (host: string) => (_denial: Denial, record: AuditRecord, path: string | null, exe: string | null) => {
+    const ctx: DenialContext = {
+      host,
+      time: '',
+      serial: record.serial,
+      avc: record.avc!,
+      pid: null,
+      comm: null,
+      exe,
+      path,
+    };
+    return signaturesOf(ctx, { permissionSet: true })[0]!.id;
+  };
+
+  const handleBatch = async (batch: KafkaBatch) => {
+    const dead: DeadLetterMessage[] = [];
+    const prepared: Prepared[] = [];
+    for (const d of batch.deliveries) {
+      m.consumed.inc();
+      const dec = decodeEventMessage(d.value);
+      if (!dec.ok) {
+        m.invalid.inc({ reason: dec.error.code });
+        if (warnLimit.take() !== null) {
+          log.warn({ code: dec.error.code, partition: d.partition, offset: d.offset }, 'invalid message, dead-lettered');
+        }
+        dead.push(deadLetterOf(d, null, dec.error.code, dec.error.message));
+        continue;
+      }
+      prepared.push({ delivery: d, msg: dec.value });
+    }
+
+    // Policy states referenced by this batch: wait for the policy consumer to have them.
+    const lookups = new Map<string, PolicyLookup>();
+    for (const p of prepared) {
+      const ref = p.msg.policy;
+      if (ref === null || lookups.has(ref.stateId)) continue;
+      const hasDenial = p.msg.event.records.some((r) => r.avc?.decision === 'denied');
+      if (!hasDenial) continue;
+      lookups.set(ref.stateId, await policyStore.waitFor(ref.stateId, config.processing.policyWaitMs, abort.signal));
+    }
+    if (abort.signal.aborted) {
+      batch.nack();
+      return;
+    }
+
+    const ingestedAt = now();
+    const denialDocs: BulkDoc[] = [];
+    const selinuxDocs: BulkDoc[] = [];
+    const owner = new Map<string, Prepared>();
+    const alertsTodo: Array<{ ctx: DenialContext; ex: Parameters<Alerter['process']>[1] }> = [];
+    const verdicts: string[] = [];
+    for (const p of prepared) {
+      const lookup = p.msg.policy === null ? undefined : lookups.get(p.msg.policy.stateId);
+      const docs = toEcs(
+        p.msg,
+        { partition: p.delivery.partition, offset: p.delivery.offset },
+        ingestedAt,
+        replayWith(lookup),
+        signatureOf(p.msg.host),
+      );
+      for (const d of docs.denials) {
+        denialDocs.push({ id: d.id, doc: d.doc });
+        owner.set(d.id, p);
+        const v = d.doc.decision.verdict;
+        verdicts.push(v !== null && VERDICT_LABELS.has(v) ? v : 'none');
+        if (v === null) m.noPolicy.inc({ reason: lookup === undefined ? 'no_state' : lookup.kind });
+        alertsTodo.push({
+          ctx: {
+            host: p.msg.host,
+            time: d.doc['@timestamp'],
+            serial: d.record.serial,
+            avc: d.record.avc!,
+            pid: d.doc.process.pid,
+            comm: d.doc.process.name,
+            exe: d.doc.process.executable,
+            path: d.doc.file.path,
+          },
+          ex: d.explanation,
+        });
+      }
+      for (const d of docs.selinux) {
+        selinuxDocs.push(d);
+        owner.set(d.id, p);
+      }
+    }
+
+    const rejected = new Map<string, string>();
+    for (const [index, docs] of [
+      [idx.denials, denialDocs],
+      [idx.selinuxEvents, selinuxDocs],
+    ] as const) {
+      if (docs.length === 0) continue;
+      const r = await indexAll(index, docs);
+      if (r === null) {
+        batch.nack();
+        return;
+      }
+      for (const [id, why] of r) rejected.set(id, why);
+    }
+    // A message with a document ES refused for good is dead-lettered (once) with the reason.
+    const deadOwners = new Set<Prepared>();
+    for (const [id, why] of rejected) {
+      const p = owner.get(id);
+      m.rejected.inc();
+      if (p === undefined || deadOwners.has(p)) continue;
+      deadOwners.add(p);
+      dead.push(deadLetterOf(p.delivery, p.msg.host, 'AVC_ERR_ANALYZER_ES_REJECTED', why));
+    }
+    if (dead.length > 0) {
+      const out = dead.map((x) => {
+        const enc = encodeDeadLetterMessage(x);
+        if (!enc.ok) throw new Error(`dead letter does not validate: ${enc.error.message}`);
+        return { key: x.host ?? '', value: enc.value };
+      });
+      if (!(await sendWithRetry(config.kafka.deadletterTopic, out))) {
+        batch.nack();
+        return;
+      }
+      m.deadletters.inc({ topic: 'events' }, out.length);
+    }
+    for (const v of verdicts) m.denials.inc({ verdict: v });
+    m.selinux.inc(selinuxDocs.length);
+
+    if (alerter !== undefined) {
+      for (const a of alertsTodo) {
+        try {
+          const sent = await alerter.process(a.ctx, a.ex);
+          m.alerts.inc(sent.length);
+        } catch (err) {
+          // Alerts never block indexing: a failed claim is logged; the denial is indexed already.
+          if (warnLimit.take() !== null) log.warn({ err }, 'alert processing failed');
+        }
+      }
+    }
+    await batch.ack();
+    m.batches.inc();
+  };
+
+  const runEvents = async () => {
+    for await (const batch of deps.events.batches()) {
+      while (handlers.size >= config.processing.maxInFlightBatches) {
+        await new Promise<void>((resolve) => slotWaiters.push(resolve));
+      }
+      const h: Promise<void> = handleBatch(batch)
+        .catch((err) => {
+          log.error({ err, partition: batch.partition }, 'batch failed, it will be redelivered');
+          batch.nack();
+        })
+        .finally(() => {
+          handlers.delete(h);
+          const ws = slotWaiters;
+          slotWaiters = [];
+          for (const w of ws) w();
+        });
+      handlers.add(h);
+    }
+  };
+
+  const runPolicies = async () => {
+    for await (const batch of deps.policies.batches()) {
+      for (const d of batch.deliveries) {
+        if (d.value.length === 0) continue; // tombstone
+        const dec = decodePolicyMessage(d.value);
+        if (!dec.ok) {
+          m.invalid.inc({ reason: dec.error.code });
+          const dl = deadLetterOf(d, null, dec.error.code, dec.error.message);
+          const enc = encodeDeadLetterMessage(dl);
+          if (enc.ok && (await sendWithRetry(config.kafka.deadletterTopic, [{ key: '', value: enc.value }]))) {
+            m.deadletters.inc({ topic: 'policy' });
+          }
+          continue;
+        }
+        policyStore.apply(dec.value);
+        m.policyMessages.inc({ kind: dec.value.kind });
+      }
+      void batch.ack();
+    }
+  };
+
+  const app: AnalyzerApp = {
+    policyStore,
+    async start() {
+      await es.waitUntilHealthy({ timeoutMs: 120_000 });
+      await es.ensureIndexTemplates([
+        {
+          name: `${idx.denials}-template`,
+          indexPatterns: [`${idx.denials}*`],
+          mappings: ES_MAPPINGS.denials as unknown as Record<string, unknown>,
+          settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '1s' },
+        },
+        {
+          name: `${idx.selinuxEvents}-template`,
+          indexPatterns: [`${idx.selinuxEvents}*`],
+          mappings: ES_MAPPINGS.selinuxEvents as unknown as Record<string, unknown>,
+          settings: { number_of_shards: 1, number_of_replicas: 0 },
+        },
+        {
+          name: `${idx.signatures}-template`,
+          indexPatterns: [`${idx.signatures}*`],
+          mappings: ES_MAPPINGS.signatures as unknown as Record<string, unknown>,
+          settings: { number_of_shards: 1, number_of_replicas: 0 },
+        },
+      ]);
+      await producer.connect();
+      if (deps.ensureTopics) await deps.ensureTopics();
+      await deps.policies.connect();
+      policyLoop = runPolicies().catch((err) => {
+        log.error({ err }, 'policy consumer stopped');
+      });
+      await deps.events.connect();
+      eventsLoop = runEvents().catch((err) => {
+        log.error({ err }, 'event consumer stopped');
+      });
+      ready = true;
+      log.info({ indices: idx }, 'analyzer started');
+    },
+    ready: () => ready && !stopping && esFailing === 0,
+    markUnready() {
+      ready = false;
+    },
+    async stopIntake() {
+      stopping = true;
+      ready = false;
+      deps.events.pause();
+    },
+    async drain() {
+      const deadline = Date.now() + config.shutdown.drainMs;
+      while (handlers.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.allSettled([...handlers]), new Promise((r) => setTimeout(r, 100))]);
+      }
+      // Whatever is still stuck (ES down) gives up: it is redelivered after the restart.
+      abort.abort();
+      await Promise.allSettled([...handlers]);
+    },
+    async flush() {
+      if (alerter !== undefined) await alerter.flush(true).catch(() => []);
+    },
+    async disconnect() {
+      abort.abort();
+      await deps.events.stop(0);
+      await eventsLoop;
+      await deps.policies.stop(0);
+      await policyLoop;
+      await producer.disconnect();
+      await es.close();
+    },
+    async stop() {
+      app.markUnready();
+      await app.stopIntake();
+      await app.drain();
+      await app.flush();
+      await app.disconnect();
+    },
+  };
+  return app;
+}

@@ -1,0 +1,72 @@
+import { zBool, zInt, zList } from '@avcstream/config';
+import { TOPICS } from '@avcstream/contracts';
+import { z } from 'zod';
+
+/** The analyzer's config schema; `hostname` is injected by main.ts (pure). */
+export function analyzerConfigSchema(hostname: string) {
+  return z
+    .object({
+      analyzerId: z.string().min(1).max(128).default(`${hostname}-analyzer`),
+      kafka: z
+        .object({
+          brokers: zList(z.string().min(1)).default(['127.0.0.1:9092']),
+          clientId: z.string().min(1).default('avcstream-analyzer'),
+          groupId: z.string().min(1).default('avcstream-analyzer'),
+          eventsTopic: z.string().min(1).default(TOPICS.events),
+          policyTopic: z.string().min(1).default(TOPICS.policy),
+          deadletterTopic: z.string().min(1).default(TOPICS.deadletter),
+          fromBeginning: zBool().default(true),
+          ensureTopics: zBool().default(true),
+          partitions: zInt(1, 1024).default(3),
+          maxBytesPerPartition: zInt(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+        })
+        .strict()
+        .prefault({}),
+      elasticsearch: z
+        .object({
+          url: z.string().min(1).default('http://127.0.0.1:9200'),
+          indexPrefix: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_.-]{0,100}$/)
+            .default('avcstream'),
+          requestTimeoutMs: zInt(1000, 600_000).default(30_000),
+          /** Index with `refresh=wait_for` (tests; slower). */
+          refreshWaitFor: zBool().default(false),
+        })
+        .strict()
+        .prefault({}),
+      processing: z
+        .object({
+          /** Kafka batches processed at once (across partitions). */
+          maxInFlightBatches: zInt(1, 64).default(4),
+          /** How long a message waits for its policy state to arrive on the policy topic. */
+          policyWaitMs: zInt(0, 3_600_000).default(60_000),
+          maxLoadedPolicies: zInt(1, 64).default(4),
+        })
+        .strict()
+        .prefault({}),
+      alerts: z
+        .object({
+          enabled: zBool().default(true),
+          hostScope: zBool().default(true),
+          rateLimitWindowMs: zInt(0, 86_400_000).default(60_000),
+          ignore: zList(z.string().min(1).max(1024)).default([]),
+        })
+        .strict()
+        .prefault({}),
+      http: z
+        .object({
+          port: zInt(0, 65535).default(9465),
+          host: z.string().min(1).default('127.0.0.1'),
+        })
+        .strict()
+        .prefault({}),
+      shutdown: z
+        .object({ budgetMs: zInt(100, 600_000).default(20_000), drainMs: zInt(0, 600_000).default(10_000) })
+        .strict()
+        .prefault({}),
+    })
+    .strict();
+}
+
+export type AnalyzerConfig = z.output<ReturnType<typeof analyzerConfigSchema>>;

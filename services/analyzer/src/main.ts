@@ -1,0 +1,153 @@
+// Impure wiring of the analyzer daemon: config, logger, metrics, Kafka, Elasticsearch, signals.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
+import { createEsClient } from '@avcstream/elasticsearch';
+import { createKafkaConsumer, createKafkaProducer, ensureTopics } from '@avcstream/kafka';
+import { createLifecycle } from '@avcstream/pipeline';
+import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
+import { createApp } from './app.ts';
+import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
+
+export interface DaemonIo {
+  stderr: NodeJS.WritableStream;
+}
+
+function splitConfigArg(argv: readonly string[]): { configPath: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let configPath: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') configPath = argv[++i];
+    else if (a.startsWith('--config=')) configPath = a.slice('--config='.length);
+    else rest.push(a);
+  }
+  return { configPath, rest };
+}
+
+export const ANALYZER_HELP = `Usage: avcstream analyzer [--config file.json] [--path.to.key=value ...]
+
+Consumes avcstream.events.v1 in a consumer group, replays every denial against the host's policy and
+booleans (from avcstream.policy.v1), indexes ECS documents into Elasticsearch, dead-letters invalid
+messages to avcstream.deadletter.v1 and raises first-seen alerts. Keys (env AVCSTREAM_<A>__<B>):
+  --kafka.brokers, --kafka.groupId, --elasticsearch.url, --elasticsearch.indexPrefix,
+  --processing.policyWaitMs, --alerts.enabled, --http.port, --shutdown.budgetMs
+See services/analyzer/README.md.
+`;
+
+/** Run the analyzer until SIGTERM/SIGINT. Resolves with the exit code. */
+export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stderr.write(ANALYZER_HELP);
+    return 0;
+  }
+  let config: AnalyzerConfig;
+  try {
+    const { configPath, rest } = splitConfigArg(argv);
+    config = loadConfig(
+      analyzerConfigSchema(hostname()),
+      process.env,
+      rest,
+      readConfigFile(configPath ?? process.env.AVCSTREAM_CONFIG),
+    );
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`avcstream analyzer: ${err.message}\n`);
+      return CONFIG_EXIT_CODE;
+    }
+    throw err;
+  }
+
+  const logger = createLogger({ component: 'analyzer' });
+  logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  const metrics = createMetrics({ component: 'analyzer' });
+  const kafkaLog = logger.child({ stage: 'kafka' });
+  const kafkaOpts = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: kafkaLog };
+
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    events: createKafkaConsumer({
+      ...kafkaOpts,
+      groupId: config.kafka.groupId,
+      topics: [config.kafka.eventsTopic],
+      fromBeginning: config.kafka.fromBeginning,
+      maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+    }),
+    policies: createKafkaConsumer({
+      ...kafkaOpts,
+      groupId: `${config.kafka.groupId}-policy-${config.analyzerId}-${randomUUID().slice(0, 8)}`,
+      topics: [config.kafka.policyTopic],
+      fromBeginning: true,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    }),
+    producer: createKafkaProducer({ ...kafkaOpts, compression: 'gzip' }),
+    es: createEsClient({
+      node: config.elasticsearch.url,
+      requestTimeoutMs: config.elasticsearch.requestTimeoutMs,
+      logger: logger.child({ stage: 'elasticsearch' }),
+    }),
+    ensureTopics: config.kafka.ensureTopics
+      ? () =>
+          ensureTopics(kafkaOpts, [
+            { topic: config.kafka.eventsTopic, partitions: config.kafka.partitions },
+            {
+              topic: config.kafka.policyTopic,
+              compacted: true,
+              config: { 'max.message.bytes': String(2 * 1024 * 1024) },
+            },
+            { topic: config.kafka.deadletterTopic, partitions: 1 },
+          ])
+      : undefined,
+  });
+
+  const health = createHealthServer({
+    port: config.http.port,
+    host: config.http.host,
+    registry: metrics.registry,
+    isReady: () => app.ready(),
+    extraRoutes: [
+      { method: 'GET', url: '/policies', handler: () => ({ status: 200, body: app.policyStore.stats() }) },
+    ],
+  });
+
+  return await new Promise<number>((resolve) => {
+    const lifecycle = createLifecycle({
+      budgetMs: config.shutdown.budgetMs,
+      logger,
+      exit: (code) => {
+        setTimeout(() => process.exit(code), 2000).unref();
+        resolve(code);
+      },
+    });
+    lifecycle.onShutdown('unready', 'readyz', () => app.markUnready());
+    lifecycle.onShutdown('stopIntake', 'kafka-consumer', () => app.stopIntake());
+    lifecycle.onShutdown('drain', 'batches', () => app.drain());
+    lifecycle.onShutdown('flush', 'alerts', () => app.flush());
+    lifecycle.onShutdown('commit', 'kafka-offsets', () => app.disconnect());
+    lifecycle.onShutdown('disconnect', 'http', () => health.close());
+    lifecycle.onShutdown('flushLogs', 'pino', () => flushLogger(logger));
+    lifecycle.installSignalHandlers();
+
+    void (async () => {
+      try {
+        const { port } = await health.start();
+        logger.info({ port }, 'health server listening');
+      } catch (err) {
+        logger.error({ err }, 'cannot start the health server');
+        resolve(await lifecycle.shutdown('health server failed').then(() => 1));
+        return;
+      }
+      for (let attempt = 1; lifecycle.state === 'running'; attempt++) {
+        try {
+          await app.start();
+          return;
+        } catch (err) {
+          logger.error({ err, attempt }, 'analyzer start failed, retrying');
+          await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+        }
+      }
+    })();
+  });
+}

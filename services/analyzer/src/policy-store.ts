@@ -1,0 +1,124 @@
+// The policy states and binaries seen on avcstream.policy.v1, and an explainer per policy hash (cached).
+import {
+  assemblePolicy,
+  type PolicyChunkMessage,
+  type PolicyMessage,
+  type PolicyStateMessage,
+} from '@avcstream/contracts';
+import { createExplainer, type Explainer } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
+
+export type PolicyLookup =
+  | { kind: 'ready'; explainer: Explainer; booleans: Readonly<Record<string, boolean>>; state: PolicyStateMessage }
+  | { kind: 'pending'; reason: 'state' | 'binary' }
+  | { kind: 'error'; message: string };
+
+export interface PolicyStoreOptions {
+  /** Parsed policies kept (each holds a model in memory). Default 4. */
+  maxLoaded?: number;
+  /** Policy states remembered. Default 100 000 (oldest dropped). */
+  maxStates?: number;
+  /** Distinct policy binaries whose chunks are kept. Default 32. */
+  maxBinaries?: number;
+  /** Called when a policy is parsed (or fails to). */
+  onLoad?: (sha256: string, ok: boolean, durationMs: number, error?: string) => void;
+}
+
+export interface PolicyStore {
+  apply(msg: PolicyMessage): void;
+  lookup(stateId: string): PolicyLookup;
+  /** Resolves once `lookup(stateId)` is no longer pending, or after `timeoutMs`. */
+  waitFor(stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup>;
+  stats(): { states: number; binaries: number; loaded: number };
+}
+
+export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore {
+  const maxLoaded = options.maxLoaded ?? 4;
+  const maxStates = options.maxStates ?? 100_000;
+  const maxBinaries = options.maxBinaries ?? 32;
+  const states = new Map<string, PolicyStateMessage>();
+  const chunks = new Map<string, Map<number, PolicyChunkMessage>>();
+  const loaded = new Map<string, Explainer | { error: string }>();
+  let waiters: Array<() => void> = [];
+
+  const wake = () => {
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  };
+
+  const explainerFor = (sha256: string): Explainer | { error: string } | null => {
+    const hit = loaded.get(sha256);
+    if (hit !== undefined) {
+      loaded.delete(sha256);
+      loaded.set(sha256, hit);
+      return hit;
+    }
+    const parts = chunks.get(sha256);
+    if (parts === undefined) return null;
+    const first = parts.values().next().value;
+    if (first === undefined || parts.size < first.count) return null;
+    const assembled = assemblePolicy(parts.values());
+    let result: Explainer | { error: string };
+    const t0 = Date.now();
+    if (assembled === null) {
+      result = { error: 'policy chunks do not reassemble to their sha256' };
+    } else {
+      try {
+        result = createExplainer(readPolicy(assembled.bytes));
+      } catch (err) {
+        result = { error: `policy does not parse: ${String((err as Error).message).slice(0, 500)}` };
+      }
+    }
+    options.onLoad?.(sha256, !('error' in result), Date.now() - t0, 'error' in result ? result.error : undefined);
+    loaded.set(sha256, result);
+    while (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value as string);
+    return result;
+  };
+
+  const store: PolicyStore = {
+    apply(msg) {
+      if (msg.kind === 'state') {
+        states.delete(msg.stateId);
+        states.set(msg.stateId, msg);
+        while (states.size > maxStates) states.delete(states.keys().next().value as string);
+      } else {
+        let parts = chunks.get(msg.sha256);
+        if (parts === undefined) {
+          parts = new Map();
+          chunks.set(msg.sha256, parts);
+          while (chunks.size > maxBinaries) {
+            const oldest = chunks.keys().next().value as string;
+            chunks.delete(oldest);
+          }
+        }
+        parts.set(msg.index, msg);
+      }
+      wake();
+    },
+    lookup(stateId) {
+      const state = states.get(stateId);
+      if (state === undefined) return { kind: 'pending', reason: 'state' };
+      const ex = explainerFor(state.policy.sha256);
+      if (ex === null) return { kind: 'pending', reason: 'binary' };
+      if ('error' in ex) return { kind: 'error', message: ex.error };
+      return { kind: 'ready', explainer: ex, booleans: state.booleans, state };
+    },
+    async waitFor(stateId, timeoutMs, signal) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = store.lookup(stateId);
+        if (r.kind !== 'pending' || Date.now() >= deadline || signal?.aborted) return r;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now())));
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+    },
+    stats: () => ({ states: states.size, binaries: chunks.size, loaded: loaded.size }),
+  };
+  return store;
+}
