@@ -72,7 +72,14 @@ function ensureTools(): void {
   const pkgs = missing.map(([, pkg]) => pkg!);
   log(`installing ${pkgs.join(' ')} from Debian`);
   const apt = ['-o', 'DPkg::Lock::Timeout=600', '-y', '-q'];
-  execFileSync('apt-get', [...apt, 'install', '--no-install-recommends', ...pkgs], { stdio: 'inherit' });
+  const install = () =>
+    spawnSync('apt-get', [...apt, 'install', '--no-install-recommends', ...pkgs], { stdio: 'inherit' })
+      .status;
+  if (install() !== 0) {
+    // A fresh machine may have no package lists yet.
+    execFileSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
+    if (install() !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed`);
+  }
 }
 
 function log(msg: string): void {
