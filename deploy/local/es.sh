@@ -97,7 +97,7 @@ do_start() {
   # -d: the CLI forks the server, waits until it has started (or failed) and exits; -p writes its pid.
   rc=0
   as_es_user env HOME="$ES_STATE" ES_JAVA_HOME="$(java_home)" ES_PATH_CONF="$ES_STATE/config" \
-    ES_TMPDIR="$ES_STATE/tmp" "$home/bin/elasticsearch" -d -p "$ES_PIDFILE" >>"$ES_OUT" 2>&1 </dev/null || rc=$?
+    ES_TMPDIR="$ES_STATE/tmp" "$home/bin/elasticsearch" -d -p "$ES_PIDFILE" >>"$ES_OUT" 2>&1 </dev/null 9>&- || rc=$?
   if ((rc != 0)); then
     tail -n 40 "$ES_OUT" >&2 || true
     die "Elasticsearch failed to start (exit $rc), see $ES_OUT and $ES_STATE/logs/"

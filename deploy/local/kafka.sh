@@ -86,12 +86,13 @@ do_start() {
     log "formatted KRaft storage (cluster id $cluster_id)"
   fi
   : >"$KAFKA_LOG"
-  # setsid: the broker outlives the shell (and the test runner) that started it.
+  # setsid: the broker outlives the shell (and the test runner) that started it. 9>&-: it must not
+  # inherit the start/stop lock.
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PIDFILE" \
     "$(java_bin)" -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true -Dlog4j.configuration="file:$KAFKA_STATE/log4j.properties" \
     -cp "$home/libs/*" kafka.Kafka "$KAFKA_STATE/server.properties" \
-    >>"$KAFKA_LOG" 2>&1 </dev/null &
+    >>"$KAFKA_LOG" 2>&1 </dev/null 9>&- &
   for ((i = 0; i < 50; i++)); do
     [[ -s "$KAFKA_PIDFILE" ]] && break
     sleep 0.1

@@ -42,7 +42,10 @@ async function withAdmin<T>(
  * Creates the topics that do not exist (waiting for their leaders) and raises partition counts that are
  * too low. Existing topic configs are left alone. Idempotent; safe to call at every service start.
  */
-export async function ensureTopics(options: KafkaConnectionOptions, topics: readonly TopicSpec[]): Promise<void> {
+export async function ensureTopics(
+  options: KafkaConnectionOptions,
+  topics: readonly TopicSpec[],
+): Promise<void> {
   if (topics.length === 0) return;
   await withAdmin(options, async (admin) => {
     try {
@@ -82,7 +85,10 @@ export async function ensureTopics(options: KafkaConnectionOptions, topics: read
 }
 
 /** Deletes topics (tests only); missing topics are ignored. */
-export async function deleteTopics(options: KafkaConnectionOptions, topics: readonly string[]): Promise<void> {
+export async function deleteTopics(
+  options: KafkaConnectionOptions,
+  topics: readonly string[],
+): Promise<void> {
   if (topics.length === 0) return;
   await withAdmin(options, async (admin) => {
     const existing = new Set(await admin.listTopics());
@@ -110,12 +116,16 @@ export async function committedOffsets(
 export async function endOffsets(options: KafkaConnectionOptions, topic: string): Promise<PartitionOffset[]> {
   return withAdmin(options, async (admin) => {
     const res = await admin.fetchTopicOffsets(topic);
-    return res.map((p) => ({ partition: p.partition, offset: p.high })).sort((a, b) => a.partition - b.partition);
+    return res
+      .map((p) => ({ partition: p.partition, offset: p.high }))
+      .sort((a, b) => a.partition - b.partition);
   });
 }
 
 /** Resolves when the cluster answers a metadata request (used by testkit and readiness checks). */
-export async function pingKafka(options: KafkaConnectionOptions): Promise<{ brokers: number; controller: number | null }> {
+export async function pingKafka(
+  options: KafkaConnectionOptions,
+): Promise<{ brokers: number; controller: number | null }> {
   return withAdmin(options, async (admin) => {
     const c = await admin.describeCluster();
     return { brokers: c.brokers.length, controller: c.controller };

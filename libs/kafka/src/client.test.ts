@@ -18,13 +18,30 @@ describe('kafkajsLogCreator', () => {
       (obj: Record<string, unknown>, msg: string): void => {
         seen.push([level, obj, msg]);
       };
-    const log = kafkajsLogCreator({ debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') })(
-      logLevel.INFO,
-    );
-    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { message: 'boom <x>', timestamp: 't', broker: 'b:1' } });
-    log({ namespace: 'Runner', level: logLevel.INFO, label: 'INFO', log: { message: 'joined', timestamp: 't' } });
+    const log = kafkajsLogCreator({
+      debug: rec('debug'),
+      info: rec('info'),
+      warn: rec('warn'),
+      error: rec('error'),
+    })(logLevel.INFO);
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { message: 'boom <x>', timestamp: 't', broker: 'b:1' },
+    });
+    log({
+      namespace: 'Runner',
+      level: logLevel.INFO,
+      label: 'INFO',
+      log: { message: 'joined', timestamp: 't' },
+    });
     expect(seen).toEqual([
-      ['warn', { kafkaNamespace: 'Connection', kafkaMessage: 'boom <x>', kafka_broker: 'b:1' }, 'kafka client reported a problem'],
+      [
+        'warn',
+        { kafkaNamespace: 'Connection', kafkaMessage: 'boom <x>', kafka_broker: 'b:1' },
+        'kafka client reported a problem',
+      ],
       ['debug', { kafkaNamespace: 'Runner', kafkaMessage: 'joined' }, 'kafka client log'],
     ]);
   });

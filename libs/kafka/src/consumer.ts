@@ -48,6 +48,8 @@ export interface KafkaConsumerOptions extends KafkaConnectionOptions {
   maxQueuedBatches?: number;
   /** Fetch size per partition (default 1 MiB). */
   maxBytesPerPartition?: number;
+  /** Longest time the broker holds a fetch open when there is no data (default 500). */
+  maxWaitTimeMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
 }
@@ -104,6 +106,7 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
     sessionTimeout: options.sessionTimeoutMs ?? 30000,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 10 },
   });
@@ -152,7 +155,9 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
       const prev = committed.get(k);
       if (prev === undefined || upto > prev) {
         try {
-          await consumer.commitOffsets([{ topic: track.topic, partition: track.partition, offset: upto.toString() }]);
+          await consumer.commitOffsets([
+            { topic: track.topic, partition: track.partition, offset: upto.toString() },
+          ]);
           committed.set(k, upto);
         } catch (err) {
           logger.warn(
@@ -216,7 +221,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
         try {
           consumer.seek({ topic: track.topic, partition: track.partition, offset: tb.first.toString() });
         } catch (err) {
-          logger.warn({ topic: track.topic, partition: track.partition, err: String(err) }, 'kafka seek failed');
+          logger.warn(
+            { topic: track.topic, partition: track.partition, err: String(err) },
+            'kafka seek failed',
+          );
         }
       },
     };
@@ -243,7 +251,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
     );
     // Keep the group session alive while the caller is slow (queue full).
     for (;;) {
-      const r = await Promise.race([pushed, new Promise<'tick'>((res) => setTimeout(() => res('tick'), 1000))]);
+      const r = await Promise.race([
+        pushed,
+        new Promise<'tick'>((res) => setTimeout(() => res('tick'), 1000)),
+      ]);
       if (r === true) return;
       if (r === false) {
         tb.state = 'stale';
@@ -265,7 +276,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
     async connect() {
       try {
         await consumer.connect();
-        await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+        await consumer.subscribe({
+          topics: [...options.topics],
+          fromBeginning: options.fromBeginning ?? false,
+        });
         consumer.on(consumer.events.CRASH, (e) => {
           const p = e.payload as { error?: unknown; restart?: boolean };
           if (p.restart === false) {
@@ -275,7 +289,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
             logger.error({ groupId: options.groupId, err: String(p.error) }, 'kafka consumer crashed');
             queue.close();
           } else {
-            logger.warn({ groupId: options.groupId, err: String(p.error) }, 'kafka consumer restarting after error');
+            logger.warn(
+              { groupId: options.groupId, err: String(p.error) },
+              'kafka consumer restarting after error',
+            );
           }
         });
         consumer.on(consumer.events.GROUP_JOIN, () => {

@@ -1,7 +1,12 @@
 import { AvcError } from '@avcstream/pipeline';
 
 /** Wraps a kafkajs error into an AvcError keeping kafkajs' retriable flag; kafkajs types never escape. */
-export function kafkaError(code: string, message: string, cause: unknown, details: Record<string, unknown> = {}): AvcError {
+export function kafkaError(
+  code: string,
+  message: string,
+  cause: unknown,
+  details: Record<string, unknown> = {},
+): AvcError {
   const c = cause as { retriable?: unknown; name?: unknown; type?: unknown } | undefined;
   const retriable = typeof c?.retriable === 'boolean' ? c.retriable : true;
   const name = typeof c?.name === 'string' ? c.name : undefined;

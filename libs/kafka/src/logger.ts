@@ -24,13 +24,19 @@ export const silentLogger: KafkaLogger = {
 export function kafkajsLogCreator(logger: KafkaLogger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
-      const { message, timestamp: _ts, logger: _l, ...rest } = log as { message?: unknown } & Record<string, unknown>;
+      const {
+        message,
+        timestamp: _ts,
+        logger: _l,
+        ...rest
+      } = log as { message?: unknown } & Record<string, unknown>;
       const fields: Record<string, unknown> = { kafkaNamespace: namespace, kafkaMessage: message };
       for (const [k, v] of Object.entries(rest)) {
         if (k === 'stack') continue;
         fields[`kafka_${k}`] = v;
       }
-      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(fields, 'kafka client reported a problem');
+      if (level === logLevel.ERROR || level === logLevel.WARN)
+        logger.warn(fields, 'kafka client reported a problem');
       else logger.debug(fields, 'kafka client log');
     };
 }

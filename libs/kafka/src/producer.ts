@@ -64,7 +64,8 @@ export function createKafkaProducer(options: KafkaProducerOptions): KafkaProduce
       }
     },
     async send(topic, messages) {
-      if (!connected) throw kafkaError('AVC_ERR_KAFKA_NOT_CONNECTED', 'producer.send before connect', undefined);
+      if (!connected)
+        throw kafkaError('AVC_ERR_KAFKA_NOT_CONNECTED', 'producer.send before connect', undefined);
       if (messages.length === 0) return;
       try {
         await producer.send({
@@ -72,7 +73,11 @@ export function createKafkaProducer(options: KafkaProducerOptions): KafkaProduce
           acks: -1,
           timeout,
           compression,
-          messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : {} })),
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: m.headers ? { ...m.headers } : {},
+          })),
         });
       } catch (err) {
         throw kafkaError('AVC_ERR_KAFKA_SEND_FAILED', 'Kafka did not ack the messages', err, {
