@@ -1,1 +1,23 @@
-export {};
+export { parseBooleans, parseBooleanValue, BooleanFileError } from './booleans.ts';
+export { AccessInputError, type AccessVectors, computeAv } from './compute-av.ts';
+export { type Context, type ContextResult, parseContext } from './context.ts';
+export {
+  type BoolState,
+  type Decision,
+  decide,
+  makeBoolState,
+  REASON_BOUNDS,
+  REASON_CONSTRAINT,
+  REASON_RBAC,
+  REASON_TE,
+} from './decide.ts';
+export { createExplainer, type Explainer, type ExplainerOptions } from './explain.ts';
+export type {
+  BlastRadius,
+  BooleanSuggestion,
+  Denial,
+  Explanation,
+  Fix,
+  Verdict,
+} from './types.ts';
+export { readBooleans } from './booleans-fs.ts';

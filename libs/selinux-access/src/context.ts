@@ -1,0 +1,158 @@
+// Security context text -> numeric context, with libsepol's validity rules (binary-policy.md §22.2-§22.3).
+import { Ebitmap, type MlsLevel, type Policy } from '@avcstream/selinux-policy';
+
+/** Longest context string accepted (the kernel limit on a context is a page). */
+export const MAX_CONTEXT_LENGTH = 4096;
+
+export interface Level {
+  readonly sens: number;
+  readonly cats: Ebitmap;
+}
+
+export interface Context {
+  readonly user: number;
+  readonly role: number;
+  readonly type: number;
+  readonly low: Level;
+  readonly high: Level;
+  /** Names as written. */
+  readonly userName: string;
+  readonly roleName: string;
+  readonly typeName: string;
+  /** MLS part as written, or '' when absent. */
+  readonly mls: string;
+}
+
+export type ContextResult = { ok: true; context: Context } | { ok: false; reason: string };
+
+const NO_LEVEL: Level = { sens: 0, cats: Ebitmap.EMPTY };
+
+function fail(reason: string): ContextResult {
+  return { ok: false, reason };
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
+}
+
+function parseLevel(policy: Policy, text: string): Level | string {
+  const colon = text.indexOf(':');
+  const sensName = colon < 0 ? text : text.slice(0, colon);
+  const sens = policy.sensByName.get(sensName);
+  if (sens === undefined) return `unknown sensitivity ${quote(sensName)}`;
+  if (colon < 0) return { sens, cats: Ebitmap.EMPTY };
+  const bits: number[] = [];
+  for (const item of text.slice(colon + 1).split(',')) {
+    const dot = item.indexOf('.');
+    if (dot < 0) {
+      const v = policy.catByName.get(item);
+      if (v === undefined) return `unknown category ${quote(item)}`;
+      bits.push(v - 1);
+    } else {
+      const a = policy.catByName.get(item.slice(0, dot));
+      const b = policy.catByName.get(item.slice(dot + 1));
+      if (a === undefined || b === undefined) return `unknown category in ${quote(item)}`;
+      if (a >= b) return `bad category range ${quote(item)}`;
+      for (let v = a; v <= b; v++) bits.push(v - 1);
+    }
+  }
+  return { sens, cats: Ebitmap.fromBits(bits) };
+}
+
+/** x dom y: sensitivity at least as high and a superset of categories. */
+export function dominates(x: MlsLevel, y: MlsLevel): boolean {
+  return x.sens >= y.sens && containsAll(x.cats, y.cats);
+}
+
+export function levelEq(x: MlsLevel, y: MlsLevel): boolean {
+  return x.sens === y.sens && x.cats.equals(y.cats);
+}
+
+function containsAll(a: Ebitmap, b: Ebitmap): boolean {
+  const bs = b.starts;
+  const as = a.starts;
+  let j = 0;
+  for (let i = 0; i < bs.length; i++) {
+    const s = bs[i] as number;
+    while (j < as.length && (as[j] as number) < s) j++;
+    if (j >= as.length || as[j] !== s) return false;
+    const blo = b.words[i * 2] as number;
+    const bhi = b.words[i * 2 + 1] as number;
+    if (((a.words[j * 2] as number) & blo) >>> 0 !== blo) return false;
+    if (((a.words[j * 2 + 1] as number) & bhi) >>> 0 !== bhi) return false;
+  }
+  return true;
+}
+
+/**
+ * Parse a context. `strict` applies every libsepol validity rule (audit2why-compatible); otherwise only
+ * the names must exist and the MLS part must parse.
+ */
+export function parseContext(policy: Policy, text: string, strict: boolean): ContextResult {
+  if (text.length > MAX_CONTEXT_LENGTH) return fail('context too long');
+  const c1 = text.indexOf(':');
+  const c2 = c1 < 0 ? -1 : text.indexOf(':', c1 + 1);
+  if (c2 < 0) return fail(`malformed context ${quote(text)}`);
+  const c3 = text.indexOf(':', c2 + 1);
+  const userName = text.slice(0, c1);
+  const roleName = text.slice(c1 + 1, c2);
+  const typeName = c3 < 0 ? text.slice(c2 + 1) : text.slice(c2 + 1, c3);
+  const mls = c3 < 0 ? '' : text.slice(c3 + 1);
+  const user = policy.userByName.get(userName);
+  if (user === undefined) return fail(`unknown user ${quote(userName)}`);
+  const role = policy.roleByName.get(roleName);
+  if (role === undefined) return fail(`unknown role ${quote(roleName)}`);
+  const type = policy.typeByName.get(typeName);
+  if (type === undefined) return fail(`unknown type ${quote(typeName)}`);
+  if (policy.types[type - 1]?.isAttribute) return fail(`${quote(typeName)} is an attribute, not a type`);
+  let low = NO_LEVEL;
+  let high = NO_LEVEL;
+  if (policy.mls) {
+    if (c3 < 0) return fail('MLS policy but the context has no MLS part');
+    const dash = mls.indexOf('-');
+    const l = parseLevel(policy, dash < 0 ? mls : mls.slice(0, dash));
+    if (typeof l === 'string') return fail(l);
+    low = l;
+    if (dash < 0) high = low;
+    else {
+      const h = parseLevel(policy, mls.slice(dash + 1));
+      if (typeof h === 'string') return fail(h);
+      high = h;
+    }
+  } else if (c3 >= 0) {
+    return fail('non-MLS policy but the context has an MLS part');
+  }
+  const context: Context = { user, role, type, low, high, userName, roleName, typeName, mls };
+  if (strict) {
+    const why = invalidReason(policy, context);
+    if (why !== null) return fail(why);
+  }
+  return { ok: true, context };
+}
+
+/** Why libsepol would reject this (name-valid) context, or null when it is valid (§22.3). */
+export function invalidReason(policy: Policy, c: Context): string | null {
+  if (c.role !== 1) {
+    const role = policy.roles[c.role - 1];
+    if (!role?.types.has(c.type - 1)) {
+      return `type ${c.typeName} is not authorized for role ${c.roleName}`;
+    }
+    const user = policy.users[c.user - 1];
+    if (!user?.roles.has(c.role - 1)) return `role ${c.roleName} is not authorized for user ${c.userName}`;
+  }
+  if (policy.mls) {
+    if (!dominates(c.high, c.low)) return `high level does not dominate low level in ${quote(c.mls)}`;
+    for (const lvl of [c.low, c.high]) {
+      const sens = policy.sensitivities[lvl.sens - 1];
+      if (!sens) return `unknown sensitivity in ${quote(c.mls)}`;
+      if (!containsAll(sens.cats, lvl.cats)) return `category not allowed with ${sens.name} in ${quote(c.mls)}`;
+    }
+    if (c.role !== 1) {
+      const user = policy.users[c.user - 1];
+      if (user && !(dominates(c.low, user.range.low) && dominates(user.range.high, c.high))) {
+        return `range ${c.mls} is not within the range authorized for user ${c.userName}`;
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,330 @@
+// The access decision of binary-policy.md §23-§25: TE, constraints, RBAC, type bounds.
+import {
+  AVTAB_ALLOWED,
+  AVTAB_AUDITALLOW,
+  CEXPR_AND,
+  CEXPR_ATTR,
+  CEXPR_DOM,
+  CEXPR_DOMBY,
+  CEXPR_EQ,
+  CEXPR_H1H2,
+  CEXPR_H1L2,
+  CEXPR_INCOMP,
+  CEXPR_L1H1,
+  CEXPR_L1H2,
+  CEXPR_L1L2,
+  CEXPR_NAMES,
+  CEXPR_NEQ,
+  CEXPR_NOT,
+  CEXPR_OR,
+  CEXPR_ROLE,
+  CEXPR_TARGET,
+  CEXPR_TYPE,
+  CEXPR_USER,
+  type CondNode,
+  type Constraint,
+  type MlsLevel,
+  type Policy,
+  evalCond,
+  roleAllowKey,
+} from '@avcstream/selinux-policy';
+import { type Context, dominates, levelEq } from './context.ts';
+
+export const REASON_TE = 1;
+export const REASON_CONSTRAINT = 2;
+export const REASON_RBAC = 4;
+export const REASON_BOUNDS = 8;
+
+/** Boolean assignment plus the resulting state of every conditional node (1, 0 or -1 undefined). */
+export interface BoolState {
+  readonly values: Uint8Array;
+  readonly cond: Int8Array;
+}
+
+export function makeBoolState(policy: Policy, values: Uint8Array): BoolState {
+  const cond = new Int8Array(policy.conds.length);
+  for (let i = 0; i < policy.conds.length; i++) cond[i] = evalCond(policy.conds[i] as CondNode, values);
+  return { values, cond };
+}
+
+const boolNodesCache = new WeakMap<Policy, number[][]>();
+/** For each boolean value - 1: the conditional nodes whose expression uses it. */
+export function boolNodes(policy: Policy): number[][] {
+  let m = boolNodesCache.get(policy);
+  if (!m) {
+    const mm: number[][] = policy.booleans.map(() => []);
+    for (const n of policy.conds) for (const b of n.booleans) mm[b - 1]?.push(n.index);
+    m = mm;
+    boolNodesCache.set(policy, m);
+  }
+  return m;
+}
+
+/** The state with boolean `b` (value) flipped, re-evaluating only the nodes that use it. */
+export function flipBool(policy: Policy, base: BoolState, b: number): BoolState {
+  const values = base.values.slice();
+  values[b - 1] = values[b - 1] ? 0 : 1;
+  const cond = base.cond.slice();
+  for (const n of boolNodes(policy)[b - 1] ?? []) cond[n] = evalCond(policy.conds[n] as CondNode, values);
+  return { values, cond };
+}
+
+interface ProcessInfo {
+  cls: number;
+  transitionBits: number;
+}
+const processCache = new WeakMap<Policy, ProcessInfo>();
+function processInfo(policy: Policy): ProcessInfo {
+  let p = processCache.get(policy);
+  if (!p) {
+    const cls = policy.classByName.get('process') ?? 0;
+    let transitionBits = 0;
+    const datum = cls ? policy.classes[cls - 1] : undefined;
+    if (datum) {
+      for (const name of ['transition', 'dyntransition']) {
+        const v = datum.ownPerms.get(name) ?? datum.common?.perms.get(name);
+        if (v !== undefined) transitionBits |= 1 << (v - 1);
+      }
+    }
+    p = { cls, transitionBits: transitionBits >>> 0 };
+    processCache.set(policy, p);
+  }
+  return p;
+}
+
+export interface Decision {
+  allowed: number;
+  auditallow: number;
+  auditdeny: number;
+  reasons: number;
+  /** Constraints that removed permissions in stage 2, in evaluation order. */
+  failed: Constraint[];
+  /** Allowed vector after TE (stage 1), before constraints. */
+  teAllowed: number;
+}
+
+const MAX_BOUNDS_DEPTH = 32;
+
+/**
+ * Compute the decision for (s, t, class) and the requested vector. `extraAllow` adds permissions at the TE
+ * stage (used to verify a suggested allow rule before offering it).
+ */
+export function decide(
+  policy: Policy,
+  s: Context,
+  t: Context,
+  cls: number,
+  requested: number,
+  bs: BoolState,
+  extraAllow = 0,
+  depth = 0,
+): Decision {
+  let allowed = extraAllow >>> 0;
+  let auditallow = 0;
+  let auditdeny = 0xffffffff;
+  let reasons = 0;
+  let req = requested >>> 0;
+  const a1 = policy.typeAttrs[s.type];
+  const a2 = policy.typeAttrs[t.type];
+  const te = policy.teIndex;
+  const vec = policy.teVectors;
+  const ci = policy.condIndex;
+  const lists = policy.condLists;
+  const cav = policy.condAvtab;
+  const node = policy.condEntryNode;
+  const branch = policy.condEntryBranch;
+  const cond = bs.cond;
+  if (a1 && a2) {
+    for (let x = 0; x < a1.length; x++) {
+      const i = a1[x] as number;
+      for (let y = 0; y < a2.length; y++) {
+        const j = a2[y] as number;
+        const o = te.get(i, j, cls);
+        if (o >= 0) {
+          allowed |= vec[o] as number;
+          auditallow |= vec[o + 1] as number;
+          auditdeny &= vec[o + 2] as number;
+        }
+        const g = ci.get(i, j, cls);
+        if (g >= 0) {
+          const end = lists[g + 1] as number;
+          for (let k = lists[g] as number; k < end; k++) {
+            const e = lists[k] as number;
+            const st = cond[node[e] as number] as number;
+            if (st === -1 || st !== branch[e]) continue;
+            const kind = cav.kind[e] as number;
+            const d = cav.data[e] as number;
+            if (kind === AVTAB_ALLOWED) allowed |= d;
+            else if (kind === AVTAB_AUDITALLOW) auditallow |= d;
+            else auditdeny &= d;
+          }
+        }
+      }
+    }
+  }
+  allowed >>>= 0;
+  auditallow >>>= 0;
+  auditdeny >>>= 0;
+  const teAllowed = allowed;
+  if (req & ~allowed) {
+    reasons |= REASON_TE;
+    req &= allowed;
+  }
+
+  // Stage 2: constraints, in file order.
+  const failed: Constraint[] = [];
+  const datum = policy.classes[cls - 1];
+  if (datum) {
+    for (const k of datum.constraints) {
+      if ((k.perms & allowed) !== 0 && !evalConstraint(policy, k, s, t, null)) {
+        allowed = (allowed & ~k.perms) >>> 0;
+        failed.push(k);
+      }
+    }
+  }
+  if (req & ~allowed) {
+    reasons |= REASON_CONSTRAINT;
+    req &= allowed;
+  }
+
+  // Stage 3: RBAC on process transitions.
+  const proc = processInfo(policy);
+  if (cls === proc.cls && (allowed & proc.transitionBits) !== 0 && s.role !== t.role) {
+    if (!policy.roleAllows.has(roleAllowKey(s.role, t.role))) allowed = (allowed & ~proc.transitionBits) >>> 0;
+  }
+  if (req & ~allowed) {
+    reasons |= REASON_RBAC;
+    req &= allowed;
+  }
+
+  // Stage 4: type bounds.
+  const parentType = policy.types[s.type - 1]?.bounds ?? 0;
+  if (parentType !== 0 && depth < MAX_BOUNDS_DEPTH) {
+    const tb = policy.types[t.type - 1]?.bounds ?? 0;
+    const ps: Context = { ...s, type: parentType };
+    const pt: Context = tb !== 0 ? { ...t, type: tb } : t;
+    const parent = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1);
+    const masked = (allowed & ~parent.allowed) >>> 0;
+    if (masked !== 0) {
+      allowed = (allowed & ~masked) >>> 0;
+      reasons |= REASON_BOUNDS;
+    }
+  }
+  return { allowed, auditallow, auditdeny, reasons, failed, teAllowed };
+}
+
+function mlsPair(attr: number, s: Context, t: Context): [MlsLevel, MlsLevel] {
+  switch (attr) {
+    case CEXPR_L1L2:
+      return [s.low, t.low];
+    case CEXPR_L1H2:
+      return [s.low, t.high];
+    case CEXPR_H1L2:
+      return [s.high, t.low];
+    case CEXPR_H1H2:
+      return [s.high, t.high];
+    case CEXPR_L1H1:
+      return [s.low, s.high];
+    default:
+      return [t.low, t.high];
+  }
+}
+
+/** Evaluate one leaf (ATTR or NAMES node). */
+export function evalLeaf(
+  policy: Policy,
+  n: { exprType: number; attr: number; op: number; names: { has(bit: number): boolean } | null },
+  s: Context,
+  t: Context,
+): boolean {
+  if (n.exprType === CEXPR_NAMES) {
+    const ctx = n.attr & CEXPR_TARGET ? t : s;
+    const base = n.attr & (CEXPR_USER | CEXPR_ROLE | CEXPR_TYPE);
+    const v = base === CEXPR_USER ? ctx.user : base === CEXPR_ROLE ? ctx.role : ctx.type;
+    const has = n.names ? n.names.has(v - 1) : false;
+    return n.op === CEXPR_EQ ? has : !has;
+  }
+  const attr = n.attr;
+  const op = n.op;
+  if (attr === CEXPR_USER || attr === CEXPR_TYPE) {
+    const eq = attr === CEXPR_USER ? s.user === t.user : s.type === t.type;
+    return op === CEXPR_NEQ ? !eq : eq;
+  }
+  if (attr === CEXPR_ROLE) {
+    switch (op) {
+      case CEXPR_EQ:
+        return s.role === t.role;
+      case CEXPR_NEQ:
+        return s.role !== t.role;
+      case CEXPR_DOM:
+        return roleDom(policy, s.role, t.role);
+      case CEXPR_DOMBY:
+        return roleDom(policy, t.role, s.role);
+      case CEXPR_INCOMP:
+        return !roleDom(policy, s.role, t.role) && !roleDom(policy, t.role, s.role);
+      default:
+        return false;
+    }
+  }
+  const [x, y] = mlsPair(attr, s, t);
+  switch (op) {
+    case CEXPR_EQ:
+      return levelEq(x, y);
+    case CEXPR_NEQ:
+      return !levelEq(x, y);
+    case CEXPR_DOM:
+      return dominates(x, y);
+    case CEXPR_DOMBY:
+      return dominates(y, x);
+    case CEXPR_INCOMP:
+      return !dominates(x, y) && !dominates(y, x);
+    default:
+      return false;
+  }
+}
+
+function roleDom(policy: Policy, r1: number, r2: number): boolean {
+  const r = policy.roles[r1 - 1];
+  return r ? r.dominates.has(r2 - 1) : false;
+}
+
+/**
+ * Evaluate a constraint's postfix program (§25). When `marks` is given, it receives each leaf's result by
+ * node index (for the explanation text).
+ */
+export function evalConstraint(
+  policy: Policy,
+  k: Constraint,
+  s: Context,
+  t: Context,
+  marks: boolean[] | null,
+): boolean {
+  const stack: boolean[] = [];
+  const e = k.expr;
+  for (let i = 0; i < e.length; i++) {
+    const n = e[i] as Constraint['expr'][number];
+    switch (n.exprType) {
+      case CEXPR_NOT:
+        stack.push(!stack.pop());
+        break;
+      case CEXPR_AND: {
+        const b = stack.pop() as boolean;
+        const a = stack.pop() as boolean;
+        stack.push(a && b);
+        break;
+      }
+      case CEXPR_OR: {
+        const b = stack.pop() as boolean;
+        const a = stack.pop() as boolean;
+        stack.push(a || b);
+        break;
+      }
+      default: {
+        const v = n.exprType === CEXPR_ATTR || n.exprType === CEXPR_NAMES ? evalLeaf(policy, n, s, t) : false;
+        if (marks) marks[i] = v;
+        stack.push(v);
+      }
+    }
+  }
+  return stack.length === 1 && stack[0] === true;
+}

@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { computeAv } from './compute-av.ts';
+import { createExplainer } from './explain.ts';
+import { debianPolicy, runDebian, samplePolicy } from './test-policies.ts';
+
+describe.runIf(runDebian)('Debian reference policy', () => {
+  const policy = debianPolicy();
+  const explainer = createExplainer(policy);
+
+  it('computes the §24.6 worked example: nothing allowed, all audited', () => {
+    const av = computeAv(
+      policy,
+      'system_u:system_r:httpd_t:s0',
+      'system_u:object_r:user_home_t:s0',
+      'file',
+    );
+    expect(av).toEqual({ allowed: 0, auditallow: 0, auditdeny: 0xffffffff, reasons: 1 });
+    const on = computeAv(
+      policy,
+      'system_u:system_r:httpd_t:s0',
+      'system_u:object_r:user_home_t:s0',
+      'file',
+      { httpd_read_user_content: true },
+    );
+    expect(on.allowed).toBe(0x00040053 | 0x00000400);
+  });
+
+  it('classifies the worked example as BOOLEAN httpd_read_user_content, value 1', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:user_home_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    expect(e.verdict).toBe('BOOLEAN');
+    expect(e.booleans.map((b) => [b.name, b.current])).toEqual([['httpd_read_user_content', false]]);
+    expect(e.fixes).toEqual([{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }]);
+  });
+
+  it('names httpd_read_user_content with its blast radius for the Red Hat public_html example', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'unconfined_u:object_r:user_home_t:s0',
+      tclass: 'dir',
+      perms: ['getattr'],
+      permissive: false,
+    });
+    expect(e.verdict).toBe('BOOLEAN');
+    expect(e.booleans).toHaveLength(1);
+    // sesearch --allow -b httpd_read_user_content: 21 rules; two of them share the key httpd_t user_home_t:file.
+    expect(e.booleans[0]).toEqual({
+      name: 'httpd_read_user_content',
+      current: false,
+      blastRadius: { rules: 21, triples: 20 },
+    });
+  });
+
+  it('is ALLOWED when the boolean is overridden on, per call or per explainer', () => {
+    const d = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'unconfined_u:object_r:user_home_t:s0',
+      tclass: 'dir',
+      perms: ['getattr'],
+    };
+    expect(explainer.explain(d, { httpd_read_user_content: true }).verdict).toBe('ALLOWED');
+    expect(createExplainer(policy, { booleans: { httpd_read_user_content: true } }).explain(d).verdict).toBe(
+      'ALLOWED',
+    );
+    // A BOOLEAN suggestion reports the current value of the state it was computed in.
+    expect(explainer.explain(d).verdict).toBe('BOOLEAN');
+  });
+
+  it('memoizes explanations and freezes them', () => {
+    const d = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:shadow_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    };
+    const a = explainer.explain(d);
+    expect(explainer.explain({ ...d })).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(a.verdict).toBe('TE_MISSING');
+    expect(a.fixes).toEqual([{ kind: 'allow', text: 'allow httpd_t shadow_t:file read;', verified: true }]);
+  });
+
+  it('explains a constraint failure like libsepol, and says an allow rule will not help', () => {
+    const e = explainer.explain({
+      scontext: 'user_u:user_r:user_t:s0',
+      tcontext: 'system_u:object_r:user_home_t:s0',
+      tclass: 'file',
+      perms: ['relabelfrom'],
+    });
+    expect(e.verdict).toBe('CONSTRAINT');
+    expect(e.constraint?.text).toBe(
+      'constrain file { create relabelfrom relabelto } ((u1 == u2 -Fail-)  or (t1 == can_change_object_identity -Fail-) ); Constraint DENIED',
+    );
+    expect(e.constraint?.causes).toContain('user');
+    expect(e.evidence).toContain(
+      'Possible cause: the source user (user_u) and target user (system_u) are different.',
+    );
+    expect(e.fixes.map((f) => f.kind)).toEqual(['note']);
+    expect(e.fixes[0]?.text).toMatch(/allow rule will not help/);
+  });
+
+  it('does not verify an allow rule that a constraint would still block', () => {
+    const e = explainer.explain({
+      scontext: 'user_u:user_r:user_t:s0',
+      tcontext: 'system_u:object_r:etc_t:s0',
+      tclass: 'file',
+      perms: ['relabelfrom'],
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(e.fixes[0]).toEqual({ kind: 'allow', text: 'allow user_t etc_t:file relabelfrom;', verified: false });
+    expect(e.fixes[1]?.text).toMatch(/constrain file/);
+  });
+
+  it('reports invalid contexts, unknown classes and permissions instead of failing', () => {
+    const base = { scontext: 'system_u:system_r:httpd_t:s0', tclass: 'file', perms: ['read'] };
+    expect(explainer.explain({ ...base, tcontext: 'system_u:object_r:no_such_t:s0' }).verdict).toBe(
+      'INVALID_CONTEXT',
+    );
+    // role/type combination the policy does not authorize (audit2why: BADSCON)
+    expect(
+      explainer.explain({ ...base, scontext: 'system_u:user_r:httpd_t:s0', tcontext: 'system_u:object_r:etc_t:s0' })
+        .verdict,
+    ).toBe('INVALID_CONTEXT');
+    // non-MLS context against an MLS policy
+    expect(explainer.explain({ ...base, tcontext: 'system_u:object_r:etc_t' }).verdict).toBe('INVALID_CONTEXT');
+    const tc = 'system_u:object_r:etc_t:s0';
+    const cls = explainer.explain({ ...base, tcontext: tc, tclass: 'no_such_class' });
+    expect(cls.verdict).toBe('UNKNOWN_CLASS');
+    expect(cls.evidence[0]).toMatch(/handle_unknown=allow/);
+    expect(explainer.explain({ ...base, tcontext: tc, perms: ['read', 'no_such_perm'] }).verdict).toBe(
+      'UNKNOWN_PERM',
+    );
+  });
+
+  it('reports DONTAUDIT when a dontaudit rule hides the denial', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:user_tmp_t:s0',
+      tclass: 'file',
+      perms: ['write'],
+    });
+    expect(e.verdict).toBe('DONTAUDIT');
+    expect(e.evidence.some((l) => l.startsWith('  dontaudit '))).toBe(true);
+    expect(e.fixes[0]).toEqual({ kind: 'allow', text: 'allow httpd_t user_tmp_t:file write;', verified: true });
+    const av = computeAv(policy, 'system_u:system_r:httpd_t:s0', 'system_u:object_r:user_tmp_t:s0', 'file');
+    const file = policy.classes[(policy.classByName.get('file') as number) - 1];
+    const write = 1 << ((file?.common?.perms.get('write') as number) - 1);
+    expect(av.auditdeny & write).toBe(0);
+  });
+});
+
+describe('sample policy (services/cli/sample): RBAC, BOUNDS, MLS constraints', () => {
+  const policy = samplePolicy();
+  const explainer = createExplainer(policy);
+
+  it('reports RBAC for a role change without a role allow', () => {
+    const e = explainer.explain({
+      scontext: 'user_u:user_r:user_t:s0',
+      tcontext: 'system_u:system_r:passwd_t:s0',
+      tclass: 'process',
+      perms: ['transition'],
+    });
+    expect(e.verdict).toBe('RBAC');
+    expect(e.fixes[0]?.kind).toBe('note');
+    expect(e.fixes[0]?.text).toMatch(/allow rule will not help/);
+  });
+
+  it('reports BOUNDS when the parent type lacks a permission of the bounded type', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_sys_script_t:s0',
+      tcontext: 'system_u:object_r:httpd_sys_content_t:s1',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    expect(e.verdict).toBe('BOUNDS');
+    expect(e.evidence[0]).toMatch(/bounded by httpd_t/);
+  });
+
+  it('reports an MLS constraint with the level as a cause', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:httpd_sys_content_t:s1:c3',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    expect(e.verdict).toBe('CONSTRAINT');
+    expect(e.constraint?.text).toMatch(/^mlsconstrain file /);
+    expect(e.constraint?.causes).toContain('level');
+  });
+
+  it('applies handle_unknown=deny in the explanation of an unknown class', () => {
+    expect(policy.handleUnknown).toBe('deny');
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:init_t:s0-s1:c0.c15',
+      tcontext: 'system_u:system_r:init_t:s0-s1:c0.c15',
+      tclass: 'bpf',
+      perms: ['map_create'],
+    });
+    expect(e.verdict).toBe('UNKNOWN_CLASS');
+    expect(e.evidence[0]).toMatch(/handle_unknown=deny/);
+  });
+});

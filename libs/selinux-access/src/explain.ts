@@ -1,0 +1,500 @@
+// audit2why-style classification of a denial (binary-policy.md §26) with verified fixes and blast radius.
+import {
+  AVTAB_ALLOWED,
+  AVTAB_AUDITDENY,
+  booleanValues,
+  type ClassDatum,
+  formatCond,
+  type Policy,
+  permNames,
+} from '@avcstream/selinux-policy';
+import { type Context, type ContextResult, parseContext } from './context.ts';
+import {
+  type BoolState,
+  type Decision,
+  decide,
+  flipBool,
+  makeBoolState,
+  REASON_BOUNDS,
+  REASON_CONSTRAINT,
+  REASON_RBAC,
+  REASON_TE,
+} from './decide.ts';
+import { type Cause, renderConstraint } from './render.ts';
+import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
+
+export interface ExplainerOptions {
+  /** Boolean values overriding the policy defaults (e.g. read from the host). */
+  booleans?: Readonly<Record<string, boolean>>;
+  /** Memoized explanations kept per boolean state before the cache is cleared. Default 100 000. */
+  cacheSize?: number;
+}
+
+export interface Explainer {
+  readonly policy: Policy;
+  explain(denial: Denial, booleanOverrides?: Readonly<Record<string, boolean>>): Explanation;
+}
+
+const MISMATCH =
+  'Possible mismatch between this policy and the one under which the audit message was generated, ' +
+  'or between current in-memory boolean settings and permanent ones.';
+const MAX_PERMS = 64;
+const MAX_PERM_NAME = 256;
+
+interface StateCache {
+  bs: BoolState;
+  memo: Map<string, Explanation>;
+  blast: Map<number, BlastRadius>;
+}
+
+function deepFreeze<T>(x: T): T {
+  if (x && typeof x === 'object' && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x as object)) deepFreeze(v);
+  }
+  return x;
+}
+
+function permList(perms: readonly string[]): string {
+  const sorted = [...perms].sort();
+  return sorted.length === 1 ? (sorted[0] as string) : `{ ${sorted.join(' ')} }`;
+}
+
+function explanation(verdict: Verdict, evidence: string[], fixes: Fix[], booleans: BooleanSuggestion[] = []) {
+  const e: Explanation = { verdict, booleans, evidence, fixes };
+  return e;
+}
+
+/** Create an explainer over a policy, memoizing on (scontext, tcontext, tclass, perms, booleans). */
+export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Explainer {
+  const baseValues = booleanValues(policy, opts.booleans);
+  const cacheSize = opts.cacheSize ?? 100_000;
+  const states = new Map<string, StateCache>();
+  const contexts = new Map<string, ContextResult>();
+
+  function stateFor(overrides?: Readonly<Record<string, boolean>>): StateCache {
+    let key = '';
+    let values = baseValues;
+    if (overrides) {
+      const names = Object.keys(overrides).sort();
+      const parts: string[] = [];
+      for (const n of names) {
+        const bv = policy.boolByName.get(n);
+        if (bv === undefined) continue;
+        const v = overrides[n] ? 1 : 0;
+        if (baseValues[bv - 1] === v) continue;
+        if (values === baseValues) values = baseValues.slice();
+        values[bv - 1] = v;
+        parts.push(`${n}=${v}`);
+      }
+      key = parts.join(',');
+    }
+    let st = states.get(key);
+    if (!st) {
+      if (states.size >= 64) states.clear();
+      st = { bs: makeBoolState(policy, values), memo: new Map(), blast: new Map() };
+      states.set(key, st);
+    }
+    return st;
+  }
+
+  function context(text: string): ContextResult {
+    let r = contexts.get(text);
+    if (!r) {
+      if (contexts.size >= cacheSize) contexts.clear();
+      r = parseContext(policy, text, true);
+      contexts.set(text, r);
+    }
+    return r;
+  }
+
+  function explain(denial: Denial, overrides?: Readonly<Record<string, boolean>>): Explanation {
+    const st = stateFor(overrides);
+    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}`;
+    let e = st.memo.get(key);
+    if (e === undefined) {
+      e = deepFreeze(compute(policy, denial, st, context));
+      if (st.memo.size >= cacheSize) st.memo.clear();
+      st.memo.set(key, e);
+    }
+    return e;
+  }
+
+  return { policy, explain };
+}
+
+function compute(
+  policy: Policy,
+  denial: Denial,
+  st: StateCache,
+  context: (t: string) => ContextResult,
+): Explanation {
+  const sres = context(denial.scontext);
+  if (!sres.ok) return invalidContext('source', denial.scontext, sres.reason);
+  const tres = context(denial.tcontext);
+  if (!tres.ok) return invalidContext('target', denial.tcontext, tres.reason);
+  const s = sres.context;
+  const t = tres.context;
+  const clsValue = policy.classByName.get(denial.tclass);
+  if (clsValue === undefined) return unknownClass(policy, denial.tclass);
+  const cls = policy.classes[clsValue - 1] as ClassDatum;
+  if (denial.perms.length === 0 || denial.perms.length > MAX_PERMS) {
+    return explanation(
+      'UNKNOWN_PERM',
+      [`the record lists ${denial.perms.length} permissions`],
+      [note('Nothing to analyse: the permission list is empty or too long.')],
+    );
+  }
+  let requested = 0;
+  for (const p of denial.perms) {
+    const v = p.length > MAX_PERM_NAME ? undefined : (cls.ownPerms.get(p) ?? cls.common?.perms.get(p));
+    if (v === undefined) return unknownPerm(policy, cls, p);
+    requested |= 1 << (v - 1);
+  }
+  requested >>>= 0;
+
+  const d = decide(policy, s, t, clsValue, requested, st.bs);
+  const evidence: string[] = [];
+  if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
+  if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
+  const rule = allowRuleText(denial, s, t);
+
+  if (d.reasons === 0) {
+    evidence.unshift(
+      `The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${permList(denial.perms)} now.`,
+      ...grantingRules(policy, s, t, clsValue, requested, st.bs, AVTAB_ALLOWED),
+      MISMATCH,
+    );
+    return explanation('ALLOWED', evidence, [
+      note('No change needed under this policy: it already allows the access (policy or booleans differ).'),
+    ]);
+  }
+
+  if (d.reasons & REASON_TE) {
+    const found: BooleanSuggestion[] = [];
+    for (const b of candidateBooleans(policy, s.type, t.type, clsValue)) {
+      const flipped = flipBool(policy, st.bs, b);
+      const d2 = decide(policy, s, t, clsValue, requested, flipped);
+      if (d2.reasons === 0) {
+        const datum = policy.booleans[b - 1];
+        if (!datum) continue;
+        found.push({
+          name: datum.name,
+          current: st.bs.values[b - 1] === 1,
+          blastRadius: blastRadius(policy, st, b),
+        });
+      }
+    }
+    const missing = (requested & ~d.teAllowed) >>> 0;
+    if (found.length > 0) {
+      for (const b of found) {
+        const bv = policy.boolByName.get(b.name) as number;
+        evidence.push(
+          `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${permList(denial.perms)}.`,
+          ...grantingRules(policy, s, t, clsValue, requested, flipBool(policy, st.bs, bv), AVTAB_ALLOWED, true),
+          `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
+        );
+      }
+      const fixes = found.map(
+        (b): Fix => ({ kind: 'setsebool', text: `setsebool -P ${b.name} ${b.current ? 0 : 1}`, verified: true }),
+      );
+      return explanation('BOOLEAN', evidence, fixes, found);
+    }
+    const dontaudited = (requested & ~d.auditdeny) >>> 0;
+    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st.bs, rule);
+    evidence.unshift(
+      `Missing type enforcement (TE) allow rule: nothing grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
+    );
+    if ((requested & d.teAllowed) !== 0) {
+      evidence.push(`Already allowed: ${permList(permNames(cls, requested & d.teAllowed))}.`);
+    }
+    if (dontaudited !== 0) {
+      evidence.push(
+        `A dontaudit rule covers ${permList(permNames(cls, dontaudited))}:`,
+        ...grantingRules(policy, s, t, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY),
+        MISMATCH,
+      );
+      return explanation('DONTAUDIT', evidence, fixes);
+    }
+    return explanation('TE_MISSING', evidence, fixes);
+  }
+
+  if (d.reasons & REASON_CONSTRAINT) {
+    let text = '';
+    const causes = new Set<Cause>();
+    for (const k of d.failed) {
+      const r = renderConstraint(policy, cls, k, s, t);
+      text += r.text;
+      for (const c of r.causes) causes.add(c);
+    }
+    evidence.push(...text.trimEnd().split('\n'));
+    for (const hint of contextHints(s, t)) evidence.push(hint);
+    const causeList = [...causes];
+    const e = explanation('CONSTRAINT', evidence, [
+      note(
+        `An allow rule will not help: a constraint denies it (failing test on ${causeList.join(', ') || 'the contexts'}). ` +
+          'Change the labels or the constraint, or add the domain to the attribute the constraint exempts.',
+      ),
+    ]);
+    e.constraint = { text: text.trimEnd(), causes: causeList };
+    return e;
+  }
+
+  if (d.reasons & REASON_RBAC) {
+    evidence.push(
+      `Missing role allow rule: role ${s.roleName} may not change to role ${t.roleName} (no "allow ${s.roleName} ${t.roleName};").`,
+    );
+    return explanation('RBAC', evidence, [
+      note(
+        `An allow rule will not help: the role change is denied by RBAC. A role allow rule "allow ${s.roleName} ${t.roleName};" is needed.`,
+      ),
+    ]);
+  }
+
+  if (d.reasons & REASON_BOUNDS) {
+    const parent = policy.types[(policy.types[s.type - 1]?.bounds ?? 0) - 1]?.name ?? '?';
+    evidence.push(
+      `Type bounds: ${s.typeName} is bounded by ${parent}, which is not allowed every permission ${s.typeName} has on ${t.typeName}:${cls.name}.`,
+    );
+    return explanation('BOUNDS', evidence, [
+      note(
+        `An allow rule for ${s.typeName} will not help: grant the permissions to its parent type ${parent} first.`,
+      ),
+    ]);
+  }
+  evidence.push('The decision removed permissions for no known reason.');
+  return explanation('TE_MISSING', evidence, []);
+}
+
+function note(text: string): Fix {
+  return { kind: 'note', text, verified: false };
+}
+
+function invalidContext(which: 'source' | 'target', ctx: string, reason: string): Explanation {
+  const shown = ctx.length > 256 ? `${ctx.slice(0, 256)}...` : ctx;
+  return explanation(
+    'INVALID_CONTEXT',
+    [`Invalid ${which} context ${shown}: ${reason}.`, MISMATCH],
+    [note('Replay the denial against the policy of the host that logged it, or relabel the object.')],
+  );
+}
+
+function unknownClass(policy: Policy, name: string): Explanation {
+  const shown = name.length > 128 ? `${name.slice(0, 128)}...` : name;
+  const effect =
+    policy.handleUnknown === 'allow'
+      ? 'with handle_unknown=allow the kernel allows every permission of an unknown class, so this denial cannot come from this policy'
+      : policy.handleUnknown === 'deny'
+        ? 'with handle_unknown=deny the kernel denies every permission of an unknown class'
+        : 'with handle_unknown=reject the kernel refuses to load a policy lacking a class it knows';
+  return explanation(
+    'UNKNOWN_CLASS',
+    [`Class ${shown} is not defined by this policy; ${effect}.`],
+    [note('Define the class in the policy (update the policy package) or replay against the policy that logged it.')],
+  );
+}
+
+function unknownPerm(policy: Policy, cls: ClassDatum, perm: string): Explanation {
+  const shown = perm.length > 128 ? `${perm.slice(0, 128)}...` : perm;
+  const effect =
+    policy.handleUnknown === 'allow'
+      ? 'with handle_unknown=allow the kernel always grants it, so this denial cannot come from this policy'
+      : policy.handleUnknown === 'deny'
+        ? 'with handle_unknown=deny the kernel never grants it and always audits it'
+        : 'with handle_unknown=reject the kernel refuses to load a policy lacking a permission it knows';
+  return explanation(
+    'UNKNOWN_PERM',
+    [`Permission ${shown} is not defined for class ${cls.name} by this policy; ${effect}.`],
+    [note('Update the policy so it defines the permission, or replay against the policy that logged it.')],
+  );
+}
+
+function contextHints(s: Context, t: Context): string[] {
+  const out: string[] = [];
+  if (s.userName !== t.userName) {
+    out.push(`Possible cause: the source user (${s.userName}) and target user (${t.userName}) are different.`);
+  }
+  if (s.roleName !== t.roleName && t.roleName !== 'object_r') {
+    out.push(`Possible cause: the source role (${s.roleName}) and target role (${t.roleName}) are different.`);
+  }
+  if (s.mls !== t.mls) {
+    out.push(`Possible cause: the source level (${s.mls}) and target level (${t.mls}) are different.`);
+  }
+  return out;
+}
+
+/** audit2allow spelling: type names as written, `self` when equal, permissions sorted. */
+function allowRuleText(denial: Denial, s: Context, t: Context): string {
+  const target = s.typeName === t.typeName ? 'self' : t.typeName;
+  return `allow ${s.typeName} ${target}:${denial.tclass} ${permList(denial.perms)};`;
+}
+
+function verifiedAllow(
+  policy: Policy,
+  s: Context,
+  t: Context,
+  cls: number,
+  requested: number,
+  bs: BoolState,
+  rule: string,
+): Fix[] {
+  const d: Decision = decide(policy, s, t, cls, requested, bs, requested);
+  if (d.reasons === 0) return [{ kind: 'allow', text: rule, verified: true }];
+  const datum = policy.classes[cls - 1] as ClassDatum;
+  const why: string[] = [];
+  if (d.reasons & REASON_CONSTRAINT) {
+    for (const k of d.failed) why.push(renderConstraint(policy, datum, k, s, t).text.trimEnd());
+  }
+  if (d.reasons & REASON_RBAC) why.push(`role ${s.roleName} may not change to ${t.roleName}`);
+  if (d.reasons & REASON_BOUNDS) why.push(`the type bounds of ${s.typeName} would mask it`);
+  return [
+    { kind: 'allow', text: rule, verified: false },
+    note(`The allow rule alone would not be enough: ${why.join('; ')}.`),
+  ];
+}
+
+/** Booleans that can change the TE decision for (t1, t2, class), bounds chain included; ascending. */
+function candidateBooleans(policy: Policy, t1: number, t2: number, cls: number): number[] {
+  const out = new Set<number>();
+  let st = t1;
+  let tt = t2;
+  for (let depth = 0; depth < 32 && st !== 0; depth++) {
+    const a1 = policy.typeAttrs[st] ?? [];
+    const a2 = policy.typeAttrs[tt] ?? [];
+    for (const i of a1) {
+      for (const j of a2) {
+        const g = policy.condIndex.get(i, j, cls);
+        if (g < 0) continue;
+        const end = policy.condLists[g + 1] as number;
+        for (let k = policy.condLists[g] as number; k < end; k++) {
+          const node = policy.conds[policy.condEntryNode[policy.condLists[k] as number] as number];
+          for (const b of node?.booleans ?? []) out.add(b);
+        }
+      }
+    }
+    const parent = policy.types[st - 1]?.bounds ?? 0;
+    tt = policy.types[tt - 1]?.bounds || tt;
+    st = parent;
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Rules (sesearch spelling) of `kind` on A(t1) x A(t2) x {class} covering some of `perms`. */
+function grantingRules(
+  policy: Policy,
+  s: Context,
+  t: Context,
+  cls: number,
+  perms: number,
+  bs: BoolState,
+  kind: number,
+  conditionalOnly = false,
+): string[] {
+  const out: string[] = [];
+  const datum = policy.classes[cls - 1] as ClassDatum;
+  const name = (v: number) => policy.types[v - 1]?.name ?? String(v);
+  const mask = datum.nperms >= 32 ? 0xffffffff : 2 ** datum.nperms - 1;
+  const show = (i: number, j: number, data: number, suffix: string) => {
+    const v = (kind === AVTAB_AUDITDENY ? ~data & mask : data) >>> 0;
+    if ((v & perms) === 0) return;
+    const word = kind === AVTAB_AUDITDENY ? 'dontaudit' : 'allow';
+    const ps = permNames(datum, v);
+    out.push(`  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`);
+  };
+  for (const i of policy.typeAttrs[s.type] ?? []) {
+    for (const j of policy.typeAttrs[t.type] ?? []) {
+      if (!conditionalOnly) {
+        const o = policy.teIndex.get(i, j, cls);
+        if (o >= 0) {
+          const kinds = policy.teVectors[o + 3] as number;
+          if (kinds & kind) show(i, j, policy.teVectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
+        }
+      }
+      const g = policy.condIndex.get(i, j, cls);
+      if (g < 0) continue;
+      const end = policy.condLists[g + 1] as number;
+      for (let k = policy.condLists[g] as number; k < end; k++) {
+        const e = policy.condLists[k] as number;
+        if (policy.condAvtab.kind[e] !== kind) continue;
+        const nodeIdx = policy.condEntryNode[e] as number;
+        const st = bs.cond[nodeIdx] as number;
+        const br = policy.condEntryBranch[e] as number;
+        if (st === -1 || st !== br) continue;
+        const node = policy.conds[nodeIdx];
+        const expr = node ? formatCond(policy, node) : '?';
+        show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
+      }
+    }
+    if (out.length >= 20) break;
+  }
+  return out.slice(0, 20);
+}
+
+/**
+ * Blast radius of flipping boolean `b` from the current state: allow rules that become active, and the
+ * distinct (source type, target type, class) triples they cover with attributes expanded.
+ */
+function blastRadius(policy: Policy, st: StateCache, b: number): BlastRadius {
+  const cached = st.blast.get(b);
+  if (cached) return cached;
+  const flipped = flipBool(policy, st.bs, b);
+  const ntypes = policy.types.length;
+  const words = (ntypes + 32) >>> 5;
+  const rows = new Map<number, Map<number, Uint32Array>>();
+  let rules = 0;
+  const expand = (v: number): ArrayLike<number> =>
+    policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
+  const seenNodes = new Set<number>();
+  for (const nodeIdx of policy.conds.flatMap((n) => (n.booleans.includes(b) ? [n.index] : []))) {
+    if (seenNodes.has(nodeIdx)) continue;
+    seenNodes.add(nodeIdx);
+    const node = policy.conds[nodeIdx];
+    if (!node) continue;
+    const before = st.bs.cond[nodeIdx] as number;
+    const after = flipped.cond[nodeIdx] as number;
+    if (before === after) continue;
+    const ranges: Array<[number, number]> = [];
+    if (after === 1) ranges.push([node.trueStart, node.trueEnd]);
+    if (after === 0) ranges.push([node.falseStart, node.falseEnd]);
+    for (const [from, to] of ranges) {
+      for (let e = from; e < to; e++) {
+        if (policy.condAvtab.kind[e] !== AVTAB_ALLOWED) continue;
+        rules++;
+        const cls = policy.condAvtab.tclass[e] as number;
+        let byClass = rows.get(cls);
+        if (!byClass) {
+          byClass = new Map();
+          rows.set(cls, byClass);
+        }
+        const targets = expand(policy.condAvtab.target[e] as number);
+        const sources = expand(policy.condAvtab.source[e] as number);
+        for (let x = 0; x < sources.length; x++) {
+          const sv = sources[x] as number;
+          let row = byClass.get(sv);
+          if (!row) {
+            row = new Uint32Array(words);
+            byClass.set(sv, row);
+          }
+          for (let y = 0; y < targets.length; y++) {
+            const tv = targets[y] as number;
+            row[tv >>> 5] = ((row[tv >>> 5] as number) | (1 << (tv & 31))) >>> 0;
+          }
+        }
+      }
+    }
+  }
+  let triples = 0;
+  for (const byClass of rows.values()) {
+    for (const row of byClass.values()) for (const w of row) triples += popcount(w);
+  }
+  const r: BlastRadius = { rules, triples };
+  st.blast.set(b, r);
+  return r;
+}
+
+function popcount(x: number): number {
+  let v = x >>> 0;
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

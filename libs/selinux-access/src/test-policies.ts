@@ -1,0 +1,27 @@
+// Test helper: the Debian reference policy (optional, see runDebian) and the committed sample policy.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Policy, readPolicy } from '@avcstream/selinux-policy';
+
+export const DEBIAN_POLICY = process.env.AVCSTREAM_TEST_POLICY ?? '/etc/selinux/default/policy/policy.33';
+export const runDebian = existsSync(DEBIAN_POLICY) || Boolean(process.env.CI);
+if (!runDebian) {
+  console.warn(`SKIPPED: ${DEBIAN_POLICY} is absent (install selinux-policy-default); set CI=1 to make this fail`);
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The hand-written MLS sample policy committed with the CLI (always present in the repo). */
+export const SAMPLE_POLICY = join(here, '../../../services/cli/sample/policy/policy.33');
+
+let debian: Policy | undefined;
+export function debianPolicy(): Policy {
+  debian ??= readPolicy(new Uint8Array(readFileSync(DEBIAN_POLICY)));
+  return debian;
+}
+
+let sample: Policy | undefined;
+export function samplePolicy(): Policy {
+  sample ??= readPolicy(new Uint8Array(readFileSync(SAMPLE_POLICY)));
+  return sample;
+}
