@@ -24,6 +24,8 @@ h2 { font-size: 16px; margin: 4px 0 10px; }
 .charts figure { margin: 0; }
 .charts figcaption { font-size: 12px; color: #56607a; margin-bottom: 4px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
+table.groups { table-layout: fixed; }
+table.groups td { overflow-wrap: anywhere; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e6ec; vertical-align: top; }
 th { background: #f6f7f9; font-weight: 600; }
 td code, li code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
@@ -46,8 +48,8 @@ function code(values: string[], label = ''): string {
 
 /** `2023-11-14T22:13:20.456Z` -> `2023-11-14 22:13:20Z` (the ISO value stays in the title). */
 function when(iso: string): string {
-  const short = iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  return `<span class="nowrap" title="${h(iso)}">${h(short)}</span>`;
+  const [date = '', time = ''] = iso.replace(/\.\d+Z$/, 'Z').split('T');
+  return `<span title="${h(iso)}"><span class="nowrap">${h(date)}</span> <span class="nowrap">${h(time)}</span></span>`;
 }
 
 function truncNote(n: number, what: string): string {
@@ -76,8 +78,10 @@ function groupsTable(list: SignatureGroup[]): string {
             (b.blastRadius === undefined ? '' : ` (enables ${b.blastRadius.rules} rules)`) +
             '</li>',
         ),
-        ...g.explanation.fixes.map(
-          (f) => `<li><code>${h(f.text)}</code>${f.verified ? '' : ' <span class="muted">(unverified)</span>'}</li>`,
+        ...g.explanation.fixes.map((f) =>
+          f.kind === 'note'
+            ? `<li>${h(f.text)}</li>`
+            : `<li><code>${h(f.text)}</code>${f.verified ? '' : ' <span class="muted">(unverified)</span>'}</li>`,
         ),
       ];
       verdict =
@@ -88,7 +92,7 @@ function groupsTable(list: SignatureGroup[]): string {
       '<tr>' +
       `<td>${sig}</td>` +
       `<td>${g.count}</td>` +
-      `<td class="nowrap">${code(g.hosts)}</td>` +
+      `<td>${code(g.hosts)}</td>` +
       `<td><div>${when(g.firstSeen)}</div><div>${when(g.lastSeen)}</div></td>` +
       `<td>${code(g.scontexts, 's')}${code(g.tcontexts, 't')}</td>` +
       `<td>${code(g.comms, 'comm') + code(g.exes, 'exe') || '<span class="muted">-</span>'}</td>` +
@@ -98,7 +102,9 @@ function groupsTable(list: SignatureGroup[]): string {
     );
   });
   return (
-    '<table><thead><tr><th>Signature</th><th>Count</th><th>Hosts</th><th>First / last seen</th>' +
+    '<table class="groups"><colgroup><col style="width:16%"><col style="width:4%"><col style="width:12%">' +
+    '<col style="width:12%"><col style="width:17%"><col style="width:12%"><col style="width:11%">' +
+    '<col style="width:16%"></colgroup><thead><tr><th>Signature</th><th>Count</th><th>Hosts</th><th>First / last seen</th>' +
     '<th>Contexts</th><th>Process</th><th>Path sample</th><th>Verdict and fix</th>' +
     `</tr></thead><tbody>${rows.join('')}</tbody></table>`
   );

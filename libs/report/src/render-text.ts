@@ -56,7 +56,8 @@ function group(g: SignatureGroup, index: number): string {
       out.push(`    boolean:    ${e(b.name)} is ${b.current ? 'on' : 'off'}${radius}`);
     }
     for (const f of g.explanation.fixes) {
-      out.push(`    fix:        ${e(f.text)}${f.verified ? '' : '  (unverified)'}`);
+      if (f.kind === 'note') out.push(`    note:       ${e(f.text)}`);
+      else out.push(`    fix:        ${e(f.text)}${f.verified ? '' : '  (unverified)'}`);
     }
   }
   return out.join('\n') + '\n';
