@@ -136,7 +136,10 @@ export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
 
 /** The producer surface the Kafka sink needs (provided by @avcstream/kafka). */
 export interface AlertProducer {
-  send(topic: string, messages: Array<{ key: string; value: string }>): Promise<unknown>;
+  send(
+    topic: string,
+    messages: ReadonlyArray<{ key: string; value: string; headers?: Record<string, string> }>,
+  ): Promise<unknown>;
 }
 
 export const ALERTS_TOPIC = 'avcstream.alerts.v1';
@@ -146,7 +149,13 @@ export function createKafkaSink(producer: AlertProducer, topic = ALERTS_TOPIC): 
   return {
     name: 'kafka',
     async send(alert) {
-      await producer.send(topic, [{ key: alert.signature.id, value: JSON.stringify(alert) }]);
+      await producer.send(topic, [
+        {
+          key: alert.signature.id,
+          value: JSON.stringify(alert),
+          headers: { 'avcstream-alert-id': alert.id },
+        },
+      ]);
     },
   };
 }
