@@ -1,6 +1,288 @@
+// `avcstream explain --policy FILE [--booleans FILE|DIR] [--format text|ndjson] [INPUT|-]`:
+// replay AVC / USER_AVC denials against a binary policy, audit2why-style, with verified fixes.
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { type AuditRecord, parseLine } from '@avcstream/audit';
+import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
 
-export async function explain(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream explain: not implemented yet\n');
-  return 2;
+const USAGE = `Usage: avcstream explain --policy FILE [options] [INPUT|-]
+
+Replays every denied AVC and USER_AVC record of an audit log (a file, or standard input for '-' or no
+INPUT) against a binary SELinux policy and says why it was denied and how to fix it, like audit2why.
+
+Options:
+  --policy FILE            binary policy (policy.NN or /sys/fs/selinux/policy), required
+  --booleans FILE|DIR      boolean values: "name value" lines, getsebool -a output, or a directory laid
+                           out like /sys/fs/selinux/booleans (default: the policy's own defaults)
+  --format text|ndjson     text close to audit2why (default), or one JSON object per denied record
+  -h, --help               this help
+
+NDJSON keys: line, node, serial, scontext, tcontext, tclass, perms, verdict, booleans, evidence, fixes.
+Exit status: 0 on success (malformed lines are skipped and counted on standard error), 64 on a usage
+error, 65 when the policy or booleans file is malformed, 66 when a file cannot be opened, 74 on a read
+or write error.
+`;
+
+const EX_USAGE = 64;
+const EX_DATAERR = 65;
+const EX_NOINPUT = 66;
+const EX_IOERR = 74;
+const MAX_POLICY_BYTES = 256 * 1024 * 1024;
+const MAX_LINE = 1024 * 1024;
+const FLUSH_AT = 256 * 1024;
+
+function errorCode(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function waitDrain(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      out.off('drain', onDrain);
+      reject(e);
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
+}
+
+/** audit2why-like text for one explanation (without the record line). */
+export function explanationText(e: Explanation): string {
+  let s = '\n\tWas caused by:\n';
+  const ev = (line: string) => {
+    s += `\t${line}\n`;
+  };
+  switch (e.verdict) {
+    case 'ALLOWED':
+      ev('Unknown - would be allowed by active policy');
+      break;
+    case 'DONTAUDIT':
+      ev('Unknown - a dontaudit rule hides this denial; it would need an allow rule.');
+      break;
+    case 'TE_MISSING':
+      ev('Missing type enforcement (TE) allow rule.');
+      break;
+    case 'BOOLEAN':
+      ev(
+        e.booleans.length === 1
+          ? `The boolean ${e.booleans[0]?.name} was set incorrectly.`
+          : 'One of the following booleans was set incorrectly.',
+      );
+      break;
+    case 'CONSTRAINT':
+      ev('Constraint rule:');
+      break;
+    case 'RBAC':
+      ev('Missing role allow rule.');
+      break;
+    case 'BOUNDS':
+      ev('Typebounds violation.');
+      break;
+    case 'INVALID_CONTEXT':
+      ev('Invalid context for this policy.');
+      break;
+    case 'UNKNOWN_CLASS':
+      ev('Unknown class for this policy.');
+      break;
+    case 'UNKNOWN_PERM':
+      ev('Unknown permission for this policy.');
+      break;
+  }
+  for (const line of e.evidence) ev(line);
+  const runnable = e.fixes.filter((f) => f.kind !== 'note');
+  const notes = e.fixes.filter((f) => f.kind === 'note');
+  if (runnable.length > 0) {
+    s += '\n';
+    ev(e.verdict === 'BOOLEAN' ? 'Allow access by executing:' : 'You can use audit2allow to generate a loadable module:');
+    for (const f of runnable) ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : '   (not sufficient alone)'}`);
+  }
+  for (const n of notes) {
+    s += '\n';
+    ev(n.text);
+  }
+  return `${s}\n`;
+}
+
+function explanationJson(e: Explanation): string {
+  // Everything after the record-specific keys, precomputed once per (memoized) explanation.
+  return `,"verdict":${JSON.stringify(e.verdict)},"booleans":${JSON.stringify(
+    e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
+  )},"evidence":${JSON.stringify(e.evidence)},"fixes":${JSON.stringify(e.fixes)}}\n`;
+}
+
+interface Totals {
+  lines: number;
+  denials: number;
+  malformed: number;
+  longLines: number;
+}
+
+function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s: string) => void, totals: Totals) {
+  const textCache = new WeakMap<Explanation, string>();
+  const jsonCache = new WeakMap<Explanation, string>();
+  const onRecord = (r: AuditRecord, raw: string) => {
+    const avc = r.avc;
+    if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
+    totals.denials++;
+    const e = explainer.explain({
+      scontext: avc.scontext.raw,
+      tcontext: avc.tcontext.raw,
+      tclass: avc.tclass,
+      perms: avc.perms,
+      permissive: avc.permissive,
+    });
+    if (format === 'ndjson') {
+      let tail = jsonCache.get(e);
+      if (tail === undefined) {
+        tail = explanationJson(e);
+        jsonCache.set(e, tail);
+      }
+      emit(
+        `{"line":${r.line},"node":${JSON.stringify(r.node)},"serial":${r.serial},"scontext":${JSON.stringify(avc.scontext.raw)},"tcontext":${JSON.stringify(avc.tcontext.raw)},"tclass":${JSON.stringify(avc.tclass)},"perms":${JSON.stringify(avc.perms)}${tail}`,
+      );
+    } else {
+      let body = textCache.get(e);
+      if (body === undefined) {
+        body = explanationText(e);
+        textCache.set(e, body);
+      }
+      emit(`${raw}\n${body}`);
+    }
+  };
+  return (line: string) => {
+    totals.lines++;
+    if (line.length > MAX_LINE) {
+      totals.longLines++;
+      return;
+    }
+    const r = parseLine(line, totals.lines);
+    if (r === null) return;
+    if (!Array.isArray(r)) {
+      totals.malformed++;
+      return;
+    }
+    for (const rec of r) onRecord(rec, line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
+}
+
+export async function explain(argv: string[], io: CliIo): Promise<number> {
+  let values: { policy?: string; booleans?: string; format?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        policy: { type: 'string' },
+        booleans: { type: 'string' },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    io.stderr.write(`avcstream explain: ${message(e)}\n\n${USAGE}`);
+    return EX_USAGE;
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (values.policy === undefined || positionals.length > 1 || (format !== 'text' && format !== 'ndjson')) {
+    io.stderr.write(USAGE);
+    return EX_USAGE;
+  }
+
+  let explainer: Explainer;
+  try {
+    const st = statSync(values.policy);
+    if (st.size > MAX_POLICY_BYTES) {
+      io.stderr.write('avcstream explain: policy file too large\n');
+      return EX_DATAERR;
+    }
+    const policy = readPolicy(new Uint8Array(readFileSync(values.policy)));
+    const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
+    explainer = createExplainer(policy, booleans ? { booleans } : {});
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      io.stderr.write(`avcstream explain: cannot open: ${message(e)}\n`);
+      return EX_NOINPUT;
+    }
+    if (code.startsWith('AVC_ERR_')) {
+      io.stderr.write(`avcstream explain: ${code}: ${message(e)}\n`);
+      return EX_DATAERR;
+    }
+    throw e;
+  }
+
+  const input = positionals[0];
+  let stream: Readable;
+  try {
+    if (input === undefined || input === '-') stream = io.stdin;
+    else {
+      statSync(input);
+      stream = createReadStream(input, { highWaterMark: 256 * 1024 });
+    }
+  } catch (e) {
+    io.stderr.write(`avcstream explain: cannot open input: ${message(e)}\n`);
+    return EX_NOINPUT;
+  }
+
+  const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
+  let out = '';
+  const emit = (s: string) => {
+    out += s;
+  };
+  const processLine = makeProcessor(explainer, format, emit, totals);
+  const flush = async () => {
+    if (out.length === 0) return;
+    const chunk = out;
+    out = '';
+    if (!io.stdout.write(chunk)) await waitDrain(io.stdout);
+  };
+  try {
+    stream.setEncoding('utf8');
+    let carry = '';
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let text = carry.length > 0 ? carry + chunk : chunk;
+      let pos = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', pos);
+        if (nl < 0) break;
+        processLine(text.slice(pos, nl));
+        pos = nl + 1;
+      }
+      carry = text.slice(pos);
+      text = '';
+      if (carry.length > MAX_LINE) {
+        // An over-long line: drop what we have and skip to its end.
+        totals.longLines++;
+        carry = '';
+      }
+      if (out.length >= FLUSH_AT) await flush();
+    }
+    if (carry.length > 0) processLine(carry);
+    await flush();
+  } catch (e) {
+    io.stderr.write(`avcstream explain: read or write error: ${message(e)}\n`);
+    return EX_IOERR;
+  }
+  if (totals.malformed > 0 || totals.longLines > 0) {
+    io.stderr.write(
+      `avcstream explain: ${totals.denials} denials explained; ${totals.malformed} malformed and ${totals.longLines} over-long lines skipped\n`,
+    );
+  }
+  return 0;
 }

@@ -1,6 +1,148 @@
+// `avcstream policy info FILE` (seinfo statistics) and `avcstream policy query FILE -s T -t T -c C`
+// (sesearch -A with indirect attribute matching).
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseBooleanValue } from '@avcstream/selinux-access';
+import { formatPolicyInfo, type Policy, policyInfo, queryRules, type RuleKind, readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
 
-export async function policy(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream policy: not implemented yet\n');
-  return 2;
+const USAGE = `Usage:
+  avcstream policy info FILE [--json]
+      the statistics seinfo prints (classes, permissions, types, rules, object contexts...)
+  avcstream policy query FILE [-s TYPE] [-t TYPE] [-c CLASS] [-p PERMS] [--bool NAME=VALUE]... [--json]
+      [--allow] [--auditallow] [--dontaudit]
+      allow (and allowxperm), auditallow and dontaudit rules that apply, attributes matched indirectly
+      like sesearch -A -s -t -c; conditional rules show their expression, branch and whether they are
+      enabled under the policy defaults overridden by --bool. Without a kind flag: allow rules (like -A).
+
+Exit status: 0 on success, 64 on a usage error, 65 for a malformed policy or an unknown name,
+66 when FILE cannot be opened.
+`;
+
+const EX_USAGE = 64;
+const EX_DATAERR = 65;
+const EX_NOINPUT = 66;
+const MAX_POLICY_BYTES = 256 * 1024 * 1024;
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errorCode(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+}
+
+function load(path: string, io: CliIo): Policy | number {
+  try {
+    if (statSync(path).size > MAX_POLICY_BYTES) {
+      io.stderr.write('avcstream policy: policy file too large\n');
+      return EX_DATAERR;
+    }
+    return readPolicy(new Uint8Array(readFileSync(path)));
+  } catch (e) {
+    const code = errorCode(e);
+    if (code.startsWith('AVC_ERR_')) {
+      io.stderr.write(`avcstream policy: ${code}: ${message(e)}\n`);
+      return EX_DATAERR;
+    }
+    io.stderr.write(`avcstream policy: cannot open: ${message(e)}\n`);
+    return EX_NOINPUT;
+  }
+}
+
+export async function policy(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+    (sub === undefined ? io.stderr : io.stdout).write(USAGE);
+    return sub === undefined ? EX_USAGE : 0;
+  }
+  let values: {
+    source?: string;
+    target?: string;
+    class?: string;
+    perms?: string;
+    bool?: string[];
+    json?: boolean;
+    allow?: boolean;
+    auditallow?: boolean;
+    dontaudit?: boolean;
+  };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        source: { type: 'string', short: 's' },
+        target: { type: 'string', short: 't' },
+        class: { type: 'string', short: 'c' },
+        perms: { type: 'string', short: 'p' },
+        bool: { type: 'string', short: 'b', multiple: true },
+        json: { type: 'boolean' },
+        allow: { type: 'boolean', short: 'A' },
+        auditallow: { type: 'boolean' },
+        dontaudit: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    io.stderr.write(`avcstream policy: ${message(e)}\n\n${USAGE}`);
+    return EX_USAGE;
+  }
+  if ((sub !== 'info' && sub !== 'query') || positionals.length !== 1) {
+    io.stderr.write(USAGE);
+    return EX_USAGE;
+  }
+  const path = positionals[0] as string;
+  const p = load(path, io);
+  if (typeof p === 'number') return p;
+
+  if (sub === 'info') {
+    const info = policyInfo(p);
+    io.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatPolicyInfo(info, path));
+    return 0;
+  }
+
+  const booleans: Record<string, boolean> = {};
+  for (const b of values.bool ?? []) {
+    const eq = b.indexOf('=');
+    const v = eq < 0 ? null : parseBooleanValue(b.slice(eq + 1));
+    if (v === null) {
+      io.stderr.write(`avcstream policy: --bool expects NAME=VALUE (0/1/true/false/on/off)\n`);
+      return EX_USAGE;
+    }
+    const name = b.slice(0, eq);
+    if (!p.boolByName.has(name)) {
+      io.stderr.write(`avcstream policy: unknown boolean ${JSON.stringify(name.slice(0, 128))}\n`);
+      return EX_DATAERR;
+    }
+    booleans[name] = v;
+  }
+  const kinds: RuleKind[] = [];
+  if (values.allow) kinds.push('allow', 'allowxperm');
+  if (values.auditallow) kinds.push('auditallow', 'auditallowxperm');
+  if (values.dontaudit) kinds.push('dontaudit', 'dontauditxperm');
+  if (kinds.length === 0) kinds.push('allow', 'allowxperm');
+  try {
+    const rules = queryRules(p, {
+      source: values.source,
+      target: values.target,
+      tclass: values.class,
+      perms: values.perms?.split(',').filter((x) => x !== ''),
+      booleans,
+      kinds,
+    });
+    let out = '';
+    for (const r of rules) {
+      if (values.json) out += `${JSON.stringify(r)}\n`;
+      else out += r.conditional && !r.conditional.enabled ? `${r.text} # disabled\n` : `${r.text}\n`;
+    }
+    io.stdout.write(out);
+  } catch (e) {
+    if (errorCode(e).startsWith('AVC_ERR_')) {
+      io.stderr.write(`avcstream policy: ${message(e)}\n`);
+      return EX_DATAERR;
+    }
+    throw e;
+  }
+  return 0;
 }

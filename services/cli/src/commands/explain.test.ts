@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { explain } from './explain.ts';
+import { policy } from './policy.ts';
+
+const SAMPLE = resolve(import.meta.dirname, '../../sample');
+const SAMPLE_POLICY = `${SAMPLE}/policy/policy.33`;
+const DEBIAN = '/etc/selinux/default/policy/policy.33';
+const runDebian = existsSync(DEBIAN) || Boolean(process.env.CI);
+if (!runDebian) console.warn(`SKIPPED: ${DEBIAN} is absent (selinux-policy-default); set CI=1 to make this fail`);
+
+type Cmd = typeof explain;
+async function run(cmd: Cmd, argv: string[], stdinText = ''): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await cmd(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  return { code, out, err };
+}
+
+const REDHAT =
+  'type=AVC msg=audit(1700000000.123:100): avc:  denied  { getattr } for  pid=1234 comm="httpd" ' +
+  'path="/home/user/public_html" dev="dm-0" ino=12345 scontext=system_u:system_r:httpd_t:s0 ' +
+  'tcontext=unconfined_u:object_r:user_home_t:s0 tclass=dir permissive=0\n';
+
+describe('avcstream explain on the sample', () => {
+  it('prints one NDJSON object per denied AVC/USER_AVC record, in input order, with stable keys', async () => {
+    const r = await run(explain, [
+      '--policy',
+      SAMPLE_POLICY,
+      '--booleans',
+      `${SAMPLE}/booleans`,
+      '--format',
+      'ndjson',
+      `${SAMPLE}/audit.log`,
+    ]);
+    expect(r.code).toBe(0);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.length).toBe(28);
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual([
+        'line',
+        'node',
+        'serial',
+        'scontext',
+        'tcontext',
+        'tclass',
+        'perms',
+        'verdict',
+        'booleans',
+        'evidence',
+        'fixes',
+      ]);
+    }
+    const lines = rows.map((x) => x.line as number);
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+    const verdicts = new Set(rows.map((x) => x.verdict));
+    for (const v of ['TE_MISSING', 'BOOLEAN', 'CONSTRAINT', 'RBAC', 'BOUNDS', 'INVALID_CONTEXT', 'ALLOWED']) {
+      expect(verdicts.has(v)).toBe(true);
+    }
+    const unknownType = rows.find((x) => String(x.tcontext).includes('container_file_t'));
+    expect(unknownType?.verdict).toBe('INVALID_CONTEXT');
+  });
+
+  it('prints audit2why-like text from standard input', async () => {
+    const line =
+      'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x" ' +
+      'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0';
+    const r = await run(explain, ['--policy', SAMPLE_POLICY, '-'], `${line}\n`);
+    expect(r.code).toBe(0);
+    expect(r.out.startsWith(`${line}\n\n\tWas caused by:\n\tMissing role allow rule.\n`)).toBe(true);
+    expect(r.out).toMatch(/allow rule will not help/);
+  });
+
+  it('fails cleanly on usage errors, missing files and corrupt policies', async () => {
+    expect((await run(explain, [])).code).toBe(64);
+    expect((await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'xml'])).code).toBe(64);
+    expect((await run(explain, ['--policy', '/nonexistent/policy.33'])).code).toBe(66);
+    const bad = await run(explain, ['--policy', `${SAMPLE}/booleans`, '-'], REDHAT);
+    expect(bad.code).toBe(65);
+    expect(bad.err).toMatch(/AVC_ERR_POLICY_FORMAT/);
+  });
+});
+
+describe('avcstream policy on the sample', () => {
+  it('info prints seinfo-style statistics', async () => {
+    const r = await run(policy, ['info', SAMPLE_POLICY]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Policy Version:\s+33 \(MLS enabled\)/);
+    expect(r.out).toMatch(/Handle unknown classes:\s+deny/);
+    expect(r.out).toMatch(/Types:\s+37\s+Attributes:\s+11/);
+  });
+
+  it('query lists rules with indirect matching and boolean state', async () => {
+    const off = await run(policy, ['query', SAMPLE_POLICY, '-s', 'httpd_t', '-t', 'user_home_t', '-c', 'dir']);
+    expect(off.code).toBe(0);
+    expect(off.out).toMatch(/^allow httpd_t user_home_t:dir .*\[ httpd_read_user_content \]:True # disabled$/m);
+    const on = await run(policy, [
+      'query',
+      SAMPLE_POLICY,
+      '-s',
+      'httpd_t',
+      '-t',
+      'user_home_t',
+      '-c',
+      'dir',
+      '--bool',
+      'httpd_read_user_content=1',
+    ]);
+    expect(on.out).not.toMatch(/# disabled/);
+    expect((await run(policy, ['query', SAMPLE_POLICY, '-s', 'nope_t'])).code).toBe(65);
+  });
+});
+
+describe.runIf(runDebian)('avcstream explain on the Debian policy', () => {
+  it('names httpd_read_user_content with its blast radius for the Red Hat public_html denial', async () => {
+    const r = await run(explain, ['--policy', DEBIAN, '--format', 'ndjson', '-'], REDHAT);
+    expect(r.code).toBe(0);
+    const row = JSON.parse(r.out);
+    expect(row.verdict).toBe('BOOLEAN');
+    expect(row.booleans).toEqual([
+      { name: 'httpd_read_user_content', current: false, blastRadius: { rules: 21, triples: 20 } },
+    ]);
+    expect(row.fixes[0]).toEqual({
+      kind: 'setsebool',
+      text: 'setsebool -P httpd_read_user_content 1',
+      verified: true,
+    });
+  });
+});
