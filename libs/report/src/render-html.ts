@@ -176,7 +176,12 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
     '<section id="enforcement-toggles"><h2>Enforcement toggles</h2>' +
       plainTable(
         ['Time', 'Host', 'Enforcing', 'auid'],
-        summary.enforcementToggles.map((r) => [when(r.time), h(r.host), change(r.old, r.new), h(r.auid ?? '-')]),
+        summary.enforcementToggles.map((r) => [
+          when(r.time),
+          h(r.host),
+          change(r.old, r.new),
+          h(r.auid ?? '-'),
+        ]),
       ) +
       truncNote(summary.truncated.enforcementToggles, 'toggles') +
       '</section>',

@@ -69,7 +69,10 @@ export function parseSummaryJson(text: string): Summary {
   }
   const parsed = summarySchema.safeParse(doc);
   if (!parsed.success) {
-    throw new ReportError('AVC_ERR_REPORT_SUMMARY', `summary JSON has the wrong shape:\n${z.prettifyError(parsed.error)}`);
+    throw new ReportError(
+      'AVC_ERR_REPORT_SUMMARY',
+      `summary JSON has the wrong shape:\n${z.prettifyError(parsed.error)}`,
+    );
   }
   return doc as Summary;
 }

@@ -17,7 +17,9 @@ function heading(title: string): string {
 }
 
 function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const widths = headers.map((h, i) =>
+    Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))),
+  );
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
@@ -125,7 +127,13 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
       ? 'None.\n'
       : table(
           ['TIME', 'HOST', 'BOOLEAN', 'VALUE', 'AUID'],
-          summary.booleanChanges.map((r) => [r.time, e(r.host), e(r.boolean), change(r.old, r.new), e(r.auid ?? '-')]),
+          summary.booleanChanges.map((r) => [
+            r.time,
+            e(r.host),
+            e(r.boolean),
+            change(r.old, r.new),
+            e(r.auid ?? '-'),
+          ]),
         ),
   );
   parts.push(truncNote(summary.truncated.booleanChanges, 'boolean changes'));

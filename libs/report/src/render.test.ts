@@ -15,9 +15,17 @@ const PATH = '/tmp/"><img src=x onerror=alert(1)>\u001b[31m\n\u202eevil';
 function hostileSummary() {
   return buildSummary(
     [
-      event(T0, [avcRecord({ fields: { comm: SCRIPT, path: PATH } }), record('SYSCALL', { exe: HEX_TD })], 'web<1>'),
+      event(
+        T0,
+        [avcRecord({ fields: { comm: SCRIPT, path: PATH } }), record('SYSCALL', { exe: HEX_TD })],
+        'web<1>',
+      ),
       event(T0 + 1, [avcRecord({ decision: 'granted', fields: { comm: HEX_TD, path: PATH } })], 'web1'),
-      event(T0 + 2, [record('MAC_CONFIG_CHANGE', { bool: '<b>x</b>', val: '1', old_val: '0', auid: '"0"' })], 'web1'),
+      event(
+        T0 + 2,
+        [record('MAC_CONFIG_CHANGE', { bool: '<b>x</b>', val: '1', old_val: '0', auid: '"0"' })],
+        'web1',
+      ),
     ],
     {
       explain: () => ({
@@ -58,7 +66,9 @@ describe('HTML renderer', () => {
   it('shows hostile fields as escaped text', () => {
     expect(html).toContain('&lt;script&gt;window.__pwned&#61;1&lt;/script&gt;');
     expect(html).toContain('<code>&lt;/td&gt;</code>');
-    expect(html).toContain('/tmp/&quot;&gt;&lt;img src&#61;x onerror&#61;alert(1)&gt;\\x1b[31m\\x0a\\u202eevil');
+    expect(html).toContain(
+      '/tmp/&quot;&gt;&lt;img src&#61;x onerror&#61;alert(1)&gt;\\x1b[31m\\x0a\\u202eevil',
+    );
     expect(html).toContain('web&lt;1&gt;');
     expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
     expect(html).toContain('&lt;/section&gt;&lt;script&gt;');
@@ -68,7 +78,8 @@ describe('HTML renderer', () => {
 
   it('has three inline SVG charts', () => {
     expect(html.match(/<svg /g)).toHaveLength(3);
-    for (const id of ['chart-timeline', 'chart-sources', 'chart-targets']) expect(html).toContain(`id="${id}"`);
+    for (const id of ['chart-timeline', 'chart-sources', 'chart-targets'])
+      expect(html).toContain(`id="${id}"`);
     expect(html).toContain('class="bar-denied"');
   });
 });
@@ -120,6 +131,8 @@ describe('JSON renderer', () => {
 
   it('rejects a summary of the wrong shape with a coded error', () => {
     expect(() => parseSummaryJson('{"statistics":{}}')).toThrow(/wrong shape/);
-    expect(() => parseSummaryJson('nope')).toThrow(expect.objectContaining({ code: 'AVC_ERR_REPORT_SUMMARY' }));
+    expect(() => parseSummaryJson('nope')).toThrow(
+      expect.objectContaining({ code: 'AVC_ERR_REPORT_SUMMARY' }),
+    );
   });
 });

@@ -13,7 +13,12 @@ describe('statistics', () => {
       event(T0 + 2, [avcRecord({ type: 'USER_AVC' })], 'db1', 3),
       event(T0 + 3, [record('MAC_POLICY_LOAD', { auid: '0' }), record('SYSCALL')], 'db1', 4),
       event(T0 + 4, [record('MAC_STATUS', { enforcing: '0', old_enforcing: '1', auid: '1000' })], null, 5),
-      event(T0 + 5, [record('MAC_CONFIG_CHANGE', { bool: 'httpd_can_network_connect', val: '1', old_val: '0' })], 'db1', 6),
+      event(
+        T0 + 5,
+        [record('MAC_CONFIG_CHANGE', { bool: 'httpd_can_network_connect', val: '1', old_val: '0' })],
+        'db1',
+        6,
+      ),
       event(T0 + 6, [record('SELINUX_ERR', { op: 'security_compute_sid' })], 'db1', 7),
       event(T0 + 7, [record('USER_SELINUX_ERR'), record('MAC_UNLBL_ALLOW')], 'db1', 8),
       event(T0 + 8, [record('SYSCALL'), record('EXECVE'), record('USER_LOGIN')], 'other', 9),
@@ -32,7 +37,9 @@ describe('statistics', () => {
       firstEvent: new Date(T0 * 1000).toISOString(),
       lastEvent: new Date((T0 + 9) * 1000).toISOString(),
     });
-    expect(s.policyLoads).toEqual([{ time: new Date((T0 + 3) * 1000).toISOString(), host: 'db1', auid: '0' }]);
+    expect(s.policyLoads).toEqual([
+      { time: new Date((T0 + 3) * 1000).toISOString(), host: 'db1', auid: '0' },
+    ]);
     expect(s.enforcementToggles).toEqual([
       { time: new Date((T0 + 4) * 1000).toISOString(), host: 'localhost', old: 1, new: 0, auid: '1000' },
     ]);
@@ -47,13 +54,22 @@ describe('statistics', () => {
       },
     ]);
     expect(s.allowListing).toHaveLength(1);
-    expect(s.allowListing[0]).toMatchObject({ host: 'web1', perms: ['setenforce'], serial: 2, comm: 'httpd' });
+    expect(s.allowListing[0]).toMatchObject({
+      host: 'web1',
+      perms: ['setenforce'],
+      serial: 2,
+      comm: 'httpd',
+    });
   });
 
   it('counts an AVC whose body did not parse as malformed and ignores AppArmor AVC records', () => {
     const s = buildSummary(
       [
-        event(T0, [record('AVC', { seresult: 'denied', seperms: 'read', comm: 'httpd', name: 'robots.t' })], 'a'),
+        event(
+          T0,
+          [record('AVC', { seresult: 'denied', seperms: 'read', comm: 'httpd', name: 'robots.t' })],
+          'a',
+        ),
         event(T0 + 1, [record('AVC', { apparmor: 'DENIED', operation: 'open', profile: 'x' })], 'b'),
         event(T0 + 2, [avcRecord()], 'a'),
       ],
@@ -102,14 +118,20 @@ describe('statistics', () => {
 describe('deny listing', () => {
   it('groups by (source type, target type, class, perm set) and keeps samples', () => {
     const events = [
-      event(T0 + 5, [
-        avcRecord({ perms: ['write', 'read'], fields: { comm: 'httpd', name: 'index.html' } }),
-        record('SYSCALL', { exe: '/usr/sbin/httpd' }),
-        record('PATH', { name: '/var/www/html/index.html' }),
-      ], 'web1'),
-      event(T0, [
-        avcRecord({ perms: ['read', 'write'], scontext: 'system_u:system_r:httpd_t:s0-s0:c0.c1023' }),
-      ], 'web2'),
+      event(
+        T0 + 5,
+        [
+          avcRecord({ perms: ['write', 'read'], fields: { comm: 'httpd', name: 'index.html' } }),
+          record('SYSCALL', { exe: '/usr/sbin/httpd' }),
+          record('PATH', { name: '/var/www/html/index.html' }),
+        ],
+        'web1',
+      ),
+      event(
+        T0,
+        [avcRecord({ perms: ['read', 'write'], scontext: 'system_u:system_r:httpd_t:s0-s0:c0.c1023' })],
+        'web2',
+      ),
       event(T0 + 9, [avcRecord({ perms: ['read'], permissive: true })], 'web1'),
       event(T0 + 9, [avcRecord({ tclass: 'dir', perms: ['search'] })], 'web1'),
     ];
@@ -146,7 +168,9 @@ describe('deny listing', () => {
       asked.push(d);
       return {
         verdict: 'BOOLEAN',
-        booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } }],
+        booleans: [
+          { name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } },
+        ],
         fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
       };
     };
@@ -166,7 +190,9 @@ describe('deny listing', () => {
     const s = b.build();
     expect(s.denyListing[0]!.explanation).toEqual({
       verdict: 'BOOLEAN',
-      booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } }],
+      booleans: [
+        { name: 'httpd_read_user_content', current: false, blastRadius: { rules: 12, triples: 40 } },
+      ],
       fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
     });
   });
@@ -234,7 +260,11 @@ describe('views', () => {
   it('groups the matching messages of each view and shares explanations', () => {
     const events = [
       event(T0, [avcRecord({ fields: { comm: 'httpd', exe: '/usr/sbin/httpd' } })], 'web1'),
-      event(T0 + 1, [avcRecord({ scontext: 'system_u:system_r:sshd_t:s0', fields: { comm: 'sshd' } })], 'web1'),
+      event(
+        T0 + 1,
+        [avcRecord({ scontext: 'system_u:system_r:sshd_t:s0', fields: { comm: 'sshd' } })],
+        'web1',
+      ),
       event(T0 + 2, [avcRecord({ decision: 'granted', perms: ['setenforce'], tclass: 'security' })], 'db1'),
     ];
     const s = buildSummary(events, {

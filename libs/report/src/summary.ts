@@ -224,7 +224,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     minIdx = Math.min(minIdx, idx);
     maxIdx = Math.max(maxIdx, idx);
     const b = buckets.get(idx);
-    if (b === undefined) buckets.set(idx, { denied: decision === 'denied' ? 1 : 0, granted: decision === 'granted' ? 1 : 0 });
+    if (b === undefined)
+      buckets.set(idx, { denied: decision === 'denied' ? 1 : 0, granted: decision === 'granted' ? 1 : 0 });
     else b[decision]++;
   }
 
@@ -274,7 +275,12 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         lastEpoch: event.epoch,
         group: {
           decision: avc.decision,
-          signature: { sourceType: avc.scontext.type, targetType: avc.tcontext.type, class: avc.tclass, perms },
+          signature: {
+            sourceType: avc.scontext.type,
+            targetType: avc.tcontext.type,
+            class: avc.tclass,
+            perms,
+          },
           count: 0,
           firstSeen: event.time,
           lastSeen: event.time,
@@ -342,7 +348,13 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         if (f.enforcing === undefined) continue;
         stats.enforcementToggles++;
         if (toggles.length < limits.maxRows) {
-          toggles.push({ time: event.time, host, old: toInt(f.old_enforcing), new: toInt(f.enforcing), auid });
+          toggles.push({
+            time: event.time,
+            host,
+            old: toInt(f.old_enforcing),
+            new: toInt(f.enforcing),
+            auid,
+          });
         } else truncated.enforcementToggles++;
       } else if (type === 'MAC_CONFIG_CHANGE') {
         stats.booleanChanges++;
@@ -428,7 +440,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         if (g.decision !== 'denied') continue;
         const key = `denied\u0000${g.signature.sourceType}\u0000${g.signature.targetType}\u0000${g.signature.class}\u0000${g.signature.perms.join(' ')}`;
         const d = denyTable.map.get(key);
-        if (d !== undefined && d.group.explanation !== null) g.explanation = structuredClone(d.group.explanation);
+        if (d !== undefined && d.group.explanation !== null)
+          g.explanation = structuredClone(d.group.explanation);
       }
       return {
         name: v.def.name,

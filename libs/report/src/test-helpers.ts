@@ -33,6 +33,11 @@ export function record(type: string, fields: Record<string, string> = {}): Recor
   return { type, fields };
 }
 
-export function event(epoch: number, records: RecordLike[], node: string | null = null, serial = 1): EventLike {
+export function event(
+  epoch: number,
+  records: RecordLike[],
+  node: string | null = null,
+  serial = 1,
+): EventLike {
   return { node, epoch, serial, time: new Date(epoch * 1000).toISOString(), records };
 }

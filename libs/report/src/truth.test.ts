@@ -19,7 +19,9 @@ function expectTruth(s: Summary, truth: GeneratedTruth): void {
   expect(s.policyLoads).toEqual(truth.policyLoads);
   expect(s.enforcementToggles).toEqual(truth.enforcementToggles);
   expect(s.booleanChanges).toEqual(truth.booleanChanges);
-  expect(s.allowListing.map((r) => ({ time: r.time, host: r.host, perms: r.perms }))).toEqual(truth.allowListing);
+  expect(s.allowListing.map((r) => ({ time: r.time, host: r.host, perms: r.perms }))).toEqual(
+    truth.allowListing,
+  );
   const groups = Object.fromEntries(
     s.denyListing.map((g) => [
       `${g.signature.sourceType}|${g.signature.targetType}|${g.signature.class}|${g.signature.perms.join(' ')}`,
@@ -90,11 +92,17 @@ describe.runIf(haveAureport || inCi)('report figures equal aureport on the same 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const rows = (args: string[], file: string) =>
-    execFileSync(AUREPORT, [...args, '-if', file], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } })
+    execFileSync(AUREPORT, [...args, '-if', file], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' },
+    })
       .split('\n')
       .filter((l) => /^\d+\. /.test(l)).length;
   const summaryFigure = (label: string, file: string) => {
-    const out = execFileSync(AUREPORT, ['-if', file], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const out = execFileSync(AUREPORT, ['-if', file], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     const m = new RegExp(`^${label}: (\\d+)$`, 'm').exec(out);
     return m === null ? Number.NaN : Number(m[1]);
   };

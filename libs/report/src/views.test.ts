@@ -79,11 +79,23 @@ describe('compileView', () => {
       criteria: { sourceType: ['httpd_t'], targetType: ['*_home_t'], perm: ['op*'], path: ['/home/*'] },
     });
     expect(all(subject)).toBe(true);
-    const allFails = compileView({ name: 'b', match: 'all', criteria: { sourceType: ['httpd_t'], class: ['dir'] } });
+    const allFails = compileView({
+      name: 'b',
+      match: 'all',
+      criteria: { sourceType: ['httpd_t'], class: ['dir'] },
+    });
     expect(allFails(subject)).toBe(false);
-    const any = compileView({ name: 'c', match: 'any', criteria: { sourceType: ['sshd_t'], class: ['file'] } });
+    const any = compileView({
+      name: 'c',
+      match: 'any',
+      criteria: { sourceType: ['sshd_t'], class: ['file'] },
+    });
     expect(any(subject)).toBe(true);
-    const none = compileView({ name: 'd', match: 'any', criteria: { sourceType: ['sshd_t'], host: ['db*'] } });
+    const none = compileView({
+      name: 'd',
+      match: 'any',
+      criteria: { sourceType: ['sshd_t'], host: ['db*'] },
+    });
     expect(none(subject)).toBe(false);
   });
 

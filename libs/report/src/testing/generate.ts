@@ -30,7 +30,14 @@ export interface GeneratedTruth {
   };
   policyLoads: Array<{ time: string; host: string; auid: string }>;
   enforcementToggles: Array<{ time: string; host: string; old: number; new: number; auid: string }>;
-  booleanChanges: Array<{ time: string; host: string; boolean: string; old: number; new: number; auid: string }>;
+  booleanChanges: Array<{
+    time: string;
+    host: string;
+    boolean: string;
+    old: number;
+    new: number;
+    auid: string;
+  }>;
   /** Granted AVC records in log order: host and permission. */
   allowListing: Array<{ time: string; host: string; perms: string[] }>;
   /** Denied records per signature key `stype|ttype|class|sorted perms joined by space`. */
@@ -208,7 +215,8 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       `arch=c000003e syscall=${nr} success=${ok ? 'yes' : 'no'} exit=${ok ? 0 : -13} a0=3 a1=7ffd2a1c a2=0 a3=0 ` +
       `items=${ok ? 0 : 1} ppid=1 pid=${pid} auid=${auid} uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 ` +
       `fsgid=0 tty=(none) ses=4 comm="${comm}" exe="${exe}" subj=${subj} key=(null)`;
-    const proctitle = (argv: string) => `${head('PROCTITLE')}proctitle=${argv.split(' ').map(hex).join('00')}`;
+    const proctitle = (argv: string) =>
+      `${head('PROCTITLE')}proctitle=${argv.split(' ').map(hex).join('00')}`;
     const h = hostName(host);
     truth.events++;
 
@@ -223,7 +231,10 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       let pathValue = d.path;
       if (hostileTurn) {
         // comm as the kernel writes a plain value; exe and path hex-encoded as auditd does for specials.
-        comm = i % 100 === 7 ? '"<script>window.__pwned=1</script>"' : hex('</td><script>window.__pwned=2</script>');
+        comm =
+          i % 100 === 7
+            ? '"<script>window.__pwned=1</script>"'
+            : hex('</td><script>window.__pwned=2</script>');
         exe = `/tmp/x"><img src=x onerror="window.__pwned=3">`;
         pathValue = '/srv/a b/</td></tr></table><script>window.__pwned=4</script>\u001b[2J\u202etxt.exe';
         pathField = ` path=${hex(pathValue)}`;
@@ -250,10 +261,14 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       truth.aureport.avcEvents++;
       const exeField = hostileTurn ? hex(exe) : `"${exe}"`;
       lines.push(
-        syscall(d.syscall, false, d.comm, d.exe, '4294967295', d.scontext).replace(`exe="${d.exe}"`, `exe=${exeField}`),
+        syscall(d.syscall, false, d.comm, d.exe, '4294967295', d.scontext).replace(
+          `exe="${d.exe}"`,
+          `exe=${exeField}`,
+        ),
       );
       if (pathValue !== null) {
-        const name = /^[\x21-\x7e]+$/.test(pathValue) && !pathValue.includes('"') ? `"${pathValue}"` : hex(pathValue);
+        const name =
+          /^[\x21-\x7e]+$/.test(pathValue) && !pathValue.includes('"') ? `"${pathValue}"` : hex(pathValue);
         lines.push(
           head('PATH') +
             `item=0 name=${name} inode=${4000 + i} dev=fd:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 ` +
@@ -295,7 +310,9 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       selinuxSeen(h, time);
     } else if (r < 0.63) {
       lines.push(`${head('MAC_POLICY_LOAD')}auid=0 ses=4 lsm=selinux res=1`);
-      lines.push(syscall(1, true, 'load_policy', '/usr/sbin/load_policy', '0', 'system_u:system_r:load_policy_t:s0'));
+      lines.push(
+        syscall(1, true, 'load_policy', '/usr/sbin/load_policy', '0', 'system_u:system_r:load_policy_t:s0'),
+      );
       lines.push(proctitle('/usr/sbin/load_policy'));
       truth.statistics.policyLoads++;
       truth.aureport.macEvents++;
@@ -308,7 +325,16 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       lines.push(
         `${head('MAC_STATUS')}enforcing=${next} old_enforcing=${old} auid=1000 ses=4 enabled=1 old-enabled=1 lsm=selinux res=1`,
       );
-      lines.push(syscall(1, true, 'setenforce', '/usr/sbin/setenforce', '1000', 'unconfined_u:unconfined_r:unconfined_t:s0'));
+      lines.push(
+        syscall(
+          1,
+          true,
+          'setenforce',
+          '/usr/sbin/setenforce',
+          '1000',
+          'unconfined_u:unconfined_r:unconfined_t:s0',
+        ),
+      );
       lines.push(proctitle('setenforce 0'));
       truth.statistics.enforcementToggles++;
       truth.aureport.macEvents++;
@@ -321,7 +347,16 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       const next = 1 - old;
       boolState.set(bk, next);
       lines.push(`${head('MAC_CONFIG_CHANGE')}bool=${b} val=${next} old_val=${old} auid=1000 ses=4`);
-      lines.push(syscall(1, true, 'setsebool', '/usr/sbin/setsebool', '1000', 'unconfined_u:unconfined_r:unconfined_t:s0'));
+      lines.push(
+        syscall(
+          1,
+          true,
+          'setsebool',
+          '/usr/sbin/setsebool',
+          '1000',
+          'unconfined_u:unconfined_r:unconfined_t:s0',
+        ),
+      );
       lines.push(proctitle(`setsebool ${b} ${next}`));
       truth.statistics.booleanChanges++;
       truth.aureport.macEvents++;
@@ -333,7 +368,16 @@ export function generateAuditLog(options: GenerateOptions): Generated {
           'op=security_compute_sid invalid_context="system_u:system_r:bogus_t:s0" ' +
           'scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:bin_t:s0 tclass=process',
       );
-      lines.push(syscall(59, false, 'systemd', '/usr/lib/systemd/systemd', '4294967295', 'system_u:system_r:init_t:s0'));
+      lines.push(
+        syscall(
+          59,
+          false,
+          'systemd',
+          '/usr/lib/systemd/systemd',
+          '4294967295',
+          'system_u:system_r:init_t:s0',
+        ),
+      );
       lines.push(proctitle('/usr/lib/systemd/systemd'));
       selinuxSeen(h, time);
     } else {
@@ -349,7 +393,9 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       lines.push(proctitle(cmd));
     }
     if (options.malformed !== false && rand() < 0.02) {
-      lines.push(pick(['this is not an audit record', 'type=AVC msg=audit(17638', 'garbage\u0001\u0002 line']));
+      lines.push(
+        pick(['this is not an audit record', 'type=AVC msg=audit(17638', 'garbage\u0001\u0002 line']),
+      );
       truth.statistics.malformed++;
     }
   }

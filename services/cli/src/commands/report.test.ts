@@ -44,7 +44,9 @@ describe('avcstream report --input', () => {
     expect(code).toBe(0);
     const json = JSON.parse(out);
     expect(json.statistics).toMatchObject(SAMPLE_STATS);
-    expect(json.enforcementToggles.map((t: { host: string; old: number; new: number }) => [t.host, t.old, t.new])).toEqual([
+    expect(
+      json.enforcementToggles.map((t: { host: string; old: number; new: number }) => [t.host, t.old, t.new]),
+    ).toEqual([
       ['web01.example.com', 0, 1],
       ['bastion.example.com', 1, 0],
       ['bastion.example.com', 0, 1],
@@ -95,6 +97,38 @@ describe('avcstream report --input', () => {
     const text = await run(['--views', views, SAMPLE]);
     expect(text.out).toContain('\nView: web\n');
     expect(text.out).toContain('\nView: bastion\n');
+  });
+
+  it('replays denials against --policy with --booleans (verdicts of the sample README)', async () => {
+    const policy = resolve(import.meta.dirname, '../../sample/policy/policy.33');
+    const booleans = resolve(import.meta.dirname, '../../sample/booleans');
+    const verdicts = async (argv: string[]) => {
+      const { code, out } = await run(['--format', 'json', ...argv, SAMPLE]);
+      expect(code).toBe(0);
+      const groups: Array<{
+        signature: { sourceType: string; targetType: string; class: string; perms: string[] };
+        explanation: { verdict: string } | null;
+      }> = JSON.parse(out).denyListing;
+      return Object.fromEntries(
+        groups.map((g) => [
+          `${g.signature.sourceType}>${g.signature.targetType}:${g.signature.class}{${g.signature.perms.join(' ')}}`,
+          g.explanation?.verdict,
+        ]),
+      );
+    };
+    const defaults = await verdicts(['--policy', policy]);
+    const withBooleans = await verdicts(['--policy', policy, '--booleans', booleans]);
+    expect(defaults['httpd_t>unreserved_port_t:tcp_socket{name_connect}']).toBe('BOOLEAN');
+    expect(withBooleans['httpd_t>unreserved_port_t:tcp_socket{name_connect}']).toBe('ALLOWED');
+    expect(withBooleans['httpd_t>user_home_t:dir{getattr}']).toBe('BOOLEAN');
+    expect(withBooleans['httpd_sys_script_t>httpd_sys_content_t:file{read}']).toBe('BOUNDS');
+    expect(withBooleans['user_t>passwd_t:process{transition}']).toBe('RBAC');
+    expect(withBooleans['init_t>init_t:bpf{map_create}']).toBe('UNKNOWN_CLASS');
+    expect(Object.values(withBooleans).every((v) => typeof v === 'string')).toBe(true);
+    expect((await run(['--policy', join(dir, 'nope.33'), SAMPLE])).code).toBe(66);
+    const junk = join(dir, 'junk.33');
+    writeFileSync(junk, 'not a policy');
+    expect((await run(['--policy', junk, SAMPLE])).code).toBe(78);
   });
 
   it('answers usage errors with exit codes', async () => {
@@ -148,7 +182,10 @@ describe('Elasticsearch documents', () => {
   it('turns a denial document into a denied AVC with its stored explanation', () => {
     const x = esDocToEvent({
       '@timestamp': '2025-11-22T09:01:24.839Z',
-      event: { sequence: 8216, original: 'node=web01 type=AVC msg=audit(1763802084.839:8216): avc:  denied ...' },
+      event: {
+        sequence: 8216,
+        original: 'node=web01 type=AVC msg=audit(1763802084.839:8216): avc:  denied ...',
+      },
       host: { name: 'web01.example.com' },
       process: { name: '<script>', executable: '/usr/sbin/httpd' },
       file: { path: '/home/alice/public_html/index.html' },
@@ -162,7 +199,9 @@ describe('Elasticsearch documents', () => {
       },
       decision: {
         verdict: 'BOOLEAN',
-        booleans: [{ name: 'httpd_read_user_content', current: false, blast_radius: { rules: 4, triples: 9 } }],
+        booleans: [
+          { name: 'httpd_read_user_content', current: false, blast_radius: { rules: 4, triples: 9 } },
+        ],
         fix: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
       },
     });
@@ -170,7 +209,11 @@ describe('Elasticsearch documents', () => {
     const rec = x!.event.records[0]!;
     expect(x!.event).toMatchObject({ node: 'web01.example.com', serial: 8216, epoch: 1763802084.839 });
     expect(rec.type).toBe('AVC');
-    expect(rec.fields).toMatchObject({ comm: '<script>', exe: '/usr/sbin/httpd', path: '/home/alice/public_html/index.html' });
+    expect(rec.fields).toMatchObject({
+      comm: '<script>',
+      exe: '/usr/sbin/httpd',
+      path: '/home/alice/public_html/index.html',
+    });
     expect(rec.avc?.scontext.raw).toBe('system_u:system_r:httpd_t:s0');
     expect(rec.avc?.decision).toBe('denied');
     expect(x!.explain({ scontext: '', tcontext: '', tclass: '', perms: [] })).toEqual({
@@ -186,7 +229,10 @@ describe('Elasticsearch documents', () => {
       event: { sequence: 8220 },
       host: { name: 'web01.example.com' },
       process: { name: 'setsebool', executable: null },
-      auditd: { message_type: 'mac_config_change', data: { bool: 'httpd_can_network_connect', val: '1', old_val: '0' } },
+      auditd: {
+        message_type: 'mac_config_change',
+        data: { bool: 'httpd_can_network_connect', val: '1', old_val: '0' },
+      },
       selinux: { scontext: null, tcontext: null, tclass: null, perms: [], permissive: null, seresult: null },
     });
     expect(x!.event.records[0]).toEqual({

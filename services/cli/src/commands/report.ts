@@ -84,7 +84,8 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
   if (v.help === true) return 'help';
   const input = [...(v.input ?? []), ...parsed.positionals];
   const sources = [input.length > 0, v.es !== undefined, v['state-dir'] !== undefined].filter(Boolean).length;
-  if (sources !== 1) throw new UsageError('give exactly one source: --input FILE..., --es URL or --state-dir DIR');
+  if (sources !== 1)
+    throw new UsageError('give exactly one source: --input FILE..., --es URL or --state-dir DIR');
   const format = v.format ?? 'text';
   if (format !== 'text' && format !== 'html' && format !== 'json') {
     throw new UsageError('--format must be text, html or json');
@@ -118,7 +119,8 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
     if (v.view !== undefined) {
       const wanted = v.view;
       const missing = wanted.filter((n) => !views.some((x) => x.name === n));
-      if (missing.length > 0) throw new UsageError(`no view named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
+      if (missing.length > 0)
+        throw new UsageError(`no view named ${missing.map((n) => JSON.stringify(n)).join(', ')}`);
       views = views.filter((x) => wanted.includes(x.name));
     }
   }
@@ -167,11 +169,6 @@ function summaryOptions(f: Flags): SummaryOptions {
 
 // ---- policy replay (offline) ----
 
-interface AccessModule {
-  createExplainer?: (policy: unknown, opts?: { booleans?: unknown }) => { explain: ExplainLookup };
-  readBooleans?: (input: string) => unknown;
-}
-
 async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
   if (f.policy === undefined) return undefined;
   let bytes: Uint8Array;
@@ -181,28 +178,22 @@ async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
     throw new UsageError(`cannot read policy ${f.policy}`, 66);
   }
   const { readPolicy } = await import('@avcstream/selinux-policy');
-  const access = (await import('@avcstream/selinux-access')) as unknown as AccessModule;
-  if (typeof access.createExplainer !== 'function') {
-    throw new UsageError('policy replay is not available in this build (@avcstream/selinux-access)', 78);
-  }
-  let policy: unknown;
+  const { createExplainer, readBooleans } = await import('@avcstream/selinux-access');
+  let policy: ReturnType<typeof readPolicy>;
   try {
-    policy = (readPolicy as (b: Uint8Array) => unknown)(bytes);
+    policy = readPolicy(bytes);
   } catch (e) {
     throw new UsageError(`${f.policy}: ${(e as Error).message}`, 78);
   }
-  let booleans: unknown;
+  let booleans: Record<string, boolean> | undefined;
   if (f.booleans !== undefined) {
-    if (typeof access.readBooleans !== 'function') {
-      throw new UsageError('--booleans is not available in this build (@avcstream/selinux-access)', 78);
-    }
     try {
-      booleans = await access.readBooleans(f.booleans);
+      booleans = readBooleans(f.booleans);
     } catch (e) {
       throw new UsageError(`${f.booleans}: ${(e as Error).message}`, 78);
     }
   }
-  const explainer = access.createExplainer(policy, booleans === undefined ? {} : { booleans });
+  const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
   return (d) => explainer.explain(d);
 }
 
@@ -253,7 +244,8 @@ function isEventLike(e: unknown): e is EventLike {
 async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary> {
   const dir = f.stateDir as string;
   if (!existsSync(dir)) throw new UsageError(`no state dir at ${dir}`, 66);
-  const filtered = f.since !== undefined || f.until !== undefined || f.hosts !== undefined || f.views.length > 0;
+  const filtered =
+    f.since !== undefined || f.until !== undefined || f.hosts !== undefined || f.views.length > 0;
   const summaryFile = join(dir, 'summary.json');
   // The embedded mode's running summary covers every event it saw; use it unless the user filters.
   if (!filtered && existsSync(summaryFile)) {
@@ -281,14 +273,23 @@ async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary>
 const ES_PAGE = 1000;
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-function contextOf(v: unknown): { user: string; role: string; type: string; level: string | null; raw: string } | null {
+function contextOf(
+  v: unknown,
+): { user: string; role: string; type: string; level: string | null; raw: string } | null {
   const c = obj(v);
   if (typeof c.user !== 'string' || typeof c.role !== 'string' || typeof c.type !== 'string') return null;
   const level = strOrNull(c.level);
-  return { user: c.user, role: c.role, type: c.type, level, raw: [c.user, c.role, c.type, ...(level === null ? [] : [level])].join(':') };
+  return {
+    user: c.user,
+    role: c.role,
+    type: c.type,
+    level,
+    raw: [c.user, c.role, c.type, ...(level === null ? [] : [level])].join(':'),
+  };
 }
 
 /**
@@ -322,7 +323,12 @@ export function esDocToEvent(source: unknown): { event: EventLike; explain: Expl
   const scontext = contextOf(se.scontext);
   const tcontext = contextOf(se.tcontext);
   const seresult = se.seresult;
-  if ((seresult === 'denied' || seresult === 'granted') && scontext !== null && tcontext !== null && typeof se.tclass === 'string') {
+  if (
+    (seresult === 'denied' || seresult === 'granted') &&
+    scontext !== null &&
+    tcontext !== null &&
+    typeof se.tclass === 'string'
+  ) {
     record.avc = {
       decision: seresult,
       perms: Array.isArray(se.perms) ? se.perms.filter((p): p is string => typeof p === 'string') : [],
@@ -340,7 +346,11 @@ export function esDocToEvent(source: unknown): { event: EventLike; explain: Expl
     const booleans = Array.isArray(decision.booleans) ? decision.booleans.map(obj) : [];
     return {
       verdict: decision.verdict,
-      fixes: fixes.map((f) => ({ kind: String(f.kind ?? ''), text: String(f.text ?? ''), verified: f.verified === true })),
+      fixes: fixes.map((f) => ({
+        kind: String(f.kind ?? ''),
+        text: String(f.text ?? ''),
+        verified: f.verified === true,
+      })),
       booleans: booleans.map((b) => {
         const r = obj(b.blast_radius);
         return {
@@ -354,7 +364,10 @@ export function esDocToEvent(source: unknown): { event: EventLike; explain: Expl
     };
   };
   const serial = typeof ev.sequence === 'number' ? ev.sequence : 0;
-  return { event: { node: host, time: new Date(ms).toISOString(), epoch: ms / 1000, serial, records: [record] }, explain };
+  return {
+    event: { node: host, time: new Date(ms).toISOString(), epoch: ms / 1000, serial, records: [record] },
+    explain,
+  };
 }
 
 /**
@@ -380,7 +393,12 @@ async function fromElasticsearch(url: string, prefix: string, options: SummaryOp
         const page = await es.search(index, {
           size: ES_PAGE,
           query: { bool: { filter } },
-          sort: [{ '@timestamp': 'asc' }, { 'host.name': 'asc' }, { 'event.sequence': 'asc' }, { 'avcstream.record_index': 'asc' }],
+          sort: [
+            { '@timestamp': 'asc' },
+            { 'host.name': 'asc' },
+            { 'event.sequence': 'asc' },
+            { 'avcstream.record_index': 'asc' },
+          ],
           track_total_hits: false,
           ...(after === undefined ? {} : { search_after: after }),
         });
@@ -448,7 +466,11 @@ export async function report(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`avcstream report: ${err.code ?? 'error'}: ${err.message}\n`);
     return 1;
   }
-  const render = { sources, generatedAt: new Date().toISOString(), ...(f.title === undefined ? {} : { title: f.title }) };
+  const render = {
+    sources,
+    generatedAt: new Date().toISOString(),
+    ...(f.title === undefined ? {} : { title: f.title }),
+  };
   const text =
     f.format === 'json'
       ? renderJson(summary)
