@@ -1,0 +1,280 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import {
+  type Alert,
+  type AlertSink,
+  createAlerter,
+  createConsoleSink,
+  createLogSink,
+  createStoreRegistry,
+  createWebhookSink,
+} from '@avcstream/alerts';
+import { REPORT_CSP } from '@avcstream/report';
+import { openStore, type Store } from '@avcstream/store';
+import {
+  createHealthServer,
+  createLogger,
+  createMetrics,
+  flushLogger,
+  type HealthServer,
+} from '@avcstream/telemetry';
+import { createEngine, type Engine } from './engine.ts';
+import { type ExplainFn, loadExplainer } from './explain.ts';
+import { type RunOptions, UsageError } from './options.ts';
+import { createReporter, type Reporter } from './report.ts';
+
+export interface EmbeddedIo {
+  /** Human-readable output (alerts, summary). Must write synchronously (process.stdout on a pipe/TTY does). */
+  out: (text: string) => void;
+  /** Destination of the JSON logs. */
+  logStream: { write(s: string): unknown };
+}
+
+export interface EmbeddedApp {
+  start(): Promise<void>;
+  /** `--once`: read to the end, write the report, print the summary. */
+  runOnce(): Promise<void>;
+  /** Ordered shutdown (follow mode). */
+  shutdown(reason: string): Promise<number>;
+  writeReport(): Promise<void>;
+  /** Port bound by the HTTP server, when started. */
+  httpPort(): number | null;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promise<EmbeddedApp> {
+  const logger = createLogger({
+    component: 'run',
+    level: opts.logLevel,
+    destination: io.logStream as Parameters<typeof createLogger>[0]['destination'],
+  });
+  if (!existsSync(opts.input)) throw new UsageError(`input not found: ${opts.input}`, 66);
+
+  // Policy replay is optional: without a readable policy, alerts carry no verdict.
+  let explain: ExplainFn | null = null;
+  if (opts.policy !== null) {
+    if (!existsSync(opts.policy)) {
+      logger.warn({ policy: opts.policy }, 'policy not found: denials are not replayed');
+    } else {
+      try {
+        const booleans = opts.booleans !== null && existsSync(opts.booleans) ? opts.booleans : null;
+        const loaded = loadExplainer(opts.policy, booleans);
+        explain = loaded.explain;
+        logger.info(
+          { policy: loaded.policyPath, bytes: loaded.policyBytes, booleans: loaded.booleans },
+          'policy loaded',
+        );
+      } catch (err) {
+        throw new UsageError(`cannot load policy ${opts.policy}: ${(err as Error).message}`, 78);
+      }
+    }
+  }
+
+  let store: Store;
+  try {
+    store = openStore({ dir: opts.stateDir, maxEvents: opts.maxEvents });
+  } catch (err) {
+    throw new UsageError(`cannot open state dir ${opts.stateDir}: ${(err as Error).message}`, 78);
+  }
+  const knownAtStart = store.signatures().length;
+
+  const metrics = createMetrics({ component: 'run' });
+  const m = {
+    lines: metrics.counter('input', 'lines', 'Lines read from the audit log.'),
+    events: metrics.counter('events', 'events', 'Audit events reassembled (de-duplicated).'),
+    denials: metrics.counter('denials', 'records', 'Denied AVC / USER_AVC records.'),
+    malformed: metrics.counter('malformed', 'lines', 'Lines the parser rejected.'),
+    alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted.', ['kind'] as const),
+    signatures: metrics.gauge('signatures', 'signatures', 'Known denial signatures in the state dir.'),
+    sinkErrors: metrics.counter('sink_errors', 'errors', 'Alert deliveries that failed.', ['sink'] as const),
+  };
+
+  const sinks: AlertSink[] = [createConsoleSink(io.out)];
+  if (opts.logAlerts) sinks.push(createLogSink(logger));
+  if (opts.webhook !== null) {
+    const secret = process.env.AVCSTREAM_WEBHOOK_SECRET;
+    sinks.push(createWebhookSink({ url: opts.webhook, ...(secret ? { secret } : {}) }));
+  }
+  const alerter = createAlerter({
+    registry: createStoreRegistry(
+      store,
+      sinks.map((s) => s.name),
+    ),
+    sinks,
+    signature: { include: opts.signatureInclude, permissionSet: opts.permissionSet },
+    ignore: opts.ignore,
+    hostScope: opts.hostAlerts,
+    rateLimitWindowMs: opts.rateLimitMs,
+    onSinkError: (sink, alertId, err) => {
+      m.sinkErrors.inc({ sink });
+      logger.warn({ sink, alertId, err: String(err) }, 'alert delivery failed; it stays pending');
+    },
+  });
+  const countAlerts = (alerts: Alert[]) => {
+    for (const a of alerts) m.alerts.inc({ kind: a.kind === 'repeat' ? 'repeat' : `new_${a.scope}` });
+  };
+
+  const reporter: Reporter = createReporter({
+    store,
+    stateDir: opts.stateDir,
+    defaultHost: opts.host,
+    explain,
+    sources: [opts.input],
+  });
+
+  let reported = 0;
+  const engine: Engine = createEngine({
+    input: opts.input,
+    startAt: opts.startAt,
+    store,
+    alerter,
+    explain,
+    defaultHost: opts.host,
+    follow: !opts.once,
+    chunkBytes: opts.chunkBytes,
+    pollIntervalMs: opts.pollIntervalMs,
+    hooks: {
+      onEvent: (e) => reporter.add(e),
+      onMalformed: (errors) => {
+        reporter.addMalformed(errors.length);
+        m.malformed.inc(errors.length);
+        if (reported < 20) {
+          reported += errors.length;
+          for (const e of errors.slice(0, 5)) {
+            logger.warn(
+              { line: e.line, offset: e.offset, code: e.code, reason: e.message },
+              'malformed audit line',
+            );
+          }
+        }
+      },
+      onAlerts: countAlerts,
+      onWarning: (code, details) => logger.warn({ code, ...details }, 'tail warning'),
+    },
+  });
+
+  let last = engine.totals();
+  const syncMetrics = () => {
+    const t = engine.totals();
+    m.lines.inc(t.lines - last.lines);
+    m.events.inc(t.events - last.events);
+    m.denials.inc(t.denials - last.denials);
+    m.signatures.set(store.signatures().length);
+    last = t;
+  };
+
+  let ready = false;
+  let http: HealthServer | null = null;
+  let port: number | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  let stopping: Promise<number> | null = null;
+
+  async function writeReport(): Promise<void> {
+    const r = await reporter.write();
+    logger.info({ html: r.html, text: r.text, json: r.json }, 'report written');
+  }
+
+  const app: EmbeddedApp = {
+    async start() {
+      const again = await alerter.redeliverPending();
+      if (again.length > 0)
+        logger.warn({ alerts: again.length }, 'redelivered alerts left pending by a crash');
+      await engine.start();
+      if (opts.http !== null) {
+        http = createHealthServer({
+          port: opts.http.port,
+          host: opts.http.host,
+          registry: metrics.registry,
+          isReady: () => ready,
+        });
+        http.app.get('/', async (_req, reply) => {
+          syncMetrics();
+          return reply
+            .header('content-type', 'text/html; charset=utf-8')
+            .header('content-security-policy', REPORT_CSP)
+            .header('x-content-type-options', 'nosniff')
+            .send(reporter.latestHtml());
+        });
+        http.app.addHook('onRequest', async (req) => {
+          if (req.url === '/metrics') syncMetrics();
+        });
+        port = (await http.start()).port;
+        logger.info({ host: opts.http.host, port }, 'http listening');
+      }
+      if (!opts.once) {
+        const tick = setInterval(() => {
+          engine.tick(Date.now()).catch((err) => logger.error({ err: String(err) }, 'tick failed'));
+          alerter
+            .flush()
+            .then(countAlerts)
+            .catch((err) => logger.error({ err: String(err) }, 'alert flush failed'));
+          syncMetrics();
+        }, 1000);
+        const rep = setInterval(() => {
+          writeReport().catch((err) => logger.error({ err: String(err) }, 'report failed'));
+        }, opts.reportIntervalMs);
+        timers.push(tick, rep);
+      }
+      ready = true;
+    },
+    async runOnce() {
+      await engine.finish();
+      countAlerts(await alerter.flush(true));
+      syncMetrics();
+      const r = await reporter.write();
+      const t = engine.totals();
+      const s = alerter.stats();
+      const c = store.counters();
+      const known = store.signatures().length;
+      if (opts.printReport) io.out(`\n${await readFile(r.text, 'utf8')}`);
+      io.out(
+        [
+          '',
+          `avcstream run: read ${plural(t.lines, 'line')} of ${opts.input}: ${plural(t.events, 'event')}, ` +
+            `${plural(t.selinuxEvents, 'SELinux event')}, ${plural(t.denials, 'denial')}, ${plural(t.malformed, 'malformed line')}`,
+          `new denial signatures: ${s.newFleet} this run; ${known} known in ${opts.stateDir}` +
+            (known > 0 && s.newFleet === 0 && knownAtStart > 0
+              ? ' (already alerted in an earlier run; remove the state dir to start over)'
+              : ''),
+          `all-time: ${c.lines ?? 0} lines, ${c.events ?? 0} events, ${c.denials ?? 0} denials, ` +
+            `${c.malformed ?? 0} malformed, ${c.alerts ?? 0} alerts`,
+          `report: ${r.text}, ${r.html}, ${r.json}`,
+          '',
+        ].join('\n'),
+      );
+    },
+    writeReport,
+    shutdown(reason) {
+      stopping ??= (async () => {
+        let code = 0;
+        const step = async (name: string, fn: () => unknown) => {
+          try {
+            await fn();
+          } catch (err) {
+            code = 1;
+            logger.error({ step: name, err: String(err) }, 'shutdown step failed');
+          }
+        };
+        logger.info({ reason }, 'shutdown started');
+        ready = false; // 1. /readyz 503
+        for (const t of timers) clearInterval(t);
+        await step('stopIntake', () => engine.stop()); // 2-3. stop reading; the chain drains
+        await step('flush', async () => {
+          countAlerts(await alerter.flush(true)); // 4. sinks
+          if (!opts.once) await writeReport();
+        });
+        await step('commit', () => store.close()); // 5. fsync journal, release the lock
+        await step('disconnect', async () => {
+          const h = http as HealthServer | null;
+          if (h !== null) await h.close(); // 6.
+        });
+        await flushLogger(logger); // 7.
+        return code;
+      })();
+      return stopping;
+    },
+    httpPort: () => port,
+  };
+  return app;
+}

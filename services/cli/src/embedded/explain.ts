@@ -1,0 +1,68 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { ExplanationLike } from '@avcstream/alerts';
+import { createExplainer, readBooleans } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
+
+export interface DenialKey {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+  permissive?: boolean | null;
+}
+
+export type ExplainFn = (d: DenialKey) => ExplanationLike | null;
+
+export interface LoadedPolicy {
+  explain: ExplainFn;
+  /** What was loaded, for the log. */
+  policyPath: string;
+  policyBytes: number;
+  booleans: number;
+}
+
+/** Largest policy file read (the kernel's are 2-10 MB). */
+const MAX_POLICY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Load the binary policy and boolean values, and return a cached explain function. The cache is keyed by the
+ * full denial and bounded.
+ */
+export function loadExplainer(
+  policyPath: string,
+  booleansPath: string | null,
+  cacheSize = 10_000,
+): LoadedPolicy {
+  const size = statSync(policyPath).size;
+  if (size > MAX_POLICY_BYTES) throw new Error(`policy file is larger than ${MAX_POLICY_BYTES} bytes`);
+  const policy = readPolicy(new Uint8Array(readFileSync(policyPath)));
+  const booleans = booleansPath === null ? undefined : readBooleans(booleansPath);
+  const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
+  const cache = new Map<string, ExplanationLike | null>();
+  const explain: ExplainFn = (d) => {
+    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}`;
+    const hit = cache.get(key);
+    if (hit !== undefined || cache.has(key)) return hit ?? null;
+    let ex: ExplanationLike | null;
+    try {
+      ex = explainer.explain({
+        scontext: d.scontext,
+        tcontext: d.tcontext,
+        tclass: d.tclass,
+        perms: d.perms,
+        permissive: d.permissive ?? null,
+      });
+    } catch {
+      ex = null;
+    }
+    cache.set(key, ex);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    return ex;
+  };
+  return {
+    explain,
+    policyPath,
+    policyBytes: size,
+    booleans: booleans === undefined ? 0 : Object.keys(booleans).length,
+  };
+}
