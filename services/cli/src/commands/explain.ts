@@ -131,32 +131,51 @@ interface Totals {
 function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s: string) => void, totals: Totals) {
   const textCache = new WeakMap<Explanation, string>();
   const jsonCache = new WeakMap<Explanation, string>();
+  // Per distinct (contexts, class, perms, permissive): the rendered output after the record-specific part.
+  const rendered = new Map<string, string>();
+  const nodes = new Map<string | null, string>();
+  const MAX_RENDERED = 100_000;
   const onRecord = (r: AuditRecord, raw: string) => {
     const avc = r.avc;
     if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
     totals.denials++;
-    const e = explainer.explain({
-      scontext: avc.scontext.raw,
-      tcontext: avc.tcontext.raw,
-      tclass: avc.tclass,
-      perms: avc.perms,
-      permissive: avc.permissive,
-    });
+    const scontext = avc.scontext.raw;
+    const tcontext = avc.tcontext.raw;
+    const key = `${scontext}\u0000${tcontext}\u0000${avc.tclass}\u0000${avc.perms.join(' ')}\u0000${avc.permissive === true ? 1 : 0}`;
+    let body = rendered.get(key);
+    if (body === undefined) {
+      const e = explainer.explain({
+        scontext,
+        tcontext,
+        tclass: avc.tclass,
+        perms: avc.perms,
+        permissive: avc.permissive,
+      });
+      if (format === 'ndjson') {
+        let tail = jsonCache.get(e);
+        if (tail === undefined) {
+          tail = explanationJson(e);
+          jsonCache.set(e, tail);
+        }
+        body = `,"scontext":${JSON.stringify(scontext)},"tcontext":${JSON.stringify(tcontext)},"tclass":${JSON.stringify(avc.tclass)},"perms":${JSON.stringify(avc.perms)}${tail}`;
+      } else {
+        body = textCache.get(e);
+        if (body === undefined) {
+          body = explanationText(e);
+          textCache.set(e, body);
+        }
+      }
+      if (rendered.size >= MAX_RENDERED) rendered.clear();
+      rendered.set(key, body);
+    }
     if (format === 'ndjson') {
-      let tail = jsonCache.get(e);
-      if (tail === undefined) {
-        tail = explanationJson(e);
-        jsonCache.set(e, tail);
+      let node = nodes.get(r.node);
+      if (node === undefined) {
+        node = JSON.stringify(r.node);
+        if (nodes.size < 10_000) nodes.set(r.node, node);
       }
-      emit(
-        `{"line":${r.line},"node":${JSON.stringify(r.node)},"serial":${r.serial},"scontext":${JSON.stringify(avc.scontext.raw)},"tcontext":${JSON.stringify(avc.tcontext.raw)},"tclass":${JSON.stringify(avc.tclass)},"perms":${JSON.stringify(avc.perms)}${tail}`,
-      );
+      emit(`{"line":${r.line},"node":${node},"serial":${r.serial}${body}`);
     } else {
-      let body = textCache.get(e);
-      if (body === undefined) {
-        body = explanationText(e);
-        textCache.set(e, body);
-      }
       emit(`${raw}\n${body}`);
     }
   };
