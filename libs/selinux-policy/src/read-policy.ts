@@ -892,10 +892,13 @@ function readAvtabEntry(
   conditional: boolean,
 ): void {
   const at = c.pos;
-  const s = c.u16();
-  const t = c.u16();
-  const cl = c.u16();
-  const specified = c.u16();
+  c.need(8);
+  const view = c.view;
+  const s = view.getUint16(at, true);
+  const t = view.getUint16(at + 2, true);
+  const cl = view.getUint16(at + 4, true);
+  const specified = view.getUint16(at + 6, true);
+  c.pos = at + 8;
   if (s < 1 || s > ntypes || t < 1 || t > ntypes) c.fail('avtab entry names an unknown type', at);
   if (cl < 1 || cl > nclasses) c.fail('avtab entry names an unknown class', at);
   if (!conditional && specified & AVTAB_ENABLED) c.fail('unconditional avtab entry with the enabled flag', at);
@@ -914,7 +917,9 @@ function readAvtabEntry(
     b.push(s, t, cl, k, 0, { specified: xs, driver, perms });
     return;
   }
-  const data = c.u32();
+  c.need(4);
+  const data = view.getUint32(c.pos, true);
+  c.pos += 4;
   if (k & TYPE_KINDS && (data < 1 || data > ntypes)) c.fail('type rule names an unknown type', at);
   b.push(s, t, cl, k, data, null);
 }
