@@ -2,7 +2,15 @@
 // installed, the cache of generated artifacts (outside the repo) and the random seed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +85,9 @@ export interface OracleGate {
 export function gate(suite: string, needs: Oracle[]): OracleGate {
   const missing = needs.filter((o) => !present(o)).map((o) => HOW[o]);
   if (missing.length > 0 && !IN_CI) {
-    console.warn(`[oracle] SKIPPING ${suite}: missing ${missing.join('; ')} (set CI=1 to make this a failure)`);
+    console.warn(
+      `[oracle] SKIPPING ${suite}: missing ${missing.join('; ')} (set CI=1 to make this a failure)`,
+    );
   }
   return { run: missing.length === 0 || IN_CI, missing };
 }
@@ -154,7 +164,10 @@ export function oracleJson<T>(command: string, policyPath: string, args: string[
     input === undefined ? '' : sha256(input).slice(0, 16),
     oracleScriptHash(),
   ].join('-');
-  return cachedJson(key, () => JSON.parse(run(PYTHON, [ORACLE_PY, command, policyPath, ...args], input)) as T);
+  return cachedJson(
+    key,
+    () => JSON.parse(run(PYTHON, [ORACLE_PY, command, policyPath, ...args], input)) as T,
+  );
 }
 
 /** audit2why (libsepol sepol_compute_av_reason_buffer) result codes, mapped to our verdicts. */
@@ -175,7 +188,12 @@ export const AUDIT2WHY_VERDICT: Record<number, string> = {
 };
 
 /** The fields of one AVC/USER_AVC line that a decision needs (test-local tokenizer, like audit2why's). */
-export function avcFields(line: string): { scontext: string; tcontext: string; tclass: string; perms: string[] } {
+export function avcFields(line: string): {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+} {
   const toks = line.split(/\s+/);
   const f = new Map<string, string>();
   for (const t of toks) {
