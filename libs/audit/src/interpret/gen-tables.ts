@@ -1,4 +1,4 @@
-// Generates the checked-in syscall and errno tables of the interpreter from the Linux UAPI headers that
+// Generates the checked-in syscall, errno and capability tables of the interpreter from the Linux UAPI headers that
 // Debian's linux-libc-dev installs, evaluated by the C preprocessor (gcc's cpp), so that conditional
 // sections of asm-generic/unistd.h resolve exactly as they do for arm64.
 //
@@ -136,6 +136,16 @@ function errnoTable(): (string | undefined)[] {
   return table;
 }
 
+function capabilityTable(): (string | undefined)[] {
+  const macros = cppMacros('linux/capability.h', []);
+  const table: (string | undefined)[] = [];
+  for (const [name, value] of macros) {
+    if (!/^CAP_[A-Z_]+$/.test(name) || !/^\d+$/.test(value) || name === 'CAP_LAST_CAP') continue;
+    table[Number(value)] = name.slice(4).toLowerCase();
+  }
+  return table;
+}
+
 function libcDevVersion(): string {
   try {
     return execFileSync('dpkg-query', ['-W', '-f=$' + '{Version}', 'linux-libc-dev'], {
@@ -175,6 +185,15 @@ function main(): void {
       'errno names (asm-generic, used by x86_64, i386, aarch64) plus kernel-internal codes 512..530',
       `<asm-generic/errno.h> (linux-libc-dev ${version}) and include/linux/errno.h kernel-internal codes`,
       errnoTable(),
+    ),
+  ]);
+  outputs.push([
+    'capabilities.generated.ts',
+    render(
+      'CAPABILITY_NAMES',
+      'capability names (lower case, without CAP_), indexed by capability number',
+      `<linux/capability.h> (linux-libc-dev ${version})`,
+      capabilityTable(),
     ),
   ]);
   let stale = 0;

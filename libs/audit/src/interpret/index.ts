@@ -1,5 +1,6 @@
 // Interpretation at the source: tables and decoders for audit record fields. Pure, synchronous, no I/O.
 export { archName, syscallName } from './arch.ts';
+export { capabilityName, decodeCapabilities } from './caps.ts';
 export { errnoName } from './errno.ts';
 export type { InterpretOptions } from './interpret.ts';
 export { execveArgv, interpretRecord, splitArgv, UNSET } from './interpret.ts';

@@ -88,6 +88,18 @@ describe('interpretRecord', () => {
       interpretRecord('PATH', { item: '0', name: '/etc/shadow', mode: '0100640', ouid: '0', ogid: '42' }),
     ).toEqual({ mode: { type: 'file', perms: '0640' } });
   });
+  it('capabilities: AVC capability number and non-zero capability sets', () => {
+    expect(interpretRecord('AVC', { capability: '21', tclass: 'capability' })).toEqual({
+      capability: 'sys_admin',
+    });
+    expect(interpretRecord('PATH', { cap_fp: '0', cap_fi: '0', cap_fe: '0' })).toEqual({});
+    expect(interpretRecord('PATH', { cap_fp: '3000' })).toEqual({ cap_fp: ['net_admin', 'net_raw'] });
+    expect(interpretRecord('BPRM_FCAPS', { fp: '400', pp: '0', pe: '200000' })).toEqual({
+      fp: ['net_bind_service'],
+      pe: ['sys_admin'],
+    });
+    expect(interpretRecord('SYSCALL', { pp: '400' })).toEqual({}); // short names only in capability records
+  });
   it('ignores malformed values instead of throwing', () => {
     expect(
       interpretRecord('SYSCALL', {

@@ -1,5 +1,6 @@
 // Per-record interpretation: raw (already unquoted and hex-decoded) fields -> interpreted values.
 import { archName, syscallName } from './arch.ts';
+import { capabilityName, decodeCapabilities } from './caps.ts';
 import { errnoName } from './errno.ts';
 import { describeMode } from './mode.ts';
 import { decodeSockaddr } from './sockaddr.ts';
@@ -25,6 +26,10 @@ const K_GID = 7;
 const K_SES = 8;
 const K_MODE = 9;
 const K_SADDR = 10;
+const K_CAPABILITY = 11;
+const K_CAPSET = 12;
+/** Short capability-set names used by BPRM_FCAPS and CAPSET records only. */
+const K_CAPSET_SHORT = 13;
 
 const FIELD_KIND = new Map<string, number>([
   ['arch', K_ARCH],
@@ -37,7 +42,24 @@ const FIELD_KIND = new Map<string, number>([
   ['ses', K_SES],
   ['old-ses', K_SES],
   ['oses', K_SES],
+  ['capability', K_CAPABILITY],
 ]);
+for (const f of [
+  'cap_pp',
+  'cap_pi',
+  'cap_pe',
+  'cap_pa',
+  'cap_fp',
+  'cap_fi',
+  'old_pp',
+  'old_pi',
+  'old_pe',
+  'old_pa',
+]) {
+  FIELD_KIND.set(f, K_CAPSET);
+}
+for (const f of ['new_pp', 'new_pi', 'new_pe', 'new_pa']) FIELD_KIND.set(f, K_CAPSET);
+for (const f of ['pp', 'pi', 'pe', 'pa', 'fp', 'fi']) FIELD_KIND.set(f, K_CAPSET_SHORT);
 for (const f of ['auid', 'uid', 'euid', 'suid', 'fsuid', 'ouid', 'oauid', 'old-auid', 'iuid', 'inode_uid']) {
   FIELD_KIND.set(f, K_UID);
 }
@@ -100,7 +122,9 @@ function idValue(kind: 'uid' | 'gid', v: string, opts: InterpretOptions | undefi
  * - `success`: boolean; `proctitle`: argv array (NUL-split); EXECVE `argv`: a0..a(argc-1);
  * - SOCKADDR `saddr`: `{family, address, port}` / unix path / netlink / `{family, familyNumber, hex}`;
  * - `mode`: `{type, perms}`; ids equal to 4294967295 or -1 (auid, uid, ses, ...): `unset`;
- * - uid/gid fields: names, only when `opts.resolveIds` is given and knows the id.
+ * - uid/gid fields: names, only when `opts.resolveIds` is given and knows the id;
+ * - `capability` (AVC tclass capability): name (`sys_admin`); capability sets (cap_pe, old_pp, BPRM_FCAPS
+ *   pp/pi/pe/fp/fi, ...) other than `0`: list of names.
  */
 export function interpretRecord(
   type: string,
@@ -157,6 +181,19 @@ export function interpretRecord(
         if (m !== undefined) out.mode = m;
         break;
       }
+      case K_CAPABILITY: {
+        const c = capabilityName(v);
+        if (c !== undefined) out.capability = c;
+        break;
+      }
+      case K_CAPSET_SHORT:
+      case K_CAPSET:
+        // `0` is by far the most common value (every PATH record has cap_fp=0 cap_fi=0): nothing to say.
+        if (v !== '0' && (kind === K_CAPSET || type === 'BPRM_FCAPS' || type === 'CAPSET')) {
+          const caps = decodeCapabilities(v);
+          if (caps !== undefined) out[key] = caps;
+        }
+        break;
       case K_SADDR:
         // Only SOCKADDR carries a struct sockaddr; AVC records use saddr= for a plain IP address.
         if (type === 'SOCKADDR') {
