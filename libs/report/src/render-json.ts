@@ -2,10 +2,19 @@ import { z } from 'zod';
 import { ReportError } from './errors.ts';
 import type { Summary } from './types.ts';
 
+const UNICODE_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
 /**
  * The JSON form: `Summary` with its stable top-level key order (statistics, policyLoads,
  * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts).
- * JSON.stringify escapes control characters; consumers must still escape values for their medium.
+ * Control characters are escaped by JSON.stringify, and `< > &` U+2028 U+2029 as `\uXXXX`; consumers must
+ * still escape values for their own medium.
  */
 export function renderJson(summary: Summary, indent = 2): string {
   const ordered: Summary = {
@@ -19,7 +28,12 @@ export function renderJson(summary: Summary, indent = 2): string {
     truncated: summary.truncated,
     charts: summary.charts,
   };
-  return `${JSON.stringify(ordered, null, indent)}\n`;
+  // `<`, `>`, `&` and U+2028/U+2029 as \u escapes: still the same JSON, but safe to embed in HTML or JS.
+  const text = JSON.stringify(ordered, null, indent).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => UNICODE_ESCAPES[c] ?? c,
+  );
+  return `${text}\n`;
 }
 
 const MAX_SUMMARY_BYTES = 64 << 20;

@@ -126,6 +126,8 @@ describe('JSON renderer', () => {
       'charts',
     ]);
     expect(json).not.toMatch(/[\u0000-\u001f](?<!\n)/);
+    expect(json).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(json).toContain('\\u003cscript\\u003ewindow.__pwned=1\\u003c/script\\u003e');
     expect(parseSummaryJson(json)).toEqual(s);
   });
 
