@@ -61,9 +61,18 @@ check_java() {
   fi
 }
 
+# mvn_cmd ARGS...: quiet Maven against the cache's local repository; its output is shown only on failure.
 mvn_cmd() {
+  local out rc=0
   command -v mvn >/dev/null || die "mvn not found: install Maven (Debian: apt-get install -y maven)"
-  mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$AVC_M2_REPO" "$@"
+  mkdir -p "$AVC_CACHE_DIR"
+  out="$(mktemp "$AVC_CACHE_DIR/.mvn.XXXXXX.log")"
+  mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$AVC_M2_REPO" "$@" >"$out" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    tail -n 40 "$out" >&2
+  fi
+  rm -f "$out"
+  return "$rc"
 }
 
 # with_lock NAME CMD...: serialise fetches and start/stop across concurrent callers.
@@ -82,13 +91,15 @@ port_open() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-# pid_alive PIDFILE: true when the pid in PIDFILE is a live process.
+# pid_alive PIDFILE: true when the pid in PIDFILE is a live JVM (a stale file whose pid was reused by
+# another program does not count).
 pid_alive() {
   local pid
   [[ -s "$1" ]] || return 1
   pid="$(cat "$1")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null
+  kill -0 "$pid" 2>/dev/null || return 1
+  [[ ! -r "/proc/$pid/cmdline" ]] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q java
 }
 
 # stop_pid PIDFILE WHAT: SIGTERM, wait up to STOP_TIMEOUT_S, then SIGKILL. Removes the pid file.
