@@ -129,6 +129,10 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     if (buf.length === 0) return { events, errors };
     if (skipHead !== null) {
       const nl = buf.indexOf(10);
+      if (skipHead.length < RAW_HEAD_BYTES) {
+        const more = buf.subarray(0, Math.min(nl < 0 ? buf.length : nl, RAW_HEAD_BYTES - skipHead.length));
+        skipHead = Buffer.concat([skipHead, more]);
+      }
       if (nl < 0) {
         carryStart += buf.length;
         return { events, errors };

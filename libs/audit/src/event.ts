@@ -12,6 +12,11 @@ export function isSelinuxEvent(event: AuditEvent): boolean {
   return false;
 }
 
+function objectJson(o: Record<string, unknown>): string {
+  for (const _ in o) return JSON.stringify(o);
+  return '{}';
+}
+
 /**
  * One event as one line of JSON (no newline), in the `avcstream parse` shape:
  * `{"node","time","epoch","serial","records":[{"type","fields","interpreted","avc"?}],"partial"}`.
@@ -37,7 +42,7 @@ export function eventToJson(event: AuditEvent): string {
       ',"fields":' +
       JSON.stringify(r.fields) +
       ',"interpreted":' +
-      JSON.stringify(r.interpreted);
+      objectJson(r.interpreted);
     if (r.avc !== undefined) s += ',"avc":' + JSON.stringify(r.avc);
     s += '}';
   }

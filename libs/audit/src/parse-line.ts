@@ -2,6 +2,7 @@
 // walked once with charCodeAt, values are sliced, and hex is decoded only for fields the field dictionary
 // marks as encoded.
 import { parseContext } from './context.ts';
+import { addField, buildFields, fieldCount, indexOfKey, predictedKey, resetFields, setValueAt } from './fields-builder.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { interpret } from './interpret-hook.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
@@ -52,34 +53,12 @@ function resolveType(tok: string): string {
 /** Mutable state while one record's body is scanned. */
 interface Builder {
   type: string;
-  fields: Record<string, string>;
   enriched: Record<string, string> | null;
   enrichedMode: boolean;
   /** EXECVE `aN[k]` pieces by base name, and whether every piece was unquoted (hex). */
-  pieces: Map<string, { parts: string[]; hex: boolean }> | null;
+  pieces: Map<string, { parts: string[]; hex: boolean; index: number }> | null;
   decision: string | null;
   perms: string[] | null;
-}
-
-function setField(fields: Record<string, string>, key: string, value: string): void {
-  const prev = fields[key];
-  if (typeof prev !== 'string') {
-    if (key === '__proto__') {
-      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
-    } else {
-      fields[key] = value;
-    }
-    return;
-  }
-  // A repeated key keeps the first value (the kernel-attested one in USER_* records); later ones are kept
-  // as key#2, key#3, ... so nothing is lost.
-  for (let i = 2; i < 1000; i++) {
-    const k = `${key}#${i}`;
-    if (typeof fields[k] !== 'string') {
-      fields[k] = value;
-      return;
-    }
-  }
 }
 
 function isExecveArgKey(key: string): boolean {
@@ -114,8 +93,8 @@ function scanAvcHeader(line: string, pos: number, end: number, b: Builder): numb
   }
   b.decision = decision;
   b.perms = perms;
-  setField(b.fields, 'seresult', decision);
-  setField(b.fields, 'seperms', perms.join(','));
+  addField('seresult', decision);
+  addField('seperms', perms.join(','));
   return p;
 }
 
@@ -127,7 +106,9 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
   let prefix = '';
   let paren = false;
   if (line.startsWith('avc:', pos)) pos = scanAvcHeader(line, pos, end, b);
-  const fields = b.fields;
+  // Values end at a space or at the ENRICHED separator; find the separator once.
+  let gs = b.enrichedMode ? end : line.indexOf('\x1d', pos);
+  if (gs < 0 || gs > end) gs = end;
   while (pos < end) {
     let c = line.charCodeAt(pos);
     if (c === SP || c === TAB) {
@@ -136,6 +117,8 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     }
     if (c === GS) {
       b.enrichedMode = true;
+      gs = line.indexOf('\x1d', pos + 1);
+      if (gs < 0 || gs > end) gs = end;
       pos++;
       continue;
     }
@@ -167,7 +150,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       while (pos < end && line.charCodeAt(pos) !== SP) pos++;
       continue;
     }
-    let key = line.slice(kstart, ke);
+    let key = (b.enrichedMode ? null : predictedKey(line, kstart, ke)) ?? line.slice(kstart, ke);
     let value: string;
     let quoted = false;
     c = pos < end ? line.charCodeAt(pos) : -1;
@@ -188,10 +171,10 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
         if (inner.indexOf('=') >= 0) {
           scanFields(line, pos + 1, q, b, true);
         } else {
-          setField(fields, key, inner);
+          addField(key, inner);
         }
       } else {
-        setField(fields, key, line.slice(pos + 1, q));
+        addField(key, line.slice(pos + 1, q));
       }
       pos = q < end ? q + 1 : end;
       prefix = '';
@@ -203,11 +186,9 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       pos = q + 1;
     } else {
       const vs = pos;
-      while (pos < end) {
-        c = line.charCodeAt(pos);
-        if (c === SP || c === GS) break;
-        pos++;
-      }
+      const limit = gs > pos ? gs : end;
+      pos = line.indexOf(' ', pos);
+      if (pos < 0 || pos > limit) pos = limit;
       let ve = pos;
       if (paren) {
         // Old USER_AVC tail: `(sauid=81, hostname=?, addr=?, terminal=?)`.
@@ -232,7 +213,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     if (!nested && ke - ks === 4 && key === 'node' && line.startsWith(' type=', pos)) return ks;
     if (b.enrichedMode) {
       if (b.enriched === null) b.enriched = {};
-      setField(b.enriched, key, value);
+      if (typeof b.enriched[key] !== 'string' && key !== '__proto__') b.enriched[key] = value;
       continue;
     }
     if (prefix !== '') {
@@ -245,26 +226,29 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
         const base = key.slice(0, br);
         let p = b.pieces.get(base);
         if (p === undefined) {
-          p = { parts: [], hex: true };
+          p = { parts: [], hex: true, index: -1 };
           b.pieces.set(base, p);
-          if (typeof fields[base] !== 'string') fields[base] = '';
+          p.index = indexOfKey(base);
+          if (p.index < 0) {
+            p.index = fieldCount();
+            addField(base, '');
+          }
         }
         p.parts.push(value);
         if (quoted) p.hex = false;
         continue;
       }
       if (!quoted && isHexString(value)) value = decodeHex(value);
-      setField(fields, key, value);
+      addField(key, value);
       continue;
     }
     if (!quoted && key !== 'saddr' && ENCODED_FIELDS.has(key) && isHexString(value)) value = decodeHex(value);
-    setField(fields, key, value);
+    addField(key, value);
   }
   return -1;
 }
 
-function buildAvc(b: Builder): AvcInfo | undefined {
-  const f = b.fields;
+function buildAvc(b: Builder, f: Record<string, string>): AvcInfo | undefined {
   let decision = b.decision;
   let perms = b.perms;
   if (decision === null) {
@@ -381,9 +365,9 @@ function parseAt(
   }
   while (pos < end && line.charCodeAt(pos) === SP) pos++;
 
+  resetFields(type);
   const b: Builder = {
     type,
-    fields: {},
     enriched: null,
     enrichedMode: false,
     pieces: type === 'EXECVE' ? new Map() : null,
@@ -392,19 +376,19 @@ function parseAt(
   };
   const glued = scanFields(line, pos, end, b, false);
   if (b.pieces !== null && b.pieces.size > 0) {
-    for (const [base, p] of b.pieces) {
+    for (const p of b.pieces.values()) {
       const joined = p.parts.join('');
-      b.fields[base] = p.hex && isHexString(joined) ? decodeHex(joined) : joined;
+      setValueAt(p.index, p.hex && isHexString(joined) ? decodeHex(joined) : joined);
     }
   }
-  const fields = b.fields;
+  const fields = buildFields();
   const interpreted = interpret(type, fields, opts);
   if (b.enriched !== null) {
     for (const k in b.enriched) interpreted[k] = b.enriched[k];
   }
   const rec: AuditRecord = { type, node, sec, msec, serial, fields, interpreted, line: lineNo };
   if (type === 'AVC' || type === 'USER_AVC') {
-    const avc = buildAvc(b);
+    const avc = buildAvc(b, fields);
     if (avc !== undefined) rec.avc = avc;
   }
   out.push(rec);

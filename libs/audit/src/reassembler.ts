@@ -52,7 +52,7 @@ interface Pending {
   hasSyscall: boolean;
 }
 
-const CLOSED_MEMORY = 1024;
+const CLOSED_MEMORY = 512;
 /**
  * Each record's time is compared with the open events only once this many more records have arrived, so a
  * record written a few lines after a later event (out-of-order writers) still joins its own event.
@@ -95,13 +95,19 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
   let last: Pending | null = null;
   const st: ReassemblerStats = { events: 0, evicted: 0, partial: 0, duplicates: 0 };
 
+  /** Ring of the last CLOSED_MEMORY entries of `closed`, oldest overwritten first. */
+  const ring: Array<{ key: string; raws: string[]; standalone: boolean } | undefined> = new Array(
+    CLOSED_MEMORY,
+  );
+  let ringPos = 0;
+
   function remember(key: string, raws: string[], standalone: boolean): void {
-    closed.delete(key);
-    closed.set(key, { raws, standalone });
-    if (closed.size > CLOSED_MEMORY) {
-      const oldest = closed.keys().next().value;
-      if (oldest !== undefined) closed.delete(oldest);
-    }
+    const old = ring[ringPos];
+    if (old !== undefined && closed.get(old.key) === old) closed.delete(old.key);
+    const entry = { key, raws, standalone };
+    ring[ringPos] = entry;
+    ringPos = ringPos + 1 === CLOSED_MEMORY ? 0 : ringPos + 1;
+    closed.set(key, entry);
   }
 
   function emit(p: Pending, out: AuditEvent[], partial: boolean): void {

@@ -1,0 +1,201 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createAuditDecoder, parseAuditText } from './decoder.ts';
+import { eventToJson, isSelinuxEvent } from './event.ts';
+import type { AuditEvent } from './types.ts';
+
+const SAMPLE = [
+  'type=SYSCALL msg=audit(1700000000.100:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 items=1 pid=7 auid=4294967295 comm="ls" exe="/bin/ls" key=(null)',
+  'type=EXECVE msg=audit(1700000000.100:10): argc=2 a0="ls" a1=C3A97465',
+  'type=AVC msg=audit(1700000000.101:11): avc:  denied  { read } for  pid=2 comm="httpd" name="é" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0',
+  'node=h2 type=USER_AVC msg=audit(1700000000.102:12): pid=1 uid=0 msg=\'avc:  denied  { status } for auid=n/a uid=0 gid=0 cmdline="/usr/bin/systemctl" scontext=system_u:system_r:init_t:s0 tcontext=system_u:system_r:init_t:s0 tclass=system exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'',
+  'type=CWD msg=audit(1700000000.100:10): cwd="/tmp/ünï"',
+  '',
+  '# comment',
+  'garbage line here',
+  'type=PATH msg=audit(1700000000.100:10): item=0 name="/bin/ls" nametype=NORMAL',
+  'type=PROCTITLE msg=audit(1700000000.100:10): proctitle=6C73',
+  'type=SYSCALL msg=audit(1700000000.101:11): arch=c000003e syscall=2 success=no exit=-13 comm="httpd"',
+  'type=MAC_STATUS msg=audit(1700000005.000:13): enforcing=1 old_enforcing=0 auid=0 ses=1',
+  'type=SYSCALL msg=audit(1700000005.000:13): arch=c000003e syscall=1 success=yes exit=1',
+].join('\n');
+
+function decodeAll(chunks: Uint8Array[]): { events: string[]; errors: string[]; stats: unknown } {
+  const d = createAuditDecoder();
+  const events: AuditEvent[] = [];
+  const errors: string[] = [];
+  for (const c of chunks) {
+    const r = d.write(c);
+    events.push(...r.events);
+    errors.push(...r.errors.map((e) => JSON.stringify(e)));
+  }
+  const r = d.end();
+  events.push(...r.events);
+  errors.push(...r.errors.map((e) => JSON.stringify(e)));
+  return { events: events.map(eventToJson), errors, stats: d.stats() };
+}
+
+function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  out.push(bytes.subarray(prev));
+  return out;
+}
+
+describe('createAuditDecoder', () => {
+  it('decodes a mixed sample: events, errors with offsets, totals', () => {
+    const r = parseAuditText(SAMPLE);
+    expect(r.events.map((e) => `${e.node ?? '-'}:${e.serial}:${e.records.map((x) => x.type).join(',')}`)).toEqual([
+      'h2:12:USER_AVC',
+      '-:10:SYSCALL,EXECVE,CWD,PATH,PROCTITLE',
+      '-:11:AVC,SYSCALL',
+      '-:13:MAC_STATUS,SYSCALL',
+    ]);
+    expect(r.events[1]!.records[1]!.fields.a1).toBe('éte');
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ line: 8, raw: 'garbage line here', code: 'AVC_ERR_AUDIT_NO_TYPE' });
+    expect(r.errors[0]!.offset).toBe(Buffer.byteLength(SAMPLE.split('\n').slice(0, 7).join('\n')) + 1);
+    expect(r.stats).toEqual({ lines: 13, records: 10, events: 4, malformed: 1, evicted: 0, partial: 0, duplicates: 0 });
+    expect(r.events.map(isSelinuxEvent)).toEqual([true, false, true, true]);
+  });
+
+  it('gives identical events and errors for any chunking of the same bytes', () => {
+    const bytes = new TextEncoder().encode(SAMPLE);
+    const whole = decodeAll([bytes]);
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
+        expect(decodeAll(split(bytes, cuts))).toEqual(whole);
+      }),
+      { numRuns: 300 },
+    );
+    // Byte by byte too (every UTF-8 sequence split).
+    expect(decodeAll(Array.from(bytes, (b) => Uint8Array.of(b)))).toEqual(whole);
+  });
+
+  it('accepts strings as well as bytes', () => {
+    const d = createAuditDecoder();
+    const a = d.write(SAMPLE.slice(0, 100));
+    const b = d.write(SAMPLE.slice(100));
+    const c = d.end();
+    expect([...a.events, ...b.events, ...c.events].map(eventToJson)).toEqual(decodeAll([Buffer.from(SAMPLE)]).events);
+  });
+
+  it('never throws on random text or bytes, and counts every line', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(...SAMPLE.split('\n'))), { maxLength: 20 }), (ls) => {
+        const text = ls.join('\n');
+        const r = parseAuditText(text);
+        const newlines = text.split('\n').length - 1;
+        expect(r.stats.lines).toBe(newlines + (text === '' || text.endsWith('\n') ? 0 : 1));
+        expect(r.stats.malformed).toBe(r.errors.length);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        const d = createAuditDecoder();
+        d.write(bytes);
+        d.tick(1);
+        d.end();
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^(node=[a-z]{0,3} )?type=[A-Z_0-9[\]]{0,8} msg=audit\([0-9.:]{0,12}\):? ?[ -~\x1d']{0,60}$/),
+        (line) => {
+          parseAuditText(line);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never merges or splits two interleaved events', () => {
+    const a = [
+      'type=AVC msg=audit(1700000000.100:1): avc:  denied  { read } for pid=1 scontext=a:b:c tcontext=d:e:f tclass=file',
+      'type=SYSCALL msg=audit(1700000000.100:1): arch=c000003e syscall=2 success=no exit=-13',
+      'type=CWD msg=audit(1700000000.100:1): cwd="/"',
+      'type=PATH msg=audit(1700000000.100:1): item=0 name="/a"',
+    ];
+    const b = [
+      'type=SYSCALL msg=audit(1700000000.101:2): arch=c000003e syscall=59 success=yes exit=0',
+      'type=EXECVE msg=audit(1700000000.101:2): argc=1 a0="x"',
+      'type=PATH msg=audit(1700000000.101:2): item=0 name="/x"',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: a.length + b.length, maxLength: a.length + b.length }), (pick) => {
+        const lines: string[] = [];
+        let i = 0;
+        let j = 0;
+        for (const p of pick) {
+          if ((p && i < a.length) || j >= b.length) lines.push(a[i++]!);
+          else lines.push(b[j++]!);
+        }
+        const r = parseAuditText(lines.join('\n'));
+        const bySerial = new Map(r.events.map((e) => [e.serial, e.records.map((x) => x.type).join(',')]));
+        expect(r.events).toHaveLength(2);
+        expect(bySerial.get(1)).toBe('AVC,SYSCALL,CWD,PATH');
+        expect(bySerial.get(2)).toBe('SYSCALL,EXECVE,PATH');
+        expect(r.events.every((e) => !e.partial)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('safeOffset: every byte before it belongs to an emitted event', () => {
+    const l1 = 'type=SYSCALL msg=audit(1700000000.100:1): x=1\n';
+    const l2 = 'type=SYSCALL msg=audit(1700000000.100:2): x=1\n';
+    const l3 = 'type=PROCTITLE msg=audit(1700000000.100:1): proctitle=6C73\n';
+    const d = createAuditDecoder();
+    expect(d.safeOffset()).toBe(0);
+    d.write(l1);
+    expect(d.safeOffset()).toBe(0);
+    d.write(l2);
+    expect(d.safeOffset()).toBe(0);
+    const r = d.write(l3 + 'type=USER');
+    expect(r.events.map((e) => e.serial)).toEqual([1]);
+    expect(d.safeOffset()).toBe(l1.length);
+    d.end();
+    expect(d.safeOffset()).toBe(l1.length + l2.length + l3.length + 'type=USER'.length);
+  });
+
+  it('handles a missing final newline, CRLF and an over-long line (as one counted error)', () => {
+    const r = parseAuditText('type=CWD msg=audit(1.001:1): cwd="/"\r\ntype=CWD msg=audit(1.001:2): cwd="/x"');
+    expect(r.events.map((e) => e.records[0]!.fields.cwd)).toEqual(['/', '/x']);
+    const long = `type=CWD msg=audit(1.001:3): cwd="${'a'.repeat(5000)}"`;
+    const text = `${long}\ntype=CWD msg=audit(1.001:4): cwd="/"\n`;
+    const bytes = Buffer.from(text);
+    const whole = decodeAllWith(bytes, [bytes.length]);
+    expect(whole.errors).toHaveLength(1);
+    expect(whole.errors[0]).toMatchObject({ code: 'AVC_ERR_AUDIT_LINE_TOO_LONG', line: 1, offset: 0 });
+    expect(whole.serials).toEqual([4]);
+    for (const step of [7, 100, 1000, 3000]) {
+      const cuts: number[] = [];
+      for (let i = step; i < bytes.length; i += step) cuts.push(i);
+      expect(decodeAllWith(bytes, cuts)).toEqual(whole);
+    }
+  });
+});
+
+function decodeAllWith(bytes: Buffer, cuts: number[]) {
+  const d = createAuditDecoder({ maxLineBytes: 1024 });
+  const errors: unknown[] = [];
+  const serials: number[] = [];
+  let prev = 0;
+  for (const c of [...cuts, bytes.length]) {
+    const r = d.write(bytes.subarray(prev, c));
+    prev = c;
+    errors.push(...r.errors);
+    serials.push(...r.events.map((e) => e.serial));
+  }
+  const r = d.end();
+  errors.push(...r.errors);
+  serials.push(...r.events.map((e) => e.serial));
+  return { errors, serials, stats: d.stats() };
+}
