@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseLine } from '@avcstream/audit';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { explain } from './explain.ts';
+import { explain, fastAvc } from './explain.ts';
 import { policy } from './policy.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample');
@@ -135,5 +136,83 @@ describe.runIf(runDebian)('avcstream explain on the Debian policy', () => {
       text: 'setsebool -P httpd_read_user_content 1',
       verified: true,
     });
+  });
+});
+
+const CORPUS = resolve(import.meta.dirname, '../../../../../shared/corpus/audit');
+const haveCorpus = existsSync(CORPUS);
+if (!haveCorpus && !process.env.CI) console.warn(`SKIPPED: audit corpus ${CORPUS} is absent; set CI=1 to make this fail`);
+
+function corpusFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...corpusFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe('fastAvc', () => {
+  it('reads the common raw AVC and USER_AVC forms', () => {
+    expect(fastAvc(REDHAT.trim())).toEqual({
+      node: null,
+      serial: 100,
+      denied: true,
+      perms: ['getattr'],
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'unconfined_u:object_r:user_home_t:s0',
+      tclass: 'dir',
+      permissive: false,
+    });
+    const user =
+      "node=h1 type=USER_AVC msg=audit(1700000000.1:7): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg='avc:  denied  { start } for auid=n/a uid=0 gid=0 path=\"/usr/lib/systemd/system/x.service\" cmdline=\"\" scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:systemd_unit_file_t:s0 tclass=service permissive=0  exe=\"/usr/lib/systemd/systemd\" sauid=0 hostname=? addr=? terminal=?'";
+    expect(fastAvc(user)).toMatchObject({ node: 'h1', serial: 7, perms: ['start'], tclass: 'service' });
+  });
+
+  it('leaves ambiguous lines to the full parser', () => {
+    // A quoted value pretending to carry the contexts, several records on a line, a syslog prefix.
+    const spoof =
+      "type=USER_AVC msg=audit(1.2:3): pid=1 msg='avc:  denied  { x } for cmdline=\"a scontext=u:r:t:s0\" scontext=u:r:t:s0 tcontext=u:r:t:s0 tclass=c' type=AVC";
+    expect(fastAvc(spoof)).toBeNull();
+    expect(fastAvc(`${REDHAT.trim()} type=SYSCALL msg=audit(1700000000.123:100): arch=c000003e`)).toBeNull();
+    expect(fastAvc(`Nov 22 10:00:00 host audit: ${REDHAT.trim()}`)).toBeNull();
+    expect(fastAvc(REDHAT.trim().replace('scontext=', 'scontext=a scontext='))).toBeNull();
+  });
+
+  it.runIf(haveCorpus || Boolean(process.env.CI))('agrees with @avcstream/audit parseLine on every corpus AVC line', () => {
+    let fast = 0;
+    let total = 0;
+    for (const file of corpusFiles(CORPUS)) {
+      const text = readFileSync(file, 'utf8');
+      for (const line of text.split('\n')) {
+        if (!line.includes('avc:')) continue;
+        total++;
+        const f = fastAvc(line);
+        if (f === null) continue;
+        fast++;
+        const r = parseLine(line, 1);
+        expect(Array.isArray(r), line).toBe(true);
+        const recs = (r as Exclude<typeof r, null | { kind: 'parse-error' }>).filter((x) => x.avc);
+        expect(recs.length, line).toBe(1);
+        const rec = recs[0]!;
+        const avc = rec.avc!;
+        expect(
+          {
+            node: rec.node,
+            serial: rec.serial,
+            denied: avc.decision === 'denied',
+            perms: avc.perms,
+            scontext: avc.scontext.raw,
+            tcontext: avc.tcontext.raw,
+            tclass: avc.tclass,
+            permissive: avc.permissive,
+          },
+          line,
+        ).toEqual(f);
+      }
+    }
+    expect(total).toBeGreaterThan(1000);
+    expect(fast).toBeGreaterThan(total / 2);
   });
 });

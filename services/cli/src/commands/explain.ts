@@ -121,6 +121,184 @@ function explanationJson(e: Explanation): string {
   )},"evidence":${JSON.stringify(e.evidence)},"fixes":${JSON.stringify(e.fixes)}}\n`;
 }
 
+/** The fields of one AVC / USER_AVC record that `explain` needs. */
+export interface FastAvc {
+  node: string | null;
+  serial: number;
+  denied: boolean;
+  perms: string[];
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  permissive: boolean | null;
+}
+
+const MAX_FAST_PERMS = 64;
+
+function digitsAt(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * A narrow fast path for the common raw forms `[node=N ]type=AVC msg=audit(S.M:N): avc:  denied  { .. } ..`
+ * and `type=USER_AVC msg=audit(..): .. msg='avc: ..'`. Anything else, or anything ambiguous (several
+ * records on a line, duplicate keys, quotes before the AVC body), returns null and the line goes through
+ * `@avcstream/audit`'s full parser, which stays the reference (a test checks both agree on the corpus).
+ */
+export function fastAvc(line: string): FastAvc | null {
+  let p = 0;
+  let node: string | null = null;
+  if (line.startsWith('node=')) {
+    const sp = line.indexOf(' ');
+    if (sp < 0) return null;
+    node = line.slice(5, sp);
+    p = sp + 1;
+  }
+  let user = false;
+  if (line.startsWith('type=AVC msg=audit(', p)) p += 19;
+  else if (line.startsWith('type=USER_AVC msg=audit(', p)) {
+    p += 24;
+    user = true;
+  } else return null;
+  // Stamp: digits '.' digits ':' digits '):'
+  const close = line.indexOf('):', p);
+  if (close < 0 || close - p > 40) return null;
+  const colon = line.indexOf(':', p);
+  if (colon < 0 || colon > close) return null;
+  if (!digitsAt(line, colon + 1, close) || close - colon > 20) return null;
+  const dot = line.indexOf('.', p);
+  if (dot < 0 || dot > colon || !digitsAt(line, p, dot) || !digitsAt(line, dot + 1, colon)) return null;
+  const serial = Number(line.slice(colon + 1, close));
+  p = close + 2;
+  let end = line.length;
+  while (end > p && (line.charCodeAt(end - 1) === 13 || line.charCodeAt(end - 1) === 10)) end--;
+  if (user) {
+    const m = line.indexOf("msg='avc:", p);
+    if (m < 0) return null;
+    for (let i = p; i < m; i++) {
+      const ch = line.charCodeAt(i);
+      if (ch === 34 || ch === 39 || ch === 0x1d) return null;
+    }
+    p = m + 9;
+  } else {
+    while (p < end && line.charCodeAt(p) === 32) p++;
+    if (!line.startsWith('avc:', p)) return null;
+    p += 4;
+  }
+  while (p < end && line.charCodeAt(p) === 32) p++;
+  let denied: boolean;
+  if (line.startsWith('denied', p)) {
+    denied = true;
+    p += 6;
+  } else if (line.startsWith('granted', p)) {
+    denied = false;
+    p += 7;
+  } else return null;
+  while (p < end && line.charCodeAt(p) === 32) p++;
+  if (line.charCodeAt(p) !== 123 /* { */) return null;
+  const rbrace = line.indexOf('}', p);
+  if (rbrace < 0 || rbrace > end) return null;
+  const perms: string[] = [];
+  for (let i = p + 1; i < rbrace; ) {
+    let ch = line.charCodeAt(i);
+    if (ch === 32) {
+      i++;
+      continue;
+    }
+    const st = i;
+    while (i < rbrace) {
+      ch = line.charCodeAt(i);
+      if (ch === 32) break;
+      if (ch === 34 || ch === 39 || ch === 61) return null;
+      i++;
+    }
+    perms.push(line.slice(st, i));
+  }
+  if (perms.length === 0 || perms.length > MAX_FAST_PERMS) return null;
+  p = rbrace + 1;
+  let scontext: string | undefined;
+  let tcontext: string | undefined;
+  let tclass: string | undefined;
+  let permissive: boolean | null = null;
+  let sawPermissive = false;
+  while (p < end) {
+    let ch = line.charCodeAt(p);
+    if (ch === 32) {
+      p++;
+      continue;
+    }
+    if (ch === 0x1d) break; // ENRICHED part
+    if (user && ch === 39 /* closing quote of msg='...' */) {
+      // Only the trailing fields of the USER_AVC record may follow.
+      const rest = line.slice(p + 1, end);
+      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return null;
+      break;
+    }
+    if (ch === 34 || ch === 39) return null;
+    const keyStart = p;
+    while (p < end) {
+      ch = line.charCodeAt(p);
+      if (ch === 61 || ch === 32 || ch === 0x1d || (user && ch === 39)) break;
+      p++;
+    }
+    if (ch !== 61) continue; // a bare word such as "for"
+    const klen = p - keyStart;
+    // Only these keys matter; others are skipped without building a string.
+    const key = klen === 8 || klen === 6 || klen === 10 || klen === 4 || klen === 3 ? line.slice(keyStart, p) : '';
+    p++;
+    let vs: number;
+    let ve: number;
+    if (line.charCodeAt(p) === 34) {
+      const q = line.indexOf('"', p + 1);
+      if (q < 0 || q >= end) return null;
+      vs = p + 1;
+      ve = q;
+      p = q + 1;
+    } else {
+      vs = p;
+      while (p < end) {
+        ch = line.charCodeAt(p);
+        if (ch === 32 || ch === 0x1d || (user && ch === 39)) break;
+        if (ch === 34 || (!user && ch === 39)) return null;
+        p++;
+      }
+      ve = p;
+    }
+    if (key === '') continue;
+    const value = line.slice(vs, ve);
+    switch (key) {
+      case 'type':
+      case 'msg':
+      case 'node':
+        return null; // another record on the same line
+      case 'scontext':
+        if (scontext !== undefined) return null;
+        scontext = value;
+        break;
+      case 'tcontext':
+        if (tcontext !== undefined) return null;
+        tcontext = value;
+        break;
+      case 'tclass':
+        if (tclass !== undefined) return null;
+        tclass = value;
+        break;
+      case 'permissive':
+        if (sawPermissive || (value !== '0' && value !== '1')) return null;
+        sawPermissive = true;
+        permissive = value === '1';
+        break;
+    }
+  }
+  if (!scontext || !tcontext || !tclass) return null;
+  return { node, serial, denied, perms, scontext, tcontext, tclass, permissive };
+}
+
 interface Totals {
   lines: number;
   denials: number;
@@ -135,21 +313,23 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
   const rendered = new Map<string, string>();
   const nodes = new Map<string | null, string>();
   const MAX_RENDERED = 100_000;
-  const onRecord = (r: AuditRecord, raw: string) => {
-    const avc = r.avc;
-    if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
+  const onAvc = (
+    line: number,
+    nodeName: string | null,
+    serial: number,
+    a: { scontext: string; tcontext: string; tclass: string; perms: string[]; permissive: boolean | null },
+    raw: string,
+  ) => {
     totals.denials++;
-    const scontext = avc.scontext.raw;
-    const tcontext = avc.tcontext.raw;
-    const key = `${scontext}\u0000${tcontext}\u0000${avc.tclass}\u0000${avc.perms.join(' ')}\u0000${avc.permissive === true ? 1 : 0}`;
+    const key = `${a.scontext}\u0000${a.tcontext}\u0000${a.tclass}\u0000${a.perms.join(' ')}\u0000${a.permissive === true ? 1 : 0}`;
     let body = rendered.get(key);
     if (body === undefined) {
       const e = explainer.explain({
-        scontext,
-        tcontext,
-        tclass: avc.tclass,
-        perms: avc.perms,
-        permissive: avc.permissive,
+        scontext: a.scontext,
+        tcontext: a.tcontext,
+        tclass: a.tclass,
+        perms: a.perms,
+        permissive: a.permissive,
       });
       if (format === 'ndjson') {
         let tail = jsonCache.get(e);
@@ -157,7 +337,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
           tail = explanationJson(e);
           jsonCache.set(e, tail);
         }
-        body = `,"scontext":${JSON.stringify(scontext)},"tcontext":${JSON.stringify(tcontext)},"tclass":${JSON.stringify(avc.tclass)},"perms":${JSON.stringify(avc.perms)}${tail}`;
+        body = `,"scontext":${JSON.stringify(a.scontext)},"tcontext":${JSON.stringify(a.tcontext)},"tclass":${JSON.stringify(a.tclass)},"perms":${JSON.stringify(a.perms)}${tail}`;
       } else {
         body = textCache.get(e);
         if (body === undefined) {
@@ -169,20 +349,45 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
       rendered.set(key, body);
     }
     if (format === 'ndjson') {
-      let node = nodes.get(r.node);
+      let node = nodes.get(nodeName);
       if (node === undefined) {
-        node = JSON.stringify(r.node);
-        if (nodes.size < 10_000) nodes.set(r.node, node);
+        node = JSON.stringify(nodeName);
+        if (nodes.size < 10_000) nodes.set(nodeName, node);
       }
-      emit(`{"line":${r.line},"node":${node},"serial":${r.serial}${body}`);
+      emit(`{"line":${line},"node":${node},"serial":${serial}${body}`);
     } else {
       emit(`${raw}\n${body}`);
     }
+  };
+  const onRecord = (r: AuditRecord, raw: string) => {
+    const avc = r.avc;
+    if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
+    onAvc(
+      r.line,
+      r.node,
+      r.serial,
+      {
+        scontext: avc.scontext.raw,
+        tcontext: avc.tcontext.raw,
+        tclass: avc.tclass,
+        perms: avc.perms,
+        permissive: avc.permissive,
+      },
+      raw,
+    );
   };
   return (line: string) => {
     totals.lines++;
     if (line.length > MAX_LINE) {
       totals.longLines++;
+      return;
+    }
+    // Only lines holding an AVC record matter here; skip the others without parsing them.
+    if (!line.includes('avc:')) return;
+    const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
+    const f = fastAvc(line);
+    if (f !== null) {
+      if (f.denied) onAvc(totals.lines, f.node, f.serial, f, raw);
       return;
     }
     const r = parseLine(line, totals.lines);
@@ -191,7 +396,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
       totals.malformed++;
       return;
     }
-    for (const rec of r) onRecord(rec, line.endsWith('\r') ? line.slice(0, -1) : line);
+    for (const rec of r) onRecord(rec, raw);
   };
 }
 
