@@ -1,6 +1,187 @@
+// `avcstream parse [FILE|-]`: audit.log to NDJSON events, streamed with bounded memory.
+import { createReadStream, statSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { createAuditDecoder, type DecodeResult, eventToJson, isSelinuxEvent } from '@avcstream/audit';
 import type { CliIo } from '../cli.ts';
 
-export async function parse(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr.write('avcstream parse: not implemented yet\n');
-  return 2;
+const USAGE = `Usage: avcstream parse [options] [FILE|-]
+
+Reads an audit log (a file, or standard input for '-' or no FILE) and writes one JSON object per
+event to standard output (NDJSON). Totals go to standard error as one JSON line.
+
+Options:
+  --selinux-only   keep only events with AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* records
+  --count          print only the totals
+  --no-progress    no progress bar (it is shown only when standard error is a terminal)
+  -h, --help       this help
+
+Exit status: 0 on success (malformed lines are counted, not fatal), 64 on a usage error,
+66 when FILE cannot be opened, 74 on a read or write error.
+`;
+
+const EX_USAGE = 64;
+const EX_NOINPUT = 66;
+const EX_IOERR = 74;
+const CHUNK_BYTES = 64 * 1024;
+
+interface Progress {
+  update(done: number): void;
+  stop(): void;
+}
+
+async function makeProgress(stderr: Writable, total: number): Promise<Progress | null> {
+  const tty = stderr as Writable & { isTTY?: boolean };
+  if (tty.isTTY !== true || total <= 0) return null;
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: stderr as unknown as NodeJS.WritableStream,
+      format: 'parse [{bar}] {percentage}% | {value}/{total} bytes | {eta}s',
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}
+
+function waitDrain(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      out.off('drain', onDrain);
+      reject(e);
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
+}
+
+function errorCode(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+}
+
+export async function parse(argv: string[], io: CliIo): Promise<number> {
+  let values: { 'selinux-only'?: boolean; count?: boolean; help?: boolean; 'no-progress'?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'selinux-only': { type: 'boolean' },
+        count: { type: 'boolean' },
+        'no-progress': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    io.stderr.write(`avcstream parse: ${(e as Error).message}\n\n${USAGE}`);
+    return EX_USAGE;
+  }
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.stderr.write(`avcstream parse: expected at most one FILE, got ${positionals.length}\n\n${USAGE}`);
+    return EX_USAGE;
+  }
+  const file = positionals[0] ?? '-';
+  const selinuxOnly = values['selinux-only'] === true;
+  const countOnly = values.count === true;
+
+  let input: Readable;
+  let size = 0;
+  if (file === '-') {
+    input = io.stdin;
+  } else {
+    try {
+      const st = statSync(file);
+      if (st.isDirectory()) {
+        io.stderr.write(`avcstream parse: ${JSON.stringify(file)} is a directory\n`);
+        return EX_NOINPUT;
+      }
+      size = st.size;
+    } catch (e) {
+      io.stderr.write(`avcstream parse: cannot open ${JSON.stringify(file)}: ${errorCode(e) || 'error'}\n`);
+      return EX_NOINPUT;
+    }
+    input = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  }
+
+  const out = io.stdout;
+  let outError: unknown = null;
+  const onOutError = (e: unknown) => {
+    outError = e;
+  };
+  out.on('error', onOutError);
+
+  const decoder = createAuditDecoder();
+  let selected = 0;
+  const progress = file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
+  let done = 0;
+
+  async function emit(r: DecodeResult): Promise<void> {
+    const events = r.events;
+    if (countOnly) {
+      if (!selinuxOnly) selected += events.length;
+      else for (let i = 0; i < events.length; i++) if (isSelinuxEvent(events[i]!)) selected++;
+      return;
+    }
+    if (events.length === 0) return;
+    let batch = '';
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (selinuxOnly && !isSelinuxEvent(ev)) continue;
+      selected++;
+      batch += eventToJson(ev) + '\n';
+    }
+    if (batch.length === 0 || outError !== null) return;
+    if (!out.write(batch)) await waitDrain(out);
+  }
+
+  let code = 0;
+  try {
+    for await (const chunk of input) {
+      await emit(decoder.write(chunk as Buffer | string));
+      if (outError !== null) break;
+      if (progress !== null) {
+        done += (chunk as Buffer).length;
+        progress.update(done);
+      }
+    }
+    if (outError === null) await emit(decoder.end());
+  } catch (e) {
+    if (outError === null) {
+      progress?.stop();
+      io.stderr.write(`avcstream parse: read error on ${JSON.stringify(file)}: ${errorCode(e) || 'error'}\n`);
+      code = EX_IOERR;
+    }
+  }
+  progress?.stop();
+  out.off('error', onOutError);
+  if (outError !== null && errorCode(outError) !== 'EPIPE') {
+    io.stderr.write(`avcstream parse: write error: ${errorCode(outError) || 'error'}\n`);
+    code = EX_IOERR;
+  }
+  const s = decoder.stats();
+  const totals: Record<string, number> = {
+    lines: s.lines,
+    records: s.records,
+    events: s.events,
+    malformed: s.malformed,
+    evicted: s.evicted,
+    partial: s.partial,
+  };
+  if (selinuxOnly) totals.selected = selected;
+  io.stderr.write(JSON.stringify(totals) + '\n');
+  return code;
 }

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { parse } from './parse.ts';
+
+const LOG = [
+  'type=AVC msg=audit(1763800000.003:1001): avc:  denied  { read } for  pid=2465 comm="httpd" name="index.html" scontext=system_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0',
+  'type=SYSCALL msg=audit(1763800000.003:1001): arch=c000003e syscall=257 success=no exit=-13 comm="httpd" exe="/usr/sbin/httpd"',
+  'type=PROCTITLE msg=audit(1763800000.003:1001): proctitle=6874747064002D44',
+  'this line is not an audit record',
+  'node=web1 type=USER_ACCT msg=audit(1763800001.500:1002): pid=9 uid=0 auid=1000 ses=1 msg=\'op=PAM:accounting acct="root" exe="/usr/bin/sudo" res=success\'',
+  'type=MAC_STATUS msg=audit(1763800002.000:1003): enforcing=1 old_enforcing=0 auid=0 ses=1',
+].join('\n');
+
+function sink(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const parts: Buffer[] = [];
+  stream.on('data', (b: Buffer) => parts.push(b));
+  return { stream, text: () => Buffer.concat(parts).toString('utf8') };
+}
+
+async function cli(argv: string[], stdinText = '') {
+  const out = sink();
+  const err = sink();
+  const code = await parse(argv, { stdout: out.stream, stderr: err.stream, stdin: Readable.from([stdinText]) });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+function logFile(text = LOG): string {
+  const dir = mkdtempSync(join(tmpdir(), 'avcstream-parse-'));
+  const f = join(dir, 'audit.log');
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('avcstream parse', () => {
+  it('writes one NDJSON object per event and the totals to stderr; malformed lines do not fail', async () => {
+    const r = await cli([logFile()]);
+    expect(r.code).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => [e.node, e.serial, e.records.map((x: { type: string }) => x.type).join(',')])).toEqual([
+      [null, 1001, 'AVC,SYSCALL,PROCTITLE'],
+      ['web1', 1002, 'USER_ACCT'],
+      [null, 1003, 'MAC_STATUS'],
+    ]);
+    const first = events[0];
+    expect(Object.keys(first)).toEqual(['node', 'time', 'epoch', 'serial', 'records', 'partial']);
+    expect(first).toMatchObject({ time: '2025-11-22T08:26:40.003Z', epoch: 1763800000.003, partial: false });
+    expect(Object.keys(first.records[0])).toEqual(['type', 'fields', 'interpreted', 'avc']);
+    expect(Object.keys(first.records[1])).toEqual(['type', 'fields', 'interpreted']);
+    expect(first.records[0].avc).toMatchObject({
+      decision: 'denied',
+      perms: ['read'],
+      scontext: { user: 'system_u', role: 'system_r', type: 'httpd_t', level: 's0' },
+      tclass: 'file',
+      permissive: false,
+    });
+    expect(first.records[1].interpreted).toMatchObject({ arch: 'x86_64', syscall: 'openat', exit: 'EACCES' });
+    expect(first.records[2].fields.proctitle).toBe('httpd\u0000-D');
+    expect(JSON.parse(r.stderr.trim())).toEqual({ lines: 6, records: 5, events: 3, malformed: 1, evicted: 0, partial: 0 });
+  });
+
+  it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals', async () => {
+    const r = await cli(['--selinux-only', logFile()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).serial)).toEqual([1001, 1003]);
+    const c = await cli(['--selinux-only', '--count', logFile()]);
+    expect(c.stdout).toBe('');
+    expect(JSON.parse(c.stderr.trim())).toMatchObject({ events: 3, selected: 2 });
+  });
+
+  it("reads standard input for '-' and for no FILE", async () => {
+    const a = await cli(['-'], LOG);
+    const b = await cli([], LOG);
+    expect(a.code).toBe(0);
+    expect(a.stdout.trim().split('\n')).toHaveLength(3);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('exits 66 with a clear message when FILE cannot be opened, 64 on usage errors', async () => {
+    const missing = await cli(['/nonexistent/audit.log']);
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain('cannot open "/nonexistent/audit.log": ENOENT');
+    const dir = await cli([tmpdir()]);
+    expect(dir.code).toBe(66);
+    const bad = await cli(['--bogus']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('Usage: avcstream parse');
+    const two = await cli(['a', 'b']);
+    expect(two.code).toBe(64);
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--selinux-only');
+  });
+});
