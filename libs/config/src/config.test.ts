@@ -72,6 +72,10 @@ describe('loadConfig', () => {
       (cfg.kafka as { clientId: string }).clientId = 'y';
     }).toThrow(TypeError);
   });
+  it('ignores env sections the schema does not know (shared AVCSTREAM_ namespace), not typos inside known ones', () => {
+    expect(loadConfig(schema, { AVCSTREAM_TESTKIT_MODE: 'local' }, []).kafka.clientId).toBe('avcstream');
+    expect(() => loadConfig(schema, { AVCSTREAM_KAFKA__BROKRS: 'x' }, [])).toThrow(ConfigError);
+  });
   it('reads "false" from env as false (stringbool, not coerce)', () => {
     const cfg = loadConfig(schema, { AVCSTREAM_TAIL__FOLLOW_ROTATIONS: 'false' }, []);
     expect(cfg.tail.followRotations).toBe(false);

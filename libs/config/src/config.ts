@@ -111,6 +111,18 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+function topLevelKeys(schema: z.ZodType): Set<string> | null {
+  let s: unknown = schema;
+  // unwrap defaults/optionals/pipes to reach the object
+  for (let i = 0; i < 8 && s !== null && typeof s === 'object'; i++) {
+    const def = (s as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown> } }).def;
+    if (def === undefined) return null;
+    if (def.type === 'object' && def.shape !== undefined) return new Set(Object.keys(def.shape));
+    s = def.innerType ?? def.in;
+  }
+  return null;
+}
+
 /**
  * Pure config load: `file` < `env` (`AVCSTREAM_` + `__` nesting) < `argv` (`--a.b=value`), validated by the
  * service's `.strict()` zod schema (with defaults). Returns a deeply frozen object or throws ConfigError with
@@ -123,7 +135,12 @@ export function loadConfig<S extends z.ZodType>(
   fileObj: unknown = {},
 ): Readonly<z.output<S>> {
   if (!isPlainObject(fileObj)) throw new ConfigError('config file must hold a JSON object');
-  const merged = deepMerge(fileObj, envToObject(env), argvToObject(argv));
+  // The AVCSTREAM_ namespace is shared (AVCSTREAM_LOG_LEVEL, test kits...): from the environment only the
+  // sections the schema knows are taken; typos inside a known section are still rejected.
+  const known = topLevelKeys(schema);
+  const fromEnv = envToObject(env);
+  if (known !== null) for (const k of Object.keys(fromEnv)) if (!known.has(k)) delete fromEnv[k];
+  const merged = deepMerge(fileObj, fromEnv, argvToObject(argv));
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`, { cause: parsed.error });

@@ -8,7 +8,7 @@ const process = {
     parent: { properties: { pid: { type: 'long' } } },
     name: kw,
     executable: kw,
-    title: { type: 'keyword', ignore_above: 4096, fields: { text: { type: 'match_only_text' } } },
+    title: { type: 'keyword', ignore_above: 4096, fields: { text: { type: 'text' } } },
     working_directory: kw,
   },
 } as const;
@@ -87,7 +87,7 @@ export const ES_MAPPINGS = {
       host: { properties: { name: kw } },
       process,
       user,
-      auditd: { properties: { message_type: kw, data: { type: 'flattened' } } },
+      auditd: { properties: { message_type: kw, data: { type: 'object', enabled: false } } },
       selinux: {
         properties: {
           scontext: context,

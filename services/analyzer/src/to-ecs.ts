@@ -171,6 +171,7 @@ const isSelinuxRecord = (r: AuditRecord) =>
   r.avc !== undefined ||
   r.type.startsWith('MAC_') ||
   r.type.startsWith('USER_MAC_') ||
+  r.type === 'AVC' ||
   r.type === 'USER_AVC' ||
   r.type === 'SELINUX_ERR' ||
   r.type === 'USER_SELINUX_ERR';
