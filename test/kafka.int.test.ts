@@ -159,6 +159,65 @@ describe.runIf(available)('kafka adapters against a real broker', () => {
     expect(sortedNs(more)).toEqual([5, 6]);
   });
 
+  it('acks out of order: the committed offset never passes an unacked batch', async () => {
+    const topic = uniqueName('order');
+    const group = uniqueName('group');
+    await ensureTopics(conn(), [{ topic, partitions: 1 }]);
+    const p = await producer();
+    const big = 'x'.repeat(600);
+    for (let i = 0; i < 30; i++) await p.send(topic, [{ key: 'k', value: `${i}:${big}` }]);
+    // Tiny fetches: many batches from the one partition.
+    const c = createKafkaConsumer({
+      ...conn(),
+      groupId: group,
+      topics: [topic],
+      fromBeginning: true,
+      maxBytesPerPartition: 1024,
+    });
+    await c.connect();
+    open.push(c);
+    const batches: KafkaBatch[] = [];
+    let seen = 0;
+    for await (const b of c.batches()) {
+      batches.push(b);
+      seen += b.deliveries.length;
+      if (seen >= 30) break;
+    }
+    expect(batches.length).toBeGreaterThan(2);
+    const [first, ...rest] = batches;
+    const restAcks = rest.map((b) => b.ack());
+    // Later batches are acked, the first is not: nothing may be committed yet.
+    for (const o of await committedOffsets(conn(), group, topic)) expect(o.offset).toBe('-1');
+    await first!.ack();
+    await Promise.all(restAcks);
+    expect(await committedOffsets(conn(), group, topic)).toEqual([{ partition: 0, offset: '30' }]);
+  });
+
+  it.runIf(getServicesControllable())(
+    'a running consumer keeps consuming across a broker restart',
+    async () => {
+      const topic = uniqueName('restart-consumer');
+      const group = uniqueName('group');
+      await ensureTopics(conn(), [{ topic, partitions: 2 }]);
+      const p = await producer();
+      await p.send(topic, messages(10));
+      const c = await consumer(group, topic);
+      const before = await take(c, 10, (b) => b.ack());
+      expect(sortedNs(before)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+      await restartKafka();
+      await p.send(topic, messages(10, 10));
+      // Redeliveries are allowed (at-least-once), losses are not.
+      const after = new Set<number>();
+      for await (const b of c.batches()) {
+        for (const n of sortedNs([...b.deliveries])) after.add(n);
+        await b.ack();
+        if ([...Array(10).keys()].every((i) => after.has(10 + i))) break;
+      }
+      await c.stop(2000);
+      expect(await committedOffsets(conn(), group, topic)).toEqual(await endOffsets(conn(), topic));
+    },
+  );
+
   it.runIf(getServicesControllable())('a producer waits out a broker restart; nothing is lost', async () => {
     const topic = uniqueName('restart');
     const group = uniqueName('group');
