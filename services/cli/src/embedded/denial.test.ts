@@ -17,7 +17,14 @@ describe('denialsOf', () => {
     const all = events.flatMap((e) => denialsOf(e, 'local'));
     expect(all).toHaveLength(1);
     const d = all[0]!;
-    expect(d).toMatchObject({ host: 'h1', serial: 42, pid: 7, comm: 'cat', exe: '/usr/bin/cat', path: '/etc/shadow' });
+    expect(d).toMatchObject({
+      host: 'h1',
+      serial: 42,
+      pid: 7,
+      comm: 'cat',
+      exe: '/usr/bin/cat',
+      path: '/etc/shadow',
+    });
     expect(d.avc.perms).toEqual(['read', 'write']);
     expect(events.map((e) => eventKey(e, 'local'))).toEqual(['h1|1700000000.1|42', 'local|1700000001|43']);
   });

@@ -206,7 +206,8 @@ export function createEngine(opts: EngineOptions): Engine {
           identity: chunk.identity,
           base: chunk.start,
           decoder: createAuditDecoder(),
-          scanned: sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start,
+          scanned:
+            sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start,
         };
       }
       cur.identity = chunk.identity; // the fingerprint may have grown

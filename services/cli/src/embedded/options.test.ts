@@ -20,7 +20,16 @@ describe('parseRunArgs', () => {
   });
 
   it('reads none as no policy / default booleans, and repeatable options', () => {
-    const o = parseRunArgs(['--policy', 'none', '--booleans', 'none', '--ignore', 'a:*', '--ignore', 'b:**'])!;
+    const o = parseRunArgs([
+      '--policy',
+      'none',
+      '--booleans',
+      'none',
+      '--ignore',
+      'a:*',
+      '--ignore',
+      'b:**',
+    ])!;
     expect(o.policy).toBeNull();
     expect(o.booleans).toBeNull();
     expect(o.ignore).toEqual(['a:*', 'b:**']);

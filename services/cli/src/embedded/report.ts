@@ -11,7 +11,7 @@ export interface Reporter {
   build(): Summary;
   /** Render text, HTML and JSON into the state dir (atomic replace). */
   write(): Promise<{ html: string; text: string; json: string; summary: Summary }>;
-  /** The latest HTML written (rendered now when none was written yet). */
+  /** The report as HTML, re-rendered at most every `htmlMaxAgeMs` (default 5 s) so `/` stays cheap. */
   latestHtml(): string;
 }
 
@@ -22,6 +22,7 @@ export function createReporter(opts: {
   explain: ExplainFn | null;
   sources: string[];
   now?: () => Date;
+  htmlMaxAgeMs?: number;
 }): Reporter {
   const now = opts.now ?? (() => new Date());
   const explain = opts.explain;
@@ -31,6 +32,8 @@ export function createReporter(opts: {
   for (const e of opts.store.events()) builder.add(e as AuditEvent, lookup);
   builder.addMalformed(opts.store.counters().malformed ?? 0);
   let lastHtml: string | null = null;
+  let lastAt = 0;
+  const maxAge = opts.htmlMaxAgeMs ?? 5_000;
 
   const renderOpts = () => ({
     title: 'avcstream report',
@@ -57,10 +60,15 @@ export function createReporter(opts: {
       await writeFileAtomic(files.text, text);
       await writeFileAtomic(files.json, json);
       lastHtml = html;
+      lastAt = now().getTime();
       return { ...files, summary };
     },
     latestHtml() {
-      if (lastHtml === null) lastHtml = renderHtml(builder.build(), renderOpts());
+      const t = now().getTime();
+      if (lastHtml === null || t - lastAt >= maxAge) {
+        lastHtml = renderHtml(builder.build(), renderOpts());
+        lastAt = t;
+      }
       return lastHtml;
     },
   };
