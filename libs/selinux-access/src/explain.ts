@@ -11,6 +11,7 @@ import {
 import { type Context, type ContextResult, parseContext } from './context.ts';
 import {
   type BoolState,
+  boolNodes,
   type Decision,
   decide,
   flipBool,
@@ -445,7 +446,7 @@ function blastRadius(policy: Policy, st: StateCache, b: number): BlastRadius {
   const expand = (v: number): ArrayLike<number> =>
     policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
   const seenNodes = new Set<number>();
-  for (const nodeIdx of policy.conds.flatMap((n) => (n.booleans.includes(b) ? [n.index] : []))) {
+  for (const nodeIdx of boolNodes(policy)[b - 1] ?? []) {
     if (seenNodes.has(nodeIdx)) continue;
     seenNodes.add(nodeIdx);
     const node = policy.conds[nodeIdx];
