@@ -82,6 +82,15 @@ describe('avcstream explain on the sample', () => {
     expect(r.out).toMatch(/allow rule will not help/);
   });
 
+  it('shows control characters of a forged line as ? in text output', async () => {
+    const line =
+      'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x\u001b[2J" ' +
+      'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0';
+    const r = await run(explain, ['--policy', SAMPLE_POLICY, '-'], `${line}\n`);
+    expect(r.out).not.toContain('\u001b');
+    expect(r.out).toContain('comm="x?[2J"');
+  });
+
   it('fails cleanly on usage errors, missing files and corrupt policies', async () => {
     expect((await run(explain, [])).code).toBe(64);
     expect((await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'xml'])).code).toBe(64);

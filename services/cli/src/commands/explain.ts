@@ -299,6 +299,13 @@ export function fastAvc(line: string): FastAvc | null {
   return { node, serial, denied, perms, scontext, tcontext, tclass, permissive };
 }
 
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const CONTROL_ALL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+/** Text output goes to terminals: control characters from a forged log are shown as '?'. */
+function printable(s: string): string {
+  return CONTROL.test(s) ? s.replace(CONTROL_ALL, '?') : s;
+}
+
 interface Totals {
   lines: number;
   denials: number;
@@ -341,7 +348,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
       } else {
         body = textCache.get(e);
         if (body === undefined) {
-          body = explanationText(e);
+          body = printable(explanationText(e));
           textCache.set(e, body);
         }
       }
@@ -356,7 +363,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
       }
       emit(`{"line":${line},"node":${node},"serial":${serial}${body}`);
     } else {
-      emit(`${raw}\n${body}`);
+      emit(`${printable(raw)}\n${body}`);
     }
   };
   const onRecord = (r: AuditRecord, raw: string) => {
