@@ -11,6 +11,7 @@ Commands (JSON on stdout):
                                audit2why's answer (selinux.audit2why.analyze).
   analyze POLICY               stdin: JSON list of [scontext, tcontext, tclass, [perms]];
                                stdout: list of [code, data] from audit2why.
+  gen-plain POLICY SEED N      the same denials without audit2why's answers (for the benchmark).
   query POLICY SEED N          N random (source, target, class) triples (types, attributes,
                                conditional rules included), each with the sesearch-style rule
                                lines of allow/auditallow/dontaudit rules matched indirectly.
@@ -333,6 +334,9 @@ def main(argv):
     cmd, path = argv[1], argv[2]
     if cmd == 'gen':
         res = cmd_gen(path, int(argv[3]), int(argv[4]))
+    elif cmd == 'gen-plain':
+        m = Model(path)
+        res = {'policy': path, 'seed': int(argv[3]), 'mls': m.mls, 'denials': gen_denials(m, int(argv[3]), int(argv[4]))}
     elif cmd == 'analyze':
         items = json.load(sys.stdin)
         saved = silence_libsepol()

@@ -1,0 +1,310 @@
+// npm run bench:policy [-- --policy FILE --sizes 20000,100000 --seed 1 --repeat 1 --loads 5 --strict]
+//
+// On the same inputs, in one run:
+//   1. policy load: `avcstream policy info FILE` vs `seinfo FILE` (whole process each, median of --loads
+//      runs), plus readPolicy alone, timed inside a fresh Node process (median of --loads processes);
+//   2. `avcstream explain --policy FILE --format ndjson INPUT` vs `audit2why -p FILE -i INPUT` (whole
+//      process each) on the same generated AVC logs of 20k and 100k lines;
+//   3. the steady-state rate of each, (100k - 20k) / (t100k - t20k) AVC/s, so that fixed start-up costs
+//      (interpreter, policy load) do not hide the engine, and the ratios.
+// Targets: readPolicy(policy.33) < 0.5 s; steady-state explain >= 100x audit2why (below 30x is a defect).
+//
+// The AVC lines are built from the policy's own types, classes, permissions, roles, users and rules
+// (libs/selinux-access/oracle/oracle.py gen-plain: TE, boolean-gated, dontaudit, constraint, MCS, role
+// change, invalid-context and unknown-class cases). As in real logs, denials repeat: each line is a new
+// denial with probability 0.3, else a repeat of an earlier line. The 20k log is the first 20k lines of
+// the 100k one. Generated files are cached under bench/.out/policy (git-ignored).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, type RunResult } from './lib/measure.ts';
+import { fixed, formatTable, thousands } from './lib/table.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const outDir = join(here, '.out', 'policy');
+const node = process.execPath;
+const cli = join(root, 'services', 'cli', 'bin', 'avcstream.js');
+const oraclePy = join(root, 'libs', 'selinux-access', 'oracle', 'oracle.py');
+const policyLib = join(root, 'libs', 'selinux-policy', 'src', 'index.ts');
+const PYTHON = '/usr/bin/python3';
+const NEW_DENIAL_P = 0.3;
+
+interface Args {
+  policy: string;
+  sizes: [number, number];
+  seed: number;
+  repeat: number;
+  loads: number;
+  strict: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    policy: '/etc/selinux/default/policy/policy.33',
+    sizes: [20_000, 100_000],
+    seed: 1,
+    repeat: 1,
+    loads: 5,
+    strict: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => argv[++i] ?? '';
+    if (k === '--policy') a.policy = resolve(v());
+    else if (k === '--sizes') {
+      const s = v().split(',').map(Number);
+      if (
+        s.length !== 2 ||
+        s.some((n) => !Number.isInteger(n) || n < 1000) ||
+        (s[0] as number) >= (s[1] as number)
+      )
+        throw new Error('--sizes: two increasing integers >= 1000, e.g. 20000,100000');
+      a.sizes = [s[0] as number, s[1] as number];
+    } else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--repeat') a.repeat = Number(v());
+    else if (k === '--loads') a.loads = Number(v());
+    else if (k === '--strict') a.strict = true;
+    else throw new Error(`unknown argument ${JSON.stringify(k)}`);
+  }
+  if (!Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--repeat: an integer >= 1');
+  if (!Number.isInteger(a.loads) || a.loads < 1) throw new Error('--loads: an integer >= 1');
+  return a;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:policy] ${msg}\n`);
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Installs the Debian anchors when missing (seinfo: setools; audit2why: policycoreutils-python-utils). */
+function ensureTools(policy: string): void {
+  const missing: string[] = [];
+  if (!have('seinfo')) missing.push('setools');
+  if (!have('audit2why')) missing.push('policycoreutils-python-utils');
+  if (!existsSync(policy) && policy.startsWith('/etc/selinux/default/'))
+    missing.push('selinux-policy-default');
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(' ')} from Debian`);
+  const apt = ['-o', 'DPkg::Lock::Timeout=600', '-y', '-q'];
+  const install = () => spawnSync('apt-get', [...apt, 'install', ...missing], { stdio: 'inherit' }).status;
+  if (install() !== 0) {
+    spawnSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
+    if (install() !== 0) throw new Error(`could not install ${missing.join(' ')}`);
+  }
+}
+
+/** Small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Denial {
+  kind: string;
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+}
+
+function avcLine(d: Denial, i: number, r: () => number): string {
+  const t = (1763900000 + i * 0.013).toFixed(3);
+  const type = d.scontext.split(':')[2] ?? 'unknown_t';
+  const comm = type.replace(/_t$/, '').slice(0, 15);
+  const obj = (d.tcontext.split(':')[2] ?? 'x').replace(/_t$/, '');
+  const pid = 1000 + Math.floor(r() * 60000);
+  const ino = 1000 + Math.floor(r() * 9_000_000);
+  const what = /file|dir|socket/.test(d.tclass) ? `name="${obj}" dev="dm-0" ino=${ino} ` : '';
+  return (
+    `type=AVC msg=audit(${t}:${100000 + i}): avc:  denied  { ${d.perms.join(' ')} } for  pid=${pid} ` +
+    `comm="${comm}" ${what}scontext=${d.scontext} tcontext=${d.tcontext} tclass=${d.tclass} permissive=0`
+  );
+}
+
+/** Builds (or reuses) the two AVC logs; returns their paths and the number of distinct denials in each. */
+function buildInputs(a: Args): Array<{ lines: number; path: string; distinct: number }> {
+  mkdirSync(outDir, { recursive: true });
+  const [small, big] = a.sizes;
+  const tag = `${statSync(a.policy).size}-${a.seed}-${big}`;
+  const bigPath = join(outDir, `avc-${tag}-${big}.log`);
+  const smallPath = join(outDir, `avc-${tag}-${small}.log`);
+  const metaPath = join(outDir, `avc-${tag}.json`);
+  if (!existsSync(bigPath) || !existsSync(smallPath) || !existsSync(metaPath)) {
+    const poolSize = Math.ceil(big * NEW_DENIAL_P * 1.1) + 100;
+    log(`generating ${thousands(poolSize)} distinct denials from ${a.policy} (oracle.py gen-plain)`);
+    const r = spawnSync(PYTHON, [oraclePy, 'gen-plain', a.policy, String(a.seed), String(poolSize)], {
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`oracle.py gen-plain failed: ${(r.stderr ?? '').slice(0, 2000)}`);
+    const pool = (JSON.parse(r.stdout) as { denials: Denial[] }).denials;
+    const rand = rng(a.seed);
+    const lines: string[] = [];
+    const used: Denial[] = [];
+    const distinctAt: number[] = [];
+    let next = 0;
+    for (let i = 0; i < big; i++) {
+      let d: Denial;
+      if (used.length === 0 || (rand() < NEW_DENIAL_P && next < pool.length)) {
+        d = pool[next++] as Denial;
+        used.push(d);
+      } else d = used[Math.floor(rand() * used.length)] as Denial;
+      lines.push(avcLine(d, i, rand));
+      distinctAt.push(used.length);
+    }
+    const write = (path: string, text: string) => {
+      writeFileSync(`${path}.tmp`, text);
+      renameSync(`${path}.tmp`, path);
+    };
+    write(smallPath, `${lines.slice(0, small).join('\n')}\n`);
+    write(bigPath, `${lines.join('\n')}\n`);
+    const kinds: Record<string, number> = {};
+    for (const d of used) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
+    write(metaPath, JSON.stringify({ distinct: [distinctAt[small - 1], distinctAt[big - 1]], kinds }));
+  }
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as {
+    distinct: [number, number];
+    kinds: Record<string, number>;
+  };
+  log(`distinct denials by kind (100k log): ${JSON.stringify(meta.kinds)}`);
+  return [
+    { lines: small, path: smallPath, distinct: meta.distinct[0] },
+    { lines: big, path: bigPath, distinct: meta.distinct[1] },
+  ];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function check(r: RunResult): RunResult {
+  if (r.exitCode !== 0) throw new Error(`${r.name} exited ${r.exitCode}: ${r.stderr.slice(0, 2000)}`);
+  return r;
+}
+
+/** readPolicy alone, timed inside a fresh Node process (cold: no JIT warm-up from earlier loads). */
+function coldReadPolicy(policy: string): number {
+  const code =
+    `import { readFileSync } from 'node:fs';` +
+    `const { readPolicy } = await import(${JSON.stringify(policyLib)});` +
+    `const b = readFileSync(${JSON.stringify(policy)});` +
+    `const t0 = performance.now(); readPolicy(b); const t1 = performance.now();` +
+    `process.stdout.write(String((t1 - t0) / 1000));`;
+  const r = spawnSync(node, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`readPolicy failed: ${(r.stderr ?? '').slice(0, 2000)}`);
+  return Number(r.stdout);
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  ensureTools(a.policy);
+  if (!existsSync(a.policy)) throw new Error(`no policy at ${a.policy}`);
+  const inputs = buildInputs(a);
+  log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (2 cores shared: figures are noisy)`,
+  );
+
+  // 1. policy load
+  const ours: number[] = [];
+  const seinfo: number[] = [];
+  const cold: number[] = [];
+  for (let i = 0; i < a.loads; i++) {
+    ours.push(
+      check(
+        await measure({ name: 'avcstream policy info', cmd: node, args: [cli, 'policy', 'info', a.policy] }),
+      ).wallSec,
+    );
+    seinfo.push(check(await measure({ name: 'seinfo', cmd: 'seinfo', args: [a.policy] })).wallSec);
+    cold.push(coldReadPolicy(a.policy));
+  }
+
+  // 2. explain vs audit2why, interleaved, best of --repeat
+  const times = new Map<string, number>();
+  const rss = new Map<string, number>();
+  for (const inp of inputs) {
+    for (let rep = 0; rep < a.repeat; rep++) {
+      for (const tool of ['avcstream', 'audit2why'] as const) {
+        const spec =
+          tool === 'avcstream'
+            ? {
+                name: tool,
+                cmd: node,
+                args: [cli, 'explain', '--policy', a.policy, '--format', 'ndjson', inp.path],
+              }
+            : { name: tool, cmd: 'audit2why', args: ['-p', a.policy, '-i', inp.path] };
+        log(`${tool} on ${thousands(inp.lines)} lines (run ${rep + 1}/${a.repeat})`);
+        const r = check(await measure(spec));
+        const key = `${tool}-${inp.lines}`;
+        times.set(key, Math.min(times.get(key) ?? Number.POSITIVE_INFINITY, r.wallSec));
+        rss.set(key, Math.max(rss.get(key) ?? 0, r.peakRssMb));
+      }
+    }
+  }
+
+  const [small, big] = inputs as [(typeof inputs)[0], (typeof inputs)[0]];
+  const t = (tool: string, n: number) => times.get(`${tool}-${n}`) as number;
+  const steady = (tool: string) => (big.lines - small.lines) / (t(tool, big.lines) - t(tool, small.lines));
+  const loadOurs = median(ours);
+  const loadSeinfo = median(seinfo);
+  const loadCold = median(cold);
+
+  const rows: string[][] = [
+    [
+      'policy load (whole process)',
+      `${fixed(loadOurs, 3)} s`,
+      `${fixed(loadSeinfo, 3)} s`,
+      `${fixed(loadSeinfo / loadOurs, 2)}x`,
+    ],
+    ['readPolicy, cold process', `${fixed(loadCold, 3)} s`, '', ''],
+  ];
+  for (const inp of inputs) {
+    const o = t('avcstream', inp.lines);
+    const w = t('audit2why', inp.lines);
+    rows.push([
+      `${thousands(inp.lines)} AVC lines (${thousands(inp.distinct)} distinct), whole process`,
+      `${fixed(o, 2)} s  ${thousands(Math.round(inp.lines / o))}/s  ${fixed(rss.get(`avcstream-${inp.lines}`) ?? 0, 0)} MB`,
+      `${fixed(w, 2)} s  ${thousands(Math.round(inp.lines / w))}/s  ${fixed(rss.get(`audit2why-${inp.lines}`) ?? 0, 0)} MB`,
+      `${fixed(w / o, 1)}x`,
+    ]);
+  }
+  const so = steady('avcstream');
+  const sw = steady('audit2why');
+  rows.push([
+    `steady state (${thousands(big.lines)}-${thousands(small.lines)})/(t${big.lines / 1000}k-t${small.lines / 1000}k)`,
+    `${thousands(Math.round(so))} AVC/s`,
+    `${thousands(Math.round(sw))} AVC/s`,
+    `${fixed(so / sw, 1)}x`,
+  ]);
+  process.stdout.write(
+    `\npolicy: ${a.policy} (${thousands(statSync(a.policy).size)} bytes), seed ${a.seed}\n\n`,
+  );
+  process.stdout.write(`${formatTable(['measure', 'avcstream', 'seinfo / audit2why', 'ratio'], rows)}\n`);
+  const loadOk = loadCold < 0.5;
+  const steadyOk = so / sw >= 100;
+  process.stdout.write(
+    `\ntargets: readPolicy < 0.5 s: ${loadOk ? 'MET' : 'MISSED'} (${fixed(loadCold, 3)} s); ` +
+      `steady-state explain >= 100x audit2why: ${steadyOk ? 'MET' : so / sw < 30 ? 'MISSED (below 30x: a defect to profile)' : 'MISSED'} (${fixed(so / sw, 1)}x)\n`,
+  );
+  if (a.strict && !(loadOk && steadyOk)) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[bench:policy] ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
