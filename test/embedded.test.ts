@@ -2,6 +2,7 @@
 // or lost and that the durable counters equal the generated log's known truth. Also the HTTP endpoint and the
 // ordered SIGTERM shutdown. No Kafka or Elasticsearch needed.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
@@ -12,6 +13,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -352,5 +355,78 @@ describe('avcstream run (embedded mode)', () => {
       'gen13_t:target3_t:file:read',
     ]);
     expect(allTime(second.stdout)).toMatchObject({ lines: a.truth.lines + 8, denials: 12, alerts: 12 });
+  });
+
+  it('delivers alerts to a webhook with an HMAC signature, retrying a failed request', async () => {
+    const { text } = generate(5, 2, 0, 300);
+    const log = join(work, 'hook.log');
+    writeFileSync(log, text);
+    const received: Array<{
+      alert: { kind: string; count: number; signature: { key: string } };
+      ok: boolean;
+    }> = [];
+    let calls = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        calls++;
+        const sig = req.headers['x-avcstream-signature'];
+        const ok = sig === `sha256=${createHmac('sha256', 'hook-secret').update(body).digest('hex')}`;
+        res.statusCode = calls === 1 ? 503 : 204; // the first attempt fails and is retried
+        if (calls > 1) received.push({ alert: JSON.parse(body), ok });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`;
+      const r = await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            BIN,
+            'run',
+            '--once',
+            '--input',
+            log,
+            '--policy',
+            'none',
+            '--state-dir',
+            join(work, 'hook-state'),
+            '--webhook',
+            url,
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, AVCSTREAM_WEBHOOK_SECRET: 'hook-secret' },
+          },
+        );
+        children.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr!.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const fresh = received.filter((x) => x.alert.kind === 'new-signature');
+      expect(fresh.map((x) => x.alert.signature.key).sort()).toEqual(printedKeys(r.stdout).sort());
+      expect(fresh).toHaveLength(5);
+      // each signature was seen twice: one alert plus a repeat with the count
+      const repeats = received.filter((x) => x.alert.kind === 'repeat');
+      expect(repeats.map((x) => x.alert.count)).toEqual([1, 1, 1, 1, 1]);
+      expect(received.every((x) => x.ok)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -190,3 +190,36 @@ describe('createAlerter', () => {
     }
   });
 });
+
+describe('background delivery (awaitSinks: false)', () => {
+  it('does not wait for a slow sink, keeps the alert pending until it acknowledges, and drains', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avc-alerts-bg-'));
+    try {
+      const store = openStore({ dir });
+      const releases: Array<() => void> = [];
+      const slow: AlertSink = {
+        name: 'webhook',
+        send: () => new Promise<void>((r) => releases.push(r)),
+      };
+      const con = memorySink('console');
+      const alerter = createAlerter({
+        registry: createStoreRegistry(store, ['console', 'webhook']),
+        sinks: [con, slow],
+        awaitSinks: false,
+      });
+      for (let i = 0; i < 3; i++) await alerter.process(denial(`bg${i}_t`, 'etc_t', 'file', ['read']), null);
+      expect(con.alerts).toHaveLength(3);
+      expect(store.pendingAlerts().map((p) => p.pendingSinks)).toEqual([
+        ['webhook'],
+        ['webhook'],
+        ['webhook'],
+      ]);
+      for (const r of releases) r();
+      await alerter.drain();
+      expect(store.pendingAlerts()).toEqual([]);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -26,6 +26,13 @@ export interface AlerterOptions {
   rateLimitWindowMs?: number;
   /** Wall clock for rate-limit windows (injected). */
   now?: () => number;
+  /**
+   * Wait for each asynchronous sink before going on (default true). With false, deliveries run in the
+   * background (bounded by `maxInFlight`, default 256); use it only with a registry that keeps an outbox (the
+   * store registry), and call `drain()` before shutting down.
+   */
+  awaitSinks?: boolean;
+  maxInFlight?: number;
   /** A sink failed: the alert stays pending in a durable registry and is redelivered on restart. */
   onSinkError?: (sink: string, alertId: string, err: unknown) => void;
 }
@@ -49,6 +56,8 @@ export interface Alerter {
   flush(all?: boolean): Promise<Alert[]>;
   /** Send again the alerts a durable registry holds as not acknowledged (call once at start). */
   redeliverPending(): Promise<Alert[]>;
+  /** Wait for background deliveries (with `awaitSinks: false`). */
+  drain(): Promise<void>;
   stats(): AlerterStats;
 }
 
@@ -113,18 +122,48 @@ export function createAlerter(options: AlerterOptions): Alerter {
     redelivered: 0,
   };
 
+  const inflight = new Set<Promise<void>>();
+  const maxInFlight = options.maxInFlight ?? 256;
+
+  function ack(alert: Alert, sink: AlertSink): void | Promise<void> {
+    return registry.delivered?.(alert.id, sink.name);
+  }
+
+  function failed(alert: Alert, sink: AlertSink, err: unknown): void {
+    stats.sinkErrors++;
+    options.onSinkError?.(sink.name, alert.id, err);
+  }
+
   async function deliver(alert: Alert, only?: readonly string[]): Promise<void> {
     for (const sink of sinks) {
       if (only !== undefined && !only.includes(sink.name)) continue;
       try {
         const r = sink.send(alert);
-        if (r !== undefined) await r;
-        // Synchronous sinks are acknowledged in the same tick as their write.
-        const m = registry.delivered?.(alert.id, sink.name);
-        if (m !== undefined) await m;
+        if (r === undefined) {
+          // Synchronous sinks are acknowledged in the same tick as their write.
+          const m = ack(alert, sink);
+          if (m !== undefined) await m;
+          continue;
+        }
+        if (options.awaitSinks ?? true) {
+          await r;
+          const m = ack(alert, sink);
+          if (m !== undefined) await m;
+          continue;
+        }
+        // Background delivery (the registry keeps the alert pending until acknowledged): a slow or down webhook
+        // does not stall the pipeline. Bounded: past `maxInFlight` we wait for one to finish.
+        const p: Promise<void> = r
+          .then(() => ack(alert, sink))
+          .then(
+            () => undefined,
+            (err: unknown) => failed(alert, sink, err),
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+        while (inflight.size >= maxInFlight) await Promise.race(inflight);
       } catch (err) {
-        stats.sinkErrors++;
-        options.onSinkError?.(sink.name, alert.id, err);
+        failed(alert, sink, err);
       }
     }
     stats.alerts++;
@@ -196,6 +235,9 @@ export function createAlerter(options: AlerterOptions): Alerter {
         out.push(a);
       }
       return out;
+    },
+    async drain() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
     stats: () => ({ ...stats }),
   };

@@ -106,6 +106,8 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     ignore: opts.ignore,
     hostScope: opts.hostAlerts,
     rateLimitWindowMs: opts.rateLimitMs,
+    // The store keeps an outbox: a slow webhook delivers in the background instead of stalling the tail.
+    awaitSinks: false,
     onSinkError: (sink, alertId, err) => {
       m.sinkErrors.inc({ sink });
       logger.warn({ sink, alertId, err: String(err) }, 'alert delivery failed; it stays pending');
@@ -221,6 +223,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     async runOnce() {
       await engine.finish();
       countAlerts(await alerter.flush(true));
+      await alerter.drain();
       syncMetrics();
       const r = await reporter.write();
       const t = engine.totals();
@@ -262,6 +265,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
         await step('stopIntake', () => engine.stop()); // 2-3. stop reading; the chain drains
         await step('flush', async () => {
           countAlerts(await alerter.flush(true)); // 4. sinks
+          await alerter.drain();
           if (!opts.once) await writeReport();
         });
         await step('commit', () => store.close()); // 5. fsync journal, release the lock
