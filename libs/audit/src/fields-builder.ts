@@ -69,6 +69,10 @@ export function setValueAt(i: number, value: string): void {
   VALS[i] = value;
 }
 
+export function valueAt(i: number): string {
+  return VALS[i] ?? '';
+}
+
 /** Index of `key` among the collected keys, or -1. */
 export function indexOfKey(key: string): number {
   for (let i = 0; i < count; i++) if (KEYS[i] === key) return i;

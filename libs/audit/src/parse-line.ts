@@ -2,7 +2,8 @@
 // walked once with charCodeAt, values are sliced, and hex is decoded only for fields the field dictionary
 // marks as encoded.
 import { parseContext } from './context.ts';
-import { addField, buildFields, fieldCount, indexOfKey, predictedKey, resetFields, setValueAt } from './fields-builder.ts';
+import { markIncompleteArgs } from './execve.ts';
+import { addField, buildFields, fieldCount, indexOfKey, predictedKey, resetFields, setValueAt, valueAt } from './fields-builder.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { interpret } from './interpret-hook.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
@@ -375,10 +376,21 @@ function parseAt(
     perms: null,
   };
   const glued = scanFields(line, pos, end, b, false);
+  let incomplete: Map<string, boolean> | null = null;
   if (b.pieces !== null && b.pieces.size > 0) {
-    for (const p of b.pieces.values()) {
+    for (const [base, p] of b.pieces) {
       const joined = p.parts.join('');
-      setValueAt(p.index, p.hex && isHexString(joined) ? decodeHex(joined) : joined);
+      // aN_len is the length of the whole argument as written (hex digits when encoded).
+      const li = indexOfKey(`${base}_len`);
+      const want = li < 0 ? -1 : Number(valueAt(li));
+      if (want >= 0 && joined.length >= want) {
+        setValueAt(p.index, p.hex && isHexString(joined) ? decodeHex(joined) : joined);
+      } else {
+        // Continues in the next EXECVE record: kept raw until the reassembler joins it.
+        setValueAt(p.index, joined);
+        if (incomplete === null) incomplete = new Map();
+        incomplete.set(base, p.hex);
+      }
     }
   }
   const fields = buildFields();
@@ -391,6 +403,7 @@ function parseAt(
     const avc = buildAvc(b, fields);
     if (avc !== undefined) rec.avc = avc;
   }
+  if (incomplete !== null) markIncompleteArgs(rec, incomplete);
   out.push(rec);
   if (glued >= 0) return parseAt(line, glued, end, lineNo, out, opts, node);
   return null;

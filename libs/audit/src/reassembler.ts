@@ -1,5 +1,6 @@
 // Records in, events out. Pure and synchronous: time only comes from the records (event time) and from
 // the `nowMs` passed to tick().
+import { hasIncompleteArgs, joinExecveRecords } from './execve.ts';
 import { USER_ORIGIN_TYPES } from './tables/message-types.generated.ts';
 import type { AuditEvent, AuditRecord } from './types.ts';
 
@@ -50,6 +51,8 @@ interface Pending {
   partial: boolean;
   openSeq: number;
   hasSyscall: boolean;
+  /** EXECVE records seen when the first one had an argument still open (else 0). */
+  execveParts: number;
 }
 
 const CLOSED_MEMORY = 512;
@@ -116,7 +119,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       time: isoTime(p.sec, p.msec),
       epoch: p.timeMs / 1000,
       serial: p.serial,
-      records: p.records,
+      records: p.execveParts > 1 ? joinExecveRecords(p.records) : p.records,
       partial,
     });
     st.events++;
@@ -206,6 +209,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         partial: false,
         openSeq: n,
         hasSyscall: false,
+        execveParts: 0,
       };
       if (seen !== undefined) seen.raws.push(text);
       else remember(key, single.raws, true);
@@ -260,13 +264,16 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         partial: late,
         openSeq: n,
         hasSyscall: false,
+        execveParts: 0,
       };
       pending.set(key, p);
       bytes += size;
       if (timeMs < minTimeLowerBound) minTimeLowerBound = timeMs;
     }
     last = p;
-    if (type === 'SYSCALL') p.hasSyscall = true;
+    if (type === 'EXECVE') {
+      if (p.execveParts > 0 || hasIncompleteArgs(rec)) p.execveParts++;
+    } else if (type === 'SYSCALL') p.hasSyscall = true;
     // PROCTITLE is the last record of a syscall event (EOE, when written, follows it).
     else if (type === 'PROCTITLE' && p.hasSyscall) close(p, out, false);
     expire(out, lagTime, lagSeq);
