@@ -249,6 +249,9 @@ export function analyzerArgs(
     `--kafka.groupId=${names.group}`,
     `--elasticsearch.url=${esUrl}`,
     `--elasticsearch.indexPrefix=${names.prefix}`,
+    // a SIGKILLed member holds its partitions until its session times out
+    '--kafka.sessionTimeoutMs=8000',
+    '--kafka.heartbeatIntervalMs=1000',
     ...extra,
   ];
 }

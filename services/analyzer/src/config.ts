@@ -19,6 +19,9 @@ export function analyzerConfigSchema(hostname: string) {
           ensureTopics: zBool().default(true),
           partitions: zInt(1, 1024).default(3),
           maxBytesPerPartition: zInt(64 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+          /** A crashed member holds its partitions this long (the broker allows 6 s .. 300 s by default). */
+          sessionTimeoutMs: zInt(6000, 300_000).default(30_000),
+          heartbeatIntervalMs: zInt(500, 60_000).default(3000),
         })
         .strict()
         .prefault({}),

@@ -74,6 +74,8 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
       topics: [config.kafka.eventsTopic],
       fromBeginning: config.kafka.fromBeginning,
       maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     }),
     policies: createKafkaConsumer({
       ...kafkaOpts,
