@@ -3,7 +3,7 @@ import { computeAv } from './compute-av.ts';
 import { createExplainer } from './explain.ts';
 import { debianPolicy, runDebian, samplePolicy } from './test-policies.ts';
 
-describe.runIf(runDebian)('Debian reference policy', () => {
+describe.runIf(runDebian)('Debian reference policy', { timeout: 120_000 }, () => {
   const policy = debianPolicy();
   const explainer = createExplainer(policy);
 

@@ -14,7 +14,7 @@ function haveSeinfo(): boolean {
   }
 }
 
-describe.runIf(runPolicyTests)('readPolicy on the Debian reference policy', () => {
+describe.runIf(runPolicyTests)('readPolicy on the Debian reference policy', { timeout: 120_000 }, () => {
   const policy = readPolicy(debianPolicyBytes());
 
   it('reads the header and symbol values of the worked example (§24.6)', () => {

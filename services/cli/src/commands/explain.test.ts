@@ -33,7 +33,7 @@ const REDHAT =
   'path="/home/user/public_html" dev="dm-0" ino=12345 scontext=system_u:system_r:httpd_t:s0 ' +
   'tcontext=unconfined_u:object_r:user_home_t:s0 tclass=dir permissive=0\n';
 
-describe('avcstream explain on the sample', () => {
+describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
   it('prints one NDJSON object per denied AVC/USER_AVC record, in input order, with stable keys', async () => {
     const r = await run(explain, [
       '--policy',
@@ -131,7 +131,7 @@ describe('avcstream policy on the sample', () => {
   });
 });
 
-describe.runIf(runDebian)('avcstream explain on the Debian policy', () => {
+describe.runIf(runDebian)('avcstream explain on the Debian policy', { timeout: 120_000 }, () => {
   it('names httpd_read_user_content with its blast radius for the Red Hat public_html denial', async () => {
     const r = await run(explain, ['--policy', DEBIAN, '--format', 'ndjson', '-'], REDHAT);
     expect(r.code).toBe(0);
@@ -162,7 +162,7 @@ function corpusFiles(dir: string): string[] {
   return out;
 }
 
-describe('fastAvc', () => {
+describe('fastAvc', { timeout: 120_000 }, () => {
   it('reads the common raw AVC and USER_AVC forms', () => {
     expect(fastAvc(REDHAT.trim())).toEqual({
       node: null,

@@ -444,6 +444,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     }
     const policy = readPolicy(new Uint8Array(readFileSync(values.policy)));
     const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
+    const unknown = booleans ? Object.keys(booleans).filter((n) => !policy.boolByName.has(n)).length : 0;
+    if (unknown > 0) io.stderr.write(`avcstream explain: ${unknown} booleans not defined by the policy were ignored\n`);
     explainer = createExplainer(policy, booleans ? { booleans } : {});
   } catch (e) {
     const code = errorCode(e);
