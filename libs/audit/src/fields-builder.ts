@@ -42,6 +42,14 @@ export function resetFields(type: string): void {
   predKeys = pred === null ? [] : pred.keys;
 }
 
+/** The key the current shape predicts next when the text at `pos` is that key followed by '='; else null. */
+export function predictKeyAt(line: string, pos: number): string | null {
+  if (!predOk) return null;
+  const k = predKeys[count];
+  if (k === undefined || line.charCodeAt(pos + k.length) !== 61 || !line.startsWith(k, pos)) return null;
+  return k;
+}
+
 /**
  * The key the current shape predicts at this position when the text at [start, end) spells it, so the
  * scanner need not slice a new string; else null.

@@ -3,7 +3,17 @@
 // marks as encoded.
 import { parseContext } from './context.ts';
 import { markIncompleteArgs } from './execve.ts';
-import { addField, buildFields, fieldCount, indexOfKey, predictedKey, resetFields, setValueAt, valueAt } from './fields-builder.ts';
+import {
+  addField,
+  buildFields,
+  fieldCount,
+  indexOfKey,
+  predictKeyAt,
+  predictedKey,
+  resetFields,
+  setValueAt,
+  valueAt,
+} from './fields-builder.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { interpret } from './interpret-hook.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
@@ -35,6 +45,26 @@ const LPAREN = 40;
 const TYPE_NAMES = new Map<string, string>();
 for (const name of MESSAGE_TYPE_NAMES.values()) TYPE_NAMES.set(name, name);
 
+/** Known type names by first char and length, to resolve a type token without slicing it. */
+const TYPES_BY_HEAD = new Map<number, string[]>();
+for (const name of MESSAGE_TYPE_NAMES.values()) {
+  const k = name.charCodeAt(0) * 64 + (name.length & 63);
+  const list = TYPES_BY_HEAD.get(k);
+  if (list === undefined) TYPES_BY_HEAD.set(k, [name]);
+  else list.push(name);
+}
+
+function resolveTypeAt(line: string, ts: number, te: number): string {
+  const n = te - ts;
+  if (n < 64) {
+    const list = TYPES_BY_HEAD.get(line.charCodeAt(ts) * 64 + n);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) if (line.startsWith(list[i]!, ts)) return list[i]!;
+    }
+  }
+  return resolveType(line.slice(ts, te));
+}
+
 function resolveType(tok: string): string {
   const known = TYPE_NAMES.get(tok);
   if (known !== undefined) return known;
@@ -58,6 +88,7 @@ interface Builder {
   enrichedMode: boolean;
   /** EXECVE `aN[k]` pieces by base name, and whether every piece was unquoted (hex). */
   pieces: Map<string, { parts: string[]; hex: boolean; index: number }> | null;
+  execve: boolean;
   decision: string | null;
   perms: string[] | null;
 }
@@ -124,10 +155,17 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       continue;
     }
     const ks = pos;
-    while (pos < end) {
-      c = line.charCodeAt(pos);
-      if (c === EQ || c === SP || c === GS) break;
-      pos++;
+    // Fast path: the key the record's usual shape expects here, followed by '='.
+    const pk = b.enrichedMode ? null : predictKeyAt(line, pos);
+    if (pk !== null) {
+      pos += pk.length;
+      c = EQ;
+    } else {
+      while (pos < end) {
+        c = line.charCodeAt(pos);
+        if (c === EQ || c === SP || c === GS) break;
+        pos++;
+      }
     }
     if (pos >= end || c !== EQ) {
       // A bare word: `old auid=` / `new auid=` (old LOGIN format) name the next key; others are prose.
@@ -142,7 +180,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     const ke = pos;
     pos++; // '='
     let kstart = ks;
-    if (line.charCodeAt(ks) === LPAREN) {
+    if (pk === null && line.charCodeAt(ks) === LPAREN) {
       kstart++;
       paren = true;
     }
@@ -151,7 +189,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       while (pos < end && line.charCodeAt(pos) !== SP) pos++;
       continue;
     }
-    let key = (b.enrichedMode ? null : predictedKey(line, kstart, ke)) ?? line.slice(kstart, ke);
+    let key = pk ?? (b.enrichedMode ? null : predictedKey(line, kstart, ke)) ?? line.slice(kstart, ke);
     let value: string;
     let quoted = false;
     c = pos < end ? line.charCodeAt(pos) : -1;
@@ -221,10 +259,11 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       key = prefix + key;
       prefix = '';
     }
-    if (b.pieces !== null && isExecveArgKey(key)) {
+    if (b.execve && isExecveArgKey(key)) {
       const br = key.indexOf('[');
       if (br > 0) {
         const base = key.slice(0, br);
+        if (b.pieces === null) b.pieces = new Map();
         let p = b.pieces.get(base);
         if (p === undefined) {
           p = { parts: [], hex: true, index: -1 };
@@ -248,6 +287,17 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
   }
   return -1;
 }
+
+/** One builder, reused: parsing is synchronous and a glued record is parsed after the first is built. */
+const builder: Builder = {
+  type: '',
+  enriched: null,
+  enrichedMode: false,
+  pieces: null,
+  execve: false,
+  decision: null,
+  perms: null,
+};
 
 function buildAvc(b: Builder, f: Record<string, string>): AvcInfo | undefined {
   let decision = b.decision;
@@ -327,7 +377,7 @@ function parseAt(
     let te = ts;
     while (te < end && line.charCodeAt(te) !== SP) te++;
     if (te === ts) return err(lineNo, line, 'noType', 'empty record type');
-    type = resolveType(line.slice(ts, te));
+    type = resolveTypeAt(line, ts, te);
     pos = te;
     while (pos < end && line.charCodeAt(pos) === SP) pos++;
     if (!line.startsWith('msg=audit(', pos)) {
@@ -367,18 +417,21 @@ function parseAt(
   while (pos < end && line.charCodeAt(pos) === SP) pos++;
 
   resetFields(type);
-  const b: Builder = {
-    type,
-    enriched: null,
-    enrichedMode: false,
-    pieces: type === 'EXECVE' ? new Map() : null,
-    decision: null,
-    perms: null,
-  };
+  const b = builder;
+  b.type = type;
+  b.enriched = null;
+  b.enrichedMode = false;
+  b.pieces = null;
+  b.execve = type === 'EXECVE';
+  b.decision = null;
+  b.perms = null;
   const glued = scanFields(line, pos, end, b, false);
   let incomplete: Map<string, boolean> | null = null;
-  if (b.pieces !== null && b.pieces.size > 0) {
-    for (const [base, p] of b.pieces) {
+  // (scanFields filled these; TypeScript still sees the nulls assigned above.)
+  const pieces = b.pieces as Builder['pieces'];
+  const enriched = b.enriched as Builder['enriched'];
+  if (pieces !== null && pieces.size > 0) {
+    for (const [base, p] of pieces) {
       const joined = p.parts.join('');
       // aN_len is the length of the whole argument as written (hex digits when encoded).
       const li = indexOfKey(`${base}_len`);
@@ -395,8 +448,8 @@ function parseAt(
   }
   const fields = buildFields();
   const interpreted = interpret(type, fields, opts);
-  if (b.enriched !== null) {
-    for (const k in b.enriched) interpreted[k] = b.enriched[k];
+  if (enriched !== null) {
+    for (const k in enriched) interpreted[k] = enriched[k];
   }
   const rec: AuditRecord = { type, node, sec, msec, serial, fields, interpreted, line: lineNo };
   if (type === 'AVC' || type === 'USER_AVC') {
