@@ -95,8 +95,9 @@ do_fetch_es() {
   printf '%s\n' "$home"
 }
 
-fetch_kafka() { with_lock fetch-kafka do_fetch_kafka; }
-fetch_es() { with_lock fetch-es do_fetch_es; }
+# Fetch locks live in the cache, which several run dirs (checkouts) share.
+fetch_kafka() { with_lock_in "$AVC_CACHE_DIR" fetch-kafka do_fetch_kafka; }
+fetch_es() { with_lock_in "$AVC_CACHE_DIR" fetch-es do_fetch_es; }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-all}" in

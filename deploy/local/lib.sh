@@ -75,16 +75,20 @@ mvn_cmd() {
   return "$rc"
 }
 
-# with_lock NAME CMD...: serialise fetches and start/stop across concurrent callers.
-with_lock() {
-  local name="$1"
-  shift
-  mkdir -p "$AVC_RUN_DIR"
+# with_lock_in DIR NAME CMD...: run CMD holding DIR/NAME.lock (flock on fd 9, which the servers must not
+# inherit: they are started with 9>&-).
+with_lock_in() {
+  local dir="$1" name="$2"
+  shift 2
+  mkdir -p "$dir"
   (
     flock -w "$((START_TIMEOUT_S + STOP_TIMEOUT_S + 600))" 9 || die "timed out waiting for lock $name"
     "$@"
-  ) 9>"$AVC_RUN_DIR/$name.lock"
+  ) 9>"$dir/$name.lock"
 }
+
+# with_lock NAME CMD...: serialise start/stop of one server instance (locks live in the run dir).
+with_lock() { with_lock_in "$AVC_RUN_DIR" "$@"; }
 
 # port_open HOST PORT: true when something accepts TCP connections there.
 port_open() {

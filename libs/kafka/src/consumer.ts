@@ -103,7 +103,7 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
   const kafka = createKafkaClient(options);
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30000,
+    sessionTimeout: options.sessionTimeoutMs ?? 10000,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
@@ -298,6 +298,8 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
         consumer.on(consumer.events.GROUP_JOIN, () => {
           // New assignment: earlier tracks keep committing their own prefixes, new batches start afresh.
           tracks.clear();
+          // Offsets may have moved (another member, or a commit lost in a client restart): commit afresh.
+          committed.clear();
         });
         await consumer.run({
           autoCommit: false,
