@@ -1,5 +1,6 @@
 // Rotation while writing, an ES outage, a Kafka restart, and bad input on both daemons, on real Kafka/ES.
 import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { decodeDeadLetterMessage } from '@avcstream/contracts';
 import { createEsClient, type EsClient } from '@avcstream/elasticsearch';
@@ -68,6 +69,33 @@ async function verdicts(prefix: string): Promise<Record<string, number>> {
   });
   const agg = r.aggregations?.v as { buckets: Array<{ key: string; doc_count: number }> } | undefined;
   return Object.fromEntries((agg?.buckets ?? []).map((b) => [b.key, b.doc_count]));
+}
+
+async function esAnswers(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the first broker accepts TCP connections (fast, no client retries). */
+function kafkaAnswers(brokers: string[]): Promise<boolean> {
+  const [host, port] = (brokers[0] ?? '127.0.0.1:9092').split(':');
+  return new Promise((resolve) => {
+    const sock = connect({ host, port: Number(port) });
+    sock.setTimeout(1000);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
+  });
 }
 
 function run(kind: 'ingester' | 'analyzer', args: string[], dir: string): Daemon {
@@ -193,10 +221,13 @@ describe.runIf(available)('pipeline faults', () => {
     async () => {
       const p = await pipeline('esdown');
       const total = 3000;
-      const writer = writeEvents(p.log, 0, total, 100, 100);
+      await writeEvents(p.log, 0, 1000);
       await waitFor('some documents', () => denialCount(p.names.prefix), (n) => n >= 300);
-      await elasticsearchOutage(30_000);
-      await writer;
+      const outage = elasticsearchOutage(30_000);
+      // the rest is written while ES is down, so the analyzer meets the outage mid-stream
+      await waitFor('Elasticsearch down', () => esAnswers(p.s.elasticsearchUrl), (up) => !up, 120_000, 200);
+      await writeEvents(p.log, 1000, total);
+      await outage;
       await waitFor(`${total} documents`, () => denialCount(p.names.prefix), (n) => n >= total, 300_000, 1000);
       expect(await denialCount(p.names.prefix)).toBe(total);
       expect(await verdicts(p.names.prefix)).toEqual(expectedVerdicts(0, total));
@@ -211,10 +242,13 @@ describe.runIf(available)('pipeline faults', () => {
     async () => {
       const p = await pipeline('kafkarestart');
       const total = 3000;
-      const writer = writeEvents(p.log, 0, total, 100, 100);
+      await writeEvents(p.log, 0, 1000);
       await waitFor('some documents', () => denialCount(p.names.prefix), (n) => n >= 300);
-      await restartKafka();
-      await writer;
+      const restart = restartKafka();
+      await waitFor('Kafka down', () => kafkaAnswers(p.s.kafkaBrokers), (up) => !up, 120_000, 200);
+      await writeEvents(p.log, 1000, 2000);
+      await restart;
+      await writeEvents(p.log, 2000, total);
       await waitFor(`${total} documents`, () => denialCount(p.names.prefix), (n) => n >= total, 300_000, 1000);
       expect(await denialCount(p.names.prefix)).toBe(total);
       expect(await verdicts(p.names.prefix)).toEqual(expectedVerdicts(0, total));
