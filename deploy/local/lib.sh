@@ -4,6 +4,9 @@
 
 set -euo pipefail
 
+# useradd/runuser live in sbin, which a filtered PATH (turbo, CI) may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 AVC_LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 . "$AVC_LOCAL_DIR/versions.env"
