@@ -136,6 +136,8 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     follow: !opts.once,
     chunkBytes: opts.chunkBytes,
     pollIntervalMs: opts.pollIntervalMs,
+    commitIntervalMs: opts.commitIntervalMs,
+    signature: { include: opts.signatureInclude, permissionSet: opts.permissionSet },
     hooks: {
       onEvent: (e) => reporter.add(e),
       onMalformed: (errors) => {

@@ -5,7 +5,7 @@ import {
   type ParseError,
   isSelinuxEvent,
 } from '@avcstream/audit';
-import type { Alert, Alerter } from '@avcstream/alerts';
+import { type Alert, type Alerter, type SignatureOptions, signaturesOf } from '@avcstream/alerts';
 import type { BatchInput, Store } from '@avcstream/store';
 import {
   type CheckpointStore,
@@ -47,6 +47,10 @@ export interface EngineOptions {
   follow: boolean;
   chunkBytes?: number;
   pollIntervalMs?: number;
+  /** Group commit: at most one fsynced store batch per this many ms (0 = one per chunk). Default 200. */
+  commitIntervalMs?: number;
+  signature?: SignatureOptions;
+  clock?: () => number;
   hooks?: EngineHooks;
 }
 
@@ -70,6 +74,10 @@ export interface Engine {
   totals(): EngineTotals;
   readonly tail: Tail;
 }
+
+type PendingBatch = Required<Pick<BatchInput, 'events' | 'eventKeys' | 'counters' | 'signatureHits'>> & {
+  checkpoint?: EmbeddedCheckpoint;
+};
 
 function countNewlines(data: Buffer, from: number): number {
   let n = 0;
@@ -107,6 +115,12 @@ export function createEngine(opts: EngineOptions): Engine {
   let cur: { identity: FileIdentity; base: number; decoder: AuditDecoder; scanned: number } | null = null;
   let chain: Promise<void> = Promise.resolve();
   let resumed = false;
+  const clock = opts.clock ?? Date.now;
+  const commitIntervalMs = opts.commitIntervalMs ?? 200;
+  let lastCommit = clock();
+  const emptyBatch = (): PendingBatch => ({ events: [], eventKeys: [], counters: {}, signatureHits: {} });
+  let pending: PendingBatch = emptyBatch();
+  const pendingKeys = new Set<string>();
 
   const checkpoints: CheckpointStore = {
     async load() {
@@ -133,12 +147,7 @@ export function createEngine(opts: EngineOptions): Engine {
     scannedFrom: number,
   ): Promise<void> {
     const c = cur;
-    const batch: Required<Pick<BatchInput, 'events' | 'eventKeys' | 'counters' | 'signatureHits'>> = {
-      events: [],
-      eventKeys: [],
-      counters: {},
-      signatureHits: {},
-    };
+    const batch = pending;
     const bump = (k: string, by = 1) => {
       if (by !== 0) batch.counters[k] = (batch.counters[k] ?? 0) + by;
     };
@@ -149,14 +158,13 @@ export function createEngine(opts: EngineOptions): Engine {
     bump('malformed', newErrors.length);
     totals.malformed += newErrors.length;
     if (newErrors.length > 0) hooks.onMalformed?.(newErrors);
-    const seenInBatch = new Set<string>();
     for (const ev of events) {
       const key = eventKey(ev, defaultHost);
-      if (store.seenEvent(key) || seenInBatch.has(key)) {
+      if (store.seenEvent(key) || pendingKeys.has(key)) {
         totals.duplicateEvents++;
         continue;
       }
-      seenInBatch.add(key);
+      pendingKeys.add(key);
       batch.eventKeys.push(key);
       bump('events');
       totals.events++;
@@ -167,6 +175,14 @@ export function createEngine(opts: EngineOptions): Engine {
       for (const d of denialsOf(ev, defaultHost)) {
         bump('denials');
         totals.denials++;
+        for (const sig of signaturesOf(d, opts.signature)) {
+          const h = batch.signatureHits[sig.id];
+          if (h === undefined) batch.signatureHits[sig.id] = { count: 1, lastSeen: d.time };
+          else {
+            h.count++;
+            if (d.time > h.lastSeen) h.lastSeen = d.time;
+          }
+        }
         const ex =
           explain?.({
             scontext: d.avc.scontext.raw,
@@ -188,7 +204,28 @@ export function createEngine(opts: EngineOptions): Engine {
             offset: c.base + Math.min(c.decoder.safeOffset(), Number.MAX_SAFE_INTEGER),
             scanned: c.scanned,
           };
-    store.commitBatch({ ...batch, ...(cp === undefined ? {} : { checkpoint: cp }) });
+    if (cp !== undefined) batch.checkpoint = cp;
+  }
+
+  /**
+   * Group commit: the pending batch (events, counters, signature hits, checkpoint) goes to the store as one
+   * fsynced record when forced, when `commitIntervalMs` passed, or when it holds many events. A crash loses
+   * only uncommitted work, which is re-read from the last checkpoint (claims are durable at once, so no alert
+   * repeats).
+   */
+  function maybeCommit(force: boolean): void {
+    const empty =
+      pending.events.length === 0 &&
+      pending.eventKeys.length === 0 &&
+      Object.keys(pending.counters).length === 0 &&
+      pending.checkpoint === undefined;
+    if (empty) return;
+    const now = clock();
+    if (!force && now - lastCommit < commitIntervalMs && pending.eventKeys.length < 5_000) return;
+    store.commitBatch(pending);
+    pending = emptyBatch();
+    pendingKeys.clear();
+    lastCommit = now;
   }
 
   function onChunk(chunk: TailChunk): Promise<void> {
@@ -217,6 +254,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (chunk.end > cur.scanned) cur.scanned = chunk.end;
       const r = cur.decoder.write(chunk.data);
       await handle(r.events, r.errors, lines, scannedFrom);
+      maybeCommit(false);
     });
   }
 
@@ -225,6 +263,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (cur === null) return;
       const r = cur.decoder.end();
       await handle(r.events, r.errors, 0, cur.scanned);
+      maybeCommit(true);
       cur = null;
     });
   }
@@ -247,21 +286,26 @@ export function createEngine(opts: EngineOptions): Engine {
     async finish() {
       await tail.drain();
       await serial(async () => {
-        if (cur === null) return;
-        const r = cur.decoder.end();
-        await handle(r.events, r.errors, 0, cur.scanned);
+        if (cur !== null) {
+          const r = cur.decoder.end();
+          await handle(r.events, r.errors, 0, cur.scanned);
+        }
+        maybeCommit(true);
       });
     },
     tick(nowMs) {
       return serial(async () => {
-        if (cur === null) return;
-        const r = cur.decoder.tick(nowMs);
-        if (r.events.length > 0) await handle(r.events, r.errors, 0, cur.scanned);
+        if (cur !== null) {
+          const r = cur.decoder.tick(nowMs);
+          if (r.events.length > 0) await handle(r.events, r.errors, 0, cur.scanned);
+        }
+        maybeCommit(false);
       });
     },
     async stop() {
       await tail.stop();
       await chain;
+      maybeCommit(true);
     },
     totals: () => ({ ...totals }),
   };

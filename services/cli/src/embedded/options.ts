@@ -28,6 +28,8 @@ Options:
   --log-alerts            also write each alert as a JSON log line (stderr)
   --log-level LEVEL       pino level for the JSON logs on stderr (default warn)
   --max-events N          SELinux events kept in the state dir for the report (default 20000)
+  --commit-interval-ms MS group commit: at most one fsynced state batch per MS (default 200; 0 = per read)
+  --chunk-bytes N         bytes per read of the input (default 65536)
   -h, --help              this help
 
 Exit status: 0 done, 64 usage error, 66 input unreadable, 78 bad policy/booleans/state dir, 1 failure.
@@ -55,6 +57,7 @@ export interface RunOptions {
   maxEvents: number;
   chunkBytes: number;
   pollIntervalMs: number;
+  commitIntervalMs: number;
 }
 
 export class UsageError extends Error {
@@ -69,6 +72,12 @@ export class UsageError extends Error {
 function posInt(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!/^\d{1,9}$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} must be a positive integer`);
+  return Number(v);
+}
+
+function nonNegInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d{1,9}$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer`);
   return Number(v);
 }
 
@@ -107,6 +116,7 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
         'max-events': { type: 'string' },
         'chunk-bytes': { type: 'string' },
         'poll-interval-ms': { type: 'string' },
+        'commit-interval-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values as typeof v;
@@ -159,5 +169,6 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
     maxEvents: posInt('max-events', v['max-events'] as string | undefined, 20_000),
     chunkBytes: posInt('chunk-bytes', v['chunk-bytes'] as string | undefined, 64 * 1024),
     pollIntervalMs: posInt('poll-interval-ms', v['poll-interval-ms'] as string | undefined, 1000),
+    commitIntervalMs: nonNegInt('commit-interval-ms', v['commit-interval-ms'] as string | undefined, 200),
   };
 }
