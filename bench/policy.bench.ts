@@ -196,17 +196,21 @@ function check(r: RunResult): RunResult {
   return r;
 }
 
-/** readPolicy alone, timed inside a fresh Node process (cold: no JIT warm-up from earlier loads). */
-function coldReadPolicy(policy: string): number {
+/**
+ * readPolicy alone, timed inside a fresh Node process (cold: no JIT warm-up from earlier loads): wall
+ * seconds and CPU seconds (user+sys of the process, GC threads included).
+ */
+function coldReadPolicy(policy: string): { wall: number; cpu: number } {
   const code =
     `import { readFileSync } from 'node:fs';` +
     `const { readPolicy } = await import(${JSON.stringify(policyLib)});` +
     `const b = readFileSync(${JSON.stringify(policy)});` +
-    `const t0 = performance.now(); readPolicy(b); const t1 = performance.now();` +
-    `process.stdout.write(String((t1 - t0) / 1000));`;
+    `const c0 = process.cpuUsage(); const t0 = performance.now(); readPolicy(b);` +
+    `const t1 = performance.now(); const c1 = process.cpuUsage(c0);` +
+    `process.stdout.write(JSON.stringify({ wall: (t1 - t0) / 1000, cpu: (c1.user + c1.system) / 1e6 }));`;
   const r = spawnSync(node, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`readPolicy failed: ${(r.stderr ?? '').slice(0, 2000)}`);
-  return Number(r.stdout);
+  return JSON.parse(r.stdout) as { wall: number; cpu: number };
 }
 
 async function main(): Promise<void> {
@@ -224,6 +228,7 @@ async function main(): Promise<void> {
   const ours: number[] = [];
   const seinfo: number[] = [];
   const cold: number[] = [];
+  const coldCpu: number[] = [];
   for (let i = 0; i < a.loads; i++) {
     ours.push(
       check(
@@ -231,11 +236,14 @@ async function main(): Promise<void> {
       ).wallSec,
     );
     seinfo.push(check(await measure({ name: 'seinfo', cmd: 'seinfo', args: [a.policy] })).wallSec);
-    cold.push(coldReadPolicy(a.policy));
+    const rp = coldReadPolicy(a.policy);
+    cold.push(rp.wall);
+    coldCpu.push(rp.cpu);
   }
 
   // 2. explain vs audit2why, interleaved, best of --repeat
   const times = new Map<string, number>();
+  const cpu = new Map<string, number>();
   const rss = new Map<string, number>();
   for (const inp of inputs) {
     for (let rep = 0; rep < a.repeat; rep++) {
@@ -252,6 +260,7 @@ async function main(): Promise<void> {
         const r = check(await measure(spec));
         const key = `${tool}-${inp.lines}`;
         times.set(key, Math.min(times.get(key) ?? Number.POSITIVE_INFINITY, r.wallSec));
+        cpu.set(key, Math.min(cpu.get(key) ?? Number.POSITIVE_INFINITY, r.userSec + r.sysSec));
         rss.set(key, Math.max(rss.get(key) ?? 0, r.peakRssMb));
       }
     }
@@ -260,6 +269,8 @@ async function main(): Promise<void> {
   const [small, big] = inputs as [(typeof inputs)[0], (typeof inputs)[0]];
   const t = (tool: string, n: number) => times.get(`${tool}-${n}`) as number;
   const steady = (tool: string) => (big.lines - small.lines) / (t(tool, big.lines) - t(tool, small.lines));
+  const c = (tool: string, n: number) => cpu.get(`${tool}-${n}`) as number;
+  const steadyCpu = (tool: string) => (big.lines - small.lines) / (c(tool, big.lines) - c(tool, small.lines));
   const loadOurs = median(ours);
   const loadSeinfo = median(seinfo);
   const loadCold = median(cold);
@@ -271,7 +282,7 @@ async function main(): Promise<void> {
       `${fixed(loadSeinfo, 3)} s`,
       `${fixed(loadSeinfo / loadOurs, 2)}x`,
     ],
-    ['readPolicy, cold process', `${fixed(loadCold, 3)} s`, '', ''],
+    ['readPolicy, cold process', `${fixed(loadCold, 3)} s (CPU ${fixed(median(coldCpu), 3)} s)`, '', ''],
   ];
   for (const inp of inputs) {
     const o = t('avcstream', inp.lines);
@@ -283,13 +294,31 @@ async function main(): Promise<void> {
       `${fixed(w / o, 1)}x`,
     ]);
   }
+  for (const inp of inputs) {
+    const o = c('avcstream', inp.lines);
+    const w = c('audit2why', inp.lines);
+    rows.push([
+      `${thousands(inp.lines)} AVC lines, CPU time (user+sys)`,
+      `${fixed(o, 2)} s`,
+      `${fixed(w, 2)} s`,
+      `${fixed(w / o, 1)}x`,
+    ]);
+  }
   const so = steady('avcstream');
   const sw = steady('audit2why');
+  const soc = steadyCpu('avcstream');
+  const swc = steadyCpu('audit2why');
   rows.push([
     `steady state (${thousands(big.lines)}-${thousands(small.lines)})/(t${big.lines / 1000}k-t${small.lines / 1000}k)`,
     `${thousands(Math.round(so))} AVC/s`,
     `${thousands(Math.round(sw))} AVC/s`,
     `${fixed(so / sw, 1)}x`,
+  ]);
+  rows.push([
+    'steady state from CPU time (less sensitive to load)',
+    `${thousands(Math.round(soc))} AVC/s`,
+    `${thousands(Math.round(swc))} AVC/s`,
+    `${fixed(soc / swc, 1)}x`,
   ]);
   process.stdout.write(
     `\npolicy: ${a.policy} (${thousands(statSync(a.policy).size)} bytes), seed ${a.seed}\n\n`,

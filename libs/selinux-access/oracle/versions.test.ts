@@ -3,7 +3,7 @@
 // variant of the same policy agrees with audit2why on that variant. Rebuilt files are cached in a
 // temp dir, never in the repo.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readPolicy } from '@avcstream/selinux-policy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createExplainer, type Explainer } from '../src/index.ts';
@@ -38,6 +38,18 @@ function stripContext(c: string): string {
   return c.split(':').slice(0, 3).join(':');
 }
 
+/** Deterministic choice of booleans to flip (every 7th by name, shifted by the seed). */
+function flippedBooleans(conf: string, seed: number): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  const bools = [...conf.matchAll(/^bool (\S+) (true|false);$/gm)].sort((a, b) =>
+    (a[1] as string) < (b[1] as string) ? -1 : 1,
+  );
+  bools.forEach((m, i) => {
+    if ((i + seed) % 7 === 0) out[m[1] as string] = m[2] !== 'true';
+  });
+  return out;
+}
+
 /** Build (or reuse) the rebuilt policies; returns version label -> path. */
 function buildVariants(): Map<string, string> {
   const dir = join(cacheDir(), `versions-${sha256(readFileSync(DEBIAN_POLICY)).slice(0, 16)}`);
@@ -66,6 +78,7 @@ function buildVariants(): Map<string, string> {
     'non-MLS v33',
     once('nomls.33', (tmp) => run('checkpolicy', ['-U', 'allow', '-c', '33', '-o', tmp, nomlsConf])),
   );
+  out.set('conf', conf);
   return out;
 }
 
@@ -111,6 +124,52 @@ describe.runIf(g.run)('decisions are identical across policy versions and MLS/no
     },
     120_000,
   );
+
+  it('boolean overrides: same decisions as audit2why on a rebuild whose defaults are those values', () => {
+    const conf = readFileSync(variants.get('conf') as string, 'utf8');
+    // Every 7th boolean, plus the first suggestion of every other BOOLEAN verdict of the sample, so
+    // that the overrides change decisions of this very sample.
+    const flips = flippedBooleans(conf, seed);
+    sample.denials
+      .filter((d) => d.code === 3)
+      .forEach((d, i) => {
+        const first = (d.data as Array<[string, number]>)[0];
+        if (i % 2 === 0 && first) flips[first[0]] = first[1] === 1;
+      });
+    expect(Object.keys(flips).length).toBeGreaterThanOrEqual(30);
+    const key = sha256(JSON.stringify(flips)).slice(0, 12);
+    const path = join(dirname(variants.get('conf') as string), `flipped-${key}.33`);
+    if (!existsSync(path)) {
+      const text = conf.replace(/^bool (\S+) (true|false);$/gm, (line, name: string) =>
+        name in flips ? `bool ${name} ${flips[name] ? 'true' : 'false'};` : line,
+      );
+      const tmpConf = `${path}.${process.pid}.conf`;
+      writeFileSync(tmpConf, text);
+      run('checkpolicy', ['-M', '-U', 'allow', '-c', '33', '-o', `${path}.${process.pid}.tmp`, tmpConf]);
+      renameSync(`${path}.${process.pid}.tmp`, path);
+    }
+    const answers = oracleJson<Array<[number, unknown]>>(
+      'analyze',
+      path,
+      [],
+      JSON.stringify(sample.denials.map((d) => [d.scontext, d.tcontext, d.tclass, d.perms])),
+    );
+    const explainer = createExplainer(readPolicy(readFileSync(DEBIAN_POLICY)), { booleans: flips });
+    let changed = 0;
+    const diffs = differences(
+      sample.denials,
+      (d) => ourOutcome(explainer, d),
+      (d) => {
+        const [code, data] = answers[sample.denials.indexOf(d)] as [number, unknown];
+        if (code !== d.code) changed++;
+        return oracleOutcome(code, data);
+      },
+      { booleanOrder: 'any' },
+    );
+    expect(diffs.slice(0, 10), `overrides, seed ${seed}: ${diffs.length} of ${SAMPLE} differ`).toEqual([]);
+    // The flips matter: some verdicts differ from those under the policy defaults.
+    expect(changed).toBeGreaterThanOrEqual(20);
+  }, 180_000);
 
   it('non-MLS variant: same decisions as audit2why on that variant', () => {
     const path = variants.get('non-MLS v33') as string;
