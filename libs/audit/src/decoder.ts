@@ -54,7 +54,10 @@ const RAW_HEAD_BYTES = 4096;
 export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder {
   const re = createReassembler(opts);
   const maxLineBytes = Math.max(64, opts.maxLineBytes ?? 1024 * 1024);
-  const parseOpts: ParseOptions | undefined = opts.resolveIds ? { resolveIds: opts.resolveIds } : undefined;
+  const parseOpts: ParseOptions | undefined =
+    opts.resolveIds !== undefined || opts.interpret === false
+      ? { resolveIds: opts.resolveIds, interpret: opts.interpret }
+      : undefined;
   let carry: Buffer | null = null;
   /** Byte offset of the first unprocessed byte (start of `carry`). */
   let carryStart = 0;

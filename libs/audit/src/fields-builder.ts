@@ -46,7 +46,10 @@ export function resetFields(type: string): void {
 export function predictKeyAt(line: string, pos: number): string | null {
   if (!predOk) return null;
   const k = predKeys[count];
-  if (k === undefined || line.charCodeAt(pos + k.length) !== 61 || !line.startsWith(k, pos)) return null;
+  if (k === undefined) return null;
+  const n = k.length;
+  if (line.charCodeAt(pos + n) !== 61) return null;
+  for (let i = 0; i < n; i++) if (line.charCodeAt(pos + i) !== k.charCodeAt(i)) return null;
   return k;
 }
 

@@ -5,9 +5,12 @@ function isHexCode(c: number): boolean {
 }
 
 /** True when `s` is a non-empty, even-length run of hex digits. */
+const HEX_RE = /^[0-9A-Fa-f]+$/;
+
 export function isHexString(s: string): boolean {
   const n = s.length;
   if (n === 0 || (n & 1) === 1) return false;
+  if (n > 16) return HEX_RE.test(s);
   for (let i = 0; i < n; i++) if (!isHexCode(s.charCodeAt(i))) return false;
   return true;
 }

@@ -141,6 +141,14 @@ describe('parseLine: fields and encodings', () => {
     expect(l.fields).toEqual({ pid: '2027', uid: '0', 'old-auid': '4294967295', auid: '848' });
   });
 
+  it('skips value interpretation when asked to (counting), keeping ENRICHED fields', () => {
+    const line = 'type=SYSCALL msg=audit(1.001:2): arch=c000003e syscall=59 success=yes\x1dARCH=x86_64';
+    const r = parseLine(line, 1, { interpret: false });
+    if (!Array.isArray(r)) throw new Error('expected records');
+    expect(r[0]!.interpreted).toEqual({ ARCH: 'x86_64' });
+    expect(one(line).interpreted).toMatchObject({ arch: 'x86_64', syscall: 'execve', success: true, ARCH: 'x86_64' });
+  });
+
   it('keeps a nested msg without fields as text', () => {
     expect(one("type=USER_CMD msg=audit(1.001:2): pid=1 msg='hello there'").fields.msg).toBe('hello there');
   });

@@ -23,6 +23,8 @@ import type { AuditRecord, AvcInfo, ParseError } from './types.ts';
 export interface ParseOptions {
   /** Resolves uid/gid to names. Pass it only on the host that wrote the log. */
   resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined;
+  /** Fill `interpreted` (default true). False leaves only ENRICHED uppercase fields there (counting). */
+  interpret?: boolean;
 }
 
 /** Stable error codes of parse errors. */
@@ -447,7 +449,7 @@ function parseAt(
     }
   }
   const fields = buildFields();
-  const interpreted = interpret(type, fields, opts);
+  const interpreted: Record<string, unknown> = opts?.interpret === false ? {} : interpret(type, fields, opts);
   if (enriched !== null) {
     for (const k in enriched) interpreted[k] = enriched[k];
   }

@@ -77,8 +77,8 @@ export function isoTime(sec: number, msec: number): string {
   return `${lastIsoPrefix}${m}Z`;
 }
 
-function keyOf(r: AuditRecord): string {
-  return r.node === null ? `${r.sec}.${r.msec}:${r.serial}` : `${r.node}\u0000${r.sec}.${r.msec}:${r.serial}`;
+function keyOf(r: AuditRecord, timeMs: number): string {
+  return r.node === null ? `${timeMs}:${r.serial}` : `${r.node}\u0000${timeMs}:${r.serial}`;
 }
 
 export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
@@ -183,7 +183,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
     }
     let key = '';
     if (p === undefined) {
-      key = keyOf(rec);
+      key = keyOf(rec, timeMs);
       p = pending.get(key);
     }
 

@@ -124,7 +124,8 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
   };
   out.on('error', onOutError);
 
-  const decoder = createAuditDecoder();
+  // Counting needs groups and types only: skip value interpretation.
+  const decoder = createAuditDecoder(countOnly ? { interpret: false } : {});
   let selected = 0;
   const progress = file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
   let done = 0;
