@@ -19,6 +19,7 @@ import {
   denialEvents,
   expectedVerdicts,
   ingesterArgs,
+  cleanupPipelines,
   pipelineNames,
   startDaemon,
   tempDir,
@@ -47,6 +48,7 @@ afterEach(async () => {
     d.kill('SIGKILL');
     await d.exited();
   }
+  await cleanupPipelines();
   await es?.close();
   es = undefined;
 });

@@ -198,20 +198,46 @@ export async function waitFor<T>(
   }
 }
 
+export interface PipelineNames {
+  events: string;
+  policy: string;
+  deadletter: string;
+  group: string;
+  prefix: string;
+}
+
+const created: PipelineNames[] = [];
+
+/** Delete the topics, indices and templates of the pipelines created by this test file so far. */
+export async function cleanupPipelines(): Promise<void> {
+  const { getServices } = await import('@avcstream/testkit');
+  const { deleteTopics } = await import('@avcstream/kafka');
+  const s = getServices();
+  for (const n of created.splice(0)) {
+    await deleteTopics({ brokers: s.kafkaBrokers }, [n.events, n.policy, n.deadletter]).catch(() => {});
+    await fetch(`${s.elasticsearchUrl}/${n.prefix}-*`, { method: 'DELETE' }).catch(() => {});
+    for (const t of ['denials', 'selinux-events', 'signatures']) {
+      await fetch(`${s.elasticsearchUrl}/_index_template/${n.prefix}-${t}-template`, { method: 'DELETE' }).catch(() => {});
+    }
+  }
+}
+
 /** Common flags for a test pipeline with its own topics, group and indices. */
-export function pipelineNames(unique: (base: string) => string) {
+export function pipelineNames(unique: (base: string) => string): PipelineNames {
   const id = unique('pipe');
-  return {
+  const names: PipelineNames = {
     events: `${id}.events`,
     policy: `${id}.policy`,
     deadletter: `${id}.deadletter`,
     group: `${id}-group`,
     prefix: id.toLowerCase().replace(/[^a-z0-9_.-]/g, '-'),
   };
+  created.push(names);
+  return names;
 }
 
 export function ingesterArgs(
-  names: ReturnType<typeof pipelineNames>,
+  names: PipelineNames,
   brokers: string[],
   logPath: string,
   dir: string,
@@ -236,7 +262,7 @@ export function ingesterArgs(
 }
 
 export function analyzerArgs(
-  names: ReturnType<typeof pipelineNames>,
+  names: PipelineNames,
   brokers: string[],
   esUrl: string,
   extra: string[] = [],

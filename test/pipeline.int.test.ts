@@ -12,6 +12,7 @@ import {
   denialEvents,
   expectedVerdicts,
   ingesterArgs,
+  cleanupPipelines,
   pipelineNames,
   sampleLog,
   startDaemon,
@@ -29,6 +30,7 @@ afterEach(async () => {
     d.kill('SIGKILL');
     await d.exited();
   }
+  await cleanupPipelines();
   await es?.close();
   es = undefined;
 });
@@ -153,7 +155,7 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     expect(await denialCount(names.prefix)).toBe(total);
     expect(await verdicts(names.prefix)).toEqual(expectedVerdicts(0, total));
     expect(ana.alive).toBe(true);
-  });
+  }, 400_000);
 
   it('SIGKILL of the analyzer mid-stream, then restart: no missing, no duplicate documents', async () => {
     const s = getServices();
@@ -180,5 +182,5 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     expect(await denialCount(names.prefix)).toBe(total);
     expect(await verdicts(names.prefix)).toEqual(expectedVerdicts(0, total));
     expect(ing.alive).toBe(true);
-  });
+  }, 400_000);
 });
