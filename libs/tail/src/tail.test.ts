@@ -242,3 +242,54 @@ describe('createTail', () => {
     await tail.stop();
   });
 });
+
+describe('createTail properties', () => {
+  it('any split of the writes and any read size give the same lines and contiguous offsets', async () => {
+    const fc = await import('fast-check');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.stringMatching(/^[a-z =]{0,40}$/), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (lines, cuts, chunkBytes) => {
+          const d = mkdtempSync(join(tmpdir(), 'avc-tail-prop-'));
+          try {
+            const p = join(d, 'audit.log');
+            const text = lines.map((l) => `${l}\n`).join('');
+            writeFileSync(p, '');
+            const got: string[] = [];
+            let expectStart = 0;
+            let contiguous = true;
+            const tail = createTail({
+              path: p,
+              watch: false,
+              pollIntervalMs: 0,
+              chunkBytes,
+              maxLineBytes: 4096,
+              onChunk: (c) => {
+                if (c.start !== expectStart) contiguous = false;
+                expectStart = c.end;
+                for (const l of c.lines()) got.push(l.text);
+              },
+            });
+            await tail.start();
+            let pos = 0;
+            for (const cut of cuts) {
+              if (pos >= text.length) break;
+              appendFileSync(p, text.slice(pos, pos + cut));
+              pos += cut;
+              await tail.drain();
+            }
+            appendFileSync(p, text.slice(pos));
+            await tail.drain();
+            await tail.stop();
+            return contiguous && JSON.stringify(got) === JSON.stringify(lines);
+          } finally {
+            rmSync(d, { recursive: true, force: true });
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
