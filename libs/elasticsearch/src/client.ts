@@ -80,7 +80,10 @@ export interface SearchResult<T> {
 
 export interface EsClient {
   /** Polls cluster health until green or yellow (default timeout 60 s); throws AVC_ERR_ES_NOT_HEALTHY. */
-  waitUntilHealthy(options?: { timeoutMs?: number; status?: 'green' | 'yellow' }): Promise<{ status: string }>;
+  waitUntilHealthy(options?: {
+    timeoutMs?: number;
+    status?: 'green' | 'yellow';
+  }): Promise<{ status: string }>;
   /** PUT each composable index template (idempotent, overwrites). */
   ensureIndexTemplates(defs: readonly IndexTemplateDef[]): Promise<void>;
   /**
@@ -90,12 +93,20 @@ export interface EsClient {
    */
   bulkIndex(index: string, docs: readonly BulkDoc[], options?: BulkOptions): Promise<BulkResult>;
   /** op_type=create: true when this call created the document, false when it existed (409). Atomic. */
-  createIfAbsent(index: string, id: string, doc: object, options?: { refresh?: boolean | 'wait_for' }): Promise<boolean>;
+  createIfAbsent(
+    index: string,
+    id: string,
+    doc: object,
+    options?: { refresh?: boolean | 'wait_for' },
+  ): Promise<boolean>;
   /** The document's source, or undefined when absent. */
   get<T = Record<string, unknown>>(index: string, id: string): Promise<T | undefined>;
   count(index: string, query?: Record<string, unknown>): Promise<number>;
   /** `body` is a search request body: `{ query, size, sort, aggs, ... }`. Missing indices count as empty. */
-  search<T = Record<string, unknown>>(index: string, body?: Record<string, unknown>): Promise<SearchResult<T>>;
+  search<T = Record<string, unknown>>(
+    index: string,
+    body?: Record<string, unknown>,
+  ): Promise<SearchResult<T>>;
   refresh(index: string): Promise<void>;
   /** Deletes indices matching a name or pattern (tests). Missing ones are ignored. */
   deleteIndices(pattern: string): Promise<void>;
@@ -166,7 +177,10 @@ export function createEsClient(options: EsClientOptions): EsClient {
       maxDelayMs: o.maxDelayMs ?? defaults.maxDelayMs ?? 5000,
       shouldRetry: (err) => err instanceof ItemsRejected || isRetriableEsError(err),
       onRetry: (err, attempt, delayMs) =>
-        logger.warn({ op: what, attempt, delayMs, status: statusOf(err), err: String(err) }, 'elasticsearch request retried'),
+        logger.warn(
+          { op: what, attempt, delayMs, status: statusOf(err), err: String(err) },
+          'elasticsearch request retried',
+        ),
       ...((o.signal ?? defaults.signal) ? { signal: (o.signal ?? defaults.signal)! } : {}),
     });
 
@@ -177,7 +191,10 @@ export function createEsClient(options: EsClientOptions): EsClient {
       let last: unknown;
       for (;;) {
         try {
-          const h = await client.cluster.health({ wait_for_status: want, timeout: '1s' }, { requestTimeout: 5000 });
+          const h = await client.cluster.health(
+            { wait_for_status: want, timeout: '1s' },
+            { requestTimeout: 5000 },
+          );
           if (!h.timed_out && (h.status === 'green' || (want === 'yellow' && h.status === 'yellow'))) {
             return { status: h.status };
           }
@@ -212,7 +229,9 @@ export function createEsClient(options: EsClientOptions): EsClient {
             }),
           );
         } catch (err) {
-          throw wrap('AVC_ERR_ES_TEMPLATE_FAILED', 'cannot install an index template', err, { template: d.name });
+          throw wrap('AVC_ERR_ES_TEMPLATE_FAILED', 'cannot install an index template', err, {
+            template: d.name,
+          });
         }
       }
     },
@@ -260,10 +279,10 @@ export function createEsClient(options: EsClientOptions): EsClient {
         );
       } catch (err) {
         if (!(err instanceof ItemsRejected)) {
-          throw wrap('AVC_ERR_ES_UNAVAILABLE', 'Elasticsearch did not take the bulk request', err, {
-            index,
-            docs: docs.length,
-          });
+          // Transient (ES down, 429/5xx on the whole request): UNAVAILABLE. Anything else (a 4xx on the whole
+          // request, e.g. 413 too large) will fail again the same way: REQUEST_FAILED, not retriable.
+          const code = isRetriableEsError(err) ? 'AVC_ERR_ES_UNAVAILABLE' : 'AVC_ERR_ES_REQUEST_FAILED';
+          throw wrap(code, 'Elasticsearch did not take the bulk request', err, { index, docs: docs.length });
         }
       }
       return { indexed, failures: [...failures.values()] };
@@ -271,7 +290,9 @@ export function createEsClient(options: EsClientOptions): EsClient {
 
     async createIfAbsent(index, id, doc, o = {}) {
       try {
-        await withRetry('create', () => client.create({ index, id, document: doc, refresh: o.refresh ?? false }));
+        await withRetry('create', () =>
+          client.create({ index, id, document: doc, refresh: o.refresh ?? false }),
+        );
         return true;
       } catch (err) {
         if (statusOf(err) === 409) return false;
@@ -292,7 +313,12 @@ export function createEsClient(options: EsClientOptions): EsClient {
     async count(index, query) {
       try {
         const r = await withRetry('count', () =>
-          client.count({ index, ignore_unavailable: true, allow_no_indices: true, ...(query ? { query } : {}) }),
+          client.count({
+            index,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            ...(query ? { query } : {}),
+          }),
         );
         return r.count;
       } catch (err) {
@@ -305,7 +331,8 @@ export function createEsClient(options: EsClientOptions): EsClient {
         const r = await withRetry('search', () =>
           client.search<T>({ index, ignore_unavailable: true, allow_no_indices: true, ...body }),
         );
-        const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? r.hits.hits.length);
+        const total =
+          typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? r.hits.hits.length);
         const result: SearchResult<T> = {
           total,
           hits: r.hits.hits.map((h) => ({ index: h._index, id: h._id ?? '', source: h._source as T })),
@@ -319,7 +346,9 @@ export function createEsClient(options: EsClientOptions): EsClient {
 
     async refresh(index) {
       try {
-        await withRetry('refresh', () => client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true }));
+        await withRetry('refresh', () =>
+          client.indices.refresh({ index, ignore_unavailable: true, allow_no_indices: true }),
+        );
       } catch (err) {
         throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch refresh failed', err, { index });
       }
@@ -341,7 +370,9 @@ export function createEsClient(options: EsClientOptions): EsClient {
         await withRetry('delete_index_template', () => client.indices.deleteIndexTemplate({ name }));
       } catch (err) {
         if (statusOf(err) === 404) return;
-        throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch template delete failed', err, { template: name });
+        throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch template delete failed', err, {
+          template: name,
+        });
       }
     },
 
