@@ -52,15 +52,15 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
   if (!existsSync(opts.input)) throw new UsageError(`input not found: ${opts.input}`, 66);
 
   // Policy replay is optional: without a readable policy, alerts carry no verdict.
-  let explain: ExplainFn | null = null;
+  const booleansPath = opts.booleans !== null && existsSync(opts.booleans) ? opts.booleans : null;
+  let current: ExplainFn | null = null;
   if (opts.policy !== null) {
     if (!existsSync(opts.policy)) {
       logger.warn({ policy: opts.policy }, 'policy not found: denials are not replayed');
     } else {
       try {
-        const booleans = opts.booleans !== null && existsSync(opts.booleans) ? opts.booleans : null;
-        const loaded = loadExplainer(opts.policy, booleans);
-        explain = loaded.explain;
+        const loaded = loadExplainer(opts.policy, booleansPath);
+        current = loaded.explain;
         logger.info(
           { policy: loaded.policyPath, bytes: loaded.policyBytes, booleans: loaded.booleans },
           'policy loaded',
@@ -70,6 +70,24 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
       }
     }
   }
+  // Stable function handed to the engine and the report; a reload swaps what it calls.
+  const explain: ExplainFn | null = current === null ? null : (d) => (current === null ? null : current(d));
+  let reloadTimer: NodeJS.Timeout | null = null;
+  /** Following a live host: a policy load or boolean change re-reads the policy and booleans (debounced). */
+  const scheduleReload = () => {
+    if (opts.once || opts.policy === null || current === null || reloadTimer !== null) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      try {
+        const loaded = loadExplainer(opts.policy as string, booleansPath);
+        current = loaded.explain;
+        logger.info({ policy: loaded.policyPath, bytes: loaded.policyBytes }, 'policy reloaded');
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'policy reload failed; keeping the previous one');
+      }
+    }, 500);
+    reloadTimer.unref();
+  };
 
   let store: Store;
   try {
@@ -139,7 +157,11 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     commitIntervalMs: opts.commitIntervalMs,
     signature: { include: opts.signatureInclude, permissionSet: opts.permissionSet },
     hooks: {
-      onEvent: (e) => reporter.add(e),
+      onEvent: (e) => {
+        reporter.add(e);
+        if (e.records.some((r) => r.type === 'MAC_POLICY_LOAD' || r.type === 'MAC_CONFIG_CHANGE'))
+          scheduleReload();
+      },
       onMalformed: (errors) => {
         reporter.addMalformed(errors.length);
         m.malformed.inc(errors.length);
@@ -264,6 +286,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
         logger.info({ reason }, 'shutdown started');
         ready = false; // 1. /readyz 503
         for (const t of timers) clearInterval(t);
+        if (reloadTimer !== null) clearTimeout(reloadTimer);
         await step('stopIntake', () => engine.stop()); // 2-3. stop reading; the chain drains
         await step('flush', async () => {
           countAlerts(await alerter.flush(true)); // 4. sinks
