@@ -47,13 +47,21 @@ function pythonHas(): boolean {
   return pyModules;
 }
 
-export type Oracle = 'checkpolicy' | 'seinfo' | 'sesearch' | 'audit2why' | 'python-modules' | 'debian-policy';
+export type Oracle =
+  | 'checkpolicy'
+  | 'seinfo'
+  | 'sesearch'
+  | 'audit2why'
+  | 'audit2allow'
+  | 'python-modules'
+  | 'debian-policy';
 
 const HOW: Record<Oracle, string> = {
   checkpolicy: 'checkpolicy (Debian package checkpolicy)',
   seinfo: 'seinfo (Debian package setools)',
   sesearch: 'sesearch (Debian package setools)',
   audit2why: 'audit2why (Debian package policycoreutils-python-utils)',
+  audit2allow: 'audit2allow (Debian package policycoreutils-python-utils)',
   'python-modules': `${PYTHON} with modules selinux.audit2why and setools (policycoreutils-python-utils, setools)`,
   'debian-policy': `${DEBIAN_POLICY} (Debian package selinux-policy-default)`,
 };
@@ -64,6 +72,7 @@ function present(o: Oracle): boolean {
     case 'seinfo':
     case 'sesearch':
     case 'audit2why':
+    case 'audit2allow':
       return which(o) !== null;
     case 'python-modules':
       return existsSync(PYTHON) && pythonHas();
@@ -209,4 +218,17 @@ export function avcFields(line: string): {
     throw new Error(`not an AVC line: ${line.slice(0, 200)}`);
   }
   return { scontext, tcontext, tclass, perms: toks.slice(i + 1, j) };
+}
+
+/** `checkpolicy -M -b policy.33 -F` of the Debian policy (policy.conf text), built once into the cache. */
+export function debianPolicyConf(): string {
+  const dir = join(cacheDir(), `versions-${sha256(readFileSync(DEBIAN_POLICY)).slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'policy.conf');
+  if (!existsSync(path)) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    run('checkpolicy', ['-M', '-b', DEBIAN_POLICY, '-F', '-o', tmp]);
+    renameSync(tmp, path);
+  }
+  return path;
 }
