@@ -136,6 +136,43 @@ describe.runIf(g.run)(`verdicts == audit2why on ${DENIALS} random denials (Debia
     expect(after.filter(([c]) => c !== 0).length).toBeGreaterThanOrEqual(5);
   }, 180_000);
 
+  it('gives every suggested boolean the blast radius setools counts', () => {
+    // For each boolean audit2why suggests somewhere in the sample: the allow rules its flip would enable
+    // (avtab entries) and the (source type, target type, class) triples they cover.
+    const firstUse = new Map<string, GeneratedDenial>();
+    for (const d of answer.denials) {
+      if (d.code !== 3) continue;
+      for (const [name] of d.data as Array<[string, number]>) if (!firstUse.has(name)) firstUse.set(name, d);
+    }
+    expect(firstUse.size).toBeGreaterThanOrEqual(40);
+    const names = [...firstUse.keys()].sort();
+    const theirs = oracleJson<Record<string, { rules: number; triples: number | null }>>(
+      'blast',
+      DEBIAN_POLICY,
+      ['400000'],
+      JSON.stringify(names),
+    );
+    const diffs: string[] = [];
+    let triplesChecked = 0;
+    for (const name of names) {
+      const ours = explainer
+        .explain(firstUse.get(name) as GeneratedDenial)
+        .booleans.find((b) => b.name === name);
+      const t = theirs[name] as { rules: number; triples: number | null };
+      const want = { rules: t.rules, triples: t.triples ?? ours?.blastRadius.triples };
+      if (t.triples !== null) triplesChecked++;
+      if (
+        ours === undefined ||
+        ours.blastRadius.rules !== want.rules ||
+        ours.blastRadius.triples !== want.triples
+      ) {
+        diffs.push(`${name}: ours ${JSON.stringify(ours?.blastRadius)}, setools ${JSON.stringify(t)}`);
+      }
+    }
+    expect(diffs.slice(0, 10), `${diffs.length} of ${names.length} differ`).toEqual([]);
+    expect(triplesChecked).toBeGreaterThanOrEqual(names.length * 0.8);
+  }, 180_000);
+
   it('gives the same verdict and boolean list as audit2why for every denial', () => {
     const diffs = differences(
       answer.denials,

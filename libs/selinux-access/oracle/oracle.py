@@ -12,6 +12,11 @@ Commands (JSON on stdout):
   analyze POLICY               stdin: JSON list of [scontext, tcontext, tclass, [perms]];
                                stdout: list of [code, data] from audit2why.
   gen-plain POLICY SEED N      the same denials without audit2why's answers (for the benchmark).
+  blast POLICY LIMIT           stdin: JSON list of boolean names; for each, the allow rules that
+                               flipping it (from the policy defaults) would enable: their number
+                               (avtab entries, attributes unexpanded) and the distinct
+                               (source type, target type, class) triples they cover, attributes
+                               expanded (null when the expansion exceeds LIMIT pairs).
   query POLICY SEED N          N random (source, target, class) triples (types, attributes,
                                conditional rules included), each with the sesearch-style rule
                                lines of allow/auditallow/dontaudit rules matched indirectly.
@@ -328,6 +333,35 @@ def cmd_query(path, seed, n, exact_checks=4):
     return {'policy': path, 'seed': seed, 'triples': out}
 
 
+def cmd_blast(path, names, limit):
+    m = Model(path)
+    state = {str(b): bool(b.state) for b in m.p.bools()}
+    out = {}
+    for name in names:
+        flipped = dict(state)
+        flipped[name] = not state[name]
+        rules = 0
+        work = 0
+        triples = set()
+        for rt, src, tgt, cls, perms, cond, r in m.rules:
+            if rt != 'allow' or cond is None or name not in {str(b) for b in r.conditional.booleans}:
+                continue
+            c = r.conditional
+            before = c.evaluate(**{str(b): state[str(b)] for b in c.booleans})
+            after = c.evaluate(**{str(b): flipped[str(b)] for b in c.booleans})
+            branch = bool(r.conditional_block)
+            if after == branch and before != branch:
+                rules += 1
+                ss, ts = m.expand(src), m.expand(tgt)
+                work += len(ss) * len(ts)
+                if triples is not None and work <= limit:
+                    triples.update((s, t, cls) for s in ss for t in ts)
+                else:
+                    triples = None
+        out[name] = {'rules': rules, 'triples': None if triples is None else len(triples)}
+    return out
+
+
 def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
@@ -344,6 +378,8 @@ def main(argv):
             res = analyze_all(path, items)
         finally:
             restore_stderr(saved)
+    elif cmd == 'blast':
+        res = cmd_blast(path, json.load(sys.stdin), int(argv[3]))
     elif cmd == 'query':
         res = cmd_query(path, int(argv[3]), int(argv[4]))
     else:
