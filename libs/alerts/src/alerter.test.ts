@@ -83,7 +83,7 @@ describe('createAlerter', () => {
       now: () => t,
     });
     await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null);
-    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null);
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null); // inside h1's window: folded
     t = 2000;
     await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h3'), null);
     await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h4'), null); // inside h3's window: folded
@@ -93,7 +93,11 @@ describe('createAlerter', () => {
     ]);
     t = 5000;
     const repeats = await alerter.flush();
-    expect(repeats.map((a) => [a.kind, a.count])).toEqual([['repeat', 1]]);
+    // each window's count follows the alert that opened it
+    expect(repeats.map((a) => [a.kind, a.count, a.host])).toEqual([
+      ['repeat', 1, 'h1'],
+      ['repeat', 1, 'h3'],
+    ]);
   });
 
   it('turns a flood of one signature into one alert plus a count', async () => {
@@ -221,5 +225,31 @@ describe('background delivery (awaitSinks: false)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('event-time rate limit windows', () => {
+  it('folds a flood by when it happened, not by when it is replayed', async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({
+      registry: createMemoryRegistry(),
+      sinks: [sink],
+      windowClock: 'event',
+      rateLimitWindowMs: 60_000,
+      now: () => 0, // replay: the wall clock does not move
+    });
+    const at = (iso: string, host: string) => ({
+      ...denial('a_t', 'b_t', 'file', ['read'], host),
+      time: iso,
+    });
+    await alerter.process(at('2026-03-01T10:00:00.000Z', 'h1'), null);
+    await alerter.process(at('2026-03-01T10:00:30.000Z', 'h2'), null); // same minute: folded
+    await alerter.process(at('2026-03-01T10:05:00.000Z', 'h3'), null); // minutes later: its own alert
+    expect(sink.alerts.map((a) => [a.scope, a.host])).toEqual([
+      ['fleet', 'h1'],
+      ['host', 'h3'],
+    ]);
+    const repeats = await alerter.flush(true);
+    expect(repeats.map((a) => [a.kind, a.count, a.host])).toEqual([['repeat', 1, 'h1']]);
   });
 });

@@ -24,8 +24,13 @@ export interface AlerterOptions {
   hostScope?: boolean;
   /** Per-signature window: further occurrences become one `repeat` alert with a count. Default 60 s. */
   rateLimitWindowMs?: number;
-  /** Wall clock for rate-limit windows (injected). */
+  /** Wall clock (injected): rate-limit windows with `windowClock: 'wall'`, and when windows are due. */
   now?: () => number;
+  /**
+   * Time base of the rate-limit windows: `wall` (default) or `event` (the denial's own time, so replaying an
+   * old log folds what was a flood when it happened, not what arrives together now).
+   */
+  windowClock?: 'wall' | 'event';
   /**
    * Wait for each asynchronous sink before going on (default true). With false, deliveries run in the
    * background (bounded by `maxInFlight`, default 256); use it only with a registry that keeps an outbox (the
@@ -107,9 +112,13 @@ export function createAlerter(options: AlerterOptions): Alerter {
   const ignored = compileIgnore(options.ignore ?? []);
   const hostScope = options.hostScope ?? true;
   const now = options.now ?? Date.now;
-  const limiter = createRateLimiter({ windowMs: options.rateLimitWindowMs ?? 60_000 });
-  /** Last alert per signature, used as the template of its `repeat` alert. */
-  const templates = new Map<string, Alert>();
+  const windowClock = options.windowClock ?? 'wall';
+  const eventMs = (iso: string) => {
+    const ms = Date.parse(iso);
+    return Number.isFinite(ms) ? ms : now();
+  };
+  /** Windows carry the alert they follow: the template of their `repeat` alert. */
+  const limiter = createRateLimiter<Alert>({ windowMs: options.rateLimitWindowMs ?? 60_000 });
   const stats: AlerterStats = {
     denials: 0,
     signatures: 0,
@@ -179,7 +188,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
           stats.ignored++;
           continue;
         }
-        const t = now();
+        const t = windowClock === 'event' ? eventMs(d.time) : now();
         const rlKey = sig.id;
         let emitted: Alert[] = [];
         const result: ClaimResult = await registry.claim({
@@ -199,8 +208,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         if (result.newHost) stats.newHost++;
         if (!result.newFleet && !result.newHost) limiter.count(rlKey, t, d.time);
         for (const a of emitted) {
-          limiter.open(rlKey, t);
-          templates.set(rlKey, a);
+          limiter.open(rlKey, t, a);
           await deliver(a);
           out.push(a);
         }
@@ -211,8 +219,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       const out: Alert[] = [];
       const t = now();
       for (const w of limiter.due(t, all)) {
-        const tpl = templates.get(w.key);
-        if (tpl === undefined) continue;
+        const tpl = w.data;
         const a: Alert = {
           ...tpl,
           kind: 'repeat',

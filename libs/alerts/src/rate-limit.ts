@@ -1,38 +1,68 @@
 /**
  * Per-key rate limit with a count of what it held back. Pure: time is passed in.
- * `hit` returns true when an alert may go out now; otherwise the occurrence is counted. `due` returns the
- * windows that have ended with something counted, and resets them.
+ * `open` starts a window when an alert went out (a window still holding a count is closed and kept for `due`);
+ * `allow` says whether another alert for the key may go out now, else counts it; `count` counts occurrences
+ * that never alert by themselves; `due` returns the windows that ended (or all) with a non-zero count, with
+ * the data given to `open` (the alert they follow), and forgets them.
  */
-export interface RateLimiter {
-  /** A new alert went out for `key` at `nowMs`: open its window. */
-  open(key: string, nowMs: number): void;
-  /** May an alert for `key` go out now? When not, the occurrence is counted against the open window. */
+export interface RateWindow<T> {
+  key: string;
+  count: number;
+  from: number;
+  to: number;
+  lastTime: string;
+  data: T;
+}
+
+export interface RateLimiter<T = unknown> {
+  open(key: string, nowMs: number, data: T): void;
   allow(key: string, nowMs: number, time: string): boolean;
-  /** An occurrence that never alerts by itself (known signature): counted if a window is open. */
   count(key: string, nowMs: number, time: string): void;
-  /** Ended windows (or all, with `all`) with a non-zero count. */
-  due(
-    nowMs: number,
-    all?: boolean,
-  ): Array<{ key: string; count: number; from: number; to: number; lastTime: string }>;
+  due(nowMs: number, all?: boolean): Array<RateWindow<T>>;
   size(): number;
 }
 
-export function createRateLimiter(opts: { windowMs: number; maxKeys?: number }): RateLimiter {
+export function createRateLimiter<T = unknown>(opts: { windowMs: number; maxKeys?: number }): RateLimiter<T> {
   const windowMs = opts.windowMs;
   const maxKeys = opts.maxKeys ?? 100_000;
-  const windows = new Map<string, { from: number; count: number; lastTime: string }>();
+  const windows = new Map<string, { from: number; count: number; lastTime: string; data: T }>();
+  /** Windows replaced by a newer one while still holding a count. */
+  const closed: Array<RateWindow<T>> = [];
 
   function active(key: string, nowMs: number) {
     const w = windows.get(key);
     return w !== undefined && nowMs < w.from + windowMs ? w : undefined;
   }
 
+  function close(key: string, w: { from: number; count: number; lastTime: string; data: T }, nowMs: number) {
+    if (w.count > 0) {
+      closed.push({
+        key,
+        count: w.count,
+        from: w.from,
+        to: Math.min(nowMs, w.from + windowMs),
+        lastTime: w.lastTime,
+        data: w.data,
+      });
+    }
+  }
+
   return {
-    open(key, nowMs) {
-      windows.delete(key);
-      windows.set(key, { from: nowMs, count: 0, lastTime: '' });
-      if (windows.size > maxKeys) windows.delete(windows.keys().next().value as string);
+    open(key, nowMs, data) {
+      const old = windows.get(key);
+      if (old !== undefined) {
+        close(key, old, nowMs);
+        windows.delete(key);
+      }
+      windows.set(key, { from: nowMs, count: 0, lastTime: '', data });
+      if (windows.size > maxKeys) {
+        const [k, w] = windows.entries().next().value as [
+          string,
+          { from: number; count: number; lastTime: string; data: T },
+        ];
+        close(k, w, nowMs);
+        windows.delete(k);
+      }
     },
     allow(key, nowMs, time) {
       const w = active(key, nowMs);
@@ -48,19 +78,13 @@ export function createRateLimiter(opts: { windowMs: number; maxKeys?: number }):
       w.lastTime = time;
     },
     due(nowMs, all = false) {
-      const out: Array<{ key: string; count: number; from: number; to: number; lastTime: string }> = [];
+      const out = closed.splice(0);
       for (const [key, w] of windows) {
         if (!all && nowMs < w.from + windowMs) continue;
-        if (w.count > 0)
-          out.push({
-            key,
-            count: w.count,
-            from: w.from,
-            to: Math.min(nowMs, w.from + windowMs),
-            lastTime: w.lastTime,
-          });
+        close(key, w, nowMs);
         windows.delete(key);
       }
+      out.push(...closed.splice(0));
       return out;
     },
     size: () => windows.size,

@@ -124,6 +124,8 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     ignore: opts.ignore,
     hostScope: opts.hostAlerts,
     rateLimitWindowMs: opts.rateLimitMs,
+    // Windows on event time: replaying a backlog folds what was a flood when it happened.
+    windowClock: 'event',
     // The store keeps an outbox: a slow webhook delivers in the background instead of stalling the tail.
     awaitSinks: false,
     onSinkError: (sink, alertId, err) => {
