@@ -83,6 +83,40 @@ describe('bundled sample: verdicts are the README truth', () => {
       Object.fromEntries(ds.map((d) => [d.line, (TRUTH[d.line] as [string, string])[1]])),
     );
   });
+  it('avcstream explain --format ndjson prints the same, per line, with both boolean states', () => {
+    const cli = join(SAMPLE, '..', 'bin', 'avcstream.js');
+    for (const [i, extra] of [
+      [0, []],
+      [1, ['--booleans', join(SAMPLE, 'booleans')]],
+    ] as const) {
+      const out = run(process.execPath, [
+        cli,
+        'explain',
+        '--policy',
+        POLICY,
+        ...extra,
+        '--format',
+        'ndjson',
+        join(SAMPLE, 'audit.log'),
+      ]);
+      const got = Object.fromEntries(
+        out
+          .trim()
+          .split('\n')
+          .map(
+            (l) =>
+              JSON.parse(l) as {
+                line: number;
+                verdict: string;
+                booleans: Array<{ name: string; current: boolean }>;
+              },
+          )
+          .map((o) => [o.line, show(o)]),
+      );
+      expect(got).toEqual(Object.fromEntries(Object.entries(TRUTH).map(([line, v]) => [line, v[i]])));
+    }
+  }, 60_000);
+
   it('names httpd_read_user_content with its blast radius for the public_html example', () => {
     const d = ds.find((x) => x.line === 26);
     expect(d).toBeDefined();
