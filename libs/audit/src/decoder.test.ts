@@ -165,6 +165,21 @@ describe('createAuditDecoder', () => {
     expect(d.safeOffset()).toBe(l1.length + l2.length + l3.length + 'type=USER'.length);
   });
 
+  it('keeps byte offsets exact after invalid UTF-8', () => {
+    const bad = Buffer.concat([
+      Buffer.from('type=CWD msg=audit(1.001:1): cwd="/'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('"\nnot a record\ntype=CWD msg=audit(1.001:2): cwd="/"\n'),
+    ]);
+    const d = createAuditDecoder();
+    const r = d.write(bad);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]!.offset).toBe(bad.indexOf('not a record'));
+    const e = d.end();
+    expect([...r.events, ...e.events].map((x) => x.serial)).toEqual([1, 2]);
+    expect(d.safeOffset()).toBe(bad.length);
+  });
+
   it('handles a missing final newline, CRLF and an over-long line (as one counted error)', () => {
     const r = parseAuditText('type=CWD msg=audit(1.001:1): cwd="/"\r\ntype=CWD msg=audit(1.001:2): cwd="/x"');
     expect(r.events.map((e) => e.records[0]!.fields.cwd)).toEqual(['/', '/x']);

@@ -101,23 +101,25 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   /** Processes the complete lines of `data` (which starts at stream offset `base`) up to `upto`. */
   function lines(data: Buffer, base: number, upto: number, events: AuditEvent[], errors: ParseError[]): void {
     const text = data.toString('utf8', 0, upto);
-    const ascii = text.length === upto;
+    if (text.length !== upto) {
+      // Not pure ASCII: split on the bytes so offsets stay exact even around invalid UTF-8.
+      let p = 0;
+      while (p < upto) {
+        let nl = data.indexOf(10, p);
+        if (nl < 0 || nl >= upto) nl = upto;
+        if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), base + p, errors);
+        else handleLine(data.toString('utf8', p, nl), base + p, events, errors);
+        p = nl + 1;
+      }
+      return;
+    }
     let pos = 0;
-    let byteOff = 0;
     const n = text.length;
     while (pos < n) {
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = n;
-      const line = text.slice(pos, nl);
-      const off = base + (ascii ? pos : byteOff);
-      let bytesLen = nl - pos;
-      if (!ascii) bytesLen = Buffer.byteLength(line, 'utf8');
-      if (bytesLen > maxLineBytes && (ascii || Buffer.byteLength(line, 'utf8') > maxLineBytes)) {
-        tooLong(data.subarray(off - base, off - base + RAW_HEAD_BYTES), off, errors);
-      } else {
-        handleLine(line, off, events, errors);
-      }
-      byteOff += bytesLen + 1;
+      if (nl - pos > maxLineBytes) tooLong(data.subarray(pos, pos + RAW_HEAD_BYTES), base + pos, errors);
+      else handleLine(text.slice(pos, nl), base + pos, events, errors);
       pos = nl + 1;
     }
   }
