@@ -1,7 +1,7 @@
 export type { Alerter, AlerterOptions, AlerterStats } from './alerter.ts';
 export { alertId, createAlerter } from './alerter.ts';
 export { compileIgnore } from './ignore.ts';
-export type { RateLimiter } from './rate-limit.ts';
+export type { RateLimiter, RateWindow } from './rate-limit.ts';
 export { createRateLimiter } from './rate-limit.ts';
 export type { CreateIfAbsent, StoreLike } from './registry.ts';
 export { createEsRegistry, createMemoryRegistry, createStoreRegistry } from './registry.ts';
