@@ -290,8 +290,16 @@ describe('avcstream run (embedded mode)', () => {
       child.on('close', () => reject(new Error(`exited early: ${stderr}`)));
     });
     const base = `http://127.0.0.1:${port}`;
+    /** Wait for a condition; fail at once (with the child's stderr) if the child died meanwhile. */
+    const until = async (cond: () => boolean) => {
+      while (!cond()) {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`avcstream run exited: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
     // ready once started; wait for the file to be processed (6 alerts printed)
-    while (printedKeys(stdout).length < 6) await new Promise((r) => setTimeout(r, 50));
+    await until(() => printedKeys(stdout).length >= 6);
     expect((await fetch(`${base}/livez`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -308,12 +316,12 @@ describe('avcstream run (embedded mode)', () => {
     const next = generate(8, 1, 0, 9000);
     renameSync(log, `${log}.1`);
     writeFileSync(log, next.text.split('\n').slice(-9).join('\n'));
-    while (printedKeys(stdout).length < 8) await new Promise((r) => setTimeout(r, 50));
+    await until(() => printedKeys(stdout).length >= 8);
     expect(printedKeys(stdout).at(-1)).toBe('gen7_t:target2_t:file:read');
 
     expect(existsSync(join(state, 'report.html'))).toBe(false);
     child.kill('SIGHUP');
-    while (!stderr.includes('"msg":"report written"')) await new Promise((r) => setTimeout(r, 50));
+    await until(() => stderr.includes('"msg":"report written"'));
     expect(existsSync(join(state, 'report.html'))).toBe(true);
 
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
