@@ -6,6 +6,8 @@
 // small compiled factory returning an object literal: a fast object with a shared hidden class. Rare or
 // odd sequences (repeated keys, too many keys, a full cache) take the plain path.
 
+import { ENCODED_FIELDS } from './tables/fields.generated.ts';
+
 const MAX_SHAPES = 2048;
 const MAX_SHAPE_KEYS = 96;
 /** A key sequence is compiled once it has been seen this many times. */
@@ -19,6 +21,8 @@ interface Shape {
   factory: Factory | null;
   /** The sequence repeats a key: always built by the plain path. */
   plain: boolean;
+  /** Per key: the field dictionary marks it as encoded (hex when unquoted). */
+  encoded: boolean[];
 }
 
 const shapes = new Map<number, Shape>();
@@ -31,6 +35,7 @@ const VALS: string[] = [];
 let count = 0;
 let pred: Shape | null = null;
 let predKeys: string[] = [];
+let predEncoded: boolean[] = [];
 let predOk = false;
 let curType = '';
 
@@ -40,6 +45,17 @@ export function resetFields(type: string): void {
   pred = byType.get(type) ?? null;
   predOk = pred !== null;
   predKeys = pred === null ? [] : pred.keys;
+  predEncoded = pred === null ? [] : pred.encoded;
+}
+
+/** Fields whose unquoted all-hex values are decoded (`saddr` stays hex: it is a binary struct). */
+export function isEncodedField(key: string): boolean {
+  return key !== 'saddr' && ENCODED_FIELDS.has(key);
+}
+
+/** Whether the key predictKeyAt just returned is an encoded field (call before addField). */
+export function predictedEncoded(): boolean {
+  return predEncoded[count] === true;
 }
 
 /** The key the current shape predicts next when the text at `pos` is that key followed by '='; else null. */
@@ -170,7 +186,7 @@ export function buildFields(): Record<string, string> {
   if (shapes.size < MAX_SHAPES) {
     const keys = KEYS.slice(0, n);
     const plain = new Set(keys).size !== n;
-    shapes.set(h, { keys, hits: 1, factory: null, plain });
+    shapes.set(h, { keys, hits: 1, factory: null, plain, encoded: keys.map(isEncodedField) });
   }
   return buildPlain();
 }

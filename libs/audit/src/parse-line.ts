@@ -8,6 +8,8 @@ import {
   buildFields,
   fieldCount,
   indexOfKey,
+  isEncodedField,
+  predictedEncoded,
   predictKeyAt,
   predictedKey,
   resetFields,
@@ -16,7 +18,6 @@ import {
 } from './fields-builder.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { interpret } from './interpret-hook.ts';
-import { ENCODED_FIELDS } from './tables/fields.generated.ts';
 import { MESSAGE_TYPE_NAMES } from './tables/message-types.generated.ts';
 import type { AuditRecord, AvcInfo, ParseError } from './types.ts';
 
@@ -284,7 +285,9 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       addField(key, value);
       continue;
     }
-    if (!quoted && key !== 'saddr' && ENCODED_FIELDS.has(key) && isHexString(value)) value = decodeHex(value);
+    if (!quoted && (pk !== null ? predictedEncoded() : isEncodedField(key)) && isHexString(value)) {
+      value = decodeHex(value);
+    }
     addField(key, value);
   }
   return -1;
