@@ -14,6 +14,7 @@ import {
   DEBIAN_POLICY,
   debianPolicyConf,
   gate,
+  ORACLE_DIR,
   oracleJson,
   oracleSeed,
   run,
@@ -185,3 +186,36 @@ describe.runIf(g.run)(`verdicts == audit2why on ${DENIALS} random denials (Debia
     ).toEqual([]);
   }, 120_000);
 });
+
+const SAMPLE_POLICY = join(ORACLE_DIR, '..', '..', '..', 'services', 'cli', 'sample', 'policy', 'policy.33');
+const SAMPLE_DENIALS = 1500;
+const gs = gate('decisions vs audit2why on the sample policy', ['python-modules']);
+describe.runIf(gs.run)(
+  `verdicts == audit2why on ${SAMPLE_DENIALS} random denials (sample policy: s0-s1, typebounds)`,
+  () => {
+    it('has the audit2why module', () => expect(gs.missing).toEqual([]));
+    if (gs.missing.length > 0) return;
+    const seed = oracleSeed();
+    it('every denial', () => {
+      const answer = oracleJson<GenAnswer>('gen', SAMPLE_POLICY, [String(seed), String(SAMPLE_DENIALS)]);
+      const explainer = createExplainer(readPolicy(readFileSync(SAMPLE_POLICY)));
+      const byVerdict = (v: string) => answer.denials.filter((d) => AUDIT2WHY_VERDICT[d.code] === v).length;
+      expect(byVerdict('CONSTRAINT')).toBeGreaterThanOrEqual(30);
+      expect(byVerdict('BOUNDS')).toBeGreaterThanOrEqual(5);
+      expect(byVerdict('BOOLEAN')).toBeGreaterThanOrEqual(30);
+      const diffs = differences(
+        answer.denials,
+        (d) => ourOutcome(explainer, d),
+        (d) => oracleOutcome(d.code, d.data),
+      );
+      expect(
+        diffs.slice(0, 15),
+        `seed ${seed}: ${diffs.length} of ${answer.denials.length} denials differ`,
+      ).toEqual([]);
+      const constraintText = answer.denials
+        .filter((d) => d.code === 4)
+        .filter((d) => explainer.explain(d).constraint?.text !== String(d.data).trimEnd());
+      expect(constraintText.length).toBe(0);
+    }, 180_000);
+  },
+);

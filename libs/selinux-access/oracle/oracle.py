@@ -101,6 +101,9 @@ class Model:
             for r in u.roles:
                 self.role_users.setdefault(str(r), []).append(str(u))
             self.user_range[str(u)] = str(u.mls_range) if self.mls else ''
+        # MLS levels: sensitivities in dominance order, categories by value.
+        self.sens = [str(l.sensitivity) for l in p.levels()] if self.mls else []
+        self.cats = sorted((str(c) for c in p.categories()), key=lambda c: (len(c), c)) if self.mls else []
         self.domains = sorted(set(self.attr_members.get('domain', [])) & set(self.type_roles)) or sorted(self.type_roles)
         self.rules = []  # (ruletype, source, target, class, perms, conditional-or-None)
         for r in p.terules():
@@ -139,8 +142,31 @@ def gen_denials(m, seed, n):
                                   'udp_socket', 'unix_stream_socket', 'chr_file', 'fd', 'filesystem', 'dbus')
                       if c in m.classes]
 
-    def lvl(choices):
-        return rng.choice(choices) if m.mls else None
+    multi = len(m.sens) > 1
+
+    def rand_level(min_sens=0):
+        si = rng.randrange(min_sens, len(m.sens))
+        x = rng.random()
+        if x < 0.4 or not m.cats:
+            return si, m.sens[si], set()
+        if x < 0.7:
+            cs = sorted(rng.sample(range(len(m.cats)), rng.randint(1, 2)))
+            return si, m.sens[si] + ':' + ','.join(m.cats[c] for c in cs), set(cs)
+        a, b = sorted(rng.sample(range(len(m.cats)), 2))
+        return si, f'{m.sens[si]}:{m.cats[a]}.{m.cats[b]}', set(range(a, b + 1))
+
+    def rand_range():
+        # a valid range most of the time (high dominates low), sometimes just one level
+        si, low, lcats = rand_level()
+        if rng.random() < 0.4:
+            return low
+        hi = rng.randrange(si, len(m.sens))
+        if rng.random() < 0.5 or not m.cats:
+            return f'{low}-{m.sens[hi]}:{m.cats[0]}.{m.cats[-1]}' if m.cats else f'{low}-{m.sens[hi]}'
+        return f'{low}-{m.sens[hi]}'
+
+    LS = [rand_range() for _ in range(40)] if multi else LEVELS_SRC
+    LT = [rand_range() for _ in range(40)] if multi else LEVELS_TGT
 
     def ctx(user, role, typ, level):
         return f'{user}:{role}:{typ}' + (f':{level}' if level is not None else '')
@@ -154,12 +180,12 @@ def gen_denials(m, seed, n):
             users = m.role_users.get(role) or ['system_u']
             user = rng.choice(users)
         if level is None and m.mls:
-            level = 's0' if m.user_range.get(user, 's0') == 's0' else rng.choice(LEVELS_SRC)
+            level = 's0' if m.user_range.get(user, 's0') == 's0' else rng.choice(LS)
         return ctx(user, role, t, level)
 
     def obj(t, user='system_u', level=None):
         if level is None and m.mls:
-            level = rng.choice(LEVELS_TGT)
+            level = rng.choice(LT)
         return ctx(user, 'object_r', t, level)
 
     def concrete(name, prefer_domain=False):
