@@ -177,6 +177,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
           }
         }
       },
+      onMalformedRecords: (n) => m.malformed.inc(n),
       onAlerts: countAlerts,
       onWarning: (code, details) => logger.warn({ code, ...details }, 'tail warning'),
     },
@@ -267,7 +268,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
               ? ' (already alerted in an earlier run; remove the state dir to start over)'
               : ''),
           `all-time: ${c.lines ?? 0} lines, ${c.events ?? 0} events, ${c.denials ?? 0} denials, ` +
-            `${c.malformed ?? 0} malformed, ${c.alerts ?? 0} alerts`,
+            `${(c.malformed ?? 0) + (c.malformedRecords ?? 0)} malformed, ${c.alerts ?? 0} alerts`,
           `report: ${r.text}, ${r.html}, ${r.json}`,
           '',
         ].join('\n'),

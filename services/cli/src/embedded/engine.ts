@@ -33,6 +33,8 @@ export interface EngineHooks {
   onEvent?(event: AuditEvent): void;
   /** Lines the parser rejected. */
   onMalformed?(errors: ParseError[]): void;
+  /** AVC records whose body did not parse (the report counts these from the event itself). */
+  onMalformedRecords?(n: number): void;
   onAlerts?(alerts: Alert[]): void;
   onWarning?(code: string, details: Record<string, unknown>): void;
 }
@@ -171,6 +173,20 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!isSelinuxEvent(ev)) continue;
       bump('selinuxEvents');
       totals.selinuxEvents++;
+      // An AVC / USER_AVC decision whose body did not parse (cut off, no tcontext) is a malformed line too
+      // (the report counts it the same way); kept apart from the parser's errors so a report rebuilt from the
+      // stored events does not count it twice.
+      const broken = ev.records.filter(
+        (r) =>
+          (r.type === 'AVC' || r.type === 'USER_AVC') &&
+          r.avc === undefined &&
+          r.fields.seresult !== undefined,
+      ).length;
+      if (broken > 0) {
+        bump('malformedRecords', broken);
+        totals.malformed += broken;
+        hooks.onMalformedRecords?.(broken);
+      }
       batch.events.push(ev);
       for (const d of denialsOf(ev, defaultHost)) {
         bump('denials');
