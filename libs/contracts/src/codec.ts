@@ -6,6 +6,7 @@ import {
   type DeadLetterSource,
   deadLetterMessageSchema,
   type EventMessage,
+  eventEnvelopeSchema,
   eventMessageSchema,
   type PolicyChunkMessage,
   type PolicyMessage,
@@ -64,7 +65,60 @@ function encodeWith<T>(schema: z.ZodType<T>, value: T): Decoded<Buffer> {
 }
 
 export const decodeEventMessage = (b: Uint8Array | null | undefined) => decodeWith(eventMessageSchema, b);
-export const encodeEventMessage = (m: EventMessage) => encodeWith(eventMessageSchema, m);
+
+/**
+ * The first size bound a record breaks, or null. Mirrors the bounds of `auditRecordSchema` (string lengths,
+ * key counts, perms) at a fraction of zod's cost, for trusted producers (`validate: 'envelope'`).
+ */
+export function eventBoundsViolation(event: EventMessage['event']): string | null {
+  if (event.records.length > BOUNDS.maxRecordsPerEvent) return 'too many records';
+  for (let i = 0; i < event.records.length; i++) {
+    const r = event.records[i]!;
+    if (r.type.length > BOUNDS.maxNameChars) return `records.${i}.type too long`;
+    let n = 0;
+    for (const k in r.fields) {
+      const v = r.fields[k]!;
+      if (++n > BOUNDS.maxFieldsPerRecord) return `records.${i}.fields: too many keys`;
+      if (k.length > BOUNDS.maxFieldKeyChars) return `records.${i}.fields: key too long`;
+      if (typeof v !== 'string' || v.length > BOUNDS.maxFieldValueChars) return `records.${i}.fields.${k.slice(0, 64)} too long`;
+    }
+    n = 0;
+    for (const k in r.interpreted) {
+      if (++n > BOUNDS.maxFieldsPerRecord) return `records.${i}.interpreted: too many keys`;
+      if (k.length > BOUNDS.maxFieldKeyChars) return `records.${i}.interpreted: key too long`;
+    }
+    const a = r.avc;
+    if (a !== undefined) {
+      if (a.perms.length > BOUNDS.maxPerms || a.perms.some((p) => p.length > BOUNDS.maxNameChars)) return `records.${i}.avc.perms`;
+      if (a.tclass.length > BOUNDS.maxNameChars) return `records.${i}.avc.tclass too long`;
+      for (const c of [a.scontext, a.tcontext]) {
+        if (c.raw.length > BOUNDS.maxContextChars) return `records.${i}.avc context too long`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Validate then serialize an events.v1 message. `validate: 'full'` (default) runs the whole zod schema;
+ * `'envelope'` runs zod on the envelope and `eventBoundsViolation` on the records (trusted producers). The
+ * size bound is always checked.
+ */
+export function encodeEventMessage(m: EventMessage, opts: { validate?: 'full' | 'envelope' } = {}): Decoded<Buffer> {
+  if (opts.validate !== 'envelope') return encodeWith(eventMessageSchema, m);
+  const env = eventEnvelopeSchema.safeParse(m);
+  if (!env.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(env.error) } };
+  const bad = eventBoundsViolation(m.event);
+  if (bad !== null) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: bad } };
+  const buf = Buffer.from(JSON.stringify(m), 'utf8');
+  if (buf.length > BOUNDS.maxMessageBytes) {
+    return {
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${buf.length} bytes exceeds the bound` },
+    };
+  }
+  return { ok: true, value: buf };
+}
 export const decodePolicyMessage = (b: Uint8Array | null | undefined) =>
   decodeWith<PolicyMessage>(policyMessageSchema, b);
 export const encodePolicyMessage = (m: PolicyMessage) => encodeWith<PolicyMessage>(policyMessageSchema, m);

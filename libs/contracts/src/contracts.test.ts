@@ -85,10 +85,29 @@ describe('events.v1', () => {
       error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE' },
     });
   });
-  it('bounds strings inside records', () => {
+  it('bounds strings inside records, in full and in envelope validation', () => {
     const big = structuredClone(message);
     big.event.records[0]!.fields.proctitle = 'x'.repeat(BOUNDS.maxFieldValueChars + 1);
     expect(encodeEventMessage(big).ok).toBe(false);
+    expect(encodeEventMessage(big, { validate: 'envelope' }).ok).toBe(false);
+    const perms = structuredClone(message);
+    perms.event.records[0]!.avc!.perms = Array.from({ length: BOUNDS.maxPerms + 1 }, (_, i) => `p${i}`);
+    expect(encodeEventMessage(perms).ok).toBe(false);
+    expect(encodeEventMessage(perms, { validate: 'envelope' }).ok).toBe(false);
+    const keys = structuredClone(message);
+    keys.event.records[0]!.fields = Object.fromEntries(
+      Array.from({ length: BOUNDS.maxFieldsPerRecord + 1 }, (_, i) => [`k${i}`, 'v']),
+    );
+    expect(encodeEventMessage(keys).ok).toBe(false);
+    expect(encodeEventMessage(keys, { validate: 'envelope' }).ok).toBe(false);
+  });
+  it('envelope validation checks the envelope with zod and gives the same bytes a consumer decodes', () => {
+    const enc = encodeEventMessage(message, { validate: 'envelope' });
+    expect(enc.ok && decodeEventMessage(enc.value)).toEqual({ ok: true, value: message });
+    expect(encodeEventMessage({ ...message, host: '' }, { validate: 'envelope' }).ok).toBe(false);
+    expect(encodeEventMessage({ ...message, event: { ...message.event, records: [] } }, { validate: 'envelope' }).ok).toBe(
+      false,
+    );
   });
 });
 

@@ -92,6 +92,22 @@ export const eventMessageSchema = z
   })
   .strict();
 
+/**
+ * The events.v1 envelope with the event reduced to its header: what a trusted producer (the ingester, whose
+ * events come from our own parser) validates with zod, together with `eventBoundsViolation` on the records.
+ * Consumers always validate the full `eventMessageSchema`.
+ */
+export const eventEnvelopeSchema = eventMessageSchema.extend({
+  event: z.object({
+    node: str(BOUNDS.maxHostChars).nullable(),
+    time: isoTime,
+    epoch: z.number().nonnegative(),
+    serial: z.number().int().nonnegative(),
+    records: z.array(z.unknown()).min(1).max(BOUNDS.maxRecordsPerEvent),
+    partial: z.boolean(),
+  }),
+});
+
 /** `avcstream.policy.v1` state: the host's policy hash, enforcing mode and booleans. Key: `state:<stateId>`. */
 export const policyStateMessageSchema = z
   .object({

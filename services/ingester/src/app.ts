@@ -285,6 +285,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
           offset: position.offset,
           policy: policyRef,
           now: at,
+          validate: config.kafka.validate,
         }),
       );
     }

@@ -40,6 +40,11 @@ export function ingesterConfigSchema(hostname: string) {
           policyTopic: z.string().min(1).default(TOPICS.policy),
           deadletterTopic: z.string().min(1).default(TOPICS.deadletter),
           compression: z.enum(['gzip', 'none']).default('gzip'),
+          /**
+           * `envelope`: zod on the envelope + the size bounds of every record (our own parser made them);
+           * `full`: the whole zod schema (slower). Consumers always validate in full.
+           */
+          validate: z.enum(['envelope', 'full']).default('envelope'),
           ensureTopics: zBool().default(true),
           partitions: zInt(1, 1024).default(3),
         })

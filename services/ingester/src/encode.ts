@@ -27,7 +27,15 @@ export interface FileContext {
 /** An event as an `avcstream.events.v1` message; an event that breaks the contract becomes a dead letter. */
 export function encodeEvent(
   event: AuditEvent,
-  ctx: { host: string; ingesterId: string; file: FileContext; offset: number; policy: PolicyRef | null; now: Date },
+  ctx: {
+    host: string;
+    ingesterId: string;
+    file: FileContext;
+    offset: number;
+    policy: PolicyRef | null;
+    now: Date;
+    validate: 'full' | 'envelope';
+  },
 ): OutMessage {
   const host = event.node ?? ctx.host;
   const msg: EventMessage = {
@@ -46,7 +54,7 @@ export function encodeEvent(
     event,
     publishedAt: ctx.now.toISOString(),
   };
-  const enc = encodeEventMessage(msg);
+  const enc = encodeEventMessage(msg, { validate: ctx.validate });
   if (enc.ok) return { topic: 'events', key: host, value: enc.value };
   const raw = Buffer.from(JSON.stringify(event));
   return deadLetter(
