@@ -443,4 +443,49 @@ describe('avcstream run (embedded mode)', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it("`npm start` (the README's first command) shows the sample's alerts and writes a report; a re-run says they were seen", async () => {
+    const state = join(work, 'npm-start-state');
+    const npmStart = () =>
+      new Promise<RunResult>((resolve, reject) => {
+        // the start script of services/cli, with the state dir pointed at a temp dir (the last --state-dir wins)
+        const child = spawn(
+          'npm',
+          ['start', '--silent', '-w', '@avcstream/cli', '--', '--state-dir', state],
+          {
+            cwd: fileURLToPath(new URL('..', import.meta.url)),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        children.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr!.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      });
+    const first = await npmStart();
+    expect(first.code, first.stderr).toBe(0);
+    // the sample's known truth (services/cli/sample/README.md): 154 lines, 28 denials, 4 malformed lines
+    expect(allTime(first.stdout)).toMatchObject({ lines: 154, denials: 28, malformed: 4 });
+    const keys = printedKeys(first.stdout);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(allTime(first.stdout).alerts).toBe(keys.length);
+    expect(first.stdout).toContain('# Begin avcstream report');
+    expect(first.stdout).toMatch(/Number of denied messages:\s+28\n/);
+    for (const f of ['report.txt', 'report.html', 'summary.json'])
+      expect(existsSync(join(state, f))).toBe(true);
+
+    const again = await npmStart();
+    expect(again.code, again.stderr).toBe(0);
+    expect(printedKeys(again.stdout)).toEqual([]);
+    expect(again.stdout).toContain('already alerted in an earlier run');
+    expect(allTime(again.stdout)).toEqual(allTime(first.stdout));
+  });
 });
