@@ -35,28 +35,48 @@ function quote(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
 }
 
+/** Most categories a level may name (bounded by the policy's own table anyway). */
+const MAX_CATS = 1 << 20;
+
 function parseLevel(policy: Policy, text: string): Level | string {
   const colon = text.indexOf(':');
   const sensName = colon < 0 ? text : text.slice(0, colon);
   const sens = policy.sensByName.get(sensName);
   if (sens === undefined) return `unknown sensitivity ${quote(sensName)}`;
   if (colon < 0) return { sens, cats: Ebitmap.EMPTY };
-  const bits: number[] = [];
+  const ncats = Math.min(policy.categories.length, MAX_CATS);
+  // Dense words over the policy's categories, then the sparse nodes Ebitmap stores.
+  const words = new Uint32Array(((ncats + 63) >>> 6) * 2);
+  const set = (bit: number) => {
+    words[bit >>> 5] = ((words[bit >>> 5] as number) | (1 << (bit & 31))) >>> 0;
+  };
   for (const item of text.slice(colon + 1).split(',')) {
     const dot = item.indexOf('.');
     if (dot < 0) {
       const v = policy.catByName.get(item);
       if (v === undefined) return `unknown category ${quote(item)}`;
-      bits.push(v - 1);
+      set(v - 1);
     } else {
       const a = policy.catByName.get(item.slice(0, dot));
       const b = policy.catByName.get(item.slice(dot + 1));
       if (a === undefined || b === undefined) return `unknown category in ${quote(item)}`;
       if (a >= b) return `bad category range ${quote(item)}`;
-      for (let v = a; v <= b; v++) bits.push(v - 1);
+      for (let v = a; v <= b; v++) set(v - 1);
     }
   }
-  return { sens, cats: Ebitmap.fromBits(bits) };
+  const starts: number[] = [];
+  const nodeWords: number[] = [];
+  for (let i = 0; i < words.length; i += 2) {
+    const lo = words[i] as number;
+    const hi = words[i + 1] as number;
+    if (lo !== 0 || hi !== 0) {
+      starts.push(i * 32);
+      nodeWords.push(lo, hi);
+    }
+  }
+  if (starts.length === 0) return { sens, cats: Ebitmap.EMPTY };
+  const highbit = (starts[starts.length - 1] as number) + 64;
+  return { sens, cats: new Ebitmap(Uint32Array.from(starts), Uint32Array.from(nodeWords), highbit) };
 }
 
 /** x dom y: sensitivity at least as high and a superset of categories. */

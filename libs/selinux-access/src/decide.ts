@@ -106,8 +106,135 @@ export interface Decision {
 const MAX_BOUNDS_DEPTH = 32;
 
 /**
+ * The TE rules that bear on (t1, t2, class): the unconditional vectors merged over A(t1) x A(t2), and the
+ * conditional entries (indexes into `condAvtab`) whose activity depends on booleans. Independent of users,
+ * roles, levels, requested permissions and boolean values, so it can be cached per (t1, t2, class).
+ */
+export interface TeRules {
+  readonly allowed: number;
+  readonly auditallow: number;
+  readonly auditdeny: number;
+  readonly cond: Uint32Array;
+}
+
+const EMPTY_COND = new Uint32Array(0);
+
+/**
+ * Visit every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and
+ * condIndex offset (-1 when absent). One hash lookup per source attribute, then a sorted intersection.
+ */
+export function forEachRulePair(
+  policy: Policy,
+  t1: number,
+  t2: number,
+  cls: number,
+  fn: (i: number, j: number, teOff: number, condOff: number) => void,
+): void {
+  const a1 = policy.typeAttrs[t1];
+  const a2 = policy.typeAttrs[t2];
+  if (!a1 || !a2 || a2.length === 0) return;
+  const targets = policy.scTargets;
+  const m = a2.length;
+  for (let x = 0; x < a1.length; x++) {
+    const i = a1[x] as number;
+    const g = policy.scIndex.get(i, 0, cls);
+    if (g < 0) continue;
+    let lo = policy.scRanges[g] as number;
+    const end = policy.scRanges[g + 1] as number;
+    if (end - lo <= 8 * m) {
+      // Merge walk of two ascending lists.
+      let y = 0;
+      while (lo < end && y < m) {
+        const tj = targets[lo] as number;
+        const aj = a2[y] as number;
+        if (tj < aj) lo++;
+        else if (tj > aj) y++;
+        else {
+          fn(i, aj, policy.scTe[lo] as number, policy.scCond[lo] as number);
+          lo++;
+          y++;
+        }
+      }
+    } else {
+      // Binary search each member of A(t2) in the long target list.
+      for (let y = 0; y < m && lo < end; y++) {
+        const aj = a2[y] as number;
+        let l = lo;
+        let h = end - 1;
+        while (l <= h) {
+          const mid = (l + h) >>> 1;
+          const v = targets[mid] as number;
+          if (v < aj) l = mid + 1;
+          else h = mid - 1;
+        }
+        lo = l;
+        if (l < end && targets[l] === aj) fn(i, aj, policy.scTe[l] as number, policy.scCond[l] as number);
+      }
+    }
+  }
+}
+
+export function gatherTe(policy: Policy, t1: number, t2: number, cls: number): TeRules {
+  let allowed = 0;
+  let auditallow = 0;
+  let auditdeny = 0xffffffff;
+  let cond: number[] | null = null;
+  const vec = policy.teVectors;
+  const lists = policy.condLists;
+  forEachRulePair(policy, t1, t2, cls, (_i, _j, o, g) => {
+    if (o >= 0) {
+      allowed |= vec[o] as number;
+      auditallow |= vec[o + 1] as number;
+      auditdeny &= vec[o + 2] as number;
+    }
+    if (g >= 0) {
+      const end = lists[g + 1] as number;
+      cond ??= [];
+      for (let k = lists[g] as number; k < end; k++) cond.push(lists[k] as number);
+    }
+  });
+  return {
+    allowed: allowed >>> 0,
+    auditallow: auditallow >>> 0,
+    auditdeny: auditdeny >>> 0,
+    cond: cond ? Uint32Array.from(cond as number[]) : EMPTY_COND,
+  };
+}
+
+/** A cache of gatherTe results (bounded; cleared when full). Keys stay small integers (no heap numbers). */
+export class TeCache {
+  private readonly pairs = new Map<number, Map<number, TeRules>>();
+  private size = 0;
+  private readonly policy: Policy;
+  private readonly max: number;
+  constructor(policy: Policy, max = 200_000) {
+    this.policy = policy;
+    this.max = max;
+  }
+  get(t1: number, t2: number, cls: number): TeRules {
+    const pair = t1 * 65536 + t2;
+    let byClass = this.pairs.get(pair);
+    if (byClass === undefined) {
+      if (this.size >= this.max) {
+        this.pairs.clear();
+        this.size = 0;
+      }
+      byClass = new Map();
+      this.pairs.set(pair, byClass);
+    }
+    let r = byClass.get(cls);
+    if (r === undefined) {
+      r = gatherTe(this.policy, t1, t2, cls);
+      byClass.set(cls, r);
+      this.size++;
+    }
+    return r;
+  }
+}
+
+/**
  * Compute the decision for (s, t, class) and the requested vector. `extraAllow` adds permissions at the TE
- * stage (used to verify a suggested allow rule before offering it).
+ * stage (used to verify a suggested allow rule before offering it). `teCache` is optional.
  */
 export function decide(
   policy: Policy,
@@ -118,49 +245,28 @@ export function decide(
   bs: BoolState,
   extraAllow = 0,
   depth = 0,
+  teCache: TeCache | null = null,
 ): Decision {
-  let allowed = extraAllow >>> 0;
-  let auditallow = 0;
-  let auditdeny = 0xffffffff;
+  const rules = teCache ? teCache.get(s.type, t.type, cls) : gatherTe(policy, s.type, t.type, cls);
+  let allowed = (rules.allowed | extraAllow) >>> 0;
+  let auditallow = rules.auditallow;
+  let auditdeny = rules.auditdeny;
   let reasons = 0;
   let req = requested >>> 0;
-  const a1 = policy.typeAttrs[s.type];
-  const a2 = policy.typeAttrs[t.type];
-  const te = policy.teIndex;
-  const vec = policy.teVectors;
-  const ci = policy.condIndex;
-  const lists = policy.condLists;
   const cav = policy.condAvtab;
   const node = policy.condEntryNode;
   const branch = policy.condEntryBranch;
   const cond = bs.cond;
-  if (a1 && a2) {
-    for (let x = 0; x < a1.length; x++) {
-      const i = a1[x] as number;
-      for (let y = 0; y < a2.length; y++) {
-        const j = a2[y] as number;
-        const o = te.get(i, j, cls);
-        if (o >= 0) {
-          allowed |= vec[o] as number;
-          auditallow |= vec[o + 1] as number;
-          auditdeny &= vec[o + 2] as number;
-        }
-        const g = ci.get(i, j, cls);
-        if (g >= 0) {
-          const end = lists[g + 1] as number;
-          for (let k = lists[g] as number; k < end; k++) {
-            const e = lists[k] as number;
-            const st = cond[node[e] as number] as number;
-            if (st === -1 || st !== branch[e]) continue;
-            const kind = cav.kind[e] as number;
-            const d = cav.data[e] as number;
-            if (kind === AVTAB_ALLOWED) allowed |= d;
-            else if (kind === AVTAB_AUDITALLOW) auditallow |= d;
-            else auditdeny &= d;
-          }
-        }
-      }
-    }
+  const ce = rules.cond;
+  for (let k = 0; k < ce.length; k++) {
+    const e = ce[k] as number;
+    const st = cond[node[e] as number] as number;
+    if (st === -1 || st !== branch[e]) continue;
+    const kind = cav.kind[e] as number;
+    const d = cav.data[e] as number;
+    if (kind === AVTAB_ALLOWED) allowed |= d;
+    else if (kind === AVTAB_AUDITALLOW) auditallow |= d;
+    else auditdeny &= d;
   }
   allowed >>>= 0;
   auditallow >>>= 0;
@@ -203,7 +309,7 @@ export function decide(
     const tb = policy.types[t.type - 1]?.bounds ?? 0;
     const ps: Context = { ...s, type: parentType };
     const pt: Context = tb !== 0 ? { ...t, type: tb } : t;
-    const parent = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1);
+    const parent = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1, teCache);
     const masked = (allowed & ~parent.allowed) >>> 0;
     if (masked !== 0) {
       allowed = (allowed & ~masked) >>> 0;

@@ -14,12 +14,15 @@ import {
   boolNodes,
   type Decision,
   decide,
+  TeCache,
   flipBool,
+  forEachRulePair,
   makeBoolState,
   REASON_BOUNDS,
   REASON_CONSTRAINT,
   REASON_RBAC,
   REASON_TE,
+  type TeRules,
 } from './decide.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -40,20 +43,31 @@ const MISMATCH =
   'Possible mismatch between this policy and the one under which the audit message was generated, ' +
   'or between current in-memory boolean settings and permanent ones.';
 const MAX_PERMS = 64;
+/** Rules quoted as evidence, at most. */
+const MAX_LISTED_RULES = 8;
 const MAX_PERM_NAME = 256;
 
 interface StateCache {
+  te: TeCache;
   bs: BoolState;
   memo: Map<string, Explanation>;
   blast: Map<number, BlastRadius>;
 }
 
-function deepFreeze<T>(x: T): T {
-  if (x && typeof x === 'object' && !Object.isFrozen(x)) {
-    Object.freeze(x);
-    for (const v of Object.values(x as object)) deepFreeze(v);
+function freezeExplanation(e: Explanation): Explanation {
+  for (const b of e.booleans) {
+    Object.freeze(b.blastRadius);
+    Object.freeze(b);
   }
-  return x;
+  for (const f of e.fixes) Object.freeze(f);
+  Object.freeze(e.booleans);
+  Object.freeze(e.fixes);
+  Object.freeze(e.evidence);
+  if (e.constraint) {
+    Object.freeze(e.constraint.causes);
+    Object.freeze(e.constraint);
+  }
+  return Object.freeze(e);
 }
 
 function permList(perms: readonly string[]): string {
@@ -71,6 +85,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
   const baseValues = booleanValues(policy, opts.booleans);
   const cacheSize = opts.cacheSize ?? 100_000;
   const states = new Map<string, StateCache>();
+  const teCache = new TeCache(policy);
   const contexts = new Map<string, ContextResult>();
 
   function stateFor(overrides?: Readonly<Record<string, boolean>>): StateCache {
@@ -93,7 +108,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     let st = states.get(key);
     if (!st) {
       if (states.size >= 64) states.clear();
-      st = { bs: makeBoolState(policy, values), memo: new Map(), blast: new Map() };
+      st = { te: teCache, bs: makeBoolState(policy, values), memo: new Map(), blast: new Map() };
       states.set(key, st);
     }
     return st;
@@ -114,7 +129,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}`;
     let e = st.memo.get(key);
     if (e === undefined) {
-      e = deepFreeze(compute(policy, denial, st, context));
+      e = freezeExplanation(compute(policy, denial, st, context));
       if (st.memo.size >= cacheSize) st.memo.clear();
       st.memo.set(key, e);
     }
@@ -154,7 +169,7 @@ function compute(
   }
   requested >>>= 0;
 
-  const d = decide(policy, s, t, clsValue, requested, st.bs);
+  const d = decide(policy, s, t, clsValue, requested, st.bs, 0, 0, st.te);
   const evidence: string[] = [];
   if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
   if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
@@ -173,9 +188,12 @@ function compute(
 
   if (d.reasons & REASON_TE) {
     const found: BooleanSuggestion[] = [];
-    for (const b of candidateBooleans(policy, s.type, t.type, clsValue)) {
+    const te = st.te.get(s.type, t.type, clsValue);
+    for (const b of candidateBooleans(policy, st.te, s.type, t.type, clsValue)) {
       const flipped = flipBool(policy, st.bs, b);
-      const d2 = decide(policy, s, t, clsValue, requested, flipped);
+      // Cheap necessary condition first: the flip must make TE grant everything requested.
+      if ((requested & ~teAllowedWith(policy, te, flipped)) !== 0) continue;
+      const d2 = decide(policy, s, t, clsValue, requested, flipped, 0, 0, st.te);
       if (d2.reasons === 0) {
         const datum = policy.booleans[b - 1];
         if (!datum) continue;
@@ -202,7 +220,7 @@ function compute(
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
-    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st.bs, rule);
+    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, rule);
     evidence.unshift(
       `Missing type enforcement (TE) allow rule: nothing grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
     );
@@ -265,6 +283,19 @@ function compute(
   }
   evidence.push('The decision removed permissions for no known reason.');
   return explanation('TE_MISSING', evidence, []);
+}
+
+/** The TE allowed vector of gathered rules under a boolean state. */
+function teAllowedWith(policy: Policy, te: TeRules, bs: BoolState): number {
+  let allowed = te.allowed;
+  const ce = te.cond;
+  for (let k = 0; k < ce.length; k++) {
+    const e = ce[k] as number;
+    if (policy.condAvtab.kind[e] !== AVTAB_ALLOWED) continue;
+    const stt = bs.cond[policy.condEntryNode[e] as number] as number;
+    if (stt !== -1 && stt === policy.condEntryBranch[e]) allowed |= policy.condAvtab.data[e] as number;
+  }
+  return allowed >>> 0;
 }
 
 function note(text: string): Fix {
@@ -336,10 +367,10 @@ function verifiedAllow(
   t: Context,
   cls: number,
   requested: number,
-  bs: BoolState,
+  st: StateCache,
   rule: string,
 ): Fix[] {
-  const d: Decision = decide(policy, s, t, cls, requested, bs, requested);
+  const d: Decision = decide(policy, s, t, cls, requested, st.bs, requested, 0, st.te);
   if (d.reasons === 0) return [{ kind: 'allow', text: rule, verified: true }];
   const datum = policy.classes[cls - 1] as ClassDatum;
   const why: string[] = [];
@@ -355,23 +386,15 @@ function verifiedAllow(
 }
 
 /** Booleans that can change the TE decision for (t1, t2, class), bounds chain included; ascending. */
-function candidateBooleans(policy: Policy, t1: number, t2: number, cls: number): number[] {
+function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, cls: number): number[] {
   const out = new Set<number>();
   let st = t1;
   let tt = t2;
   for (let depth = 0; depth < 32 && st !== 0; depth++) {
-    const a1 = policy.typeAttrs[st] ?? [];
-    const a2 = policy.typeAttrs[tt] ?? [];
-    for (const i of a1) {
-      for (const j of a2) {
-        const g = policy.condIndex.get(i, j, cls);
-        if (g < 0) continue;
-        const end = policy.condLists[g + 1] as number;
-        for (let k = policy.condLists[g] as number; k < end; k++) {
-          const node = policy.conds[policy.condEntryNode[policy.condLists[k] as number] as number];
-          for (const b of node?.booleans ?? []) out.add(b);
-        }
-      }
+    const ce = te.get(st, tt, cls).cond;
+    for (let k = 0; k < ce.length; k++) {
+      const node = policy.conds[policy.condEntryNode[ce[k] as number] as number];
+      for (const b of node?.booleans ?? []) out.add(b);
     }
     const parent = policy.types[st - 1]?.bounds ?? 0;
     tt = policy.types[tt - 1]?.bounds || tt;
@@ -402,100 +425,115 @@ function grantingRules(
     const ps = permNames(datum, v);
     out.push(`  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`);
   };
-  for (const i of policy.typeAttrs[s.type] ?? []) {
-    for (const j of policy.typeAttrs[t.type] ?? []) {
-      if (!conditionalOnly) {
-        const o = policy.teIndex.get(i, j, cls);
-        if (o >= 0) {
-          const kinds = policy.teVectors[o + 3] as number;
-          if (kinds & kind) show(i, j, policy.teVectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
-        }
-      }
-      const g = policy.condIndex.get(i, j, cls);
-      if (g < 0) continue;
-      const end = policy.condLists[g + 1] as number;
-      for (let k = policy.condLists[g] as number; k < end; k++) {
-        const e = policy.condLists[k] as number;
-        if (policy.condAvtab.kind[e] !== kind) continue;
-        const nodeIdx = policy.condEntryNode[e] as number;
-        const st = bs.cond[nodeIdx] as number;
-        const br = policy.condEntryBranch[e] as number;
-        if (st === -1 || st !== br) continue;
-        const node = policy.conds[nodeIdx];
-        const expr = node ? formatCond(policy, node) : '?';
-        show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
-      }
+  forEachRulePair(policy, s.type, t.type, cls, (i, j, o, g) => {
+    if (out.length > MAX_LISTED_RULES) return;
+    if (!conditionalOnly && o >= 0) {
+      const kinds = policy.teVectors[o + 3] as number;
+      if (kinds & kind) show(i, j, policy.teVectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
     }
-    if (out.length >= 20) break;
-  }
-  return out.slice(0, 20);
+    if (g < 0) return;
+    const end = policy.condLists[g + 1] as number;
+    for (let k = policy.condLists[g] as number; k < end; k++) {
+      const e = policy.condLists[k] as number;
+      if (policy.condAvtab.kind[e] !== kind) continue;
+      const nodeIdx = policy.condEntryNode[e] as number;
+      const st = bs.cond[nodeIdx] as number;
+      const br = policy.condEntryBranch[e] as number;
+      if (st === -1 || st !== br) continue;
+      const node = policy.conds[nodeIdx];
+      const expr = node ? formatCond(policy, node) : '?';
+      show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
+    }
+  });
+  if (out.length > MAX_LISTED_RULES) return [...out.slice(0, MAX_LISTED_RULES), '  ...'];
+  return out;
 }
+
+const blastCache = new WeakMap<Policy, Map<string, BlastRadius>>();
 
 /**
  * Blast radius of flipping boolean `b` from the current state: allow rules that become active, and the
- * distinct (source type, target type, class) triples they cover with attributes expanded.
+ * distinct (source type, target type, class) triples they cover with attributes expanded. It depends only
+ * on the values of the booleans that share a conditional with `b`, so it is cached per policy on those.
  */
 function blastRadius(policy: Policy, st: StateCache, b: number): BlastRadius {
   const cached = st.blast.get(b);
   if (cached) return cached;
-  const flipped = flipBool(policy, st.bs, b);
-  const ntypes = policy.types.length;
-  const words = (ntypes + 32) >>> 5;
-  const rows = new Map<number, Map<number, Uint32Array>>();
+  const nodesOfB = boolNodes(policy)[b - 1] ?? [];
+  let key = `${b}:`;
+  const related = new Set<number>();
+  for (const n of nodesOfB) for (const x of policy.conds[n]?.booleans ?? []) related.add(x);
+  for (const x of [...related].sort((m, n) => m - n)) key += st.bs.values[x - 1] ? '1' : '0';
+  let perPolicy = blastCache.get(policy);
+  if (!perPolicy) {
+    perPolicy = new Map();
+    blastCache.set(policy, perPolicy);
+  }
+  let r = perPolicy.get(key);
+  if (!r) {
+    r = computeBlastRadius(policy, st.bs, b, nodesOfB);
+    perPolicy.set(key, r);
+  }
+  st.blast.set(b, r);
+  return r;
+}
+
+function computeBlastRadius(policy: Policy, bs: BoolState, b: number, nodesOfB: readonly number[]): BlastRadius {
+  const flipped = flipBool(policy, bs, b);
+  const av = policy.condAvtab;
+  // Newly enabled allow entries, grouped by class.
+  const byClass = new Map<number, number[]>();
   let rules = 0;
-  const expand = (v: number): ArrayLike<number> =>
-    policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
-  const seenNodes = new Set<number>();
-  for (const nodeIdx of boolNodes(policy)[b - 1] ?? []) {
-    if (seenNodes.has(nodeIdx)) continue;
-    seenNodes.add(nodeIdx);
+  for (const nodeIdx of nodesOfB) {
     const node = policy.conds[nodeIdx];
     if (!node) continue;
-    const before = st.bs.cond[nodeIdx] as number;
+    const before = bs.cond[nodeIdx] as number;
     const after = flipped.cond[nodeIdx] as number;
     if (before === after) continue;
-    const ranges: Array<[number, number]> = [];
-    if (after === 1) ranges.push([node.trueStart, node.trueEnd]);
-    if (after === 0) ranges.push([node.falseStart, node.falseEnd]);
-    for (const [from, to] of ranges) {
-      for (let e = from; e < to; e++) {
-        if (policy.condAvtab.kind[e] !== AVTAB_ALLOWED) continue;
-        rules++;
-        const cls = policy.condAvtab.tclass[e] as number;
-        let byClass = rows.get(cls);
-        if (!byClass) {
-          byClass = new Map();
-          rows.set(cls, byClass);
+    const from = after === 1 ? node.trueStart : after === 0 ? node.falseStart : 0;
+    const to = after === 1 ? node.trueEnd : after === 0 ? node.falseEnd : 0;
+    for (let e = from; e < to; e++) {
+      if (av.kind[e] !== AVTAB_ALLOWED) continue;
+      rules++;
+      const cls = av.tclass[e] as number;
+      const list = byClass.get(cls);
+      if (list) list.push(e);
+      else byClass.set(cls, [e]);
+    }
+  }
+  const expand = (v: number): ArrayLike<number> =>
+    policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
+  let triples = 0;
+  const words = (policy.types.length + 32) >>> 5;
+  for (const entries of byClass.values()) {
+    if (entries.length === 1) {
+      const e = entries[0] as number;
+      triples += expand(av.source[e] as number).length * expand(av.target[e] as number).length;
+      continue;
+    }
+    // Union over several rules: one target bitset per source type.
+    const rows = new Map<number, Uint32Array>();
+    for (const e of entries) {
+      const targets = expand(av.target[e] as number);
+      const sources = expand(av.source[e] as number);
+      for (let x = 0; x < sources.length; x++) {
+        const sv = sources[x] as number;
+        let row = rows.get(sv);
+        if (!row) {
+          row = new Uint32Array(words);
+          rows.set(sv, row);
         }
-        const targets = expand(policy.condAvtab.target[e] as number);
-        const sources = expand(policy.condAvtab.source[e] as number);
-        for (let x = 0; x < sources.length; x++) {
-          const sv = sources[x] as number;
-          let row = byClass.get(sv);
-          if (!row) {
-            row = new Uint32Array(words);
-            byClass.set(sv, row);
-          }
-          for (let y = 0; y < targets.length; y++) {
-            const tv = targets[y] as number;
-            row[tv >>> 5] = ((row[tv >>> 5] as number) | (1 << (tv & 31))) >>> 0;
+        for (let y = 0; y < targets.length; y++) {
+          const tv = targets[y] as number;
+          const w = row[tv >>> 5] as number;
+          const bit = 1 << (tv & 31);
+          if ((w & bit) === 0) {
+            row[tv >>> 5] = (w | bit) >>> 0;
+            triples++;
           }
         }
       }
     }
   }
-  let triples = 0;
-  for (const byClass of rows.values()) {
-    for (const row of byClass.values()) for (const w of row) triples += popcount(w);
-  }
-  const r: BlastRadius = { rules, triples };
-  st.blast.set(b, r);
-  return r;
-}
-
-function popcount(x: number): number {
-  let v = x >>> 0;
-  v = v - ((v >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  return { rules, triples };
 }

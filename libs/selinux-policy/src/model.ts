@@ -279,6 +279,16 @@ export interface Policy {
    */
   readonly condIndex: KeyIndex;
   readonly condLists: Uint32Array;
+  /**
+   * Per (source, class) — key (source, 0, class) in `scIndex` — an offset o into `scRanges`; entries
+   * `scRanges[o]..scRanges[o+1]` of `scTargets` (ascending target values), `scTe` (teIndex offset or -1)
+   * and `scCond` (condIndex offset or -1) list every target with AV rules for that source and class.
+   */
+  readonly scIndex: KeyIndex;
+  readonly scRanges: Uint32Array;
+  readonly scTargets: Uint16Array;
+  readonly scTe: Int32Array;
+  readonly scCond: Int32Array;
 
   /** A(t): for each type value (index), the type itself and every attribute containing it, ascending. */
   readonly typeAttrs: readonly Uint16Array[];

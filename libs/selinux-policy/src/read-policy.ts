@@ -563,6 +563,7 @@ export function readPolicy(bytes: Uint8Array): Policy {
   // ---- indexes for decisions
   const { teIndex, teVectors } = buildTeIndex(c, avtabEntries);
   const { condIndex, condLists } = buildCondIndex(condAvtab);
+  const sourceClass = buildSourceClassIndex(avtabEntries, condAvtab, teIndex, condIndex);
 
   const permissive = new Uint8Array(ntypes + 1);
   const permissiveTypes: number[] = [];
@@ -621,6 +622,7 @@ export function readPolicy(bytes: Uint8Array): Policy {
     teVectors,
     condIndex,
     condLists,
+    ...sourceClass,
     typeAttrs,
     attrMembers,
     roleTransitions,
@@ -993,4 +995,65 @@ function buildCondIndex(av: AvtabEntries): { condIndex: KeyIndex; condLists: Uin
     if (g >= 0) condIndex.set(av.source[i] as number, av.target[i] as number, av.tclass[i] as number, g * 2);
   }
   return { condIndex, condLists: lists };
+}
+
+/**
+ * Per (source, class): the targets that have unconditional or conditional AV rules, ascending, with their
+ * `teIndex` offset and `condIndex` group (-1 when absent). Lets a decision visit A(t1) x A(t2) with one
+ * lookup per source attribute instead of one per pair.
+ */
+function buildSourceClassIndex(
+  av: AvtabEntries,
+  cav: AvtabEntries,
+  teIndex: KeyIndex,
+  condIndex: KeyIndex,
+): { scIndex: KeyIndex; scRanges: Uint32Array; scTargets: Uint16Array; scTe: Int32Array; scCond: Int32Array } {
+  // Packed keys (source, class, target), sorted: groups by (source, class), targets ascending.
+  const keys = new Float64Array(av.count + cav.count);
+  let n = 0;
+  for (const table of [av, cav]) {
+    for (let i = 0; i < table.count; i++) {
+      if (((table.kind[i] as number) & AV_KINDS) === 0) continue;
+      keys[n++] =
+        ((table.source[i] as number) * 65536 + (table.tclass[i] as number)) * 65536 + (table.target[i] as number);
+    }
+  }
+  const sorted = keys.subarray(0, n).sort();
+  let distinct = 0;
+  let groups = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) {
+      distinct++;
+      if (i === 0 || Math.floor((sorted[i] as number) / 65536) !== Math.floor((sorted[i - 1] as number) / 65536)) groups++;
+    }
+  }
+  const scIndex = new KeyIndex(groups);
+  const scRanges = new Uint32Array(groups * 2);
+  const scTargets = new Uint16Array(distinct);
+  const scTe = new Int32Array(distinct);
+  const scCond = new Int32Array(distinct);
+  let off = 0;
+  let gi = -1;
+  let prevGroup = -1;
+  for (let i = 0; i < n; i++) {
+    const k = sorted[i] as number;
+    if (i > 0 && k === sorted[i - 1]) continue;
+    const group = Math.floor(k / 65536);
+    const t = k - group * 65536;
+    const c = group % 65536;
+    const src = Math.floor(group / 65536);
+    if (group !== prevGroup) {
+      if (gi >= 0) scRanges[gi * 2 + 1] = off;
+      gi++;
+      prevGroup = group;
+      scIndex.set(src, 0, c, gi * 2);
+      scRanges[gi * 2] = off;
+    }
+    scTargets[off] = t;
+    scTe[off] = teIndex.get(src, t, c);
+    scCond[off] = condIndex.get(src, t, c);
+    off++;
+  }
+  if (gi >= 0) scRanges[gi * 2 + 1] = off;
+  return { scIndex, scRanges, scTargets, scTe, scCond };
 }

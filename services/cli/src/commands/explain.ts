@@ -32,7 +32,7 @@ const EX_NOINPUT = 66;
 const EX_IOERR = 74;
 const MAX_POLICY_BYTES = 256 * 1024 * 1024;
 const MAX_LINE = 1024 * 1024;
-const FLUSH_AT = 256 * 1024;
+const OUT_BYTES = 1024 * 1024;
 
 function errorCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
@@ -134,6 +134,32 @@ export interface FastAvc {
 }
 
 const MAX_FAST_PERMS = 64;
+
+const K_OTHER = 0;
+const K_RECORD = 1;
+const K_SCONTEXT = 2;
+const K_TCONTEXT = 3;
+const K_TCLASS = 4;
+const K_PERMISSIVE = 5;
+
+function keyAt(line: string, at: number, len: number): number {
+  switch (len) {
+    case 8:
+      if (line.startsWith('scontext', at)) return K_SCONTEXT;
+      if (line.startsWith('tcontext', at)) return K_TCONTEXT;
+      return K_OTHER;
+    case 6:
+      return line.startsWith('tclass', at) ? K_TCLASS : K_OTHER;
+    case 10:
+      return line.startsWith('permissive', at) ? K_PERMISSIVE : K_OTHER;
+    case 4:
+      return line.startsWith('type', at) || line.startsWith('node', at) ? K_RECORD : K_OTHER;
+    case 3:
+      return line.startsWith('msg', at) ? K_RECORD : K_OTHER;
+    default:
+      return K_OTHER;
+  }
+}
 
 function digitsAt(s: string, from: number, to: number): boolean {
   if (to <= from) return false;
@@ -247,9 +273,8 @@ export function fastAvc(line: string): FastAvc | null {
       p++;
     }
     if (ch !== 61) continue; // a bare word such as "for"
-    const klen = p - keyStart;
-    // Only these keys matter; others are skipped without building a string.
-    const key = klen === 8 || klen === 6 || klen === 10 || klen === 4 || klen === 3 ? line.slice(keyStart, p) : '';
+    // Only these keys matter; they are recognised by length and spelling without building strings.
+    const key = keyAt(line, keyStart, p - keyStart);
     p++;
     let vs: number;
     let ve: number;
@@ -269,30 +294,29 @@ export function fastAvc(line: string): FastAvc | null {
       }
       ve = p;
     }
-    if (key === '') continue;
-    const value = line.slice(vs, ve);
+    if (key === K_OTHER) continue;
     switch (key) {
-      case 'type':
-      case 'msg':
-      case 'node':
+      case K_RECORD:
         return null; // another record on the same line
-      case 'scontext':
+      case K_SCONTEXT:
         if (scontext !== undefined) return null;
-        scontext = value;
+        scontext = line.slice(vs, ve);
         break;
-      case 'tcontext':
+      case K_TCONTEXT:
         if (tcontext !== undefined) return null;
-        tcontext = value;
+        tcontext = line.slice(vs, ve);
         break;
-      case 'tclass':
+      case K_TCLASS:
         if (tclass !== undefined) return null;
-        tclass = value;
+        tclass = line.slice(vs, ve);
         break;
-      case 'permissive':
+      case K_PERMISSIVE: {
+        const value = line.slice(vs, ve);
         if (sawPermissive || (value !== '0' && value !== '1')) return null;
         sawPermissive = true;
         permissive = value === '1';
         break;
+      }
     }
   }
   if (!scontext || !tcontext || !tclass) return null;
@@ -313,11 +337,18 @@ interface Totals {
   longLines: number;
 }
 
-function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s: string) => void, totals: Totals) {
+function makeProcessor(
+  explainer: Explainer,
+  format: 'text' | 'ndjson',
+  emit: (a: string, b: string) => void,
+  totals: Totals,
+) {
   const textCache = new WeakMap<Explanation, string>();
   const jsonCache = new WeakMap<Explanation, string>();
   // Per distinct (contexts, class, perms, permissive): the rendered output after the record-specific part.
-  const rendered = new Map<string, string>();
+  // Keyed scontext -> tcontext -> "class perms permissive": short keys hash faster than one long one.
+  let rendered = new Map<string, Map<string, Map<string, string>>>();
+  let renderedCount = 0;
   const nodes = new Map<string | null, string>();
   const MAX_RENDERED = 100_000;
   const onAvc = (
@@ -328,8 +359,10 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
     raw: string,
   ) => {
     totals.denials++;
-    const key = `${a.scontext}\u0000${a.tcontext}\u0000${a.tclass}\u0000${a.perms.join(' ')}\u0000${a.permissive === true ? 1 : 0}`;
-    let body = rendered.get(key);
+    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}`;
+    let byTarget = rendered.get(a.scontext);
+    let byRest = byTarget?.get(a.tcontext);
+    let body = byRest?.get(rest);
     if (body === undefined) {
       const e = explainer.explain({
         scontext: a.scontext,
@@ -352,8 +385,22 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
           textCache.set(e, body);
         }
       }
-      if (rendered.size >= MAX_RENDERED) rendered.clear();
-      rendered.set(key, body);
+      if (renderedCount >= MAX_RENDERED) {
+        rendered = new Map();
+        renderedCount = 0;
+        byTarget = undefined;
+        byRest = undefined;
+      }
+      if (byTarget === undefined) {
+        byTarget = new Map();
+        rendered.set(a.scontext, byTarget);
+      }
+      if (byRest === undefined) {
+        byRest = new Map();
+        byTarget.set(a.tcontext, byRest);
+      }
+      byRest.set(rest, body);
+      renderedCount++;
     }
     if (format === 'ndjson') {
       let node = nodes.get(nodeName);
@@ -361,9 +408,9 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', emit: (s
         node = JSON.stringify(nodeName);
         if (nodes.size < 10_000) nodes.set(nodeName, node);
       }
-      emit(`{"line":${line},"node":${node},"serial":${serial}${body}`);
+      emit(`{"line":${line},"node":${node},"serial":${serial}`, body);
     } else {
-      emit(`${printable(raw)}\n${body}`);
+      emit(`${printable(raw)}\n`, body);
     }
   };
   const onRecord = (r: AuditRecord, raw: string) => {
@@ -474,23 +521,56 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   }
 
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
-  let out = '';
-  const emit = (s: string) => {
-    out += s;
+  // Output is encoded straight into a buffer: no long string ropes to flatten, little garbage.
+  let buf = Buffer.allocUnsafe(OUT_BYTES);
+  let used = 0;
+  let pending = false;
+  const put = (s: string) => {
+    if (s.length * 3 > buf.length - used) {
+      if (used > 0) {
+        chunks.push(buf.subarray(0, used));
+        pending = true;
+      }
+      buf = Buffer.allocUnsafe(Math.max(OUT_BYTES, s.length * 3));
+      used = 0;
+    }
+    used += buf.write(s, used);
+  };
+  const chunks: Buffer[] = [];
+  const emit = (a: string, b: string) => {
+    put(a);
+    put(b);
   };
   const processLine = makeProcessor(explainer, format, emit, totals);
-  const flush = async () => {
-    if (out.length === 0) return;
-    const chunk = out;
-    out = '';
-    if (!io.stdout.write(chunk)) await waitDrain(io.stdout);
+  const flush = async (all: boolean) => {
+    if (all && used > 0) {
+      chunks.push(buf.subarray(0, used));
+      buf = Buffer.allocUnsafe(OUT_BYTES);
+      used = 0;
+    }
+    pending = false;
+    while (chunks.length > 0) {
+      const c = chunks.shift() as Buffer;
+      if (!io.stdout.write(c)) await waitDrain(io.stdout);
+    }
   };
   try {
     stream.setEncoding('utf8');
     let carry = '';
+    let skipping = false;
     for await (const chunk of stream as AsyncIterable<string>) {
       let text = carry.length > 0 ? carry + chunk : chunk;
       let pos = 0;
+      if (skipping) {
+        // Rest of an over-long line: drop up to its newline.
+        const nl = text.indexOf('\n');
+        if (nl < 0) {
+          carry = '';
+          continue;
+        }
+        skipping = false;
+        pos = nl + 1;
+      }
       for (;;) {
         const nl = text.indexOf('\n', pos);
         if (nl < 0) break;
@@ -500,14 +580,15 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
       carry = text.slice(pos);
       text = '';
       if (carry.length > MAX_LINE) {
-        // An over-long line: drop what we have and skip to its end.
+        totals.lines++;
         totals.longLines++;
         carry = '';
+        skipping = true;
       }
-      if (out.length >= FLUSH_AT) await flush();
+      if (pending) await flush(false);
     }
-    if (carry.length > 0) processLine(carry);
-    await flush();
+    if (carry.length > 0 && !skipping) processLine(carry);
+    await flush(true);
   } catch (e) {
     io.stderr.write(`avcstream explain: read or write error: ${message(e)}\n`);
     return EX_IOERR;
