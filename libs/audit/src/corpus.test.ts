@@ -2,8 +2,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAuditText } from './decoder.ts';
+import { createAuditDecoder, parseAuditText } from './decoder.ts';
+import { eventToJson } from './event.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
 import type { AuditEvent } from './types.ts';
@@ -28,6 +30,19 @@ function read(rel: string): string {
 
 function decode(rel: string) {
   return parseAuditText(read(rel));
+}
+
+/** Events and errors are two streams: each must be identical whatever the chunking. */
+function decodeChunks(chunks: Uint8Array[]) {
+  const d = createAuditDecoder();
+  const events: string[] = [];
+  const errors: unknown[] = [];
+  for (const c of [...chunks, null]) {
+    const r = c === null ? d.end() : d.write(c);
+    events.push(...r.events.map(eventToJson));
+    errors.push(...r.errors);
+  }
+  return { events, errors, stats: d.stats() };
 }
 
 function walk(dir: string): string[] {
@@ -72,6 +87,34 @@ describe.runIf(present)('audit corpus', () => {
       if (r.errors.length > 0) malformed[f] = r.errors.length;
     }
     expect(malformed).toEqual(Object.fromEntries(Object.entries(EXPECTED_MALFORMED).map(([k, v]) => [k, v[0]])));
+  });
+
+  it('gives the same events for any chunking of real logs', () => {
+    const files = [
+      'audit-userspace/test3.log',
+      'laurel/record-execve-long.txt',
+      'elastic-integrations/test-auditd-enriched.log',
+      'selinux-sepolgen/short.log',
+      'apparmor.d/audit.log',
+    ];
+    for (const f of files) {
+      const bytes = readFileSync(join(CORPUS, f));
+      const whole = JSON.stringify(decodeChunks([bytes]));
+      fc.assert(
+        fc.property(fc.array(fc.nat({ max: bytes.length }), { maxLength: 16 }), (cuts) => {
+          const points = [...new Set(cuts)].sort((x, y) => x - y);
+          const chunks: Uint8Array[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(bytes.subarray(prev));
+          expect(JSON.stringify(decodeChunks(chunks)), f).toBe(whole);
+        }),
+        { numRuns: 40 },
+      );
+    }
   });
 
   it('groups the go-libaudit reassembler logs as its tests expect', () => {
