@@ -126,11 +126,18 @@ describe('reassembler', () => {
     expect(ev).toHaveLength(0);
     re.tick(11_000, ev);
     expect(ev.map((e) => e.serial)).toEqual([1]);
+    // Idle time counts from the first tick after the last record: never early.
     re.push(rec(S(2, 'SYSCALL')), ev);
     re.tick(11_500, ev);
-    expect(ev).toHaveLength(1);
     re.tick(12_000, ev);
+    re.push(rec(S(2, 'CWD')), ev);
+    re.tick(12_400, ev);
+    expect(ev).toHaveLength(1);
+    re.tick(13_399, ev);
+    expect(ev).toHaveLength(1);
+    re.tick(13_400, ev);
     expect(ev.map((e) => e.serial)).toEqual([1, 2]);
+    expect(ev[1]!.records.map((r) => r.type)).toEqual(['SYSCALL', 'CWD']);
   });
 
   it('evicts the oldest event when the in-flight table is full: partial, counted, never lost', () => {

@@ -47,6 +47,7 @@ interface Pending {
   raws: string[];
   bytes: number;
   firstOffset: number;
+  /** Caller clock at the first tick after the event last received a record (NaN: not ticked since). */
   touchedAt: number;
   partial: boolean;
   openSeq: number;
@@ -94,7 +95,6 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
   let seq = 0;
   let bytes = 0;
   let minTimeLowerBound = Infinity;
-  let lastNow = Number.NaN;
   let last: Pending | null = null;
   const st: ReassemblerStats = { events: 0, evicted: 0, partial: 0, duplicates: 0 };
 
@@ -205,7 +205,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         raws: [text],
         bytes: 0,
         firstOffset: offset,
-        touchedAt: lastNow,
+        touchedAt: Number.NaN,
         partial: false,
         openSeq: n,
         hasSyscall: false,
@@ -232,7 +232,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       p.raws.push(text);
       p.bytes += size;
       bytes += size;
-      p.touchedAt = lastNow;
+      p.touchedAt = Number.NaN;
     } else {
       const seen = closed.get(key);
       let late = false;
@@ -260,7 +260,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         raws: [text],
         bytes: size,
         firstOffset: offset,
-        touchedAt: lastNow,
+        touchedAt: Number.NaN,
         partial: late,
         openSeq: n,
         hasSyscall: false,
@@ -285,7 +285,6 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       if (Number.isNaN(p.touchedAt)) p.touchedAt = nowMs;
       else if (nowMs - p.touchedAt >= horizonMs) close(p, out, false);
     }
-    lastNow = nowMs;
   }
 
   function flush(out: AuditEvent[]): void {
