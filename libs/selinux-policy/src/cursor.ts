@@ -63,12 +63,10 @@ export class Cursor {
   str(len: number, what = 'name'): string {
     if (len > MAX_NAME_BYTES) this.fail(`${what} length ${len} too large`, this.pos - 4);
     this.need(len);
-    const b = this.bytes;
-    let s = '';
-    const end = this.pos + len;
-    for (let i = this.pos; i < end; i++) s += String.fromCharCode(b[i] as number);
-    this.pos = end;
-    return s;
+    const start = this.pos;
+    this.pos = start + len;
+    // One call per name (latin1: every byte maps to the same code point), no intermediate strings.
+    return String.fromCharCode.apply(null, this.bytes.subarray(start, start + len) as unknown as number[]);
   }
 
   /** An ebitmap (§2.2), validated like libsepol does. */
@@ -85,11 +83,14 @@ export class Cursor {
     const starts = new Uint32Array(count);
     const words = new Uint32Array(count * 2);
     let prev = -1;
+    this.need(count * 12);
+    const view = this.view;
     for (let i = 0; i < count; i++) {
       const nodeAt = this.pos;
-      const start = this.u32();
-      const lo = this.u32();
-      const hi = this.u32();
+      const start = view.getUint32(nodeAt, true);
+      const lo = view.getUint32(nodeAt + 4, true);
+      const hi = view.getUint32(nodeAt + 8, true);
+      this.pos = nodeAt + 12;
       if (start % 64 !== 0) this.fail(`ebitmap node start ${start} not a multiple of 64`, nodeAt);
       if (start <= prev) this.fail('ebitmap nodes out of order', nodeAt);
       if (start > highbit - 64) this.fail(`ebitmap node start ${start} beyond highbit ${highbit}`, nodeAt);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PolicyFormatError } from './errors.ts';
+import { policyInfo } from './info.ts';
 import { readPolicy } from './read-policy.ts';
 import { debianPolicyBytes, prng, runPolicyTests } from './test-policy.ts';
 
@@ -7,7 +8,10 @@ const SEED = Number(process.env.AVCSTREAM_FUZZ_SEED ?? 20261122);
 
 function outcome(bytes: Uint8Array): 'ok' | 'format-error' {
   try {
-    readPolicy(bytes);
+    const p = readPolicy(bytes);
+    // A file that reads must also index and summarise without throwing.
+    expect(p.teIndex.size + p.condIndex.size + p.scIndex.size).toBeGreaterThanOrEqual(0);
+    policyInfo(p);
     return 'ok';
   } catch (err) {
     if (err instanceof PolicyFormatError) {

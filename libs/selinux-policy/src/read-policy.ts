@@ -385,10 +385,12 @@ export function readPolicy(bytes: Uint8Array): Policy {
     const expr = new Uint32Array(nexpr * 2);
     const boolsUsed = new Set<number>();
     let depth = 0;
+    c.need(nexpr * 8);
     for (let k = 0; k < nexpr; k++) {
       const nodeAt = c.pos;
-      const t = c.u32();
-      const b = c.u32();
+      const t = c.view.getUint32(nodeAt, true);
+      const b = c.view.getUint32(nodeAt + 4, true);
+      c.pos = nodeAt + 8;
       if (t < COND_BOOL || t > COND_NEQ) c.fail(`bad conditional expression node type ${t}`, nodeAt);
       if (t === COND_BOOL) {
         if (b < 1 || b > boolTab.nprim) c.fail(`conditional names unknown boolean ${b}`, nodeAt);
@@ -543,17 +545,25 @@ export function readPolicy(bytes: Uint8Array): Policy {
     const at = c.pos;
     const bits = c.ebitmap().toArray();
     const isAttr = (typeList[v - 1] as TypeDatum).isAttribute;
-    const set = new Set<number>([v]);
+    // bits are ascending: merge the type's own value in while copying.
+    const attrs = new Uint16Array(bits.length + 1);
+    let n = 0;
+    let ownDone = false;
     for (const b of bits) {
       const av = b + 1;
       if (av > ntypes) c.fail(`type ${v} maps to unknown attribute ${av}`, at);
       if (av === v) continue;
       if (isAttr) c.fail(`attribute ${v} maps to another attribute`, at);
       if (!(typeList[av - 1] as TypeDatum).isAttribute) c.fail(`type ${v} maps to non-attribute ${av}`, at);
-      set.add(av);
+      if (!ownDone && v < av) {
+        attrs[n++] = v;
+        ownDone = true;
+      }
+      attrs[n++] = av;
       members[av]?.push(v);
     }
-    typeAttrs.push(Uint16Array.from([...set].sort((a, b) => a - b)));
+    if (!ownDone) attrs[n++] = v;
+    typeAttrs.push(n === attrs.length ? attrs : attrs.slice(0, n));
   }
   c.section = 'end';
   if (c.remaining !== 0) c.fail(`${c.remaining} trailing bytes after the last section`);
@@ -561,9 +571,14 @@ export function readPolicy(bytes: Uint8Array): Policy {
   const attrMembers = members.map((m) => Uint16Array.from(m));
 
   // ---- indexes for decisions
-  const { teIndex, teVectors } = buildTeIndex(c, avtabEntries);
-  const { condIndex, condLists } = buildCondIndex(condAvtab);
-  const sourceClass = buildSourceClassIndex(avtabEntries, condAvtab, teIndex, condIndex);
+  // Duplicate unconditional entries are rejected now (libsepol does); the lookup indexes are built on
+  // first use, so reading a policy (e.g. for `policy info`) does not pay for them.
+  checkDuplicates(c, avtabEntries);
+  let indexes: DecisionIndexes | undefined;
+  const idx = (): DecisionIndexes => {
+    indexes ??= buildIndexes(avtabEntries, condAvtab);
+    return indexes;
+  };
 
   const permissive = new Uint8Array(ntypes + 1);
   const permissiveTypes: number[] = [];
@@ -618,11 +633,33 @@ export function readPolicy(bytes: Uint8Array): Policy {
     condEntryNode: Uint32Array.from(condEntryNode),
     condEntryBranch: Uint8Array.from(condEntryBranch),
     conds,
-    teIndex,
-    teVectors,
-    condIndex,
-    condLists,
-    ...sourceClass,
+    get teIndex() {
+      return idx().teIndex;
+    },
+    get teVectors() {
+      return idx().teVectors;
+    },
+    get condIndex() {
+      return idx().condIndex;
+    },
+    get condLists() {
+      return idx().condLists;
+    },
+    get scIndex() {
+      return idx().scIndex;
+    },
+    get scRanges() {
+      return idx().scRanges;
+    },
+    get scTargets() {
+      return idx().scTargets;
+    },
+    get scTe() {
+      return idx().scTe;
+    },
+    get scCond() {
+      return idx().scCond;
+    },
     typeAttrs,
     attrMembers,
     roleTransitions,
@@ -926,7 +963,42 @@ function readAvtabEntry(
   b.push(s, t, cl, k, data, null);
 }
 
-function buildTeIndex(c: Cursor, av: AvtabEntries): { teIndex: KeyIndex; teVectors: Uint32Array } {
+interface DecisionIndexes {
+  teIndex: KeyIndex;
+  teVectors: Uint32Array;
+  condIndex: KeyIndex;
+  condLists: Uint32Array;
+  scIndex: KeyIndex;
+  scRanges: Uint32Array;
+  scTargets: Uint16Array;
+  scTe: Int32Array;
+  scCond: Int32Array;
+}
+
+function buildIndexes(av: AvtabEntries, cav: AvtabEntries): DecisionIndexes {
+  const { teIndex, teVectors } = buildTeIndex(av);
+  const { condIndex, condLists } = buildCondIndex(cav);
+  return { teIndex, teVectors, condIndex, condLists, ...buildSourceClassIndex(av, cav, teIndex, condIndex) };
+}
+
+/** libsepol rejects two unconditional entries with the same (source, target, class, kind). */
+function checkDuplicates(c: Cursor, av: AvtabEntries): void {
+  const keys = new Float64Array(av.count);
+  for (let i = 0; i < av.count; i++) {
+    // (source, target, class) in 48 bits, then the kind's bit index (< 16): exact in a double.
+    const k = av.kind[i] as number;
+    keys[i] =
+      (((av.source[i] as number) * 65536 + (av.target[i] as number)) * 65536 + (av.tclass[i] as number)) * 16 +
+      (31 - Math.clz32(k));
+  }
+  keys.sort();
+  const firstXperm = 31 - Math.clz32(AVTAB_XPERMS_ALLOWED);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i] === keys[i - 1] && (keys[i] as number) % 16 < firstXperm) c.fail('duplicate avtab entry', 0);
+  }
+}
+
+function buildTeIndex(av: AvtabEntries): { teIndex: KeyIndex; teVectors: Uint32Array } {
   const teIndex = new KeyIndex(av.count);
   const vec = new Uint32Array(av.count * 4);
   let used = 0;
@@ -943,9 +1015,7 @@ function buildTeIndex(c: Cursor, av: AvtabEntries): { teIndex: KeyIndex; teVecto
       vec[o + 2] = 0xffffffff;
       teIndex.set(s, t, cl, o);
     }
-    const kinds = vec[o + 3] as number;
-    if (kinds & k) c.fail(`duplicate avtab entry (entry ${i})`, 0);
-    vec[o + 3] = kinds | k;
+    vec[o + 3] = (vec[o + 3] as number) | k;
     const d = av.data[i] as number;
     if (k === AVTAB_ALLOWED) vec[o] = ((vec[o] as number) | d) >>> 0;
     else if (k === AVTAB_AUDITALLOW) vec[o + 1] = ((vec[o + 1] as number) | d) >>> 0;
