@@ -89,6 +89,20 @@ async function main() {
     let written = 0;
     let writing = true;
 
+    // When the ingester had everything acked by Kafka (which stage is the bottleneck).
+    let ingesterDoneSecs = Number.NaN;
+    const ingWatch = (async () => {
+      for (;;) {
+        const n = await daemons[0]!.metric('avcstream_ingester_published_events_total').catch(() => null);
+        if (n !== null && n >= total) {
+          ingesterDoneSecs = (Date.now() - t0) / 1000;
+          return;
+        }
+        if (Date.now() - t0 > (args.seconds + 300) * 1000) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+
     // Prober: find probe events in ES as they become searchable.
     const prober = (async () => {
       while (writing || appendedAt.size > 0) {
@@ -145,12 +159,15 @@ async function main() {
     );
     const endSecs = (Date.now() - t0) / 1000;
     await prober;
+    await ingWatch;
     const rss = daemons.map((d) => peakRssMb(d.proc.pid));
     const rows = [
       ['target rate (events/s)', thousands(args.rate)],
       ['events appended', thousands(total)],
       ['append time (s)', fixed(writeSecs, 1)],
+      ['all published to Kafka after (s)', fixed(ingesterDoneSecs, 1)],
       ['all searchable after (s)', fixed(endSecs, 1)],
+      ['ingester events/s (to Kafka)', thousands(Math.round(total / ingesterDoneSecs))],
       ['end-to-end events/s', thousands(Math.round(total / endSecs))],
       ['documents in ES', thousands(done)],
       [`latency p50 (ms, ${latencies.length} probes)`, thousands(Math.round(pct(latencies, 50)))],
