@@ -61,7 +61,15 @@ function parseLevel(policy: Policy, text: string): Level | string {
       const b = policy.catByName.get(item.slice(dot + 1));
       if (a === undefined || b === undefined) return `unknown category in ${quote(item)}`;
       if (a >= b) return `bad category range ${quote(item)}`;
-      for (let v = a; v <= b; v++) set(v - 1);
+      // Bits a-1 .. b-1, a word at a time.
+      for (let bit = a - 1; bit <= b - 1; ) {
+        const w = bit >>> 5;
+        const from = bit & 31;
+        const to = Math.min(31, b - 1 - (w << 5));
+        const mask = to - from === 31 ? 0xffffffff : ((1 << (to - from + 1)) - 1) << from;
+        words[w] = ((words[w] as number) | mask) >>> 0;
+        bit = (w + 1) << 5;
+      }
     }
   }
   const starts: number[] = [];

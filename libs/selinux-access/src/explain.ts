@@ -298,6 +298,39 @@ function teAllowedWith(policy: Policy, te: TeRules, bs: BoolState): number {
   return allowed >>> 0;
 }
 
+const condTextCache = new WeakMap<Policy, string[]>();
+/** formatCond, once per conditional node. */
+function condText(policy: Policy, nodeIdx: number): string {
+  let arr = condTextCache.get(policy);
+  if (!arr) {
+    arr = [];
+    condTextCache.set(policy, arr);
+  }
+  let t = arr[nodeIdx];
+  if (t === undefined) {
+    const node = policy.conds[nodeIdx];
+    t = node ? formatCond(policy, node) : '?';
+    arr[nodeIdx] = t;
+  }
+  return t;
+}
+
+const permNamesCache = new WeakMap<ClassDatum, Map<number, string[]>>();
+/** Sorted permission names of a vector, memoized per class (bounded). */
+function permNamesCached(cls: ClassDatum, av: number): string[] {
+  let m = permNamesCache.get(cls);
+  if (!m) {
+    m = new Map();
+    permNamesCache.set(cls, m);
+  }
+  let r = m.get(av);
+  if (!r) {
+    r = permNames(cls, av);
+    if (m.size < 4096) m.set(av, r);
+  }
+  return r;
+}
+
 function note(text: string): Fix {
   return { kind: 'note', text, verified: false };
 }
@@ -422,7 +455,7 @@ function grantingRules(
     const v = (kind === AVTAB_AUDITDENY ? ~data & mask : data) >>> 0;
     if ((v & perms) === 0) return;
     const word = kind === AVTAB_AUDITDENY ? 'dontaudit' : 'allow';
-    const ps = permNames(datum, v);
+    const ps = permNamesCached(datum, v);
     out.push(`  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`);
   };
   forEachRulePair(policy, s.type, t.type, cls, (i, j, o, g) => {
@@ -441,7 +474,7 @@ function grantingRules(
       const br = policy.condEntryBranch[e] as number;
       if (st === -1 || st !== br) continue;
       const node = policy.conds[nodeIdx];
-      const expr = node ? formatCond(policy, node) : '?';
+      const expr = node ? condText(policy, nodeIdx) : '?';
       show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
     }
   });
