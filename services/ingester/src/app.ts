@@ -263,7 +263,9 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     const add = async (msg: OutMessage) => {
       batch.push(msg);
       batchBytes += msg.value.length;
-      if (batch.length >= config.backpressure.maxBatchMessages || batchBytes >= 768 * 1024) await flushBatch(null, 0);
+      if (batch.length >= config.backpressure.maxBatchMessages || batchBytes >= config.backpressure.maxBatchBytes) {
+        await flushBatch(null, 0);
+      }
     };
     for (const err of res.errors) {
       m.malformed.inc();

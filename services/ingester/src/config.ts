@@ -14,7 +14,7 @@ export function ingesterConfigSchema(hostname: string) {
           startAt: z.enum(['beginning', 'end']).default('beginning'),
           checkpointPath: z.string().min(1).default('/var/lib/avcstream/ingester.checkpoint.json'),
           pollIntervalMs: zInt(0, 60_000).default(1000),
-          chunkBytes: zInt(4096, 16 * 1024 * 1024).default(256 * 1024),
+          chunkBytes: zInt(4096, 16 * 1024 * 1024).default(1024 * 1024),
           watch: zBool().default(true),
         })
         .strict()
@@ -57,7 +57,12 @@ export function ingesterConfigSchema(hostname: string) {
           /** Batches sent to Kafka and not yet acked. */
           maxInFlightBatches: zInt(1, 64).default(4),
           /** Most messages per producer send. */
-          maxBatchMessages: zInt(1, 100_000).default(2000),
+          maxBatchMessages: zInt(1, 100_000).default(5000),
+          /**
+           * Most uncompressed bytes per producer send. The broker limits the compressed batch
+           * (`message.max.bytes`, 1 MiB by default); gzip shrinks audit JSON 5-10x.
+           */
+          maxBatchBytes: zInt(64 * 1024, 64 * 1024 * 1024).default(2 * 1024 * 1024),
         })
         .strict()
         .prefault({}),
