@@ -8,6 +8,8 @@
 //   3. the steady-state rate of each, (100k - 20k) / (t100k - t20k) AVC/s, so that fixed start-up costs
 //      (interpreter, policy load) do not hide the engine, and the ratios.
 // Targets: readPolicy(policy.33) < 0.5 s; steady-state explain >= 100x audit2why (below 30x is a defect).
+// Every time is printed as wall time and as CPU time (user+sys); the targets are judged on CPU time,
+// because on a shared 2-core machine wall time swings with the other jobs' load.
 //
 // The AVC lines are built from the policy's own types, classes, permissions, roles, users and rules
 // (libs/selinux-access/oracle/oracle.py gen-plain: TE, boolean-gated, dontaudit, constraint, MCS, role
@@ -16,7 +18,7 @@
 // the 100k one. Generated files are cached under bench/.out/policy (git-ignored).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, type RunResult } from './lib/measure.ts';
@@ -310,9 +312,9 @@ async function main(): Promise<void> {
   const swc = steadyCpu('audit2why');
   rows.push([
     `steady state (${thousands(big.lines)}-${thousands(small.lines)})/(t${big.lines / 1000}k-t${small.lines / 1000}k)`,
-    `${thousands(Math.round(so))} AVC/s`,
-    `${thousands(Math.round(sw))} AVC/s`,
-    `${fixed(so / sw, 1)}x`,
+    so > 0 ? `${thousands(Math.round(so))} AVC/s` : 'n/a (noise)',
+    sw > 0 ? `${thousands(Math.round(sw))} AVC/s` : 'n/a (noise)',
+    so > 0 && sw > 0 ? `${fixed(so / sw, 1)}x` : 'n/a',
   ]);
   rows.push([
     'steady state from CPU time (less sensitive to load)',
@@ -324,11 +326,19 @@ async function main(): Promise<void> {
     `\npolicy: ${a.policy} (${thousands(statSync(a.policy).size)} bytes), seed ${a.seed}\n\n`,
   );
   process.stdout.write(`${formatTable(['measure', 'avcstream', 'seinfo / audit2why', 'ratio'], rows)}\n`);
-  const loadOk = loadCold < 0.5;
-  const steadyOk = so / sw >= 100;
+  // On a shared machine wall time swings with the load; CPU time (user+sys) does not. Targets are judged
+  // on CPU time; the wall-time figures are printed next to them.
+  const loadCpu = median(coldCpu);
+  const loadOk = loadCpu < 0.5;
+  const ratioCpu = soc / swc;
+  const steadyOk = ratioCpu >= 100;
+  const wallNote =
+    so > 0 && sw > 0 ? `${fixed(so / sw, 1)}x` : 'n/a: wall time did not grow with the input (load noise)';
   process.stdout.write(
-    `\ntargets: readPolicy < 0.5 s: ${loadOk ? 'MET' : 'MISSED'} (${fixed(loadCold, 3)} s); ` +
-      `steady-state explain >= 100x audit2why: ${steadyOk ? 'MET' : so / sw < 30 ? 'MISSED (below 30x: a defect to profile)' : 'MISSED'} (${fixed(so / sw, 1)}x)\n`,
+    `\ntargets (judged on CPU time; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores):\n` +
+      `  readPolicy(policy.33) < 0.5 s: ${loadOk ? 'MET' : 'MISSED'} (CPU ${fixed(loadCpu, 3)} s, wall ${fixed(loadCold, 3)} s)\n` +
+      `  steady-state explain >= 100x audit2why: ${steadyOk ? 'MET' : ratioCpu < 30 ? 'MISSED (below 30x: a defect to profile)' : 'MISSED'} ` +
+      `(CPU ${fixed(ratioCpu, 1)}x, wall ${wallNote})\n`,
   );
   if (a.strict && !(loadOk && steadyOk)) process.exitCode = 1;
 }
