@@ -32,6 +32,11 @@ export interface ExplainerOptions {
   booleans?: Readonly<Record<string, boolean>>;
   /** Memoized explanations kept per boolean state before the cache is cleared. Default 100 000. */
   cacheSize?: number;
+  /**
+   * Memoize explanations (default true). A caller that caches its own rendering of each explanation (the
+   * CLI) turns it off to keep memory down; contexts and TE rules stay cached either way.
+   */
+  memoize?: boolean;
 }
 
 export interface Explainer {
@@ -84,6 +89,7 @@ function explanation(verdict: Verdict, evidence: string[], fixes: Fix[], boolean
 export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Explainer {
   const baseValues = booleanValues(policy, opts.booleans);
   const cacheSize = opts.cacheSize ?? 100_000;
+  const memoize = opts.memoize ?? true;
   const states = new Map<string, StateCache>();
   const teCache = new TeCache(policy);
   const contexts = new Map<string, ContextResult>();
@@ -126,6 +132,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
 
   function explain(denial: Denial, overrides?: Readonly<Record<string, boolean>>): Explanation {
     const st = stateFor(overrides);
+    if (!memoize) return freezeExplanation(compute(policy, denial, st, context));
     const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}`;
     let e = st.memo.get(key);
     if (e === undefined) {

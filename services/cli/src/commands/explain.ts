@@ -493,7 +493,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
     const unknown = booleans ? Object.keys(booleans).filter((n) => !policy.boolByName.has(n)).length : 0;
     if (unknown > 0) io.stderr.write(`avcstream explain: ${unknown} booleans not defined by the policy were ignored\n`);
-    explainer = createExplainer(policy, booleans ? { booleans } : {});
+    // The command caches its rendering of each distinct denial, so the explainer need not memoize.
+    explainer = createExplainer(policy, booleans ? { booleans, memoize: false } : { memoize: false });
   } catch (e) {
     const code = errorCode(e);
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
