@@ -82,6 +82,10 @@ describe.runIf(runDebian)('Debian reference policy', { timeout: 120_000 }, () =>
     expect(Object.isFrozen(a)).toBe(true);
     expect(a.verdict).toBe('TE_MISSING');
     expect(a.fixes).toEqual([{ kind: 'allow', text: 'allow httpd_t shadow_t:file read;', verified: true }]);
+    const plain = createExplainer(policy, { memoize: false });
+    const b = plain.explain(d);
+    expect(b).toEqual(a);
+    expect(plain.explain(d)).not.toBe(b);
   });
 
   it('explains a constraint failure like libsepol, and says an allow rule will not help', () => {
