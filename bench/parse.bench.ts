@@ -8,6 +8,8 @@
 // --stub     measure bench/lib/stub-parse.ts instead of avcstream (to develop the bench itself)
 // --profile  also run `avcstream parse` under `node --cpu-prof` on the smallest size and print hot spots
 // --repeat N runs of each tool, interleaved; the fastest wall time counts (default 2)
+// --node-options STR  extra NODE_OPTIONS for avcstream (what-if figures, labelled in the header)
+// --compile-cache     run avcstream with NODE_COMPILE_CACHE (what-if figures, labelled in the header)
 // --strict   exit 1 when a target is missed (default: print and exit 0; exit 1 only when a tool fails)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,9 @@ const root = resolve(here, '..');
 const outDir = join(here, '.out');
 const node = process.execPath;
 
+/** Set from --node-options / --compile-cache before any run. */
+const whatIf = { nodeOptions: '', compileCache: false };
+
 interface Args {
   sizes: number[];
   seed: number;
@@ -31,6 +36,10 @@ interface Args {
   profile: boolean;
   strict: boolean;
   repeat: number;
+  /** Extra NODE_OPTIONS for the avcstream runs (what-if figures; printed in the header). */
+  nodeOptions: string;
+  /** Run avcstream with NODE_COMPILE_CACHE set (what-if figures; printed in the header). */
+  compileCache: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,6 +50,8 @@ function parseArgs(argv: string[]): Args {
     profile: false,
     strict: false,
     repeat: 2,
+    nodeOptions: '',
+    compileCache: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -50,6 +61,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--profile') a.profile = true;
     else if (k === '--strict') a.strict = true;
     else if (k === '--repeat') a.repeat = Number(argv[++i]);
+    else if (k === '--node-options') a.nodeOptions = argv[++i] ?? '';
+    else if (k === '--compile-cache') a.compileCache = true;
     else throw new Error(`unknown argument ${JSON.stringify(k)}`);
   }
   if (a.sizes.length === 0 || a.sizes.some((n) => !Number.isInteger(n) || n < 1000))
@@ -159,7 +172,9 @@ function avcstreamCmd(
 ): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
   const bin = join(root, 'node_modules', '.bin');
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
-  if (nodeOptions) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim();
+  const opts = `${process.env.NODE_OPTIONS ?? ''} ${whatIf.nodeOptions} ${nodeOptions}`.trim();
+  if (opts) env.NODE_OPTIONS = opts;
+  if (whatIf.compileCache) env.NODE_COMPILE_CACHE = join(outDir, 'compile-cache');
   if (stub) return { cmd: node, args: [join(here, 'lib', 'stub-parse.ts'), ...args], env };
   return { cmd: join(bin, 'avcstream'), args: ['parse', ...args], env };
 }
@@ -324,6 +339,8 @@ async function profile(args: Args, work: string): Promise<void> {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  whatIf.nodeOptions = args.nodeOptions;
+  whatIf.compileCache = args.compileCache;
   ensureTools();
   mkdirSync(outDir, { recursive: true });
   const work = join(outDir, `run-${process.pid}`);
@@ -334,9 +351,13 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     for (const size of args.sizes) rows.push(...(await benchSize(size, args, work)));
 
-    const subject = args.stub
-      ? 'STUB (bench/lib/stub-parse.ts), not avcstream'
-      : `avcstream (node ${process.version})`;
+    const tweaks = [
+      args.nodeOptions ? `NODE_OPTIONS=${JSON.stringify(args.nodeOptions)}` : '',
+      args.compileCache ? 'NODE_COMPILE_CACHE' : '',
+    ].filter(Boolean);
+    const subject =
+      (args.stub ? 'STUB (bench/lib/stub-parse.ts), not avcstream' : `avcstream (node ${process.version})`) +
+      (tweaks.length ? ` WHAT-IF ${tweaks.join(' ')}` : '');
     process.stdout.write(
       `\nbench:parse  ${subject}; ${laurelVersion}; ${ausearchVersion}; seed ${args.seed}; best of ${args.repeat}; load ${loadavg()
         .map((l) => l.toFixed(1))
