@@ -17,6 +17,16 @@ function haveSeinfo(): boolean {
 describe.runIf(runPolicyTests)('readPolicy on the Debian reference policy', { timeout: 120_000 }, () => {
   const policy = readPolicy(debianPolicyBytes());
 
+  it('is immutable', () => {
+    expect(Object.isFrozen(policy)).toBe(true);
+    expect(Object.isFrozen(policy.types)).toBe(true);
+    expect(Object.isFrozen(policy.types[0])).toBe(true);
+    expect(Object.isFrozen(policy.classes[0]?.constraints)).toBe(true);
+    expect(() => {
+      (policy.types as unknown as unknown[]).push(1);
+    }).toThrow(TypeError);
+  });
+
   it('reads the header and symbol values of the worked example (§24.6)', () => {
     expect(policy.version).toBe(33);
     expect(policy.mls).toBe(true);

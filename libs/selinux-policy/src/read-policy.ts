@@ -668,6 +668,18 @@ export function readPolicy(bytes: Uint8Array): Policy {
     counts,
     size: bytes.length,
   };
+  for (const list of [commonList, classList, roleList, typeList, userList, boolList, sensList, catList, conds]) {
+    for (const item of list as object[]) Object.freeze(item);
+    Object.freeze(list);
+  }
+  for (const cl of classList) {
+    Object.freeze(cl.permNames);
+    Object.freeze(cl.constraints);
+    Object.freeze(cl.validatetrans);
+  }
+  Object.freeze(roleTransitions);
+  Object.freeze(roleAllowList);
+  Object.freeze(counts);
   return Object.freeze(policy);
 }
 
