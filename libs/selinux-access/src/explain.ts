@@ -229,7 +229,7 @@ function compute(
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
     const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, rule);
     evidence.unshift(
-      `Missing type enforcement (TE) allow rule: nothing grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
+      `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
     );
     if ((requested & d.teAllowed) !== 0) {
       evidence.push(`Already allowed: ${permList(permNames(cls, requested & d.teAllowed))}.`);
