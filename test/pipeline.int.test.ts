@@ -108,15 +108,25 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     expect(await client().count(`${names.prefix}-selinux-events`)).toBe(13);
     expect(await topicCount(names.deadletter)).toBe(malformed);
     expect(await ing.metric('avcstream_ingester_malformed_lines_total')).toBe(malformed);
-    // the ECS shape of one BOOLEAN denial, searchable by its fields
+    // the ECS shape of one BOOLEAN denial (line 26, serial 8213), searchable by its fields
     const hit = await client().search<Record<string, unknown>>(`${names.prefix}-denials`, {
-      query: { bool: { filter: [{ term: { 'decision.verdict': 'BOOLEAN' } }, { term: { 'selinux.tclass': 'dir' } }] } },
-      size: 1,
+      query: {
+        bool: {
+          filter: [
+            { term: { 'decision.verdict': 'BOOLEAN' } },
+            { term: { 'selinux.tclass': 'dir' } },
+            { term: { 'event.sequence': 8213 } },
+            { term: { 'host.name': 'web01.example.com' } },
+          ],
+        },
+      },
+      size: 2,
     });
+    expect(hit.hits).toHaveLength(1);
     expect(hit.hits[0]?.source).toMatchObject({
       event: { action: 'violated-selinux-policy', category: ['file'], outcome: 'failure' },
       host: { name: 'web01.example.com' },
-      process: { executable: '/usr/sbin/httpd', pid: expect.any(Number) },
+      process: { executable: '/usr/sbin/httpd', pid: 2214, parent: { pid: 2201 }, working_directory: '/' },
       user: { id: '48' },
       file: { path: '/home/alice/public_html' },
       selinux: { scontext: { type: 'httpd_t' }, tcontext: { type: 'user_home_t' }, tclass: 'dir', perms: ['getattr'] },
