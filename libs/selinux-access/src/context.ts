@@ -112,6 +112,36 @@ function containsAll(a: Ebitmap, b: Ebitmap): boolean {
   return true;
 }
 
+type Range = readonly [Level, Level];
+const rangeCache = new WeakMap<Policy, Map<string, Range | string>>();
+const MAX_CACHED_RANGES = 10_000;
+
+/** MLS ranges repeat a lot across contexts ("s0", "s0-s0:c0.c1023"): parse each once per policy. */
+function parseRangeCached(policy: Policy, mls: string): Range | string {
+  let m = rangeCache.get(policy);
+  if (!m) {
+    m = new Map();
+    rangeCache.set(policy, m);
+  }
+  let r = m.get(mls);
+  if (r === undefined) {
+    r = parseRange(policy, mls);
+    if (m.size >= MAX_CACHED_RANGES) m.clear();
+    if (mls.length <= 256) m.set(mls, r);
+  }
+  return r;
+}
+
+function parseRange(policy: Policy, mls: string): Range | string {
+  const dash = mls.indexOf('-');
+  const l = parseLevel(policy, dash < 0 ? mls : mls.slice(0, dash));
+  if (typeof l === 'string') return l;
+  if (dash < 0) return [l, l];
+  const h = parseLevel(policy, mls.slice(dash + 1));
+  if (typeof h === 'string') return h;
+  return [l, h];
+}
+
 /**
  * Parse a context. `strict` applies every libsepol validity rule (audit2why-compatible); otherwise only
  * the names must exist and the MLS part must parse.
@@ -137,16 +167,10 @@ export function parseContext(policy: Policy, text: string, strict: boolean): Con
   let high = NO_LEVEL;
   if (policy.mls) {
     if (c3 < 0) return fail('MLS policy but the context has no MLS part');
-    const dash = mls.indexOf('-');
-    const l = parseLevel(policy, dash < 0 ? mls : mls.slice(0, dash));
-    if (typeof l === 'string') return fail(l);
-    low = l;
-    if (dash < 0) high = low;
-    else {
-      const h = parseLevel(policy, mls.slice(dash + 1));
-      if (typeof h === 'string') return fail(h);
-      high = h;
-    }
+    const range = parseRangeCached(policy, mls);
+    if (typeof range === 'string') return fail(range);
+    low = range[0];
+    high = range[1];
   } else if (c3 >= 0) {
     return fail('non-MLS policy but the context has an MLS part');
   }
