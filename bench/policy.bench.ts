@@ -1,4 +1,4 @@
-// npm run bench:policy [-- --policy FILE --sizes 20000,100000 --seed 1 --repeat 1 --loads 5 --strict]
+// npm run bench:policy [-- --policy FILE --sizes 20000,100000 --seed 1 --repeat 1 --loads 5 --new-prob 0.3 --strict]
 //
 // On the same inputs, in one run:
 //   1. policy load: `avcstream policy info FILE` vs `seinfo FILE` (whole process each, median of --loads
@@ -14,7 +14,7 @@
 // The AVC lines are built from the policy's own types, classes, permissions, roles, users and rules
 // (libs/selinux-access/oracle/oracle.py gen-plain: TE, boolean-gated, dontaudit, constraint, MCS, role
 // change, invalid-context and unknown-class cases). As in real logs, denials repeat: each line is a new
-// denial with probability 0.3, else a repeat of an earlier line. The 20k log is the first 20k lines of
+// denial with probability --new-prob (default 0.3), else a repeat of an earlier line. The 20k log is the first 20k lines of
 // the 100k one. Generated files are cached under bench/.out/policy (git-ignored).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,6 @@ const cli = join(root, 'services', 'cli', 'bin', 'avcstream.js');
 const oraclePy = join(root, 'libs', 'selinux-access', 'oracle', 'oracle.py');
 const policyLib = join(root, 'libs', 'selinux-policy', 'src', 'index.ts');
 const PYTHON = '/usr/bin/python3';
-const NEW_DENIAL_P = 0.3;
 
 interface Args {
   policy: string;
@@ -40,6 +39,8 @@ interface Args {
   seed: number;
   repeat: number;
   loads: number;
+  /** Probability that a line is a new denial rather than a repeat of an earlier line. */
+  newProb: number;
   strict: boolean;
 }
 
@@ -50,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     seed: 1,
     repeat: 1,
     loads: 5,
+    newProb: 0.3,
     strict: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -68,11 +70,13 @@ function parseArgs(argv: string[]): Args {
     } else if (k === '--seed') a.seed = Number(v());
     else if (k === '--repeat') a.repeat = Number(v());
     else if (k === '--loads') a.loads = Number(v());
+    else if (k === '--new-prob') a.newProb = Number(v());
     else if (k === '--strict') a.strict = true;
     else throw new Error(`unknown argument ${JSON.stringify(k)}`);
   }
   if (!Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--repeat: an integer >= 1');
   if (!Number.isInteger(a.loads) || a.loads < 1) throw new Error('--loads: an integer >= 1');
+  if (!(a.newProb > 0 && a.newProb <= 1)) throw new Error('--new-prob: a number in (0, 1]');
   return a;
 }
 
@@ -139,12 +143,12 @@ function avcLine(d: Denial, i: number, r: () => number): string {
 function buildInputs(a: Args): Array<{ lines: number; path: string; distinct: number }> {
   mkdirSync(outDir, { recursive: true });
   const [small, big] = a.sizes;
-  const tag = `${statSync(a.policy).size}-${a.seed}-${big}`;
+  const tag = `${statSync(a.policy).size}-${a.seed}-${big}${a.newProb === 0.3 ? '' : `-p${a.newProb}`}`;
   const bigPath = join(outDir, `avc-${tag}-${big}.log`);
   const smallPath = join(outDir, `avc-${tag}-${small}.log`);
   const metaPath = join(outDir, `avc-${tag}.json`);
   if (!existsSync(bigPath) || !existsSync(smallPath) || !existsSync(metaPath)) {
-    const poolSize = Math.ceil(big * NEW_DENIAL_P * 1.1) + 100;
+    const poolSize = Math.ceil(big * a.newProb * 1.1) + 100;
     log(`generating ${thousands(poolSize)} distinct denials from ${a.policy} (oracle.py gen-plain)`);
     const r = spawnSync(PYTHON, [oraclePy, 'gen-plain', a.policy, String(a.seed), String(poolSize)], {
       encoding: 'utf8',
@@ -159,7 +163,7 @@ function buildInputs(a: Args): Array<{ lines: number; path: string; distinct: nu
     let next = 0;
     for (let i = 0; i < big; i++) {
       let d: Denial;
-      if (used.length === 0 || (rand() < NEW_DENIAL_P && next < pool.length)) {
+      if (used.length === 0 || (rand() < a.newProb && next < pool.length)) {
         d = pool[next++] as Denial;
         used.push(d);
       } else d = used[Math.floor(rand() * used.length)] as Denial;
