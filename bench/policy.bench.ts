@@ -327,7 +327,7 @@ async function main(): Promise<void> {
     `${fixed(soc / swc, 1)}x`,
   ]);
   process.stdout.write(
-    `\npolicy: ${a.policy} (${thousands(statSync(a.policy).size)} bytes), seed ${a.seed}\n\n`,
+    `\npolicy: ${a.policy} (${thousands(statSync(a.policy).size)} bytes), seed ${a.seed}, new-denial probability ${a.newProb}\n\n`,
   );
   process.stdout.write(`${formatTable(['measure', 'avcstream', 'seinfo / audit2why', 'ratio'], rows)}\n`);
   // On a shared machine wall time swings with the load; CPU time (user+sys) does not. Targets are judged
