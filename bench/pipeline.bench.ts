@@ -85,6 +85,7 @@ async function main() {
     const latencies: number[] = [];
     /** Latencies of probes appended after the first 5 s (steady state, past JIT warm-up and group join). */
     const steady: number[] = [];
+    const searchMs: number[] = [];
     const tickMs = 50;
     const perTick = args.rate / (1000 / tickMs);
     const t0 = Date.now();
@@ -110,6 +111,7 @@ async function main() {
       while (writing || appendedAt.size > 0) {
         const pending = [...appendedAt.keys()].slice(0, 1000);
         if (pending.length > 0) {
+          const qs = Date.now();
           const r = await es
             .search<{ event: { sequence: number } }>(index, {
               size: pending.length,
@@ -118,6 +120,7 @@ async function main() {
             })
             .catch(() => ({ hits: [] as Array<{ source: { event: { sequence: number } } }> }));
           const now = Date.now();
+          searchMs.push(now - qs);
           for (const h of r.hits) {
             const n = h.source.event.sequence;
             const at = appendedAt.get(n);
@@ -178,6 +181,7 @@ async function main() {
       ['latency max (ms)', thousands(Math.round(pct(latencies, 100)))],
       [`steady latency p50 (ms, after 5 s, ${steady.length} probes)`, thousands(Math.round(pct(steady, 50)))],
       ['steady latency p99 (ms)', thousands(Math.round(pct(steady, 99)))],
+      ['probe search time p50 / max (ms)', `${Math.round(pct(searchMs, 50))} / ${Math.round(pct(searchMs, 100))}`],
       ['ingester peak RSS (MB)', rss[0] === null ? 'n/a' : fixed(rss[0]!, 0)],
       ['analyzer peak RSS (MB)', rss[1] === null ? 'n/a' : fixed(rss[1]!, 0)],
       ['load average (1 min) at end', fixed(loadavg()[0]!, 1)],
