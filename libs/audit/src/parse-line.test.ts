@@ -241,6 +241,20 @@ describe('parseLine: AVC bodies', () => {
       'AVC_ERR_AUDIT_NO_TYPE',
     );
   });
+
+  it('reads dmesg and journal kernel lines without a syslog date and host (node stays null)', () => {
+    const d = one(
+      'kernel: [   31.02] audit: type=1400 audit(1105758604.520:421): avc:  denied  { read } for  pid=2 comm="a" scontext=a_u:b_r:c_t:s0 tcontext=a_u:b_r:d_t:s0 tclass=file permissive=0',
+    );
+    expect(d).toMatchObject({ type: 'AVC', node: null, sec: 1105758604, msec: 520, serial: 421 });
+    expect(d.avc).toMatchObject({ decision: 'denied', perms: ['read'], tclass: 'file', permissive: false });
+    const m = one(
+      '[ 4107.361214] audit: type=1400 audit(1700000000.001:77): avc:  denied  { write } for  pid=9 comm="x" scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=dir permissive=1',
+    );
+    expect(m).toMatchObject({ type: 'AVC', node: null, serial: 77 });
+    expect(m.avc?.permissive).toBe(true);
+    expect(error('kernel: [   31.02] usb 1-1: new device').code).toBe('AVC_ERR_AUDIT_NO_TYPE');
+  });
 });
 
 describe('parseContext', () => {

@@ -347,8 +347,10 @@ function parseDigits(line: string, pos: number, end: number): number {
 }
 let digitsEnd = 0;
 
+// Kernel audit lines as syslog, journald or dmesg print them: an optional `<PRI>DATE HOST ` prefix (the
+// host becomes the node), then any of `kernel:`, `[uptime]`, `audit:`, then the audit stamp.
 const SYSLOG_RE =
-  /^(?:<\d+>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+) +(\S+) +kernel: *(?:\[ *\d+\.\d+\] *)?(?:audit: *)?(?:type=(\S+) +)?(?:msg=)?audit\((\d{1,12})\.(\d{1,3}):(\d{1,10})\): */;
+  /^(?:(?:<\d+>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+) +(\S+) +kernel: *)?(?:kernel: *)?(?:\[ *\d+\.\d+\] *)?(?:audit: *)?(?:type=(\S+) +)?(?:msg=)?audit\((\d{1,12})\.(\d{1,3}):(\d{1,10})\): */;
 
 /**
  * Parses the record starting at `pos` (and any glued onto the same line). Pushes records to `out`;
@@ -408,7 +410,7 @@ function parseAt(
   } else if (node === null && out.length === 0) {
     const m = SYSLOG_RE.exec(pos === 0 && end === line.length ? line : line.slice(pos, end));
     if (m === null) return err(lineNo, line, 'noType', 'no type= or node= at the start of the line');
-    node = m[1]!;
+    node = m[1] ?? null;
     sec = Number(m[3]);
     msec = Number(m[4]);
     serial = Number(m[5]);
