@@ -63,7 +63,7 @@ const snapshot: PolicySnapshot = {
 };
 snapshot.sha256 = (await import('@avcstream/contracts')).sha256Hex(snapshot.policy);
 
-function setup(extra: string[] = []) {
+function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'ingester-'));
   const path = join(dir, 'audit.log');
   writeFileSync(path, '');
@@ -88,6 +88,7 @@ function setup(extra: string[] = []) {
     createTail,
     checkpoints,
     readSnapshot: async () => snap,
+    ...(resolveIds ? { resolveIds } : {}),
   });
   return {
     dir,
@@ -205,6 +206,19 @@ describe('ingester app', () => {
       const kinds = t.producer.sent.filter((s) => s.topic === 'avcstream.policy.v1').map((p) => p.key.split(':')[0]);
       // same policy binary: chunks only once, two states
       expect(kinds).toEqual(['policy', 'policy', 'policy', 'state', 'state']);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('resolves uid names locally when asked', async () => {
+    const t = setup(['--decoder.resolveIds=true'], (kind, id) => (kind === 'uid' && id === 48 ? 'apache' : undefined));
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      const sys = events(t.producer.sent)[0]!.event.records.find((r) => r.type === 'SYSCALL');
+      expect(sys?.interpreted.uid).toBe('apache');
     } finally {
       await t.app.stop();
     }

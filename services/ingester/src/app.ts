@@ -26,6 +26,8 @@ export interface IngesterDeps {
   readSnapshot: () => Promise<PolicySnapshot>;
   /** Create topics at start (optional; main.ts wires @avcstream/kafka's ensureTopics). */
   ensureTopics?: () => Promise<void>;
+  /** uid/gid -> name, when `decoder.resolveIds` is on (main.ts loads passwd/group). */
+  resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined;
   now?: () => Date;
 }
 
@@ -303,6 +305,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     decoder: createAuditDecoder({
       horizonMs: config.decoder.horizonMs,
       maxLineBytes: config.decoder.maxLineBytes,
+      ...(deps.resolveIds !== undefined ? { resolveIds: deps.resolveIds } : {}),
     }),
     ctx: {
       path: chunk.path,

@@ -25,6 +25,10 @@ export function ingesterConfigSchema(hostname: string) {
           /** How often the idle flush closes quiet events (wall clock). */
           idleFlushMs: zInt(50, 60_000).default(500),
           maxLineBytes: zInt(1024, 16 * 1024 * 1024).default(1024 * 1024),
+          /** Resolve uid/gid to names from the local passwd/group files (only on the host that wrote the log). */
+          resolveIds: zBool().default(false),
+          passwdPath: z.string().min(1).default('/etc/passwd'),
+          groupPath: z.string().min(1).default('/etc/group'),
         })
         .strict()
         .prefault({}),

@@ -8,3 +8,5 @@ export type { DaemonIo } from './main.ts';
 export { INGESTER_HELP, runIngester, splitConfigArg } from './main.ts';
 export type { PolicySnapshot } from './policy-snapshot.ts';
 export { parseBooleansText, readBooleansAt, readPolicySnapshot, SNAPSHOT_TRIGGERS } from './policy-snapshot.ts';
+export type { IdResolver } from './id-names.ts';
+export { createIdResolver, loadIdResolver, parseIdFile } from './id-names.ts';

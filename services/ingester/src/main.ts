@@ -3,13 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
-import { TOPICS } from '@avcstream/contracts';
 import { createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { createLifecycle } from '@avcstream/pipeline';
 import { createFileCheckpointStore, createTail } from '@avcstream/tail';
 import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
 import { createApp } from './app.ts';
 import { type IngesterConfig, ingesterConfigSchema } from './config.ts';
+import { loadIdResolver } from './id-names.ts';
 import { readPolicySnapshot } from './policy-snapshot.ts';
 
 export interface DaemonIo {
@@ -81,6 +81,9 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
     createTail,
     checkpoints: createFileCheckpointStore(config.tail.checkpointPath),
     readSnapshot: () => readPolicySnapshot(config.policy),
+    ...(config.decoder.resolveIds
+      ? { resolveIds: loadIdResolver(config.decoder.passwdPath, config.decoder.groupPath) }
+      : {}),
     ensureTopics: config.kafka.ensureTopics
       ? () =>
           ensureTopics(kafkaOpts, [
@@ -94,7 +97,6 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
           ])
       : undefined,
   });
-  void TOPICS;
 
   const health = createHealthServer({
     port: config.http.port,
