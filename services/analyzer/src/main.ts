@@ -119,6 +119,8 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
       budgetMs: config.shutdown.budgetMs,
       logger,
       exit: (code) => {
+        // A second signal (130) exits now; otherwise give stdout a moment, then make sure we are gone.
+        if (code === 130) process.exit(code);
         setTimeout(() => process.exit(code), 2000).unref();
         resolve(code);
       },
