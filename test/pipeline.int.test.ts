@@ -146,9 +146,14 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     const slow = ['--tail.chunkBytes=16384', '--backpressure.maxBatchMessages=50', '--backpressure.maxInFlightBatches=1'];
     const ana = run('analyzer', analyzerArgs(names, s.kafkaBrokers, s.elasticsearchUrl), dir);
     let ing = run('ingester', ingesterArgs(names, s.kafkaBrokers, log, dir, slow), dir);
+    // Kill once 1000 events are acked and at least one checkpoint is on disk (so the restart must resume).
     const published = await waitFor(
-      'the ingester publishing',
-      () => ing.metric('avcstream_ingester_published_events_total'),
+      'the ingester publishing and checkpointing',
+      async () => {
+        const cp = await ing.metric('avcstream_ingester_checkpoints_writes_total');
+        const n = await ing.metric('avcstream_ingester_published_events_total');
+        return cp !== null && cp >= 1 ? n : null;
+      },
       (n) => n !== null && n >= 1000,
       120_000,
       50,
