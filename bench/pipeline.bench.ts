@@ -167,6 +167,14 @@ async function main() {
     await prober;
     await ingWatch;
     const rss = daemons.map((d) => peakRssMb(d.proc.pid));
+    const ana = daemons[1]!;
+    const mean = async (name: string) => {
+      const sum = await ana.metric(`${name}_sum`).catch(() => null);
+      const count = await ana.metric(`${name}_count`).catch(() => null);
+      return sum !== null && count !== null && count > 0 ? { ms: (sum / count) * 1000, count } : null;
+    };
+    const bulk = await mean('avcstream_analyzer_bulk_seconds');
+    const batch = await mean('avcstream_analyzer_batch_seconds');
     const rows = [
       ['target rate (events/s)', thousands(args.rate)],
       ['events appended', thousands(total)],
@@ -182,6 +190,8 @@ async function main() {
       [`steady latency p50 (ms, after 5 s, ${steady.length} probes)`, thousands(Math.round(pct(steady, 50)))],
       ['steady latency p99 (ms)', thousands(Math.round(pct(steady, 99)))],
       ['probe search time p50 / max (ms)', `${Math.round(pct(searchMs, 50))} / ${Math.round(pct(searchMs, 100))}`],
+      ['analyzer bulk requests / mean (ms)', bulk === null ? 'n/a' : `${bulk.count} / ${Math.round(bulk.ms)}`],
+      ['analyzer batches / mean received->acked (ms)', batch === null ? 'n/a' : `${batch.count} / ${Math.round(batch.ms)}`],
       ['ingester peak RSS (MB)', rss[0] === null ? 'n/a' : fixed(rss[0]!, 0)],
       ['analyzer peak RSS (MB)', rss[1] === null ? 'n/a' : fixed(rss[1]!, 0)],
       ['load average (1 min) at end', fixed(loadavg()[0]!, 1)],

@@ -95,6 +95,12 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     noPolicy: metrics.counter('unreplayed', 'denials', 'Denials indexed without a decision', ['reason']),
     alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted'),
     esDown: metrics.gauge('es_down', 'state', '1 while Elasticsearch is failing and consumption is paused'),
+    bulkSeconds: metrics.histogram('bulk', 'seconds', 'Duration of bulk requests that succeeded', [
+      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]),
+    batchSeconds: metrics.histogram('batch', 'seconds', 'Kafka batch: received to acked', [
+      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]),
   };
 
   const policyStore = createPolicyStore({
@@ -166,6 +172,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     for (let attempt = 1; todo.length > 0; attempt++) {
       if (abort.signal.aborted) return null;
       let res: BulkResult;
+      const started = performance.now();
       try {
         res = await es.bulkIndex(index, todo, {
           attempts: 2,
@@ -182,6 +189,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
         await sleep(esDown(err, attempt));
         continue;
       }
+      m.bulkSeconds.observe((performance.now() - started) / 1000);
       const retryIds = new Set<string>();
       for (const f of res.failures) {
         if (f.retriable) retryIds.add(f.id);
@@ -247,6 +255,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   };
 
   const handleBatch = async (batch: KafkaBatch) => {
+    const received = performance.now();
     const dead: DeadLetterMessage[] = [];
     const prepared: Prepared[] = [];
     for (const d of batch.deliveries) {
@@ -368,6 +377,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     }
     await batch.ack();
     m.batches.inc();
+    m.batchSeconds.observe((performance.now() - received) / 1000);
   };
 
   const runEvents = async () => {
