@@ -4,7 +4,7 @@
 // else testcontainers, else deploy/local): an `avcstream ingester` and an `avcstream analyzer` run as child
 // processes; this script appends denial events to a fresh audit.log at a set rate and prints
 //   - end-to-end events/s (all appended events searchable in ES / time from first append),
-//   - append -> searchable latency p50 / p99 (every Nth event is a probe, polled in ES every 200 ms without
+//   - append -> searchable latency p50 / p99 (every Nth event is a probe, polled in ES every 100 ms without
 //     forcing a refresh: the index refresh interval, 1 s, is part of the latency),
 //   - each daemon's peak RSS (VmHWM).
 // Target on the 2-core machine: 5 000 events/s sustained with p99 < 2 s. There is no anchor to run side by
@@ -132,7 +132,7 @@ async function main() {
           }
         }
         if (!writing && Date.now() - t0 > (args.seconds + 120) * 1000) break;
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 100));
       }
     })();
 
