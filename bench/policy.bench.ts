@@ -336,8 +336,13 @@ async function main(): Promise<void> {
   const loadOk = loadCpu < 0.5;
   const ratioCpu = soc / swc;
   const steadyOk = ratioCpu >= 100;
+  const wallRatio = so / sw;
   const wallNote =
-    so > 0 && sw > 0 ? `${fixed(so / sw, 1)}x` : 'n/a: wall time did not grow with the input (load noise)';
+    so <= 0 || sw <= 0
+      ? 'n/a: wall time did not grow with the input (load noise)'
+      : Math.abs(Math.log(wallRatio / ratioCpu)) > Math.log(3)
+        ? `${fixed(wallRatio, 1)}x, not credible: more than 3x off the CPU figure (load noise)`
+        : `${fixed(wallRatio, 1)}x`;
   process.stdout.write(
     `\ntargets (judged on CPU time; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores):\n` +
       `  readPolicy(policy.33) < 0.5 s: ${loadOk ? 'MET' : 'MISSED'} (CPU ${fixed(loadCpu, 3)} s, wall ${fixed(loadCold, 3)} s)\n` +
