@@ -10,6 +10,7 @@ import { createApp } from './app.ts';
 import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
 
 export interface DaemonIo {
+  stdout?: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
 
@@ -38,7 +39,7 @@ See services/analyzer/README.md.
 /** Run the analyzer until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stderr.write(ANALYZER_HELP);
+    (io.stdout ?? io.stderr).write(ANALYZER_HELP);
     return 0;
   }
   let config: AnalyzerConfig;

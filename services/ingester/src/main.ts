@@ -13,6 +13,7 @@ import { loadIdResolver } from './id-names.ts';
 import { readPolicySnapshot } from './policy-snapshot.ts';
 
 export interface DaemonIo {
+  stdout?: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
 
@@ -46,7 +47,7 @@ See services/ingester/README.md.
 /** Run the ingester until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function runIngester(argv: readonly string[], io: DaemonIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.stderr.write(INGESTER_HELP);
+    (io.stdout ?? io.stderr).write(INGESTER_HELP);
     return 0;
   }
   let config: IngesterConfig;
