@@ -52,7 +52,11 @@ function analyzer(index: string): { alerts: Alert[]; process: (d: DenialContext)
   const alerts: Alert[] = [];
   const sink: AlertSink = { name: 'mem', send: (a) => void alerts.push(a) };
   const alerter = createAlerter({
-    registry: createEsRegistry({ createIfAbsent: (i, id, doc) => es.createIfAbsent(i, id, doc), index }),
+    registry: createEsRegistry({
+      createIfAbsent: (i, id, doc) => es.createIfAbsent(i, id, doc),
+      get: (i, id) => es.get<Record<string, unknown>>(i, id),
+      index,
+    }),
     sinks: [sink],
     rateLimitWindowMs: 1, // host alerts are not folded in this test
   });

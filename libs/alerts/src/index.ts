@@ -3,7 +3,7 @@ export { alertId, createAlerter } from './alerter.ts';
 export { compileIgnore } from './ignore.ts';
 export type { RateLimiter, RateWindow } from './rate-limit.ts';
 export { createRateLimiter } from './rate-limit.ts';
-export type { CreateIfAbsent, StoreLike } from './registry.ts';
+export type { CreateIfAbsent, GetDocument, StoreLike } from './registry.ts';
 export { createEsRegistry, createMemoryRegistry, createStoreRegistry } from './registry.ts';
 export { signaturesOf } from './signature.ts';
 export type { AlertLogger, AlertProducer, WebhookSinkOptions } from './sinks.ts';

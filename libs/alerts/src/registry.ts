@@ -69,13 +69,20 @@ export function createStoreRegistry(store: StoreLike, sinkNames: readonly string
 /** `createIfAbsent(index, id, doc)`: an atomic ES `create` (op_type=create); true when this call created it. */
 export type CreateIfAbsent = (index: string, id: string, doc: Record<string, unknown>) => Promise<boolean>;
 
+/** `get(index, id)`: the document's source, or undefined when there is none. */
+export type GetDocument = (index: string, id: string) => Promise<Record<string, unknown> | undefined>;
+
 /**
  * Fleet-wide registry on Elasticsearch: a signature is new for exactly one caller, the one whose `create` of
  * the signature document succeeded (the others get a 409). "New on host" uses a second document whose id
- * hashes host and signature.
+ * hashes host and signature. The fleet document names the host that created it: a caller that lost the
+ * fleet race but won the host document of that same host stays silent, since the fleet winner alerts for
+ * that host (two analyzers given the same host's denial after a rebalance alert once, not twice).
  */
 export function createEsRegistry(opts: {
   createIfAbsent: CreateIfAbsent;
+  /** Reads the fleet document back; without it, a lost fleet race on the winner's own host alerts twice. */
+  get?: GetDocument;
   index: string;
   /** Ids known to exist, cached to skip requests. Default 100 000. */
   cacheSize?: number;
@@ -110,10 +117,15 @@ export function createEsRegistry(opts: {
         ? false
         : await opts.createIfAbsent(opts.index, sig.id, { ...doc, scope: 'fleet', host: { name: req.host } });
       remember(sig.id);
-      const newHost = known.has(hostId)
+      let newHost = known.has(hostId)
         ? false
         : await opts.createIfAbsent(opts.index, hostId, { ...doc, scope: 'host', host: { name: req.host } });
       remember(hostId);
+      if (newHost && !newFleet && opts.get !== undefined) {
+        const fleetDoc = await opts.get(opts.index, sig.id);
+        const firstHost = (fleetDoc?.host as { name?: unknown } | undefined)?.name;
+        if (firstHost === req.host) newHost = false;
+      }
       const result = { newFleet, newHost };
       req.alerts(result);
       return result;
