@@ -1,4 +1,11 @@
-import { createAlerter, createEsRegistry, createLogSink, signaturesOf, type Alerter, type DenialContext } from '@avcstream/alerts';
+import {
+  createAlerter,
+  createEsRegistry,
+  createLogSink,
+  signaturesOf,
+  type Alerter,
+  type DenialContext,
+} from '@avcstream/alerts';
 import type { AuditRecord } from '@avcstream/audit';
 import {
   decodeEventMessage,
@@ -21,7 +28,7 @@ import { type Replay, toEcs } from './to-ecs.ts';
 
 export type EsPort = Pick<
   EsClient,
-  'waitUntilHealthy' | 'ensureIndexTemplates' | 'bulkIndex' | 'createIfAbsent' | 'close'
+  'waitUntilHealthy' | 'ensureIndexTemplates' | 'bulkIndex' | 'createIfAbsent' | 'get' | 'close'
 >;
 export type ConsumerPort = Pick<KafkaConsumer, 'connect' | 'batches' | 'pause' | 'resume' | 'stop'>;
 export interface ProducerPort {
@@ -84,7 +91,9 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   const m = {
     consumed: metrics.counter('consumed', 'messages', 'Event messages consumed'),
     invalid: metrics.counter('invalid', 'messages', 'Invalid messages dead-lettered', ['reason']),
-    deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', ['topic']),
+    deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', [
+      'topic',
+    ]),
     denials: metrics.counter('denials', 'documents', 'Denial documents indexed', ['verdict']),
     selinux: metrics.counter('selinux_events', 'documents', 'SELinux event documents indexed'),
     rejected: metrics.counter('rejected', 'documents', 'Documents Elasticsearch rejected (dead-lettered)'),
@@ -95,12 +104,18 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     noPolicy: metrics.counter('unreplayed', 'denials', 'Denials indexed without a decision', ['reason']),
     alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted'),
     esDown: metrics.gauge('es_down', 'state', '1 while Elasticsearch is failing and consumption is paused'),
-    bulkSeconds: metrics.histogram('bulk', 'seconds', 'Duration of bulk requests that succeeded', [
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-    ]),
-    batchSeconds: metrics.histogram('batch', 'seconds', 'Kafka batch: received to acked', [
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-    ]),
+    bulkSeconds: metrics.histogram(
+      'bulk',
+      'seconds',
+      'Duration of bulk requests that succeeded',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    batchSeconds: metrics.histogram(
+      'batch',
+      'seconds',
+      'Kafka batch: received to acked',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
   };
 
   const policyStore = createPolicyStore({
@@ -126,6 +141,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     alerter = createAlerter({
       registry: createEsRegistry({
         createIfAbsent: (index, id, doc) => es.createIfAbsent(index, id, doc),
+        get: (index, id) => es.get<Record<string, unknown>>(index, id),
         index: idx.signatures,
       }),
       sinks: [createLogSink(logger.child({ stage: 'alerts' }))],
@@ -183,7 +199,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       } catch (err) {
         if (!isRetriable(err) && !(err instanceof AvcError && err.code === 'AVC_ERR_ES_UNAVAILABLE')) {
           // Not a transient failure of ES: treat every document as rejected.
-          for (const d of todo) rejected.set(d.id, `elasticsearch error: ${String((err as Error).message).slice(0, 300)}`);
+          for (const d of todo)
+            rejected.set(d.id, `elasticsearch error: ${String((err as Error).message).slice(0, 300)}`);
           return rejected;
         }
         await sleep(esDown(err, attempt));
@@ -200,7 +217,12 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
         break;
       }
       todo = todo.filter((d) => retryIds.has(d.id));
-      await sleep(esDown(new AvcError('AVC_ERR_ES_BULK_PARTIAL', 'bulk partially failed', { retriable: true }), attempt));
+      await sleep(
+        esDown(
+          new AvcError('AVC_ERR_ANALYZER_BULK_PARTIAL', 'bulk partially failed', { retriable: true }),
+          attempt,
+        ),
+      );
     }
     return rejected;
   };
@@ -218,41 +240,63 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     }
   };
 
-  const deadLetterOf = (d: KafkaDelivery, host: string | null, code: string, message: string): DeadLetterMessage =>
+  const deadLetterOf = (
+    d: KafkaDelivery,
+    host: string | null,
+    code: string,
+    message: string,
+  ): DeadLetterMessage =>
     makeDeadLetter({
       component: 'analyzer',
       host,
       code,
       message,
       raw: d.value,
-      source: { kind: 'kafka', topic: d.topic, partition: d.partition, offset: d.offset, key: d.key?.slice(0, 1000) ?? null },
+      source: {
+        kind: 'kafka',
+        topic: d.topic,
+        partition: d.partition,
+        offset: d.offset,
+        key: d.key?.slice(0, 1000) ?? null,
+      },
       at: now(),
     });
 
-  const replayWith = (lookup: PolicyLookup | undefined) => (denial: Denial): Replay => {
-    if (lookup === undefined) return { explanation: null, error: 'event has no policy state (SELinux off or unreadable on the host)' };
-    if (lookup.kind === 'pending') return { explanation: null, error: `policy ${lookup.reason} not received in time` };
-    if (lookup.kind === 'error') return { explanation: null, error: lookup.message };
-    try {
-      return { explanation: lookup.explainer.explain(denial, lookup.booleans), error: null };
-    } catch (err) {
-      return { explanation: null, error: `decision failed: ${String((err as Error).message).slice(0, 500)}` };
-    }
-  };
-
-  const signatureOf = (host: string) => (_denial: Denial, record: AuditRecord, path: string | null, exe: string | null) => {
-    const ctx: DenialContext = {
-      host,
-      time: '',
-      serial: record.serial,
-      avc: record.avc!,
-      pid: null,
-      comm: null,
-      exe,
-      path,
+  const replayWith =
+    (lookup: PolicyLookup | undefined) =>
+    (denial: Denial): Replay => {
+      if (lookup === undefined)
+        return {
+          explanation: null,
+          error: 'event has no policy state (SELinux off or unreadable on the host)',
+        };
+      if (lookup.kind === 'pending')
+        return { explanation: null, error: `policy ${lookup.reason} not received in time` };
+      if (lookup.kind === 'error') return { explanation: null, error: lookup.message };
+      try {
+        return { explanation: lookup.explainer.explain(denial, lookup.booleans), error: null };
+      } catch (err) {
+        return {
+          explanation: null,
+          error: `decision failed: ${String((err as Error).message).slice(0, 500)}`,
+        };
+      }
     };
-    return signaturesOf(ctx, { permissionSet: true })[0]!.id;
-  };
+
+  const signatureOf =
+    (host: string) => (_denial: Denial, record: AuditRecord, path: string | null, exe: string | null) => {
+      const ctx: DenialContext = {
+        host,
+        time: '',
+        serial: record.serial,
+        avc: record.avc!,
+        pid: null,
+        comm: null,
+        exe,
+        path,
+      };
+      return signaturesOf(ctx, { permissionSet: true })[0]!.id;
+    };
 
   const handleBatch = async (batch: KafkaBatch) => {
     const received = performance.now();
@@ -264,7 +308,10 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       if (!dec.ok) {
         m.invalid.inc({ reason: dec.error.code });
         if (warnLimit.take() !== null) {
-          log.warn({ code: dec.error.code, partition: d.partition, offset: d.offset }, 'invalid message, dead-lettered');
+          log.warn(
+            { code: dec.error.code, partition: d.partition, offset: d.offset },
+            'invalid message, dead-lettered',
+          );
         }
         dead.push(deadLetterOf(d, null, dec.error.code, dec.error.message));
         continue;
@@ -279,7 +326,10 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       if (ref === null || lookups.has(ref.stateId)) continue;
       const hasDenial = p.msg.event.records.some((r) => r.avc?.decision === 'denied');
       if (!hasDenial) continue;
-      lookups.set(ref.stateId, await policyStore.waitFor(ref.stateId, config.processing.policyWaitMs, abort.signal));
+      lookups.set(
+        ref.stateId,
+        await policyStore.waitFor(ref.stateId, config.processing.policyWaitMs, abort.signal),
+      );
     }
     if (abort.signal.aborted) {
       batch.nack();
@@ -409,7 +459,10 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
           m.invalid.inc({ reason: dec.error.code });
           const dl = deadLetterOf(d, null, dec.error.code, dec.error.message);
           const enc = encodeDeadLetterMessage(dl);
-          if (enc.ok && (await sendWithRetry(config.kafka.deadletterTopic, [{ key: '', value: enc.value }]))) {
+          if (
+            enc.ok &&
+            (await sendWithRetry(config.kafka.deadletterTopic, [{ key: '', value: enc.value }]))
+          ) {
             m.deadletters.inc({ topic: 'policy' });
           }
           continue;
