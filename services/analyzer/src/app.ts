@@ -16,6 +16,7 @@ import {
   type EventMessage,
   indexNames,
   makeDeadLetter,
+  VERDICTS,
 } from '@avcstream/contracts';
 import type { BulkDoc, BulkResult, EsClient } from '@avcstream/elasticsearch';
 import type { KafkaBatch, KafkaConsumer, KafkaDelivery } from '@avcstream/kafka';
@@ -68,18 +69,8 @@ interface Prepared {
   msg: EventMessage;
 }
 
-const VERDICT_LABELS = new Set([
-  'ALLOWED',
-  'DONTAUDIT',
-  'TE_MISSING',
-  'BOOLEAN',
-  'CONSTRAINT',
-  'RBAC',
-  'BOUNDS',
-  'INVALID_CONTEXT',
-  'UNKNOWN_CLASS',
-  'UNKNOWN_PERM',
-]);
+// Metric label values: bounded to the verdicts the contract knows.
+const VERDICT_LABELS: ReadonlySet<string> = new Set(VERDICTS);
 
 export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   const { config, logger, metrics, es, producer } = deps;
