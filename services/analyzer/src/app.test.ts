@@ -108,6 +108,9 @@ function fakeEs() {
     async createIfAbsent() {
       return true;
     },
+    async get() {
+      return undefined;
+    },
     async close() {},
   };
   return es;
@@ -137,8 +140,20 @@ const event = (serial: number): EventMessage => ({
         avc: {
           decision: 'denied',
           perms: ['read'],
-          scontext: { user: 'system_u', role: 'system_r', type: 'httpd_t', level: 's0', raw: 'system_u:system_r:httpd_t:s0' },
-          tcontext: { user: 'system_u', role: 'object_r', type: 'shadow_t', level: 's0', raw: 'system_u:object_r:shadow_t:s0' },
+          scontext: {
+            user: 'system_u',
+            role: 'system_r',
+            type: 'httpd_t',
+            level: 's0',
+            raw: 'system_u:system_r:httpd_t:s0',
+          },
+          tcontext: {
+            user: 'system_u',
+            role: 'object_r',
+            type: 'shadow_t',
+            level: 's0',
+            raw: 'system_u:object_r:shadow_t:s0',
+          },
           tclass: 'file',
           permissive: false,
         },
@@ -161,7 +176,11 @@ async function until(cond: () => boolean) {
 }
 
 function setup() {
-  const config = loadConfig(analyzerConfigSchema('h'), {}, ['--alerts.enabled=false', '--processing.policyWaitMs=0', '--shutdown.drainMs=100']);
+  const config = loadConfig(analyzerConfigSchema('h'), {}, [
+    '--alerts.enabled=false',
+    '--processing.policyWaitMs=0',
+    '--shutdown.drainMs=100',
+  ]);
   const events = fakeConsumer();
   const policies = fakeConsumer();
   const es = fakeEs();
@@ -195,9 +214,13 @@ describe('analyzer app', () => {
       t.events.deliver([encode(event(1))]);
       await until(() => t.events.acked.length === 2);
       expect(t.es.indices.get('avcstream-denials')?.size).toBe(2);
-      const doc = [...t.es.indices.get('avcstream-denials')!.values()][0] as { decision: { verdict: unknown; error: string } };
+      const doc = [...t.es.indices.get('avcstream-denials')!.values()][0] as {
+        decision: { verdict: unknown; error: string };
+      };
       expect(doc.decision.verdict).toBeNull();
-      expect(await t.metrics.value('avcstream_analyzer_denials_documents_total', { verdict: 'none' })).toBe(3);
+      expect(await t.metrics.value('avcstream_analyzer_denials_documents_total', { verdict: 'none' })).toBe(
+        3,
+      );
     } finally {
       await t.app.stop();
     }
@@ -207,10 +230,19 @@ describe('analyzer app', () => {
     const t = setup();
     await t.app.start();
     try {
-      t.events.deliver([Buffer.from('{not json'), encode(event(5)), Buffer.from('{"schema":"avcstream.events.v1"}')]);
+      t.events.deliver([
+        Buffer.from('{not json'),
+        encode(event(5)),
+        Buffer.from('{"schema":"avcstream.events.v1"}'),
+      ]);
       await until(() => t.events.acked.length === 1);
-      const dls = t.sent.filter((s) => s.topic === 'avcstream.deadletter.v1').map((s) => decodeDeadLetterMessage(s.value));
-      expect(dls.map((d) => d.ok && d.value.reason.code)).toEqual(['AVC_ERR_CONTRACT_NOT_JSON', 'AVC_ERR_CONTRACT_SCHEMA']);
+      const dls = t.sent
+        .filter((s) => s.topic === 'avcstream.deadletter.v1')
+        .map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls.map((d) => d.ok && d.value.reason.code)).toEqual([
+        'AVC_ERR_CONTRACT_NOT_JSON',
+        'AVC_ERR_CONTRACT_SCHEMA',
+      ]);
       const first = dls[0]!;
       expect(first.ok && Buffer.from(first.value.raw, 'base64').toString()).toBe('{not json');
       expect(first.ok && first.value.source).toMatchObject({ kind: 'kafka', partition: 0, offset: '0' });

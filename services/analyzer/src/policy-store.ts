@@ -9,7 +9,12 @@ import { createExplainer, type Explainer } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 
 export type PolicyLookup =
-  | { kind: 'ready'; explainer: Explainer; booleans: Readonly<Record<string, boolean>>; state: PolicyStateMessage }
+  | {
+      kind: 'ready';
+      explainer: Explainer;
+      booleans: Readonly<Record<string, boolean>>;
+      state: PolicyStateMessage;
+    }
   | { kind: 'pending'; reason: 'state' | 'binary' }
   | { kind: 'error'; message: string };
 
@@ -70,7 +75,12 @@ export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore
         result = { error: `policy does not parse: ${String((err as Error).message).slice(0, 500)}` };
       }
     }
-    options.onLoad?.(sha256, !('error' in result), Date.now() - t0, 'error' in result ? result.error : undefined);
+    options.onLoad?.(
+      sha256,
+      !('error' in result),
+      Date.now() - t0,
+      'error' in result ? result.error : undefined,
+    );
     loaded.set(sha256, result);
     while (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value as string);
     return result;

@@ -103,14 +103,15 @@ describe('toEcs on the bundled sample', () => {
     const store = loadedStore();
     const lookup = store.lookup(stateId);
     if (lookup.kind !== 'ready') throw new Error('not ready');
-    const all = messages().flatMap((msg) =>
-      toEcs(
-        msg,
-        { partition: 0, offset: '0' },
-        new Date(0),
-        (d) => ({ explanation: lookup.explainer.explain(d, lookup.booleans), error: null }),
-        () => 'b'.repeat(32),
-      ).denials,
+    const all = messages().flatMap(
+      (msg) =>
+        toEcs(
+          msg,
+          { partition: 0, offset: '0' },
+          new Date(0),
+          (d) => ({ explanation: lookup.explainer.explain(d, lookup.booleans), error: null }),
+          () => 'b'.repeat(32),
+        ).denials,
     );
     const boolean = all.find((d) => d.doc.decision.verdict === 'BOOLEAN' && d.doc.selinux.tclass === 'dir');
     expect(boolean?.doc).toMatchObject({
@@ -127,8 +128,17 @@ describe('toEcs on the bundled sample', () => {
 
   it('without a policy the denial is still indexed, with verdict null and the reason', () => {
     const msg = messages().find((m) => m.event.records.some((r) => r.avc?.decision === 'denied'))!;
-    const docs = toEcs(msg, { partition: 0, offset: '1' }, new Date(0), () => ({ explanation: null, error: 'policy state not received in time' }), () => 'c'.repeat(32));
-    expect(docs.denials[0]?.doc.decision).toMatchObject({ verdict: null, error: 'policy state not received in time' });
+    const docs = toEcs(
+      msg,
+      { partition: 0, offset: '1' },
+      new Date(0),
+      () => ({ explanation: null, error: 'policy state not received in time' }),
+      () => 'c'.repeat(32),
+    );
+    expect(docs.denials[0]?.doc.decision).toMatchObject({
+      verdict: null,
+      error: 'policy state not received in time',
+    });
     denialDocSchema.parse(docs.denials[0]!.doc);
   });
 

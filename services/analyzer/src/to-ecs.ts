@@ -1,6 +1,13 @@
 // Pure: one validated events.v1 message (+ replayed decisions) -> ECS documents with deterministic ids.
 import type { AuditRecord, SecurityContext } from '@avcstream/audit';
-import { BOUNDS, type DecisionDoc, type DenialDoc, docId, type EventMessage, type SelinuxEventDoc } from '@avcstream/contracts';
+import {
+  BOUNDS,
+  type DecisionDoc,
+  type DenialDoc,
+  docId,
+  type EventMessage,
+  type SelinuxEventDoc,
+} from '@avcstream/contracts';
 import type { Denial, Explanation } from '@avcstream/selinux-access';
 
 export interface Position {
@@ -58,7 +65,8 @@ const FILE_CLASSES = new Set([
 export function categoryOf(tclass: string | null): string[] {
   if (tclass === null) return ['intrusion_detection'];
   if (FILE_CLASSES.has(tclass)) return ['file'];
-  if (tclass.endsWith('socket') || tclass === 'node' || tclass === 'netif' || tclass === 'packet') return ['network'];
+  if (tclass.endsWith('socket') || tclass === 'node' || tclass === 'netif' || tclass === 'packet')
+    return ['network'];
   if (tclass === 'process' || tclass === 'process2' || tclass === 'capability' || tclass === 'capability2') {
     return ['process'];
   }
@@ -97,7 +105,8 @@ function factsOf(records: readonly AuditRecord[]): EventFacts {
     else if (r.type === 'CWD') f.cwd ??= r.fields.cwd ?? null;
     else if (r.type === 'PROCTITLE' && r.fields.proctitle !== undefined) {
       f.title ??= r.fields.proctitle.replace(/\u0000+$/, '').replace(/\u0000/g, ' ');
-    } else if (r.type === 'PATH' && r.fields.name !== undefined && f.paths.length < 16) f.paths.push(r.fields.name);
+    } else if (r.type === 'PATH' && r.fields.name !== undefined && f.paths.length < 16)
+      f.paths.push(r.fields.name);
   }
   const src = syscall ?? records.find((r) => r.fields.pid !== undefined);
   if (src !== undefined) {
@@ -155,7 +164,10 @@ export function decisionDoc(replay: Replay): DecisionDoc {
     constraint:
       e.constraint === undefined
         ? null
-        : { text: cut(e.constraint.text, BOUNDS.maxTextChars) ?? '', causes: e.constraint.causes.slice(0, 4) },
+        : {
+            text: cut(e.constraint.text, BOUNDS.maxTextChars) ?? '',
+            causes: e.constraint.causes.slice(0, 4),
+          },
     fix: e.fixes.slice(0, BOUNDS.maxFixes).map((x) => ({
       kind: x.kind,
       text: cut(x.text, BOUNDS.maxTextChars) ?? '',
@@ -275,7 +287,13 @@ export function toEcs(
           action,
           category: avc !== undefined ? categoryOf(avc.tclass) : ['configuration'],
           type: avc !== undefined ? ['info'] : ['change'],
-          outcome: facts.success ?? (r.fields.res === '1' || r.fields.res === 'success' ? 'success' : r.fields.res === '0' ? 'failure' : 'unknown'),
+          outcome:
+            facts.success ??
+            (r.fields.res === '1' || r.fields.res === 'success'
+              ? 'success'
+              : r.fields.res === '0'
+                ? 'failure'
+                : 'unknown'),
           sequence: ev.serial,
           ingested,
         },
