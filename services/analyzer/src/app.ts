@@ -210,7 +210,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       todo = todo.filter((d) => retryIds.has(d.id));
       await sleep(
         esDown(
-          new AvcError('AVC_ERR_ANALYZER_BULK_PARTIAL', 'bulk partially failed', { retriable: true }),
+          new AvcError('AVC_ERR_ES_BULK_PARTIAL', 'bulk partially failed', { retriable: true }),
           attempt,
         ),
       );
