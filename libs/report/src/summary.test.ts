@@ -78,6 +78,17 @@ describe('statistics', () => {
     expect(s.statistics).toMatchObject({ totalMessages: 1, deniedMessages: 1, malformed: 2, hosts: 1 });
   });
 
+  it('shows an unset auid (4294967295 or -1) as unset, as aureport -i does', () => {
+    const s = buildSummary([
+      event(T0, [record('MAC_POLICY_LOAD', { auid: '4294967295' })], 'h', 1),
+      event(T0 + 1, [record('MAC_STATUS', { enforcing: '1', old_enforcing: '0', auid: '-1' })], 'h', 2),
+      event(T0 + 2, [record('MAC_CONFIG_CHANGE', { bool: 'b', val: '1', old_val: '0', auid: '1000' })], 'h', 3),
+    ]);
+    expect(s.policyLoads.map((r) => r.auid)).toEqual(['unset']);
+    expect(s.enforcementToggles.map((r) => r.auid)).toEqual(['unset']);
+    expect(s.booleanChanges.map((r) => r.auid)).toEqual(['1000']);
+  });
+
   it('has a stable top-level key order', () => {
     const s = buildSummary([]);
     expect(Object.keys(s)).toEqual([

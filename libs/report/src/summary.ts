@@ -339,7 +339,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       selinux = true;
       stats.totalMessages++;
       const f = record.fields;
-      const auid = f.auid ?? null;
+      const auid = f.auid === '4294967295' || f.auid === '-1' ? 'unset' : (f.auid ?? null);
       if (type === 'MAC_POLICY_LOAD') {
         stats.policyLoads++;
         if (policyLoads.length < limits.maxRows) policyLoads.push({ time: event.time, host, auid });

@@ -63,7 +63,7 @@ export interface Statistics {
 export interface PolicyLoadRow {
   time: string;
   host: string;
-  /** `auid=` as written (4294967295 means unset), or null. */
+  /** `auid=` as written, or `unset` for 4294967295 and -1; null when absent. */
   auid: string | null;
 }
 
