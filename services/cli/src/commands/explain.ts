@@ -170,19 +170,36 @@ function digitsAt(s: string, from: number, to: number): boolean {
   return true;
 }
 
+// Offsets that `scanAvc` fills in: where each field of the record lies in the line.
+const O_NODE = 0; // end of the node name (it starts at 5), or -1 without "node="
+const O_SERIAL = 1; // serial digits [O_SERIAL, O_SERIAL_END)
+const O_SERIAL_END = 2;
+const O_DENIED = 3; // 1 denied, 0 granted
+const O_PERMS = 4; // inside of the braces [O_PERMS, O_PERMS_END)
+const O_PERMS_END = 5;
+const O_S = 6; // scontext value
+const O_S_END = 7;
+const O_T = 8; // tcontext value
+const O_T_END = 9;
+const O_C = 10; // tclass value
+const O_C_END = 11;
+const O_PERMISSIVE = 12; // -1 absent, 0, 1
+const O_COUNT = 13;
+
 /**
  * A narrow fast path for the common raw forms `[node=N ]type=AVC msg=audit(S.M:N): avc:  denied  { .. } ..`
- * and `type=USER_AVC msg=audit(..): .. msg='avc: ..'`. Anything else, or anything ambiguous (several
- * records on a line, duplicate keys, quotes before the AVC body), returns null and the line goes through
- * `@avcstream/audit`'s full parser, which stays the reference (a test checks both agree on the corpus).
+ * and `type=USER_AVC msg=audit(..): .. msg='avc: ..'`: fills `o` with the field offsets, builds no string.
+ * Anything else, or anything ambiguous (several records on a line, duplicate keys, quotes before the AVC
+ * body), returns false and the line goes through `@avcstream/audit`'s full parser, which stays the
+ * reference (a test checks both agree on the corpus).
  */
-export function fastAvc(line: string): FastAvc | null {
+function scanAvc(line: string, o: Int32Array): boolean {
   let p = 0;
-  let node: string | null = null;
+  o[O_NODE] = -1;
   if (line.startsWith('node=')) {
     const sp = line.indexOf(' ');
-    if (sp < 0) return null;
-    node = line.slice(5, sp);
+    if (sp < 0) return false;
+    o[O_NODE] = sp;
     p = sp + 1;
   }
   let user = false;
@@ -190,68 +207,68 @@ export function fastAvc(line: string): FastAvc | null {
   else if (line.startsWith('type=USER_AVC msg=audit(', p)) {
     p += 24;
     user = true;
-  } else return null;
+  } else return false;
   // Stamp: digits '.' digits ':' digits '):'
   const close = line.indexOf('):', p);
-  if (close < 0 || close - p > 40) return null;
+  if (close < 0 || close - p > 40) return false;
   const colon = line.indexOf(':', p);
-  if (colon < 0 || colon > close) return null;
-  if (!digitsAt(line, colon + 1, close) || close - colon > 20) return null;
+  if (colon < 0 || colon > close) return false;
+  if (!digitsAt(line, colon + 1, close) || close - colon > 20) return false;
   const dot = line.indexOf('.', p);
-  if (dot < 0 || dot > colon || !digitsAt(line, p, dot) || !digitsAt(line, dot + 1, colon)) return null;
-  const serial = Number(line.slice(colon + 1, close));
+  if (dot < 0 || dot > colon || !digitsAt(line, p, dot) || !digitsAt(line, dot + 1, colon)) return false;
+  o[O_SERIAL] = colon + 1;
+  o[O_SERIAL_END] = close;
   p = close + 2;
   let end = line.length;
   while (end > p && (line.charCodeAt(end - 1) === 13 || line.charCodeAt(end - 1) === 10)) end--;
   if (user) {
     const m = line.indexOf("msg='avc:", p);
-    if (m < 0) return null;
+    if (m < 0) return false;
     for (let i = p; i < m; i++) {
       const ch = line.charCodeAt(i);
-      if (ch === 34 || ch === 39 || ch === 0x1d) return null;
+      if (ch === 34 || ch === 39 || ch === 0x1d) return false;
     }
     p = m + 9;
   } else {
     while (p < end && line.charCodeAt(p) === 32) p++;
-    if (!line.startsWith('avc:', p)) return null;
+    if (!line.startsWith('avc:', p)) return false;
     p += 4;
   }
   while (p < end && line.charCodeAt(p) === 32) p++;
-  let denied: boolean;
   if (line.startsWith('denied', p)) {
-    denied = true;
+    o[O_DENIED] = 1;
     p += 6;
   } else if (line.startsWith('granted', p)) {
-    denied = false;
+    o[O_DENIED] = 0;
     p += 7;
-  } else return null;
+  } else return false;
   while (p < end && line.charCodeAt(p) === 32) p++;
-  if (line.charCodeAt(p) !== 123 /* { */) return null;
+  if (line.charCodeAt(p) !== 123 /* { */) return false;
   const rbrace = line.indexOf('}', p);
-  if (rbrace < 0 || rbrace > end) return null;
-  const perms: string[] = [];
+  if (rbrace < 0 || rbrace > end) return false;
+  let nperms = 0;
   for (let i = p + 1; i < rbrace; ) {
     let ch = line.charCodeAt(i);
     if (ch === 32) {
       i++;
       continue;
     }
-    const st = i;
     while (i < rbrace) {
       ch = line.charCodeAt(i);
       if (ch === 32) break;
-      if (ch === 34 || ch === 39 || ch === 61) return null;
+      if (ch === 34 || ch === 39 || ch === 61) return false;
       i++;
     }
-    perms.push(line.slice(st, i));
+    nperms++;
   }
-  if (perms.length === 0 || perms.length > MAX_FAST_PERMS) return null;
+  if (nperms === 0 || nperms > MAX_FAST_PERMS) return false;
+  o[O_PERMS] = p + 1;
+  o[O_PERMS_END] = rbrace;
   p = rbrace + 1;
-  let scontext: string | undefined;
-  let tcontext: string | undefined;
-  let tclass: string | undefined;
-  let permissive: boolean | null = null;
-  let sawPermissive = false;
+  o[O_S] = -1;
+  o[O_T] = -1;
+  o[O_C] = -1;
+  o[O_PERMISSIVE] = -1;
   while (p < end) {
     let ch = line.charCodeAt(p);
     if (ch === 32) {
@@ -262,10 +279,10 @@ export function fastAvc(line: string): FastAvc | null {
     if (user && ch === 39 /* closing quote of msg='...' */) {
       // Only the trailing fields of the USER_AVC record may follow.
       const rest = line.slice(p + 1, end);
-      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return null;
+      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return false;
       break;
     }
-    if (ch === 34 || ch === 39) return null;
+    if (ch === 34 || ch === 39) return false;
     const keyStart = p;
     while (p < end) {
       ch = line.charCodeAt(p);
@@ -280,7 +297,7 @@ export function fastAvc(line: string): FastAvc | null {
     let ve: number;
     if (line.charCodeAt(p) === 34) {
       const q = line.indexOf('"', p + 1);
-      if (q < 0 || q >= end) return null;
+      if (q < 0 || q >= end) return false;
       vs = p + 1;
       ve = q;
       p = q + 1;
@@ -289,7 +306,7 @@ export function fastAvc(line: string): FastAvc | null {
       while (p < end) {
         ch = line.charCodeAt(p);
         if (ch === 32 || ch === 0x1d || (user && ch === 39)) break;
-        if (ch === 34 || (!user && ch === 39)) return null;
+        if (ch === 34 || (!user && ch === 39)) return false;
         p++;
       }
       ve = p;
@@ -297,30 +314,71 @@ export function fastAvc(line: string): FastAvc | null {
     if (key === K_OTHER) continue;
     switch (key) {
       case K_RECORD:
-        return null; // another record on the same line
+        return false; // another record on the same line
       case K_SCONTEXT:
-        if (scontext !== undefined) return null;
-        scontext = line.slice(vs, ve);
+        if (o[O_S] !== -1) return false;
+        o[O_S] = vs;
+        o[O_S_END] = ve;
         break;
       case K_TCONTEXT:
-        if (tcontext !== undefined) return null;
-        tcontext = line.slice(vs, ve);
+        if (o[O_T] !== -1) return false;
+        o[O_T] = vs;
+        o[O_T_END] = ve;
         break;
       case K_TCLASS:
-        if (tclass !== undefined) return null;
-        tclass = line.slice(vs, ve);
+        if (o[O_C] !== -1) return false;
+        o[O_C] = vs;
+        o[O_C_END] = ve;
         break;
       case K_PERMISSIVE: {
-        const value = line.slice(vs, ve);
-        if (sawPermissive || (value !== '0' && value !== '1')) return null;
-        sawPermissive = true;
-        permissive = value === '1';
+        if (o[O_PERMISSIVE] !== -1 || ve - vs !== 1) return false;
+        const c = line.charCodeAt(vs);
+        if (c !== 48 && c !== 49) return false;
+        o[O_PERMISSIVE] = c - 48;
         break;
       }
     }
   }
-  if (!scontext || !tcontext || !tclass) return null;
-  return { node, serial, denied, perms, scontext, tcontext, tclass, permissive };
+  // Absent or empty values do not qualify.
+  if (o[O_S] === -1 || o[O_T] === -1 || o[O_C] === -1) return false;
+  if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
+  return true;
+}
+
+/** The permission names between the braces (validated by scanAvc). */
+function permsAt(line: string, from: number, to: number): string[] {
+  const perms: string[] = [];
+  for (let i = from; i < to; ) {
+    if (line.charCodeAt(i) === 32) {
+      i++;
+      continue;
+    }
+    const st = i;
+    while (i < to && line.charCodeAt(i) !== 32) i++;
+    perms.push(line.slice(st, i));
+  }
+  return perms;
+}
+
+function fastFrom(line: string, o: Int32Array): FastAvc {
+  const node = o[O_NODE] as number;
+  const permissive = o[O_PERMISSIVE] as number;
+  return {
+    node: node < 0 ? null : line.slice(5, node),
+    serial: Number(line.slice(o[O_SERIAL], o[O_SERIAL_END])),
+    denied: o[O_DENIED] === 1,
+    perms: permsAt(line, o[O_PERMS] as number, o[O_PERMS_END] as number),
+    scontext: line.slice(o[O_S], o[O_S_END]),
+    tcontext: line.slice(o[O_T], o[O_T_END]),
+    tclass: line.slice(o[O_C], o[O_C_END]),
+    permissive: permissive < 0 ? null : permissive === 1,
+  };
+}
+
+/** The fields of one raw AVC / USER_AVC line by the fast path, or null when it does not apply. */
+export function fastAvc(line: string): FastAvc | null {
+  const o = new Int32Array(O_COUNT);
+  return scanAvc(line, o) ? fastFrom(line, o) : null;
 }
 
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
@@ -337,20 +395,154 @@ interface Totals {
   longLines: number;
 }
 
-function makeProcessor(
-  explainer: Explainer,
-  format: 'text' | 'ndjson',
-  emit: (a: string, b: string) => void,
-  totals: Totals,
-) {
-  const textCache = new WeakMap<Explanation, string>();
-  const jsonCache = new WeakMap<Explanation, string>();
-  // Per distinct (contexts, class, perms, permissive): the rendered output after the record-specific part.
-  // Keyed scontext -> tcontext -> "class perms permissive": short keys hash faster than one long one.
-  let rendered = new Map<string, Map<string, Map<string, string>>>();
-  let renderedCount = 0;
-  const nodes = new Map<string | null, string>();
+/** Output encoded straight into buffers: no long string ropes to flatten, little garbage. */
+class Out {
+  buf: Buffer = Buffer.allocUnsafe(OUT_BYTES);
+  used = 0;
+  /** Filled buffers waiting to be written. */
+  readonly chunks: Buffer[] = [];
+  /** Makes room for at least `n` more bytes. */
+  room(n: number): void {
+    if (n > this.buf.length - this.used) {
+      if (this.used > 0) this.chunks.push(this.buf.subarray(0, this.used));
+      this.buf = Buffer.allocUnsafe(Math.max(OUT_BYTES, n));
+      this.used = 0;
+    }
+  }
+  str(s: string): void {
+    this.room(s.length * 3);
+    this.used += this.buf.write(s, this.used);
+  }
+  /** Call `room` first. */
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.used);
+    this.used += b.length;
+  }
+  /** A non-negative safe integer in decimal; call `room` first. */
+  uint(n: number): void {
+    const buf = this.buf;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let at = this.used + digits;
+    this.used = at;
+    let x = n;
+    do {
+      const q = Math.floor(x / 10);
+      buf[--at] = 48 + x - q * 10;
+      x = q;
+    } while (x > 0);
+  }
+  /** Characters [from, to) of `s`, all ASCII; call `room` first. */
+  ascii(s: string, from: number, to: number): void {
+    const buf = this.buf;
+    let at = this.used;
+    for (let i = from; i < to; i++) buf[at++] = s.charCodeAt(i);
+    this.used = at;
+  }
+  /** Moves the current buffer to `chunks`. */
+  seal(): void {
+    if (this.used > 0) {
+      this.chunks.push(this.buf.subarray(0, this.used));
+      this.buf = Buffer.allocUnsafe(OUT_BYTES);
+      this.used = 0;
+    }
+  }
+}
+
+const B_LINE = Buffer.from('{"line":');
+const B_NODE = Buffer.from(',"node":');
+const B_SERIAL = Buffer.from(',"serial":');
+const B_NULL = Buffer.from('null');
+const B_NL = Buffer.from('\n');
+/** Longest fixed part of an NDJSON record head, besides the node. */
+const HEAD_BYTES = 64;
+
+/** One rendered denial of the fast path, keyed by the raw text of its fields; chained on hash collisions. */
+interface Rendered {
+  readonly perms: string;
+  readonly scontext: string;
+  readonly tcontext: string;
+  readonly tclass: string;
+  readonly permissive: number;
+  readonly body: Buffer;
+  next: Rendered | undefined;
+}
+
+function hashRange(h: number, s: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0xff, 0x01000193);
+}
+
+function sameText(line: string, from: number, to: number, s: string): boolean {
+  return to - from === s.length && line.startsWith(s, from);
+}
+
+function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out, totals: Totals) {
   const MAX_RENDERED = 100_000;
+  // Fast path: per distinct raw (perms, scontext, tcontext, tclass, permissive), the rendered output after
+  // the record-specific part, found by a hash of those fields, so a repeated denial builds no string.
+  let fastRendered = new Map<number, Rendered>();
+  let fastCount = 0;
+  // Other forms (full parser): keyed scontext -> tcontext -> "class perms permissive".
+  let rendered = new Map<string, Map<string, Map<string, Buffer>>>();
+  let renderedCount = 0;
+  const nodes = new Map<string | null, Buffer>();
+  const o = new Int32Array(O_COUNT);
+  let lastNode = '';
+  let lastNodeJson: Buffer = B_NULL;
+
+  const render = (a: {
+    scontext: string;
+    tcontext: string;
+    tclass: string;
+    perms: string[];
+    permissive: boolean | null;
+  }): Buffer => {
+    const e = explainer.explain({
+      scontext: a.scontext,
+      tcontext: a.tcontext,
+      tclass: a.tclass,
+      perms: a.perms,
+      permissive: a.permissive,
+    });
+    if (format === 'ndjson') {
+      return Buffer.from(
+        `,"scontext":${JSON.stringify(a.scontext)},"tcontext":${JSON.stringify(a.tcontext)},"tclass":${JSON.stringify(a.tclass)},"perms":${JSON.stringify(a.perms)}${explanationJson(e)}`,
+      );
+    }
+    return Buffer.from(printable(explanationText(e)));
+  };
+
+  const nodeJson = (nodeName: string | null): Buffer => {
+    let node = nodes.get(nodeName);
+    if (node === undefined) {
+      node = Buffer.from(JSON.stringify(nodeName));
+      if (nodes.size < 10_000) nodes.set(nodeName, node);
+    }
+    return node;
+  };
+
+  /** Writes the record head and the rendered body of one denial. */
+  const emitSlow = (line: number, nodeName: string | null, serial: number, raw: string, body: Buffer) => {
+    if (format === 'ndjson') {
+      const node = nodeJson(nodeName);
+      out.room(HEAD_BYTES + node.length + body.length);
+      out.bytes(B_LINE);
+      out.uint(line);
+      out.bytes(B_NODE);
+      out.bytes(node);
+      out.bytes(B_SERIAL);
+      out.str(String(serial));
+      out.room(body.length);
+      out.bytes(body);
+    } else {
+      out.str(printable(raw));
+      out.room(1 + body.length);
+      out.bytes(B_NL);
+      out.bytes(body);
+    }
+  };
+
   const onAvc = (
     line: number,
     nodeName: string | null,
@@ -364,27 +556,7 @@ function makeProcessor(
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
     if (body === undefined) {
-      const e = explainer.explain({
-        scontext: a.scontext,
-        tcontext: a.tcontext,
-        tclass: a.tclass,
-        perms: a.perms,
-        permissive: a.permissive,
-      });
-      if (format === 'ndjson') {
-        let tail = jsonCache.get(e);
-        if (tail === undefined) {
-          tail = explanationJson(e);
-          jsonCache.set(e, tail);
-        }
-        body = `,"scontext":${JSON.stringify(a.scontext)},"tcontext":${JSON.stringify(a.tcontext)},"tclass":${JSON.stringify(a.tclass)},"perms":${JSON.stringify(a.perms)}${tail}`;
-      } else {
-        body = textCache.get(e);
-        if (body === undefined) {
-          body = printable(explanationText(e));
-          textCache.set(e, body);
-        }
-      }
+      body = render(a);
       if (renderedCount >= MAX_RENDERED) {
         rendered = new Map();
         renderedCount = 0;
@@ -402,17 +574,93 @@ function makeProcessor(
       byRest.set(rest, body);
       renderedCount++;
     }
-    if (format === 'ndjson') {
-      let node = nodes.get(nodeName);
-      if (node === undefined) {
-        node = JSON.stringify(nodeName);
-        if (nodes.size < 10_000) nodes.set(nodeName, node);
-      }
-      emit(`{"line":${line},"node":${node},"serial":${serial}`, body);
-    } else {
-      emit(`${printable(raw)}\n`, body);
-    }
+    emitSlow(line, nodeName, serial, raw, body);
   };
+
+  /** A line `scanAvc` accepted (offsets in `o`). */
+  const onFast = (line: string, raw: string) => {
+    if (o[O_DENIED] !== 1) return;
+    totals.denials++;
+    const ps = o[O_PERMS] as number;
+    const pe = o[O_PERMS_END] as number;
+    const ss = o[O_S] as number;
+    const se = o[O_S_END] as number;
+    const ts = o[O_T] as number;
+    const te = o[O_T_END] as number;
+    const cs = o[O_C] as number;
+    const ce = o[O_C_END] as number;
+    const px = o[O_PERMISSIVE] as number;
+    let h = hashRange(0x811c9dc5, line, ps, pe);
+    h = hashRange(h, line, ss, se);
+    h = hashRange(h, line, ts, te);
+    h = hashRange(h, line, cs, ce);
+    h = (h ^ (px + 2)) & 0x3fffffff;
+    let r = fastRendered.get(h);
+    while (
+      r !== undefined &&
+      !(
+        r.permissive === px &&
+        sameText(line, ss, se, r.scontext) &&
+        sameText(line, ts, te, r.tcontext) &&
+        sameText(line, cs, ce, r.tclass) &&
+        sameText(line, ps, pe, r.perms)
+      )
+    ) {
+      r = r.next;
+    }
+    if (r === undefined) {
+      const f = fastFrom(line, o);
+      const body = render(f);
+      if (fastCount >= MAX_RENDERED) {
+        fastRendered = new Map();
+        fastCount = 0;
+      }
+      r = {
+        perms: line.slice(ps, pe),
+        scontext: f.scontext,
+        tcontext: f.tcontext,
+        tclass: f.tclass,
+        permissive: px,
+        body,
+        next: fastRendered.get(h),
+      };
+      fastRendered.set(h, r);
+      fastCount++;
+    }
+    const body = r.body;
+    if (format !== 'ndjson') {
+      out.str(printable(raw));
+      out.room(1 + body.length);
+      out.bytes(B_NL);
+      out.bytes(body);
+      return;
+    }
+    const nodeEnd = o[O_NODE] as number;
+    let node: Buffer = B_NULL;
+    if (nodeEnd >= 0) {
+      if (sameText(line, 5, nodeEnd, lastNode) && lastNodeJson !== B_NULL) node = lastNodeJson;
+      else {
+        lastNode = line.slice(5, nodeEnd);
+        node = lastNodeJson = nodeJson(lastNode);
+      }
+    }
+    out.room(HEAD_BYTES + node.length + body.length);
+    out.bytes(B_LINE);
+    out.uint(totals.lines);
+    out.bytes(B_NODE);
+    out.bytes(node);
+    out.bytes(B_SERIAL);
+    const d0 = o[O_SERIAL] as number;
+    const d1 = o[O_SERIAL_END] as number;
+    // Digits as written when that is how the number prints (no leading zero, exact in a double).
+    if (d1 - d0 <= 15 && (d1 - d0 === 1 || line.charCodeAt(d0) !== 48)) out.ascii(line, d0, d1);
+    else {
+      const serial = String(Number(line.slice(d0, d1)));
+      out.ascii(serial, 0, serial.length);
+    }
+    out.bytes(body);
+  };
+
   const onRecord = (r: AuditRecord, raw: string) => {
     const avc = r.avc;
     if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
@@ -439,9 +687,8 @@ function makeProcessor(
     // Only lines holding an AVC record matter here; skip the others without parsing them.
     if (!line.includes('avc:')) return;
     const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
-    const f = fastAvc(line);
-    if (f !== null) {
-      if (f.denied) onAvc(totals.lines, f.node, f.serial, f, raw);
+    if (scanAvc(line, o)) {
+      onFast(line, raw);
       return;
     }
     const r = parseLine(line, totals.lines);
@@ -522,34 +769,11 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   }
 
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
-  // Output is encoded straight into a buffer: no long string ropes to flatten, little garbage.
-  let buf = Buffer.allocUnsafe(OUT_BYTES);
-  let used = 0;
-  let pending = false;
-  const put = (s: string) => {
-    if (s.length * 3 > buf.length - used) {
-      if (used > 0) {
-        chunks.push(buf.subarray(0, used));
-        pending = true;
-      }
-      buf = Buffer.allocUnsafe(Math.max(OUT_BYTES, s.length * 3));
-      used = 0;
-    }
-    used += buf.write(s, used);
-  };
-  const chunks: Buffer[] = [];
-  const emit = (a: string, b: string) => {
-    put(a);
-    put(b);
-  };
-  const processLine = makeProcessor(explainer, format, emit, totals);
+  const out = new Out();
+  const processLine = makeProcessor(explainer, format, out, totals);
   const flush = async (all: boolean) => {
-    if (all && used > 0) {
-      chunks.push(buf.subarray(0, used));
-      buf = Buffer.allocUnsafe(OUT_BYTES);
-      used = 0;
-    }
-    pending = false;
+    if (all) out.seal();
+    const chunks = out.chunks;
     while (chunks.length > 0) {
       const c = chunks.shift() as Buffer;
       if (!io.stdout.write(c)) await waitDrain(io.stdout);
@@ -586,7 +810,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         carry = '';
         skipping = true;
       }
-      if (pending) await flush(false);
+      if (out.chunks.length > 0) await flush(false);
     }
     if (carry.length > 0 && !skipping) processLine(carry);
     await flush(true);
