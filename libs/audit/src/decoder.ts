@@ -55,8 +55,8 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   const re = createReassembler(opts);
   const maxLineBytes = Math.max(64, opts.maxLineBytes ?? 1024 * 1024);
   const parseOpts: ParseOptions | undefined =
-    opts.resolveIds !== undefined || opts.interpret === false
-      ? { resolveIds: opts.resolveIds, interpret: opts.interpret }
+    opts.resolveIds !== undefined || opts.interpret === false || opts.headersOnly === true
+      ? { resolveIds: opts.resolveIds, interpret: opts.interpret, headersOnly: opts.headersOnly }
       : undefined;
   let carry: Buffer | null = null;
   /** Byte offset of the first unprocessed byte (start of `carry`). */

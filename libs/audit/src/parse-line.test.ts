@@ -149,6 +149,21 @@ describe('parseLine: fields and encodings', () => {
     expect(one(line).interpreted).toMatchObject({ arch: 'x86_64', syscall: 'execve', success: true, ARCH: 'x86_64' });
   });
 
+  it('parses headers only when asked to (counting); glued records still split', () => {
+    const r = parseLine('node=h type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1', 4, { headersOnly: true });
+    if (!Array.isArray(r)) throw new Error('expected records');
+    expect(r).toEqual([{ type: 'AVC', node: 'h', sec: 1, msec: 1, serial: 2, fields: {}, interpreted: {}, line: 4 }]);
+    expect(Object.isFrozen(r[0]!.fields)).toBe(true);
+    const g = parseLine('type=PATH msg=audit(1.001:2): item=0 type=CWD msg=audit(1.001:2): cwd="/"', 1, {
+      headersOnly: true,
+    });
+    if (!Array.isArray(g)) throw new Error('expected records');
+    expect(g.map((x) => x.type)).toEqual(['PATH', 'CWD']);
+    const bad = parseLine('type=PATH msg=audit(1.001:2): item=0 node=x type=CWD cwd=/', 1, { headersOnly: true });
+    expect(bad).toMatchObject({ kind: 'parse-error', code: 'AVC_ERR_AUDIT_BAD_STAMP' });
+    expect(parseLine('type=PATH msg=audit(1.001:2): item=0 node=x type=CWD cwd=/', 1)).toEqual(bad);
+  });
+
   it('keeps a nested msg without fields as text', () => {
     expect(one("type=USER_CMD msg=audit(1.001:2): pid=1 msg='hello there'").fields.msg).toBe('hello there');
   });

@@ -124,9 +124,9 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
   };
   out.on('error', onOutError);
 
-  // Counting needs groups and types only: skip value interpretation. Open events are capped well below
+  // Counting needs groups and types only: parse record headers, not bodies. Open events are capped well below
   // the library default so peak memory stays small even on pathological logs (evictions are counted).
-  const decoder = createAuditDecoder({ interpret: !countOnly, maxInFlightBytes: 8 * 1024 * 1024 });
+  const decoder = createAuditDecoder({ headersOnly: countOnly, interpret: !countOnly, maxInFlightBytes: 8 * 1024 * 1024 });
   let selected = 0;
   const progress = file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
   let done = 0;
