@@ -184,7 +184,8 @@ const O_T_END = 9;
 const O_C = 10; // tclass value
 const O_C_END = 11;
 const O_PERMISSIVE = 12; // -1 absent, 0, 1
-const O_COUNT = 13;
+const O_LINE = 13; // start of the line (scanAvcBytes)
+const O_COUNT = 14;
 
 /**
  * A narrow fast path for the common raw forms `[node=N ]type=AVC msg=audit(S.M:N): avc:  denied  { .. } ..`
@@ -345,6 +346,232 @@ function scanAvc(line: string, o: Int32Array): boolean {
   return true;
 }
 
+const A_NODE = Buffer.from('node=');
+const A_AVC = Buffer.from('type=AVC msg=audit(');
+const A_USER_AVC = Buffer.from('type=USER_AVC msg=audit(');
+const A_USER_MSG = Buffer.from("msg='avc:");
+const A_AVC_BODY = Buffer.from('avc:');
+const A_DENIED = Buffer.from('denied');
+const A_GRANTED = Buffer.from('granted');
+const A_SCONTEXT = Buffer.from('scontext');
+const A_TCONTEXT = Buffer.from('tcontext');
+const A_TCLASS = Buffer.from('tclass');
+const A_PERMISSIVE = Buffer.from('permissive');
+const A_TYPE = Buffer.from('type');
+const A_NODE_KEY = Buffer.from('node');
+const A_MSG = Buffer.from('msg');
+
+/** Whether bytes [at, at + w.length) of `b` are `w`, all within [.., end). */
+function bytesAt(b: Uint8Array, at: number, end: number, w: Uint8Array): boolean {
+  const n = w.length;
+  if (at + n > end) return false;
+  for (let i = 0; i < n; i++) if (b[at + i] !== w[i]) return false;
+  return true;
+}
+
+/** First index of byte `c` in [from, to), or -1. */
+function byteIn(b: Uint8Array, c: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (b[i] === c) return i;
+  return -1;
+}
+
+/** First index of the word `w` starting in [from, to - w.length], or -1. */
+function wordIn(b: Uint8Array, w: Uint8Array, from: number, to: number): number {
+  const first = w[0] as number;
+  for (let i = from; i + w.length <= to; i++) if (b[i] === first && bytesAt(b, i, to, w)) return i;
+  return -1;
+}
+
+function digitBytes(b: Uint8Array, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = b[i] as number;
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+function keyAtBytes(b: Uint8Array, at: number, len: number): number {
+  const end = at + len;
+  switch (len) {
+    case 8:
+      if (bytesAt(b, at, end, A_SCONTEXT)) return K_SCONTEXT;
+      if (bytesAt(b, at, end, A_TCONTEXT)) return K_TCONTEXT;
+      return K_OTHER;
+    case 6:
+      return bytesAt(b, at, end, A_TCLASS) ? K_TCLASS : K_OTHER;
+    case 10:
+      return bytesAt(b, at, end, A_PERMISSIVE) ? K_PERMISSIVE : K_OTHER;
+    case 4:
+      return bytesAt(b, at, end, A_TYPE) || bytesAt(b, at, end, A_NODE_KEY) ? K_RECORD : K_OTHER;
+    case 3:
+      return bytesAt(b, at, end, A_MSG) ? K_RECORD : K_OTHER;
+    default:
+      return K_OTHER;
+  }
+}
+
+/**
+ * `scanAvc` on the UTF-8 bytes [s, e) of one line (without its newline), offsets absolute in `b`. Every
+ * decision depends only on ASCII bytes, which UTF-8 never uses inside a multi-byte character, so it accepts
+ * exactly the lines `scanAvc` accepts on their decoded text, with the same fields.
+ */
+function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
+  let p = s;
+  o[O_LINE] = s;
+  o[O_NODE] = -1;
+  if (bytesAt(b, s, e, A_NODE)) {
+    const sp = byteIn(b, 32, s, e);
+    if (sp < 0) return false;
+    o[O_NODE] = sp;
+    p = sp + 1;
+  }
+  let user = false;
+  if (bytesAt(b, p, e, A_AVC)) p += 19;
+  else if (bytesAt(b, p, e, A_USER_AVC)) {
+    p += 24;
+    user = true;
+  } else return false;
+  let close = -1;
+  for (let i = p; i + 1 < e; i++) {
+    if (b[i] === 41 && b[i + 1] === 58) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0 || close - p > 40) return false;
+  const colon = byteIn(b, 58, p, e);
+  if (colon < 0 || colon > close) return false;
+  if (!digitBytes(b, colon + 1, close) || close - colon > 20) return false;
+  const dot = byteIn(b, 46, p, e);
+  if (dot < 0 || dot > colon || !digitBytes(b, p, dot) || !digitBytes(b, dot + 1, colon)) return false;
+  o[O_SERIAL] = colon + 1;
+  o[O_SERIAL_END] = close;
+  p = close + 2;
+  let end = e;
+  while (end > p && (b[end - 1] === 13 || b[end - 1] === 10)) end--;
+  if (user) {
+    const m = wordIn(b, A_USER_MSG, p, e);
+    if (m < 0) return false;
+    for (let i = p; i < m; i++) {
+      const ch = b[i];
+      if (ch === 34 || ch === 39 || ch === 0x1d) return false;
+    }
+    p = m + 9;
+  } else {
+    while (p < end && b[p] === 32) p++;
+    if (!bytesAt(b, p, e, A_AVC_BODY)) return false;
+    p += 4;
+  }
+  while (p < end && b[p] === 32) p++;
+  if (bytesAt(b, p, e, A_DENIED)) {
+    o[O_DENIED] = 1;
+    p += 6;
+  } else if (bytesAt(b, p, e, A_GRANTED)) {
+    o[O_DENIED] = 0;
+    p += 7;
+  } else return false;
+  while (p < end && b[p] === 32) p++;
+  if (p >= e || b[p] !== 123 /* { */) return false;
+  const rbrace = byteIn(b, 125, p, e);
+  if (rbrace < 0 || rbrace > end) return false;
+  let nperms = 0;
+  for (let i = p + 1; i < rbrace; ) {
+    let ch = b[i];
+    if (ch === 32) {
+      i++;
+      continue;
+    }
+    while (i < rbrace) {
+      ch = b[i];
+      if (ch === 32) break;
+      if (ch === 34 || ch === 39 || ch === 61) return false;
+      i++;
+    }
+    nperms++;
+  }
+  if (nperms === 0 || nperms > MAX_FAST_PERMS) return false;
+  o[O_PERMS] = p + 1;
+  o[O_PERMS_END] = rbrace;
+  p = rbrace + 1;
+  o[O_S] = -1;
+  o[O_T] = -1;
+  o[O_C] = -1;
+  o[O_PERMISSIVE] = -1;
+  while (p < end) {
+    let ch = b[p] as number;
+    if (ch === 32) {
+      p++;
+      continue;
+    }
+    if (ch === 0x1d) break; // ENRICHED part
+    if (user && ch === 39 /* closing quote of msg='...' */) {
+      // Only the trailing fields of the USER_AVC record may follow (tested on the decoded text).
+      const rest = b.toString('utf8', p + 1, end);
+      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return false;
+      break;
+    }
+    if (ch === 34 || ch === 39) return false;
+    const keyStart = p;
+    while (p < end) {
+      ch = b[p] as number;
+      if (ch === 61 || ch === 32 || ch === 0x1d || (user && ch === 39)) break;
+      p++;
+    }
+    if (ch !== 61) continue; // a bare word such as "for"
+    const key = keyAtBytes(b, keyStart, p - keyStart);
+    p++;
+    let vs: number;
+    let ve: number;
+    if (p < e && b[p] === 34) {
+      const q = byteIn(b, 34, p + 1, e);
+      if (q < 0 || q >= end) return false;
+      vs = p + 1;
+      ve = q;
+      p = q + 1;
+    } else {
+      vs = p;
+      while (p < end) {
+        ch = b[p] as number;
+        if (ch === 32 || ch === 0x1d || (user && ch === 39)) break;
+        if (ch === 34 || (!user && ch === 39)) return false;
+        p++;
+      }
+      ve = p;
+    }
+    if (key === K_OTHER) continue;
+    switch (key) {
+      case K_RECORD:
+        return false; // another record on the same line
+      case K_SCONTEXT:
+        if (o[O_S] !== -1) return false;
+        o[O_S] = vs;
+        o[O_S_END] = ve;
+        break;
+      case K_TCONTEXT:
+        if (o[O_T] !== -1) return false;
+        o[O_T] = vs;
+        o[O_T_END] = ve;
+        break;
+      case K_TCLASS:
+        if (o[O_C] !== -1) return false;
+        o[O_C] = vs;
+        o[O_C_END] = ve;
+        break;
+      case K_PERMISSIVE: {
+        if (o[O_PERMISSIVE] !== -1 || ve - vs !== 1) return false;
+        const c = b[vs] as number;
+        if (c !== 48 && c !== 49) return false;
+        o[O_PERMISSIVE] = c - 48;
+        break;
+      }
+    }
+  }
+  if (o[O_S] === -1 || o[O_T] === -1 || o[O_C] === -1) return false;
+  if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
+  return true;
+}
+
 /** The permission names between the braces (validated by scanAvc). */
 function permsAt(line: string, from: number, to: number): string[] {
   const perms: string[] = [];
@@ -371,6 +598,36 @@ function fastFrom(line: string, o: Int32Array): FastAvc {
     scontext: line.slice(o[O_S], o[O_S_END]),
     tcontext: line.slice(o[O_T], o[O_T_END]),
     tclass: line.slice(o[O_C], o[O_C_END]),
+    permissive: permissive < 0 ? null : permissive === 1,
+  };
+}
+
+/** The permission names between the braces (validated by scanAvcBytes). */
+function permsAtBytes(b: Buffer, from: number, to: number): string[] {
+  const perms: string[] = [];
+  for (let i = from; i < to; ) {
+    if (b[i] === 32) {
+      i++;
+      continue;
+    }
+    const st = i;
+    while (i < to && b[i] !== 32) i++;
+    perms.push(b.toString('utf8', st, i));
+  }
+  return perms;
+}
+
+function fastFromBytes(b: Buffer, o: Int32Array): FastAvc {
+  const node = o[O_NODE] as number;
+  const permissive = o[O_PERMISSIVE] as number;
+  return {
+    node: node < 0 ? null : b.toString('utf8', (o[O_LINE] as number) + 5, node),
+    serial: Number(b.toString('latin1', o[O_SERIAL], o[O_SERIAL_END])),
+    denied: o[O_DENIED] === 1,
+    perms: permsAtBytes(b, o[O_PERMS] as number, o[O_PERMS_END] as number),
+    scontext: b.toString('utf8', o[O_S], o[O_S_END]),
+    tcontext: b.toString('utf8', o[O_T], o[O_T_END]),
+    tclass: b.toString('utf8', o[O_C], o[O_C_END]),
     permissive: permissive < 0 ? null : permissive === 1,
   };
 }
@@ -475,6 +732,30 @@ function hashRange(h: number, s: string, from: number, to: number): number {
 
 function sameText(line: string, from: number, to: number, s: string): boolean {
   return to - from === s.length && line.startsWith(s, from);
+}
+
+/** One rendered denial of the byte path, keyed by the raw bytes of its fields; chained on hash collisions. */
+interface RenderedBytes {
+  /** perms, scontext, tcontext and tclass bytes, back to back. */
+  readonly key: Uint8Array;
+  readonly lp: number;
+  readonly ls: number;
+  readonly lt: number;
+  readonly lc: number;
+  readonly permissive: number;
+  readonly body: Buffer;
+  next: RenderedBytes | undefined;
+}
+
+function hashBytes(h: number, b: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  return Math.imul(h ^ 0xff, 0x01000193);
+}
+
+/** Whether b[from, to) equals key[at, at + to - from). */
+function sameBytes(b: Uint8Array, from: number, to: number, key: Uint8Array, at: number): boolean {
+  for (let i = from, j = at; i < to; i++, j++) if (b[i] !== key[j]) return false;
+  return true;
 }
 
 function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out, totals: Totals) {
@@ -678,8 +959,111 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       raw,
     );
   };
-  return (line: string) => {
-    totals.lines++;
+  let byteRendered = new Map<number, RenderedBytes>();
+  let byteCount = 0;
+  let lastNodeBytes: Uint8Array = new Uint8Array(0);
+  let lastNodeBytesJson: Buffer | undefined;
+
+  /** A line `scanAvcBytes` accepted (offsets in `o`, into `b`); `s`..`e` is the line without its newline. */
+  const onFastBytes = (b: Buffer, s: number, e: number) => {
+    if (o[O_DENIED] !== 1) return;
+    totals.denials++;
+    const ps = o[O_PERMS] as number;
+    const pe = o[O_PERMS_END] as number;
+    const ss = o[O_S] as number;
+    const se = o[O_S_END] as number;
+    const ts = o[O_T] as number;
+    const te = o[O_T_END] as number;
+    const cs = o[O_C] as number;
+    const ce = o[O_C_END] as number;
+    const px = o[O_PERMISSIVE] as number;
+    const lp = pe - ps;
+    const ls = se - ss;
+    const lt = te - ts;
+    const lc = ce - cs;
+    let h = hashBytes(0x811c9dc5, b, ps, pe);
+    h = hashBytes(h, b, ss, se);
+    h = hashBytes(h, b, ts, te);
+    h = hashBytes(h, b, cs, ce);
+    h = (h ^ (px + 2)) & 0x3fffffff;
+    let r = byteRendered.get(h);
+    while (
+      r !== undefined &&
+      !(
+        r.lp === lp &&
+        r.ls === ls &&
+        r.lt === lt &&
+        r.lc === lc &&
+        r.permissive === px &&
+        sameBytes(b, ss, se, r.key, lp) &&
+        sameBytes(b, ts, te, r.key, lp + ls) &&
+        sameBytes(b, cs, ce, r.key, lp + ls + lt) &&
+        sameBytes(b, ps, pe, r.key, 0)
+      )
+    ) {
+      r = r.next;
+    }
+    if (r === undefined) {
+      const body = render(fastFromBytes(b, o));
+      if (byteCount >= MAX_RENDERED) {
+        byteRendered = new Map();
+        byteCount = 0;
+      }
+      const key = new Uint8Array(lp + ls + lt + lc);
+      key.set(b.subarray(ps, pe), 0);
+      key.set(b.subarray(ss, se), lp);
+      key.set(b.subarray(ts, te), lp + ls);
+      key.set(b.subarray(cs, ce), lp + ls + lt);
+      r = { key, lp, ls, lt, lc, permissive: px, body, next: byteRendered.get(h) };
+      byteRendered.set(h, r);
+      byteCount++;
+    }
+    const body = r.body;
+    if (format !== 'ndjson') {
+      const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
+      out.str(printable(b.toString('utf8', s, rawEnd)));
+      out.room(1 + body.length);
+      out.bytes(B_NL);
+      out.bytes(body);
+      return;
+    }
+    const nodeEnd = o[O_NODE] as number;
+    let node: Buffer = B_NULL;
+    if (nodeEnd >= 0) {
+      const n0 = s + 5;
+      if (
+        lastNodeBytesJson !== undefined &&
+        nodeEnd - n0 === lastNodeBytes.length &&
+        sameBytes(b, n0, nodeEnd, lastNodeBytes, 0)
+      ) {
+        node = lastNodeBytesJson;
+      } else {
+        lastNodeBytes = Uint8Array.prototype.slice.call(b, n0, nodeEnd);
+        node = lastNodeBytesJson = nodeJson(b.toString('utf8', n0, nodeEnd));
+      }
+    }
+    out.room(HEAD_BYTES + node.length + body.length);
+    out.bytes(B_LINE);
+    out.uint(totals.lines);
+    out.bytes(B_NODE);
+    out.bytes(node);
+    out.bytes(B_SERIAL);
+    const d0 = o[O_SERIAL] as number;
+    const d1 = o[O_SERIAL_END] as number;
+    if (d1 - d0 <= 15 && (d1 - d0 === 1 || b[d0] !== 48)) {
+      const ob = out.buf;
+      let at = out.used;
+      for (let i = d0; i < d1; i++) ob[at++] = b[i] as number;
+      out.used = at;
+    } else {
+      const serial = String(Number(b.toString('latin1', d0, d1)));
+      out.ascii(serial, 0, serial.length);
+    }
+    out.bytes(body);
+  };
+
+  /** The rest of `processLine`, once the line is counted. */
+  const processText = (line: string) => {
     if (line.length > MAX_LINE) {
       totals.longLines++;
       return;
@@ -699,6 +1083,31 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     }
     for (const rec of r) onRecord(rec, raw);
   };
+  /** One line of text (without its newline). */
+  const processLine = (line: string) => {
+    totals.lines++;
+    processText(line);
+  };
+  /** One line as UTF-8 bytes [s, e) of `b` (without its newline): the fast path needs no decoding. */
+  const processBytes = (b: Buffer, s: number, e: number) => {
+    totals.lines++;
+    // Longer than MAX_LINE bytes may still be MAX_LINE characters or fewer: the text path decides.
+    if (e - s <= MAX_LINE) {
+      if (!hasAvcMark(b, s, e)) return; // as processText would, after decoding it
+      if (scanAvcBytes(b, s, e, o)) {
+        onFastBytes(b, s, e);
+        return;
+      }
+    }
+    processText(b.toString('utf8', s, e));
+  };
+  return { processLine, processBytes };
+}
+
+const AVC_MARK = Buffer.from('avc:');
+/** Whether the line holds "avc:" at all. */
+function hasAvcMark(b: Uint8Array, s: number, e: number): boolean {
+  return wordIn(b, AVC_MARK, s, e) >= 0;
 }
 
 export async function explain(argv: string[], io: CliIo): Promise<number> {
@@ -770,7 +1179,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
 
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const out = new Out();
-  const processLine = makeProcessor(explainer, format, out, totals);
+  const { processLine, processBytes } = makeProcessor(explainer, format, out, totals);
   const flush = async (all: boolean) => {
     if (all) out.seal();
     const chunks = out.chunks;
@@ -780,39 +1189,93 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     }
   };
   try {
-    stream.setEncoding('utf8');
-    let carry = '';
-    let skipping = false;
-    for await (const chunk of stream as AsyncIterable<string>) {
-      let text = carry.length > 0 ? carry + chunk : chunk;
-      let pos = 0;
-      if (skipping) {
-        // Rest of an over-long line: drop up to its newline.
-        const nl = text.indexOf('\n');
-        if (nl < 0) {
-          carry = '';
-          continue;
+    if (!stream.readableObjectMode && stream.readableEncoding === null) {
+      // Byte streams are split into lines as bytes: the fast path never decodes a repeated denial.
+      // A line longer than this many bytes is longer than MAX_LINE characters whatever its encoding.
+      const MAX_LINE_BYTES = 3 * MAX_LINE + 3;
+      let carry: Buffer[] = [];
+      let carried = 0;
+      let skipping = false;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        let pos = 0;
+        if (skipping) {
+          // Rest of an over-long line: drop up to its newline.
+          const nl = chunk.indexOf(10);
+          if (nl < 0) continue;
+          skipping = false;
+          pos = nl + 1;
         }
-        skipping = false;
-        pos = nl + 1;
+        if (carried > 0) {
+          const nl = chunk.indexOf(10, pos);
+          if (nl >= 0) {
+            carry.push(chunk.subarray(pos, nl));
+            const line = Buffer.concat(carry);
+            carry = [];
+            carried = 0;
+            processBytes(line, 0, line.length);
+            pos = nl + 1;
+          }
+        }
+        if (carried === 0) {
+          for (;;) {
+            const nl = chunk.indexOf(10, pos);
+            if (nl < 0) break;
+            processBytes(chunk, pos, nl);
+            pos = nl + 1;
+          }
+        }
+        if (pos < chunk.length) {
+          carry.push(chunk.subarray(pos));
+          carried += chunk.length - pos;
+          if (carried > MAX_LINE_BYTES) {
+            totals.lines++;
+            totals.longLines++;
+            carry = [];
+            carried = 0;
+            skipping = true;
+          }
+        }
+        if (out.chunks.length > 0) await flush(false);
       }
-      for (;;) {
-        const nl = text.indexOf('\n', pos);
-        if (nl < 0) break;
-        processLine(text.slice(pos, nl));
-        pos = nl + 1;
+      if (carried > 0 && !skipping) {
+        const line = Buffer.concat(carry);
+        processBytes(line, 0, line.length);
       }
-      carry = text.slice(pos);
-      text = '';
-      if (carry.length > MAX_LINE) {
-        totals.lines++;
-        totals.longLines++;
-        carry = '';
-        skipping = true;
+    } else {
+      stream.setEncoding('utf8');
+      let carry = '';
+      let skipping = false;
+      for await (const chunk of stream as AsyncIterable<string>) {
+        let text = carry.length > 0 ? carry + chunk : chunk;
+        let pos = 0;
+        if (skipping) {
+          // Rest of an over-long line: drop up to its newline.
+          const nl = text.indexOf('\n');
+          if (nl < 0) {
+            carry = '';
+            continue;
+          }
+          skipping = false;
+          pos = nl + 1;
+        }
+        for (;;) {
+          const nl = text.indexOf('\n', pos);
+          if (nl < 0) break;
+          processLine(text.slice(pos, nl));
+          pos = nl + 1;
+        }
+        carry = text.slice(pos);
+        text = '';
+        if (carry.length > MAX_LINE) {
+          totals.lines++;
+          totals.longLines++;
+          carry = '';
+          skipping = true;
+        }
+        if (out.chunks.length > 0) await flush(false);
       }
-      if (out.chunks.length > 0) await flush(false);
+      if (carry.length > 0 && !skipping) processLine(carry);
     }
-    if (carry.length > 0 && !skipping) processLine(carry);
     await flush(true);
   } catch (e) {
     io.stderr.write(`avcstream explain: read or write error: ${message(e)}\n`);
