@@ -34,7 +34,8 @@ export interface ExplainerOptions {
   cacheSize?: number;
   /**
    * Memoize explanations (default true). A caller that caches its own rendering of each explanation (the
-   * CLI) turns it off to keep memory down; contexts and TE rules stay cached either way.
+   * CLI) turns it off to keep memory down; contexts and TE rules stay cached either way. Memoized
+   * explanations are shared, so they are frozen; unmemoized ones are fresh objects and are not.
    */
   memoize?: boolean;
 }
@@ -132,7 +133,9 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
 
   function explain(denial: Denial, overrides?: Readonly<Record<string, boolean>>): Explanation {
     const st = stateFor(overrides);
-    if (!memoize) return freezeExplanation(compute(policy, denial, st, context));
+    // An unmemoized explanation is the caller's own fresh object: freezing it would only cost time (the
+    // blast radius objects it shares with the cache are frozen when cached).
+    if (!memoize) return compute(policy, denial, st, context);
     const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}`;
     let e = st.memo.get(key);
     if (e === undefined) {
@@ -511,7 +514,7 @@ function blastRadius(policy: Policy, st: StateCache, b: number): BlastRadius {
   }
   let r = perPolicy.get(key);
   if (!r) {
-    r = computeBlastRadius(policy, st.bs, b, nodesOfB);
+    r = Object.freeze(computeBlastRadius(policy, st.bs, b, nodesOfB));
     perPolicy.set(key, r);
   }
   st.blast.set(b, r);
