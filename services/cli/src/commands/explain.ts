@@ -710,6 +710,7 @@ const B_LINE = Buffer.from('{"line":');
 const B_NODE = Buffer.from(',"node":');
 const B_SERIAL = Buffer.from(',"serial":');
 const B_NULL = Buffer.from('null');
+const B_NODE_NULL_SERIAL = Buffer.from(',"node":null,"serial":');
 const B_NL = Buffer.from('\n');
 /** Longest fixed part of an NDJSON record head, besides the node. */
 const HEAD_BYTES = 64;
@@ -1045,9 +1046,12 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     out.room(HEAD_BYTES + node.length + body.length);
     out.bytes(B_LINE);
     out.uint(totals.lines);
-    out.bytes(B_NODE);
-    out.bytes(node);
-    out.bytes(B_SERIAL);
+    if (node === B_NULL) out.bytes(B_NODE_NULL_SERIAL);
+    else {
+      out.bytes(B_NODE);
+      out.bytes(node);
+      out.bytes(B_SERIAL);
+    }
     const d0 = o[O_SERIAL] as number;
     const d1 = o[O_SERIAL_END] as number;
     if (d1 - d0 <= 15 && (d1 - d0 === 1 || b[d0] !== 48)) {
