@@ -1,6 +1,6 @@
 // Bytes in (any chunking), events out. Splits lines on byte 0x0a, tracks byte offsets for checkpoints,
 // parses each line and feeds the reassembler. Pure and synchronous.
-import { PARSE_ERROR_CODES, type ParseOptions, parseLine } from './parse-line.ts';
+import { PARSE_ERROR_CODES, type ParseOptions, parseLineAt } from './parse-line.ts';
 import { createReassembler } from './reassembler.ts';
 import type { AuditEvent, ParseError } from './types.ts';
 
@@ -81,10 +81,18 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     });
   }
 
-  function handleLine(line: string, offset: number, events: AuditEvent[], errors: ParseError[]): void {
+  /** The line is text[start, stop); parsed in place (the scanner reads the flat chunk, not a slice). */
+  function handleLine(
+    text: string,
+    start: number,
+    stop: number,
+    offset: number,
+    events: AuditEvent[],
+    errors: ParseError[],
+  ): void {
     lineNo++;
     st.lines++;
-    const r = parseLine(line, lineNo, parseOpts);
+    const r = parseLineAt(text, start, stop, lineNo, parseOpts);
     if (r === null) return;
     if (!Array.isArray(r)) {
       r.offset = offset;
@@ -92,6 +100,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       errors.push(r);
       return;
     }
+    const line = start === 0 && stop === text.length ? text : text.slice(start, stop);
     for (let i = 0; i < r.length; i++) {
       st.records++;
       re.push(r[i]!, events, i === 0 ? line : `${line}\n${i}`, offset);
@@ -108,7 +117,10 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         let nl = data.indexOf(10, p);
         if (nl < 0 || nl >= upto) nl = upto;
         if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), base + p, errors);
-        else handleLine(data.toString('utf8', p, nl), base + p, events, errors);
+        else {
+          const line = data.toString('utf8', p, nl);
+          handleLine(line, 0, line.length, base + p, events, errors);
+        }
         p = nl + 1;
       }
       return;
@@ -119,7 +131,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = n;
       if (nl - pos > maxLineBytes) tooLong(data.subarray(pos, pos + RAW_HEAD_BYTES), base + pos, errors);
-      else handleLine(text.slice(pos, nl), base + pos, events, errors);
+      else handleLine(text, pos, nl, base + pos, events, errors);
       pos = nl + 1;
     }
   }
@@ -185,7 +197,8 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     } else if (carry !== null) {
       const data = carry;
       carry = null;
-      handleLine(data.toString('utf8'), carryStart, events, errors);
+      const line = data.toString('utf8');
+      handleLine(line, 0, line.length, carryStart, events, errors);
       carryStart += data.length;
     }
     re.flush(events);

@@ -109,6 +109,12 @@ function isExecveArgKey(key: string): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** First position of char code `ch` in text[from, end), or -1 (never searches past the line). */
+function indexOfIn(text: string, ch: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (text.charCodeAt(i) === ch) return i;
+  return -1;
+}
+
 /** Parses `avc:  denied  { perm perm } for ` starting at `pos` (on the `a`); returns the position after. */
 function scanAvcHeader(line: string, pos: number, end: number, b: Builder): number {
   let p = pos + 4;
@@ -120,8 +126,8 @@ function scanAvcHeader(line: string, pos: number, end: number, b: Builder): numb
   while (p < end && line.charCodeAt(p) === SP) p++;
   const perms: string[] = [];
   if (p < end && line.charCodeAt(p) === LBRACE) {
-    let q = line.indexOf('}', p + 1);
-    if (q < 0 || q > end) q = end;
+    let q = indexOfIn(line, 125 /* } */, p + 1, end);
+    if (q < 0) q = end;
     let i = p + 1;
     while (i < q) {
       while (i < q && line.charCodeAt(i) === SP) i++;
@@ -140,6 +146,22 @@ function scanAvcHeader(line: string, pos: number, end: number, b: Builder): numb
   return p;
 }
 
+// The text may be a whole chunk of lines (the decoder parses lines in place), so forward searches must
+// not run to its end on every record: the next ENRICHED separator is searched once and remembered.
+let gsText = '';
+let gsFrom = 0;
+let gsAt = -1;
+
+/** Position of the first GS (0x1d) at or after `from` in `text`, or -1. */
+function findGs(text: string, from: number): number {
+  if (text !== gsText || from < gsFrom || (gsAt >= 0 && gsAt < from)) {
+    gsText = text;
+    gsAt = text.indexOf('\x1d', from);
+  }
+  gsFrom = from;
+  return gsAt;
+}
+
 /**
  * Scans `key=value` pairs in [pos, end). Returns the start of a second record glued onto the same line
  * (`... type=CWD msg=audit(...)`), or -1.
@@ -149,7 +171,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
   let paren = false;
   if (line.startsWith('avc:', pos)) pos = scanAvcHeader(line, pos, end, b);
   // Values end at a space or at the ENRICHED separator; find the separator once.
-  let gs = b.enrichedMode ? end : line.indexOf('\x1d', pos);
+  let gs = b.enrichedMode ? end : findGs(line, pos);
   if (gs < 0 || gs > end) gs = end;
   while (pos < end) {
     let c = line.charCodeAt(pos);
@@ -159,7 +181,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     }
     if (c === GS) {
       b.enrichedMode = true;
-      gs = line.indexOf('\x1d', pos + 1);
+      gs = findGs(line, pos + 1);
       if (gs < 0 || gs > end) gs = end;
       pos++;
       continue;
@@ -211,7 +233,7 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       quoted = true;
     } else if (c === SQ && !b.enrichedMode) {
       // Nested msg='...' of user-space records: its own fields, merged into this record.
-      let limit = line.indexOf('\x1d', pos);
+      let limit = findGs(line, pos);
       if (limit < 0 || limit > end) limit = end;
       let q = line.lastIndexOf("'", limit - 1);
       if (q <= pos) q = limit;
@@ -229,8 +251,8 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       prefix = '';
       continue;
     } else if (c === LBRACE && b.enrichedMode) {
-      let q = line.indexOf('}', pos + 1);
-      if (q < 0 || q >= end) q = end - 1;
+      let q = indexOfIn(line, 125 /* } */, pos + 1, end);
+      if (q < 0) q = end - 1;
       value = line.slice(pos, q + 1);
       pos = q + 1;
     } else {
@@ -390,33 +412,33 @@ function parseAt(
     const ts = pos + 5;
     let te = ts;
     while (te < end && line.charCodeAt(te) !== SP) te++;
-    if (te === ts) return err(lineNo, line, 'noType', 'empty record type');
+    if (te === ts) return err(lineNo, line, end, 'noType', 'empty record type');
     type = resolveTypeAt(line, ts, te);
     pos = te;
     while (pos < end && line.charCodeAt(pos) === SP) pos++;
     if (!line.startsWith('msg=audit(', pos)) {
-      return err(lineNo, line, 'badStamp', 'no msg=audit(SEC.MSEC:SERIAL) stamp');
+      return err(lineNo, line, end, 'badStamp', 'no msg=audit(SEC.MSEC:SERIAL) stamp');
     }
     pos += 10;
     sec = parseDigits(line, pos, end);
     if (digitsEnd === pos || digitsEnd - pos > 12 || line.charCodeAt(digitsEnd) !== 46 /* . */) {
-      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
     }
     pos = digitsEnd + 1;
     msec = parseDigits(line, pos, end);
     if (digitsEnd === pos || digitsEnd - pos > 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) {
-      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
     }
     pos = digitsEnd + 1;
     serial = parseDigits(line, pos, end);
     if (digitsEnd === pos || digitsEnd - pos > 10 || line.charCodeAt(digitsEnd) !== 41 /* ) */) {
-      return err(lineNo, line, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
     }
     pos = digitsEnd + 1;
     if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
   } else if (node === null && out.length === 0) {
     const m = SYSLOG_RE.exec(pos === 0 && end === line.length ? line : line.slice(pos, end));
-    if (m === null) return err(lineNo, line, 'noType', 'no type= or node= at the start of the line');
+    if (m === null) return err(lineNo, line, end, 'noType', 'no type= or node= at the start of the line');
     node = m[1] ?? null;
     sec = Number(m[3]);
     msec = Number(m[4]);
@@ -424,15 +446,15 @@ function parseAt(
     pos += m[0].length;
     if (m[2] !== undefined) type = resolveType(m[2]);
     else if (line.startsWith('avc:', pos)) type = 'AVC';
-    else return err(lineNo, line, 'noType', 'syslog audit line without a record type');
+    else return err(lineNo, line, end, 'noType', 'syslog audit line without a record type');
   } else {
-    return err(lineNo, line, 'noType', 'no type= after node=');
+    return err(lineNo, line, end, 'noType', 'no type= after node=');
   }
   while (pos < end && line.charCodeAt(pos) === SP) pos++;
 
   // Headers only: a second record can be glued onto this one only at ` msg=audit(` (after `type=X`) or at
   // ` type=` (after `node=X`); without either the body needs no scan at all.
-  if (opts?.headersOnly === true && line.indexOf(' msg=audit(', pos) < 0 && line.indexOf(' type=', pos) < 0) {
+  if (opts?.headersOnly === true && !mayGlue(line, pos, end)) {
     out.push({ type, node, sec, msec, serial, fields: NO_FIELDS, interpreted: NO_INTERPRETED, line: lineNo });
     return null;
   }
@@ -483,12 +505,40 @@ function parseAt(
   return null;
 }
 
+/**
+ * False when no second record can be glued in [pos, end): that takes a key `type` (followed by
+ * ` msg=audit(`) or a ` type=` after `node=X`. A key starts at `pos` or after a delimiter, never after a
+ * letter, digit, `_`, `-` or `.` (so `nametype=` does not count).
+ */
+function mayGlue(text: string, pos: number, end: number): boolean {
+  let i = text.indexOf('type=', pos);
+  while (i >= 0 && i < end) {
+    if (i === pos) return true;
+    const c = text.charCodeAt(i - 1);
+    const word =
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46;
+    if (!word) return true;
+    i = text.indexOf('type=', i + 5);
+  }
+  return false;
+}
+
 const NO_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_INTERPRETED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-function err(lineNo: number, line: string, what: keyof typeof PARSE_ERROR_CODES, message: string): ParseError {
-  return { kind: 'parse-error', code: PARSE_ERROR_CODES[what], line: lineNo, message, raw: line };
+function err(
+  lineNo: number,
+  text: string,
+  end: number,
+  what: keyof typeof PARSE_ERROR_CODES,
+  message: string,
+): ParseError {
+  const raw = lineStart === 0 && end === text.length ? text : text.slice(lineStart, end);
+  return { kind: 'parse-error', code: PARSE_ERROR_CODES[what], line: lineNo, message, raw };
 }
+
+/** Start of the line being parsed in its text (for the raw text of errors). */
+let lineStart = 0;
 
 /**
  * Parses one line of audit.log. Returns the records on it (usually one; two when a record is glued onto
@@ -496,13 +546,27 @@ function err(lineNo: number, line: string, what: keyof typeof PARSE_ERROR_CODES,
  * ParseError value. Never throws on any input.
  */
 export function parseLine(line: string, lineNo: number, opts?: ParseOptions): AuditRecord[] | ParseError | null {
-  let end = line.length;
-  while (end > 0) {
+  return parseLineAt(line, 0, line.length, lineNo, opts);
+}
+
+/**
+ * parseLine on the line text[start, stop) (no newline inside), parsed in place: the decoder hands over
+ * whole chunks so the scanner reads a flat string instead of a slice.
+ */
+export function parseLineAt(
+  line: string,
+  start: number,
+  stop: number,
+  lineNo: number,
+  opts?: ParseOptions,
+): AuditRecord[] | ParseError | null {
+  let end = stop;
+  while (end > start) {
     const c = line.charCodeAt(end - 1);
     if (c !== 13 && c !== 10) break;
     end--;
   }
-  let pos = 0;
+  let pos = start;
   while (pos < end) {
     const c = line.charCodeAt(pos);
     if (c !== SP && c !== TAB) break;
@@ -513,9 +577,9 @@ export function parseLine(line: string, lineNo: number, opts?: ParseOptions): Au
   if (c0 === 35 /* # */) return null;
   if (c0 === 45 /* - */ && line.startsWith('----', pos)) return null;
   if (c0 === 116 /* t */ && line.startsWith('time->', pos)) return null;
-  const raw = end === line.length ? line : line.slice(0, end);
+  lineStart = start;
   const out: AuditRecord[] = [];
-  const e = parseAt(raw, pos, end, lineNo, out, opts, null);
+  const e = parseAt(line, pos, end, lineNo, out, opts, null);
   if (e !== null) return e;
   return out;
 }
