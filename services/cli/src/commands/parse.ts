@@ -24,6 +24,8 @@ const EX_USAGE = 64;
 const EX_NOINPUT = 66;
 const EX_IOERR = 74;
 const CHUNK_BYTES = 64 * 1024;
+/** Output is encoded straight into buffers of this size (no joined batch string, no extra copy). */
+const OUT_BYTES = 1024 * 1024;
 
 interface Progress {
   update(done: number): void;
@@ -126,9 +128,36 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
 
   // Counting needs groups and types only: parse record headers, not bodies. Open events are capped well below
   // the library default so peak memory stays small even on pathological logs (evictions are counted).
-  const decoder = createAuditDecoder({ headersOnly: countOnly, interpret: !countOnly, maxInFlightBytes: 8 * 1024 * 1024 });
+  const decoder = createAuditDecoder({
+    headersOnly: countOnly,
+    interpret: !countOnly,
+    maxInFlightBytes: 8 * 1024 * 1024,
+  });
   let selected = 0;
-  const progress = file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
+  // Events are UTF-8 encoded into `obuf` one by one; [ostart, olen) is not yet handed to `out`. A region
+  // once written is never reused (the stream may still hold it): a full buffer is replaced by a new one.
+  let obuf = Buffer.allocUnsafe(OUT_BYTES);
+  let ostart = 0;
+  let olen = 0;
+  let needDrain = false;
+  function flushOut(): void {
+    if (olen === ostart) return;
+    if (!out.write(obuf.subarray(ostart, olen))) needDrain = true;
+    ostart = olen;
+  }
+  function put(json: string): void {
+    const need = json.length * 3 + 1; // UTF-16 code unit -> at most 3 UTF-8 bytes
+    if (olen + need > obuf.length) {
+      flushOut();
+      obuf = Buffer.allocUnsafe(Math.max(OUT_BYTES, need));
+      ostart = 0;
+      olen = 0;
+    }
+    olen += obuf.write(json, olen);
+    obuf[olen++] = 10;
+  }
+  const progress =
+    file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
   let done = 0;
 
   async function emit(r: DecodeResult): Promise<void> {
@@ -139,15 +168,18 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
       return;
     }
     if (events.length === 0) return;
-    let batch = '';
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       if (selinuxOnly && !isSelinuxEvent(ev)) continue;
       selected++;
-      batch += eventToJson(ev) + '\n';
+      if (outError === null) put(eventToJson(ev));
     }
-    if (batch.length === 0 || outError !== null) return;
-    if (!out.write(batch)) await waitDrain(out);
+    if (outError !== null) return;
+    flushOut();
+    if (needDrain) {
+      needDrain = false;
+      await waitDrain(out);
+    }
   }
 
   let code = 0;
