@@ -211,8 +211,13 @@ export class TeCache {
     this.policy = policy;
     this.max = max;
   }
+  // The last answer: one explanation asks for the same (t1, t2, class) several times in a row.
+  private lastPair = -1;
+  private lastCls = -1;
+  private last: TeRules | undefined;
   get(t1: number, t2: number, cls: number): TeRules {
     const pair = t1 * 65536 + t2;
+    if (pair === this.lastPair && cls === this.lastCls && this.last !== undefined) return this.last;
     let byClass = this.pairs.get(pair);
     if (byClass === undefined) {
       if (this.size >= this.max) {
@@ -228,6 +233,9 @@ export class TeCache {
       byClass.set(cls, r);
       this.size++;
     }
+    this.lastPair = pair;
+    this.lastCls = cls;
+    this.last = r;
     return r;
   }
 }

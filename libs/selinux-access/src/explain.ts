@@ -58,6 +58,17 @@ interface StateCache {
   bs: BoolState;
   memo: Map<string, Explanation>;
   blast: Map<number, BlastRadius>;
+  /** The state with one boolean flipped, per boolean value (read-only, so shared). */
+  flips: Map<number, BoolState>;
+}
+
+function flipped(policy: Policy, st: StateCache, b: number): BoolState {
+  let f = st.flips.get(b);
+  if (f === undefined) {
+    f = flipBool(policy, st.bs, b);
+    st.flips.set(b, f);
+  }
+  return f;
 }
 
 function freezeExplanation(e: Explanation): Explanation {
@@ -115,7 +126,13 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     let st = states.get(key);
     if (!st) {
       if (states.size >= 64) states.clear();
-      st = { te: teCache, bs: makeBoolState(policy, values), memo: new Map(), blast: new Map() };
+      st = {
+        te: teCache,
+        bs: makeBoolState(policy, values),
+        memo: new Map(),
+        blast: new Map(),
+        flips: new Map(),
+      };
       states.set(key, st);
     }
     return st;
@@ -200,10 +217,10 @@ function compute(
     const found: BooleanSuggestion[] = [];
     const te = st.te.get(s.type, t.type, clsValue);
     for (const b of candidateBooleans(policy, st.te, s.type, t.type, clsValue)) {
-      const flipped = flipBool(policy, st.bs, b);
+      const flip = flipped(policy, st, b);
       // Cheap necessary condition first: the flip must make TE grant everything requested.
-      if ((requested & ~teAllowedWith(policy, te, flipped)) !== 0) continue;
-      const d2 = decide(policy, s, t, clsValue, requested, flipped, 0, 0, st.te);
+      if ((requested & ~teAllowedWith(policy, te, flip)) !== 0) continue;
+      const d2 = decide(policy, s, t, clsValue, requested, flip, 0, 0, st.te);
       if (d2.reasons === 0) {
         const datum = policy.booleans[b - 1];
         if (!datum) continue;
@@ -220,12 +237,16 @@ function compute(
         const bv = policy.boolByName.get(b.name) as number;
         evidence.push(
           `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${permList(denial.perms)}.`,
-          ...grantingRules(policy, s, t, clsValue, requested, flipBool(policy, st.bs, bv), AVTAB_ALLOWED, true),
+          ...grantingRules(policy, s, t, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true),
           `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
         );
       }
       const fixes = found.map(
-        (b): Fix => ({ kind: 'setsebool', text: `setsebool -P ${b.name} ${b.current ? 0 : 1}`, verified: true }),
+        (b): Fix => ({
+          kind: 'setsebool',
+          text: `setsebool -P ${b.name} ${b.current ? 0 : 1}`,
+          verified: true,
+        }),
       );
       return explanation('BOOLEAN', evidence, fixes, found);
     }
@@ -365,7 +386,11 @@ function unknownClass(policy: Policy, name: string): Explanation {
   return explanation(
     'UNKNOWN_CLASS',
     [`Class ${shown} is not defined by this policy; ${effect}.`],
-    [note('Define the class in the policy (update the policy package) or replay against the policy that logged it.')],
+    [
+      note(
+        'Define the class in the policy (update the policy package) or replay against the policy that logged it.',
+      ),
+    ],
   );
 }
 
@@ -387,10 +412,14 @@ function unknownPerm(policy: Policy, cls: ClassDatum, perm: string): Explanation
 function contextHints(s: Context, t: Context): string[] {
   const out: string[] = [];
   if (s.userName !== t.userName) {
-    out.push(`Possible cause: the source user (${s.userName}) and target user (${t.userName}) are different.`);
+    out.push(
+      `Possible cause: the source user (${s.userName}) and target user (${t.userName}) are different.`,
+    );
   }
   if (s.roleName !== t.roleName && t.roleName !== 'object_r') {
-    out.push(`Possible cause: the source role (${s.roleName}) and target role (${t.roleName}) are different.`);
+    out.push(
+      `Possible cause: the source role (${s.roleName}) and target role (${t.roleName}) are different.`,
+    );
   }
   if (s.mls !== t.mls) {
     out.push(`Possible cause: the source level (${s.mls}) and target level (${t.mls}) are different.`);
@@ -466,7 +495,9 @@ function grantingRules(
     if ((v & perms) === 0) return;
     const word = kind === AVTAB_AUDITDENY ? 'dontaudit' : 'allow';
     const ps = permNamesCached(datum, v);
-    out.push(`  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`);
+    out.push(
+      `  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`,
+    );
   };
   forEachRulePair(policy, s.type, t.type, cls, (i, j, o, g) => {
     if (out.length > MAX_LISTED_RULES) return;
@@ -521,7 +552,12 @@ function blastRadius(policy: Policy, st: StateCache, b: number): BlastRadius {
   return r;
 }
 
-function computeBlastRadius(policy: Policy, bs: BoolState, b: number, nodesOfB: readonly number[]): BlastRadius {
+function computeBlastRadius(
+  policy: Policy,
+  bs: BoolState,
+  b: number,
+  nodesOfB: readonly number[],
+): BlastRadius {
   const flipped = flipBool(policy, bs, b);
   const av = policy.condAvtab;
   // Newly enabled allow entries, grouped by class.

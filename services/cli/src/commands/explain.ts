@@ -104,8 +104,13 @@ export function explanationText(e: Explanation): string {
   const notes = e.fixes.filter((f) => f.kind === 'note');
   if (runnable.length > 0) {
     s += '\n';
-    ev(e.verdict === 'BOOLEAN' ? 'Allow access by executing:' : 'You can use audit2allow to generate a loadable module:');
-    for (const f of runnable) ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : '   (not sufficient alone)'}`);
+    ev(
+      e.verdict === 'BOOLEAN'
+        ? 'Allow access by executing:'
+        : 'You can use audit2allow to generate a loadable module:',
+    );
+    for (const f of runnable)
+      ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : '   (not sufficient alone)'}`);
   }
   for (const n of notes) {
     s += '\n';
@@ -737,8 +742,9 @@ function sameText(line: string, from: number, to: number, s: string): boolean {
 
 /** One rendered denial of the byte path, keyed by the raw bytes of its fields; chained on hash collisions. */
 interface RenderedBytes {
-  /** perms, scontext, tcontext and tclass bytes, back to back. */
+  /** perms, scontext, tcontext and tclass bytes, back to back, at `at` in `key` (a shared arena). */
   readonly key: Uint8Array;
+  readonly at: number;
   readonly lp: number;
   readonly ls: number;
   readonly lt: number;
@@ -751,6 +757,12 @@ interface RenderedBytes {
 function hashBytes(h: number, b: Uint8Array, from: number, to: number): number {
   for (let i = from; i < to; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
   return Math.imul(h ^ 0xff, 0x01000193);
+}
+
+const KEY_ARENA_BYTES = 256 * 1024;
+
+function copyBytes(b: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): void {
+  for (let i = from, j = at; i < to; i++, j++) dst[j] = b[i] as number;
 }
 
 /** Whether b[from, to) equals key[at, at + to - from). */
@@ -962,6 +974,8 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
   };
   let byteRendered = new Map<number, RenderedBytes>();
   let byteCount = 0;
+  let keyArena = new Uint8Array(0);
+  let keyUsed = 0;
   let lastNodeBytes: Uint8Array = new Uint8Array(0);
   let lastNodeBytesJson: Buffer | undefined;
 
@@ -996,10 +1010,10 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
         r.lt === lt &&
         r.lc === lc &&
         r.permissive === px &&
-        sameBytes(b, ss, se, r.key, lp) &&
-        sameBytes(b, ts, te, r.key, lp + ls) &&
-        sameBytes(b, cs, ce, r.key, lp + ls + lt) &&
-        sameBytes(b, ps, pe, r.key, 0)
+        sameBytes(b, ss, se, r.key, r.at + lp) &&
+        sameBytes(b, ts, te, r.key, r.at + lp + ls) &&
+        sameBytes(b, cs, ce, r.key, r.at + lp + ls + lt) &&
+        sameBytes(b, ps, pe, r.key, r.at)
       )
     ) {
       r = r.next;
@@ -1010,12 +1024,20 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
         byteRendered = new Map();
         byteCount = 0;
       }
-      const key = new Uint8Array(lp + ls + lt + lc);
-      key.set(b.subarray(ps, pe), 0);
-      key.set(b.subarray(ss, se), lp);
-      key.set(b.subarray(ts, te), lp + ls);
-      key.set(b.subarray(cs, ce), lp + ls + lt);
-      r = { key, lp, ls, lt, lc, permissive: px, body, next: byteRendered.get(h) };
+      // Keys are copied into large shared arenas: one small buffer each would burden the GC.
+      const n = lp + ls + lt + lc;
+      if (n > keyArena.length - keyUsed) {
+        keyArena = new Uint8Array(Math.max(KEY_ARENA_BYTES, n));
+        keyUsed = 0;
+      }
+      const key = keyArena;
+      const at = keyUsed;
+      keyUsed += n;
+      copyBytes(b, ps, pe, key, at);
+      copyBytes(b, ss, se, key, at + lp);
+      copyBytes(b, ts, te, key, at + lp + ls);
+      copyBytes(b, cs, ce, key, at + lp + ls + lt);
+      r = { key, at, lp, ls, lt, lc, permissive: px, body, next: byteRendered.get(h) };
       byteRendered.set(h, r);
       byteCount++;
     }
@@ -1152,7 +1174,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     const policy = readPolicy(new Uint8Array(readFileSync(values.policy)));
     const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
     const unknown = booleans ? Object.keys(booleans).filter((n) => !policy.boolByName.has(n)).length : 0;
-    if (unknown > 0) io.stderr.write(`avcstream explain: ${unknown} booleans not defined by the policy were ignored\n`);
+    if (unknown > 0)
+      io.stderr.write(`avcstream explain: ${unknown} booleans not defined by the policy were ignored\n`);
     // The command caches its rendering of each distinct denial, so the explainer need not memoize.
     explainer = createExplainer(policy, booleans ? { booleans, memoize: false } : { memoize: false });
   } catch (e) {
