@@ -200,7 +200,6 @@ function compute(
   const evidence: string[] = [];
   if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
   if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
-  const rule = allowRuleText(denial, s, t);
 
   if (d.reasons === 0) {
     evidence.unshift(
@@ -251,7 +250,7 @@ function compute(
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
-    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, rule);
+    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t));
     evidence.unshift(
       `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
     );
