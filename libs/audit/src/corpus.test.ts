@@ -74,7 +74,9 @@ describe.runIf(present)('audit corpus', () => {
   it('parses every corpus file without throwing; malformed counts are the explained ones', () => {
     const files = walk(CORPUS)
       .map((f) => relative(CORPUS, f))
-      .filter((f) => !/\.(json|golden|md|csv|ref)$/.test(f) && !f.endsWith('.py.txt') && !f.endsWith('ranges.txt'))
+      .filter(
+        (f) => !/\.(json|golden|md|csv|ref)$/.test(f) && !f.endsWith('.py.txt') && !f.endsWith('ranges.txt'),
+      )
       .sort();
     expect(files.length).toBeGreaterThan(150);
     const malformed: Record<string, number> = {};
@@ -86,7 +88,9 @@ describe.runIf(present)('audit corpus', () => {
       for (const e of r.errors) expect(e.raw.length, f).toBeGreaterThan(0);
       if (r.errors.length > 0) malformed[f] = r.errors.length;
     }
-    expect(malformed).toEqual(Object.fromEntries(Object.entries(EXPECTED_MALFORMED).map(([k, v]) => [k, v[0]])));
+    expect(malformed).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED_MALFORMED).map(([k, v]) => [k, v[0]])),
+    );
   });
 
   it('headers-only decoding groups, counts and rejects exactly like a full parse on every file', () => {
@@ -124,6 +128,29 @@ describe.runIf(present)('audit corpus', () => {
     expect(glued).toBeGreaterThan(0);
   });
 
+  it('select with headersOnly returns exactly the selected events of a full parse, parsed in full', () => {
+    const files = walk(CORPUS)
+      .map((f) => relative(CORPUS, f))
+      .filter((f) => !/\.(json|golden|md|csv|ref)$/.test(f));
+    let kept = 0;
+    for (const f of files) {
+      const text = read(f);
+      const full = parseAuditText(text);
+      const want = full.events.filter(isSelinuxEvent).map(eventToJson);
+      const sel = parseAuditText(text, { headersOnly: true, select: isSelinuxEvent });
+      expect(sel.events.map(eventToJson), f).toEqual(want);
+      expect(sel.stats, f).toEqual(full.stats);
+      expect(sel.errors, f).toEqual(full.errors);
+      const noExec = (e: AuditEvent) => !e.records.some((r) => r.type === 'EXECVE');
+      const execve = parseAuditText(text, { headersOnly: true, select: (e) => !noExec(e) });
+      expect(execve.events.map(eventToJson), f).toEqual(
+        full.events.filter((e) => !noExec(e)).map(eventToJson),
+      );
+      kept += want.length;
+    }
+    expect(kept).toBeGreaterThan(100);
+  });
+
   it('gives the same events for any chunking of real logs', () => {
     const files = [
       'audit-userspace/test3.log',
@@ -154,7 +181,8 @@ describe.runIf(present)('audit corpus', () => {
 
   it('groups the go-libaudit reassembler logs as its tests expect', () => {
     const want = ['58:2', '59:5', '60:5', '61:4', '62:1'];
-    const got = (f: string) => decode(`go-libaudit/reassembler/${f}`).events.map((e) => `${e.serial}:${e.records.length}`);
+    const got = (f: string) =>
+      decode(`go-libaudit/reassembler/${f}`).events.map((e) => `${e.serial}:${e.records.length}`);
     expect(got('normal.log')).toEqual(want);
     expect(got('out_of_order.log')).toEqual(want);
     expect(got('lost_messages.log')).toEqual(['49:2', '59:5', '60:5', '61:4', '62:1']);
@@ -205,7 +233,9 @@ describe.runIf(present)('audit corpus', () => {
         }
         const pt = g.PROCTITLE as { ARGV?: string[] } | undefined;
         if (pt?.ARGV) {
-          expect(e!.records.find((r) => r.type === 'PROCTITLE')!.interpreted.proctitle, name).toEqual(pt.ARGV);
+          expect(e!.records.find((r) => r.type === 'PROCTITLE')!.interpreted.proctitle, name).toEqual(
+            pt.ARGV,
+          );
         }
       }
     }
@@ -292,7 +322,10 @@ describe.runIf(present)('audit corpus', () => {
         const stamp = re.records[0]!.stamp;
         const e = ours.find((x) => `${x.epoch.toFixed(3)}:${x.serial}` === stamp);
         expect(e, `${re.file} ${stamp}`).toBeDefined();
-        expect(e!.records.map((r) => r.type), `${re.file} ${stamp}`).toEqual(re.records.map((r) => r.type));
+        expect(
+          e!.records.map((r) => r.type),
+          `${re.file} ${stamp}`,
+        ).toEqual(re.records.map((r) => r.type));
         re.records.forEach((rr, i) => {
           const ourRec = e!.records[i]!;
           expect(ourRec.line).toBe(rr.line);
@@ -301,10 +334,14 @@ describe.runIf(present)('audit corpus', () => {
             const n = (seen.get(name) ?? 0) + 1;
             seen.set(name, n);
             const key = n === 1 ? name : `${name}#${n}`;
-            expect(ourRec.fields[key], `${re.file}:${rr.line} ${key}`).toBe(expectedValue(rr.type, name, raw));
+            expect(ourRec.fields[key], `${re.file}:${rr.line} ${key}`).toBe(
+              expectedValue(rr.type, name, raw),
+            );
             checkedFields++;
           }
-          expect(Object.keys(ourRec.fields).length, `${re.file}:${rr.line} field count`).toBe(rr.fields.length);
+          expect(Object.keys(ourRec.fields).length, `${re.file}:${rr.line} field count`).toBe(
+            rr.fields.length,
+          );
         });
       }
       expect(checkedFields).toBeGreaterThan(500);
@@ -337,7 +374,9 @@ describe.runIf(present)('audit corpus', () => {
   });
 
   it('elastic-beats audit-cent7-node and execve-hex-arg expected: node, sequence, time, fields, args', () => {
-    const docs = JSON.parse(read('elastic-beats/audit-cent7-node.log-expected.json')) as Array<Record<string, unknown>>;
+    const docs = JSON.parse(read('elastic-beats/audit-cent7-node.log-expected.json')) as Array<
+      Record<string, unknown>
+    >;
     const events = decode('elastic-beats/audit-cent7-node.log').events;
     const recs = events.flatMap((e) => e.records).sort((a, b) => a.line - b.line);
     expect(recs).toHaveLength(docs.length);
@@ -352,15 +391,19 @@ describe.runIf(present)('audit corpus', () => {
       }
       if (d['process.pid'] !== undefined) expect(Number(rec.fields.pid)).toBe(d['process.pid']);
     });
-    const hex = JSON.parse(read('elastic-beats/execve-hex-arg-expected.json')) as Array<Record<string, unknown>>;
+    const hex = JSON.parse(read('elastic-beats/execve-hex-arg-expected.json')) as Array<
+      Record<string, unknown>
+    >;
     const ex = decode('elastic-beats/execve-hex-arg.log').events[0]!.records[0]!;
     expect(ex.interpreted.argv).toEqual(hex[0]!['process.args']);
   });
 
   it('elastic-integrations enriched expected: raw and ENRICHED fields', () => {
-    const docs = (JSON.parse(read('elastic-integrations/test-auditd-enriched.log-expected.json')) as {
-      expected: Array<{ '@timestamp': string; auditd: { log: Record<string, unknown> } }>;
-    }).expected;
+    const docs = (
+      JSON.parse(read('elastic-integrations/test-auditd-enriched.log-expected.json')) as {
+        expected: Array<{ '@timestamp': string; auditd: { log: Record<string, unknown> } }>;
+      }
+    ).expected;
     const r = decode('elastic-integrations/test-auditd-enriched.log');
     const recs = r.events.flatMap((e) => e.records).sort((a, b) => a.line - b.line);
     expect(recs).toHaveLength(docs.length);

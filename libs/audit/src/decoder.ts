@@ -1,8 +1,9 @@
 // Bytes in (any chunking), events out. Splits lines on byte 0x0a, tracks byte offsets for checkpoints,
 // parses each line and feeds the reassembler. Pure and synchronous.
-import { PARSE_ERROR_CODES, type ParseOptions, parseLineAt } from './parse-line.ts';
+import { joinExecveRecords } from './execve.ts';
+import { isHeaderOnly, PARSE_ERROR_CODES, type ParseOptions, parseLineAt } from './parse-line.ts';
 import { createReassembler } from './reassembler.ts';
-import type { AuditEvent, ParseError } from './types.ts';
+import type { AuditEvent, AuditRecord, ParseError } from './types.ts';
 
 export interface DecodeStats {
   /** Lines seen (including blank and comment lines). */
@@ -30,6 +31,12 @@ export interface AuditDecoderOptions extends ParseOptions {
   maxInFlightBytes?: number;
   /** Longest line accepted, in bytes (default 1 MiB); longer lines become ParseErrors. */
   maxLineBytes?: number;
+  /**
+   * Only events for which this returns true are returned (the others are still counted in `events`).
+   * With `headersOnly` it sees header-only records (types, node, stamp), and the events it keeps are
+   * then parsed in full: `--selinux-only` pays the full parse for the selected events only.
+   */
+  select?: (event: AuditEvent) => boolean;
 }
 
 export interface DecodeResult {
@@ -58,6 +65,14 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     opts.resolveIds !== undefined || opts.interpret === false || opts.headersOnly === true
       ? { resolveIds: opts.resolveIds, interpret: opts.interpret, headersOnly: opts.headersOnly }
       : undefined;
+  const select = opts.select;
+  const fullOpts: ParseOptions | undefined =
+    opts.resolveIds !== undefined || opts.interpret === false
+      ? { resolveIds: opts.resolveIds, interpret: opts.interpret }
+      : undefined;
+  /** Line text of header-only records, to parse them in full once their event is selected. */
+  const lineOf =
+    select !== undefined && opts.headersOnly === true ? new WeakMap<AuditRecord, string>() : null;
   let carry: Buffer | null = null;
   /** Byte offset of the first unprocessed byte (start of `carry`). */
   let carryStart = 0;
@@ -101,10 +116,41 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       return;
     }
     const line = start === 0 && stop === text.length ? text : text.slice(start, stop);
+    if (lineOf !== null && r.length === 1 && isHeaderOnly(r[0]!)) lineOf.set(r[0]!, line);
     for (let i = 0; i < r.length; i++) {
       st.records++;
       re.push(r[i]!, events, i === 0 ? line : `${line}\n${i}`, offset);
     }
+  }
+
+  /** Parses the header-only records of a selected event in full (as the reassembler would have seen them). */
+  function fullRecords(recs: AuditRecord[], lines: WeakMap<AuditRecord, string>): AuditRecord[] {
+    const out = new Array<AuditRecord>(recs.length);
+    let execve = 0;
+    for (let i = 0; i < recs.length; i++) {
+      let r = recs[i]!;
+      const line = lines.get(r);
+      if (line !== undefined) {
+        // Without a glued record the full parse gives this one record (errors come from the header only).
+        const p = parseLineAt(line, 0, line.length, r.line, fullOpts);
+        if (Array.isArray(p) && p.length === 1) r = p[0]!;
+      }
+      if (r.type === 'EXECVE') execve++;
+      out[i] = r;
+    }
+    return execve > 1 ? joinExecveRecords(out) : out;
+  }
+
+  function selected(events: AuditEvent[]): AuditEvent[] {
+    if (select === undefined) return events;
+    const out: AuditEvent[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (!select(e)) continue;
+      if (lineOf !== null) e.records = fullRecords(e.records, lineOf);
+      out.push(e);
+    }
+    return out;
   }
 
   /** Processes the complete lines of `data` (which starts at stream offset `base`) up to `upto`. */
@@ -179,13 +225,13 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         carry = Buffer.from(data.subarray(last + 1));
       }
     }
-    return { events, errors };
+    return { events: selected(events), errors };
   }
 
   function tick(nowMs: number): DecodeResult {
     const events: AuditEvent[] = [];
     re.tick(nowMs, events);
-    return { events, errors: [] };
+    return { events: selected(events), errors: [] };
   }
 
   function end(): DecodeResult {
@@ -202,7 +248,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       carryStart += data.length;
     }
     re.flush(events);
-    return { events, errors };
+    return { events: selected(events), errors };
   }
 
   return {

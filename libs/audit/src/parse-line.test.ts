@@ -18,9 +18,7 @@ function error(line: string): ParseError {
 
 describe('parseLine: header', () => {
   it('reads type, stamp and fields of a raw kernel record', () => {
-    const r = one(
-      'type=CWD msg=audit(1170021493.977:293):  cwd="/var/spool/postfix"',
-    );
+    const r = one('type=CWD msg=audit(1170021493.977:293):  cwd="/var/spool/postfix"');
     expect(r).toMatchObject({ type: 'CWD', node: null, sec: 1170021493, msec: 977, serial: 293, line: 1 });
     expect(r.fields).toEqual({ cwd: '/var/spool/postfix' });
   });
@@ -111,7 +109,7 @@ describe('parseLine: fields and encodings', () => {
 
   it('merges the nested msg= fields of user-space records, outer values first', () => {
     const r = one(
-      "type=USER_ACCT msg=audit(1615113648.981:15220): pid=9460 uid=1000 auid=1000 ses=1 msg='op=PAM:accounting grantors=pam_permit acct=\"user\" exe=\"/usr/bin/sudo\" hostname=? addr=? terminal=/dev/pts/1 res=success'\x1dUID=\"user\" AUID=\"user\"",
+      'type=USER_ACCT msg=audit(1615113648.981:15220): pid=9460 uid=1000 auid=1000 ses=1 msg=\'op=PAM:accounting grantors=pam_permit acct="user" exe="/usr/bin/sudo" hostname=? addr=? terminal=/dev/pts/1 res=success\'\x1dUID="user" AUID="user"',
     );
     expect(r.fields).toEqual({
       pid: '9460',
@@ -132,12 +130,14 @@ describe('parseLine: fields and encodings', () => {
 
   it('keeps repeated keys as key#2 and maps the old LOGIN format to old-auid', () => {
     const r = one(
-      "type=USER_LOGIN msg=audit(1143146623.879:146): user pid=2027 uid=0 auid=848 msg='uid=848: exe=\"/bin/login\" (hostname=?, addr=?, terminal=tty3 res=success)'",
+      'type=USER_LOGIN msg=audit(1143146623.879:146): user pid=2027 uid=0 auid=848 msg=\'uid=848: exe="/bin/login" (hostname=?, addr=?, terminal=tty3 res=success)\'',
     );
     expect(r.fields.uid).toBe('0');
     expect(r.fields['uid#2']).toBe('848');
     expect(r.fields.exe).toBe('/bin/login');
-    const l = one('type=LOGIN msg=audit(1143146623.787:142): login pid=2027 uid=0 old auid=4294967295 new auid=848');
+    const l = one(
+      'type=LOGIN msg=audit(1143146623.787:142): login pid=2027 uid=0 old auid=4294967295 new auid=848',
+    );
     expect(l.fields).toEqual({ pid: '2027', uid: '0', 'old-auid': '4294967295', auid: '848' });
   });
 
@@ -146,20 +146,31 @@ describe('parseLine: fields and encodings', () => {
     const r = parseLine(line, 1, { interpret: false });
     if (!Array.isArray(r)) throw new Error('expected records');
     expect(r[0]!.interpreted).toEqual({ ARCH: 'x86_64' });
-    expect(one(line).interpreted).toMatchObject({ arch: 'x86_64', syscall: 'execve', success: true, ARCH: 'x86_64' });
+    expect(one(line).interpreted).toMatchObject({
+      arch: 'x86_64',
+      syscall: 'execve',
+      success: true,
+      ARCH: 'x86_64',
+    });
   });
 
   it('parses headers only when asked to (counting); glued records still split', () => {
-    const r = parseLine('node=h type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1', 4, { headersOnly: true });
+    const r = parseLine('node=h type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1', 4, {
+      headersOnly: true,
+    });
     if (!Array.isArray(r)) throw new Error('expected records');
-    expect(r).toEqual([{ type: 'AVC', node: 'h', sec: 1, msec: 1, serial: 2, fields: {}, interpreted: {}, line: 4 }]);
+    expect(r).toEqual([
+      { type: 'AVC', node: 'h', sec: 1, msec: 1, serial: 2, fields: {}, interpreted: {}, line: 4 },
+    ]);
     expect(Object.isFrozen(r[0]!.fields)).toBe(true);
     const g = parseLine('type=PATH msg=audit(1.001:2): item=0 type=CWD msg=audit(1.001:2): cwd="/"', 1, {
       headersOnly: true,
     });
     if (!Array.isArray(g)) throw new Error('expected records');
     expect(g.map((x) => x.type)).toEqual(['PATH', 'CWD']);
-    const bad = parseLine('type=PATH msg=audit(1.001:2): item=0 node=x type=CWD cwd=/', 1, { headersOnly: true });
+    const bad = parseLine('type=PATH msg=audit(1.001:2): item=0 node=x type=CWD cwd=/', 1, {
+      headersOnly: true,
+    });
     expect(bad).toMatchObject({ kind: 'parse-error', code: 'AVC_ERR_AUDIT_BAD_STAMP' });
     expect(parseLine('type=PATH msg=audit(1.001:2): item=0 node=x type=CWD cwd=/', 1)).toEqual(bad);
   });
@@ -198,7 +209,13 @@ describe('parseLine: AVC bodies', () => {
     expect(r.avc).toEqual({
       decision: 'denied',
       perms: ['getattr', 'read'],
-      scontext: { user: 'unconfined_u', role: 'system_r', type: 'httpd_t', level: 's0', raw: 'unconfined_u:system_r:httpd_t:s0' },
+      scontext: {
+        user: 'unconfined_u',
+        role: 'system_r',
+        type: 'httpd_t',
+        level: 's0',
+        raw: 'unconfined_u:system_r:httpd_t:s0',
+      },
       tcontext: {
         user: 'unconfined_u',
         role: 'object_r',
@@ -226,7 +243,12 @@ describe('parseLine: AVC bodies', () => {
     const r = one(
       'type=AVC msg=audit(1.001:2): seresult=denied seperms=read,write pid=1 scontext=a:b:c:s0 tcontext=d:e:f:s0 tclass=dir permissive=0',
     );
-    expect(r.avc).toMatchObject({ decision: 'denied', perms: ['read', 'write'], tclass: 'dir', permissive: false });
+    expect(r.avc).toMatchObject({
+      decision: 'denied',
+      perms: ['read', 'write'],
+      tclass: 'dir',
+      permissive: false,
+    });
   });
 
   it('has no avc object for AppArmor AVCs or a bare seresult=1', () => {
@@ -236,10 +258,16 @@ describe('parseLine: AVC bodies', () => {
 
   it('parses a USER_AVC nested body, old format tail included', () => {
     const r = one(
-      "type=USER_AVC msg=audit(1163772866.369:8084): user pid=6659 uid=81 auid=500 subj=staff_u:staff_r:staff_dbusd_t:s0 msg='avc:  denied  { send_msg } for msgtype=signal dest=org.freedesktop.DBus spid=6687 scontext=staff_u:staff_r:staff_t:s0 tcontext=staff_u:staff_r:staff_t:s0 tclass=dbus : exe=\"/bin/dbus-daemon\" (sauid=81, hostname=?, addr=?, terminal=?)'",
+      'type=USER_AVC msg=audit(1163772866.369:8084): user pid=6659 uid=81 auid=500 subj=staff_u:staff_r:staff_dbusd_t:s0 msg=\'avc:  denied  { send_msg } for msgtype=signal dest=org.freedesktop.DBus spid=6687 scontext=staff_u:staff_r:staff_t:s0 tcontext=staff_u:staff_r:staff_t:s0 tclass=dbus : exe="/bin/dbus-daemon" (sauid=81, hostname=?, addr=?, terminal=?)\'',
     );
     expect(r.avc).toMatchObject({ decision: 'denied', perms: ['send_msg'], tclass: 'dbus' });
-    expect(r.fields).toMatchObject({ exe: '/bin/dbus-daemon', sauid: '81', hostname: '?', terminal: '?', uid: '81' });
+    expect(r.fields).toMatchObject({
+      exe: '/bin/dbus-daemon',
+      sauid: '81',
+      hostname: '?',
+      terminal: '?',
+      uid: '81',
+    });
   });
 
   it('reads syslog-wrapped kernel lines, the syslog host as node', () => {

@@ -453,8 +453,9 @@ function parseAt(
   while (pos < end && line.charCodeAt(pos) === SP) pos++;
 
   // Headers only: a second record can be glued onto this one only at ` msg=audit(` (after `type=X`) or at
-  // ` type=` (after `node=X`); without either the body needs no scan at all.
-  if (opts?.headersOnly === true && !mayGlue(line, pos, end)) {
+  // ` type=` (after `node=X`); without either the body needs no scan at all. Lines that may hold a glued
+  // record are parsed in full, so a header-only record is always alone on its line.
+  if (opts?.headersOnly === true && out.length === 0 && !mayGlue(line, pos, end)) {
     out.push({ type, node, sec, msec, serial, fields: NO_FIELDS, interpreted: NO_INTERPRETED, line: lineNo });
     return null;
   }
@@ -516,7 +517,12 @@ function mayGlue(text: string, pos: number, end: number): boolean {
     if (i === pos) return true;
     const c = text.charCodeAt(i - 1);
     const word =
-      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46;
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 95 ||
+      c === 45 ||
+      c === 46;
     if (!word) return true;
     i = text.indexOf('type=', i + 5);
   }
@@ -525,6 +531,11 @@ function mayGlue(text: string, pos: number, end: number): boolean {
 
 const NO_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const NO_INTERPRETED: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** True for a record parsed with `headersOnly` whose body was skipped. */
+export function isHeaderOnly(r: AuditRecord): boolean {
+  return r.fields === NO_FIELDS;
+}
 
 function err(
   lineNo: number,
@@ -545,7 +556,11 @@ let lineStart = 0;
  * another), null for blank lines, `#` comments and ausearch separators (`----`, `time->...`), or a
  * ParseError value. Never throws on any input.
  */
-export function parseLine(line: string, lineNo: number, opts?: ParseOptions): AuditRecord[] | ParseError | null {
+export function parseLine(
+  line: string,
+  lineNo: number,
+  opts?: ParseOptions,
+): AuditRecord[] | ParseError | null {
   return parseLineAt(line, 0, line.length, lineNo, opts);
 }
 

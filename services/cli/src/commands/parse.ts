@@ -126,10 +126,12 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
   };
   out.on('error', onOutError);
 
-  // Counting needs groups and types only: parse record headers, not bodies. Open events are capped well below
-  // the library default so peak memory stays small even on pathological logs (evictions are counted).
+  // Counting needs groups and types only: parse record headers, not bodies. --selinux-only parses headers
+  // first and bodies only for the selected events. Open events are capped well below the library default
+  // so peak memory stays small even on pathological logs (evictions are counted).
   const decoder = createAuditDecoder({
-    headersOnly: countOnly,
+    headersOnly: countOnly || selinuxOnly,
+    select: selinuxOnly && !countOnly ? isSelinuxEvent : undefined,
     interpret: !countOnly,
     maxInFlightBytes: 8 * 1024 * 1024,
   });
