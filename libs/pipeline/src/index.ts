@@ -7,6 +7,8 @@ export { createBoundedSink } from './ports.ts';
 export type { Lifecycle, LifecycleLogger, LifecycleOptions, ShutdownPhase } from './lifecycle.ts';
 export { createLifecycle, SHUTDOWN_PHASES } from './lifecycle.ts';
 export type { MemorySink, MemorySource } from './memory.ts';
+export type { RunServiceOptions } from './run-service.ts';
+export { runService } from './run-service.ts';
 export { createMemorySink, createMemorySource } from './memory.ts';
 export type { RetryOptions } from './retry.ts';
 export { backoffDelayMs, retry } from './retry.ts';

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
 import { createEsClient } from '@avcstream/elasticsearch';
 import { createKafkaConsumer, createKafkaProducer, ensureTopics } from '@avcstream/kafka';
-import { createLifecycle } from '@avcstream/pipeline';
+import { runService } from '@avcstream/pipeline';
 import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
 import { createApp } from './app.ts';
 import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
@@ -115,44 +115,18 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
     ],
   });
 
-  return await new Promise<number>((resolve) => {
-    const lifecycle = createLifecycle({
-      budgetMs: config.shutdown.budgetMs,
-      logger,
-      exit: (code) => {
-        // A second signal (130) exits now; otherwise give stdout a moment, then make sure we are gone.
-        if (code === 130) process.exit(code);
-        setTimeout(() => process.exit(code), 2000).unref();
-        resolve(code);
-      },
-    });
-    lifecycle.onShutdown('unready', 'readyz', () => app.markUnready());
-    lifecycle.onShutdown('stopIntake', 'kafka-consumer', () => app.stopIntake());
-    lifecycle.onShutdown('drain', 'batches', () => app.drain());
-    lifecycle.onShutdown('flush', 'alerts', () => app.flush());
-    lifecycle.onShutdown('commit', 'kafka-offsets', () => app.disconnect());
-    lifecycle.onShutdown('disconnect', 'http', () => health.close());
-    lifecycle.onShutdown('flushLogs', 'pino', () => flushLogger(logger));
-    lifecycle.installSignalHandlers();
-
-    void (async () => {
-      try {
-        const { port } = await health.start();
-        logger.info({ port }, 'health server listening');
-      } catch (err) {
-        logger.error({ err }, 'cannot start the health server');
-        resolve(await lifecycle.shutdown('health server failed').then(() => 1));
-        return;
-      }
-      for (let attempt = 1; lifecycle.state === 'running'; attempt++) {
-        try {
-          await app.start();
-          return;
-        } catch (err) {
-          logger.error({ err, attempt }, 'analyzer start failed, retrying');
-          await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
-        }
-      }
-    })();
+  return await runService({
+    logger,
+    budgetMs: config.shutdown.budgetMs,
+    health,
+    start: () => app.start(),
+    steps: [
+      ['unready', 'readyz', () => app.markUnready()],
+      ['stopIntake', 'kafka-consumer', () => app.stopIntake()],
+      ['drain', 'batches', () => app.drain()],
+      ['flush', 'alerts', () => app.flush()],
+      ['commit', 'kafka-offsets', () => app.disconnect()],
+    ],
+    flushLogs: () => flushLogger(logger),
   });
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
 import { createKafkaProducer, ensureTopics } from '@avcstream/kafka';
-import { createLifecycle } from '@avcstream/pipeline';
+import { runService } from '@avcstream/pipeline';
 import { createFileCheckpointStore, createTail } from '@avcstream/tail';
 import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
 import { createApp } from './app.ts';
@@ -72,7 +72,11 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
   const metrics = createMetrics({ component: 'ingester' });
   mkdirSync(dirname(config.tail.checkpointPath), { recursive: true });
 
-  const kafkaOpts = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: logger.child({ stage: 'kafka' }) };
+  const kafkaOpts = {
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    logger: logger.child({ stage: 'kafka' }),
+  };
   const producer = createKafkaProducer({ ...kafkaOpts, compression: config.kafka.compression });
   const app = createApp({
     config,
@@ -106,44 +110,18 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
     isReady: () => app.ready(),
   });
 
-  return await new Promise<number>((resolve) => {
-    const lifecycle = createLifecycle({
-      budgetMs: config.shutdown.budgetMs,
-      logger,
-      exit: (code) => {
-        // A second signal (130) exits now; otherwise give stdout a moment, then make sure we are gone.
-        if (code === 130) process.exit(code);
-        setTimeout(() => process.exit(code), 2000).unref();
-        resolve(code);
-      },
-    });
-    lifecycle.onShutdown('unready', 'readyz', () => app.markUnready());
-    lifecycle.onShutdown('stopIntake', 'tail', () => app.stopIntake());
-    lifecycle.onShutdown('drain', 'kafka-inflight', () => app.drain());
-    lifecycle.onShutdown('commit', 'checkpoint', () => app.commit());
-    lifecycle.onShutdown('disconnect', 'kafka', () => app.disconnect());
-    lifecycle.onShutdown('disconnect', 'http', () => health.close());
-    lifecycle.onShutdown('flushLogs', 'pino', () => flushLogger(logger));
-    lifecycle.installSignalHandlers();
-
-    void (async () => {
-      try {
-        const { port } = await health.start();
-        logger.info({ port }, 'health server listening');
-      } catch (err) {
-        logger.error({ err }, 'cannot start the health server');
-        resolve(await lifecycle.shutdown('health server failed').then(() => 1));
-        return;
-      }
-      for (let attempt = 1; lifecycle.state === 'running'; attempt++) {
-        try {
-          await app.start();
-          return;
-        } catch (err) {
-          logger.error({ err, attempt }, 'ingester start failed, retrying');
-          await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
-        }
-      }
-    })();
+  return await runService({
+    logger,
+    budgetMs: config.shutdown.budgetMs,
+    health,
+    start: () => app.start(),
+    steps: [
+      ['unready', 'readyz', () => app.markUnready()],
+      ['stopIntake', 'tail', () => app.stopIntake()],
+      ['drain', 'kafka-inflight', () => app.drain()],
+      ['commit', 'checkpoint', () => app.commit()],
+      ['disconnect', 'kafka', () => app.disconnect()],
+    ],
+    flushLogs: () => flushLogger(logger),
   });
 }
