@@ -9,7 +9,9 @@ import {
   createKafkaSink,
   createMemoryRegistry,
   type DenialContext,
+  pendingQuery,
 } from '@avcstream/alerts';
+import { ES_MAPPINGS } from '@avcstream/contracts';
 import { createEsClient, type EsClient } from '@avcstream/elasticsearch';
 import { createKafkaConsumer, createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { getServices, servicesAvailable, uniqueName } from '@avcstream/testkit';
@@ -20,9 +22,11 @@ if (!available) console.warn('[alerts.int] skipped: no real Elasticsearch (see t
 
 const clients: EsClient[] = [];
 const indices: string[] = [];
+const templates: string[] = [];
 afterAll(async () => {
   const first = clients[0];
   if (first !== undefined) for (const i of indices) await first.deleteIndices(i);
+  if (first !== undefined) for (const t of templates) await first.deleteIndexTemplate(t);
   for (const c of clients) await c.close();
 });
 
@@ -154,5 +158,109 @@ describe.runIf(available)('alerts on Kafka', () => {
       expect(g.key).toBe(g.alert.signature.id);
       expect(g.id).toBe(g.alert.id);
     }
+  });
+});
+
+/** An analyzer wired like services/analyzer (outbox on): `crash` makes its sink die before delivering. */
+function outboxAnalyzer(index: string, instanceId: string, opts: { crash?: boolean; skewMs?: number } = {}) {
+  const es = createEsClient({ node: getServices().elasticsearchUrl });
+  clients.push(es);
+  const alerts: Alert[] = [];
+  const sink: AlertSink = {
+    name: 'mem',
+    send: (a) => {
+      if (opts.crash) throw new Error('analyzer died before the sink delivered');
+      alerts.push(a);
+    },
+  };
+  const alerter = createAlerter({
+    registry: createEsRegistry({
+      createIfAbsent: (i, id, doc) => es.createIfAbsent(i, id, doc),
+      get: (i, id) => es.get<Record<string, unknown>>(i, id),
+      update: (i, id, doc, cond) =>
+        es.update(
+          i,
+          id,
+          doc,
+          cond === undefined ? {} : { ifSeqNo: cond.seqNo, ifPrimaryTerm: cond.primaryTerm },
+        ),
+      findPending: async (i, before, size) =>
+        (await es.search<Record<string, unknown>>(i, pendingQuery(before, size))).hits.map((h) => ({
+          id: h.id,
+          source: h.source,
+          seqNo: h.seqNo ?? -1,
+          primaryTerm: h.primaryTerm ?? -1,
+        })),
+      index,
+      instanceId,
+      sinks: ['mem'],
+      leaseMs: 60_000,
+      // The lease is judged on an injected clock: "two minutes later" without waiting.
+      now: () => Date.now() + (opts.skewMs ?? 0),
+    }),
+    sinks: [sink],
+  });
+  return { es, alerts, alerter };
+}
+
+describe.runIf(available)('alerts on Elasticsearch (outbox)', () => {
+  it('a crash between the claim and the sink is redelivered once, by the analyzer whose takeover won', async () => {
+    const index = uniqueName('avcstream-signatures');
+    indices.push(index);
+    const a = outboxAnalyzer(index, 'a', { crash: true });
+    // The real (strict) signatures mapping, as the analyzer installs it.
+    templates.push(`${index}-template`);
+    await a.es.ensureIndexTemplates([
+      {
+        name: `${index}-template`,
+        indexPatterns: [`${index}*`],
+        mappings: ES_MAPPINGS.signatures as unknown as Record<string, unknown>,
+        settings: { number_of_shards: 1, number_of_replicas: 0 },
+      },
+    ]);
+    const d = denial(500, 'h1');
+    expect(await a.alerter.process(d, null)).toHaveLength(1); // claimed and built, but the sink died
+    expect(a.alerts).toEqual([]);
+
+    // The redelivered Kafka message reaches analyzer b: the signature is known, b stays silent.
+    const b = outboxAnalyzer(index, 'b', { skewMs: 120_000 });
+    expect(await b.alerter.process(d, null)).toEqual([]);
+    await b.es.refresh(index);
+    const before = await b.es.search<Record<string, unknown>>(index, {
+      query: { term: { delivered: false } },
+    });
+    expect(before.hits.map((h) => h.source.claimed_by)).toEqual(['a']);
+
+    // Two minutes on, b and c both find a's claim stale; exactly one takeover wins and redelivers.
+    const c = outboxAnalyzer(index, 'c', { skewMs: 120_000 });
+    const [rb, rc] = await Promise.all([b.alerter.redeliverPending(), c.alerter.redeliverPending()]);
+    const again = [...rb, ...rc];
+    expect(again).toHaveLength(1);
+    expect(again[0]!.redelivered).toBe(true);
+    expect(again[0]!.scope).toBe('fleet');
+    expect(again[0]!.signature.key).toBe('race500_t:etc_t:file:read');
+    expect([...b.alerts, ...c.alerts].map((x) => x.id)).toEqual([again[0]!.id]);
+
+    // Marked delivered: nothing is pending any more, even long after.
+    await b.es.refresh(index);
+    const doc = await b.es.get<Record<string, unknown>>(index, again[0]!.signature.id);
+    expect(doc).toMatchObject({ delivered: true, claimed_by: rb.length === 1 ? 'b' : 'c' });
+    const later = outboxAnalyzer(index, 'd', { skewMs: 3_600_000 });
+    expect(await later.alerter.redeliverPending()).toEqual([]);
+  });
+
+  it('a delivered alert, and a host alert the rate limit held back, are never redelivered', async () => {
+    const index = uniqueName('avcstream-signatures');
+    indices.push(index);
+    const a = outboxAnalyzer(index, 'a');
+    expect(await a.alerter.process(denial(600, 'h1'), null)).toHaveLength(1);
+    // Same signature on h2 within the 60 s rate-limit window: the host document is claimed, no alert goes out.
+    expect(await a.alerter.process(denial(600, 'h2'), null)).toEqual([]);
+    expect(a.alerts.map((x) => x.scope)).toEqual(['fleet']);
+    await a.es.refresh(index);
+    const later = outboxAnalyzer(index, 'b', { skewMs: 3_600_000 });
+    expect(await later.alerter.redeliverPending()).toEqual([]);
+    const pending = await a.es.search(index, { query: { term: { delivered: false } } });
+    expect(pending.total).toBe(0);
   });
 });

@@ -203,6 +203,11 @@ export function createAlerter(options: AlerterOptions): Alerter {
             } else if (r.newHost && hostScope) stats.suppressed++;
             return emitted;
           },
+          preview: (r) => {
+            if (r.newFleet) return [buildAlert('new-signature', 'fleet', sig, d, ex)];
+            if (r.newHost && hostScope) return [buildAlert('new-signature', 'host', sig, d, ex)];
+            return [];
+          },
         });
         if (result.newFleet) stats.newFleet++;
         if (result.newHost) stats.newHost++;
@@ -235,7 +240,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     },
     async redeliverPending() {
       const out: Alert[] = [];
-      for (const p of registry.pending?.() ?? []) {
+      for (const p of (await registry.pending?.()) ?? []) {
         const a: Alert = { ...p.alert, redelivered: true };
         stats.redelivered++;
         await deliver(a, p.sinks);

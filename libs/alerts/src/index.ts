@@ -3,8 +3,15 @@ export { alertId, createAlerter } from './alerter.ts';
 export { compileIgnore } from './ignore.ts';
 export type { RateLimiter, RateWindow } from './rate-limit.ts';
 export { createRateLimiter } from './rate-limit.ts';
-export type { CreateIfAbsent, GetDocument, StoreLike } from './registry.ts';
-export { createEsRegistry, createMemoryRegistry, createStoreRegistry } from './registry.ts';
+export type {
+  CreateIfAbsent,
+  FindPending,
+  GetDocument,
+  PendingDocument,
+  StoreLike,
+  UpdateDocument,
+} from './registry.ts';
+export { createEsRegistry, createMemoryRegistry, createStoreRegistry, pendingQuery } from './registry.ts';
 export { signaturesOf } from './signature.ts';
 export type { AlertLogger, AlertProducer, WebhookSinkOptions } from './sinks.ts';
 export {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createAlerter } from './alerter.ts';
 import { createEsRegistry } from './registry.ts';
 import { signaturesOf } from './signature.ts';
-import type { ClaimResult } from './types.ts';
+import type { Alert, AlertSink, ClaimResult } from './types.ts';
 
 // An in-memory stand-in for the ES `create`/`get` pair, with a per-caller delay so a test can order the
 // racing requests of two analyzers exactly.
@@ -89,5 +90,131 @@ describe('createEsRegistry', () => {
       { newFleet: false, newHost: true },
       { newFleet: false, newHost: false },
     ]);
+  });
+});
+
+// A fake index with ES's optimistic-concurrency semantics: every write bumps `_seq_no`; a conditional update
+// with a stale seq_no gets a 409 (false here).
+function seqIndex() {
+  const docs = new Map<string, { source: Record<string, unknown>; seqNo: number }>();
+  let seq = 0;
+  return {
+    docs,
+    ports: {
+      createIfAbsent: async (_i: string, id: string, doc: Record<string, unknown>) => {
+        await Promise.resolve();
+        if (docs.has(id)) return false;
+        docs.set(id, { source: structuredClone(doc), seqNo: seq++ });
+        return true;
+      },
+      get: async (_i: string, id: string) => docs.get(id)?.source,
+      update: async (
+        _i: string,
+        id: string,
+        partial: Record<string, unknown>,
+        cond?: { seqNo: number; primaryTerm: number },
+      ) => {
+        await Promise.resolve();
+        const d = docs.get(id);
+        if (d === undefined) return false;
+        if (cond !== undefined && (cond.seqNo !== d.seqNo || cond.primaryTerm !== 1)) return false;
+        docs.set(id, { source: { ...d.source, ...structuredClone(partial) }, seqNo: seq++ });
+        return true;
+      },
+      findPending: async (_i: string, claimedBefore: string, size: number) =>
+        [...docs.entries()]
+          .filter(([, d]) => d.source.delivered === false && String(d.source.claimed_at) < claimedBefore)
+          .slice(0, size)
+          .map(([id, d]) => ({ id, source: structuredClone(d.source), seqNo: d.seqNo, primaryTerm: 1 })),
+    },
+  };
+}
+
+const denialCtx = {
+  host: 'h1',
+  time: '2025-01-01T00:00:00Z',
+  serial: 1,
+  avc: {
+    decision: 'denied' as const,
+    perms: ['read'],
+    scontext: { type: 'httpd_t', raw: 'system_u:system_r:httpd_t:s0' },
+    tcontext: { type: 'shadow_t', raw: 'system_u:object_r:shadow_t:s0' },
+    tclass: 'file',
+    permissive: false,
+  },
+  pid: 1,
+  comm: 'httpd',
+  exe: '/usr/sbin/httpd',
+  path: '/etc/shadow',
+};
+
+describe('createEsRegistry as an outbox', () => {
+  function analyzer(es: ReturnType<typeof seqIndex>, id: string, clock: { t: number }, crash = false) {
+    const got: Alert[] = [];
+    const sink: AlertSink = {
+      name: 'mem',
+      send: (a) => {
+        // A crash between the claim and the sink: nothing is delivered, nothing acknowledged.
+        if (crash) throw new Error('crashed before delivery');
+        got.push(a);
+      },
+    };
+    const registry = createEsRegistry({
+      ...es.ports,
+      index: 'sig',
+      instanceId: id,
+      sinks: ['mem'],
+      leaseMs: 60_000,
+      now: () => clock.t,
+    });
+    return { got, alerter: createAlerter({ registry, sinks: [sink] }) };
+  }
+
+  it('a crash between claim and delivery does not lose the alert: the lease expires, another analyzer redelivers', async () => {
+    const es = seqIndex();
+    const clock = { t: Date.parse('2025-01-01T00:00:00Z') };
+    const a = analyzer(es, 'a', clock, true);
+    await a.alerter.process(denialCtx, null);
+    expect(a.got).toEqual([]);
+    // The Kafka message is redelivered to analyzer b: the signature is known, so it stays silent...
+    const b = analyzer(es, 'b', clock);
+    expect(await b.alerter.process(denialCtx, null)).toEqual([]);
+    // ...not while a's claim is fresh...
+    expect(await b.alerter.redeliverPending()).toEqual([]);
+    // ...but once the lease ran out, b takes the outbox entry over and delivers it, flagged.
+    clock.t += 61_000;
+    const again = await b.alerter.redeliverPending();
+    expect(again).toHaveLength(1);
+    expect(again[0]!.redelivered).toBe(true);
+    expect(again[0]!.scope).toBe('fleet');
+    expect(b.got.map((x) => x.id)).toEqual([again[0]!.id]);
+    // Acknowledged: nothing is pending any more.
+    clock.t += 61_000;
+    expect(await b.alerter.redeliverPending()).toEqual([]);
+    expect(es.docs.get(sig.id)?.source.delivered).toBe(true);
+  });
+
+  it('only one of two analyzers racing to take over a stale entry redelivers it', async () => {
+    const es = seqIndex();
+    const clock = { t: Date.parse('2025-01-01T00:00:00Z') };
+    const a = analyzer(es, 'a', clock, true);
+    await a.alerter.process(denialCtx, null);
+    clock.t += 61_000;
+    const b = analyzer(es, 'b', clock);
+    const c = analyzer(es, 'c', clock);
+    const [rb, rc] = await Promise.all([b.alerter.redeliverPending(), c.alerter.redeliverPending()]);
+    expect(rb.length + rc.length).toBe(1);
+    expect(b.got.length + c.got.length).toBe(1);
+    expect(es.docs.get(sig.id)?.source.claimed_by).toBe(rb.length === 1 ? 'b' : 'c');
+  });
+
+  it('a delivered alert is marked delivered and never redelivered', async () => {
+    const es = seqIndex();
+    const clock = { t: Date.parse('2025-01-01T00:00:00Z') };
+    const a = analyzer(es, 'a', clock);
+    expect(await a.alerter.process(denialCtx, null)).toHaveLength(1);
+    expect(es.docs.get(sig.id)?.source).toMatchObject({ delivered: true, claimed_by: 'a' });
+    clock.t += 3_600_000;
+    expect(await analyzer(es, 'b', clock).alerter.redeliverPending()).toEqual([]);
   });
 });

@@ -114,6 +114,11 @@ export interface ClaimRequest {
   time: string;
   /** Builds the alerts for a claim result; a durable registry records them with the claim (outbox). */
   alerts: (result: ClaimResult) => Alert[];
+  /**
+   * The alerts `alerts` would build for a result, without side effects (no rate limit): the ES registry stores
+   * them in the document it creates, before the result is known (outbox).
+   */
+  preview?: (result: ClaimResult) => Alert[];
 }
 
 export interface ClaimResult {
@@ -126,6 +131,9 @@ export interface SignatureRegistry {
   claim(req: ClaimRequest): Promise<ClaimResult> | ClaimResult;
   /** A sink acknowledged an alert (durable registries keep an outbox). */
   delivered?(alertId: string, sink: string): void | Promise<void>;
-  /** Alerts recorded but not acknowledged by every sink (after a crash). */
-  pending?(): Array<{ alert: Alert; sinks: string[] }>;
+  /**
+   * Alerts recorded but not acknowledged by every sink (after a crash), with the sinks still to deliver them
+   * (absent: every sink). The ES registry's is asynchronous: it takes stale claims over first.
+   */
+  pending?(): Array<{ alert: Alert; sinks?: string[] }> | Promise<Array<{ alert: Alert; sinks?: string[] }>>;
 }

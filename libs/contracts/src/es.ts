@@ -181,6 +181,11 @@ export const signatureDocSchema = z
     first_seen: isoTime,
     scope: z.enum(['fleet', 'host']),
     host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
+    // Outbox: the alerts this document raised, whether every sink acknowledged them, and who claimed it when.
+    alerts: z.array(z.record(z.string(), z.unknown())).max(8).optional(),
+    delivered: z.boolean().optional(),
+    claimed_by: str(BOUNDS.maxHostChars).optional(),
+    claimed_at: isoTime.optional(),
   })
   .strict();
 

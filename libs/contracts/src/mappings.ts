@@ -121,6 +121,11 @@ export const ES_MAPPINGS = {
       first_seen: { type: 'date' },
       scope: kw,
       host: { properties: { name: kw } },
+      // Outbox (@avcstream/alerts ES registry): the alerts the document raised, kept but not indexed.
+      alerts: { type: 'object', enabled: false },
+      delivered: { type: 'boolean' },
+      claimed_by: kw,
+      claimed_at: { type: 'date' },
     },
   },
 } as const;

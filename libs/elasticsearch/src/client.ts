@@ -70,6 +70,9 @@ export interface SearchHit<T> {
   index: string;
   id: string;
   source: T;
+  /** With `seq_no_primary_term: true` in the search body: the version an `update` can be conditional on. */
+  seqNo?: number;
+  primaryTerm?: number;
 }
 
 export interface SearchResult<T> {
@@ -98,6 +101,16 @@ export interface EsClient {
     id: string,
     doc: object,
     options?: { refresh?: boolean | 'wait_for' },
+  ): Promise<boolean>;
+  /**
+   * Partial update (`doc`). With `ifSeqNo`/`ifPrimaryTerm`, only when the document is still at that version
+   * (optimistic concurrency). True when applied; false on a version conflict (409) or a missing document (404).
+   */
+  update(
+    index: string,
+    id: string,
+    doc: Record<string, unknown>,
+    options?: { ifSeqNo?: number; ifPrimaryTerm?: number; refresh?: boolean | 'wait_for' },
   ): Promise<boolean>;
   /** The document's source, or undefined when absent. */
   get<T = Record<string, unknown>>(index: string, id: string): Promise<T | undefined>;
@@ -300,6 +313,26 @@ export function createEsClient(options: EsClientOptions): EsClient {
       }
     },
 
+    async update(index, id, doc, o = {}) {
+      try {
+        await withRetry('update', () =>
+          client.update({
+            index,
+            id,
+            doc,
+            refresh: o.refresh ?? false,
+            ...(o.ifSeqNo !== undefined ? { if_seq_no: o.ifSeqNo } : {}),
+            ...(o.ifPrimaryTerm !== undefined ? { if_primary_term: o.ifPrimaryTerm } : {}),
+          }),
+        );
+        return true;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 409 || status === 404) return false;
+        throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch update failed', err, { index });
+      }
+    },
+
     async get<T>(index: string, id: string) {
       try {
         const r = await withRetry('get', () => client.get<T>({ index, id }));
@@ -335,7 +368,13 @@ export function createEsClient(options: EsClientOptions): EsClient {
           typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? r.hits.hits.length);
         const result: SearchResult<T> = {
           total,
-          hits: r.hits.hits.map((h) => ({ index: h._index, id: h._id ?? '', source: h._source as T })),
+          hits: r.hits.hits.map((h) => ({
+            index: h._index,
+            id: h._id ?? '',
+            source: h._source as T,
+            ...(typeof h._seq_no === 'number' ? { seqNo: h._seq_no } : {}),
+            ...(typeof h._primary_term === 'number' ? { primaryTerm: h._primary_term } : {}),
+          })),
         };
         if (r.aggregations) result.aggregations = r.aggregations as Record<string, unknown>;
         return result;

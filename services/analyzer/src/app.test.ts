@@ -111,6 +111,12 @@ function fakeEs() {
     async get() {
       return undefined;
     },
+    async update() {
+      return true;
+    },
+    async search() {
+      return { total: 0, hits: [] };
+    },
     async close() {},
   };
   return es;

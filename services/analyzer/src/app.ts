@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import {
   createAlerter,
   createEsRegistry,
   createLogSink,
+  pendingQuery,
   signaturesOf,
   type Alerter,
   type DenialContext,
@@ -29,7 +31,14 @@ import { type Replay, toEcs } from './to-ecs.ts';
 
 export type EsPort = Pick<
   EsClient,
-  'waitUntilHealthy' | 'ensureIndexTemplates' | 'bulkIndex' | 'createIfAbsent' | 'get' | 'close'
+  | 'waitUntilHealthy'
+  | 'ensureIndexTemplates'
+  | 'bulkIndex'
+  | 'createIfAbsent'
+  | 'get'
+  | 'update'
+  | 'search'
+  | 'close'
 >;
 export type ConsumerPort = Pick<KafkaConsumer, 'connect' | 'batches' | 'pause' | 'resume' | 'stop'>;
 export interface ProducerPort {
@@ -130,10 +139,29 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   let alerter: Alerter | undefined;
   if (config.alerts.enabled) {
     alerter = createAlerter({
+      // An outbox: the signature document records the alert undelivered; a crash before the sink acknowledged
+      // it is taken over after `leaseMs` by a running analyzer (see `redeliver` below).
       registry: createEsRegistry({
         createIfAbsent: (index, id, doc) => es.createIfAbsent(index, id, doc),
         get: (index, id) => es.get<Record<string, unknown>>(index, id),
+        update: (index, id, doc, cond) =>
+          es.update(
+            index,
+            id,
+            doc,
+            cond === undefined ? {} : { ifSeqNo: cond.seqNo, ifPrimaryTerm: cond.primaryTerm },
+          ),
+        findPending: async (index, claimedBefore, size) =>
+          (await es.search<Record<string, unknown>>(index, pendingQuery(claimedBefore, size))).hits.flatMap(
+            (h) =>
+              h.seqNo !== undefined && h.primaryTerm !== undefined
+                ? [{ id: h.id, source: h.source, seqNo: h.seqNo, primaryTerm: h.primaryTerm }]
+                : [],
+          ),
         index: idx.signatures,
+        instanceId: `${config.analyzerId}/${randomUUID().slice(0, 8)}`,
+        sinks: ['log'],
+        leaseMs: config.alerts.leaseMs,
       }),
       sinks: [createLogSink(logger.child({ stage: 'alerts' }))],
       signature: { permissionSet: true },
@@ -143,6 +171,21 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       onSinkError: (sink, alertId, err) => log.warn({ sink, alertId, err }, 'alert sink failed'),
     });
   }
+
+  /** Takes over and redelivers alerts whose claim outlived the lease (an analyzer crashed before its sink). */
+  let redeliverTimer: ReturnType<typeof setInterval> | undefined;
+  const redeliver = async () => {
+    if (alerter === undefined) return;
+    try {
+      const again = await alerter.redeliverPending();
+      if (again.length > 0) {
+        m.alerts.inc(again.length);
+        log.warn({ alerts: again.length }, 'redelivered alerts left undelivered by a crashed analyzer');
+      }
+    } catch (err) {
+      if (warnLimit.take() !== null) log.warn({ err }, 'alert redelivery failed');
+    }
+  };
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -495,6 +538,21 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       policyLoop = runPolicies().catch((err) => {
         log.error({ err }, 'policy consumer stopped');
       });
+      if (alerter !== undefined) {
+        await redeliver();
+        let running = false;
+        redeliverTimer = setInterval(
+          () => {
+            if (running) return;
+            running = true;
+            void redeliver().finally(() => {
+              running = false;
+            });
+          },
+          Math.max(1000, Math.floor(config.alerts.leaseMs / 2)),
+        );
+        redeliverTimer.unref();
+      }
       await deps.events.connect();
       eventsLoop = runEvents().catch((err) => {
         log.error({ err }, 'event consumer stopped');
@@ -525,6 +583,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     },
     async disconnect() {
       abort.abort();
+      if (redeliverTimer !== undefined) clearInterval(redeliverTimer);
       await deps.events.stop(0);
       await eventsLoop;
       await deps.policies.stop(0);

@@ -53,6 +53,8 @@ export function analyzerConfigSchema(hostname: string) {
           enabled: zBool().default(true),
           hostScope: zBool().default(true),
           rateLimitWindowMs: zInt(0, 86_400_000).default(60_000),
+          /** An alert claimed but not delivered for this long (crashed analyzer) is taken over and redelivered. */
+          leaseMs: zInt(1000, 86_400_000).default(60_000),
           ignore: zList(z.string().min(1).max(1024)).default([]),
         })
         .strict()
