@@ -13,7 +13,7 @@ import {
   zInt,
   zList,
 } from './config.ts';
-import { readConfigFile } from './file.ts';
+import { loadServiceConfig, readConfigFile, splitConfigArg } from './file.ts';
 
 const kafkaFragment = z
   .object({
@@ -126,5 +126,39 @@ describe('redactConfig and readConfigFile', () => {
     expect(readConfigFile(undefined)).toEqual({});
     expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(ConfigError);
     expect(() => readConfigFile(join(dir, 'missing.json'))).toThrow(ConfigError);
+  });
+});
+
+describe('loadServiceConfig', () => {
+  const schema = z
+    .object({
+      kafka: z
+        .object({ brokers: z.string().default('a:1'), clientId: z.string().default('x') })
+        .default({ brokers: 'a:1', clientId: 'x' }),
+    })
+    .strict();
+
+  it('reads --config FILE and --config=FILE under env and the other options', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avc-svc-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ kafka: { brokers: 'file:1', clientId: 'file' } }));
+    expect(loadServiceConfig(schema, ['--config', file], {}).kafka).toEqual({
+      brokers: 'file:1',
+      clientId: 'file',
+    });
+    const c = loadServiceConfig(schema, [`--config=${file}`, '--kafka.clientId=cli'], {
+      AVCSTREAM_KAFKA__BROKERS: 'env:1',
+    });
+    expect(c.kafka).toEqual({ brokers: 'env:1', clientId: 'cli' });
+    expect(splitConfigArg(['--x=1', '--config', 'f', '--y=2'])).toEqual({
+      configPath: 'f',
+      rest: ['--x=1', '--y=2'],
+    });
+  });
+
+  it('takes the file from AVCSTREAM_CONFIG when --config is absent', () => {
+    expect(() => loadServiceConfig(schema, [], { AVCSTREAM_CONFIG: '/nonexistent/avc.json' })).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -13,4 +13,4 @@ export {
   zInt,
   zList,
 } from './config.ts';
-export { readConfigFile } from './file.ts';
+export { loadServiceConfig, readConfigFile, splitConfigArg } from './file.ts';

@@ -1,7 +1,7 @@
 // Impure wiring of the analyzer daemon: config, logger, metrics, Kafka, Elasticsearch, signals.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
+import { CONFIG_EXIT_CODE, ConfigError, loadServiceConfig, redactConfig } from '@avcstream/config';
 import { createEsClient } from '@avcstream/elasticsearch';
 import { createKafkaConsumer, createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { runService } from '@avcstream/pipeline';
@@ -12,18 +12,6 @@ import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
 export interface DaemonIo {
   stdout?: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-function splitConfigArg(argv: readonly string[]): { configPath: string | undefined; rest: string[] } {
-  const rest: string[] = [];
-  let configPath: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--config') configPath = argv[++i];
-    else if (a.startsWith('--config=')) configPath = a.slice('--config='.length);
-    else rest.push(a);
-  }
-  return { configPath, rest };
 }
 
 export const ANALYZER_HELP = `Usage: avcstream analyzer [--config file.json] [--path.to.key=value ...]
@@ -44,13 +32,7 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
   }
   let config: AnalyzerConfig;
   try {
-    const { configPath, rest } = splitConfigArg(argv);
-    config = loadConfig(
-      analyzerConfigSchema(hostname()),
-      process.env,
-      rest,
-      readConfigFile(configPath ?? process.env.AVCSTREAM_CONFIG),
-    );
+    config = loadServiceConfig(analyzerConfigSchema(hostname()), argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`avcstream analyzer: ${err.message}\n`);

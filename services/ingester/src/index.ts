@@ -5,7 +5,7 @@ export { createAckTracker } from './ack-tracker.ts';
 export type { IngesterConfig } from './config.ts';
 export { ingesterConfigSchema } from './config.ts';
 export type { DaemonIo } from './main.ts';
-export { INGESTER_HELP, runIngester, splitConfigArg } from './main.ts';
+export { INGESTER_HELP, runIngester } from './main.ts';
 export type { PolicySnapshot } from './policy-snapshot.ts';
 export { parseBooleansText, readBooleansAt, readPolicySnapshot, SNAPSHOT_TRIGGERS } from './policy-snapshot.ts';
 export type { IdResolver } from './id-names.ts';

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { CONFIG_EXIT_CODE, ConfigError, loadConfig, readConfigFile, redactConfig } from '@avcstream/config';
+import { CONFIG_EXIT_CODE, ConfigError, loadServiceConfig, redactConfig } from '@avcstream/config';
 import { createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { runService } from '@avcstream/pipeline';
 import { createFileCheckpointStore, createTail } from '@avcstream/tail';
@@ -15,23 +15,6 @@ import { readPolicySnapshot } from './policy-snapshot.ts';
 export interface DaemonIo {
   stdout?: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** Split `--config <file>` / `--config=<file>` from the other options. */
-export function splitConfigArg(argv: readonly string[]): { configPath: string | undefined; rest: string[] } {
-  const rest: string[] = [];
-  let configPath: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--config') {
-      configPath = argv[++i];
-    } else if (a.startsWith('--config=')) {
-      configPath = a.slice('--config='.length);
-    } else {
-      rest.push(a);
-    }
-  }
-  return { configPath, rest };
 }
 
 export const INGESTER_HELP = `Usage: avcstream ingester [--config file.json] [--path.to.key=value ...]
@@ -52,13 +35,7 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
   }
   let config: IngesterConfig;
   try {
-    const { configPath, rest } = splitConfigArg(argv);
-    config = loadConfig(
-      ingesterConfigSchema(hostname()),
-      process.env,
-      rest,
-      readConfigFile(configPath ?? process.env.AVCSTREAM_CONFIG),
-    );
+    config = loadServiceConfig(ingesterConfigSchema(hostname()), argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`avcstream ingester: ${err.message}\n`);
