@@ -147,35 +147,7 @@ const K_TCONTEXT = 3;
 const K_TCLASS = 4;
 const K_PERMISSIVE = 5;
 
-function keyAt(line: string, at: number, len: number): number {
-  switch (len) {
-    case 8:
-      if (line.startsWith('scontext', at)) return K_SCONTEXT;
-      if (line.startsWith('tcontext', at)) return K_TCONTEXT;
-      return K_OTHER;
-    case 6:
-      return line.startsWith('tclass', at) ? K_TCLASS : K_OTHER;
-    case 10:
-      return line.startsWith('permissive', at) ? K_PERMISSIVE : K_OTHER;
-    case 4:
-      return line.startsWith('type', at) || line.startsWith('node', at) ? K_RECORD : K_OTHER;
-    case 3:
-      return line.startsWith('msg', at) ? K_RECORD : K_OTHER;
-    default:
-      return K_OTHER;
-  }
-}
-
-function digitsAt(s: string, from: number, to: number): boolean {
-  if (to <= from) return false;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-// Offsets that `scanAvc` fills in: where each field of the record lies in the line.
+// Offsets that `scanAvcBytes` fills in: where each field of the record lies in the line.
 const O_NODE = 0; // end of the node name (it starts at 5), or -1 without "node="
 const O_SERIAL = 1; // serial digits [O_SERIAL, O_SERIAL_END)
 const O_SERIAL_END = 2;
@@ -189,167 +161,8 @@ const O_T_END = 9;
 const O_C = 10; // tclass value
 const O_C_END = 11;
 const O_PERMISSIVE = 12; // -1 absent, 0, 1
-const O_LINE = 13; // start of the line (scanAvcBytes)
+const O_LINE = 13; // start of the line
 const O_COUNT = 14;
-
-/**
- * A narrow fast path for the common raw forms `[node=N ]type=AVC msg=audit(S.M:N): avc:  denied  { .. } ..`
- * and `type=USER_AVC msg=audit(..): .. msg='avc: ..'`: fills `o` with the field offsets, builds no string.
- * Anything else, or anything ambiguous (several records on a line, duplicate keys, quotes before the AVC
- * body), returns false and the line goes through `@avcstream/audit`'s full parser, which stays the
- * reference (a test checks both agree on the corpus).
- */
-function scanAvc(line: string, o: Int32Array): boolean {
-  let p = 0;
-  o[O_NODE] = -1;
-  if (line.startsWith('node=')) {
-    const sp = line.indexOf(' ');
-    if (sp < 0) return false;
-    o[O_NODE] = sp;
-    p = sp + 1;
-  }
-  let user = false;
-  if (line.startsWith('type=AVC msg=audit(', p)) p += 19;
-  else if (line.startsWith('type=USER_AVC msg=audit(', p)) {
-    p += 24;
-    user = true;
-  } else return false;
-  // Stamp: digits '.' digits ':' digits '):'
-  const close = line.indexOf('):', p);
-  if (close < 0 || close - p > 40) return false;
-  const colon = line.indexOf(':', p);
-  if (colon < 0 || colon > close) return false;
-  if (!digitsAt(line, colon + 1, close) || close - colon > 20) return false;
-  const dot = line.indexOf('.', p);
-  if (dot < 0 || dot > colon || !digitsAt(line, p, dot) || !digitsAt(line, dot + 1, colon)) return false;
-  o[O_SERIAL] = colon + 1;
-  o[O_SERIAL_END] = close;
-  p = close + 2;
-  let end = line.length;
-  while (end > p && (line.charCodeAt(end - 1) === 13 || line.charCodeAt(end - 1) === 10)) end--;
-  if (user) {
-    const m = line.indexOf("msg='avc:", p);
-    if (m < 0) return false;
-    for (let i = p; i < m; i++) {
-      const ch = line.charCodeAt(i);
-      if (ch === 34 || ch === 39 || ch === 0x1d) return false;
-    }
-    p = m + 9;
-  } else {
-    while (p < end && line.charCodeAt(p) === 32) p++;
-    if (!line.startsWith('avc:', p)) return false;
-    p += 4;
-  }
-  while (p < end && line.charCodeAt(p) === 32) p++;
-  if (line.startsWith('denied', p)) {
-    o[O_DENIED] = 1;
-    p += 6;
-  } else if (line.startsWith('granted', p)) {
-    o[O_DENIED] = 0;
-    p += 7;
-  } else return false;
-  while (p < end && line.charCodeAt(p) === 32) p++;
-  if (line.charCodeAt(p) !== 123 /* { */) return false;
-  const rbrace = line.indexOf('}', p);
-  if (rbrace < 0 || rbrace > end) return false;
-  let nperms = 0;
-  for (let i = p + 1; i < rbrace; ) {
-    let ch = line.charCodeAt(i);
-    if (ch === 32) {
-      i++;
-      continue;
-    }
-    while (i < rbrace) {
-      ch = line.charCodeAt(i);
-      if (ch === 32) break;
-      if (ch === 34 || ch === 39 || ch === 61) return false;
-      i++;
-    }
-    nperms++;
-  }
-  if (nperms === 0 || nperms > MAX_FAST_PERMS) return false;
-  o[O_PERMS] = p + 1;
-  o[O_PERMS_END] = rbrace;
-  p = rbrace + 1;
-  o[O_S] = -1;
-  o[O_T] = -1;
-  o[O_C] = -1;
-  o[O_PERMISSIVE] = -1;
-  while (p < end) {
-    let ch = line.charCodeAt(p);
-    if (ch === 32) {
-      p++;
-      continue;
-    }
-    if (ch === 0x1d) break; // ENRICHED part
-    if (user && ch === 39 /* closing quote of msg='...' */) {
-      // Only the trailing fields of the USER_AVC record may follow.
-      const rest = line.slice(p + 1, end);
-      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return false;
-      break;
-    }
-    if (ch === 34 || ch === 39) return false;
-    const keyStart = p;
-    while (p < end) {
-      ch = line.charCodeAt(p);
-      if (ch === 61 || ch === 32 || ch === 0x1d || (user && ch === 39)) break;
-      p++;
-    }
-    if (ch !== 61) continue; // a bare word such as "for"
-    // Only these keys matter; they are recognised by length and spelling without building strings.
-    const key = keyAt(line, keyStart, p - keyStart);
-    p++;
-    let vs: number;
-    let ve: number;
-    if (line.charCodeAt(p) === 34) {
-      const q = line.indexOf('"', p + 1);
-      if (q < 0 || q >= end) return false;
-      vs = p + 1;
-      ve = q;
-      p = q + 1;
-    } else {
-      vs = p;
-      while (p < end) {
-        ch = line.charCodeAt(p);
-        if (ch === 32 || ch === 0x1d || (user && ch === 39)) break;
-        if (ch === 34 || (!user && ch === 39)) return false;
-        p++;
-      }
-      ve = p;
-    }
-    if (key === K_OTHER) continue;
-    switch (key) {
-      case K_RECORD:
-        return false; // another record on the same line
-      case K_SCONTEXT:
-        if (o[O_S] !== -1) return false;
-        o[O_S] = vs;
-        o[O_S_END] = ve;
-        break;
-      case K_TCONTEXT:
-        if (o[O_T] !== -1) return false;
-        o[O_T] = vs;
-        o[O_T_END] = ve;
-        break;
-      case K_TCLASS:
-        if (o[O_C] !== -1) return false;
-        o[O_C] = vs;
-        o[O_C_END] = ve;
-        break;
-      case K_PERMISSIVE: {
-        if (o[O_PERMISSIVE] !== -1 || ve - vs !== 1) return false;
-        const c = line.charCodeAt(vs);
-        if (c !== 48 && c !== 49) return false;
-        o[O_PERMISSIVE] = c - 48;
-        break;
-      }
-    }
-  }
-  // Absent or empty values do not qualify.
-  if (o[O_S] === -1 || o[O_T] === -1 || o[O_C] === -1) return false;
-  if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
-  return true;
-}
 
 const A_NODE = Buffer.from('node=');
 const A_AVC = Buffer.from('type=AVC msg=audit(');
@@ -417,9 +230,13 @@ function keyAtBytes(b: Uint8Array, at: number, len: number): number {
 }
 
 /**
- * `scanAvc` on the UTF-8 bytes [s, e) of one line (without its newline), offsets absolute in `b`. Every
- * decision depends only on ASCII bytes, which UTF-8 never uses inside a multi-byte character, so it accepts
- * exactly the lines `scanAvc` accepts on their decoded text, with the same fields.
+ * A narrow fast path for the common raw forms `[node=N ]type=AVC msg=audit(S.M:N): avc:  denied  { .. } ..`
+ * and `type=USER_AVC msg=audit(..): .. msg='avc: ..'`, on the UTF-8 bytes [s, e) of one line (without its
+ * newline): fills `o` with the field offsets (absolute in `b`) and decodes nothing. Every decision depends
+ * only on ASCII bytes, which UTF-8 never uses inside a multi-byte character. Anything else, or anything
+ * ambiguous (several records on a line, duplicate keys, quotes before the AVC body), returns false and the
+ * line goes through `@avcstream/audit`'s full parser, which stays the reference (a test checks both agree
+ * on the corpus).
  */
 function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   let p = s;
@@ -577,36 +394,6 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   return true;
 }
 
-/** The permission names between the braces (validated by scanAvc). */
-function permsAt(line: string, from: number, to: number): string[] {
-  const perms: string[] = [];
-  for (let i = from; i < to; ) {
-    if (line.charCodeAt(i) === 32) {
-      i++;
-      continue;
-    }
-    const st = i;
-    while (i < to && line.charCodeAt(i) !== 32) i++;
-    perms.push(line.slice(st, i));
-  }
-  return perms;
-}
-
-function fastFrom(line: string, o: Int32Array): FastAvc {
-  const node = o[O_NODE] as number;
-  const permissive = o[O_PERMISSIVE] as number;
-  return {
-    node: node < 0 ? null : line.slice(5, node),
-    serial: Number(line.slice(o[O_SERIAL], o[O_SERIAL_END])),
-    denied: o[O_DENIED] === 1,
-    perms: permsAt(line, o[O_PERMS] as number, o[O_PERMS_END] as number),
-    scontext: line.slice(o[O_S], o[O_S_END]),
-    tcontext: line.slice(o[O_T], o[O_T_END]),
-    tclass: line.slice(o[O_C], o[O_C_END]),
-    permissive: permissive < 0 ? null : permissive === 1,
-  };
-}
-
 /** The permission names between the braces (validated by scanAvcBytes). */
 function permsAtBytes(b: Buffer, from: number, to: number): string[] {
   const perms: string[] = [];
@@ -640,7 +427,8 @@ function fastFromBytes(b: Buffer, o: Int32Array): FastAvc {
 /** The fields of one raw AVC / USER_AVC line by the fast path, or null when it does not apply. */
 export function fastAvc(line: string): FastAvc | null {
   const o = new Int32Array(O_COUNT);
-  return scanAvc(line, o) ? fastFrom(line, o) : null;
+  const b = Buffer.from(line, 'utf8');
+  return scanAvcBytes(b, 0, b.length, o) ? fastFromBytes(b, o) : null;
 }
 
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
@@ -720,26 +508,6 @@ const B_NL = Buffer.from('\n');
 /** Longest fixed part of an NDJSON record head, besides the node. */
 const HEAD_BYTES = 64;
 
-/** One rendered denial of the fast path, keyed by the raw text of its fields; chained on hash collisions. */
-interface Rendered {
-  readonly perms: string;
-  readonly scontext: string;
-  readonly tcontext: string;
-  readonly tclass: string;
-  readonly permissive: number;
-  readonly body: Buffer;
-  next: Rendered | undefined;
-}
-
-function hashRange(h: number, s: string, from: number, to: number): number {
-  for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return Math.imul(h ^ 0xff, 0x01000193);
-}
-
-function sameText(line: string, from: number, to: number, s: string): boolean {
-  return to - from === s.length && line.startsWith(s, from);
-}
-
 /** One rendered denial of the byte path, keyed by the raw bytes of its fields; chained on hash collisions. */
 interface RenderedBytes {
   /** perms, scontext, tcontext and tclass bytes, back to back, at `at` in `key` (a shared arena). */
@@ -773,17 +541,11 @@ function sameBytes(b: Uint8Array, from: number, to: number, key: Uint8Array, at:
 
 function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out, totals: Totals) {
   const MAX_RENDERED = 100_000;
-  // Fast path: per distinct raw (perms, scontext, tcontext, tclass, permissive), the rendered output after
-  // the record-specific part, found by a hash of those fields, so a repeated denial builds no string.
-  let fastRendered = new Map<number, Rendered>();
-  let fastCount = 0;
   // Other forms (full parser): keyed scontext -> tcontext -> "class perms permissive".
   let rendered = new Map<string, Map<string, Map<string, Buffer>>>();
   let renderedCount = 0;
   const nodes = new Map<string | null, Buffer>();
   const o = new Int32Array(O_COUNT);
-  let lastNode = '';
-  let lastNodeJson: Buffer = B_NULL;
 
   const render = (a: {
     scontext: string;
@@ -869,90 +631,6 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       renderedCount++;
     }
     emitSlow(line, nodeName, serial, raw, body);
-  };
-
-  /** A line `scanAvc` accepted (offsets in `o`). */
-  const onFast = (line: string, raw: string) => {
-    if (o[O_DENIED] !== 1) return;
-    totals.denials++;
-    const ps = o[O_PERMS] as number;
-    const pe = o[O_PERMS_END] as number;
-    const ss = o[O_S] as number;
-    const se = o[O_S_END] as number;
-    const ts = o[O_T] as number;
-    const te = o[O_T_END] as number;
-    const cs = o[O_C] as number;
-    const ce = o[O_C_END] as number;
-    const px = o[O_PERMISSIVE] as number;
-    let h = hashRange(0x811c9dc5, line, ps, pe);
-    h = hashRange(h, line, ss, se);
-    h = hashRange(h, line, ts, te);
-    h = hashRange(h, line, cs, ce);
-    h = (h ^ (px + 2)) & 0x3fffffff;
-    let r = fastRendered.get(h);
-    while (
-      r !== undefined &&
-      !(
-        r.permissive === px &&
-        sameText(line, ss, se, r.scontext) &&
-        sameText(line, ts, te, r.tcontext) &&
-        sameText(line, cs, ce, r.tclass) &&
-        sameText(line, ps, pe, r.perms)
-      )
-    ) {
-      r = r.next;
-    }
-    if (r === undefined) {
-      const f = fastFrom(line, o);
-      const body = render(f);
-      if (fastCount >= MAX_RENDERED) {
-        fastRendered = new Map();
-        fastCount = 0;
-      }
-      r = {
-        perms: line.slice(ps, pe),
-        scontext: f.scontext,
-        tcontext: f.tcontext,
-        tclass: f.tclass,
-        permissive: px,
-        body,
-        next: fastRendered.get(h),
-      };
-      fastRendered.set(h, r);
-      fastCount++;
-    }
-    const body = r.body;
-    if (format !== 'ndjson') {
-      out.str(printable(raw));
-      out.room(1 + body.length);
-      out.bytes(B_NL);
-      out.bytes(body);
-      return;
-    }
-    const nodeEnd = o[O_NODE] as number;
-    let node: Buffer = B_NULL;
-    if (nodeEnd >= 0) {
-      if (sameText(line, 5, nodeEnd, lastNode) && lastNodeJson !== B_NULL) node = lastNodeJson;
-      else {
-        lastNode = line.slice(5, nodeEnd);
-        node = lastNodeJson = nodeJson(lastNode);
-      }
-    }
-    out.room(HEAD_BYTES + node.length + body.length);
-    out.bytes(B_LINE);
-    out.uint(totals.lines);
-    out.bytes(B_NODE);
-    out.bytes(node);
-    out.bytes(B_SERIAL);
-    const d0 = o[O_SERIAL] as number;
-    const d1 = o[O_SERIAL_END] as number;
-    // Digits as written when that is how the number prints (no leading zero, exact in a double).
-    if (d1 - d0 <= 15 && (d1 - d0 === 1 || line.charCodeAt(d0) !== 48)) out.ascii(line, d0, d1);
-    else {
-      const serial = String(Number(line.slice(d0, d1)));
-      out.ascii(serial, 0, serial.length);
-    }
-    out.bytes(body);
   };
 
   const onRecord = (r: AuditRecord, raw: string) => {
@@ -1088,7 +766,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     out.bytes(body);
   };
 
-  /** The rest of `processLine`, once the line is counted. */
+  /** A counted line the byte fast path did not take: the full parser decides. */
   const processText = (line: string) => {
     if (line.length > MAX_LINE) {
       totals.longLines++;
@@ -1097,10 +775,6 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     // Only lines holding an AVC record matter here; skip the others without parsing them.
     if (!line.includes('avc:')) return;
     const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (scanAvc(line, o)) {
-      onFast(line, raw);
-      return;
-    }
     const r = parseLine(line, totals.lines);
     if (r === null) return;
     if (!Array.isArray(r)) {
@@ -1108,11 +782,6 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       return;
     }
     for (const rec of r) onRecord(rec, raw);
-  };
-  /** One line of text (without its newline). */
-  const processLine = (line: string) => {
-    totals.lines++;
-    processText(line);
   };
   /** One line as UTF-8 bytes [s, e) of `b` (without its newline): the fast path needs no decoding. */
   const processBytes = (b: Buffer, s: number, e: number) => {
@@ -1127,7 +796,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     }
     processText(b.toString('utf8', s, e));
   };
-  return { processLine, processBytes };
+  return { processBytes };
 }
 
 const AVC_MARK = Buffer.from('avc:');
@@ -1206,7 +875,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
 
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const out = new Out();
-  const { processLine, processBytes } = makeProcessor(explainer, format, out, totals);
+  const { processBytes } = makeProcessor(explainer, format, out, totals);
   const flush = async (all: boolean) => {
     if (all) out.seal();
     const chunks = out.chunks;
@@ -1216,14 +885,16 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     }
   };
   try {
-    if (!stream.readableObjectMode && stream.readableEncoding === null) {
-      // Byte streams are split into lines as bytes: the fast path never decodes a repeated denial.
+    {
+      // Input is split into lines as bytes: the fast path never decodes a repeated denial. A stream that
+      // delivers text (an encoding was set on it) is encoded back to UTF-8 first.
       // A line longer than this many bytes is longer than MAX_LINE characters whatever its encoding.
       const MAX_LINE_BYTES = 3 * MAX_LINE + 3;
       let carry: Buffer[] = [];
       let carried = 0;
       let skipping = false;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for await (const piece of stream as AsyncIterable<Buffer | string>) {
+        const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
         let pos = 0;
         if (skipping) {
           // Rest of an over-long line: drop up to its newline.
@@ -1268,40 +939,6 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         const line = Buffer.concat(carry);
         processBytes(line, 0, line.length);
       }
-    } else {
-      stream.setEncoding('utf8');
-      let carry = '';
-      let skipping = false;
-      for await (const chunk of stream as AsyncIterable<string>) {
-        let text = carry.length > 0 ? carry + chunk : chunk;
-        let pos = 0;
-        if (skipping) {
-          // Rest of an over-long line: drop up to its newline.
-          const nl = text.indexOf('\n');
-          if (nl < 0) {
-            carry = '';
-            continue;
-          }
-          skipping = false;
-          pos = nl + 1;
-        }
-        for (;;) {
-          const nl = text.indexOf('\n', pos);
-          if (nl < 0) break;
-          processLine(text.slice(pos, nl));
-          pos = nl + 1;
-        }
-        carry = text.slice(pos);
-        text = '';
-        if (carry.length > MAX_LINE) {
-          totals.lines++;
-          totals.longLines++;
-          carry = '';
-          skipping = true;
-        }
-        if (out.chunks.length > 0) await flush(false);
-      }
-      if (carry.length > 0 && !skipping) processLine(carry);
     }
     await flush(true);
   } catch (e) {
