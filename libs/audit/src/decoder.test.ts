@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
-import { eventToJson, isSelinuxEvent } from './event.ts';
+import { eventToJson, isMalformedAvc, isSelinuxEvent } from './event.ts';
 import { parseLine } from './parse-line.ts';
 import type { AuditEvent } from './types.ts';
 
@@ -68,11 +68,38 @@ describe('createAuditDecoder', () => {
       records: 10,
       events: 4,
       malformed: 1,
+      malformedRecords: 0,
       evicted: 0,
       partial: 0,
       duplicates: 0,
     });
     expect(r.events.map(isSelinuxEvent)).toEqual([true, false, true, true]);
+  });
+
+  it('counts AVC / USER_AVC records whose decision body did not parse in malformedRecords, in every mode', () => {
+    const cut =
+      'type=AVC msg=audit(1700000000.100:1): avc:  denied  { read } for  pid=9 comm="cat" name="robots.t';
+    const text = [
+      cut,
+      'type=AVC msg=audit(1700000000.101:2): avc:  denied  { read } for  pid=6400 comm="cat" scontext=user_u:user_r:user_t:s0 tclass=file permissive=0',
+      'type=AVC msg=audit(1700000000.102:3): avc:  denied  { read } for  pid=1 scontext=a:b:c tcontext=d:e:f tclass=file',
+      'type=AVC msg=audit(1700000000.103:4): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/x" pid=1 comm="cupsd" requested_mask="r" denied_mask="r"',
+      "type=USER_AVC msg=audit(1700000000.104:5): pid=1 uid=0 msg='avc:  denied  { status } for auid=n/a uid=0 scontext=system_u:system_r:init_t:s0 tcon'",
+      'type=SYSCALL msg=audit(1700000000.104:6): arch=c000003e syscall=2 success=no exit=-13 comm="cat"',
+      cut, // an identical duplicate: ignored, not counted twice
+    ].join('\n');
+    const full = parseAuditText(text);
+    const broken = full.events.flatMap((e) => e.records).filter(isMalformedAvc);
+    expect(broken.map((r) => r.serial)).toEqual([5, 1, 2]);
+    expect(broken.every((r) => r.avc === undefined && r.fields.seresult === 'denied')).toBe(true);
+    expect(full.stats).toMatchObject({ records: 7, malformed: 0, malformedRecords: 3, duplicates: 1 });
+    for (const opts of [
+      { headersOnly: true },
+      { headersOnly: true, select: isSelinuxEvent },
+      { headersOnly: true, interpret: false },
+    ]) {
+      expect(parseAuditText(text, opts).stats, JSON.stringify(opts)).toEqual(full.stats);
+    }
   });
 
   it('gives identical events and errors for any chunking of the same bytes', () => {

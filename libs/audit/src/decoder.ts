@@ -1,5 +1,6 @@
 // Bytes in (any chunking), events out. Splits lines on byte 0x0a, tracks byte offsets for checkpoints,
 // parses each line and feeds the reassembler. Pure and synchronous.
+import { isMalformedAvc } from './event.ts';
 import { joinExecveRecords } from './execve.ts';
 import { isHeaderOnly, PARSE_ERROR_CODES, type ParseOptions, parseLineAt } from './parse-line.ts';
 import { createReassembler } from './reassembler.ts';
@@ -14,6 +15,11 @@ export interface DecodeStats {
   events: number;
   /** Lines that did not parse (each returned as a ParseError). */
   malformed: number;
+  /**
+   * Records of emitted events whose AVC / USER_AVC decision did not parse (`isMalformedAvc`: cut off, no
+   * tcontext...). They are kept (without `avc`) and counted in `records`, not in `malformed`.
+   */
+  malformedRecords: number;
   /** Events pushed out of a full in-flight table (emitted with `partial: true`). */
   evicted: number;
   /** Events emitted with `partial: true` (evicted, or late records of an already closed event). */
@@ -80,7 +86,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   let skipHead: Buffer | null = null;
   let skipStart = 0;
   let lineNo = 0;
-  const st = { lines: 0, records: 0, malformed: 0 };
+  const st = { lines: 0, records: 0, malformed: 0, malformedRecords: 0 };
 
   function tooLong(head: Buffer, offset: number, errors: ParseError[]): void {
     lineNo++;
@@ -141,7 +147,12 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     return execve > 1 ? joinExecveRecords(out) : out;
   }
 
-  function selected(events: AuditEvent[]): AuditEvent[] {
+  /** Counts the malformed decisions of the events the reassembler closed, then applies `select`. */
+  function closed(events: AuditEvent[]): AuditEvent[] {
+    for (let i = 0; i < events.length; i++) {
+      const recs = events[i]!.records;
+      for (let j = 0; j < recs.length; j++) if (isMalformedAvc(recs[j]!)) st.malformedRecords++;
+    }
     if (select === undefined) return events;
     const out: AuditEvent[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -225,13 +236,13 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         carry = Buffer.from(data.subarray(last + 1));
       }
     }
-    return { events: selected(events), errors };
+    return { events: closed(events), errors };
   }
 
   function tick(nowMs: number): DecodeResult {
     const events: AuditEvent[] = [];
     re.tick(nowMs, events);
-    return { events: selected(events), errors: [] };
+    return { events: closed(events), errors: [] };
   }
 
   function end(): DecodeResult {
@@ -248,7 +259,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       carryStart += data.length;
     }
     re.flush(events);
-    return { events: selected(events), errors };
+    return { events: closed(events), errors };
   }
 
   return {
@@ -265,6 +276,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         records: st.records,
         events: r.events,
         malformed: st.malformed,
+        malformedRecords: st.malformedRecords,
         evicted: r.evicted,
         partial: r.partial,
         duplicates: r.duplicates,

@@ -1,4 +1,4 @@
-import type { AuditEvent } from './types.ts';
+import type { AuditEvent, AuditRecord } from './types.ts';
 
 const SELINUX_TYPES = new Set(['AVC', 'USER_AVC', 'SELINUX_ERR', 'USER_SELINUX_ERR']);
 
@@ -12,8 +12,24 @@ export function isSelinuxEvent(event: AuditEvent): boolean {
   return false;
 }
 
+/**
+ * True for an AVC / USER_AVC record that states an SELinux decision (`avc:  denied|granted`, or
+ * `seresult=`) but whose body did not parse (cut off, no tcontext or tclass, a bad context): it is kept
+ * as a record without `avc`, and counted as malformed (decoder `malformedRecords`, `avcstream parse`,
+ * `report` and `run`). AppArmor's AVC records are not SELinux decisions and never count.
+ */
+export function isMalformedAvc(r: AuditRecord): boolean {
+  const t = r.type;
+  return (
+    (t === 'AVC' || t === 'USER_AVC') &&
+    r.avc === undefined &&
+    r.fields.seresult !== undefined &&
+    r.fields.apparmor === undefined
+  );
+}
+
 /** The record as it appears in `avcstream parse` output. */
-function recordView(r: AuditEvent['records'][number]): object {
+function recordView(r: AuditRecord): object {
   return r.avc === undefined
     ? { type: r.type, fields: r.fields, interpreted: r.interpreted }
     : { type: r.type, fields: r.fields, interpreted: r.interpreted, avc: r.avc };

@@ -154,15 +154,23 @@ describe('parseLine: fields and encodings', () => {
     });
   });
 
-  it('parses headers only when asked to (counting); glued records still split', () => {
-    const r = parseLine('node=h type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1', 4, {
+  it('parses headers only when asked to (counting); glued records still split; AVC bodies still parse', () => {
+    const r = parseLine('node=h type=SYSCALL msg=audit(1.001:2): arch=c000003e syscall=2 pid=1', 4, {
       headersOnly: true,
     });
     if (!Array.isArray(r)) throw new Error('expected records');
     expect(r).toEqual([
-      { type: 'AVC', node: 'h', sec: 1, msec: 1, serial: 2, fields: {}, interpreted: {}, line: 4 },
+      { type: 'SYSCALL', node: 'h', sec: 1, msec: 1, serial: 2, fields: {}, interpreted: {}, line: 4 },
     ]);
     expect(Object.isFrozen(r[0]!.fields)).toBe(true);
+    // Whether an AVC decision parsed counts in the totals (malformedRecords): its body is always scanned.
+    for (const avc of [
+      'node=h type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1',
+      'type=AVC msg=audit(1.001:2): avc:  denied  { read } for pid=1 scontext=a:b:c tcontext=d:e:f tclass=file',
+      "type=USER_AVC msg=audit(1.001:2): pid=1 msg='avc:  denied  { status } for scontext=a:b:c tcontext=d:e:f tclass=system'",
+    ]) {
+      expect(parseLine(avc, 4, { headersOnly: true }), avc).toEqual(parseLine(avc, 4));
+    }
     const g = parseLine('type=PATH msg=audit(1.001:2): item=0 type=CWD msg=audit(1.001:2): cwd="/"', 1, {
       headersOnly: true,
     });

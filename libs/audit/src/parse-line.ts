@@ -10,8 +10,8 @@ import {
   indexOfKey,
   isEncodedField,
   predictedEncoded,
-  predictKeyAt,
   predictedKey,
+  predictKeyAt,
   resetFields,
   setValueAt,
   valueAt,
@@ -28,9 +28,10 @@ export interface ParseOptions {
   interpret?: boolean;
   /**
    * Headers only (default false): records carry type, node, stamp and line number, with empty (frozen,
-   * shared) `fields` and `interpreted` and no `avc`. Enough to group and count events, at a fraction of the
-   * cost. Parse errors and records glued onto one line are the same as with a full parse; EXECVE records
-   * continuing a long argument are not joined into the first one.
+   * shared) `fields` and `interpreted`. Enough to group and count events, at a fraction of the cost.
+   * AVC and USER_AVC records (and lines that may hold a glued record) are still parsed in full, so
+   * malformed decisions are counted as with a full parse. Parse errors are the same as with a full
+   * parse; EXECVE records continuing a long argument are not joined into the first one.
    */
   headersOnly?: boolean;
 }
@@ -455,7 +456,15 @@ function parseAt(
   // Headers only: a second record can be glued onto this one only at ` msg=audit(` (after `type=X`) or at
   // ` type=` (after `node=X`); without either the body needs no scan at all. Lines that may hold a glued
   // record are parsed in full, so a header-only record is always alone on its line.
-  if (opts?.headersOnly === true && out.length === 0 && !mayGlue(line, pos, end)) {
+  // AVC / USER_AVC bodies are always parsed: whether the decision parsed is part of the totals
+  // (isMalformedAvc), and --selinux-only keeps them anyway.
+  if (
+    opts?.headersOnly === true &&
+    out.length === 0 &&
+    type !== 'AVC' &&
+    type !== 'USER_AVC' &&
+    !mayGlue(line, pos, end)
+  ) {
     out.push({ type, node, sec, msec, serial, fields: NO_FIELDS, interpreted: NO_INTERPRETED, line: lineNo });
     return null;
   }

@@ -10,7 +10,11 @@ function rec(line: string, n = 1): AuditRecord {
 }
 
 /** Feeds lines; returns emitted events as "serial:TYPE,TYPE[:P]" strings (P = partial). */
-function run(lines: string[], opts?: ReassemblerOptions, end = true): { out: string[]; events: AuditEvent[] } {
+function run(
+  lines: string[],
+  opts?: ReassemblerOptions,
+  end = true,
+): { out: string[]; events: AuditEvent[] } {
   const re = createReassembler(opts);
   const events: AuditEvent[] = [];
   lines.forEach((l, i) => {
@@ -28,7 +32,11 @@ const S = (serial: number, type: string, t = '1700000000.100', extra = 'x=1') =>
 
 describe('reassembler', () => {
   it('closes on EOE (not kept) and keeps input order', () => {
-    const { out } = run([S(1, 'SYSCALL'), S(1, 'CWD'), S(1, 'PATH'), S(1, 'EOE'), S(2, 'SYSCALL')], {}, false);
+    const { out } = run(
+      [S(1, 'SYSCALL'), S(1, 'CWD'), S(1, 'PATH'), S(1, 'EOE'), S(2, 'SYSCALL')],
+      {},
+      false,
+    );
     expect(out).toEqual(['1:SYSCALL,CWD,PATH']);
   });
 
@@ -51,23 +59,46 @@ describe('reassembler', () => {
     const avc = (n: number) => S(9, 'AVC', '1700000000.100', `avc:  denied  { p${n} } for pid=1`);
     const { out, events } = run([avc(1), avc(2), avc(3), S(9, 'SYSCALL'), avc(4), S(9, 'PROCTITLE')]);
     expect(out).toEqual(['9:AVC,AVC,AVC,SYSCALL,AVC,PROCTITLE']);
-    expect(events[0]!.records.map((r) => r.fields.seperms)).toEqual(['p1', 'p2', 'p3', undefined, 'p4', undefined]);
+    expect(events[0]!.records.map((r) => r.fields.seperms)).toEqual([
+      'p1',
+      'p2',
+      'p3',
+      undefined,
+      'p4',
+      undefined,
+    ]);
     expect(run([avc(1), avc(2)]).out).toEqual(['9:AVC,AVC']);
   });
 
   it('never merges or splits interleaved events', () => {
-    const { out } = run([S(1, 'SYSCALL'), S(2, 'SYSCALL'), S(1, 'CWD'), S(2, 'CWD'), S(2, 'EOE'), S(1, 'EOE')]);
+    const { out } = run([
+      S(1, 'SYSCALL'),
+      S(2, 'SYSCALL'),
+      S(1, 'CWD'),
+      S(2, 'CWD'),
+      S(2, 'EOE'),
+      S(1, 'EOE'),
+    ]);
     expect(out).toEqual(['2:SYSCALL,CWD', '1:SYSCALL,CWD']);
   });
 
   it('keys on node as well as stamp', () => {
-    const { out, events } = run([`node=a ${S(1, 'SYSCALL')}`, `node=b ${S(1, 'SYSCALL')}`, `node=a ${S(1, 'CWD')}`]);
+    const { out, events } = run([
+      `node=a ${S(1, 'SYSCALL')}`,
+      `node=b ${S(1, 'SYSCALL')}`,
+      `node=a ${S(1, 'CWD')}`,
+    ]);
     expect(out).toEqual(['1:SYSCALL,CWD', '1:SYSCALL']);
     expect(events.map((e) => e.node)).toEqual(['a', 'b']);
   });
 
   it('handles the serial wrap 4294967295 -> 0', () => {
-    const { out } = run([S(4294967294, 'SYSCALL'), S(4294967295, 'SYSCALL'), S(0, 'SYSCALL'), S(1, 'SYSCALL')]);
+    const { out } = run([
+      S(4294967294, 'SYSCALL'),
+      S(4294967295, 'SYSCALL'),
+      S(0, 'SYSCALL'),
+      S(1, 'SYSCALL'),
+    ]);
     expect(out).toEqual(['4294967294:SYSCALL', '4294967295:SYSCALL', '0:SYSCALL', '1:SYSCALL']);
   });
 
@@ -141,7 +172,9 @@ describe('reassembler', () => {
   });
 
   it('evicts the oldest event when the in-flight table is full: partial, counted, never lost', () => {
-    const { out } = run([S(1, 'SYSCALL'), S(2, 'SYSCALL'), S(3, 'SYSCALL'), S(2, 'CWD')], { maxInFlightEvents: 2 });
+    const { out } = run([S(1, 'SYSCALL'), S(2, 'SYSCALL'), S(3, 'SYSCALL'), S(2, 'CWD')], {
+      maxInFlightEvents: 2,
+    });
     expect(out).toEqual(['1:SYSCALL:P', '2:SYSCALL,CWD', '3:SYSCALL']);
     const re = createReassembler({ maxInFlightBytes: 100 });
     const ev: AuditEvent[] = [];

@@ -159,7 +159,6 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
     }
   }
 
-
   function push(rec: AuditRecord, out: AuditEvent[], raw?: string, offset = 0): void {
     const text = raw ?? '';
     const size = text.length + RECORD_OVERHEAD;

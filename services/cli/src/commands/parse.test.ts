@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parse } from './parse.ts';
+
+const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
 
 const LOG = [
   'type=AVC msg=audit(1763800000.003:1001): avc:  denied  { read } for  pid=2465 comm="httpd" name="index.html" scontext=system_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0',
@@ -24,7 +26,11 @@ function sink(): { stream: PassThrough; text: () => string } {
 async function cli(argv: string[], stdinText = '') {
   const out = sink();
   const err = sink();
-  const code = await parse(argv, { stdout: out.stream, stderr: err.stream, stdin: Readable.from([stdinText]) });
+  const code = await parse(argv, {
+    stdout: out.stream,
+    stderr: err.stream,
+    stdin: Readable.from([stdinText]),
+  });
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
@@ -43,7 +49,9 @@ describe('avcstream parse', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(events.map((e) => [e.node, e.serial, e.records.map((x: { type: string }) => x.type).join(',')])).toEqual([
+    expect(
+      events.map((e) => [e.node, e.serial, e.records.map((x: { type: string }) => x.type).join(',')]),
+    ).toEqual([
       [null, 1001, 'AVC,SYSCALL,PROCTITLE'],
       ['web1', 1002, 'USER_ACCT'],
       [null, 1003, 'MAC_STATUS'],
@@ -62,16 +70,61 @@ describe('avcstream parse', () => {
     });
     expect(first.records[1].interpreted).toMatchObject({ arch: 'x86_64', syscall: 'openat', exit: 'EACCES' });
     expect(first.records[2].fields.proctitle).toBe('httpd\u0000-D');
-    expect(JSON.parse(r.stderr.trim())).toEqual({ lines: 6, records: 5, events: 3, malformed: 1, evicted: 0, partial: 0 });
+    expect(JSON.parse(r.stderr.trim())).toEqual({
+      lines: 6,
+      records: 5,
+      events: 3,
+      malformed: 1,
+      malformedRecords: 0,
+      evicted: 0,
+      partial: 0,
+    });
   });
 
   it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals', async () => {
     const r = await cli(['--selinux-only', logFile()]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).serial)).toEqual([1001, 1003]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).serial),
+    ).toEqual([1001, 1003]);
     const c = await cli(['--selinux-only', '--count', logFile()]);
     expect(c.stdout).toBe('');
     expect(JSON.parse(c.stderr.trim())).toMatchObject({ events: 3, selected: 2 });
+  });
+
+  it('counts a cut-off AVC body as malformed, as avcstream report and run do, and still writes its record', async () => {
+    // The sample's known truth (services/cli/sample/README.md): 4 malformed lines, two of them AVC records
+    // whose body is cut off or lacks tcontext (kept as records without "avc").
+    for (const argv of [
+      [SAMPLE],
+      ['--selinux-only', SAMPLE],
+      ['--count', SAMPLE],
+      ['--selinux-only', '--count', SAMPLE],
+    ]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stderr.trim()), argv.join(' ')).toMatchObject({
+        lines: 154,
+        records: 152,
+        malformed: 4,
+        malformedRecords: 2,
+      });
+    }
+    const events = (await cli([SAMPLE])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const broken = events
+      .flatMap((e) => e.records)
+      .filter((x: { type: string; avc?: unknown }) => x.type === 'AVC' && x.avc === undefined);
+    expect(broken).toHaveLength(2);
+    expect(broken.map((x: { fields: Record<string, string> }) => x.fields.seresult)).toEqual([
+      'denied',
+      'denied',
+    ]);
   });
 
   it("reads standard input for '-' and for no FILE", async () => {

@@ -17,6 +17,11 @@ Options:
   --no-progress    no progress bar (it is shown only when standard error is a terminal)
   -h, --help       this help
 
+Totals: {"lines","records","events","malformed","malformedRecords","evicted","partial"[,"selected"]}.
+'malformed' counts what avcstream report and run count as malformed: lines that are not audit
+records (skipped), plus AVC / USER_AVC records whose decision did not parse (cut off, no tcontext...).
+Those records ('malformedRecords', also counted in 'records') are still written, without "avc".
+
 Exit status: 0 on success (malformed lines are counted, not fatal), 64 on a usage error,
 66 when FILE cannot be opened, 74 on a read or write error.
 `;
@@ -236,7 +241,10 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
     lines: s.lines,
     records: s.records,
     events: s.events,
-    malformed: s.malformed,
+    // As avcstream report and run count them: lines that are not audit records, plus AVC / USER_AVC
+    // records whose decision did not parse (written without "avc", and also counted in `records`).
+    malformed: s.malformed + s.malformedRecords,
+    malformedRecords: s.malformedRecords,
     evicted: s.evicted,
     partial: s.partial,
   };
