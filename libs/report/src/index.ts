@@ -1,17 +1,17 @@
-export { ReportError } from './errors.ts';
+export type { DeniedGroupRow, SampleDimension, SampleRow } from './aggregate.ts';
+export { foldDeniedGroups } from './aggregate.ts';
 export type { ReportErrorCode } from './errors.ts';
+export { ReportError } from './errors.ts';
 export { escapeHtml, escapeText } from './escape.ts';
-export { compileGlob, compileGlobList } from './glob.ts';
 export type { Matcher } from './glob.ts';
-export { parseTimeBound } from './time.ts';
-export { compileView, parseViews } from './views.ts';
-export type { ViewSubject } from './views.ts';
-export { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, isSelinuxRecordType } from './summary.ts';
-export type { SummaryBuilder } from './summary.ts';
-export { renderText } from './render-text.ts';
-export type { RenderOptions } from './render-text.ts';
+export { compileGlob, compileGlobList } from './glob.ts';
 export { REPORT_CSP, renderHtml } from './render-html.ts';
 export { parseSummaryJson, renderJson } from './render-json.ts';
+export type { RenderOptions } from './render-text.ts';
+export { renderText } from './render-text.ts';
+export type { DeniedAggregate, SummaryBuilder } from './summary.ts';
+export { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, isSelinuxRecordType } from './summary.ts';
+export { parseTimeBound } from './time.ts';
 export type {
   AllowRow,
   AvcLike,
@@ -39,3 +39,5 @@ export type {
   ViewDefinition,
   ViewResult,
 } from './types.ts';
+export type { ViewSubject } from './views.ts';
+export { compileView, parseViews } from './views.ts';

@@ -9,6 +9,7 @@ import type {
   GroupExplanation,
   PolicyLoadRow,
   RankedCount,
+  Signature,
   SignatureGroup,
   Statistics,
   Summary,
@@ -52,8 +53,26 @@ export interface SummaryBuilder {
   add(event: AuditEvent, explain?: ExplainLookup): void;
   /** Counts lines the parser rejected. */
   addMalformed(n: number): void;
+  /**
+   * Adds denied AVC / USER_AVC records summarised elsewhere (Elasticsearch aggregations) with the same effect
+   * on statistics, charts and the deny listing as `add`-ing them one by one. The caller applies the time and
+   * host filters; views are not fed (they need the records).
+   */
+  addDenied(agg: DeniedAggregate): void;
   /** A snapshot; the builder keeps accepting events afterwards. */
   build(): Summary;
+}
+
+/** Denied records already grouped by signature (see `SummaryBuilder.addDenied`). */
+export interface DeniedAggregate {
+  /** Denied records. */
+  count: number;
+  /** Every distinct host with a denied record. */
+  hosts: Iterable<string>;
+  /** Denied records per time bucket: `epoch` is any second inside the bucket (buckets of 60·2^k s align). */
+  timeline: Iterable<{ epoch: number; count: number }>;
+  /** Every signature group, with its first and last epoch (seconds). Kept in first-seen order up to the limit. */
+  groups: Iterable<{ firstEpoch: number; lastEpoch: number; group: SignatureGroup }>;
 }
 
 interface GroupState {
@@ -72,7 +91,8 @@ function toInt(v: string | undefined): number | null {
   return v !== undefined && /^-?\d{1,9}$/.test(v) ? Number(v) : null;
 }
 
-function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
+/** The path a denial is about (the record's `path`, else the event's PATH records). Exported for tests. */
+export function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
   const f = avcRecord.fields;
   if (f.path !== undefined && f.path !== '') return f.path;
   let parent: string | null = null;
@@ -92,7 +112,12 @@ function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
   return anyAbsolute ?? name;
 }
 
-function fieldFromEvent(avcRecord: AuditRecord, event: AuditEvent, key: 'comm' | 'exe'): string | null {
+/** `comm` / `exe` of the record, else of the event's SYSCALL. Exported for tests. */
+export function fieldFromEvent(
+  avcRecord: AuditRecord,
+  event: AuditEvent,
+  key: 'comm' | 'exe',
+): string | null {
   const own = avcRecord.fields[key];
   if (own !== undefined) return own;
   for (const r of event.records) {
@@ -143,11 +168,15 @@ function ranked(map: Map<string, number>, n: number): RankedCount[] {
     .slice(0, n);
 }
 
-function bump(map: Map<string, number>, key: string): void {
+function bump(map: Map<string, number>, key: string, n = 1): void {
   const cur = map.get(key);
-  if (cur !== undefined) map.set(key, cur + 1);
-  else if (map.size < MAX_RANKED) map.set(key, 1);
-  else map.set(OTHER, (map.get(OTHER) ?? 0) + 1);
+  if (cur !== undefined) map.set(key, cur + n);
+  else if (map.size < MAX_RANKED) map.set(key, n);
+  else map.set(OTHER, (map.get(OTHER) ?? 0) + n);
+}
+
+function groupKey(decision: SignatureGroup['decision'], s: Signature): string {
+  return `${decision}\u0000${s.sourceType}\u0000${s.targetType}\u0000${s.class}\u0000${s.perms.join(' ')}`;
 }
 
 export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuilder {
@@ -202,7 +231,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   let minIdx = Number.POSITIVE_INFINITY;
   let maxIdx = Number.NEGATIVE_INFINITY;
 
-  function addToTimeline(epoch: number, decision: 'denied' | 'granted'): void {
+  function addToTimeline(epoch: number, decision: 'denied' | 'granted', n = 1): void {
     let idx = Math.floor(epoch / bucketSeconds);
     while (Math.max(maxIdx, idx) - Math.min(minIdx, idx) + 1 > limits.maxBuckets) {
       bucketSeconds *= 2;
@@ -225,8 +254,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     maxIdx = Math.max(maxIdx, idx);
     const b = buckets.get(idx);
     if (b === undefined)
-      buckets.set(idx, { denied: decision === 'denied' ? 1 : 0, granted: decision === 'granted' ? 1 : 0 });
-    else b[decision]++;
+      buckets.set(idx, { denied: decision === 'denied' ? n : 0, granted: decision === 'granted' ? n : 0 });
+    else b[decision] += n;
   }
 
   function groupInto(
@@ -238,7 +267,12 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     explain: ExplainLookup | undefined,
   ): boolean {
     const perms = [...new Set(avc.perms)].sort();
-    const key = `${avc.decision}\u0000${avc.scontext.type}\u0000${avc.tcontext.type}\u0000${avc.tclass}\u0000${perms.join(' ')}`;
+    const key = groupKey(avc.decision, {
+      sourceType: avc.scontext.type,
+      targetType: avc.tcontext.type,
+      class: avc.tclass,
+      perms,
+    });
     let state = table.map.get(key);
     if (state === undefined) {
       if (table.map.size >= table.max) {
@@ -422,13 +456,47 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     }
     if (!selinux) return;
     if (hosts.size < MAX_HOSTS) hosts.add(host);
-    if (event.epoch < firstEpoch) {
-      firstEpoch = event.epoch;
-      stats.firstEvent = event.time;
+    seen(event.epoch, event.time);
+  }
+
+  function seen(epoch: number, time: string): void {
+    if (epoch < firstEpoch) {
+      firstEpoch = epoch;
+      stats.firstEvent = time;
     }
-    if (event.epoch > lastEpoch) {
-      lastEpoch = event.epoch;
-      stats.lastEvent = event.time;
+    if (epoch > lastEpoch) {
+      lastEpoch = epoch;
+      stats.lastEvent = time;
+    }
+  }
+
+  function addDenied(agg: DeniedAggregate): void {
+    if (!(agg.count > 0)) return;
+    stats.totalMessages += agg.count;
+    stats.deniedMessages += agg.count;
+    for (const h of agg.hosts) if (hosts.size < MAX_HOSTS) hosts.add(h);
+    for (const b of agg.timeline) if (b.count > 0) addToTimeline(b.epoch, 'denied', b.count);
+    const groups = [...agg.groups].sort((a, b) => a.firstEpoch - b.firstEpoch);
+    for (const { firstEpoch: fe, lastEpoch: le, group } of groups) {
+      bump(sourceTypes, group.signature.sourceType, group.count);
+      bump(targetTypes, group.signature.targetType, group.count);
+      seen(fe, group.firstSeen);
+      seen(le, group.lastSeen);
+      const key = groupKey(group.decision, group.signature);
+      const cur = denyTable.map.get(key);
+      if (cur !== undefined) {
+        // The same signature twice (a caller merging sources): counts add up, samples stay the first ones.
+        cur.group.count += group.count;
+        if (fe < cur.firstEpoch) {
+          cur.firstEpoch = fe;
+          cur.group.firstSeen = group.firstSeen;
+        }
+        if (le > cur.lastEpoch) {
+          cur.lastEpoch = le;
+          cur.group.lastSeen = group.lastSeen;
+        }
+      } else if (denyTable.map.size >= denyTable.max) denyTable.dropped += group.count;
+      else denyTable.map.set(key, { firstEpoch: fe, lastEpoch: le, group: copyGroup(group) });
     }
   }
 
@@ -438,8 +506,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       const groups = sortedGroups(v.table);
       for (const g of groups) {
         if (g.decision !== 'denied') continue;
-        const key = `denied\u0000${g.signature.sourceType}\u0000${g.signature.targetType}\u0000${g.signature.class}\u0000${g.signature.perms.join(' ')}`;
-        const d = denyTable.map.get(key);
+        const d = denyTable.map.get(groupKey(g.decision, g.signature));
         if (d !== undefined && d.group.explanation !== null)
           g.explanation = structuredClone(d.group.explanation);
       }
@@ -487,6 +554,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     addMalformed(n: number) {
       if (Number.isFinite(n) && n > 0) stats.malformed += Math.floor(n);
     },
+    addDenied,
     build,
   };
 }
