@@ -1,8 +1,11 @@
 // `avcstream report --es` against a real Elasticsearch: documents of the analyzer's contract (validated with
 // the zod schemas of @avcstream/contracts) give the same report as the offline path over the same log.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { signaturesOf } from '@avcstream/alerts';
 import type { AuditEvent, AuditRecord } from '@avcstream/audit';
 import { parseAuditText } from '@avcstream/audit';
 import {
@@ -11,10 +14,9 @@ import {
   ES_MAPPINGS,
   indexNames,
   selinuxEventDocSchema,
-  sha256Hex,
 } from '@avcstream/contracts';
 import { createEsClient, type EsClient } from '@avcstream/elasticsearch';
-import { buildSummary, isSelinuxRecordType, type Summary } from '@avcstream/report';
+import { buildSummary, isSelinuxRecordType, type Summary, type ViewDefinition } from '@avcstream/report';
 import { generateAuditLog } from '@avcstream/report/testing';
 import { getServices, servicesAvailable, uniqueName } from '@avcstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,7 +110,11 @@ function toDocs(events: AuditEvent[]) {
               evidence: [],
               error: null,
             },
-            signature: sha256Hex(`${avc.scontext.raw}|${avc.tcontext.raw}|${avc.tclass}`).slice(0, 32),
+            // The analyzer's signature: (source type, target type, class, permission set).
+            signature: signaturesOf(
+              { host: '', time: '', serial: 0, avc, pid: null, comm: null, exe: null, path: null },
+              { permissionSet: true },
+            )[0]!.id,
           }),
         });
         return;
@@ -139,9 +145,15 @@ function toDocs(events: AuditEvent[]) {
 const CLI = resolve(import.meta.dirname, '../../services/cli/bin/avcstream.js');
 
 /** Runs the real CLI (`avcstream report ...`) as a child process. */
-async function runReport(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function runReport(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await promisify(execFile)(process.execPath, [CLI, 'report', ...argv], { maxBuffer: 64 << 20 });
+    const r = await promisify(execFile)(process.execPath, [CLI, 'report', ...argv], {
+      maxBuffer: 64 << 20,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -202,14 +214,11 @@ describe.runIf(servicesAvailable())('avcstream report --es', () => {
   });
 
   it('gives the offline statistics and deny listing, with the stored verdicts', async () => {
-    const { code, out, err } = await runReport([
-      '--es',
-      getServices().elasticsearchUrl,
-      '--es-index',
-      prefix,
-      '--format',
-      'json',
-    ]);
+    // Pages of 7 documents / buckets, so that every search_after and composite after_key loop turns.
+    const { code, out, err } = await runReport(
+      ['--es', getServices().elasticsearchUrl, '--es-index', prefix, '--format', 'json'],
+      { AVCSTREAM_ES_PAGE_SIZE: '7' },
+    );
     expect(code, err).toBe(0);
     const s = JSON.parse(out) as Summary;
     expect(s.statistics).toEqual(offline.statistics);
@@ -220,8 +229,41 @@ describe.runIf(servicesAvailable())('avcstream report --es', () => {
       offline.allowListing.map((r) => [r.time, r.host, r.perms]),
     );
     expect(groupsOf(s)).toEqual(groupsOf(offline));
+    // Aggregated in Elasticsearch, yet the same listing: order, samples, paths, permissive flags, charts.
+    const sampleless = (x: Summary) =>
+      x.denyListing.map((g) => ({ ...g, hosts: [...g.hosts].sort(), explanation: null }));
+    expect(sampleless(s)).toEqual(sampleless(offline));
+    expect(s.charts).toEqual(offline.charts);
+    expect(s.truncated).toEqual(offline.truncated);
     for (const g of s.denyListing) expect(g.explanation?.verdict).toBe('TE_MISSING');
     expect(JSON.stringify(s)).toContain('<script>window.__pwned=1</script>');
+  });
+
+  it('gives the offline views (seaudit globs over each document)', async () => {
+    const views: ViewDefinition[] = [
+      { name: 'web', match: 'all', criteria: { sourceType: ['httpd_*', 'php*'], host: ['web0[0-9]'] } },
+      { name: 'shells-or-ssh', match: 'any', criteria: { comm: ['ssh?'], class: ['^sock*$'] } },
+    ];
+    const file = join(mkdtempSync(join(tmpdir(), 'avc-views-')), 'views.json');
+    writeFileSync(file, JSON.stringify({ views }));
+    const { code, out, err } = await runReport([
+      '--es',
+      getServices().elasticsearchUrl,
+      '--es-index',
+      prefix,
+      '--format',
+      'json',
+      '--views',
+      file,
+    ]);
+    expect(code, err).toBe(0);
+    const s = JSON.parse(out) as Summary;
+    const expected = buildSummary(parsed.events, { views });
+    expect(s.views.map((v) => [v.name, v.count, v.denied, v.granted])).toEqual(
+      expected.views.map((v) => [v.name, v.count, v.denied, v.granted]),
+    );
+    expect(s.views[0]!.count).toBeGreaterThan(0);
+    expect(s.statistics).toEqual(expected.statistics);
   });
 
   it('filters by host and time range in Elasticsearch', async () => {

@@ -5,7 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { eventToJson, parseAuditText } from '@avcstream/audit';
 import { openStore } from '@avcstream/store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { esDocToEvent, report } from './report.ts';
+import { report } from './report.ts';
+import { esDocToEvent } from './report-es.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
 const dir = mkdtempSync(join(tmpdir(), 'avcstream-report-cli-'));
