@@ -136,12 +136,15 @@ describe.runIf(available)('pipeline faults', () => {
     renameSync(p.log, `${p.log}.1`);
     writeFileSync(p.log, '');
     await writeEvents(p.log, 1000, 2000);
-    // copytruncate: the copy keeps what was written; the ingester must have read it before the truncation
-    // (the unavoidable window of copytruncate), then the same inode starts again from 0.
-    await waitFor('2000 documents before copytruncate', () => denialCount(p.names.prefix), (n) => n >= 2000);
+    // copytruncate while the ingester lags (stopped with SIGSTOP once the second file is being read): what it
+    // had not read yet is read from the copy, then the same inode again from 0.
+    await waitFor('a document from the second file', () => denialCount(p.names.prefix), (n) => n > 1000);
+    p.ing.kill('SIGSTOP');
+    appendFileSync(p.log, denialEvents(2000, 2100));
     copyFileSync(p.log, `${p.log}.2`);
     truncateSync(p.log, 0);
-    await writeEvents(p.log, 2000, total);
+    p.ing.kill('SIGCONT');
+    await writeEvents(p.log, 2100, total);
     await waitFor(`${total} documents`, () => denialCount(p.names.prefix), (n) => n >= total);
     expect(await denialCount(p.names.prefix)).toBe(total);
     expect(await verdicts(p.names.prefix)).toEqual(expectedVerdicts(0, total));

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,25 @@ describe('createTail', () => {
     await tail.stop();
   });
 
+  it('after copytruncate, reads the lines it had not read yet from the copy, then the new file', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\n');
+    const ends: string[] = [];
+    const { tail, lines } = collector({ path: p, onFileEnd: (i) => void ends.push(i.reason) });
+    await tail.start();
+    await tail.drain();
+    // Written while we were not reading (backpressure, or between wake-ups), then logrotate's copytruncate.
+    appendFileSync(p, 'a2\na3 partial');
+    copyFileSync(p, `${p}.1`);
+    appendFileSync(p, ' line\n'); // after the copy, before the truncation: lost for everyone (logrotate's caveat)
+    truncateSync(p, 0);
+    appendFileSync(p, 'b1\n');
+    await tail.drain();
+    expect(lines).toEqual(['a1', 'a2', 'a3 partial', 'b1']);
+    expect(ends).toEqual(['truncated', 'rotated']);
+    await tail.stop();
+  });
+
   it('detects copytruncate even when the file regrew past the old offset (fingerprint)', async () => {
     const p = join(dir, 'audit.log');
     writeFileSync(p, 'aaaa\n');
@@ -190,6 +209,26 @@ describe('createTail', () => {
     await second.tail.start();
     await second.tail.drain();
     expect(second.lines).toEqual(['z']);
+    await second.tail.stop();
+  });
+
+  it('on restart after copytruncate while down reads the rest from the copy, then the new file', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'long line one\n');
+    const store = createMemoryCheckpointStore();
+    const first = collector({ path: p, checkpoints: store });
+    await first.tail.start();
+    await first.tail.drain();
+    await first.tail.commit(first.tail.position()!);
+    await first.tail.stop();
+    appendFileSync(p, 'long line two\n');
+    copyFileSync(p, `${p}.1`);
+    truncateSync(p, 0);
+    appendFileSync(p, 'z\n');
+    const second = collector({ path: p, checkpoints: store });
+    await second.tail.start();
+    await second.tail.drain();
+    expect(second.lines).toEqual(['long line two', 'z']);
     await second.tail.stop();
   });
 

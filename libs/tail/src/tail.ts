@@ -2,7 +2,14 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CheckpointStore } from './checkpoint.ts';
 import { TailError } from './errors.ts';
-import { type FileIdentity, identify, matches, type TailPosition } from './identity.ts';
+import {
+  type FileIdentity,
+  fingerprint,
+  identify,
+  matches,
+  readPrefix,
+  type TailPosition,
+} from './identity.ts';
 
 /** One complete line: byte offsets in its file (`end` is past the newline). `text` has no newline. */
 export interface TailLine {
@@ -223,25 +230,64 @@ export function createTail(options: TailOptions): Tail {
     return out;
   }
 
+  /**
+   * The copy a copytruncate left of the file `id` describes: a rotated sibling with another inode whose first
+   * `id.fpLen` bytes are the same and which holds at least `offset` bytes. Newest first.
+   */
+  async function findCopy(
+    id: FileIdentity,
+    offset: number,
+  ): Promise<{ path: string; identity: FileIdentity } | null> {
+    const sibs = (await siblings()).reverse();
+    for (const sib of sibs) {
+      if (sib.ino === id.ino && sib.dev === id.dev) continue;
+      const fh = await tryOpen(sib.path);
+      if (fh === null) continue;
+      try {
+        if ((await fh.stat()).size < Math.max(offset, id.fpLen)) continue;
+        const prefix = await readPrefix(fh, id.fpLen);
+        if (prefix.length === id.fpLen && fingerprint(prefix) === id.fp)
+          return { path: sib.path, identity: await identify(fh, fpBytes) };
+      } finally {
+        await fh.close();
+      }
+    }
+    return null;
+  }
+
+  /** After a copytruncate: read the copy from `offset` (queued first), then the live file from 0. */
+  async function openAfterTruncation(id: FileIdentity, offset: number): Promise<void> {
+    const copy = await findCopy(id, offset);
+    if (copy !== null) {
+      backlog.unshift({ path: copy.path, offset, identity: copy.identity });
+      if (await openBacklog()) return;
+    }
+    await openLive(0);
+  }
+
   /** Resume from a checkpoint: same file, a rotated sibling (then the newer ones), or start over. */
   async function resume(cp: TailPosition): Promise<void> {
     const fh = await tryOpen(path);
     if (fh !== null && (await matches(fh, cp.identity))) {
-      const size = (await fh.stat()).size;
-      const offset = size < cp.offset ? 0 : cp.offset;
-      if (size < cp.offset) stats.truncations++;
-      const identity = offset === 0 ? await identify(fh, fpBytes) : cp.identity;
+      if ((await fh.stat()).size < cp.offset) {
+        // Truncated in place while we were down (and regrown with the same first bytes).
+        stats.truncations++;
+        await fh.close();
+        await openAfterTruncation(cp.identity, cp.offset);
+        return;
+      }
       cur = {
         path,
         fh,
-        identity,
-        readOffset: offset,
-        lineStart: offset,
+        identity: cp.identity,
+        readOffset: cp.offset,
+        lineStart: cp.offset,
         carry: Buffer.alloc(0),
         backlog: false,
       };
       return;
     }
+    const sameInode = fh !== null && (await fh.stat()).ino === cp.identity.ino;
     await fh?.close();
     const sibs = await siblings();
     const idx = sibs.findIndex((s) => s.ino === cp.identity.ino && s.dev === cp.identity.dev);
@@ -262,6 +308,12 @@ export function createTail(options: TailOptions): Tail {
         return;
       }
       await sfh?.close();
+    }
+    if (sameInode) {
+      // The live file is ours, rewritten from byte 0: a copytruncate while we were down.
+      stats.truncations++;
+      await openAfterTruncation(cp.identity, cp.offset);
+      return;
     }
     warn('AVC_ERR_TAIL_CHECKPOINT_FILE_GONE', { path, offset: cp.offset });
     await openLive(0);
@@ -320,15 +372,17 @@ export function createTail(options: TailOptions): Tail {
   }
 
   /**
-   * copytruncate (or a rewrite in place): the size fell below our offset, or the first bytes changed. The
-   * bytes we read are gone: start again at 0. Returns true when it happened.
+   * copytruncate (or a rewrite in place): the size fell below our offset, or the first bytes changed. What we
+   * had not read yet is read from the copy when a rotated sibling holds one (same first bytes), then the live
+   * file from 0. Returns true when it happened.
    */
   async function checkTruncated(c: Current): Promise<boolean> {
     const fst = await c.fh.stat();
     if (fst.size >= c.readOffset && (await matches(c.fh, c.identity))) return false;
     stats.truncations++;
+    const { identity, lineStart } = c;
     await finish(c, 'truncated');
-    await openLive(0);
+    await openAfterTruncation(identity, lineStart);
     return true;
   }
 
