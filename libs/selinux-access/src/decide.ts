@@ -115,32 +115,54 @@ export interface TeRules {
   readonly auditallow: number;
   readonly auditdeny: number;
   readonly cond: Uint32Array;
+  /**
+   * Every (i, j) in A(t1) x A(t2) that has AV rules for the class, as quadruples (i, j, teIndex offset,
+   * condIndex offset), -1 for an absent offset; in the order sources then targets ascend.
+   */
+  readonly pairs: Int32Array;
 }
 
 const EMPTY_COND = new Uint32Array(0);
+const EMPTY_PAIRS = new Int32Array(0);
+
+// Scratch space of rulePairs (grown on demand; decisions are synchronous, so one buffer serves all).
+let scratch = new Int32Array(1024);
+
+function pushPair(n: number, i: number, j: number, o: number, g: number): number {
+  if (n + 4 > scratch.length) {
+    const bigger = new Int32Array(scratch.length * 2);
+    bigger.set(scratch);
+    scratch = bigger;
+  }
+  scratch[n] = i;
+  scratch[n + 1] = j;
+  scratch[n + 2] = o;
+  scratch[n + 3] = g;
+  return n + 4;
+}
 
 /**
- * Visit every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and
- * condIndex offset (-1 when absent). One hash lookup per source attribute, then a sorted intersection.
+ * Every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and condIndex
+ * offset (-1 when absent), as quadruples in `scratch`; returns their length. One hash lookup per source
+ * attribute, then a sorted intersection.
  */
-export function forEachRulePair(
-  policy: Policy,
-  t1: number,
-  t2: number,
-  cls: number,
-  fn: (i: number, j: number, teOff: number, condOff: number) => void,
-): void {
+function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number {
   const a1 = policy.typeAttrs[t1];
   const a2 = policy.typeAttrs[t2];
-  if (!a1 || !a2 || a2.length === 0) return;
+  if (!a1 || !a2 || a2.length === 0) return 0;
+  const index = policy.scIndex;
+  const ranges = policy.scRanges;
   const targets = policy.scTargets;
+  const teOff = policy.scTe;
+  const condOff = policy.scCond;
   const m = a2.length;
+  let n = 0;
   for (let x = 0; x < a1.length; x++) {
     const i = a1[x] as number;
-    const g = policy.scIndex.get(i, 0, cls);
+    const g = index.get(i, 0, cls);
     if (g < 0) continue;
-    let lo = policy.scRanges[g] as number;
-    const end = policy.scRanges[g + 1] as number;
+    let lo = ranges[g] as number;
+    const end = ranges[g + 1] as number;
     if (end - lo <= 8 * m) {
       // Merge walk of two ascending lists.
       let y = 0;
@@ -150,7 +172,7 @@ export function forEachRulePair(
         if (tj < aj) lo++;
         else if (tj > aj) y++;
         else {
-          fn(i, aj, policy.scTe[lo] as number, policy.scCond[lo] as number);
+          n = pushPair(n, i, aj, teOff[lo] as number, condOff[lo] as number);
           lo++;
           y++;
         }
@@ -168,75 +190,136 @@ export function forEachRulePair(
           else h = mid - 1;
         }
         lo = l;
-        if (l < end && targets[l] === aj) fn(i, aj, policy.scTe[l] as number, policy.scCond[l] as number);
+        if (l < end && targets[l] === aj) n = pushPair(n, i, aj, teOff[l] as number, condOff[l] as number);
       }
     }
   }
+  return n;
 }
 
 export function gatherTe(policy: Policy, t1: number, t2: number, cls: number): TeRules {
+  const n = rulePairs(policy, t1, t2, cls);
+  if (n === 0) {
+    return { allowed: 0, auditallow: 0, auditdeny: 0xffffffff, cond: EMPTY_COND, pairs: EMPTY_PAIRS };
+  }
   let allowed = 0;
   let auditallow = 0;
   let auditdeny = 0xffffffff;
-  let cond: number[] | null = null;
+  let ncond = 0;
   const vec = policy.teVectors;
   const lists = policy.condLists;
-  forEachRulePair(policy, t1, t2, cls, (_i, _j, o, g) => {
+  for (let k = 0; k < n; k += 4) {
+    const o = scratch[k + 2] as number;
+    const g = scratch[k + 3] as number;
     if (o >= 0) {
       allowed |= vec[o] as number;
       auditallow |= vec[o + 1] as number;
       auditdeny &= vec[o + 2] as number;
     }
-    if (g >= 0) {
+    if (g >= 0) ncond += (lists[g + 1] as number) - (lists[g] as number);
+  }
+  let cond = EMPTY_COND;
+  if (ncond > 0) {
+    cond = new Uint32Array(ncond);
+    let c = 0;
+    for (let k = 0; k < n; k += 4) {
+      const g = scratch[k + 3] as number;
+      if (g < 0) continue;
       const end = lists[g + 1] as number;
-      cond ??= [];
-      for (let k = lists[g] as number; k < end; k++) cond.push(lists[k] as number);
+      for (let e = lists[g] as number; e < end; e++) cond[c++] = lists[e] as number;
     }
-  });
+  }
   return {
     allowed: allowed >>> 0,
     auditallow: auditallow >>> 0,
     auditdeny: auditdeny >>> 0,
-    cond: cond ? Uint32Array.from(cond as number[]) : EMPTY_COND,
+    cond,
+    pairs: scratch.slice(0, n),
   };
 }
 
-/** A cache of gatherTe results (bounded; cleared when full). Keys stay small integers (no heap numbers). */
+/**
+ * A cache of gatherTe results, an open-addressing table keyed by (t1, t2, class) in typed arrays (no
+ * per-key objects, no heap-number keys). Bounded: cleared when `max` entries are held.
+ */
 export class TeCache {
-  private readonly pairs = new Map<number, Map<number, TeRules>>();
-  private size = 0;
   private readonly policy: Policy;
   private readonly max: number;
-  constructor(policy: Policy, max = 200_000) {
-    this.policy = policy;
-    this.max = max;
-  }
+  private mask = 1023;
+  private keyPair = new Uint32Array(1024);
+  private keyCls = new Uint16Array(1024);
+  private values: TeRules[] = new Array<TeRules>(1024);
+  private size = 0;
   // The last answer: one explanation asks for the same (t1, t2, class) several times in a row.
   private lastPair = -1;
   private lastCls = -1;
   private last: TeRules | undefined;
+  constructor(policy: Policy, max = 200_000) {
+    this.policy = policy;
+    this.max = max;
+  }
   get(t1: number, t2: number, cls: number): TeRules {
-    const pair = t1 * 65536 + t2;
+    const pair = ((t1 << 16) | t2) >>> 0;
     if (pair === this.lastPair && cls === this.lastCls && this.last !== undefined) return this.last;
-    let byClass = this.pairs.get(pair);
-    if (byClass === undefined) {
-      if (this.size >= this.max) {
-        this.pairs.clear();
-        this.size = 0;
+    let h = Math.imul(pair ^ (cls << 7), 0x9e3779b1);
+    h ^= h >>> 15;
+    let i = h & this.mask;
+    for (;;) {
+      const c = this.keyCls[i] as number;
+      if (c === 0) break;
+      if (c === cls && this.keyPair[i] === pair) {
+        const r = this.values[i] as TeRules;
+        this.lastPair = pair;
+        this.lastCls = cls;
+        this.last = r;
+        return r;
       }
-      byClass = new Map();
-      this.pairs.set(pair, byClass);
+      i = (i + 1) & this.mask;
     }
-    let r = byClass.get(cls);
-    if (r === undefined) {
-      r = gatherTe(this.policy, t1, t2, cls);
-      byClass.set(cls, r);
+    const r = gatherTe(this.policy, t1, t2, cls);
+    if (this.size >= this.max) {
+      this.reset(this.mask + 1);
+      this.insert(pair, cls, r);
+    } else if ((this.size + 1) * 2 > this.mask + 1) {
+      this.grow();
+      this.insert(pair, cls, r);
+    } else {
+      this.keyCls[i] = cls;
+      this.keyPair[i] = pair;
+      this.values[i] = r;
       this.size++;
     }
     this.lastPair = pair;
     this.lastCls = cls;
     this.last = r;
     return r;
+  }
+  private reset(cap: number): void {
+    this.mask = cap - 1;
+    this.keyPair = new Uint32Array(cap);
+    this.keyCls = new Uint16Array(cap);
+    this.values = new Array<TeRules>(cap);
+    this.size = 0;
+  }
+  private grow(): void {
+    const pairs = this.keyPair;
+    const classes = this.keyCls;
+    const values = this.values;
+    this.reset((this.mask + 1) * 2);
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i] as number;
+      if (c !== 0) this.insert(pairs[i] as number, c, values[i] as TeRules);
+    }
+  }
+  private insert(pair: number, cls: number, r: TeRules): void {
+    let h = Math.imul(pair ^ (cls << 7), 0x9e3779b1);
+    h ^= h >>> 15;
+    let i = h & this.mask;
+    while (this.keyCls[i] !== 0) i = (i + 1) & this.mask;
+    this.keyCls[i] = cls;
+    this.keyPair[i] = pair;
+    this.values[i] = r;
+    this.size++;
   }
 }
 

@@ -16,7 +16,6 @@ import {
   decide,
   TeCache,
   flipBool,
-  forEachRulePair,
   makeBoolState,
   REASON_BOUNDS,
   REASON_CONSTRAINT,
@@ -202,9 +201,10 @@ function compute(
   if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
 
   if (d.reasons === 0) {
+    const te = st.te.get(s.type, t.type, clsValue);
     evidence.unshift(
       `The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${permList(denial.perms)} now.`,
-      ...grantingRules(policy, s, t, clsValue, requested, st.bs, AVTAB_ALLOWED),
+      ...grantingRules(policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED),
       MISMATCH,
     );
     return explanation('ALLOWED', evidence, [
@@ -236,7 +236,7 @@ function compute(
         const bv = policy.boolByName.get(b.name) as number;
         evidence.push(
           `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${permList(denial.perms)}.`,
-          ...grantingRules(policy, s, t, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true),
+          ...grantingRules(policy, te, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true),
           `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
         );
       }
@@ -260,7 +260,7 @@ function compute(
     if (dontaudited !== 0) {
       evidence.push(
         `A dontaudit rule covers ${permList(permNames(cls, dontaudited))}:`,
-        ...grantingRules(policy, s, t, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY),
+        ...grantingRules(policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY),
         MISMATCH,
       );
       return explanation('DONTAUDIT', evidence, fixes);
@@ -474,11 +474,10 @@ function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, 
   return [...out].sort((a, b) => a - b);
 }
 
-/** Rules (sesearch spelling) of `kind` on A(t1) x A(t2) x {class} covering some of `perms`. */
+/** Rules (sesearch spelling) of `kind` among the gathered rules of (t1, t2, class) covering some of `perms`. */
 function grantingRules(
   policy: Policy,
-  s: Context,
-  t: Context,
+  te: TeRules,
   cls: number,
   perms: number,
   bs: BoolState,
@@ -498,16 +497,22 @@ function grantingRules(
       `  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`,
     );
   };
-  forEachRulePair(policy, s.type, t.type, cls, (i, j, o, g) => {
-    if (out.length > MAX_LISTED_RULES) return;
+  const pairs = te.pairs;
+  const vectors = policy.teVectors;
+  const lists = policy.condLists;
+  for (let p = 0; p < pairs.length && out.length <= MAX_LISTED_RULES; p += 4) {
+    const i = pairs[p] as number;
+    const j = pairs[p + 1] as number;
+    const o = pairs[p + 2] as number;
+    const g = pairs[p + 3] as number;
     if (!conditionalOnly && o >= 0) {
-      const kinds = policy.teVectors[o + 3] as number;
-      if (kinds & kind) show(i, j, policy.teVectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
+      const kinds = vectors[o + 3] as number;
+      if (kinds & kind) show(i, j, vectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
     }
-    if (g < 0) return;
-    const end = policy.condLists[g + 1] as number;
-    for (let k = policy.condLists[g] as number; k < end; k++) {
-      const e = policy.condLists[k] as number;
+    if (g < 0) continue;
+    const end = lists[g + 1] as number;
+    for (let k = lists[g] as number; k < end; k++) {
+      const e = lists[k] as number;
       if (policy.condAvtab.kind[e] !== kind) continue;
       const nodeIdx = policy.condEntryNode[e] as number;
       const st = bs.cond[nodeIdx] as number;
@@ -517,7 +522,7 @@ function grantingRules(
       const expr = node ? condText(policy, nodeIdx) : '?';
       show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
     }
-  });
+  }
   if (out.length > MAX_LISTED_RULES) return [...out.slice(0, MAX_LISTED_RULES), '  ...'];
   return out;
 }

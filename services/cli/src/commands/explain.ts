@@ -451,12 +451,20 @@ class Out {
   used = 0;
   /** Filled buffers waiting to be written. */
   readonly chunks: Buffer[] = [];
+  /** Written buffers of OUT_BYTES ready for reuse (bounded): fresh memory costs page faults. */
+  private readonly free: Buffer[] = [];
   /** Makes room for at least `n` more bytes. */
   room(n: number): void {
     if (n > this.buf.length - this.used) {
       if (this.used > 0) this.chunks.push(this.buf.subarray(0, this.used));
-      this.buf = Buffer.allocUnsafe(Math.max(OUT_BYTES, n));
+      this.buf = (n <= OUT_BYTES ? this.free.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(OUT_BYTES, n));
       this.used = 0;
+    }
+  }
+  /** Takes back a chunk once the writer no longer holds it (see `explain`'s flush). */
+  recycle(chunk: Buffer): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUT_BYTES && this.free.length < 4) {
+      this.free.push(Buffer.from(chunk.buffer, 0, OUT_BYTES));
     }
   }
   str(s: string): void {
@@ -876,12 +884,17 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const out = new Out();
   const { processBytes } = makeProcessor(explainer, format, out, totals);
+  // A stream writing to a file descriptor (file, pipe, terminal) is done with a chunk once its write
+  // callback has run, so the buffer can be filled again; any other stream may keep it (a PassThrough
+  // queues it for its reader), so its chunks are never reused.
+  const fdBacked = typeof (io.stdout as { fd?: unknown }).fd === 'number';
   const flush = async (all: boolean) => {
     if (all) out.seal();
     const chunks = out.chunks;
     while (chunks.length > 0) {
       const c = chunks.shift() as Buffer;
-      if (!io.stdout.write(c)) await waitDrain(io.stdout);
+      const ok = fdBacked ? io.stdout.write(c, (e) => e || out.recycle(c)) : io.stdout.write(c);
+      if (!ok) await waitDrain(io.stdout);
     }
   };
   try {
