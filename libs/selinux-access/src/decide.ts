@@ -141,6 +141,24 @@ function pushPair(n: number, i: number, j: number, o: number, g: number): number
   return n + 4;
 }
 
+const groupsCache = new WeakMap<Policy, Array<Int32Array | undefined>>();
+/** For one class: the `scIndex` group of every type or attribute value (-1 when it has no rules), dense. */
+function sourceGroups(policy: Policy, cls: number): Int32Array {
+  let byClass = groupsCache.get(policy);
+  if (byClass === undefined) {
+    byClass = [];
+    groupsCache.set(policy, byClass);
+  }
+  let groups = byClass[cls];
+  if (groups === undefined) {
+    const index = policy.scIndex;
+    groups = new Int32Array(policy.types.length + 1);
+    for (let v = 0; v < groups.length; v++) groups[v] = index.get(v, 0, cls);
+    byClass[cls] = groups;
+  }
+  return groups;
+}
+
 /**
  * Every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and condIndex
  * offset (-1 when absent), as quadruples in `scratch`; returns their length. One hash lookup per source
@@ -150,7 +168,7 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
   const a1 = policy.typeAttrs[t1];
   const a2 = policy.typeAttrs[t2];
   if (!a1 || !a2 || a2.length === 0) return 0;
-  const index = policy.scIndex;
+  const groups = sourceGroups(policy, cls);
   const ranges = policy.scRanges;
   const targets = policy.scTargets;
   const teOff = policy.scTe;
@@ -159,7 +177,7 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
   let n = 0;
   for (let x = 0; x < a1.length; x++) {
     const i = a1[x] as number;
-    const g = index.get(i, 0, cls);
+    const g = groups[i] as number;
     if (g < 0) continue;
     let lo = ranges[g] as number;
     const end = ranges[g + 1] as number;
@@ -410,20 +428,31 @@ export function decide(
   return { allowed, auditallow, auditdeny, reasons, failed, teAllowed };
 }
 
-function mlsPair(attr: number, s: Context, t: Context): [MlsLevel, MlsLevel] {
+/** The first level an MLS leaf compares (l1, l1, h1, h1, l1, l2 for L1L2 … L2H2). */
+function mlsLeft(attr: number, s: Context, t: Context): MlsLevel {
   switch (attr) {
     case CEXPR_L1L2:
-      return [s.low, t.low];
     case CEXPR_L1H2:
-      return [s.low, t.high];
-    case CEXPR_H1L2:
-      return [s.high, t.low];
-    case CEXPR_H1H2:
-      return [s.high, t.high];
     case CEXPR_L1H1:
-      return [s.low, s.high];
+      return s.low;
+    case CEXPR_H1L2:
+    case CEXPR_H1H2:
+      return s.high;
     default:
-      return [t.low, t.high];
+      return t.low;
+  }
+}
+
+/** The second level an MLS leaf compares (l2, h2, l2, h2, h1, h2 for L1L2 … L2H2). */
+function mlsRight(attr: number, s: Context, t: Context): MlsLevel {
+  switch (attr) {
+    case CEXPR_L1L2:
+    case CEXPR_H1L2:
+      return t.low;
+    case CEXPR_L1H1:
+      return s.high;
+    default:
+      return t.high;
   }
 }
 
@@ -463,7 +492,8 @@ export function evalLeaf(
         return false;
     }
   }
-  const [x, y] = mlsPair(attr, s, t);
+  const x = mlsLeft(attr, s, t);
+  const y = mlsRight(attr, s, t);
   switch (op) {
     case CEXPR_EQ:
       return levelEq(x, y);

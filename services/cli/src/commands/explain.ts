@@ -119,11 +119,28 @@ export function explanationText(e: Explanation): string {
   return `${s}\n`;
 }
 
-function explanationJson(e: Explanation): string {
-  // Everything after the record-specific keys, precomputed once per (memoized) explanation.
-  return `,"verdict":${JSON.stringify(e.verdict)},"booleans":${JSON.stringify(
-    e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
-  )},"evidence":${JSON.stringify(e.evidence)},"fixes":${JSON.stringify(e.fixes)}}\n`;
+/**
+ * The NDJSON record after its `{"line":…,"node":…,"serial":…` head, as UTF-8: `,"scontext":…,"fixes":[…]}` and
+ * the newline. One JSON.stringify of the whole object, whose opening brace becomes the comma.
+ */
+function bodyJson(
+  a: { scontext: string; tcontext: string; tclass: string; perms: string[] },
+  e: Explanation,
+): Buffer {
+  const body = Buffer.from(
+    `${JSON.stringify({
+      scontext: a.scontext,
+      tcontext: a.tcontext,
+      tclass: a.tclass,
+      perms: a.perms,
+      verdict: e.verdict,
+      booleans: e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
+      evidence: e.evidence,
+      fixes: e.fixes,
+    })}\n`,
+  );
+  body[0] = 0x2c;
+  return body;
 }
 
 /** The fields of one AVC / USER_AVC record that `explain` needs. */
@@ -569,11 +586,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       perms: a.perms,
       permissive: a.permissive,
     });
-    if (format === 'ndjson') {
-      return Buffer.from(
-        `,"scontext":${JSON.stringify(a.scontext)},"tcontext":${JSON.stringify(a.tcontext)},"tclass":${JSON.stringify(a.tclass)},"perms":${JSON.stringify(a.perms)}${explanationJson(e)}`,
-      );
-    }
+    if (format === 'ndjson') return bodyJson(a, e);
     return Buffer.from(printable(explanationText(e)));
   };
 
