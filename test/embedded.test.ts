@@ -143,6 +143,15 @@ function printedAlerts(stdout: string): PrintedAlert[] {
   }));
 }
 
+/** The `repeat` alerts printed: signature key, folded count, and whether it was a redelivery. */
+function printedRepeats(stdout: string): Array<{ key: string; count: number; redelivered: boolean }> {
+  return [...stdout.matchAll(/^\[REPEAT x(\d+)(, redelivered)?\] (\S+) /gm)].map((m) => ({
+    key: m[3]!,
+    count: Number(m[1]),
+    redelivered: m[2] !== undefined,
+  }));
+}
+
 function journalSize(state: string): number {
   try {
     return statSync(join(state, 'journal.ndjson')).size;
@@ -229,6 +238,13 @@ describe('avcstream run (embedded mode)', () => {
       expect(same.length).toBeLessThanOrEqual(2);
       expect(same.every((p) => p.id === r.id)).toBe(true);
     }
+    // Rate-limit windows survive the kills too: each signature's second sighting (44 s after the first, inside
+    // the 60 s window; the third is outside it) is folded into exactly one `repeat` alert counting 1, never
+    // lost with a killed run's memory nor counted again when its lines are re-read.
+    const runs = [...kills, last];
+    const repeats = runs.flatMap((r) => printedRepeats(r.stdout)).filter((p) => !p.redelivered);
+    expect(repeats.map((p) => p.key).sort()).toEqual([...truth.signatures].sort());
+    expect(repeats.every((p) => p.count === 1)).toBe(true);
     // Durable counters equal the known truth: nothing counted twice after re-reading from a checkpoint.
     expect(allTime(last.stdout)).toEqual({
       lines: truth.lines,

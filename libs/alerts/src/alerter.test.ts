@@ -253,3 +253,78 @@ describe('event-time rate limit windows', () => {
     expect(repeats.map((a) => [a.kind, a.count, a.host])).toEqual([['repeat', 1, 'h1']]);
   });
 });
+
+describe('rate-limit windows across a crash (store registry)', () => {
+  /** Occurrence i of one flood: its own serial, one second apart. */
+  const occ = (i: number) => ({
+    ...denial('flood_t', 'tmp_t', 'dir', ['write']),
+    serial: 100 + i,
+    time: new Date(Date.UTC(2026, 2, 1, 10, 0, i)).toISOString(),
+  });
+
+  function alerterOn(store: ReturnType<typeof openStore>, sink: AlertSink) {
+    const alerter = createAlerter({
+      registry: createStoreRegistry(store, [sink.name]),
+      sinks: [sink],
+      windowClock: 'event',
+      rateLimitWindowMs: 60_000,
+      now: () => 0,
+    });
+    alerter.restoreWindows(store.windows() as never);
+    return alerter;
+  }
+
+  /** The engine's batch: the window changes go with the checkpoint of the occurrences processed so far. */
+  const commit = (
+    store: ReturnType<typeof openStore>,
+    alerter: ReturnType<typeof createAlerter>,
+    upTo: number,
+  ) => store.commitBatch({ checkpoint: upTo, windows: alerter.windowChanges() as never });
+
+  async function run(crashAfter: number, committedUpTo: number, flushBeforeCrash = false) {
+    const dir = mkdtempSync(join(tmpdir(), 'avc-alerts-win-'));
+    try {
+      const sink = memorySink('console');
+      const s1 = openStore({ dir });
+      const a1 = alerterOn(s1, sink);
+      for (let i = 0; i <= crashAfter; i++) {
+        await a1.process(occ(i), null);
+        if (i === committedUpTo) commit(s1, a1, i);
+      }
+      if (flushBeforeCrash) await a1.flush(true);
+      s1.close(); // kill -9: what is not in the journal is gone; the input is re-read from the checkpoint
+
+      const s2 = openStore({ dir });
+      const a2 = alerterOn(s2, sink);
+      const from = (s2.checkpoint() as number | null) ?? -1;
+      for (let i = from + 1; i < 10; i++) await a2.process(occ(i), null);
+      await a2.flush(true);
+      s2.close();
+      return sink.alerts.map((a) => [a.kind, a.count]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('counts every occurrence of a flood once when killed after a batch', async () => {
+    expect(await run(6, 3)).toEqual([
+      ['new-signature', 1],
+      ['repeat', 9],
+    ]);
+  });
+
+  it('counts every occurrence once when killed after the claim, before any batch', async () => {
+    expect(await run(4, -1)).toEqual([
+      ['new-signature', 1],
+      ['repeat', 9],
+    ]);
+  });
+
+  it('does not send a repeat alert again when killed after it was sent', async () => {
+    // All ten occurrences processed and committed, the repeat sent, then killed: nothing more after restart.
+    expect(await run(9, 9, true)).toEqual([
+      ['new-signature', 1],
+      ['repeat', 9],
+    ]);
+  });
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compileIgnore } from './ignore.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import { createRateLimiter, windowId } from './rate-limit.ts';
 import { signaturesOf } from './signature.ts';
 import type {
   Alert,
@@ -9,6 +9,7 @@ import type {
   ClaimResult,
   DenialContext,
   ExplanationLike,
+  RateWindowRecord,
   SignatureInfo,
   SignatureOptions,
   SignatureRegistry,
@@ -64,6 +65,21 @@ export interface Alerter {
   /** Wait for background deliveries (with `awaitSinks: false`). */
   drain(): Promise<void>;
   stats(): AlerterStats;
+  /**
+   * Rate-limit windows opened, counted or ended since the last call: the embedded mode stores them with each
+   * batch (with its checkpoint), so that after a crash the flood's count is neither lost nor doubled.
+   */
+  windowChanges(): {
+    upsert: Array<Omit<RateWindowRecord, 'data'> & { data?: Alert }>;
+    remove: string[];
+  };
+  /** Puts back the windows a durable store kept (call once at start, before `process`). */
+  restoreWindows(windows: readonly RateWindowRecord[]): void;
+}
+
+/** The denial is the very occurrence that raised `alert` (re-read after a restart): not a repeat of it. */
+function sameOccurrence(alert: Alert, d: DenialContext): boolean {
+  return alert.host === d.host && alert.event.serial === d.serial && alert.time === d.time;
 }
 
 export function alertId(kind: string, scope: AlertScope, sigId: string, host: string, extra = ''): string {
@@ -208,10 +224,20 @@ export function createAlerter(options: AlerterOptions): Alerter {
             if (r.newHost && hostScope) return [buildAlert('new-signature', 'host', sig, d, ex)];
             return [];
           },
+          // Each alert opens the signature's window (below); a durable registry stores it with the claim.
+          windows: () =>
+            emitted.map((a) => ({
+              id: windowId(rlKey, t),
+              key: rlKey,
+              from: t,
+              count: 0,
+              lastTime: '',
+              data: a,
+            })),
         });
         if (result.newFleet) stats.newFleet++;
         if (result.newHost) stats.newHost++;
-        if (!result.newFleet && !result.newHost) limiter.count(rlKey, t, d.time);
+        if (!result.newFleet && !result.newHost) limiter.count(rlKey, t, d.time, (a) => sameOccurrence(a, d));
         for (const a of emitted) {
           limiter.open(rlKey, t, a);
           await deliver(a);
@@ -233,6 +259,9 @@ export function createAlerter(options: AlerterOptions): Alerter {
           count: w.count,
           window: { from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() },
         };
+        delete a.redelivered;
+        // A durable registry records it (and drops the window) before any sink sees it; false: already sent.
+        if (registry.recordRepeat !== undefined && !(await registry.recordRepeat(a, w.id))) continue;
         await deliver(a);
         out.push(a);
       }
@@ -252,5 +281,9 @@ export function createAlerter(options: AlerterOptions): Alerter {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
     stats: () => ({ ...stats }),
+    windowChanges: () => limiter.changes(),
+    restoreWindows(windows) {
+      limiter.restore(windows);
+    },
   };
 }

@@ -39,6 +39,7 @@ export type {
   DenialContext,
   ExplanationLike,
   FixLike,
+  RateWindowRecord,
   SignatureInfo,
   SignatureOptions,
   SignatureRegistry,

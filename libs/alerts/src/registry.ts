@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Alert, ClaimRequest, ClaimResult, SignatureRegistry } from './types.ts';
+import type { Alert, ClaimRequest, ClaimResult, RateWindowRecord, SignatureRegistry } from './types.ts';
 
 /** In-memory registry (tests, and one-shot runs without a state dir). */
 export function createMemoryRegistry(): SignatureRegistry & { readonly acks: Array<[string, string]> } {
@@ -30,9 +30,16 @@ export interface StoreLike {
     host: string;
     time: string;
     alerts?: (r: ClaimResult) => Array<{ id: string; alert: Record<string, unknown>; sinks: string[] }>;
+    windows?: () => Array<Omit<RateWindowRecord, 'data'> & { data: Record<string, unknown> }>;
   }): ClaimResult;
   markDelivered(alertId: string, sink: string): void;
   pendingAlerts(): Array<{ id: string; alert: Record<string, unknown>; pendingSinks: string[] }>;
+  recordRepeat(input: {
+    id: string;
+    alert: Record<string, unknown>;
+    sinks: string[];
+    windowId: string;
+  }): boolean;
 }
 
 /**
@@ -53,6 +60,23 @@ export function createStoreRegistry(store: StoreLike, sinkNames: readonly string
             alert: a as unknown as Record<string, unknown>,
             sinks: [...sinkNames],
           })),
+        ...(req.windows === undefined
+          ? {}
+          : {
+              windows: () =>
+                (req.windows?.() ?? []).map((w) => ({
+                  ...w,
+                  data: w.data as unknown as Record<string, unknown>,
+                })),
+            }),
+      });
+    },
+    recordRepeat(alert, windowId) {
+      return store.recordRepeat({
+        id: alert.id,
+        alert: alert as unknown as Record<string, unknown>,
+        sinks: [...sinkNames],
+        windowId,
       });
     },
     delivered(alertId, sink) {

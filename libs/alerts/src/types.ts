@@ -119,6 +119,21 @@ export interface ClaimRequest {
    * them in the document it creates, before the result is known (outbox).
    */
   preview?: (result: ClaimResult) => Alert[];
+  /**
+   * The rate-limit windows the alerts built by `alerts` open (asked right after it): a durable registry stores
+   * them with the claim, so a restart before the next batch still folds the flood into them.
+   */
+  windows?: () => RateWindowRecord[];
+}
+
+/** A rate-limit window as a durable registry keeps it; `data` is the alert the window follows. */
+export interface RateWindowRecord {
+  id: string;
+  key: string;
+  from: number;
+  count: number;
+  lastTime: string;
+  data: Alert;
 }
 
 export interface ClaimResult {
@@ -136,4 +151,9 @@ export interface SignatureRegistry {
    * (absent: every sink). The ES registry's is asynchronous: it takes stale claims over first.
    */
   pending?(): Array<{ alert: Alert; sinks?: string[] }> | Promise<Array<{ alert: Alert; sinks?: string[] }>>;
+  /**
+   * Record the `repeat` alert a window ended with and drop the window (durable registries), before any sink
+   * sees it. False when it was already recorded: it is not sent again.
+   */
+  recordRepeat?(alert: Alert, windowId: string): boolean | Promise<boolean>;
 }

@@ -9,5 +9,7 @@ export type {
   StoreOptions,
   StoreStats,
   StoredAlert,
+  WindowChanges,
+  WindowRecord,
 } from './store.ts';
 export { openStore } from './store.ts';

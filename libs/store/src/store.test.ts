@@ -179,3 +179,48 @@ describe('openStore after a torn write at any byte', () => {
     }
   });
 });
+
+describe('rate-limit windows', () => {
+  const win = (id: string, count: number) => ({
+    id,
+    key: id.split('@')[0]!,
+    from: Number(id.split('@')[1]),
+    count,
+    lastTime: `t${count}`,
+    data: { id: `alert-${id}` },
+  });
+
+  it('keeps the windows claims open and batches count, across reopen and compaction', () => {
+    const s = openStore({ dir });
+    s.claimSignature({ ...claim('a'), windows: () => [win('a@1000', 0)] });
+    s.claimSignature({ ...claim('b'), windows: () => [win('b@2000', 0)] });
+    s.commitBatch({ windows: { upsert: [{ ...win('a@1000', 4), data: undefined }], remove: ['b@2000'] } });
+    // An upsert without data for an unknown window is ignored (its opening was never stored).
+    s.commitBatch({
+      windows: { upsert: [{ id: 'c@1', key: 'c', from: 1, count: 9, lastTime: 'x' }], remove: [] },
+    });
+    expect(s.windows()).toEqual([{ ...win('a@1000', 4) }]);
+    s.compact();
+    s.close();
+    const t = openStore({ dir });
+    expect(t.windows()).toEqual([{ ...win('a@1000', 4) }]);
+    t.close();
+  });
+
+  it('records a repeat alert and drops its window in one record; the same alert id is refused', () => {
+    const s = openStore({ dir });
+    s.claimSignature({ ...claim('a'), windows: () => [win('a@1000', 0)] });
+    expect(
+      s.recordRepeat({ id: 'r1', alert: { kind: 'repeat' }, sinks: ['console'], windowId: 'a@1000' }),
+    ).toBe(true);
+    expect(
+      s.recordRepeat({ id: 'r1', alert: { kind: 'repeat' }, sinks: ['console'], windowId: 'a@1000' }),
+    ).toBe(false);
+    s.close();
+    const t = openStore({ dir });
+    expect(t.windows()).toEqual([]);
+    expect(t.pendingAlerts().map((a) => [a.id, a.pendingSinks])).toEqual([['r1', ['console']]]);
+    expect(t.counters().repeat_alerts).toBe(1);
+    t.close();
+  });
+});

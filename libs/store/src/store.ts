@@ -25,6 +25,25 @@ export interface StoredAlert {
   createdAt: string;
 }
 
+/**
+ * A rate-limit window of the alerter (a flood folded into one `repeat` alert plus a count), kept so that a
+ * restart neither loses nor doubles its count. `data` is the alert the window follows (opaque to the store).
+ */
+export interface WindowRecord {
+  id: string;
+  key: string;
+  from: number;
+  count: number;
+  lastTime: string;
+  data: Record<string, unknown>;
+}
+
+/** Window changes stored with a batch: upserts (`data` only for new windows) and removals by id. */
+export interface WindowChanges {
+  upsert: Array<Omit<WindowRecord, 'data'> & { data?: Record<string, unknown> }>;
+  remove: string[];
+}
+
 export interface ClaimInput {
   sigId: string;
   key: string;
@@ -36,6 +55,8 @@ export interface ClaimInput {
    * record as the signature, before anything is emitted.
    */
   alerts?: (result: ClaimResult) => Array<{ id: string; alert: Record<string, unknown>; sinks: string[] }>;
+  /** Rate-limit windows the claim's alerts open, stored in the same record (asked after `alerts`). */
+  windows?: () => WindowRecord[];
 }
 
 export interface ClaimResult {
@@ -56,6 +77,8 @@ export interface BatchInput {
   signatureHits?: Record<string, { count: number; lastSeen: string }>;
   /** The input checkpoint, valid once this batch is stored (opaque JSON). */
   checkpoint?: unknown;
+  /** Rate-limit windows as of this batch's checkpoint. */
+  windows?: WindowChanges;
 }
 
 export interface StoreOptions {
@@ -98,6 +121,18 @@ export interface Store {
   markDelivered(alertId: string, sink: string): void;
   /** Alerts some sink has not acknowledged: redeliver them after a restart. */
   pendingAlerts(): StoredAlert[];
+  /**
+   * Record the `repeat` alert a rate-limit window ended with and drop the window, in one fsynced record. False
+   * (nothing written) when an alert with this id is already recorded.
+   */
+  recordRepeat(input: {
+    id: string;
+    alert: Record<string, unknown>;
+    sinks: string[];
+    windowId: string;
+  }): boolean;
+  /** The rate-limit windows kept (as of the last batch, claims and repeats). */
+  windows(): WindowRecord[];
   /** True when an event with this key was stored recently. */
   seenEvent(key: string): boolean;
   /** Store a batch atomically (one fsynced journal record): events, counters, signature hits, checkpoint. */
@@ -122,6 +157,7 @@ interface State {
   events: unknown[];
   alerts: Map<string, StoredAlert>;
   eventKeys: Set<string>;
+  windows: Map<string, WindowRecord>;
 }
 
 type JournalRecord =
@@ -135,8 +171,10 @@ type JournalRecord =
       newFleet: boolean;
       newHost: boolean;
       alerts: StoredAlert[];
+      windows?: WindowRecord[];
     }
   | { seq: number; t: 'delivered'; alertId: string; sink: string }
+  | { seq: number; t: 'repeat'; alert: StoredAlert; windowId: string }
   | {
       seq: number;
       t: 'batch';
@@ -145,12 +183,15 @@ type JournalRecord =
       counters: Record<string, number>;
       signatureHits: Record<string, { count: number; lastSeen: string }>;
       checkpoint?: unknown;
+      windows?: WindowChanges;
     };
 
 const SNAPSHOT = 'snapshot.json';
 const JOURNAL = 'journal.ndjson';
 const LOCK = 'lock';
 const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+/** Rate-limit windows kept (the alerter's limiter holds at most 100 000 keys, each with an open and a closed one). */
+const MAX_WINDOWS = 200_000;
 
 function emptyState(): State {
   return {
@@ -162,6 +203,7 @@ function emptyState(): State {
     events: [],
     alerts: new Map(),
     eventKeys: new Set(),
+    windows: new Map(),
   };
 }
 
@@ -233,6 +275,7 @@ export function openStore(options: StoreOptions): Store {
       events: unknown[];
       alerts: StoredAlert[];
       eventKeys: string[];
+      windows?: WindowRecord[];
     };
     try {
       s = JSON.parse(snap.toString('utf8'));
@@ -248,6 +291,7 @@ export function openStore(options: StoreOptions): Store {
     state.events = s.events;
     for (const a of s.alerts) state.alerts.set(a.id, a);
     for (const k of s.eventKeys) state.eventKeys.add(k);
+    for (const w of s.windows ?? []) state.windows.set(w.id, w);
   }
   const journalFile = join(dir, JOURNAL);
   const read = readJournal(journalFile);
@@ -290,6 +334,10 @@ export function openStore(options: StoreOptions): Store {
     while (state.eventKeys.size > maxEventKeys) {
       state.eventKeys.delete(state.eventKeys.values().next().value as string);
     }
+    while (state.windows.size > MAX_WINDOWS) {
+      state.windows.delete(state.windows.keys().next().value as string);
+      bump('store_windows_evicted', 1);
+    }
     if (state.alerts.size > maxAlerts) {
       for (const [id, a] of state.alerts) {
         if (state.alerts.size <= maxAlerts) break;
@@ -315,9 +363,14 @@ export function openStore(options: StoreOptions): Store {
       for (const a of r.alerts) state.alerts.set(a.id, { ...a, pendingSinks: [...a.pendingSinks] });
       // Counted with the claim itself, so the count is exact whatever the crash point.
       if (r.alerts.length > 0) bump('alerts', r.alerts.length);
+      for (const w of r.windows ?? []) state.windows.set(w.id, { ...w });
     } else if (r.t === 'delivered') {
       const a = state.alerts.get(r.alertId);
       if (a !== undefined) a.pendingSinks = a.pendingSinks.filter((s) => s !== r.sink);
+    } else if (r.t === 'repeat') {
+      state.alerts.set(r.alert.id, { ...r.alert, pendingSinks: [...r.alert.pendingSinks] });
+      bump('repeat_alerts', 1);
+      state.windows.delete(r.windowId);
     } else {
       for (const e of r.events) state.events.push(e);
       for (const k of r.eventKeys) state.eventKeys.add(k);
@@ -330,6 +383,14 @@ export function openStore(options: StoreOptions): Store {
         touchSignature(id);
       }
       if (r.checkpoint !== undefined) state.checkpoint = r.checkpoint;
+      for (const id of r.windows?.remove ?? []) state.windows.delete(id);
+      for (const w of r.windows?.upsert ?? []) {
+        const cur = state.windows.get(w.id);
+        if (cur !== undefined) {
+          cur.count = w.count;
+          cur.lastTime = w.lastTime;
+        } else if (w.data !== undefined) state.windows.set(w.id, { ...w, data: w.data });
+      }
     }
     enforceBounds();
   }
@@ -360,6 +421,7 @@ export function openStore(options: StoreOptions): Store {
       events: state.events,
       alerts: [...state.alerts.values()],
       eventKeys: [...state.eventKeys],
+      windows: [...state.windows.values()],
     });
   }
 
@@ -390,11 +452,24 @@ export function openStore(options: StoreOptions): Store {
           newFleet,
           newHost,
           alerts,
+          ...(input.windows === undefined ? {} : { windows: input.windows() }),
         },
         true,
       );
       return result;
     },
+    recordRepeat(input) {
+      if (state.alerts.has(input.id)) return false;
+      const alert: StoredAlert = {
+        id: input.id,
+        alert: input.alert,
+        pendingSinks: [...input.sinks],
+        createdAt: new Date().toISOString(),
+      };
+      write({ seq: state.seq + 1, t: 'repeat', alert, windowId: input.windowId }, true);
+      return true;
+    },
+    windows: () => [...state.windows.values()].map((w) => ({ ...w })),
     markDelivered(alertId, sink) {
       const a = state.alerts.get(alertId);
       if (a === undefined || !a.pendingSinks.includes(sink)) return;
@@ -412,6 +487,8 @@ export function openStore(options: StoreOptions): Store {
         signatureHits: batch.signatureHits ?? {},
       };
       if (batch.checkpoint !== undefined) r.checkpoint = batch.checkpoint;
+      if (batch.windows !== undefined && (batch.windows.upsert.length > 0 || batch.windows.remove.length > 0))
+        r.windows = batch.windows;
       write(r, true);
       if (writer().size() > compactBytes) store.compact();
     },

@@ -4,6 +4,7 @@ import {
   type Alert,
   type AlertSink,
   createAlerter,
+  type RateWindowRecord,
   createConsoleSink,
   createLogSink,
   createStoreRegistry,
@@ -206,6 +207,7 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
 
   const app: EmbeddedApp = {
     async start() {
+      alerter.restoreWindows(store.windows() as unknown as RateWindowRecord[]);
       const again = await alerter.redeliverPending();
       if (again.length > 0)
         logger.warn({ alerts: again.length }, 'redelivered alerts left pending by a crash');

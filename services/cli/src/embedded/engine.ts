@@ -79,6 +79,7 @@ export interface Engine {
 
 type PendingBatch = Required<Pick<BatchInput, 'events' | 'eventKeys' | 'counters' | 'signatureHits'>> & {
   checkpoint?: EmbeddedCheckpoint;
+  windows?: BatchInput['windows'];
 };
 
 function countNewlines(data: Buffer, from: number): number {
@@ -238,6 +239,8 @@ export function createEngine(opts: EngineOptions): Engine {
     if (empty) return;
     const now = clock();
     if (!force && now - lastCommit < commitIntervalMs && pending.eventKeys.length < 5_000) return;
+    // The alerter's rate-limit windows as of this checkpoint: a crash re-reads what follows and recounts it.
+    pending.windows = alerter.windowChanges() as unknown as BatchInput['windows'];
     store.commitBatch(pending);
     pending = emptyBatch();
     pendingKeys.clear();
