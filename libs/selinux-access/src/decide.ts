@@ -101,6 +101,8 @@ export interface Decision {
   failed: Constraint[];
   /** Allowed vector after TE (stage 1), before constraints. */
   teAllowed: number;
+  /** Permissions the type bounds removed (stage 4): allowed to the type but not to its parent; 0 if none. */
+  boundsMasked: number;
 }
 
 const MAX_BOUNDS_DEPTH = 32;
@@ -413,6 +415,7 @@ export function decide(
   }
 
   // Stage 4: type bounds.
+  let boundsMasked = 0;
   const parentType = policy.types[s.type - 1]?.bounds ?? 0;
   if (parentType !== 0 && depth < MAX_BOUNDS_DEPTH) {
     const tb = policy.types[t.type - 1]?.bounds ?? 0;
@@ -423,9 +426,10 @@ export function decide(
     if (masked !== 0) {
       allowed = (allowed & ~masked) >>> 0;
       reasons |= REASON_BOUNDS;
+      boundsMasked = masked;
     }
   }
-  return { allowed, auditallow, auditdeny, reasons, failed, teAllowed };
+  return { allowed, auditallow, auditdeny, reasons, failed, teAllowed, boundsMasked };
 }
 
 /** The first level an MLS leaf compares (l1, l1, h1, h1, l1, l2 for L1L2 … L2H2). */

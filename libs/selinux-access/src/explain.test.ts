@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { readPolicy } from '@avcstream/selinux-policy';
 import { describe, expect, it } from 'vitest';
 import { computeAv } from './compute-av.ts';
 import { createExplainer } from './explain.ts';
@@ -206,5 +208,40 @@ describe('sample policy (services/cli/sample): RBAC, BOUNDS, MLS constraints', (
     });
     expect(e.verdict).toBe('UNKNOWN_CLASS');
     expect(e.evidence[0]).toMatch(/handle_unknown=deny/);
+  });
+});
+
+describe('BOUNDS fixture (fixtures/BOUNDS): what the type bound removed', () => {
+  const fixture = new URL('../fixtures/BOUNDS/policy.33', import.meta.url);
+  const policy = readPolicy(new Uint8Array(readFileSync(fixture)));
+  const explainer = createExplainer(policy);
+  const denial = (scontext: string, perm: string) => ({
+    scontext,
+    tcontext: 'system_u:object_r:content_t',
+    tclass: 'file',
+    perms: [perm],
+  });
+
+  it('lists the permissions the parent lacks, the requested one among them', () => {
+    const e = explainer.explain(denial('web_u:system_r:cgi_t', 'relabelfrom'));
+    expect(e.verdict).toBe('BOUNDS');
+    expect(e.evidence).toEqual([
+      'Type bounds: cgi_t is bounded by web_t, which is not allowed every permission cgi_t has on content_t:file.',
+      'The bound removes { relabelfrom relabelto } (web_t lacks them on content_t:file); requested among them: relabelfrom.',
+    ]);
+  });
+
+  it('lists them too when the requested permission itself was not removed', () => {
+    const e = explainer.explain(denial('web_u:system_r:cgi_t', 'read'));
+    expect(e.verdict).toBe('BOUNDS');
+    expect(e.evidence[1]).toBe(
+      'The bound removes { relabelfrom relabelto } (web_t lacks them on content_t:file); requested among them: none.',
+    );
+  });
+
+  it('reports nothing removed when the parent passes the constraint too', () => {
+    const e = explainer.explain(denial('system_u:system_r:cgi_t', 'read'));
+    expect(e.verdict).toBe('ALLOWED');
+    expect(e.evidence.some((line) => line.startsWith('The bound removes'))).toBe(false);
   });
 });

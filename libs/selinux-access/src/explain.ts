@@ -302,8 +302,13 @@ function compute(
 
   if (d.reasons & REASON_BOUNDS) {
     const parent = policy.types[(policy.types[s.type - 1]?.bounds ?? 0) - 1]?.name ?? '?';
+    // The parent's target is the target's own parent type when it has one (libsepol's type_attribute_bounds_av).
+    const parentTarget = policy.types[(policy.types[t.type - 1]?.bounds || t.type) - 1]?.name ?? '?';
+    const hit = (d.boundsMasked & requested) >>> 0;
     evidence.push(
       `Type bounds: ${s.typeName} is bounded by ${parent}, which is not allowed every permission ${s.typeName} has on ${t.typeName}:${cls.name}.`,
+      `The bound removes ${permList(permNames(cls, d.boundsMasked))} (${parent} lacks them on ${parentTarget}:${cls.name}); ` +
+        `requested among them: ${hit === 0 ? 'none' : permNames(cls, hit).sort().join(' ')}.`,
     );
     return explanation('BOUNDS', evidence, [
       note(
