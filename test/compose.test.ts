@@ -72,12 +72,13 @@ describe('docker-compose.yml', () => {
 
   it('rejects an invalid file (the check can fail)', async () => {
     const bad = join(work, 'bad-compose.yml');
-    writeFileSync(bad, 'services:\n  x:\n    image: 1\n    ports: "not-a-list"\n    bogus_key: true\n');
+    // One error only: Compose reports the first it meets, and its order is not fixed.
+    writeFileSync(bad, 'services:\n  x:\n    image: busybox\n    bogus_key: true\n');
     await expect(
       run(COMPOSE, ['config', '-q'], {
         timeout: 120_000,
         env: { ...process.env, AVCSTREAM_COMPOSE_FILE: bad },
       }),
-    ).rejects.toMatchObject({ stderr: expect.stringMatching(/bogus_key|ports/) });
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/bogus_key/) });
   });
 });
