@@ -97,6 +97,18 @@ describe.runIf(available)('elasticsearch adapter against a real server', () => {
     expect(await es.get(index, 'absent')).toBeUndefined();
   });
 
+  it('ensureIndices creates an index with its template once; again (and racing) is a no-op', async () => {
+    const es = client();
+    const index = await templated(es, 'avc-ensure');
+    await Promise.all([es.ensureIndices([index]), client().ensureIndices([index])]);
+    await es.ensureIndices([index]);
+    const r = await es.search(index, { size: 0 });
+    expect(r.total).toBe(0);
+    // The template's strict mapping applies: a document with an unknown field is rejected.
+    const bad = await es.bulkIndex(index, [{ id: 'x', doc: { nope: 1 } }], { refresh: true });
+    expect(bad.failures).toHaveLength(1);
+  });
+
   it('counts and searches missing indices as empty', async () => {
     const es = client();
     const name = uniqueName('missing');

@@ -90,6 +90,11 @@ export interface EsClient {
   /** PUT each composable index template (idempotent, overwrites). */
   ensureIndexTemplates(defs: readonly IndexTemplateDef[]): Promise<void>;
   /**
+   * Creates each index unless it exists (its template applies), so the first bulk request does not pay for the
+   * index creation. Idempotent; concurrent callers are fine.
+   */
+  ensureIndices(names: readonly string[]): Promise<void>;
+  /**
    * Indexes (create-or-overwrite) with the given `_id`s. 429/5xx and connection errors are retried with
    * exponential backoff (only the documents that failed); mapping and other 4xx errors come back as values.
    * Throws AVC_ERR_ES_UNAVAILABLE (retriable) when the whole request kept failing.
@@ -139,6 +144,13 @@ export function stableId(parts: readonly (string | number | bigint)[]): string {
 
 const statusOf = (err: unknown): number | undefined =>
   err instanceof errors.ResponseError ? err.meta.statusCode : undefined;
+
+/** Elasticsearch's `error.type` of a response error (e.g. `resource_already_exists_exception`). */
+const errorType = (err: unknown): string | undefined => {
+  if (!(err instanceof errors.ResponseError)) return undefined;
+  const body = err.meta.body as { error?: { type?: unknown } } | undefined;
+  return typeof body?.error?.type === 'string' ? body.error.type : undefined;
+};
 
 /** 429, 5xx, and transport failures (connection refused, timeout) are worth retrying. */
 export function isRetriableEsError(err: unknown): boolean {
@@ -245,6 +257,17 @@ export function createEsClient(options: EsClientOptions): EsClient {
           throw wrap('AVC_ERR_ES_TEMPLATE_FAILED', 'cannot install an index template', err, {
             template: d.name,
           });
+        }
+      }
+    },
+
+    async ensureIndices(names) {
+      for (const index of names) {
+        try {
+          await withRetry('create_index', () => client.indices.create({ index }));
+        } catch (err) {
+          if (errorType(err) === 'resource_already_exists_exception') continue;
+          throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch index create failed', err, { index });
         }
       }
     },

@@ -92,6 +92,9 @@ function fakeEs() {
       return { status: 'green' };
     },
     async ensureIndexTemplates() {},
+    async ensureIndices(names: readonly string[]) {
+      for (const n of names) if (!indices.has(n)) indices.set(n, new Map());
+    },
     async bulkIndex(index: string, docs: readonly BulkDoc[]): Promise<BulkResult> {
       if (down > 0) {
         down--;

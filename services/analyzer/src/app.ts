@@ -33,6 +33,7 @@ export type EsPort = Pick<
   EsClient,
   | 'waitUntilHealthy'
   | 'ensureIndexTemplates'
+  | 'ensureIndices'
   | 'bulkIndex'
   | 'createIfAbsent'
   | 'get'
@@ -532,6 +533,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
           settings: { number_of_shards: 1, number_of_replicas: 0 },
         },
       ]);
+      // Created now (their templates apply), so the first bulk request does not wait for the index creation.
+      await es.ensureIndices([idx.denials, idx.selinuxEvents, idx.signatures]);
       await producer.connect();
       if (deps.ensureTopics) await deps.ensureTopics();
       await deps.policies.connect();
