@@ -3,17 +3,22 @@ import { join, resolve } from 'node:path';
 import { parseLine } from '@avcstream/audit';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { explain, fastAvc } from './explain.ts';
+import { avcOffsets, explain, fastAvc, RenderedBytes } from './explain.ts';
 import { policy } from './policy.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample');
 const SAMPLE_POLICY = `${SAMPLE}/policy/policy.33`;
 const DEBIAN = '/etc/selinux/default/policy/policy.33';
 const runDebian = existsSync(DEBIAN) || Boolean(process.env.CI);
-if (!runDebian) console.warn(`SKIPPED: ${DEBIAN} is absent (selinux-policy-default); set CI=1 to make this fail`);
+if (!runDebian)
+  console.warn(`SKIPPED: ${DEBIAN} is absent (selinux-policy-default); set CI=1 to make this fail`);
 
 type Cmd = typeof explain;
-async function run(cmd: Cmd, argv: string[], stdinText = ''): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  cmd: Cmd,
+  argv: string[],
+  stdinText = '',
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -45,7 +50,10 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
       `${SAMPLE}/audit.log`,
     ]);
     expect(r.code).toBe(0);
-    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.length).toBe(28);
     for (const row of rows) {
       expect(Object.keys(row)).toEqual([
@@ -111,9 +119,20 @@ describe('avcstream policy on the sample', () => {
   });
 
   it('query lists rules with indirect matching and boolean state', async () => {
-    const off = await run(policy, ['query', SAMPLE_POLICY, '-s', 'httpd_t', '-t', 'user_home_t', '-c', 'dir']);
+    const off = await run(policy, [
+      'query',
+      SAMPLE_POLICY,
+      '-s',
+      'httpd_t',
+      '-t',
+      'user_home_t',
+      '-c',
+      'dir',
+    ]);
     expect(off.code).toBe(0);
-    expect(off.out).toMatch(/^allow httpd_t user_home_t:dir .*\[ httpd_read_user_content \]:True # disabled$/m);
+    expect(off.out).toMatch(
+      /^allow httpd_t user_home_t:dir .*\[ httpd_read_user_content \]:True # disabled$/m,
+    );
     const on = await run(policy, [
       'query',
       SAMPLE_POLICY,
@@ -150,7 +169,8 @@ describe.runIf(runDebian)('avcstream explain on the Debian policy', { timeout: 1
 
 const CORPUS = resolve(import.meta.dirname, '../../../../../shared/corpus/audit');
 const haveCorpus = existsSync(CORPUS);
-if (!haveCorpus && !process.env.CI) console.warn(`SKIPPED: audit corpus ${CORPUS} is absent; set CI=1 to make this fail`);
+if (!haveCorpus && !process.env.CI)
+  console.warn(`SKIPPED: audit corpus ${CORPUS} is absent; set CI=1 to make this fail`);
 
 function corpusFiles(dir: string): string[] {
   const out: string[] = [];
@@ -175,53 +195,114 @@ describe('fastAvc', { timeout: 120_000 }, () => {
       permissive: false,
     });
     const user =
-      "node=h1 type=USER_AVC msg=audit(1700000000.1:7): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg='avc:  denied  { start } for auid=n/a uid=0 gid=0 path=\"/usr/lib/systemd/system/x.service\" cmdline=\"\" scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:systemd_unit_file_t:s0 tclass=service permissive=0  exe=\"/usr/lib/systemd/systemd\" sauid=0 hostname=? addr=? terminal=?'";
+      'node=h1 type=USER_AVC msg=audit(1700000000.1:7): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg=\'avc:  denied  { start } for auid=n/a uid=0 gid=0 path="/usr/lib/systemd/system/x.service" cmdline="" scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:systemd_unit_file_t:s0 tclass=service permissive=0  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'';
     expect(fastAvc(user)).toMatchObject({ node: 'h1', serial: 7, perms: ['start'], tclass: 'service' });
   });
 
   it('leaves ambiguous lines to the full parser', () => {
     // A quoted value pretending to carry the contexts, several records on a line, a syslog prefix.
     const spoof =
-      "type=USER_AVC msg=audit(1.2:3): pid=1 msg='avc:  denied  { x } for cmdline=\"a scontext=u:r:t:s0\" scontext=u:r:t:s0 tcontext=u:r:t:s0 tclass=c' type=AVC";
+      'type=USER_AVC msg=audit(1.2:3): pid=1 msg=\'avc:  denied  { x } for cmdline="a scontext=u:r:t:s0" scontext=u:r:t:s0 tcontext=u:r:t:s0 tclass=c\' type=AVC';
     expect(fastAvc(spoof)).toBeNull();
     expect(fastAvc(`${REDHAT.trim()} type=SYSCALL msg=audit(1700000000.123:100): arch=c000003e`)).toBeNull();
     expect(fastAvc(`Nov 22 10:00:00 host audit: ${REDHAT.trim()}`)).toBeNull();
     expect(fastAvc(REDHAT.trim().replace('scontext=', 'scontext=a scontext='))).toBeNull();
   });
 
-  it.runIf(haveCorpus || Boolean(process.env.CI))('agrees with @avcstream/audit parseLine on every corpus AVC line', () => {
-    let fast = 0;
-    let total = 0;
-    for (const file of corpusFiles(CORPUS)) {
-      const text = readFileSync(file, 'utf8');
-      for (const line of text.split('\n')) {
-        if (!line.includes('avc:')) continue;
-        total++;
-        const f = fastAvc(line);
-        if (f === null) continue;
-        fast++;
-        const r = parseLine(line, 1);
-        expect(Array.isArray(r), line).toBe(true);
-        const recs = (r as Exclude<typeof r, null | { kind: 'parse-error' }>).filter((x) => x.avc);
-        expect(recs.length, line).toBe(1);
-        const rec = recs[0]!;
-        const avc = rec.avc!;
-        expect(
-          {
-            node: rec.node,
-            serial: rec.serial,
-            denied: avc.decision === 'denied',
-            perms: avc.perms,
-            scontext: avc.scontext.raw,
-            tcontext: avc.tcontext.raw,
-            tclass: avc.tclass,
-            permissive: avc.permissive,
-          },
-          line,
-        ).toEqual(f);
+  it.runIf(haveCorpus || Boolean(process.env.CI))(
+    'agrees with @avcstream/audit parseLine on every corpus AVC line',
+    () => {
+      let fast = 0;
+      let total = 0;
+      for (const file of corpusFiles(CORPUS)) {
+        const text = readFileSync(file, 'utf8');
+        for (const line of text.split('\n')) {
+          if (!line.includes('avc:')) continue;
+          total++;
+          const f = fastAvc(line);
+          if (f === null) continue;
+          fast++;
+          const r = parseLine(line, 1);
+          expect(Array.isArray(r), line).toBe(true);
+          const recs = (r as Exclude<typeof r, null | { kind: 'parse-error' }>).filter((x) => x.avc);
+          expect(recs.length, line).toBe(1);
+          const rec = recs[0]!;
+          const avc = rec.avc!;
+          expect(
+            {
+              node: rec.node,
+              serial: rec.serial,
+              denied: avc.decision === 'denied',
+              perms: avc.perms,
+              scontext: avc.scontext.raw,
+              tcontext: avc.tcontext.raw,
+              tclass: avc.tclass,
+              permissive: avc.permissive,
+            },
+            line,
+          ).toEqual(f);
+        }
       }
-    }
-    expect(total).toBeGreaterThan(1000);
-    expect(fast).toBeGreaterThan(total / 2);
+      expect(total).toBeGreaterThan(1000);
+      expect(fast).toBeGreaterThan(total / 2);
+    },
+  );
+});
+
+describe('RenderedBytes', () => {
+  const line = (perms: string, s: string, t: string, c: string, px: string) =>
+    Buffer.from(
+      `type=AVC msg=audit(1.2:3): avc:  denied  { ${perms} } for pid=1 scontext=${s} tcontext=${t} tclass=${c}${px}`,
+    );
+  // Records differing in one field each (or in how the bytes split between fields), all given one hash.
+  const lines = [
+    line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'file', ' permissive=0'),
+    line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'file', ' permissive=1'),
+    line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'file', ''),
+    line('read write', 'u:r:a_t:s0', 'u:r:b_t:s0', 'file', ''),
+    line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'dir', ''),
+    line('read', 'u:r:a_t:s0', 'u:r:c_t:s0', 'file', ''),
+    line('read', 'u:r:a_t:s0:c1', 'u:r:b_t:s0', 'file', ''),
+    line('read', 'u:r:a_t:s0', 'u:r:a_t:s0', 'file', ''),
+  ];
+  const offsets = lines.map((b) => avcOffsets(b) as Int32Array);
+  const bodyOf = (c: RenderedBytes, slot: number) =>
+    Buffer.from(c.arena.subarray(c.bodyAt(slot), c.bodyAt(slot) + c.bodyLength(slot))).toString();
+
+  it('tells apart records whose hashes collide and returns each body as added', () => {
+    const c = new RenderedBytes(100, 1 << 20);
+    lines.forEach((b, i) => {
+      expect(c.find(b, offsets[i]!, 7)).toBe(-1);
+      c.add(b, offsets[i]!, 7, `{body ${i} é`, 0x2c, 0x0a);
+    });
+    lines.forEach((b, i) => {
+      const slot = c.find(b, offsets[i]!, 7);
+      expect(slot).toBeGreaterThanOrEqual(0);
+      expect(bodyOf(c, slot)).toBe(`,body ${i} é\n`);
+    });
+    // The same record found from another line (other pid, serial) holding it.
+    const again = line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'dir', '');
+    expect(bodyOf(c, c.find(again, avcOffsets(again)!, 7))).toBe(',body 4 é\n');
+  });
+
+  it('is bounded: cleared when full, by entries or by bytes', () => {
+    const byCount = new RenderedBytes(3, 1 << 20);
+    const byBytes = new RenderedBytes(100, 64);
+    lines.slice(0, 4).forEach((b, i) => {
+      byCount.add(b, offsets[i]!, i, `body ${i}`, -1, -1);
+      byBytes.add(b, offsets[i]!, i, `body ${i}`, -1, -1);
+    });
+    expect(lines.slice(0, 4).map((b, i) => byCount.find(b, offsets[i]!, i) >= 0)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(lines.slice(0, 4).map((b, i) => byBytes.find(b, offsets[i]!, i) >= 0)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
 });

@@ -120,28 +120,29 @@ export function explanationText(e: Explanation): string {
 }
 
 /**
- * The NDJSON record after its `{"line":…,"node":…,"serial":…` head, as UTF-8: `,"scontext":…,"fixes":[…]}` and
- * the newline. One JSON.stringify of the whole object, whose opening brace becomes the comma.
+ * The NDJSON record after its `{"line":…,"node":…,"serial":…` head, but for its first character and the
+ * newline: the JSON object `{"scontext":…,"fixes":[…]}`, whose opening brace the writer replaces by a comma
+ * (`COMMA`) and after which it writes the newline as a byte (no concatenated string to flatten). One
+ * JSON.stringify of the whole object.
  */
 function bodyJson(
   a: { scontext: string; tcontext: string; tclass: string; perms: string[] },
   e: Explanation,
-): Buffer {
-  const body = Buffer.from(
-    `${JSON.stringify({
-      scontext: a.scontext,
-      tcontext: a.tcontext,
-      tclass: a.tclass,
-      perms: a.perms,
-      verdict: e.verdict,
-      booleans: e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
-      evidence: e.evidence,
-      fixes: e.fixes,
-    })}\n`,
-  );
-  body[0] = 0x2c;
-  return body;
+): string {
+  return JSON.stringify({
+    scontext: a.scontext,
+    tcontext: a.tcontext,
+    tclass: a.tclass,
+    perms: a.perms,
+    verdict: e.verdict,
+    booleans: e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
+    evidence: e.evidence,
+    fixes: e.fixes,
+  });
 }
+
+const COMMA = 0x2c;
+const NL = 0x0a;
 
 /** The fields of one AVC / USER_AVC record that `explain` needs. */
 export interface FastAvc {
@@ -441,6 +442,12 @@ function fastFromBytes(b: Buffer, o: Int32Array): FastAvc {
   };
 }
 
+/** The field offsets `scanAvcBytes` finds in the UTF-8 bytes `b` of one line, or null (for tests). */
+export function avcOffsets(b: Buffer): Int32Array | null {
+  const o = new Int32Array(O_COUNT);
+  return scanAvcBytes(b, 0, b.length, o) ? o : null;
+}
+
 /** The fields of one raw AVC / USER_AVC line by the fast path, or null when it does not apply. */
 export function fastAvc(line: string): FastAvc | null {
   const o = new Int32Array(O_COUNT);
@@ -533,29 +540,9 @@ const B_NL = Buffer.from('\n');
 /** Longest fixed part of an NDJSON record head, besides the node. */
 const HEAD_BYTES = 64;
 
-/** One rendered denial of the byte path, keyed by the raw bytes of its fields; chained on hash collisions. */
-interface RenderedBytes {
-  /** perms, scontext, tcontext and tclass bytes, back to back, at `at` in `key` (a shared arena). */
-  readonly key: Uint8Array;
-  readonly at: number;
-  readonly lp: number;
-  readonly ls: number;
-  readonly lt: number;
-  readonly lc: number;
-  readonly permissive: number;
-  readonly body: Buffer;
-  next: RenderedBytes | undefined;
-}
-
 function hashBytes(h: number, b: Uint8Array, from: number, to: number): number {
   for (let i = from; i < to; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
   return Math.imul(h ^ 0xff, 0x01000193);
-}
-
-const KEY_ARENA_BYTES = 256 * 1024;
-
-function copyBytes(b: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): void {
-  for (let i = from, j = at; i < to; i++, j++) dst[j] = b[i] as number;
 }
 
 /** Whether b[from, to) equals key[at, at + to - from). */
@@ -564,8 +551,179 @@ function sameBytes(b: Uint8Array, from: number, to: number, key: Uint8Array, at:
   return true;
 }
 
+// Fields of one slot of RenderedBytes's table (stride M_STRIDE Int32s, 32 bytes: a lookup reads one cache
+// line of the table, then the entry's bytes in the arena).
+const M_HASH = 0; // hash + 1; 0 marks an empty slot
+const M_AT = 1; // key bytes (perms, scontext, tcontext, tclass) then the body, in `arena`
+const M_LP = 2;
+const M_LS = 3;
+const M_LT = 4;
+const M_LC = 5;
+const M_PX = 6; // permissive: -1 absent, 0, 1
+const M_BODY = 7; // body length in bytes
+const M_STRIDE = 8;
+
+/**
+ * The rendered body of each distinct denial of the byte path, keyed by the raw bytes of its fields (perms,
+ * scontext, tcontext, tclass, permissive): an open-addressing table whose slots hold each entry's fields in
+ * an Int32Array, the key bytes and the body of each entry back to back in one arena. No object per entry
+ * (nothing for the GC to trace); a hit reads one slot and the entry's bytes. Bounded: cleared when it
+ * holds `maxEntries` entries or its arena would pass `maxBytes`.
+ */
+export class RenderedBytes {
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private table = new Int32Array(1024 * M_STRIDE);
+  private count = 0;
+  /**
+   * The arena and its used length; `text` is a Buffer over the same memory, to encode strings straight
+   * into it (the arena itself is a plain Uint8Array: its subarrays are cheap views, not Buffers).
+   */
+  arena = new Uint8Array(1 << 20);
+  private text = Buffer.from(this.arena.buffer);
+  private used = 0;
+  constructor(maxEntries: number, maxBytes: number) {
+    this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
+  }
+  /**
+   * The slot of the record whose offsets are in `o` (see scanAvcBytes) with hash `h` (30 bits), or -1. Its
+   * body is `arena[bodyAt(slot), bodyAt(slot) + bodyLength(slot))`.
+   */
+  find(b: Uint8Array, o: Int32Array, h: number): number {
+    const ps = o[O_PERMS] as number;
+    const pe = o[O_PERMS_END] as number;
+    const ss = o[O_S] as number;
+    const se = o[O_S_END] as number;
+    const ts = o[O_T] as number;
+    const te = o[O_T_END] as number;
+    const cs = o[O_C] as number;
+    const ce = o[O_C_END] as number;
+    const px = o[O_PERMISSIVE] as number;
+    const t = this.table;
+    const arena = this.arena;
+    const mask = t.length / M_STRIDE - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const m = i * M_STRIDE;
+      const stored = t[m + M_HASH] as number;
+      if (stored === 0) return -1;
+      if (stored !== h + 1) continue;
+      const lp = pe - ps;
+      const ls = se - ss;
+      const lt = te - ts;
+      const at = t[m + M_AT] as number;
+      if (
+        t[m + M_LP] === lp &&
+        t[m + M_LS] === ls &&
+        t[m + M_LT] === lt &&
+        t[m + M_LC] === ce - cs &&
+        t[m + M_PX] === px &&
+        sameBytes(b, ss, se, arena, at + lp) &&
+        sameBytes(b, ts, te, arena, at + lp + ls) &&
+        sameBytes(b, cs, ce, arena, at + lp + ls + lt) &&
+        sameBytes(b, ps, pe, arena, at)
+      ) {
+        return i;
+      }
+    }
+  }
+  bodyAt(slot: number): number {
+    const m = slot * M_STRIDE;
+    const t = this.table;
+    return (
+      (t[m + M_AT] as number) +
+      (t[m + M_LP] as number) +
+      (t[m + M_LS] as number) +
+      (t[m + M_LT] as number) +
+      (t[m + M_LC] as number)
+    );
+  }
+  bodyLength(slot: number): number {
+    return this.table[slot * M_STRIDE + M_BODY] as number;
+  }
+  /**
+   * Adds the record whose offsets are in `o` with hash `h` (not present) and its body: `body` encoded as
+   * UTF-8, its first byte replaced by `first` when `first` >= 0, then `last` when `last` >= 0. Returns
+   * the new entry's slot.
+   */
+  add(b: Uint8Array, o: Int32Array, h: number, body: string, first: number, last: number): number {
+    const ps = o[O_PERMS] as number;
+    const pe = o[O_PERMS_END] as number;
+    const ss = o[O_S] as number;
+    const se = o[O_S_END] as number;
+    const ts = o[O_T] as number;
+    const te = o[O_T_END] as number;
+    const cs = o[O_C] as number;
+    const ce = o[O_C_END] as number;
+    const lp = pe - ps;
+    const ls = se - ss;
+    const lt = te - ts;
+    const lc = ce - cs;
+    const need = lp + ls + lt + lc + body.length * 3 + 1;
+    if (this.count >= this.maxEntries || this.used + need > this.maxBytes) this.clear();
+    this.reserve(need);
+    if ((this.count + 1) * 2 * M_STRIDE > this.table.length) this.grow();
+    const arena = this.arena;
+    const at = this.used;
+    arena.set(b.subarray(ps, pe), at);
+    arena.set(b.subarray(ss, se), at + lp);
+    arena.set(b.subarray(ts, te), at + lp + ls);
+    arena.set(b.subarray(cs, ce), at + lp + ls + lt);
+    const bodyAt = at + lp + ls + lt + lc;
+    let n = this.text.write(body, bodyAt);
+    if (first >= 0 && n > 0) arena[bodyAt] = first;
+    if (last >= 0) arena[bodyAt + n++] = last;
+    this.used = bodyAt + n;
+    this.count++;
+    const slot = this.free(h);
+    const m = slot * M_STRIDE;
+    const t = this.table;
+    t[m + M_HASH] = h + 1;
+    t[m + M_AT] = at;
+    t[m + M_LP] = lp;
+    t[m + M_LS] = ls;
+    t[m + M_LT] = lt;
+    t[m + M_LC] = lc;
+    t[m + M_PX] = o[O_PERMISSIVE] as number;
+    t[m + M_BODY] = n;
+    return slot;
+  }
+  /** The first empty slot of hash `h`'s probe sequence. */
+  private free(h: number): number {
+    const t = this.table;
+    const mask = t.length / M_STRIDE - 1;
+    let i = h & mask;
+    while (t[i * M_STRIDE + M_HASH] !== 0) i = (i + 1) & mask;
+    return i;
+  }
+  private reserve(n: number): void {
+    if (this.used + n <= this.arena.length) return;
+    let cap = this.arena.length * 2;
+    while (cap < this.used + n) cap *= 2;
+    const bigger = new Uint8Array(cap);
+    bigger.set(this.arena.subarray(0, this.used));
+    this.arena = bigger;
+    this.text = Buffer.from(bigger.buffer);
+  }
+  private grow(): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2);
+    for (let m = 0; m < old.length; m += M_STRIDE) {
+      const stored = old[m + M_HASH] as number;
+      if (stored !== 0) this.table.set(old.subarray(m, m + M_STRIDE), this.free(stored - 1) * M_STRIDE);
+    }
+  }
+  private clear(): void {
+    this.table.fill(0);
+    this.count = 0;
+    this.used = 0;
+  }
+}
+
 function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out, totals: Totals) {
   const MAX_RENDERED = 100_000;
+  /** Arena bytes (keys and bodies) of the byte path's cache, at most. */
+  const MAX_RENDERED_BYTES = 64 * 1024 * 1024;
   // Other forms (full parser): keyed scontext -> tcontext -> "class perms permissive".
   let rendered = new Map<string, Map<string, Map<string, Buffer>>>();
   let renderedCount = 0;
@@ -578,7 +736,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     tclass: string;
     perms: string[];
     permissive: boolean | null;
-  }): Buffer => {
+  }): string => {
     const e = explainer.explain({
       scontext: a.scontext,
       tcontext: a.tcontext,
@@ -586,9 +744,11 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       perms: a.perms,
       permissive: a.permissive,
     });
-    if (format === 'ndjson') return bodyJson(a, e);
-    return Buffer.from(printable(explanationText(e)));
+    return format === 'ndjson' ? bodyJson(a, e) : printable(explanationText(e));
   };
+  /** A rendered body's first byte as written (a comma in place of the NDJSON brace) and its last byte. */
+  const firstByte = format === 'ndjson' ? COMMA : -1;
+  const lastByte = format === 'ndjson' ? NL : -1;
 
   const nodeJson = (nodeName: string | null): Buffer => {
     let node = nodes.get(nodeName);
@@ -633,7 +793,8 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
     if (body === undefined) {
-      body = render(a);
+      body = Buffer.from(format === 'ndjson' ? `${render(a)}\n` : render(a));
+      if (firstByte >= 0) body[0] = firstByte;
       if (renderedCount >= MAX_RENDERED) {
         rendered = new Map();
         renderedCount = 0;
@@ -671,10 +832,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       raw,
     );
   };
-  let byteRendered = new Map<number, RenderedBytes>();
-  let byteCount = 0;
-  let keyArena = new Uint8Array(0);
-  let keyUsed = 0;
+  const byteRendered = new RenderedBytes(MAX_RENDERED, MAX_RENDERED_BYTES);
   let lastNodeBytes: Uint8Array = new Uint8Array(0);
   let lastNodeBytesJson: Buffer | undefined;
 
@@ -682,65 +840,15 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
   const onFastBytes = (b: Buffer, s: number, e: number) => {
     if (o[O_DENIED] !== 1) return;
     totals.denials++;
-    const ps = o[O_PERMS] as number;
-    const pe = o[O_PERMS_END] as number;
-    const ss = o[O_S] as number;
-    const se = o[O_S_END] as number;
-    const ts = o[O_T] as number;
-    const te = o[O_T_END] as number;
-    const cs = o[O_C] as number;
-    const ce = o[O_C_END] as number;
-    const px = o[O_PERMISSIVE] as number;
-    const lp = pe - ps;
-    const ls = se - ss;
-    const lt = te - ts;
-    const lc = ce - cs;
-    let h = hashBytes(0x811c9dc5, b, ps, pe);
-    h = hashBytes(h, b, ss, se);
-    h = hashBytes(h, b, ts, te);
-    h = hashBytes(h, b, cs, ce);
-    h = (h ^ (px + 2)) & 0x3fffffff;
-    let r = byteRendered.get(h);
-    while (
-      r !== undefined &&
-      !(
-        r.lp === lp &&
-        r.ls === ls &&
-        r.lt === lt &&
-        r.lc === lc &&
-        r.permissive === px &&
-        sameBytes(b, ss, se, r.key, r.at + lp) &&
-        sameBytes(b, ts, te, r.key, r.at + lp + ls) &&
-        sameBytes(b, cs, ce, r.key, r.at + lp + ls + lt) &&
-        sameBytes(b, ps, pe, r.key, r.at)
-      )
-    ) {
-      r = r.next;
-    }
-    if (r === undefined) {
-      const body = render(fastFromBytes(b, o));
-      if (byteCount >= MAX_RENDERED) {
-        byteRendered = new Map();
-        byteCount = 0;
-      }
-      // Keys are copied into large shared arenas: one small buffer each would burden the GC.
-      const n = lp + ls + lt + lc;
-      if (n > keyArena.length - keyUsed) {
-        keyArena = new Uint8Array(Math.max(KEY_ARENA_BYTES, n));
-        keyUsed = 0;
-      }
-      const key = keyArena;
-      const at = keyUsed;
-      keyUsed += n;
-      copyBytes(b, ps, pe, key, at);
-      copyBytes(b, ss, se, key, at + lp);
-      copyBytes(b, ts, te, key, at + lp + ls);
-      copyBytes(b, cs, ce, key, at + lp + ls + lt);
-      r = { key, at, lp, ls, lt, lc, permissive: px, body, next: byteRendered.get(h) };
-      byteRendered.set(h, r);
-      byteCount++;
-    }
-    const body = r.body;
+    let h = hashBytes(0x811c9dc5, b, o[O_PERMS] as number, o[O_PERMS_END] as number);
+    h = hashBytes(h, b, o[O_S] as number, o[O_S_END] as number);
+    h = hashBytes(h, b, o[O_T] as number, o[O_T_END] as number);
+    h = hashBytes(h, b, o[O_C] as number, o[O_C_END] as number);
+    h = (h ^ ((o[O_PERMISSIVE] as number) + 2)) & 0x3fffffff;
+    let r = byteRendered.find(b, o, h);
+    if (r < 0) r = byteRendered.add(b, o, h, render(fastFromBytes(b, o)), firstByte, lastByte);
+    const bodyAt = byteRendered.bodyAt(r);
+    const body = byteRendered.arena.subarray(bodyAt, bodyAt + byteRendered.bodyLength(r));
     if (format !== 'ndjson') {
       const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
       out.str(printable(b.toString('utf8', s, rawEnd)));
