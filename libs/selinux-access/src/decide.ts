@@ -344,8 +344,28 @@ export class TeCache {
 }
 
 /**
+ * What several decisions on the same (s, t, class) can share: the outcome of each constraint (it depends on
+ * the contexts only, not on booleans or the requested vector) and the bounded parent's allowed vector
+ * under one boolean state (it depends on the state, not on the requested vector or `extraAllow`).
+ */
+export interface DecideMemo {
+  /** Per constraint of the class, by position: -1 not evaluated yet, 0 failed, 1 held. */
+  readonly constraints: Int8Array;
+  /** The state `parentAllowed` was computed under, or null. */
+  parentBs: BoolState | null;
+  parentAllowed: number;
+}
+
+/** An empty memo for decisions on one (s, t, class). */
+export function decideMemo(policy: Policy, cls: number): DecideMemo {
+  const n = policy.classes[cls - 1]?.constraints.length ?? 0;
+  return { constraints: new Int8Array(n).fill(-1), parentBs: null, parentAllowed: 0 };
+}
+
+/**
  * Compute the decision for (s, t, class) and the requested vector. `extraAllow` adds permissions at the TE
- * stage (used to verify a suggested allow rule before offering it). `teCache` is optional.
+ * stage (used to verify a suggested allow rule before offering it). `teCache` is optional. `memo`, when
+ * given, must only ever be passed with the same (s, t, class); the decision is the same with or without it.
  */
 export function decide(
   policy: Policy,
@@ -357,6 +377,7 @@ export function decide(
   extraAllow = 0,
   depth = 0,
   teCache: TeCache | null = null,
+  memo: DecideMemo | null = null,
 ): Decision {
   const rules = teCache ? teCache.get(s.type, t.type, cls) : gatherTe(policy, s.type, t.type, cls);
   let allowed = (rules.allowed | extraAllow) >>> 0;
@@ -392,8 +413,17 @@ export function decide(
   const failed: Constraint[] = [];
   const datum = policy.classes[cls - 1];
   if (datum) {
-    for (const k of datum.constraints) {
-      if ((k.perms & allowed) !== 0 && !evalConstraint(policy, k, s, t, null)) {
+    const constraints = datum.constraints;
+    for (let c = 0; c < constraints.length; c++) {
+      const k = constraints[c] as Constraint;
+      if ((k.perms & allowed) === 0) continue;
+      let held: boolean;
+      const known = memo === null ? -1 : (memo.constraints[c] as number);
+      if (known < 0) {
+        held = evalConstraint(policy, k, s, t, null);
+        if (memo !== null) memo.constraints[c] = held ? 1 : 0;
+      } else held = known === 1;
+      if (!held) {
         allowed = (allowed & ~k.perms) >>> 0;
         failed.push(k);
       }
@@ -418,11 +448,19 @@ export function decide(
   let boundsMasked = 0;
   const parentType = policy.types[s.type - 1]?.bounds ?? 0;
   if (parentType !== 0 && depth < MAX_BOUNDS_DEPTH) {
-    const tb = policy.types[t.type - 1]?.bounds ?? 0;
-    const ps: Context = { ...s, type: parentType };
-    const pt: Context = tb !== 0 ? { ...t, type: tb } : t;
-    const parent = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1, teCache);
-    const masked = (allowed & ~parent.allowed) >>> 0;
+    let parentAllowed: number;
+    if (memo !== null && memo.parentBs === bs) parentAllowed = memo.parentAllowed;
+    else {
+      const tb = policy.types[t.type - 1]?.bounds ?? 0;
+      const ps: Context = { ...s, type: parentType };
+      const pt: Context = tb !== 0 ? { ...t, type: tb } : t;
+      parentAllowed = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1, teCache).allowed;
+      if (memo !== null) {
+        memo.parentBs = bs;
+        memo.parentAllowed = parentAllowed;
+      }
+    }
+    const masked = (allowed & ~parentAllowed) >>> 0;
     if (masked !== 0) {
       allowed = (allowed & ~masked) >>> 0;
       reasons |= REASON_BOUNDS;

@@ -13,7 +13,9 @@ import {
   type BoolState,
   boolNodes,
   type Decision,
+  type DecideMemo,
   decide,
+  decideMemo,
   TeCache,
   flipBool,
   makeBoolState,
@@ -195,7 +197,9 @@ function compute(
   }
   requested >>>= 0;
 
-  const d = decide(policy, s, t, clsValue, requested, st.bs, 0, 0, st.te);
+  // The decisions below (boolean flips, the allow-rule check) share the constraint outcomes and the parent's.
+  const memo = decideMemo(policy, clsValue);
+  const d = decide(policy, s, t, clsValue, requested, st.bs, 0, 0, st.te, memo);
   const evidence: string[] = [];
   if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
   if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
@@ -219,7 +223,7 @@ function compute(
       const flip = flipped(policy, st, b);
       // Cheap necessary condition first: the flip must make TE grant everything requested.
       if ((requested & ~teAllowedWith(policy, te, flip)) !== 0) continue;
-      const d2 = decide(policy, s, t, clsValue, requested, flip, 0, 0, st.te);
+      const d2 = decide(policy, s, t, clsValue, requested, flip, 0, 0, st.te, memo);
       if (d2.reasons === 0) {
         const datum = policy.booleans[b - 1];
         if (!datum) continue;
@@ -250,7 +254,7 @@ function compute(
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
-    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t));
+    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t), memo);
     evidence.unshift(
       `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
     );
@@ -445,8 +449,9 @@ function verifiedAllow(
   requested: number,
   st: StateCache,
   rule: string,
+  memo: DecideMemo,
 ): Fix[] {
-  const d: Decision = decide(policy, s, t, cls, requested, st.bs, requested, 0, st.te);
+  const d: Decision = decide(policy, s, t, cls, requested, st.bs, requested, 0, st.te, memo);
   if (d.reasons === 0) return [{ kind: 'allow', text: rule, verified: true }];
   const datum = policy.classes[cls - 1] as ClassDatum;
   const why: string[] = [];
