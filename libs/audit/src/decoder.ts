@@ -2,7 +2,14 @@
 // parses each line and feeds the reassembler. Pure and synchronous.
 import { isMalformedAvc } from './event.ts';
 import { joinExecveRecords } from './execve.ts';
-import { isHeaderOnly, PARSE_ERROR_CODES, type ParseOptions, parseLineAt } from './parse-line.ts';
+import {
+  isHeaderOnly,
+  type LineRecords,
+  PARSE_ERROR_CODES,
+  type ParseOptions,
+  parseLineAt,
+  parseLineInto,
+} from './parse-line.ts';
 import { createReassembler } from './reassembler.ts';
 import type { AuditEvent, AuditRecord, ParseError } from './types.ts';
 
@@ -87,6 +94,8 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   let skipStart = 0;
   let lineNo = 0;
   const st = { lines: 0, records: 0, malformed: 0, malformedRecords: 0 };
+  /** The records of the line being handled (one reused array, not one per line). */
+  const recs: LineRecords = { items: [], count: 0 };
 
   function tooLong(head: Buffer, offset: number, errors: ParseError[]): void {
     lineNo++;
@@ -113,17 +122,19 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   ): void {
     lineNo++;
     st.lines++;
-    const r = parseLineAt(text, start, stop, lineNo, parseOpts);
-    if (r === null) return;
-    if (!Array.isArray(r)) {
-      r.offset = offset;
+    const e = parseLineInto(text, start, stop, lineNo, parseOpts, recs);
+    if (e !== null) {
+      e.offset = offset;
       st.malformed++;
-      errors.push(r);
+      errors.push(e);
       return;
     }
+    const n = recs.count;
+    if (n === 0) return;
+    const r = recs.items;
     const line = start === 0 && stop === text.length ? text : text.slice(start, stop);
-    if (lineOf !== null && r.length === 1 && isHeaderOnly(r[0]!)) lineOf.set(r[0]!, line);
-    for (let i = 0; i < r.length; i++) {
+    if (lineOf !== null && n === 1 && isHeaderOnly(r[0]!)) lineOf.set(r[0]!, line);
+    for (let i = 0; i < n; i++) {
       st.records++;
       re.push(r[i]!, events, i === 0 ? line : `${line}\n${i}`, offset);
     }

@@ -154,6 +154,23 @@ describe('parseLine: fields and encodings', () => {
     });
   });
 
+  it('keeps every node name exactly, however many hosts take turns (names are shared, not sliced)', () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => `host-${i}.example.com${'x'.repeat(i % 3)}`);
+    for (const round of [0, 1]) {
+      hosts.forEach((h, i) => {
+        const r = parseLine(`node=${h} type=CWD msg=audit(1.00${round}:${i}): cwd="/"`, 1);
+        if (!Array.isArray(r)) throw new Error('expected records');
+        expect(r[0]!.node).toBe(h);
+      });
+    }
+    const glued = parseLine(
+      'node=a1 type=PATH msg=audit(1.001:2): item=0 type=CWD msg=audit(1.001:2): cwd="/"',
+      1,
+    );
+    if (!Array.isArray(glued)) throw new Error('expected records');
+    expect(glued.map((x) => x.node)).toEqual(['a1', 'a1']);
+  });
+
   it('parses headers only when asked to (counting); glued records still split; AVC bodies still parse', () => {
     const r = parseLine('node=h type=SYSCALL msg=audit(1.001:2): arch=c000003e syscall=2 pid=1', 4, {
       headersOnly: true,

@@ -382,8 +382,32 @@ let digitsEnd = 0;
 const SYSLOG_RE =
   /^(?:(?:<\d+>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+) +(\S+) +kernel: *)?(?:kernel: *)?(?:\[ *\d+\.\d+\] *)?(?:audit: *)?(?:type=(\S+) +)?(?:msg=)?audit\((\d{1,12})\.(\d{1,3}):(\d{1,10})\): */;
 
+/** The records of one line, in a reusable array: `items[0 .. count)` (the decoder keeps one). */
+export interface LineRecords {
+  items: AuditRecord[];
+  count: number;
+}
+
+/** Node names seen lately: records share one string per host (no slice pinning the chunk's text). */
+const NODES: string[] = [];
+const MAX_NODES = 16;
+let nodesNext = 0;
+
+function nodeAt(line: string, start: number, end: number): string {
+  const n = end - start;
+  for (let i = 0; i < NODES.length; i++) {
+    const k = NODES[i]!;
+    if (k.length === n && line.startsWith(k, start)) return k;
+  }
+  // A flat copy: a slice of the chunk would keep the whole chunk text alive as long as the name.
+  const name = ` ${line.slice(start, end)}`.slice(1);
+  NODES[nodesNext] = name;
+  nodesNext = (nodesNext + 1) % MAX_NODES;
+  return name;
+}
+
 /**
- * Parses the record starting at `pos` (and any glued onto the same line). Pushes records to `out`;
+ * Parses the record starting at `pos` (and any glued onto the same line). Appends records to `out`;
  * returns an error message, or null.
  */
 function parseAt(
@@ -391,7 +415,7 @@ function parseAt(
   pos: number,
   end: number,
   lineNo: number,
-  out: AuditRecord[],
+  out: LineRecords,
   opts: ParseOptions | undefined,
   nodeIn: string | null,
 ): ParseError | null {
@@ -401,7 +425,7 @@ function parseAt(
   if (nodeLen > 0) {
     let sp = pos + nodeLen;
     while (sp < end && line.charCodeAt(sp) !== SP) sp++;
-    node = line.slice(pos + nodeLen, sp);
+    node = nodeAt(line, pos + nodeLen, sp);
     pos = sp;
     while (pos < end && line.charCodeAt(pos) === SP) pos++;
   }
@@ -437,7 +461,7 @@ function parseAt(
     }
     pos = digitsEnd + 1;
     if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
-  } else if (node === null && out.length === 0) {
+  } else if (node === null && out.count === 0) {
     const m = SYSLOG_RE.exec(pos === 0 && end === line.length ? line : line.slice(pos, end));
     if (m === null) return err(lineNo, line, end, 'noType', 'no type= or node= at the start of the line');
     node = m[1] ?? null;
@@ -460,12 +484,21 @@ function parseAt(
   // (isMalformedAvc), and --selinux-only keeps them anyway.
   if (
     opts?.headersOnly === true &&
-    out.length === 0 &&
+    out.count === 0 &&
     type !== 'AVC' &&
     type !== 'USER_AVC' &&
     !mayGlue(line, pos, end)
   ) {
-    out.push({ type, node, sec, msec, serial, fields: NO_FIELDS, interpreted: NO_INTERPRETED, line: lineNo });
+    out.items[out.count++] = {
+      type,
+      node,
+      sec,
+      msec,
+      serial,
+      fields: NO_FIELDS,
+      interpreted: NO_INTERPRETED,
+      line: lineNo,
+    };
     return null;
   }
 
@@ -510,7 +543,7 @@ function parseAt(
     if (avc !== undefined) rec.avc = avc;
   }
   if (incomplete !== null) markIncompleteArgs(rec, incomplete);
-  out.push(rec);
+  out.items[out.count++] = rec;
   if (glued >= 0) return parseAt(line, glued, end, lineNo, out, opts, node);
   return null;
 }
@@ -584,6 +617,26 @@ export function parseLineAt(
   lineNo: number,
   opts?: ParseOptions,
 ): AuditRecord[] | ParseError | null {
+  const out: LineRecords = { items: [], count: 0 };
+  const e = parseLineInto(line, start, stop, lineNo, opts, out);
+  if (e !== null) return e;
+  return out.count === 0 ? null : out.items;
+}
+
+/**
+ * parseLineAt into a reused array: sets `out.count` to the number of records on the line (0 for blank,
+ * comment and separator lines) and returns null, or returns the ParseError (then `out.count` is
+ * meaningless).
+ */
+export function parseLineInto(
+  line: string,
+  start: number,
+  stop: number,
+  lineNo: number,
+  opts: ParseOptions | undefined,
+  out: LineRecords,
+): ParseError | null {
+  out.count = 0;
   let end = stop;
   while (end > start) {
     const c = line.charCodeAt(end - 1);
@@ -602,8 +655,5 @@ export function parseLineAt(
   if (c0 === 45 /* - */ && line.startsWith('----', pos)) return null;
   if (c0 === 116 /* t */ && line.startsWith('time->', pos)) return null;
   lineStart = start;
-  const out: AuditRecord[] = [];
-  const e = parseAt(line, pos, end, lineNo, out, opts, null);
-  if (e !== null) return e;
-  return out;
+  return parseAt(line, pos, end, lineNo, out, opts, null);
 }
