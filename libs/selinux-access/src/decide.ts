@@ -146,19 +146,33 @@ function pushPair(n: number, i: number, j: number, o: number, g: number): number
 const groupsCache = new WeakMap<Policy, Array<Int32Array | undefined>>();
 /** For one class: the `scIndex` group of every type or attribute value (-1 when it has no rules), dense. */
 function sourceGroups(policy: Policy, cls: number): Int32Array {
+  // The first call per class builds it (kept out of line: this path stays optimized for the lookups).
+  return groupsCache.get(policy)?.[cls] ?? buildSourceGroups(policy, cls);
+}
+
+function buildSourceGroups(policy: Policy, cls: number): Int32Array {
   let byClass = groupsCache.get(policy);
   if (byClass === undefined) {
     byClass = [];
     groupsCache.set(policy, byClass);
   }
-  let groups = byClass[cls];
-  if (groups === undefined) {
-    const index = policy.scIndex;
-    groups = new Int32Array(policy.types.length + 1);
-    for (let v = 0; v < groups.length; v++) groups[v] = index.get(v, 0, cls);
-    byClass[cls] = groups;
-  }
+  const index = policy.scIndex;
+  const groups = new Int32Array(policy.types.length + 1);
+  for (let v = 0; v < groups.length; v++) groups[v] = index.get(v, 0, cls);
+  byClass[cls] = groups;
   return groups;
+}
+
+const boundsCache = new WeakMap<Policy, Int32Array>();
+/** Index = type value: the value of its bounding (parent) type, or 0. Dense, so a lookup stays in cache. */
+export function typeBounds(policy: Policy): Int32Array {
+  let b = boundsCache.get(policy);
+  if (b === undefined) {
+    b = new Int32Array(policy.types.length + 1);
+    for (let v = 1; v <= policy.types.length; v++) b[v] = policy.types[v - 1]?.bounds ?? 0;
+    boundsCache.set(policy, b);
+  }
+  return b;
 }
 
 /**
@@ -446,12 +460,13 @@ export function decide(
 
   // Stage 4: type bounds.
   let boundsMasked = 0;
-  const parentType = policy.types[s.type - 1]?.bounds ?? 0;
+  const bounds = typeBounds(policy);
+  const parentType = bounds[s.type] ?? 0;
   if (parentType !== 0 && depth < MAX_BOUNDS_DEPTH) {
     let parentAllowed: number;
     if (memo !== null && memo.parentBs === bs) parentAllowed = memo.parentAllowed;
     else {
-      const tb = policy.types[t.type - 1]?.bounds ?? 0;
+      const tb = bounds[t.type] ?? 0;
       const ps: Context = { ...s, type: parentType };
       const pt: Context = tb !== 0 ? { ...t, type: tb } : t;
       parentAllowed = decide(policy, ps, pt, cls, requested, bs, 0, depth + 1, teCache).allowed;

@@ -24,6 +24,7 @@ import {
   REASON_RBAC,
   REASON_TE,
   type TeRules,
+  typeBounds,
 } from './decide.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -469,6 +470,7 @@ function verifiedAllow(
 /** Booleans that can change the TE decision for (t1, t2, class), bounds chain included; ascending. */
 function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, cls: number): number[] {
   const out = new Set<number>();
+  const bounds = typeBounds(policy);
   let st = t1;
   let tt = t2;
   for (let depth = 0; depth < 32 && st !== 0; depth++) {
@@ -477,8 +479,8 @@ function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, 
       const node = policy.conds[policy.condEntryNode[ce[k] as number] as number];
       for (const b of node?.booleans ?? []) out.add(b);
     }
-    const parent = policy.types[st - 1]?.bounds ?? 0;
-    tt = policy.types[tt - 1]?.bounds || tt;
+    const parent = bounds[st] ?? 0;
+    tt = bounds[tt] || tt;
     st = parent;
   }
   return [...out].sort((a, b) => a - b);
