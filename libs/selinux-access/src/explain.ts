@@ -90,8 +90,7 @@ function freezeExplanation(e: Explanation): Explanation {
 }
 
 function permList(perms: readonly string[]): string {
-  const sorted = [...perms].sort();
-  return sorted.length === 1 ? (sorted[0] as string) : `{ ${sorted.join(' ')} }`;
+  return perms.length === 1 ? (perms[0] as string) : `{ ${perms.slice().sort().join(' ')} }`;
 }
 
 function explanation(verdict: Verdict, evidence: string[], fixes: Fix[], booleans: BooleanSuggestion[] = []) {
@@ -207,12 +206,11 @@ function compute(
 
   if (d.reasons === 0) {
     const te = st.te.get(s.type, t.type, clsValue);
-    evidence.unshift(
-      `The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${permList(denial.perms)} now.`,
-      ...grantingRules(policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED),
-      MISMATCH,
-    );
-    return explanation('ALLOWED', evidence, [
+    const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${permList(denial.perms)} now.`];
+    grantingRules(lines, policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED);
+    lines.push(MISMATCH);
+    for (const line of evidence) lines.push(line);
+    return explanation('ALLOWED', lines, [
       note('No change needed under this policy: it already allows the access (policy or booleans differ).'),
     ]);
   }
@@ -241,7 +239,9 @@ function compute(
         const bv = policy.boolByName.get(b.name) as number;
         evidence.push(
           `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${permList(denial.perms)}.`,
-          ...grantingRules(policy, te, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true),
+        );
+        grantingRules(evidence, policy, te, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true);
+        evidence.push(
           `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
         );
       }
@@ -263,11 +263,9 @@ function compute(
       evidence.push(`Already allowed: ${permList(permNames(cls, requested & d.teAllowed))}.`);
     }
     if (dontaudited !== 0) {
-      evidence.push(
-        `A dontaudit rule covers ${permList(permNames(cls, dontaudited))}:`,
-        ...grantingRules(policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY),
-        MISMATCH,
-      );
+      evidence.push(`A dontaudit rule covers ${permList(permNames(cls, dontaudited))}:`);
+      grantingRules(evidence, policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY);
+      evidence.push(MISMATCH);
       return explanation('DONTAUDIT', evidence, fixes);
     }
     return explanation('TE_MISSING', evidence, fixes);
@@ -281,7 +279,7 @@ function compute(
       text += r.text;
       for (const c of r.causes) causes.add(c);
     }
-    evidence.push(...text.trimEnd().split('\n'));
+    for (const line of text.trimEnd().split('\n')) evidence.push(line);
     for (const hint of contextHints(s, t)) evidence.push(hint);
     const causeList = [...causes];
     const e = explanation('CONSTRAINT', evidence, [
@@ -486,8 +484,12 @@ function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, 
   return [...out].sort((a, b) => a - b);
 }
 
-/** Rules (sesearch spelling) of `kind` among the gathered rules of (t1, t2, class) covering some of `perms`. */
+/**
+ * Appends to `out` the rules (sesearch spelling) of `kind` among the gathered rules of (t1, t2, class)
+ * covering some of `perms`: at most MAX_LISTED_RULES, then '  ...' when there are more.
+ */
 function grantingRules(
+  out: string[],
   policy: Policy,
   te: TeRules,
   cls: number,
@@ -495,8 +497,8 @@ function grantingRules(
   bs: BoolState,
   kind: number,
   conditionalOnly = false,
-): string[] {
-  const out: string[] = [];
+): void {
+  const base = out.length;
   const datum = policy.classes[cls - 1] as ClassDatum;
   const name = (v: number) => policy.types[v - 1]?.name ?? String(v);
   const mask = datum.nperms >= 32 ? 0xffffffff : 2 ** datum.nperms - 1;
@@ -512,7 +514,7 @@ function grantingRules(
   const pairs = te.pairs;
   const vectors = policy.teVectors;
   const lists = policy.condLists;
-  for (let p = 0; p < pairs.length && out.length <= MAX_LISTED_RULES; p += 4) {
+  for (let p = 0; p < pairs.length && out.length - base <= MAX_LISTED_RULES; p += 4) {
     const i = pairs[p] as number;
     const j = pairs[p + 1] as number;
     const o = pairs[p + 2] as number;
@@ -535,8 +537,10 @@ function grantingRules(
       show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
     }
   }
-  if (out.length > MAX_LISTED_RULES) return [...out.slice(0, MAX_LISTED_RULES), '  ...'];
-  return out;
+  if (out.length - base > MAX_LISTED_RULES) {
+    out.length = base + MAX_LISTED_RULES;
+    out.push('  ...');
+  }
 }
 
 const blastCache = new WeakMap<Policy, Map<string, BlastRadius>>();
