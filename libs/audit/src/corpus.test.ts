@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
 import { eventToJson, isSelinuxEvent } from './event.ts';
 import { decodeHex, isHexString } from './hex.ts';
+import { interpretRecord } from './interpret/index.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
 import type { AuditEvent } from './types.ts';
 
@@ -126,6 +127,25 @@ describe.runIf(present)('audit corpus', () => {
     }
     // Lines with a glued second record (or `type=` text in a body) take the full parse.
     expect(glued).toBeGreaterThan(0);
+  });
+
+  it('interprets records with the per-key-sequence kinds exactly as with the per-field lookup', () => {
+    const files = walk(CORPUS)
+      .map((f) => relative(CORPUS, f))
+      .filter((f) => !/\.(json|golden|md|csv|ref)$/.test(f));
+    let compared = 0;
+    for (const f of files) {
+      for (const e of parseAuditText(read(f)).events) {
+        for (const r of e.records) {
+          const want = interpretRecord(r.type, r.fields);
+          // ENRICHED uppercase fields follow the interpreted ones.
+          const got = Object.entries(r.interpreted).slice(0, Object.keys(want).length);
+          expect(JSON.stringify(Object.fromEntries(got)), f).toBe(JSON.stringify(want));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 
   it('select with headersOnly returns exactly the selected events of a full parse, parsed in full', () => {

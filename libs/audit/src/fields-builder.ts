@@ -6,6 +6,7 @@
 // small compiled factory returning an object literal: a fast object with a shared hidden class. Rare or
 // odd sequences (repeated keys, too many keys, a full cache) take the plain path.
 
+import { fieldKind } from './interpret/index.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
 
 const MAX_SHAPES = 2048;
@@ -23,6 +24,11 @@ interface Shape {
   plain: boolean;
   /** Per key: the field dictionary marks it as encoded (hex when unquoted). */
   encoded: boolean[];
+  /**
+   * Per key: its interpretation kind (`fieldKind`), in the order `for...in` visits the built object; null
+   * when a key is an array index (those are visited first, out of sequence).
+   */
+  kinds: Uint8Array | null;
 }
 
 const shapes = new Map<number, Shape>();
@@ -38,6 +44,23 @@ let predKeys: string[] = [];
 let predEncoded: boolean[] = [];
 let predOk = false;
 let curType = '';
+/** Kinds of the object buildFields returned last (null: built by the plain path). */
+let lastKinds: Uint8Array | null = null;
+
+/** Interpretation kinds of the keys of the object buildFields just returned, or null. */
+export function builtKinds(): Uint8Array | null {
+  return lastKinds;
+}
+
+/** True for an array-index key, which `for...in` visits before every other key. */
+function isIndexKey(k: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
+}
+
+function kindsOf(keys: string[]): Uint8Array | null {
+  if (keys.some(isIndexKey)) return null;
+  return Uint8Array.from(keys, fieldKind);
+}
 
 export function resetFields(type: string): void {
   count = 0;
@@ -128,6 +151,7 @@ function putPlain(fields: Record<string, string>, key: string, value: string): v
 }
 
 function buildPlain(): Record<string, string> {
+  lastKinds = null;
   const fields: Record<string, string> = {};
   for (let i = 0; i < count; i++) putPlain(fields, KEYS[i]!, VALS[i]!);
   return fields;
@@ -158,8 +182,14 @@ function hashKeys(n: number): number {
 /** The collected keys and values as a `fields` object (first value wins for a repeated key). */
 export function buildFields(): Record<string, string> {
   const n = count;
-  if (n === 0) return {};
-  if (predOk && n === predKeys.length && pred!.factory !== null) return pred!.factory(VALS);
+  if (n === 0) {
+    lastKinds = null;
+    return {};
+  }
+  if (predOk && n === predKeys.length && pred!.factory !== null) {
+    lastKinds = pred!.kinds;
+    return pred!.factory(VALS);
+  }
   if (n > MAX_SHAPE_KEYS) return buildPlain();
   const h = hashKeys(n);
   const shape = shapes.get(h);
@@ -176,6 +206,7 @@ export function buildFields(): Record<string, string> {
       if (same) {
         if (shape.factory !== null) {
           byType.set(curType, shape);
+          lastKinds = shape.kinds;
           return shape.factory(VALS);
         }
         if (!shape.plain && ++shape.hits >= COMPILE_AFTER) shape.factory = compile(keys);
@@ -186,7 +217,14 @@ export function buildFields(): Record<string, string> {
   if (shapes.size < MAX_SHAPES) {
     const keys = KEYS.slice(0, n);
     const plain = new Set(keys).size !== n;
-    shapes.set(h, { keys, hits: 1, factory: null, plain, encoded: keys.map(isEncodedField) });
+    shapes.set(h, {
+      keys,
+      hits: 1,
+      factory: null,
+      plain,
+      encoded: keys.map(isEncodedField),
+      kinds: kindsOf(keys),
+    });
   }
   return buildPlain();
 }

@@ -6,6 +6,7 @@ export function interpret(
   type: string,
   fields: Record<string, string>,
   opts: ParseOptions | undefined,
+  kinds?: ArrayLike<number> | null,
 ): Record<string, unknown> {
-  return interpretRecord(type, fields, opts);
+  return interpretRecord(type, fields, opts, kinds);
 }

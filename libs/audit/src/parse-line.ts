@@ -6,6 +6,7 @@ import { markIncompleteArgs } from './execve.ts';
 import {
   addField,
   buildFields,
+  builtKinds,
   fieldCount,
   indexOfKey,
   isEncodedField,
@@ -533,7 +534,8 @@ function parseAt(
     }
   }
   const fields = buildFields();
-  const interpreted: Record<string, unknown> = opts?.interpret === false ? {} : interpret(type, fields, opts);
+  const interpreted: Record<string, unknown> =
+    opts?.interpret === false ? {} : interpret(type, fields, opts, builtKinds());
   if (enriched !== null) {
     for (const k in enriched) interpreted[k] = enriched[k];
   }

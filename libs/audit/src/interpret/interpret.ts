@@ -68,6 +68,14 @@ for (const f of ['gid', 'egid', 'sgid', 'fsgid', 'ogid', 'igid', 'inode_gid', 'o
   FIELD_KIND.set(f, K_GID);
 }
 
+/**
+ * The interpretation kind of a field name (0: none). A record whose key sequence is known can look its
+ * kinds up once per sequence and pass them to interpretRecord (the fields builder does).
+ */
+export function fieldKind(key: string): number {
+  return FIELD_KIND.get(key) ?? 0;
+}
+
 function isUnset(v: string): boolean {
   return v === '4294967295' || v === '-1';
 }
@@ -125,16 +133,20 @@ function idValue(kind: 'uid' | 'gid', v: string, opts: InterpretOptions | undefi
  * - uid/gid fields: names, only when `opts.resolveIds` is given and knows the id;
  * - `capability` (AVC tclass capability): name (`sys_admin`); capability sets (cap_pe, old_pp, BPRM_FCAPS
  *   pp/pi/pe/fp/fi, ...) other than `0`: list of names.
+ *
+ * `kinds`, when given, holds `fieldKind` of each key of `fields` in `for...in` order.
  */
 export function interpretRecord(
   type: string,
   fields: Record<string, string>,
   opts?: InterpretOptions,
+  kinds?: ArrayLike<number> | null,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  let i = 0;
   for (const key in fields) {
-    const kind = FIELD_KIND.get(key);
-    if (kind === undefined) continue;
+    const kind = kinds != null ? kinds[i++]! : (FIELD_KIND.get(key) ?? 0);
+    if (kind === 0) continue;
     const v = fields[key]!;
     switch (kind) {
       case K_ARCH: {
