@@ -143,24 +143,60 @@ function pushPair(n: number, i: number, j: number, o: number, g: number): number
   return n + 4;
 }
 
-const groupsCache = new WeakMap<Policy, Array<Int32Array | undefined>>();
-/** For one class: the `scIndex` group of every type or attribute value (-1 when it has no rules), dense. */
-function sourceGroups(policy: Policy, cls: number): Int32Array {
-  // The first call per class builds it (kept out of line: this path stays optimized for the lookups).
-  return groupsCache.get(policy)?.[cls] ?? buildSourceGroups(policy, cls);
+// The policy's (source, class) -> targets index (scIndex, scRanges, scTargets, scTe, scCond) laid out for
+// rulePairs, so that one source attribute costs about two cache lines instead of five: per class, a dense
+// array of each type or attribute value's span [start, end) of entries (empty when it has no rules), and
+// per policy the entries themselves as (target, teIndex offset, condIndex offset) triples.
+const E_TARGET = 0;
+const E_TE = 1;
+const E_COND = 2;
+const E_STRIDE = 3;
+
+interface SourceSpans {
+  /** The (target, te, cond) triples of every (source, class) group, back to back. */
+  readonly entries: Int32Array;
+  /** Per class value: [start, end) entry numbers of every type or attribute value (built on first use). */
+  readonly byClass: Array<Int32Array | undefined>;
 }
 
-function buildSourceGroups(policy: Policy, cls: number): Int32Array {
-  let byClass = groupsCache.get(policy);
-  if (byClass === undefined) {
-    byClass = [];
-    groupsCache.set(policy, byClass);
+const spansCache = new WeakMap<Policy, SourceSpans>();
+
+function sourceSpansOf(policy: Policy): SourceSpans {
+  let sp = spansCache.get(policy);
+  if (sp === undefined) {
+    const targets = policy.scTargets;
+    const te = policy.scTe;
+    const cond = policy.scCond;
+    const entries = new Int32Array(targets.length * E_STRIDE);
+    for (let k = 0; k < targets.length; k++) {
+      entries[k * E_STRIDE + E_TARGET] = targets[k] as number;
+      entries[k * E_STRIDE + E_TE] = te[k] as number;
+      entries[k * E_STRIDE + E_COND] = cond[k] as number;
+    }
+    sp = { entries, byClass: [] };
+    spansCache.set(policy, sp);
   }
+  return sp;
+}
+
+/** For one class: [start, end) entry numbers per type or attribute value, dense (start = end: no rules). */
+function classSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Array {
+  // The first call per class builds it (kept out of line: this path stays optimized for the lookups).
+  return sp.byClass[cls] ?? buildClassSpans(sp, policy, cls);
+}
+
+function buildClassSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Array {
   const index = policy.scIndex;
-  const groups = new Int32Array(policy.types.length + 1);
-  for (let v = 0; v < groups.length; v++) groups[v] = index.get(v, 0, cls);
-  byClass[cls] = groups;
-  return groups;
+  const ranges = policy.scRanges;
+  const spans = new Int32Array((policy.types.length + 1) * 2);
+  for (let v = 0; v <= policy.types.length; v++) {
+    const g = index.get(v, 0, cls);
+    if (g < 0) continue;
+    spans[v * 2] = ranges[g] as number;
+    spans[v * 2 + 1] = ranges[g + 1] as number;
+  }
+  sp.byClass[cls] = spans;
+  return spans;
 }
 
 const boundsCache = new WeakMap<Policy, Int32Array>();
@@ -177,36 +213,34 @@ export function typeBounds(policy: Policy): Int32Array {
 
 /**
  * Every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and condIndex
- * offset (-1 when absent), as quadruples in `scratch`; returns their length. One hash lookup per source
- * attribute, then a sorted intersection.
+ * offset (-1 when absent), as quadruples in `scratch`; returns their length. One dense-array load per
+ * source attribute, then a sorted intersection.
  */
 function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number {
   const a1 = policy.typeAttrs[t1];
   const a2 = policy.typeAttrs[t2];
   if (!a1 || !a2 || a2.length === 0) return 0;
-  const groups = sourceGroups(policy, cls);
-  const ranges = policy.scRanges;
-  const targets = policy.scTargets;
-  const teOff = policy.scTe;
-  const condOff = policy.scCond;
+  const sp = sourceSpansOf(policy);
+  const spans = classSpans(sp, policy, cls);
+  const ent = sp.entries;
   const m = a2.length;
   let n = 0;
   for (let x = 0; x < a1.length; x++) {
     const i = a1[x] as number;
-    const g = groups[i] as number;
-    if (g < 0) continue;
-    let lo = ranges[g] as number;
-    const end = ranges[g + 1] as number;
+    let lo = spans[i * 2] as number;
+    const end = spans[i * 2 + 1] as number;
+    if (lo === end) continue;
     if (end - lo <= 8 * m) {
       // Merge walk of two ascending lists.
       let y = 0;
       while (lo < end && y < m) {
-        const tj = targets[lo] as number;
+        const e = lo * E_STRIDE;
+        const tj = ent[e + E_TARGET] as number;
         const aj = a2[y] as number;
         if (tj < aj) lo++;
         else if (tj > aj) y++;
         else {
-          n = pushPair(n, i, aj, teOff[lo] as number, condOff[lo] as number);
+          n = pushPair(n, i, aj, ent[e + E_TE] as number, ent[e + E_COND] as number);
           lo++;
           y++;
         }
@@ -219,12 +253,13 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
         let h = end - 1;
         while (l <= h) {
           const mid = (l + h) >>> 1;
-          const v = targets[mid] as number;
+          const v = ent[mid * E_STRIDE + E_TARGET] as number;
           if (v < aj) l = mid + 1;
           else h = mid - 1;
         }
         lo = l;
-        if (l < end && targets[l] === aj) n = pushPair(n, i, aj, teOff[l] as number, condOff[l] as number);
+        const e = l * E_STRIDE;
+        if (l < end && ent[e + E_TARGET] === aj) n = pushPair(n, i, aj, ent[e + E_TE] as number, ent[e + E_COND] as number);
       }
     }
   }
