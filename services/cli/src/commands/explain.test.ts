@@ -266,8 +266,7 @@ describe('RenderedBytes', () => {
     line('read', 'u:r:a_t:s0', 'u:r:a_t:s0', 'file', ''),
   ];
   const offsets = lines.map((b) => avcOffsets(b) as Int32Array);
-  const bodyOf = (c: RenderedBytes, slot: number) =>
-    Buffer.from(c.arena.subarray(c.bodyAt(slot), c.bodyAt(slot) + c.bodyLength(slot))).toString();
+  const bodyOf = (c: RenderedBytes, slot: number) => Buffer.from(c.body(slot)).toString();
 
   it('tells apart records whose hashes collide and returns each body as added', () => {
     const c = new RenderedBytes(100, 1 << 20);
@@ -283,6 +282,18 @@ describe('RenderedBytes', () => {
     // The same record found from another line (other pid, serial) holding it.
     const again = line('read', 'u:r:a_t:s0', 'u:r:b_t:s0', 'dir', '');
     expect(bodyOf(c, c.find(again, avcOffsets(again)!, 7))).toBe(',body 4 é\n');
+  });
+
+  it('keeps bodies larger than an arena chunk, and entries added after a clear reuse the chunks', () => {
+    const c = new RenderedBytes(4, 1 << 30);
+    const big = (i: number) => `${i}${'é'.repeat(3_000_000)}`; // 6 MB: more than a 4 MiB chunk
+    const bodies = [`small 0`, big(1), `small 2`, `small 3`, big(4), `small 5`, big(6), `small 7`];
+    bodies.forEach((body, i) => {
+      c.add(lines[i]!, offsets[i]!, i, body, -1, -1);
+      // The last added, and those added since the last clear (every 4 entries), are found intact.
+      for (let k = i - (i % 4); k <= i; k++)
+        expect(bodyOf(c, c.find(lines[k]!, offsets[k]!, k))).toBe(bodies[k]);
+    });
   });
 
   it('is bounded: cleared when full, by entries or by bytes', () => {

@@ -554,7 +554,7 @@ function sameBytes(b: Uint8Array, from: number, to: number, key: Uint8Array, at:
 // Fields of one slot of RenderedBytes's table (stride M_STRIDE Int32s, 32 bytes: a lookup reads one cache
 // line of the table, then the entry's bytes in the arena).
 const M_HASH = 0; // hash + 1; 0 marks an empty slot
-const M_AT = 1; // key bytes (perms, scontext, tcontext, tclass) then the body, in `arena`
+const M_AT = 1; // chunk << CHUNK_BITS | offset of the key bytes (perms, scontext, tcontext, tclass), then the body
 const M_LP = 2;
 const M_LS = 3;
 const M_LT = 4;
@@ -562,13 +562,18 @@ const M_LC = 5;
 const M_PX = 6; // permissive: -1 absent, 0, 1
 const M_BODY = 7; // body length in bytes
 const M_STRIDE = 8;
+/** Arena chunks of 4 MiB (an entry larger than that gets a chunk of its own, at offset 0). */
+const CHUNK_BITS = 22;
+const CHUNK_BYTES = 1 << CHUNK_BITS;
+const OFFSET_MASK = CHUNK_BYTES - 1;
 
 /**
  * The rendered body of each distinct denial of the byte path, keyed by the raw bytes of its fields (perms,
  * scontext, tcontext, tclass, permissive): an open-addressing table whose slots hold each entry's fields in
- * an Int32Array, the key bytes and the body of each entry back to back in one arena. No object per entry
- * (nothing for the GC to trace); a hit reads one slot and the entry's bytes. Bounded: cleared when it
- * holds `maxEntries` entries or its arena would pass `maxBytes`.
+ * an Int32Array, the key bytes and the body of each entry back to back in an arena of large chunks (never
+ * copied; reused after a clear). No object per entry (nothing for the GC to trace); a hit reads one slot
+ * and the entry's bytes. Bounded: cleared when it holds `maxEntries` entries or its entries would take
+ * more than `maxBytes`.
  */
 export class RenderedBytes {
   private readonly maxEntries: number;
@@ -576,19 +581,22 @@ export class RenderedBytes {
   private table = new Int32Array(1024 * M_STRIDE);
   private count = 0;
   /**
-   * The arena and its used length; `text` is a Buffer over the same memory, to encode strings straight
-   * into it (the arena itself is a plain Uint8Array: its subarrays are cheap views, not Buffers).
+   * The arena chunks, and Buffers over the same memory to encode strings straight into them (the chunks
+   * themselves are plain Uint8Arrays: their subarrays are cheap views, not Buffers).
    */
-  arena = new Uint8Array(1 << 20);
-  private text = Buffer.from(this.arena.buffer);
-  private used = 0;
+  private chunks: Uint8Array[] = [];
+  private texts: Buffer[] = [];
+  /** The chunk being filled (-1 before the first entry), its used length, and the bytes of all entries. */
+  private cur = -1;
+  private used = CHUNK_BYTES;
+  private bytes = 0;
   constructor(maxEntries: number, maxBytes: number) {
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
   }
   /**
    * The slot of the record whose offsets are in `o` (see scanAvcBytes) with hash `h` (30 bits), or -1. Its
-   * body is `arena[bodyAt(slot), bodyAt(slot) + bodyLength(slot))`.
+   * body is `body(slot)`.
    */
   find(b: Uint8Array, o: Int32Array, h: number): number {
     const ps = o[O_PERMS] as number;
@@ -601,7 +609,6 @@ export class RenderedBytes {
     const ce = o[O_C_END] as number;
     const px = o[O_PERMISSIVE] as number;
     const t = this.table;
-    const arena = this.arena;
     const mask = t.length / M_STRIDE - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const m = i * M_STRIDE;
@@ -611,7 +618,9 @@ export class RenderedBytes {
       const lp = pe - ps;
       const ls = se - ss;
       const lt = te - ts;
-      const at = t[m + M_AT] as number;
+      const where = t[m + M_AT] as number;
+      const arena = this.chunks[where >>> CHUNK_BITS] as Uint8Array;
+      const at = where & OFFSET_MASK;
       if (
         t[m + M_LP] === lp &&
         t[m + M_LS] === ls &&
@@ -627,19 +636,18 @@ export class RenderedBytes {
       }
     }
   }
-  bodyAt(slot: number): number {
+  /** The rendered body of a slot `find` or `add` returned (a view, valid until the next `add`). */
+  body(slot: number): Uint8Array {
     const m = slot * M_STRIDE;
     const t = this.table;
-    return (
-      (t[m + M_AT] as number) +
+    const where = t[m + M_AT] as number;
+    const at =
+      (where & OFFSET_MASK) +
       (t[m + M_LP] as number) +
       (t[m + M_LS] as number) +
       (t[m + M_LT] as number) +
-      (t[m + M_LC] as number)
-    );
-  }
-  bodyLength(slot: number): number {
-    return this.table[slot * M_STRIDE + M_BODY] as number;
+      (t[m + M_LC] as number);
+    return (this.chunks[where >>> CHUNK_BITS] as Uint8Array).subarray(at, at + (t[m + M_BODY] as number));
   }
   /**
    * Adds the record whose offsets are in `o` with hash `h` (not present) and its body: `body` encoded as
@@ -660,26 +668,27 @@ export class RenderedBytes {
     const lt = te - ts;
     const lc = ce - cs;
     const need = lp + ls + lt + lc + body.length * 3 + 1;
-    if (this.count >= this.maxEntries || this.used + need > this.maxBytes) this.clear();
+    if (this.count >= this.maxEntries || this.bytes + need > this.maxBytes) this.clear();
     this.reserve(need);
     if ((this.count + 1) * 2 * M_STRIDE > this.table.length) this.grow();
-    const arena = this.arena;
+    const arena = this.chunks[this.cur] as Uint8Array;
     const at = this.used;
     arena.set(b.subarray(ps, pe), at);
     arena.set(b.subarray(ss, se), at + lp);
     arena.set(b.subarray(ts, te), at + lp + ls);
     arena.set(b.subarray(cs, ce), at + lp + ls + lt);
     const bodyAt = at + lp + ls + lt + lc;
-    let n = this.text.write(body, bodyAt);
+    let n = (this.texts[this.cur] as Buffer).write(body, bodyAt);
     if (first >= 0 && n > 0) arena[bodyAt] = first;
     if (last >= 0) arena[bodyAt + n++] = last;
     this.used = bodyAt + n;
+    this.bytes += this.used - at;
     this.count++;
     const slot = this.free(h);
     const m = slot * M_STRIDE;
     const t = this.table;
     t[m + M_HASH] = h + 1;
-    t[m + M_AT] = at;
+    t[m + M_AT] = (this.cur << CHUNK_BITS) | at;
     t[m + M_LP] = lp;
     t[m + M_LS] = ls;
     t[m + M_LT] = lt;
@@ -696,14 +705,18 @@ export class RenderedBytes {
     while (t[i * M_STRIDE + M_HASH] !== 0) i = (i + 1) & mask;
     return i;
   }
+  /** Makes the current chunk hold `n` more bytes: the next chunk (reused, or new) when it cannot. */
   private reserve(n: number): void {
-    if (this.used + n <= this.arena.length) return;
-    let cap = this.arena.length * 2;
-    while (cap < this.used + n) cap *= 2;
-    const bigger = new Uint8Array(cap);
-    bigger.set(this.arena.subarray(0, this.used));
-    this.arena = bigger;
-    this.text = Buffer.from(bigger.buffer);
+    // Entries start below CHUNK_BYTES (the offset bits), even in a larger chunk made for one big entry.
+    const chunk = this.chunks[this.cur];
+    if (chunk !== undefined && this.used < CHUNK_BYTES && this.used + n <= chunk.length) return;
+    this.cur++;
+    this.used = 0;
+    const reused = this.chunks[this.cur];
+    if (reused !== undefined && reused.length >= n) return;
+    const fresh = new Uint8Array(Math.max(CHUNK_BYTES, n));
+    this.chunks[this.cur] = fresh;
+    this.texts[this.cur] = Buffer.from(fresh.buffer);
   }
   private grow(): void {
     const old = this.table;
@@ -716,7 +729,9 @@ export class RenderedBytes {
   private clear(): void {
     this.table.fill(0);
     this.count = 0;
-    this.used = 0;
+    this.cur = -1;
+    this.used = CHUNK_BYTES;
+    this.bytes = 0;
   }
 }
 
@@ -847,8 +862,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     h = (h ^ ((o[O_PERMISSIVE] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
     if (r < 0) r = byteRendered.add(b, o, h, render(fastFromBytes(b, o)), firstByte, lastByte);
-    const bodyAt = byteRendered.bodyAt(r);
-    const body = byteRendered.arena.subarray(bodyAt, bodyAt + byteRendered.bodyLength(r));
+    const body = byteRendered.body(r);
     if (format !== 'ndjson') {
       const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
       out.str(printable(b.toString('utf8', s, rawEnd)));
