@@ -29,6 +29,11 @@ Exit status: 0 on success (malformed lines are counted, not fatal), 64 on a usag
 const EX_USAGE = 64;
 const EX_NOINPUT = 66;
 const EX_IOERR = 74;
+/**
+ * Read size. Every event a chunk closes stays alive until the chunk's output is written, so larger
+ * chunks keep more records alive across scavenges: 256 KiB took ~19% more instructions than 64 KiB
+ * (32 KiB was the same as 64 KiB).
+ */
 const CHUNK_BYTES = 64 * 1024;
 /** Output is encoded straight into buffers of this size (no joined batch string, no extra copy). */
 const OUT_BYTES = 1024 * 1024;
