@@ -245,3 +245,35 @@ describe('BOUNDS fixture (fixtures/BOUNDS): what the type bound removed', () => 
     expect(e.evidence.some((line) => line.startsWith('The bound removes'))).toBe(false);
   });
 });
+
+describe('the explainer caches', () => {
+  it('explain as a fresh explainer does, with more contexts than context slots (hits and collisions)', () => {
+    const policy = samplePolicy();
+    const users = policy.users.map((u) => u.name);
+    const roles = policy.roles.map((r) => r.name);
+    const types = policy.types.filter((t) => !t.isAttribute).map((t) => t.name);
+    const levels = ['s0', 's0-s0:c0.c3', 's0:c1', 's1', 'nosuch'];
+    const contexts: string[] = [];
+    for (const u of users)
+      for (const r of roles) for (const t of types) for (const l of levels) contexts.push(`${u}:${r}:${t}:${l}`);
+    expect(contexts.length).toBeGreaterThan(600);
+    const classes = policy.classes.map((c) => c.name);
+    const shared = createExplainer(policy, { memoize: false });
+    let seed = 7;
+    const pick = <T>(xs: readonly T[]): T => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return xs[seed % xs.length] as T;
+    };
+    for (let i = 0; i < 1500; i++) {
+      const cls = policy.classes.find((c) => c.name === pick(classes));
+      const perm = cls ? [...cls.ownPerms.keys(), ...(cls.common?.perms.keys() ?? [])][0] : undefined;
+      const denial = {
+        scontext: pick(contexts),
+        tcontext: i % 3 === 0 ? (contexts[i % contexts.length] as string) : pick(contexts),
+        tclass: cls?.name ?? 'file',
+        perms: [perm ?? 'read'],
+      };
+      expect(shared.explain(denial)).toEqual(createExplainer(policy, { memoize: false }).explain(denial));
+    }
+  });
+});

@@ -54,6 +54,8 @@ const MAX_PERMS = 64;
 /** Rules quoted as evidence, at most. */
 const MAX_LISTED_RULES = 8;
 const MAX_PERM_NAME = 256;
+/** Slots of an explainer's direct-mapped cache of parsed contexts (a power of two). */
+const CONTEXT_SLOTS = 512;
 
 interface StateCache {
   te: TeCache;
@@ -105,7 +107,11 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
   const memoize = opts.memoize ?? true;
   const states = new Map<string, StateCache>();
   const teCache = new TeCache(policy);
-  const contexts = new Map<string, ContextResult>();
+  // Parsed contexts, direct-mapped (a slot per cheap hash of the text, the last one parsed there): hot
+  // contexts stay found, and a miss costs one string comparison. A Map of every context seen cost more
+  // than parsing saved when contexts are many (bench:policy: 22.8k contexts over 29.8k denials).
+  const contextKeys = new Array<string>(CONTEXT_SLOTS).fill('');
+  const contextValues = new Array<ContextResult | undefined>(CONTEXT_SLOTS).fill(undefined);
 
   function stateFor(overrides?: Readonly<Record<string, boolean>>): StateCache {
     let key = '';
@@ -140,12 +146,18 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
   }
 
   function context(text: string): ContextResult {
-    let r = contexts.get(text);
-    if (!r) {
-      if (contexts.size >= cacheSize) contexts.clear();
-      r = parseContext(policy, text, true);
-      contexts.set(text, r);
-    }
+    const n = text.length;
+    const slot =
+      n === 0
+        ? 0
+        : (Math.imul(n, 0x9e3779b1) ^ Math.imul(text.charCodeAt(n - 1), 31) ^ Math.imul(text.charCodeAt(n >>> 1), 961) ^
+            text.charCodeAt(n >>> 2)) &
+          (CONTEXT_SLOTS - 1);
+    const cached = contextValues[slot];
+    if (cached !== undefined && contextKeys[slot] === text) return cached;
+    const r = parseContext(policy, text, true);
+    contextKeys[slot] = text;
+    contextValues[slot] = r;
     return r;
   }
 
