@@ -112,6 +112,82 @@ function containsAll(a: Ebitmap, b: Ebitmap): boolean {
   return true;
 }
 
+/**
+ * The policy's `typeByName` (types, aliases, attributes) as an open-addressing table over typed arrays,
+ * looked up by a range of characters of the context text: no substring, no Map probe through several
+ * objects (typeByName holds thousands of names, so each of those is a cache miss).
+ */
+export class NameTable {
+  /** Per slot: hash + 1 (0 = empty), start and length of the name in `chars`, value. */
+  private readonly slots: Int32Array;
+  private readonly chars: Uint16Array;
+  private readonly mask: number;
+  constructor(names: ReadonlyMap<string, number>) {
+    let cap = 16;
+    while (cap < names.size * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.slots = new Int32Array(cap * 4);
+    let total = 0;
+    for (const name of names.keys()) total += name.length;
+    this.chars = new Uint16Array(total);
+    let at = 0;
+    for (const [name, value] of names) {
+      for (let i = 0; i < name.length; i++) this.chars[at + i] = name.charCodeAt(i);
+      const h = NameTable.hash(name, 0, name.length);
+      let i = h & this.mask;
+      while (this.slots[i * 4] !== 0) i = (i + 1) & this.mask;
+      this.slots[i * 4] = h + 1;
+      this.slots[i * 4 + 1] = at;
+      this.slots[i * 4 + 2] = name.length;
+      this.slots[i * 4 + 3] = value;
+      at += name.length;
+    }
+  }
+  static hash(s: string, from: number, to: number): number {
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return (h ^ (h >>> 15)) & 0x3fffffff;
+  }
+  /** The value of the name s[from, to), or undefined. */
+  get(s: string, from: number, to: number): number | undefined {
+    const h = NameTable.hash(s, from, to);
+    const slots = this.slots;
+    const chars = this.chars;
+    const n = to - from;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const stored = slots[i * 4] as number;
+      if (stored === 0) return undefined;
+      if (stored !== h + 1 || slots[i * 4 + 2] !== n) continue;
+      const at = slots[i * 4 + 1] as number;
+      let k = 0;
+      while (k < n && chars[at + k] === s.charCodeAt(from + k)) k++;
+      if (k === n) return slots[i * 4 + 3] as number;
+    }
+  }
+}
+
+const typeNamesCache = new WeakMap<Policy, NameTable>();
+function typeNames(policy: Policy): NameTable {
+  let t = typeNamesCache.get(policy);
+  if (t === undefined) {
+    t = new NameTable(policy.typeByName);
+    typeNamesCache.set(policy, t);
+  }
+  return t;
+}
+
+const attributesCache = new WeakMap<Policy, Uint8Array>();
+/** Index = type value: 1 for an attribute. Dense, so a lookup stays in cache. */
+function attributeFlags(policy: Policy): Uint8Array {
+  let a = attributesCache.get(policy);
+  if (a === undefined) {
+    a = new Uint8Array(policy.types.length + 1);
+    for (let v = 1; v <= policy.types.length; v++) a[v] = policy.types[v - 1]?.isAttribute ? 1 : 0;
+    attributesCache.set(policy, a);
+  }
+  return a;
+}
+
 type Range = readonly [Level, Level];
 const rangeCache = new WeakMap<Policy, Map<string, Range | string>>();
 const MAX_CACHED_RANGES = 10_000;
@@ -160,9 +236,9 @@ export function parseContext(policy: Policy, text: string, strict: boolean): Con
   if (user === undefined) return fail(`unknown user ${quote(userName)}`);
   const role = policy.roleByName.get(roleName);
   if (role === undefined) return fail(`unknown role ${quote(roleName)}`);
-  const type = policy.typeByName.get(typeName);
+  const type = typeNames(policy).get(text, c2 + 1, c3 < 0 ? text.length : c3);
   if (type === undefined) return fail(`unknown type ${quote(typeName)}`);
-  if (policy.types[type - 1]?.isAttribute) return fail(`${quote(typeName)} is an attribute, not a type`);
+  if (attributeFlags(policy)[type] === 1) return fail(`${quote(typeName)} is an attribute, not a type`);
   let low = NO_LEVEL;
   let high = NO_LEVEL;
   if (policy.mls) {
