@@ -2,8 +2,9 @@ import {
   type AuditDecoder,
   type AuditEvent,
   createAuditDecoder,
-  type ParseError,
+  isMalformedAvc,
   isSelinuxEvent,
+  type ParseError,
 } from '@avcstream/audit';
 import { type Alert, type Alerter, type SignatureOptions, signaturesOf } from '@avcstream/alerts';
 import type { BatchInput, Store } from '@avcstream/store';
@@ -177,12 +178,7 @@ export function createEngine(opts: EngineOptions): Engine {
       // An AVC / USER_AVC decision whose body did not parse (cut off, no tcontext) is a malformed line too
       // (the report counts it the same way); kept apart from the parser's errors so a report rebuilt from the
       // stored events does not count it twice.
-      const broken = ev.records.filter(
-        (r) =>
-          (r.type === 'AVC' || r.type === 'USER_AVC') &&
-          r.avc === undefined &&
-          r.fields.seresult !== undefined,
-      ).length;
+      const broken = ev.records.filter(isMalformedAvc).length;
       if (broken > 0) {
         bump('malformedRecords', broken);
         totals.malformed += broken;
