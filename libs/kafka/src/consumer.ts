@@ -1,5 +1,5 @@
 import { createQueue } from '@avcstream/pipeline';
-import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.ts';
 import { kafkaError } from './errors.ts';
 import { silentLogger } from './logger.ts';
@@ -52,16 +52,23 @@ export interface KafkaConsumerOptions extends KafkaConnectionOptions {
   maxWaitTimeMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * When kafkajs gives up on the consumer (a non-retriable error, e.g. "Failed to find group coordinator"
+   * while a broker restarts), it is started again after this delay, doubling up to 30 s (default 1000).
+   */
+  restartDelayMs?: number;
 }
 
 export interface KafkaConsumer {
   /** Join the group and start fetching. */
   connect(): Promise<void>;
   /**
-   * Batches until `stop()`. Throws an AvcError (`AVC_ERR_KAFKA_CONSUMER_CRASHED`) if the client gave up
-   * (non-retriable error); retriable failures (broker restart) are retried inside.
+   * Batches until `stop()`. Failures are handled inside: kafkajs retries retriable ones, and when it gives
+   * up (a non-retriable error) the consumer is started again with a growing delay, so the stream goes on.
    */
   batches(): AsyncIterable<KafkaBatch>;
+  /** kafkajs gave up and the consumer is being started again (for readiness). */
+  readonly restarting: boolean;
   /** Stop fetching (e.g. while the sink is down); the group membership is kept alive. */
   pause(): void;
   resume(): void;
@@ -98,9 +105,13 @@ const headersToRecord = (h: IHeaders | undefined): Record<string, string> => {
   return out;
 };
 
-export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsumer {
+/** `client` replaces the kafkajs client (unit tests of the restart logic). */
+export function createKafkaConsumer(
+  options: KafkaConsumerOptions,
+  client?: Pick<Kafka, 'consumer'>,
+): KafkaConsumer {
   const logger = options.logger ?? silentLogger;
-  const kafka = createKafkaClient(options);
+  const kafka = client ?? createKafkaClient(options);
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 10000,
@@ -115,8 +126,10 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
   const committed = new Map<string, bigint>();
   const outstanding = new Set<Tracked>();
   const trackedOf = new WeakMap<KafkaBatch, Tracked>();
-  let crash: Error | undefined;
   let paused = false;
+  let restarting = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
   let stopping = false;
   let running = false;
   const outstandingWaiters: Array<() => void> = [];
@@ -269,25 +282,58 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
     }
   };
 
+  /** Connect, subscribe and run (first start and every restart after kafkajs gave up). */
+  const start = async () => {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+    running = true;
+    if (paused) consumer.pause(options.topics.map((topic) => ({ topic })));
+  };
+
+  const scheduleRestart = () => {
+    if (stopping || restartTimer !== undefined) return;
+    running = false;
+    restarting = true;
+    const delay = Math.min(30_000, (options.restartDelayMs ?? 1000) * 2 ** Math.min(restarts, 5));
+    restarts++;
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      start().then(
+        () => {
+          restarting = false;
+          restarts = 0;
+          logger.warn({ groupId: options.groupId }, 'kafka consumer started again');
+        },
+        (err: unknown) => {
+          logger.error({ groupId: options.groupId, err: String(err) }, 'kafka consumer restart failed');
+          consumer.disconnect().then(scheduleRestart, scheduleRestart);
+        },
+      );
+    }, delay);
+  };
+
   return {
     get paused() {
       return paused;
     },
+    get restarting() {
+      return restarting;
+    },
     async connect() {
       try {
-        await consumer.connect();
-        await consumer.subscribe({
-          topics: [...options.topics],
-          fromBeginning: options.fromBeginning ?? false,
-        });
         consumer.on(consumer.events.CRASH, (e) => {
           const p = e.payload as { error?: unknown; restart?: boolean };
           if (p.restart === false) {
-            crash = kafkaError('AVC_ERR_KAFKA_CONSUMER_CRASHED', 'Kafka consumer gave up', p.error, {
-              groupId: options.groupId,
-            });
+            // kafkajs stopped for good (and disconnected): start it again ourselves, after a growing delay.
             logger.error({ groupId: options.groupId, err: String(p.error) }, 'kafka consumer crashed');
-            queue.close();
+            scheduleRestart();
           } else {
             logger.warn(
               { groupId: options.groupId, err: String(p.error) },
@@ -301,13 +347,7 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
           // Offsets may have moved (another member, or a commit lost in a client restart): commit afresh.
           committed.clear();
         });
-        await consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch,
-        });
-        running = true;
+        await start();
       } catch (err) {
         throw kafkaError('AVC_ERR_KAFKA_CONNECT_FAILED', 'cannot start the Kafka consumer', err, {
           groupId: options.groupId,
@@ -325,23 +365,25 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): KafkaConsume
             if (trackedOf.get(b)?.state === 'stale') continue;
             yield b;
           }
-          if (crash) throw crash;
         },
       };
     },
     pause() {
-      if (paused || !running) return;
+      if (paused) return;
       paused = true;
-      consumer.pause(options.topics.map((topic) => ({ topic })));
+      // While a restart is pending, `start` pauses the new run.
+      if (running) consumer.pause(options.topics.map((topic) => ({ topic })));
     },
     resume() {
       if (!paused) return;
       paused = false;
-      consumer.resume(options.topics.map((topic) => ({ topic })));
+      if (running) consumer.resume(options.topics.map((topic) => ({ topic })));
     },
     async stop(drainMs = 10000) {
       if (stopping) return;
       stopping = true;
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      restartTimer = undefined;
       queue.close();
       // Drop what was fetched but never handed out: it is redelivered after the next start.
       for (let b = queue.tryShift(); b !== undefined; b = queue.tryShift()) {
