@@ -18,7 +18,7 @@ export function isSelinuxEvent(event: AuditEvent): boolean {
  * as a record without `avc`, and counted as malformed (decoder `malformedRecords`, `avcstream parse`,
  * `report` and `run`). AppArmor's AVC records are not SELinux decisions and never count.
  */
-export function isMalformedAvc(r: AuditRecord): boolean {
+export function isMalformedAvc(r: Pick<AuditRecord, 'type' | 'fields'> & { avc?: unknown }): boolean {
   const t = r.type;
   return (
     (t === 'AVC' || t === 'USER_AVC') &&

@@ -1,3 +1,4 @@
+import { isMalformedAvc } from '@avcstream/audit';
 import type {
   AllowRow,
   EventLike as AuditEvent,
@@ -71,7 +72,10 @@ export interface DeniedAggregate {
   hosts: Iterable<string>;
   /** Denied records per time bucket: `epoch` is any second inside the bucket (buckets of 60·2^k s align). */
   timeline: Iterable<{ epoch: number; count: number }>;
-  /** Every signature group, with its first and last epoch (seconds). Kept in first-seen order up to the limit. */
+  /**
+   * Every signature group once (distinct signatures), with its first and last epoch (seconds). Kept in
+   * first-seen order up to the limit.
+   */
   groups: Iterable<{ firstEpoch: number; lastEpoch: number; group: SignatureGroup }>;
 }
 
@@ -365,7 +369,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         // AppArmor writes its decisions as AVC records too: not ours.
         if (record.fields.apparmor !== undefined) continue;
         // A decision whose body did not parse (cut off, no tcontext...) is a malformed line, not a message.
-        if (record.avc === undefined && record.fields.seresult !== undefined) {
+        if (isMalformedAvc(record)) {
           stats.malformed++;
           continue;
         }
@@ -482,21 +486,13 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       bump(targetTypes, group.signature.targetType, group.count);
       seen(fe, group.firstSeen);
       seen(le, group.lastSeen);
-      const key = groupKey(group.decision, group.signature);
-      const cur = denyTable.map.get(key);
-      if (cur !== undefined) {
-        // The same signature twice (a caller merging sources): counts add up, samples stay the first ones.
-        cur.group.count += group.count;
-        if (fe < cur.firstEpoch) {
-          cur.firstEpoch = fe;
-          cur.group.firstSeen = group.firstSeen;
-        }
-        if (le > cur.lastEpoch) {
-          cur.lastEpoch = le;
-          cur.group.lastSeen = group.lastSeen;
-        }
-      } else if (denyTable.map.size >= denyTable.max) denyTable.dropped += group.count;
-      else denyTable.map.set(key, { firstEpoch: fe, lastEpoch: le, group: copyGroup(group) });
+      if (denyTable.map.size >= denyTable.max) denyTable.dropped += group.count;
+      else
+        denyTable.map.set(groupKey(group.decision, group.signature), {
+          firstEpoch: fe,
+          lastEpoch: le,
+          group: copyGroup(group),
+        });
     }
   }
 
