@@ -310,27 +310,31 @@ async function addDenials(
   const first = { first: { min: { field: '@timestamp' } } };
   const sig = { sig: { terms: { field: 'signature' } } };
   const byGroup = new Map(groups.map((g) => [g.key, g]));
-  const sampleQueries: Array<
-    [SampleDimension, Array<Record<string, Json>>, (k: Record<string, unknown>) => string | null]
-  > = [
-    ['hosts', [sig, { v: { terms: { field: 'host.name' } } }], (k) => str(k.v)],
-    ['comms', [sig, { v: { terms: { field: 'process.name' } } }], (k) => str(k.v)],
-    ['exes', [sig, { v: { terms: { field: 'process.executable' } } }], (k) => str(k.v)],
-    ...(['scontext', 'tcontext'] as const).map(
-      (c): [SampleDimension, Array<Record<string, Json>>, (k: Record<string, unknown>) => string | null] => [
-        c === 'scontext' ? 'scontexts' : 'tcontexts',
-        [
-          sig,
-          { user: { terms: { field: `selinux.${c}.user` } } },
-          { role: { terms: { field: `selinux.${c}.role` } } },
-          { level: { terms: { field: `selinux.${c}.level`, missing_bucket: true } } },
-        ],
-        (k) => {
-          const g = byGroup.get(String(k.sig));
-          return g === undefined ? null : contextRaw(k, c === 'scontext' ? g.sourceType : g.targetType);
-        },
-      ],
-    ),
+  type SampleQuery = [
+    SampleDimension,
+    Array<Record<string, Json>>,
+    (k: Record<string, unknown>) => string | null,
+  ];
+  const field = (f: string): SampleQuery[1] => [sig, { v: { terms: { field: f } } }];
+  const context = (c: 'scontext' | 'tcontext'): SampleQuery => [
+    c === 'scontext' ? 'scontexts' : 'tcontexts',
+    [
+      sig,
+      { user: { terms: { field: `selinux.${c}.user` } } },
+      { role: { terms: { field: `selinux.${c}.role` } } },
+      { level: { terms: { field: `selinux.${c}.level`, missing_bucket: true } } },
+    ],
+    (k) => {
+      const g = byGroup.get(String(k.sig));
+      return g === undefined ? null : contextRaw(k, c === 'scontext' ? g.sourceType : g.targetType);
+    },
+  ];
+  const sampleQueries: SampleQuery[] = [
+    ['hosts', field('host.name'), (k) => str(k.v)],
+    ['comms', field('process.name'), (k) => str(k.v)],
+    ['exes', field('process.executable'), (k) => str(k.v)],
+    context('scontext'),
+    context('tcontext'),
   ];
   for (const [dim, sources, sampleOf] of sampleQueries) {
     await compositeBuckets(es, index, query, sources, first, (b) => {
