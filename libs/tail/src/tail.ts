@@ -287,7 +287,8 @@ export function createTail(options: TailOptions): Tail {
       };
       return;
     }
-    const sameInode = fh !== null && (await fh.stat()).ino === cp.identity.ino;
+    const st = fh === null ? null : await fh.stat();
+    const sameInode = st !== null && st.ino === cp.identity.ino && st.dev === cp.identity.dev;
     await fh?.close();
     const sibs = await siblings();
     const idx = sibs.findIndex((s) => s.ino === cp.identity.ino && s.dev === cp.identity.dev);
