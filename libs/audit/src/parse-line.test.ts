@@ -92,6 +92,16 @@ describe('parseLine: fields and encodings', () => {
     expect(q.fields.a1).toBe('abcd');
   });
 
+  it('keeps an even-length aN_len as the decimal it is (never hex-decoded) and joins the argument', () => {
+    // The kernel's a1_len is the argument's length in bytes (10). `10` also reads as hex, but aN_len
+    // is not an argument, so it is never decoded.
+    const r = one(
+      'type=EXECVE msg=audit(1.001:2): argc=3 a0="ls" a1_len=10 a1[0]=4142434445 a1[1]=4641424344 a2="x"',
+    );
+    expect(r.fields).toEqual({ argc: '3', a0: 'ls', a1_len: '10', a1: 'ABCDEFABCD', a2: 'x' });
+    expect(r.interpreted.argv).toEqual(['ls', 'ABCDEFABCD', 'x']);
+  });
+
   it('keeps ENRICHED raw fields in fields and the uppercase ones in interpreted', () => {
     const r = one(
       'node=work type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 auid=1000 key=(null)\x1dARCH=x86_64 SYSCALL=execve AUID="user"',

@@ -105,10 +105,17 @@ interface Builder {
   perms: string[] | null;
 }
 
-function isExecveArgKey(key: string): boolean {
-  if (key.charCodeAt(0) !== 97 /* a */ || key.length < 2) return false;
-  const c = key.charCodeAt(1);
-  return c >= 48 && c <= 57;
+/** `aN` or `aN[k]` (an argument or a piece of one); `aN_len` and `argc` are not arguments. */
+export function isExecveArgKey(key: string): boolean {
+  const n = key.length;
+  if (key.charCodeAt(0) !== 97 /* a */ || n < 2) return false;
+  let i = 1;
+  while (i < n) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  return i > 1 && (i === n || key.charCodeAt(i) === 91 /* [ */);
 }
 
 /** First position of char code `ch` in text[from, end), or -1 (never searches past the line). */
