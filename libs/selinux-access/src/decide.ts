@@ -308,87 +308,49 @@ export function gatherTe(policy: Policy, t1: number, t2: number, cls: number): T
 }
 
 /**
- * A cache of gatherTe results, an open-addressing table keyed by (t1, t2, class) in typed arrays (no
- * per-key objects, no heap-number keys). Bounded: cleared when `max` entries are held.
+ * A cache of gatherTe results, direct-mapped over typed arrays keyed by (t1, t2, class): a slot per hash of
+ * the key, holding the last triple gathered there. Small enough to stay in the CPU caches: a lookup is one
+ * slot, a miss overwrites it (hot triples of real logs stay found). A hash table of every triple seen cost
+ * more to probe, grow and keep than it saved when triples are mostly distinct (bench:policy: 25k triples
+ * over 29.8k distinct denials).
  */
 export class TeCache {
   private readonly policy: Policy;
-  private readonly max: number;
-  private mask = 1023;
-  private keyPair = new Uint32Array(1024);
-  private keyCls = new Uint16Array(1024);
-  private values: TeRules[] = new Array<TeRules>(1024);
-  private size = 0;
+  private readonly mask: number;
+  private readonly keyPair: Uint32Array;
+  private readonly keyCls: Uint16Array;
+  private readonly values: Array<TeRules | undefined>;
   // The last answer: one explanation asks for the same (t1, t2, class) several times in a row.
   private lastPair = -1;
   private lastCls = -1;
   private last: TeRules | undefined;
-  constructor(policy: Policy, max = 200_000) {
+  /** `slots` is rounded up to a power of two. */
+  constructor(policy: Policy, slots = 4096) {
     this.policy = policy;
-    this.max = max;
+    let cap = 16;
+    while (cap < slots) cap *= 2;
+    this.mask = cap - 1;
+    this.keyPair = new Uint32Array(cap);
+    this.keyCls = new Uint16Array(cap);
+    this.values = new Array<TeRules | undefined>(cap).fill(undefined);
   }
   get(t1: number, t2: number, cls: number): TeRules {
     const pair = ((t1 << 16) | t2) >>> 0;
     if (pair === this.lastPair && cls === this.lastCls && this.last !== undefined) return this.last;
     let h = Math.imul(pair ^ (cls << 7), 0x9e3779b1);
     h ^= h >>> 15;
-    let i = h & this.mask;
-    for (;;) {
-      const c = this.keyCls[i] as number;
-      if (c === 0) break;
-      if (c === cls && this.keyPair[i] === pair) {
-        const r = this.values[i] as TeRules;
-        this.lastPair = pair;
-        this.lastCls = cls;
-        this.last = r;
-        return r;
-      }
-      i = (i + 1) & this.mask;
-    }
-    const r = gatherTe(this.policy, t1, t2, cls);
-    if (this.size >= this.max) {
-      this.reset(this.mask + 1);
-      this.insert(pair, cls, r);
-    } else if ((this.size + 1) * 2 > this.mask + 1) {
-      this.grow();
-      this.insert(pair, cls, r);
-    } else {
+    const i = h & this.mask;
+    let r = this.values[i];
+    if (r === undefined || this.keyCls[i] !== cls || this.keyPair[i] !== pair) {
+      r = gatherTe(this.policy, t1, t2, cls);
       this.keyCls[i] = cls;
       this.keyPair[i] = pair;
       this.values[i] = r;
-      this.size++;
     }
     this.lastPair = pair;
     this.lastCls = cls;
     this.last = r;
     return r;
-  }
-  private reset(cap: number): void {
-    this.mask = cap - 1;
-    this.keyPair = new Uint32Array(cap);
-    this.keyCls = new Uint16Array(cap);
-    this.values = new Array<TeRules>(cap);
-    this.size = 0;
-  }
-  private grow(): void {
-    const pairs = this.keyPair;
-    const classes = this.keyCls;
-    const values = this.values;
-    this.reset((this.mask + 1) * 2);
-    for (let i = 0; i < classes.length; i++) {
-      const c = classes[i] as number;
-      if (c !== 0) this.insert(pairs[i] as number, c, values[i] as TeRules);
-    }
-  }
-  private insert(pair: number, cls: number, r: TeRules): void {
-    let h = Math.imul(pair ^ (cls << 7), 0x9e3779b1);
-    h ^= h >>> 15;
-    let i = h & this.mask;
-    while (this.keyCls[i] !== 0) i = (i + 1) & this.mask;
-    this.keyCls[i] = cls;
-    this.keyPair[i] = pair;
-    this.values[i] = r;
-    this.size++;
   }
 }
 

@@ -497,6 +497,42 @@ function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, 
 }
 
 /**
+ * The quoted rule lines (sesearch spelling) of a policy, built on first use and kept: an unconditional
+ * (source, target, class) group's allow or dontaudit line by teVectors offset / 4, a conditional entry's
+ * line by its condAvtab index. A rule quoted for one denial is often quoted again for others (rules on
+ * attributes), and the line depends on the rule alone.
+ */
+interface RuleLines {
+  readonly allow: Array<string | undefined>;
+  readonly dontaudit: Array<string | undefined>;
+  readonly cond: Array<string | undefined>;
+}
+
+const ruleLinesCache = new WeakMap<Policy, RuleLines>();
+function ruleLinesOf(policy: Policy): RuleLines {
+  let r = ruleLinesCache.get(policy);
+  if (r === undefined) {
+    // Dense arrays (an index far past the end would turn a growing array into a dictionary).
+    const groups = policy.teVectors.length >>> 2;
+    r = {
+      allow: new Array<string | undefined>(groups).fill(undefined),
+      dontaudit: new Array<string | undefined>(groups).fill(undefined),
+      cond: new Array<string | undefined>(policy.condAvtab.kind.length).fill(undefined),
+    };
+    ruleLinesCache.set(policy, r);
+  }
+  return r;
+}
+
+/** One quoted rule: `  allow|dontaudit i j:class perms;suffix`, `v` the rule's own permission vector. */
+function ruleLine(policy: Policy, datum: ClassDatum, word: string, i: number, j: number, v: number, suffix: string) {
+  const ps = permNamesCached(datum, v);
+  const si = policy.types[i - 1]?.name ?? String(i);
+  const sj = policy.types[j - 1]?.name ?? String(j);
+  return `  ${word} ${si} ${sj}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`;
+}
+
+/**
  * Appends to `out` the rules (sesearch spelling) of `kind` among the gathered rules of (t1, t2, class)
  * covering some of `perms`: at most MAX_LISTED_RULES, then '  ...' when there are more.
  */
@@ -512,41 +548,55 @@ function grantingRules(
 ): void {
   const base = out.length;
   const datum = policy.classes[cls - 1] as ClassDatum;
-  const name = (v: number) => policy.types[v - 1]?.name ?? String(v);
   const mask = datum.nperms >= 32 ? 0xffffffff : 2 ** datum.nperms - 1;
-  const show = (i: number, j: number, data: number, suffix: string) => {
-    const v = (kind === AVTAB_AUDITDENY ? ~data & mask : data) >>> 0;
-    if ((v & perms) === 0) return;
-    const word = kind === AVTAB_AUDITDENY ? 'dontaudit' : 'allow';
-    const ps = permNamesCached(datum, v);
-    out.push(
-      `  ${word} ${name(i)} ${name(j)}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`,
-    );
-  };
+  const deny = kind === AVTAB_AUDITDENY;
+  const word = deny ? 'dontaudit' : 'allow';
+  const lines = ruleLinesOf(policy);
+  const plain = deny ? lines.dontaudit : lines.allow;
   const pairs = te.pairs;
   const vectors = policy.teVectors;
   const lists = policy.condLists;
+  const cav = policy.condAvtab;
+  const entryNode = policy.condEntryNode;
+  const entryBranch = policy.condEntryBranch;
   for (let p = 0; p < pairs.length && out.length - base <= MAX_LISTED_RULES; p += 4) {
-    const i = pairs[p] as number;
-    const j = pairs[p + 1] as number;
     const o = pairs[p + 2] as number;
     const g = pairs[p + 3] as number;
     if (!conditionalOnly && o >= 0) {
       const kinds = vectors[o + 3] as number;
-      if (kinds & kind) show(i, j, vectors[kind === AVTAB_ALLOWED ? o : o + 2] as number, '');
+      if (kinds & kind) {
+        const data = vectors[deny ? o + 2 : o] as number;
+        const v = (deny ? ~data & mask : data) >>> 0;
+        if ((v & perms) !== 0) {
+          let line = plain[o >>> 2];
+          if (line === undefined) {
+            line = ruleLine(policy, datum, word, pairs[p] as number, pairs[p + 1] as number, v, '');
+            plain[o >>> 2] = line;
+          }
+          out.push(line);
+        }
+      }
     }
     if (g < 0) continue;
     const end = lists[g + 1] as number;
     for (let k = lists[g] as number; k < end; k++) {
       const e = lists[k] as number;
-      if (policy.condAvtab.kind[e] !== kind) continue;
-      const nodeIdx = policy.condEntryNode[e] as number;
+      if (cav.kind[e] !== kind) continue;
+      const nodeIdx = entryNode[e] as number;
       const st = bs.cond[nodeIdx] as number;
-      const br = policy.condEntryBranch[e] as number;
+      const br = entryBranch[e] as number;
       if (st === -1 || st !== br) continue;
-      const node = policy.conds[nodeIdx];
-      const expr = node ? condText(policy, nodeIdx) : '?';
-      show(i, j, policy.condAvtab.data[e] as number, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
+      const data = cav.data[e] as number;
+      const v = (deny ? ~data & mask : data) >>> 0;
+      if ((v & perms) === 0) continue;
+      let line = lines.cond[e];
+      if (line === undefined) {
+        const node = policy.conds[nodeIdx];
+        const expr = node ? condText(policy, nodeIdx) : '?';
+        line = ruleLine(policy, datum, word, pairs[p] as number, pairs[p + 1] as number, v, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
+        lines.cond[e] = line;
+      }
+      out.push(line);
     }
   }
   if (out.length - base > MAX_LISTED_RULES) {
