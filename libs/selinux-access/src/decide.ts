@@ -157,6 +157,11 @@ interface SourceSpans {
   readonly entries: Int32Array;
   /** Per class value: [start, end) entry numbers of every type or attribute value (built on first use). */
   readonly byClass: Array<Int32Array | undefined>;
+  /** Per class value, built with `byClass`: a bit per type or attribute value whose span is not empty. */
+  readonly nonEmpty: Array<Uint32Array | undefined>;
+  /** `typeAttrs` flattened: the attributes of type t are attrFlat[attrStart[t] .. attrStart[t + 1]). */
+  readonly attrStart: Int32Array;
+  readonly attrFlat: Uint16Array;
 }
 
 const spansCache = new WeakMap<Policy, SourceSpans>();
@@ -173,7 +178,15 @@ function sourceSpansOf(policy: Policy): SourceSpans {
       entries[k * E_STRIDE + E_TE] = te[k] as number;
       entries[k * E_STRIDE + E_COND] = cond[k] as number;
     }
-    sp = { entries, byClass: [] };
+    const ta = policy.typeAttrs;
+    const attrStart = new Int32Array(ta.length + 1);
+    for (let t = 0; t < ta.length; t++) attrStart[t + 1] = (attrStart[t] as number) + (ta[t]?.length ?? 0);
+    const attrFlat = new Uint16Array(attrStart[ta.length] as number);
+    for (let t = 0; t < ta.length; t++) {
+      const a = ta[t];
+      if (a !== undefined) attrFlat.set(a, attrStart[t] as number);
+    }
+    sp = { entries, byClass: [], nonEmpty: [], attrStart, attrFlat };
     spansCache.set(policy, sp);
   }
   return sp;
@@ -189,13 +202,18 @@ function buildClassSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Arr
   const index = policy.scIndex;
   const ranges = policy.scRanges;
   const spans = new Int32Array((policy.types.length + 1) * 2);
+  const bits = new Uint32Array(((policy.types.length + 1) >>> 5) + 1);
   for (let v = 0; v <= policy.types.length; v++) {
     const g = index.get(v, 0, cls);
     if (g < 0) continue;
-    spans[v * 2] = ranges[g] as number;
-    spans[v * 2 + 1] = ranges[g + 1] as number;
+    const start = ranges[g] as number;
+    const end = ranges[g + 1] as number;
+    spans[v * 2] = start;
+    spans[v * 2 + 1] = end;
+    if (end > start) bits[v >>> 5] = ((bits[v >>> 5] as number) | (1 << (v & 31))) >>> 0;
   }
   sp.byClass[cls] = spans;
+  sp.nonEmpty[cls] = bits;
   return spans;
 }
 
@@ -213,30 +231,35 @@ export function typeBounds(policy: Policy): Int32Array {
 
 /**
  * Every (i, j) in A(t1) x A(t2) that has AV rules for the class, with its teIndex offset and condIndex
- * offset (-1 when absent), as quadruples in `scratch`; returns their length. One dense-array load per
- * source attribute, then a sorted intersection.
+ * offset (-1 when absent), as quadruples in `scratch`; returns their length. A bit test per source
+ * attribute, a dense-array load for those with rules for the class, then a sorted intersection.
  */
 function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number {
-  const a1 = policy.typeAttrs[t1];
-  const a2 = policy.typeAttrs[t2];
-  if (!a1 || !a2 || a2.length === 0) return 0;
   const sp = sourceSpansOf(policy);
+  const starts = sp.attrStart;
+  const flat = sp.attrFlat;
+  if (t1 < 0 || t2 < 0 || t1 + 1 >= starts.length || t2 + 1 >= starts.length) return 0;
+  const a2s = starts[t2] as number;
+  const m = (starts[t2 + 1] as number) - a2s;
+  if (m === 0) return 0;
   const spans = classSpans(sp, policy, cls);
+  // A bit per source with rules for the class: most of A(t1) has none, and the bits stay in cache.
+  const bits = sp.nonEmpty[cls] as Uint32Array;
   const ent = sp.entries;
-  const m = a2.length;
+  const a1e = starts[t1 + 1] as number;
   let n = 0;
-  for (let x = 0; x < a1.length; x++) {
-    const i = a1[x] as number;
+  for (let x = starts[t1] as number; x < a1e; x++) {
+    const i = flat[x] as number;
+    if (((bits[i >>> 5] as number) & (1 << (i & 31))) === 0) continue;
     let lo = spans[i * 2] as number;
     const end = spans[i * 2 + 1] as number;
-    if (lo === end) continue;
     if (end - lo <= 8 * m) {
       // Merge walk of two ascending lists.
       let y = 0;
       while (lo < end && y < m) {
         const e = lo * E_STRIDE;
         const tj = ent[e + E_TARGET] as number;
-        const aj = a2[y] as number;
+        const aj = flat[a2s + y] as number;
         if (tj < aj) lo++;
         else if (tj > aj) y++;
         else {
@@ -248,7 +271,7 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
     } else {
       // Binary search each member of A(t2) in the long target list.
       for (let y = 0; y < m && lo < end; y++) {
-        const aj = a2[y] as number;
+        const aj = flat[a2s + y] as number;
         let l = lo;
         let h = end - 1;
         while (l <= h) {

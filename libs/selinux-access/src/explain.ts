@@ -477,10 +477,14 @@ function verifiedAllow(
   ];
 }
 
+const NO_BOOLEANS: number[] = [];
+
 /** Booleans that can change the TE decision for (t1, t2, class), bounds chain included; ascending. */
 function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, cls: number): number[] {
-  const out = new Set<number>();
   const bounds = typeBounds(policy);
+  // Most triples have no conditional rules and no bounded source: no booleans to try.
+  if ((bounds[t1] ?? 0) === 0 && te.get(t1, t2, cls).cond.length === 0) return NO_BOOLEANS;
+  const out = new Set<number>();
   let st = t1;
   let tt = t2;
   for (let depth = 0; depth < 32 && st !== 0; depth++) {

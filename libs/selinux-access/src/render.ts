@@ -74,11 +74,31 @@ function symbolNames(policy: Policy, n: Constraint['expr'][number]): string[] {
 }
 
 export interface RenderedConstraint {
-  text: string;
-  causes: Cause[];
+  readonly text: string;
+  readonly causes: readonly Cause[];
 }
 
-/** One paragraph of libsepol's constraint explanation, plus which fields' tests failed. */
+/** Rendered constraints by constraint and class, then by the outcome of each leaf (see `leafKey`). */
+const renderedCache = new WeakMap<Constraint, { cls: ClassDatum; byLeaves: Map<number | string, RenderedConstraint> }>();
+const MAX_RENDERED_PER_CONSTRAINT = 1024;
+
+/** The leaves' outcomes as a key: a bit per expression node up to 30 nodes, else a string. */
+function leafKey(marks: readonly boolean[], n: number): number | string {
+  if (n <= 30) {
+    let key = 0;
+    for (let i = 0; i < n; i++) if (marks[i] === true) key |= 1 << i;
+    return key;
+  }
+  let key = '';
+  for (let i = 0; i < n; i++) key += marks[i] === true ? '1' : '0';
+  return key;
+}
+
+/**
+ * One paragraph of libsepol's constraint explanation, plus which fields' tests failed. The text depends
+ * on the contexts only through the outcome of each leaf, so it is rendered once per outcome (shared and
+ * frozen).
+ */
 export function renderConstraint(
   policy: Policy,
   cls: ClassDatum,
@@ -88,6 +108,22 @@ export function renderConstraint(
 ): RenderedConstraint {
   const marks: boolean[] = [];
   evalConstraint(policy, k, s, t, marks);
+  let cached = renderedCache.get(k);
+  if (cached === undefined || cached.cls !== cls) {
+    cached = { cls, byLeaves: new Map() };
+    renderedCache.set(k, cached);
+  }
+  const key = leafKey(marks, k.expr.length);
+  let r = cached.byLeaves.get(key);
+  if (r === undefined) {
+    r = renderMarked(policy, cls, k, marks);
+    if (cached.byLeaves.size >= MAX_RENDERED_PER_CONSTRAINT) cached.byLeaves.clear();
+    cached.byLeaves.set(key, r);
+  }
+  return r;
+}
+
+function renderMarked(policy: Policy, cls: ClassDatum, k: Constraint, marks: readonly boolean[]): RenderedConstraint {
   const causes = new Set<Cause>();
   const stack: string[] = [];
   k.expr.forEach((n, i) => {
@@ -131,5 +167,5 @@ export function renderConstraint(
   let perms = '';
   for (let b = 0; b < cls.nperms; b++) if ((k.perms >>> b) & 1) perms += ` ${cls.permNames[b] ?? ''}`;
   const head = `${k.mls ? 'mlsconstrain' : 'constrain'} ${cls.name} {${perms} } (`;
-  return { text: `${head}${stack.join('')}); Constraint DENIED\n`, causes: [...causes] };
+  return Object.freeze({ text: `${head}${stack.join('')}); Constraint DENIED\n`, causes: Object.freeze([...causes]) });
 }

@@ -119,6 +119,8 @@ export function explanationText(e: Explanation): string {
   return `${s}\n`;
 }
 
+const NO_BOOLEANS: never[] = [];
+
 /**
  * The NDJSON record after its `{"line":…,"node":…,"serial":…` head, but for its first character and the
  * newline: the JSON object `{"scontext":…,"fixes":[…]}`, whose opening brace the writer replaces by a comma
@@ -135,7 +137,10 @@ function bodyJson(
     tclass: a.tclass,
     perms: a.perms,
     verdict: e.verdict,
-    booleans: e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
+    booleans:
+      e.booleans.length === 0
+        ? NO_BOOLEANS
+        : e.booleans.map((b) => ({ name: b.name, current: b.current, blastRadius: b.blastRadius })),
     evidence: e.evidence,
     fixes: e.fixes,
   });
@@ -425,6 +430,21 @@ function permsAtBytes(b: Buffer, from: number, to: number): string[] {
     perms.push(b.toString('utf8', st, i));
   }
   return perms;
+}
+
+/** The fields of the record whose offsets are in `o` that its explanation depends on (see `render`). */
+function denialFromBytes(
+  b: Buffer,
+  o: Int32Array,
+): { scontext: string; tcontext: string; tclass: string; perms: string[]; permissive: boolean | null } {
+  const permissive = o[O_PERMISSIVE] as number;
+  return {
+    scontext: b.toString('utf8', o[O_S], o[O_S_END]),
+    tcontext: b.toString('utf8', o[O_T], o[O_T_END]),
+    tclass: b.toString('utf8', o[O_C], o[O_C_END]),
+    perms: permsAtBytes(b, o[O_PERMS] as number, o[O_PERMS_END] as number),
+    permissive: permissive < 0 ? null : permissive === 1,
+  };
 }
 
 function fastFromBytes(b: Buffer, o: Int32Array): FastAvc {
@@ -861,7 +881,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     h = hashBytes(h, b, o[O_C] as number, o[O_C_END] as number);
     h = (h ^ ((o[O_PERMISSIVE] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
-    if (r < 0) r = byteRendered.add(b, o, h, render(fastFromBytes(b, o)), firstByte, lastByte);
+    if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, lastByte);
     const body = byteRendered.body(r);
     if (format !== 'ndjson') {
       const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
