@@ -237,6 +237,18 @@ describe('parseLine: fields and encodings', () => {
 });
 
 describe('parseLine: AVC bodies', () => {
+  it('keeps the IPC key of an AVC record as the decimal the kernel wrote (it is not the audit rule key)', () => {
+    // security/lsm_audit.c writes ` key=%d` for IPC objects; `1291864389` is also valid hex, but only the
+    // rule key of SYSCALL and other records is encoded.
+    const r = one(
+      'type=AVC msg=audit(1162909881.708:343): avc:  denied  { create } for  pid=4253 comm="mono" key=1291864389 scontext=system_u:system_r:system_crond_t:s0 tcontext=system_u:system_r:system_crond_t:s0 tclass=sem',
+    );
+    expect(r.fields.key).toBe('1291864389');
+    expect(r.avc?.tclass).toBe('sem');
+    expect(one('type=SYSCALL msg=audit(1.001:2): arch=c000003e key=6578656300363462697400').fields.key).toBe(
+      'exec\u000064bit\u0000',
+    );
+  });
   it('parses a kernel AVC denial', () => {
     const r = one(
       'type=AVC msg=audit(1226874073.147:96): avc:  denied  { getattr read } for  pid=2465 comm="httpd" path="/var/www/html/file1" dev=dm-0 ino=284133 scontext=unconfined_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:samba_share_t:s0:c0.c1023 tclass=file permissive=1',

@@ -323,7 +323,13 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       addField(key, value);
       continue;
     }
-    if (!quoted && (pk !== null ? predictedEncoded() : isEncodedField(key)) && isHexString(value)) {
+    if (
+      !quoted &&
+      (pk !== null ? predictedEncoded() : isEncodedField(key)) &&
+      isHexString(value) &&
+      // An AVC's `key` is the IPC key, written as a decimal (security/lsm_audit.c), not the rule key.
+      !(b.type === 'AVC' && key === 'key')
+    ) {
       value = decodeHex(value);
     }
     addField(key, value);
