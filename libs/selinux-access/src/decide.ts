@@ -162,6 +162,8 @@ interface SourceSpans {
   /** `typeAttrs` flattened: the attributes of type t are attrFlat[attrStart[t] .. attrStart[t + 1]). */
   readonly attrStart: Int32Array;
   readonly attrFlat: Uint16Array;
+  /** Per class value: (source, scIndex value) of each of its groups, listed on the first class built. */
+  classGroups: number[][] | null;
 }
 
 const spansCache = new WeakMap<Policy, SourceSpans>();
@@ -186,7 +188,7 @@ function sourceSpansOf(policy: Policy): SourceSpans {
       const a = ta[t];
       if (a !== undefined) attrFlat.set(a, attrStart[t] as number);
     }
-    sp = { entries, byClass: [], nonEmpty: [], attrStart, attrFlat };
+    sp = { entries, byClass: [], nonEmpty: [], attrStart, attrFlat, classGroups: null };
     spansCache.set(policy, sp);
   }
   return sp;
@@ -199,13 +201,31 @@ function classSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Array {
 }
 
 function buildClassSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Array {
-  const index = policy.scIndex;
+  // The (source, class) groups of every class, listed once per policy from scIndex: a class's spans are
+  // then built from its own groups instead of a lookup per type value.
+  let groups = sp.classGroups;
+  if (groups === null) {
+    const lists: number[][] = [];
+    policy.scIndex.forEach((source, _target, tclass, g) => {
+      let l = lists[tclass];
+      if (l === undefined) {
+        l = [];
+        lists[tclass] = l;
+      }
+      l.push(source, g);
+    });
+    groups = lists;
+    sp.classGroups = groups;
+  }
   const ranges = policy.scRanges;
-  const spans = new Int32Array((policy.types.length + 1) * 2);
-  const bits = new Uint32Array(((policy.types.length + 1) >>> 5) + 1);
-  for (let v = 0; v <= policy.types.length; v++) {
-    const g = index.get(v, 0, cls);
-    if (g < 0) continue;
+  const ntypes = policy.types.length;
+  const spans = new Int32Array((ntypes + 1) * 2);
+  const bits = new Uint32Array(((ntypes + 1) >>> 5) + 1);
+  const list = groups[cls] ?? [];
+  for (let x = 0; x < list.length; x += 2) {
+    const v = list[x] as number;
+    const g = list[x + 1] as number;
+    if (v > ntypes) continue;
     const start = ranges[g] as number;
     const end = ranges[g + 1] as number;
     spans[v * 2] = start;

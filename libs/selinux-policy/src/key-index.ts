@@ -40,6 +40,19 @@ export class KeyIndex {
     return this.classes[i] === 0 ? -1 : (this.values[i] as number);
   }
 
+  /** Calls `fn` with every key and its value, in table order (not sorted). */
+  forEach(fn: (source: number, target: number, tclass: number, value: number) => void): void {
+    const classes = this.classes;
+    const pairs = this.pairs;
+    const values = this.values;
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i] as number;
+      if (c === 0) continue;
+      const pair = pairs[i] as number;
+      fn(pair >>> 16, pair & 0xffff, c, values[i] as number);
+    }
+  }
+
   /** Insert or overwrite. The table must have been sized for every key inserted. */
   set(source: number, target: number, tclass: number, value: number): void {
     const pair = ((source << 16) | target) >>> 0;
