@@ -669,36 +669,79 @@ function computeBlastRadius(
   const expand = (v: number): ArrayLike<number> =>
     policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
   let triples = 0;
-  const words = (policy.types.length + 32) >>> 5;
   for (const entries of byClass.values()) {
     if (entries.length === 1) {
       const e = entries[0] as number;
       triples += expand(av.source[e] as number).length * expand(av.target[e] as number).length;
       continue;
     }
-    // Union over several rules: one target bitset per source type.
-    const rows = new Map<number, Uint32Array>();
-    for (const e of entries) {
-      const targets = expand(av.target[e] as number);
-      const sources = expand(av.source[e] as number);
-      for (let x = 0; x < sources.length; x++) {
-        const sv = sources[x] as number;
-        let row = rows.get(sv);
-        if (!row) {
-          row = new Uint32Array(words);
-          rows.set(sv, row);
-        }
-        for (let y = 0; y < targets.length; y++) {
-          const tv = targets[y] as number;
-          const w = row[tv >>> 5] as number;
-          const bit = 1 << (tv & 31);
-          if ((w & bit) === 0) {
-            row[tv >>> 5] = (w | bit) >>> 0;
-            triples++;
-          }
+    triples += coveredPairs(policy, entries, expand);
+  }
+  return { rules, triples };
+}
+
+/**
+ * The distinct (source type, target type) pairs covered by several allow entries of one class, attributes
+ * expanded. Source types are grouped by the set of entries whose source side holds them (their
+ * signature): a source's pairs are the union of those entries' targets, the same for the whole group, so
+ * the cost follows the sizes of the source and target sets, not their product.
+ */
+function coveredPairs(policy: Policy, entries: readonly number[], expand: (v: number) => ArrayLike<number>): number {
+  const av = policy.condAvtab;
+  const ntypes = policy.types.length;
+  // Signatures form a trie built in entry order: id 0 is the empty set, id x > 0 is its parent's set plus
+  // the entry at position entryAt[x]. `stamp`/`next`: the id a signature extends to at the current entry.
+  const sigOf = new Int32Array(ntypes + 1);
+  const parent: number[] = [0];
+  const entryAt: number[] = [-1];
+  const stamp: number[] = [-1];
+  const next: number[] = [0];
+  const touched: number[] = [];
+  for (let k = 0; k < entries.length; k++) {
+    const sources = expand(av.source[entries[k] as number] as number);
+    for (let x = 0; x < sources.length; x++) {
+      const sv = sources[x] as number;
+      const old = sigOf[sv] as number;
+      if (old === 0) touched.push(sv);
+      let id: number;
+      if (stamp[old] === k) id = next[old] as number;
+      else {
+        id = parent.length;
+        parent.push(old);
+        entryAt.push(k);
+        stamp.push(-1);
+        next.push(0);
+        stamp[old] = k;
+        next[old] = id;
+      }
+      sigOf[sv] = id;
+    }
+  }
+  const groupSize = new Int32Array(parent.length);
+  for (const sv of touched) {
+    const id = sigOf[sv] as number;
+    groupSize[id] = (groupSize[id] as number) + 1;
+  }
+  const row = new Uint32Array((ntypes + 32) >>> 5);
+  let triples = 0;
+  for (let id = 1; id < parent.length; id++) {
+    const n = groupSize[id] as number;
+    if (n === 0) continue;
+    row.fill(0);
+    let covered = 0;
+    for (let x = id; x !== 0; x = parent[x] as number) {
+      const targets = expand(av.target[entries[entryAt[x] as number] as number] as number);
+      for (let y = 0; y < targets.length; y++) {
+        const tv = targets[y] as number;
+        const w = row[tv >>> 5] as number;
+        const bit = 1 << (tv & 31);
+        if ((w & bit) === 0) {
+          row[tv >>> 5] = (w | bit) >>> 0;
+          covered++;
         }
       }
     }
+    triples += covered * n;
   }
-  return { rules, triples };
+  return triples;
 }
