@@ -666,18 +666,23 @@ function computeBlastRadius(
       else byClass.set(cls, [e]);
     }
   }
-  const expand = (v: number): ArrayLike<number> =>
-    policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? []) : [v];
   let triples = 0;
   for (const entries of byClass.values()) {
     if (entries.length === 1) {
       const e = entries[0] as number;
-      triples += expand(av.source[e] as number).length * expand(av.target[e] as number).length;
+      triples += expandType(policy, av.source[e] as number).length * expandType(policy, av.target[e] as number).length;
       continue;
     }
-    triples += coveredPairs(policy, entries, expand);
+    triples += coveredPairs(policy, entries);
   }
   return { rules, triples };
+}
+
+const NO_TYPES = new Uint16Array(0);
+
+/** The types of a type or attribute value (a type stands for itself). */
+function expandType(policy: Policy, v: number): ArrayLike<number> {
+  return policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? NO_TYPES) : [v];
 }
 
 /**
@@ -686,7 +691,7 @@ function computeBlastRadius(
  * signature): a source's pairs are the union of those entries' targets, the same for the whole group, so
  * the cost follows the sizes of the source and target sets, not their product.
  */
-function coveredPairs(policy: Policy, entries: readonly number[], expand: (v: number) => ArrayLike<number>): number {
+function coveredPairs(policy: Policy, entries: readonly number[]): number {
   const av = policy.condAvtab;
   const ntypes = policy.types.length;
   // Signatures form a trie built in entry order: id 0 is the empty set, id x > 0 is its parent's set plus
@@ -698,7 +703,7 @@ function coveredPairs(policy: Policy, entries: readonly number[], expand: (v: nu
   const next: number[] = [0];
   const touched: number[] = [];
   for (let k = 0; k < entries.length; k++) {
-    const sources = expand(av.source[entries[k] as number] as number);
+    const sources = expandType(policy, av.source[entries[k] as number] as number);
     for (let x = 0; x < sources.length; x++) {
       const sv = sources[x] as number;
       const old = sigOf[sv] as number;
@@ -730,7 +735,7 @@ function coveredPairs(policy: Policy, entries: readonly number[], expand: (v: nu
     row.fill(0);
     let covered = 0;
     for (let x = id; x !== 0; x = parent[x] as number) {
-      const targets = expand(av.target[entries[entryAt[x] as number] as number] as number);
+      const targets = expandType(policy, av.target[entries[entryAt[x] as number] as number] as number);
       for (let y = 0; y < targets.length; y++) {
         const tv = targets[y] as number;
         const w = row[tv >>> 5] as number;
