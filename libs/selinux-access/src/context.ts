@@ -166,39 +166,34 @@ export class NameTable {
   }
 }
 
-const typeNamesCache = new WeakMap<Policy, NameTable>();
-function typeNames(policy: Policy): NameTable {
-  let t = typeNamesCache.get(policy);
+/**
+ * What parseContext reads of a policy besides its maps, built once and found with one lookup: the type
+ * names as a NameTable, a flag per type value that is an attribute (dense, so a lookup stays in cache),
+ * and the parsed MLS ranges.
+ */
+interface ContextTables {
+  readonly typeNames: NameTable;
+  readonly attributes: Uint8Array;
+  readonly ranges: Map<string, Range | string>;
+}
+
+const tablesCache = new WeakMap<Policy, ContextTables>();
+function contextTables(policy: Policy): ContextTables {
+  let t = tablesCache.get(policy);
   if (t === undefined) {
-    t = new NameTable(policy.typeByName);
-    typeNamesCache.set(policy, t);
+    const attributes = new Uint8Array(policy.types.length + 1);
+    for (let v = 1; v <= policy.types.length; v++) attributes[v] = policy.types[v - 1]?.isAttribute ? 1 : 0;
+    t = { typeNames: new NameTable(policy.typeByName), attributes, ranges: new Map() };
+    tablesCache.set(policy, t);
   }
   return t;
 }
 
-const attributesCache = new WeakMap<Policy, Uint8Array>();
-/** Index = type value: 1 for an attribute. Dense, so a lookup stays in cache. */
-function attributeFlags(policy: Policy): Uint8Array {
-  let a = attributesCache.get(policy);
-  if (a === undefined) {
-    a = new Uint8Array(policy.types.length + 1);
-    for (let v = 1; v <= policy.types.length; v++) a[v] = policy.types[v - 1]?.isAttribute ? 1 : 0;
-    attributesCache.set(policy, a);
-  }
-  return a;
-}
-
 type Range = readonly [Level, Level];
-const rangeCache = new WeakMap<Policy, Map<string, Range | string>>();
 const MAX_CACHED_RANGES = 10_000;
 
 /** MLS ranges repeat a lot across contexts ("s0", "s0-s0:c0.c1023"): parse each once per policy. */
-function parseRangeCached(policy: Policy, mls: string): Range | string {
-  let m = rangeCache.get(policy);
-  if (!m) {
-    m = new Map();
-    rangeCache.set(policy, m);
-  }
+function parseRangeCached(policy: Policy, m: Map<string, Range | string>, mls: string): Range | string {
   let r = m.get(mls);
   if (r === undefined) {
     r = parseRange(policy, mls);
@@ -236,14 +231,15 @@ export function parseContext(policy: Policy, text: string, strict: boolean): Con
   if (user === undefined) return fail(`unknown user ${quote(userName)}`);
   const role = policy.roleByName.get(roleName);
   if (role === undefined) return fail(`unknown role ${quote(roleName)}`);
-  const type = typeNames(policy).get(text, c2 + 1, c3 < 0 ? text.length : c3);
+  const tables = contextTables(policy);
+  const type = tables.typeNames.get(text, c2 + 1, c3 < 0 ? text.length : c3);
   if (type === undefined) return fail(`unknown type ${quote(typeName)}`);
-  if (attributeFlags(policy)[type] === 1) return fail(`${quote(typeName)} is an attribute, not a type`);
+  if (tables.attributes[type] === 1) return fail(`${quote(typeName)} is an attribute, not a type`);
   let low = NO_LEVEL;
   let high = NO_LEVEL;
   if (policy.mls) {
     if (c3 < 0) return fail('MLS policy but the context has no MLS part');
-    const range = parseRangeCached(policy, mls);
+    const range = parseRangeCached(policy, tables.ranges, mls);
     if (typeof range === 'string') return fail(range);
     low = range[0];
     high = range[1];

@@ -69,14 +69,21 @@ export function flipBool(policy: Policy, base: BoolState, b: number): BoolState 
   return { values, cond };
 }
 
-interface ProcessInfo {
-  cls: number;
-  transitionBits: number;
+/**
+ * What decide reads of a policy besides its model, built once and found with one lookup: the process
+ * class and its transition permissions (stage 3), and per type value its bounding parent or 0 (stage 4;
+ * dense, so a lookup stays in cache).
+ */
+interface DecideTables {
+  readonly processCls: number;
+  readonly transitionBits: number;
+  readonly bounds: Int32Array;
 }
-const processCache = new WeakMap<Policy, ProcessInfo>();
-function processInfo(policy: Policy): ProcessInfo {
-  let p = processCache.get(policy);
-  if (!p) {
+
+const decideTablesCache = new WeakMap<Policy, DecideTables>();
+function decideTables(policy: Policy): DecideTables {
+  let d = decideTablesCache.get(policy);
+  if (d === undefined) {
     const cls = policy.classByName.get('process') ?? 0;
     let transitionBits = 0;
     const datum = cls ? policy.classes[cls - 1] : undefined;
@@ -86,10 +93,12 @@ function processInfo(policy: Policy): ProcessInfo {
         if (v !== undefined) transitionBits |= 1 << (v - 1);
       }
     }
-    p = { cls, transitionBits: transitionBits >>> 0 };
-    processCache.set(policy, p);
+    const bounds = new Int32Array(policy.types.length + 1);
+    for (let v = 1; v <= policy.types.length; v++) bounds[v] = policy.types[v - 1]?.bounds ?? 0;
+    d = { processCls: cls, transitionBits: transitionBits >>> 0, bounds };
+    decideTablesCache.set(policy, d);
   }
-  return p;
+  return d;
 }
 
 export interface Decision {
@@ -237,16 +246,9 @@ function buildClassSpans(sp: SourceSpans, policy: Policy, cls: number): Int32Arr
   return spans;
 }
 
-const boundsCache = new WeakMap<Policy, Int32Array>();
 /** Index = type value: the value of its bounding (parent) type, or 0. Dense, so a lookup stays in cache. */
 export function typeBounds(policy: Policy): Int32Array {
-  let b = boundsCache.get(policy);
-  if (b === undefined) {
-    b = new Int32Array(policy.types.length + 1);
-    for (let v = 1; v <= policy.types.length; v++) b[v] = policy.types[v - 1]?.bounds ?? 0;
-    boundsCache.set(policy, b);
-  }
-  return b;
+  return decideTables(policy).bounds;
 }
 
 /**
@@ -489,9 +491,9 @@ export function decide(
   }
 
   // Stage 3: RBAC on process transitions.
-  const proc = processInfo(policy);
-  if (cls === proc.cls && (allowed & proc.transitionBits) !== 0 && s.role !== t.role) {
-    if (!policy.roleAllows.has(roleAllowKey(s.role, t.role))) allowed = (allowed & ~proc.transitionBits) >>> 0;
+  const tables = decideTables(policy);
+  if (cls === tables.processCls && (allowed & tables.transitionBits) !== 0 && s.role !== t.role) {
+    if (!policy.roleAllows.has(roleAllowKey(s.role, t.role))) allowed = (allowed & ~tables.transitionBits) >>> 0;
   }
   if (req & ~allowed) {
     reasons |= REASON_RBAC;
@@ -500,7 +502,7 @@ export function decide(
 
   // Stage 4: type bounds.
   let boundsMasked = 0;
-  const bounds = typeBounds(policy);
+  const bounds = tables.bounds;
   const parentType = bounds[s.type] ?? 0;
   if (parentType !== 0 && depth < MAX_BOUNDS_DEPTH) {
     let parentAllowed: number;
