@@ -153,17 +153,19 @@ function pushPair(n: number, i: number, j: number, o: number, g: number): number
 }
 
 // The policy's (source, class) -> targets index (scIndex, scRanges, scTargets, scTe, scCond) laid out for
-// rulePairs, so that one source attribute costs about two cache lines instead of five: per class, a dense
-// array of each type or attribute value's span [start, end) of entries (empty when it has no rules), and
-// per policy the entries themselves as (target, teIndex offset, condIndex offset) triples.
-const E_TARGET = 0;
-const E_TE = 1;
-const E_COND = 2;
-const E_STRIDE = 3;
+// rulePairs: per class, a dense array of each type or attribute value's span [start, end) of entries
+// (empty when it has no rules) and a bit per value with a non-empty span; per policy the entries' targets
+// (scTargets itself, 16 bits each: the intersection walks a span in one or two cache lines) and, apart,
+// their (teIndex offset, condIndex offset) pairs, read only for the targets found.
+const E_TE = 0;
+const E_COND = 1;
+const E_STRIDE = 2;
 
 interface SourceSpans {
-  /** The (target, te, cond) triples of every (source, class) group, back to back. */
-  readonly entries: Int32Array;
+  /** The targets of every (source, class) group, back to back, ascending within a group. */
+  readonly targets: Uint16Array;
+  /** Per entry of `targets`: its teIndex offset and its condIndex offset (-1 when absent). */
+  readonly offsets: Int32Array;
   /** Per class value: [start, end) entry numbers of every type or attribute value (built on first use). */
   readonly byClass: Array<Int32Array | undefined>;
   /** Per class value, built with `byClass`: a bit per type or attribute value whose span is not empty. */
@@ -183,11 +185,10 @@ function sourceSpansOf(policy: Policy): SourceSpans {
     const targets = policy.scTargets;
     const te = policy.scTe;
     const cond = policy.scCond;
-    const entries = new Int32Array(targets.length * E_STRIDE);
+    const offsets = new Int32Array(targets.length * E_STRIDE);
     for (let k = 0; k < targets.length; k++) {
-      entries[k * E_STRIDE + E_TARGET] = targets[k] as number;
-      entries[k * E_STRIDE + E_TE] = te[k] as number;
-      entries[k * E_STRIDE + E_COND] = cond[k] as number;
+      offsets[k * E_STRIDE + E_TE] = te[k] as number;
+      offsets[k * E_STRIDE + E_COND] = cond[k] as number;
     }
     const ta = policy.typeAttrs;
     const attrStart = new Int32Array(ta.length + 1);
@@ -197,7 +198,7 @@ function sourceSpansOf(policy: Policy): SourceSpans {
       const a = ta[t];
       if (a !== undefined) attrFlat.set(a, attrStart[t] as number);
     }
-    sp = { entries, byClass: [], nonEmpty: [], attrStart, attrFlat, classGroups: null };
+    sp = { targets, offsets, byClass: [], nonEmpty: [], attrStart, attrFlat, classGroups: null };
     spansCache.set(policy, sp);
   }
   return sp;
@@ -267,7 +268,8 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
   const spans = classSpans(sp, policy, cls);
   // A bit per source with rules for the class: most of A(t1) has none, and the bits stay in cache.
   const bits = sp.nonEmpty[cls] as Uint32Array;
-  const ent = sp.entries;
+  const tg = sp.targets;
+  const off = sp.offsets;
   const a1e = starts[t1 + 1] as number;
   let n = 0;
   for (let x = starts[t1] as number; x < a1e; x++) {
@@ -279,13 +281,13 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
       // Merge walk of two ascending lists.
       let y = 0;
       while (lo < end && y < m) {
-        const e = lo * E_STRIDE;
-        const tj = ent[e + E_TARGET] as number;
+        const tj = tg[lo] as number;
         const aj = flat[a2s + y] as number;
         if (tj < aj) lo++;
         else if (tj > aj) y++;
         else {
-          n = pushPair(n, i, aj, ent[e + E_TE] as number, ent[e + E_COND] as number);
+          const e = lo * E_STRIDE;
+          n = pushPair(n, i, aj, off[e + E_TE] as number, off[e + E_COND] as number);
           lo++;
           y++;
         }
@@ -298,13 +300,15 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
         let h = end - 1;
         while (l <= h) {
           const mid = (l + h) >>> 1;
-          const v = ent[mid * E_STRIDE + E_TARGET] as number;
+          const v = tg[mid] as number;
           if (v < aj) l = mid + 1;
           else h = mid - 1;
         }
         lo = l;
-        const e = l * E_STRIDE;
-        if (l < end && ent[e + E_TARGET] === aj) n = pushPair(n, i, aj, ent[e + E_TE] as number, ent[e + E_COND] as number);
+        if (l < end && tg[l] === aj) {
+          const e = l * E_STRIDE;
+          n = pushPair(n, i, aj, off[e + E_TE] as number, off[e + E_COND] as number);
+        }
       }
     }
   }
