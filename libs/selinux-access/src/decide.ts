@@ -135,6 +135,8 @@ export interface TeRules {
 
 const EMPTY_COND = new Uint32Array(0);
 const EMPTY_PAIRS = new Int32Array(0);
+/** The rules of a triple without any (shared: TeRules are read-only; not frozen, to keep one shape). */
+const NO_RULES: TeRules = { allowed: 0, auditallow: 0, auditdeny: 0xffffffff, cond: EMPTY_COND, pairs: EMPTY_PAIRS };
 
 // Scratch space of rulePairs (grown on demand; decisions are synchronous, so one buffer serves all).
 let scratch = new Int32Array(1024);
@@ -318,7 +320,7 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
 export function gatherTe(policy: Policy, t1: number, t2: number, cls: number): TeRules {
   const n = rulePairs(policy, t1, t2, cls);
   if (n === 0) {
-    return { allowed: 0, auditallow: 0, auditdeny: 0xffffffff, cond: EMPTY_COND, pairs: EMPTY_PAIRS };
+    return NO_RULES;
   }
   let allowed = 0;
   let auditallow = 0;

@@ -95,6 +95,30 @@ function permList(perms: readonly string[]): string {
   return perms.length === 1 ? (perms[0] as string) : `{ ${perms.slice().sort().join(' ')} }`;
 }
 
+const permListCache = new WeakMap<ClassDatum, Map<number, string>>();
+/** permList of the permission names of vector `av` of a class, memoized per class (bounded). */
+function permListOf(cls: ClassDatum, av: number): string {
+  let m = permListCache.get(cls);
+  if (m === undefined) {
+    m = new Map();
+    permListCache.set(cls, m);
+  }
+  let r = m.get(av);
+  if (r === undefined) {
+    r = permList(permNames(cls, av));
+    if (m.size >= 4096) m.clear();
+    m.set(av, r);
+  }
+  return r;
+}
+
+/** Number of set bits of a 32-bit vector. */
+function popcount(v: number): number {
+  let x = v - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
 function explanation(verdict: Verdict, evidence: string[], fixes: Fix[], booleans: BooleanSuggestion[] = []) {
   const e: Explanation = { verdict, booleans, evidence, fixes };
   return e;
@@ -208,6 +232,9 @@ function compute(
     requested |= 1 << (v - 1);
   }
   requested >>>= 0;
+  // The requested permissions as listed: sorted names, the same as the vector's unless the record
+  // repeats a permission.
+  const perms = popcount(requested) === denial.perms.length ? permListOf(cls, requested) : permList(denial.perms);
 
   // The decisions below (boolean flips, the allow-rule check) share the constraint outcomes and the parent's.
   const memo = decideMemo(policy, clsValue);
@@ -218,7 +245,7 @@ function compute(
 
   if (d.reasons === 0) {
     const te = st.te.get(s.type, t.type, clsValue);
-    const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${permList(denial.perms)} now.`];
+    const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms} now.`];
     grantingRules(lines, policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED);
     lines.push(MISMATCH);
     for (const line of evidence) lines.push(line);
@@ -250,7 +277,7 @@ function compute(
       for (const b of found) {
         const bv = policy.boolByName.get(b.name) as number;
         evidence.push(
-          `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${permList(denial.perms)}.`,
+          `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${perms}.`,
         );
         grantingRules(evidence, policy, te, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true);
         evidence.push(
@@ -267,15 +294,15 @@ function compute(
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
-    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t), memo);
+    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t, perms), memo);
     evidence.unshift(
-      `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permList(permNames(cls, missing))}.`,
+      `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permListOf(cls, missing)}.`,
     );
     if ((requested & d.teAllowed) !== 0) {
-      evidence.push(`Already allowed: ${permList(permNames(cls, requested & d.teAllowed))}.`);
+      evidence.push(`Already allowed: ${permListOf(cls, (requested & d.teAllowed) >>> 0)}.`);
     }
     if (dontaudited !== 0) {
-      evidence.push(`A dontaudit rule covers ${permList(permNames(cls, dontaudited))}:`);
+      evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
       grantingRules(evidence, policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY);
       evidence.push(MISMATCH);
       return explanation('DONTAUDIT', evidence, fixes);
@@ -322,7 +349,7 @@ function compute(
     const hit = (d.boundsMasked & requested) >>> 0;
     evidence.push(
       `Type bounds: ${s.typeName} is bounded by ${parent}, which is not allowed every permission ${s.typeName} has on ${t.typeName}:${cls.name}.`,
-      `The bound removes ${permList(permNames(cls, d.boundsMasked))} (${parent} lacks them on ${parentTarget}:${cls.name}); ` +
+      `The bound removes ${permListOf(cls, d.boundsMasked)} (${parent} lacks them on ${parentTarget}:${cls.name}); ` +
         `requested among them: ${hit === 0 ? 'none' : permNames(cls, hit).sort().join(' ')}.`,
     );
     return explanation('BOUNDS', evidence, [
@@ -447,9 +474,9 @@ function contextHints(s: Context, t: Context): string[] {
 }
 
 /** audit2allow spelling: type names as written, `self` when equal, permissions sorted. */
-function allowRuleText(denial: Denial, s: Context, t: Context): string {
+function allowRuleText(denial: Denial, s: Context, t: Context, perms: string): string {
   const target = s.typeName === t.typeName ? 'self' : t.typeName;
-  return `allow ${s.typeName} ${target}:${denial.tclass} ${permList(denial.perms)};`;
+  return `allow ${s.typeName} ${target}:${denial.tclass} ${perms};`;
 }
 
 function verifiedAllow(
