@@ -174,7 +174,9 @@ export class NameTable {
 interface ContextTables {
   readonly typeNames: NameTable;
   readonly attributes: Uint8Array;
-  readonly ranges: Map<string, Range | string>;
+  readonly ranges: Map<string, RangeEntry | string>;
+  /** Per role value: a dense bitset of its types (bit = type value - 1), built on the role's first use. */
+  readonly roleTypes: Array<Uint32Array | undefined>;
 }
 
 const tablesCache = new WeakMap<Policy, ContextTables>();
@@ -183,7 +185,7 @@ function contextTables(policy: Policy): ContextTables {
   if (t === undefined) {
     const attributes = new Uint8Array(policy.types.length + 1);
     for (let v = 1; v <= policy.types.length; v++) attributes[v] = policy.types[v - 1]?.isAttribute ? 1 : 0;
-    t = { typeNames: new NameTable(policy.typeByName), attributes, ranges: new Map() };
+    t = { typeNames: new NameTable(policy.typeByName), attributes, ranges: new Map(), roleTypes: [] };
     tablesCache.set(policy, t);
   }
   return t;
@@ -192,11 +194,27 @@ function contextTables(policy: Policy): ContextTables {
 type Range = readonly [Level, Level];
 const MAX_CACHED_RANGES = 10_000;
 
+/**
+ * A parsed MLS range and what the validity rules found about it so far: the rules on the range alone
+ * (`why`, undefined until checked) and, per user value, whether the range lies within the user's (-1
+ * unknown, 0 no, 1 yes).
+ */
+interface RangeEntry {
+  readonly low: Level;
+  readonly high: Level;
+  why: string | null | undefined;
+  readonly userOk: Int8Array;
+}
+
 /** MLS ranges repeat a lot across contexts ("s0", "s0-s0:c0.c1023"): parse each once per policy. */
-function parseRangeCached(policy: Policy, m: Map<string, Range | string>, mls: string): Range | string {
+function parseRangeCached(policy: Policy, m: Map<string, RangeEntry | string>, mls: string): RangeEntry | string {
   let r = m.get(mls);
   if (r === undefined) {
-    r = parseRange(policy, mls);
+    const range = parseRange(policy, mls);
+    r =
+      typeof range === 'string'
+        ? range
+        : { low: range[0], high: range[1], why: undefined, userOk: new Int8Array(policy.users.length + 1).fill(-1) };
     if (m.size >= MAX_CACHED_RANGES) m.clear();
     if (mls.length <= 256) m.set(mls, r);
   }
@@ -237,21 +255,79 @@ export function parseContext(policy: Policy, text: string, strict: boolean): Con
   if (tables.attributes[type] === 1) return fail(`${quote(typeName)} is an attribute, not a type`);
   let low = NO_LEVEL;
   let high = NO_LEVEL;
+  let range: RangeEntry | null = null;
   if (policy.mls) {
     if (c3 < 0) return fail('MLS policy but the context has no MLS part');
-    const range = parseRangeCached(policy, tables.ranges, mls);
-    if (typeof range === 'string') return fail(range);
-    low = range[0];
-    high = range[1];
+    const r = parseRangeCached(policy, tables.ranges, mls);
+    if (typeof r === 'string') return fail(r);
+    range = r;
+    low = r.low;
+    high = r.high;
   } else if (c3 >= 0) {
     return fail('non-MLS policy but the context has an MLS part');
   }
   const context: Context = { user, role, type, low, high, userName, roleName, typeName, mls };
   if (strict) {
-    const why = invalidReason(policy, context);
+    const why = strictReason(policy, tables, context, range);
     if (why !== null) return fail(why);
   }
   return { ok: true, context };
+}
+
+/**
+ * invalidReason for parseContext, with what it learns kept: the role's types as a dense bitset, the
+ * verdicts on the MLS range (`range`, the context's own) alone and per user. Same answers, same order.
+ */
+function strictReason(policy: Policy, tables: ContextTables, c: Context, range: RangeEntry | null): string | null {
+  if (c.role !== 1) {
+    const types = tables.roleTypes[c.role] ?? roleTypesOf(policy, tables, c.role);
+    const bit = c.type - 1;
+    if (bit < 0 || bit >= types.length * 32 || ((types[bit >>> 5] as number) & (1 << (bit & 31))) === 0) {
+      return `type ${c.typeName} is not authorized for role ${c.roleName}`;
+    }
+    const user = policy.users[c.user - 1];
+    if (!user?.roles.has(c.role - 1)) return `role ${c.roleName} is not authorized for user ${c.userName}`;
+  }
+  if (policy.mls && range !== null) {
+    if (range.why === undefined) range.why = rangeReason(policy, c.low, c.high, c.mls);
+    if (range.why !== null) return range.why;
+    if (c.role !== 1) {
+      const user = policy.users[c.user - 1];
+      if (user) {
+        let ok = range.userOk[c.user] ?? -1;
+        if (ok === -1) {
+          ok = dominates(c.low, user.range.low) && dominates(user.range.high, c.high) ? 1 : 0;
+          range.userOk[c.user] = ok;
+        }
+        if (ok === 0) return `range ${c.mls} is not within the range authorized for user ${c.userName}`;
+      }
+    }
+  }
+  return null;
+}
+
+/** The types of role `role` as a dense bitset (empty for an unknown role), kept in `tables`. */
+function roleTypesOf(policy: Policy, tables: ContextTables, role: number): Uint32Array {
+  const bits = new Uint32Array((policy.types.length + 32) >>> 5);
+  const r = policy.roles[role - 1];
+  if (r !== undefined) {
+    for (const b of r.types.toArray()) {
+      if (b >= 0 && b < bits.length * 32) bits[b >>> 5] = ((bits[b >>> 5] as number) | (1 << (b & 31))) >>> 0;
+    }
+  }
+  tables.roleTypes[role] = bits;
+  return bits;
+}
+
+/** The rules of §22.3 on an MLS range alone (written `mls` in the context). */
+function rangeReason(policy: Policy, low: Level, high: Level, mls: string): string | null {
+  if (!dominates(high, low)) return `high level does not dominate low level in ${quote(mls)}`;
+  for (const lvl of [low, high]) {
+    const sens = policy.sensitivities[lvl.sens - 1];
+    if (!sens) return `unknown sensitivity in ${quote(mls)}`;
+    if (!containsAll(sens.cats, lvl.cats)) return `category not allowed with ${sens.name} in ${quote(mls)}`;
+  }
+  return null;
 }
 
 /** Why libsepol would reject this (name-valid) context, or null when it is valid (§22.3). */
