@@ -25,6 +25,13 @@ describe('interpretRecord', () => {
       ses: 'unset',
     });
   });
+  it('splits a rule key that holds several keys (joined by 0x01, as auditctl -k a -k b writes them)', () => {
+    expect(interpretRecord('SYSCALL', { key: 'exec\u000164bit' }).key).toEqual(['exec', '64bit']);
+    expect(interpretRecord('SYSCALL', { key: 'exec' }).key).toBeUndefined();
+    expect(interpretRecord('SYSCALL', { key: '(null)' }).key).toBeUndefined();
+    // An AVC's key= is an IPC key, never a list.
+    expect(interpretRecord('AVC', { key: '1\u00012' }).key).toBeUndefined();
+  });
   it('syscall names follow the record arch', () => {
     expect(interpretRecord('SYSCALL', { arch: '40000003', syscall: '5' }).syscall).toBe('open');
     expect(interpretRecord('SYSCALL', { arch: 'c00000b7', syscall: '56' }).syscall).toBe('openat');

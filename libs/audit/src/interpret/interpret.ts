@@ -30,6 +30,8 @@ const K_CAPABILITY = 11;
 const K_CAPSET = 12;
 /** Short capability-set names used by BPRM_FCAPS and CAPSET records only. */
 const K_CAPSET_SHORT = 13;
+/** The audit rule key: several keys are joined by 0x01 (AVC's key= is an IPC key instead). */
+const K_KEY = 14;
 
 const FIELD_KIND = new Map<string, number>([
   ['arch', K_ARCH],
@@ -43,6 +45,7 @@ const FIELD_KIND = new Map<string, number>([
   ['old-ses', K_SES],
   ['oses', K_SES],
   ['capability', K_CAPABILITY],
+  ['key', K_KEY],
 ]);
 for (const f of [
   'cap_pp',
@@ -132,7 +135,8 @@ function idValue(kind: 'uid' | 'gid', v: string, opts: InterpretOptions | undefi
  * - `mode`: `{type, perms}`; ids equal to 4294967295 or -1 (auid, uid, ses, ...): `unset`;
  * - uid/gid fields: names, only when `opts.resolveIds` is given and knows the id;
  * - `capability` (AVC tclass capability): name (`sys_admin`); capability sets (cap_pe, old_pp, BPRM_FCAPS
- *   pp/pi/pe/fp/fi, ...) other than `0`: list of names.
+ *   pp/pi/pe/fp/fi, ...) other than `0`: list of names;
+ * - `key`: the rule keys, when the record's key holds several (joined by 0x01); not for AVC (an IPC key).
  *
  * `kinds`, when given, holds `fieldKind` of each key of `fields` in `for...in` order.
  */
@@ -205,6 +209,9 @@ export function interpretRecord(
           const caps = decodeCapabilities(v);
           if (caps !== undefined) out[key] = caps;
         }
+        break;
+      case K_KEY:
+        if (type !== 'AVC' && v.indexOf('\u0001') >= 0) out.key = v.split('\u0001');
         break;
       case K_SADDR:
         // Only SOCKADDR carries a struct sockaddr; AVC records use saddr= for a plain IP address.
