@@ -78,6 +78,11 @@ describe('parseLine: fields and encodings', () => {
     });
   });
 
+  it('decodes the hex msg= of a USER_TTY record (its keystrokes, as auparse does), not msg= elsewhere', () => {
+    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg=6C730D').fields.msg).toBe('ls\r');
+    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg="ls"').fields.msg).toBe('ls');
+    expect(one('type=DAEMON_END msg=audit(1.001:2): msg=6C73').fields.msg).toBe('6C73');
+  });
   it('keeps quoted encoded values as text and saddr as hex', () => {
     const r = one('type=SOCKADDR msg=audit(1.001:2): saddr=02000050A9FEA9FE0000000000000000 name="6C73"');
     expect(r.fields).toEqual({ saddr: '02000050A9FEA9FE0000000000000000', name: '6C73' });

@@ -325,7 +325,9 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     }
     if (
       !quoted &&
-      (pk !== null ? predictedEncoded() : isEncodedField(key)) &&
+      ((pk !== null ? predictedEncoded() : isEncodedField(key)) ||
+        // USER_TTY carries the keystrokes in msg= (auparse decodes it too).
+        (key === 'msg' && b.type === 'USER_TTY')) &&
       isHexString(value) &&
       // An AVC's `key` is the IPC key, written as a decimal (security/lsm_audit.c), not the rule key.
       !(b.type === 'AVC' && key === 'key')
