@@ -694,10 +694,12 @@ function computeBlastRadius(
     }
   }
   let triples = 0;
+  const one = new Uint16Array(1);
   for (const entries of byClass.values()) {
     if (entries.length === 1) {
       const e = entries[0] as number;
-      triples += expandType(policy, av.source[e] as number).length * expandType(policy, av.target[e] as number).length;
+      const sources = expandType(policy, av.source[e] as number, one).length;
+      triples += sources * expandType(policy, av.target[e] as number, one).length;
       continue;
     }
     triples += coveredPairs(policy, entries);
@@ -707,9 +709,14 @@ function computeBlastRadius(
 
 const NO_TYPES = new Uint16Array(0);
 
-/** The types of a type or attribute value (a type stands for itself). */
-function expandType(policy: Policy, v: number): ArrayLike<number> {
-  return policy.types[v - 1]?.isAttribute ? (policy.attrMembers[v] ?? NO_TYPES) : [v];
+/**
+ * The types of a type or attribute value: the attribute's members, or the type itself written into `one`
+ * (always a Uint16Array, so that the loops reading it see one kind of array).
+ */
+function expandType(policy: Policy, v: number, one: Uint16Array): Uint16Array {
+  if (policy.types[v - 1]?.isAttribute) return policy.attrMembers[v] ?? NO_TYPES;
+  one[0] = v;
+  return one;
 }
 
 /**
@@ -729,8 +736,9 @@ function coveredPairs(policy: Policy, entries: readonly number[]): number {
   const stamp: number[] = [-1];
   const next: number[] = [0];
   const touched: number[] = [];
+  const one = new Uint16Array(1);
   for (let k = 0; k < entries.length; k++) {
-    const sources = expandType(policy, av.source[entries[k] as number] as number);
+    const sources = expandType(policy, av.source[entries[k] as number] as number, one);
     for (let x = 0; x < sources.length; x++) {
       const sv = sources[x] as number;
       const old = sigOf[sv] as number;
@@ -762,7 +770,7 @@ function coveredPairs(policy: Policy, entries: readonly number[]): number {
     row.fill(0);
     let covered = 0;
     for (let x = id; x !== 0; x = parent[x] as number) {
-      const targets = expandType(policy, av.target[entries[entryAt[x] as number] as number] as number);
+      const targets = expandType(policy, av.target[entries[entryAt[x] as number] as number] as number, one);
       for (let y = 0; y < targets.length; y++) {
         const tv = targets[y] as number;
         const w = row[tv >>> 5] as number;
