@@ -27,10 +27,13 @@ export interface IoctlCheck {
   quoted: string[];
 }
 
-/** Unconditional avtab entries that are ioctl xperm rules, per class value (built once per policy). */
-const byPolicy = new WeakMap<Policy, Map<number, number[]>>();
+/**
+ * Unconditional avtab entries that are ioctl xperm rules, by class value then source type/attribute value
+ * (built once per policy): a check walks only the entries of A(source).
+ */
+const byPolicy = new WeakMap<Policy, Map<number, Map<number, number[]>>>();
 
-function ioctlEntries(policy: Policy): Map<number, number[]> {
+function ioctlEntries(policy: Policy): Map<number, Map<number, number[]>> {
   let m = byPolicy.get(policy);
   if (m !== undefined) return m;
   m = new Map();
@@ -38,12 +41,15 @@ function ioctlEntries(policy: Policy): Map<number, number[]> {
   for (const [i, x] of av.xperms) {
     if (x.specified !== IOCTL_FUNCTION && x.specified !== IOCTL_DRIVER) continue;
     const c = av.tclass[i] as number;
-    let list = m.get(c);
-    if (list === undefined) {
-      list = [];
-      m.set(c, list);
+    const src = av.source[i] as number;
+    let bySource = m.get(c);
+    if (bySource === undefined) {
+      bySource = new Map();
+      m.set(c, bySource);
     }
-    list.push(i);
+    const list = bySource.get(src);
+    if (list === undefined) bySource.set(src, [i]);
+    else list.push(i);
   }
   byPolicy.set(policy, m);
   return m;
@@ -89,8 +95,8 @@ export function checkIoctl(
   cls: number,
   cmd: number,
 ): IoctlCheck | null {
-  const entries = ioctlEntries(policy).get(cls);
-  if (entries === undefined) return null;
+  const bySource = ioctlEntries(policy).get(cls);
+  if (bySource === undefined) return null;
   const sAttrs = policy.typeAttrs[source];
   const tAttrs = policy.typeAttrs[target];
   if (sAttrs === undefined || tAttrs === undefined) return null;
@@ -100,8 +106,13 @@ export function checkIoctl(
   let rules = 0;
   let allowed = false;
   const quoted: string[] = [];
+  const entries: number[] = [];
+  for (const a of sAttrs) {
+    const list = bySource.get(a);
+    if (list !== undefined) for (const i of list) entries.push(i);
+  }
   for (const i of entries) {
-    if (!sAttrs.includes(av.source[i] as number) || !tAttrs.includes(av.target[i] as number)) continue;
+    if (!tAttrs.includes(av.target[i] as number)) continue;
     const x = av.xperms.get(i);
     if (x === undefined) continue;
     rules++;
