@@ -28,6 +28,16 @@ export function isMalformedAvc(r: Pick<AuditRecord, 'type' | 'fields'> & { avc?:
   );
 }
 
+/**
+ * The ioctl command of an AVC denial (`ioctlcmd=0x5401`, written by the kernel for ioctl checks), or null
+ * when the record has none or it is not a 16-bit hex number.
+ */
+export function ioctlCommandOf(r: Pick<AuditRecord, 'fields'>): number | null {
+  const v = r.fields.ioctlcmd;
+  if (v === undefined || !/^0x[0-9a-fA-F]{1,4}$/.test(v)) return null;
+  return Number.parseInt(v.slice(2), 16);
+}
+
 /** The record as it appears in `avcstream parse` output. */
 function recordView(r: AuditRecord): object {
   return r.avc === undefined

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContext } from './context.ts';
+import { ioctlCommandOf } from './event.ts';
 import { parseLine } from './parse-line.ts';
 import type { AuditRecord, ParseError } from './types.ts';
 
@@ -242,6 +243,15 @@ describe('parseLine: fields and encodings', () => {
 });
 
 describe('parseLine: AVC bodies', () => {
+  it('reads the ioctl command of an ioctl denial (ioctlCommandOf)', () => {
+    const r = one(
+      'type=AVC msg=audit(1.001:2): avc:  denied  { ioctl } for  pid=1 comm="x" path="/dev/pts/0" dev="devpts" ino=3 ioctlcmd=0x5401 scontext=a:b:c tcontext=d:e:f tclass=chr_file permissive=0',
+    );
+    expect(ioctlCommandOf(r)).toBe(0x5401);
+    expect(ioctlCommandOf({ fields: { ioctlcmd: '5401' } })).toBeNull();
+    expect(ioctlCommandOf({ fields: { ioctlcmd: '0x12345' } })).toBeNull();
+    expect(ioctlCommandOf({ fields: {} })).toBeNull();
+  });
   it('keeps the IPC key of an AVC record as the decimal the kernel wrote (it is not the audit rule key)', () => {
     // security/lsm_audit.c writes ` key=%d` for IPC objects; `1291864389` is also valid hex, but only the
     // rule key of SYSCALL and other records is encoded.

@@ -196,6 +196,8 @@ describe('deny listing', () => {
         tclass: 'file',
         perms: ['read'],
         permissive: false,
+        // The record has no ioctlcmd= (an ioctl denial's command is checked against allowxperm rules).
+        ioctlcmd: null,
       },
     ]);
     const s = b.build();

@@ -1,4 +1,4 @@
-import { isMalformedAvc } from '@avcstream/audit';
+import { ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
 import type {
   AllowRow,
   EventLike as AuditEvent,
@@ -292,6 +292,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             tclass: avc.tclass,
             perms,
             permissive: avc.permissive,
+            ioctlcmd: ioctlCommandOf(record),
           });
           if (e != null) {
             explanation = {

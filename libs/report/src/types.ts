@@ -230,6 +230,8 @@ export interface DenialInput {
   tclass: string;
   perms: string[];
   permissive?: boolean | null;
+  /** The record's `ioctlcmd` (checked against allowxperm rules), or null. */
+  ioctlcmd?: number | null;
 }
 
 /** Structurally compatible with `Explanation` of @avcstream/selinux-access. */

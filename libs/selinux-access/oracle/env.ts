@@ -202,6 +202,7 @@ export function avcFields(line: string): {
   tcontext: string;
   tclass: string;
   perms: string[];
+  ioctlcmd?: number;
 } {
   const toks = line.split(/\s+/);
   const f = new Map<string, string>();
@@ -217,7 +218,11 @@ export function avcFields(line: string): {
   if (i < 0 || j < 0 || scontext === undefined || tcontext === undefined || tclass === undefined) {
     throw new Error(`not an AVC line: ${line.slice(0, 200)}`);
   }
-  return { scontext, tcontext, tclass, perms: toks.slice(i + 1, j) };
+  const cmd = f.get('ioctlcmd');
+  const perms = toks.slice(i + 1, j);
+  return cmd === undefined
+    ? { scontext, tcontext, tclass, perms }
+    : { scontext, tcontext, tclass, perms, ioctlcmd: Number.parseInt(cmd, 16) };
 }
 
 /** `checkpolicy -M -b policy.33 -F` of the Debian policy (policy.conf text), built once into the cache. */

@@ -25,6 +25,8 @@ interface FixtureCase {
   booleans: Array<{ name: string; value: number }>;
   causes?: string[];
   note?: string;
+  /** audit2why's verdict where it differs from ours by design (it ignores ioctl xperm rules). */
+  audit2why?: string;
 }
 
 const fixtures = readdirSync(FIXTURES_DIR, { withFileTypes: true })
@@ -119,7 +121,7 @@ describe.runIf(a2wGate.run)('fixtures: audit2why agrees with the expected verdic
         booleans:
           code === 3 ? (data as Array<[string, number]>).map(([name, value]) => ({ name, value })) : [],
       }));
-      expect(got).toEqual(cs.map((c) => ({ verdict: c.verdict, booleans: c.booleans })));
+      expect(got).toEqual(cs.map((c) => ({ verdict: c.audit2why ?? c.verdict, booleans: c.booleans })));
     },
     60_000,
   );

@@ -27,6 +27,7 @@ import {
   typeBounds,
 } from './decide.ts';
 import { type Cause, renderConstraint } from './render.ts';
+import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
 
 export interface ExplainerOptions {
@@ -190,7 +191,8 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     // An unmemoized explanation is the caller's own fresh object: freezing it would only cost time (the
     // blast radius objects it shares with the cache are frozen when cached).
     if (!memoize) return compute(policy, denial, st, context);
-    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}`;
+    const cmd = denial.ioctlcmd ?? -1;
+    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}`;
     let e = st.memo.get(key);
     if (e === undefined) {
       e = freezeExplanation(compute(policy, denial, st, context));
@@ -243,7 +245,20 @@ function compute(
   if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
   if (policy.permissive[s.type]) evidence.push(`${s.typeName} is a permissive domain in this policy.`);
 
+  // An ioctl command the kernel checks against the triple's allowxperm rules (null: no such rules).
+  const ioctl = ioctlCommand(policy, denial, cls, requested, s, t, clsValue);
+
   if (d.reasons === 0) {
+    if (ioctl !== null && !ioctl.check.allowed) {
+      const lines = [
+        `The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms}, but xperm rules restrict its ioctl commands and no allowxperm rule lists command ${ioctlHex(ioctl.cmd)}:`,
+      ];
+      for (const r of ioctl.check.quoted) lines.push(`  ${r}`);
+      lines.push('audit2why ignores extended permissions and would report this access as allowed.');
+      for (const line of evidence) lines.push(line);
+      // With the base permission allowed, a rule listing the command is all the kernel needs.
+      return explanation('TE_MISSING', lines, [{ kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true }]);
+    }
     const te = st.te.get(s.type, t.type, clsValue);
     const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms} now.`];
     grantingRules(lines, policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED);
@@ -300,6 +315,13 @@ function compute(
     );
     if ((requested & d.teAllowed) !== 0) {
       evidence.push(`Already allowed: ${permListOf(cls, (requested & d.teAllowed) >>> 0)}.`);
+    }
+    if (ioctl !== null && !ioctl.check.allowed) {
+      evidence.push(
+        `xperm rules also restrict the ioctl commands of ${s.typeName} ${t.typeName}:${cls.name}; command ${ioctlHex(ioctl.cmd)} needs an allowxperm rule as well.`,
+      );
+      const base = fixes[0];
+      fixes.push({ kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: base?.verified === true });
     }
     if (dontaudited !== 0) {
       evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
@@ -471,6 +493,32 @@ function contextHints(s: Context, t: Context): string[] {
     out.push(`Possible cause: the source level (${s.mls}) and target level (${t.mls}) are different.`);
   }
   return out;
+}
+
+/**
+ * The denial's ioctl command and the triple's xperm rules, when it asks for `ioctl` with an `ioctlcmd` and
+ * the policy has ioctl xperm rules for (source, target, class); else null.
+ */
+function ioctlCommand(
+  policy: Policy,
+  denial: Denial,
+  cls: ClassDatum,
+  requested: number,
+  s: Context,
+  t: Context,
+  clsValue: number,
+): { cmd: number; check: IoctlCheck } | null {
+  const cmd = denial.ioctlcmd;
+  if (cmd === undefined || cmd === null || !Number.isInteger(cmd) || cmd < 0 || cmd > 0xffff) return null;
+  const bit = cls.ownPerms.get('ioctl') ?? cls.common?.perms.get('ioctl');
+  if (bit === undefined || ((requested >>> (bit - 1)) & 1) === 0) return null;
+  const check = checkIoctl(policy, s.type, t.type, clsValue, cmd);
+  return check === null ? null : { cmd, check };
+}
+
+function allowXpermText(denial: Denial, s: Context, t: Context, cmd: number): string {
+  const target = s.typeName === t.typeName ? 'self' : t.typeName;
+  return `allowxperm ${s.typeName} ${target}:${denial.tclass} ioctl ${ioctlHex(cmd)};`;
 }
 
 /** audit2allow spelling: type names as written, `self` when equal, permissions sorted. */

@@ -19,6 +19,11 @@ export interface Denial {
   tclass: string;
   perms: string[];
   permissive?: boolean | null;
+  /**
+   * `ioctlcmd=0x…` of an ioctl denial (0..0xffff): checked against the policy's allowxperm rules, which
+   * the kernel applies and audit2why ignores.
+   */
+  ioctlcmd?: number | null;
 }
 
 export interface BlastRadius {

@@ -1,5 +1,5 @@
 // Pure: one validated events.v1 message (+ replayed decisions) -> ECS documents with deterministic ids.
-import type { AuditRecord, SecurityContext } from '@avcstream/audit';
+import { type AuditRecord, ioctlCommandOf, type SecurityContext } from '@avcstream/audit';
 import {
   BOUNDS,
   type DecisionDoc,
@@ -231,6 +231,7 @@ export function toEcs(
         tclass: avc.tclass,
         perms: avc.perms,
         permissive: avc.permissive,
+        ioctlcmd: ioctlCommandOf(r),
       };
       const rep = replay(denial);
       const path = pathOf(r, facts);

@@ -317,3 +317,29 @@ describe('RenderedBytes', () => {
     ]);
   });
 });
+
+describe('avcstream explain: ioctl commands and allowxperm rules', { timeout: 60_000 }, () => {
+  // allow web_t web_content_t:file ioctl; allowxperm web_t web_content_t:file ioctl { 0x5401 0x8900-0x89ff };
+  const XPERM_POLICY = resolve(
+    import.meta.dirname,
+    '../../../../libs/selinux-access/fixtures/TE_MISSING/policy.33',
+  );
+  const line = (serial: number, cmd: string) =>
+    `type=AVC msg=audit(1763805000.1:${serial}): avc:  denied  { ioctl } for  pid=811 comm="webd" ` +
+    `path="/srv/www/index.html" dev="vda1" ino=4101 ioctlcmd=${cmd} scontext=system_u:system_r:web_t ` +
+    'tcontext=system_u:object_r:web_content_t tclass=file permissive=0\n';
+
+  it('replays the command: unlisted ones are TE_MISSING with an allowxperm fix, never mixed up in the cache', async () => {
+    const input = line(1, '0x5413') + line(2, '0x5401') + line(3, '0x5413') + line(4, '0x8927');
+    const r = await run(explain, ['--policy', XPERM_POLICY, '--format', 'ndjson', '-'], input);
+    expect(r.code).toBe(0);
+    const rows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verdict: string; fixes: Array<{ text: string; verified: boolean }> });
+    expect(rows.map((x) => x.verdict)).toEqual(['TE_MISSING', 'ALLOWED', 'TE_MISSING', 'ALLOWED']);
+    expect(rows[0]?.fixes).toEqual([
+      { kind: 'allow', text: 'allowxperm web_t web_content_t:file ioctl 0x5413;', verified: true },
+    ]);
+  });
+});

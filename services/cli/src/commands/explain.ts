@@ -3,7 +3,7 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type AuditRecord, parseLine } from '@avcstream/audit';
+import { type AuditRecord, ioctlCommandOf, parseLine } from '@avcstream/audit';
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
@@ -169,6 +169,8 @@ const K_SCONTEXT = 2;
 const K_TCONTEXT = 3;
 const K_TCLASS = 4;
 const K_PERMISSIVE = 5;
+/** A field the fast path leaves to the full parser: `ioctlcmd` (its explanation depends on the command). */
+const K_SLOW = 6;
 
 // Offsets that `scanAvcBytes` fills in: where each field of the record lies in the line.
 const O_NODE = 0; // end of the node name (it starts at 5), or -1 without "node="
@@ -198,6 +200,7 @@ const A_SCONTEXT = Buffer.from('scontext');
 const A_TCONTEXT = Buffer.from('tcontext');
 const A_TCLASS = Buffer.from('tclass');
 const A_PERMISSIVE = Buffer.from('permissive');
+const A_IOCTLCMD = Buffer.from('ioctlcmd');
 const A_TYPE = Buffer.from('type');
 const A_NODE_KEY = Buffer.from('node');
 const A_MSG = Buffer.from('msg');
@@ -238,6 +241,7 @@ function keyAtBytes(b: Uint8Array, at: number, len: number): number {
     case 8:
       if (bytesAt(b, at, end, A_SCONTEXT)) return K_SCONTEXT;
       if (bytesAt(b, at, end, A_TCONTEXT)) return K_TCONTEXT;
+      if (bytesAt(b, at, end, A_IOCTLCMD)) return K_SLOW;
       return K_OTHER;
     case 6:
       return bytesAt(b, at, end, A_TCLASS) ? K_TCLASS : K_OTHER;
@@ -388,6 +392,8 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
     switch (key) {
       case K_RECORD:
         return false; // another record on the same line
+      case K_SLOW:
+        return false;
       case K_SCONTEXT:
         if (o[O_S] !== -1) return false;
         o[O_S] = vs;
@@ -781,6 +787,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     tclass: string;
     perms: string[];
     permissive: boolean | null;
+    ioctlcmd?: number | null;
   }): string => {
     const e = explainer.explain({
       scontext: a.scontext,
@@ -788,6 +795,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       tclass: a.tclass,
       perms: a.perms,
       permissive: a.permissive,
+      ioctlcmd: a.ioctlcmd ?? null,
     });
     return format === 'ndjson' ? bodyJson(a, e) : printable(explanationText(e));
   };
@@ -829,11 +837,18 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     line: number,
     nodeName: string | null,
     serial: number,
-    a: { scontext: string; tcontext: string; tclass: string; perms: string[]; permissive: boolean | null },
+    a: {
+      scontext: string;
+      tcontext: string;
+      tclass: string;
+      perms: string[];
+      permissive: boolean | null;
+      ioctlcmd: number | null;
+    },
     raw: string,
   ) => {
     totals.denials++;
-    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}`;
+    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}${a.ioctlcmd === null ? '' : ` ioctlcmd=${a.ioctlcmd}`}`;
     let byTarget = rendered.get(a.scontext);
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
@@ -873,6 +888,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
         tclass: avc.tclass,
         perms: avc.perms,
         permissive: avc.permissive,
+        ioctlcmd: ioctlCommandOf(r),
       },
       raw,
     );

@@ -1,6 +1,7 @@
 // `avcstream report --es`: the summary from the analyzer's Elasticsearch indices (see @avcstream/contracts
 // indexNames). Denials, the large index, are summarised by aggregations in Elasticsearch; the SELinux events
 // index (MAC_*, granted AVCs) is small and listed row by row; views page through the matching documents.
+import { ioctlCommandOf } from '@avcstream/audit';
 import type { EsClient } from '@avcstream/elasticsearch';
 import {
   createSummaryBuilder,
@@ -273,14 +274,16 @@ async function addDenials(
     (b) => {
       const hit = topHit(b.doc);
       const x = hit === undefined ? null : esDocToEvent(hit);
-      const avc = x?.event.records[0]?.avc;
-      if (x === null || avc === undefined || typeof b.key.sig !== 'string') return;
+      const rec = x?.event.records[0];
+      const avc = rec?.avc;
+      if (x === null || rec === undefined || avc === undefined || typeof b.key.sig !== 'string') return;
       const e = x.explain({
         scontext: avc.scontext.raw,
         tcontext: avc.tcontext.raw,
         tclass: avc.tclass,
         perms: avc.perms,
         permissive: avc.permissive,
+        ioctlcmd: ioctlCommandOf(rec),
       });
       groups.push({
         key: b.key.sig,
