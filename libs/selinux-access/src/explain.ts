@@ -175,7 +175,9 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     const slot =
       n === 0
         ? 0
-        : (Math.imul(n, 0x9e3779b1) ^ Math.imul(text.charCodeAt(n - 1), 31) ^ Math.imul(text.charCodeAt(n >>> 1), 961) ^
+        : (Math.imul(n, 0x9e3779b1) ^
+            Math.imul(text.charCodeAt(n - 1), 31) ^
+            Math.imul(text.charCodeAt(n >>> 1), 961) ^
             text.charCodeAt(n >>> 2)) &
           (CONTEXT_SLOTS - 1);
     const cached = contextValues[slot];
@@ -236,7 +238,8 @@ function compute(
   requested >>>= 0;
   // The requested permissions as listed: sorted names, the same as the vector's unless the record
   // repeats a permission.
-  const perms = popcount(requested) === denial.perms.length ? permListOf(cls, requested) : permList(denial.perms);
+  const perms =
+    popcount(requested) === denial.perms.length ? permListOf(cls, requested) : permList(denial.perms);
 
   // The decisions below (boolean flips, the allow-rule check) share the constraint outcomes and the parent's.
   const memo = decideMemo(policy, clsValue);
@@ -257,7 +260,9 @@ function compute(
       lines.push('audit2why ignores extended permissions and would report this access as allowed.');
       for (const line of evidence) lines.push(line);
       // With the base permission allowed, a rule listing the command is all the kernel needs.
-      return explanation('TE_MISSING', lines, [{ kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true }]);
+      return explanation('TE_MISSING', lines, [
+        { kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true },
+      ]);
     }
     const te = st.te.get(s.type, t.type, clsValue);
     const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms} now.`];
@@ -294,7 +299,16 @@ function compute(
         evidence.push(
           `The boolean ${b.name} is ${b.current ? 'on' : 'off'}; turning it ${b.current ? 'off' : 'on'} allows ${perms}.`,
         );
-        grantingRules(evidence, policy, te, clsValue, requested, flipped(policy, st, bv), AVTAB_ALLOWED, true);
+        grantingRules(
+          evidence,
+          policy,
+          te,
+          clsValue,
+          requested,
+          flipped(policy, st, bv),
+          AVTAB_ALLOWED,
+          true,
+        );
         evidence.push(
           `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
         );
@@ -309,7 +323,16 @@ function compute(
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
-    const fixes = verifiedAllow(policy, s, t, clsValue, requested, st, allowRuleText(denial, s, t, perms), memo);
+    const fixes = verifiedAllow(
+      policy,
+      s,
+      t,
+      clsValue,
+      requested,
+      st,
+      allowRuleText(denial, s, t, perms),
+      memo,
+    );
     evidence.unshift(
       `No allow rule grants ${s.typeName} ${t.typeName}:${cls.name} ${permListOf(cls, missing)}.`,
     );
@@ -321,7 +344,11 @@ function compute(
         `xperm rules also restrict the ioctl commands of ${s.typeName} ${t.typeName}:${cls.name}; command ${ioctlHex(ioctl.cmd)} needs an allowxperm rule as well.`,
       );
       const base = fixes[0];
-      fixes.push({ kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: base?.verified === true });
+      fixes.push({
+        kind: 'allow',
+        text: allowXpermText(denial, s, t, ioctl.cmd),
+        verified: base?.verified === true,
+      });
     }
     if (dontaudited !== 0) {
       evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
@@ -604,7 +631,15 @@ function ruleLinesOf(policy: Policy): RuleLines {
 }
 
 /** One quoted rule: `  allow|dontaudit i j:class perms;suffix`, `v` the rule's own permission vector. */
-function ruleLine(policy: Policy, datum: ClassDatum, word: string, i: number, j: number, v: number, suffix: string) {
+function ruleLine(
+  policy: Policy,
+  datum: ClassDatum,
+  word: string,
+  i: number,
+  j: number,
+  v: number,
+  suffix: string,
+) {
   const ps = permNamesCached(datum, v);
   const si = policy.types[i - 1]?.name ?? String(i);
   const sj = policy.types[j - 1]?.name ?? String(j);
@@ -672,7 +707,15 @@ function grantingRules(
       if (line === undefined) {
         const node = policy.conds[nodeIdx];
         const expr = node ? condText(policy, nodeIdx) : '?';
-        line = ruleLine(policy, datum, word, pairs[p] as number, pairs[p + 1] as number, v, ` [ ${expr} ]:${br ? 'True' : 'False'}`);
+        line = ruleLine(
+          policy,
+          datum,
+          word,
+          pairs[p] as number,
+          pairs[p + 1] as number,
+          v,
+          ` [ ${expr} ]:${br ? 'True' : 'False'}`,
+        );
         lines.cond[e] = line;
       }
       out.push(line);
