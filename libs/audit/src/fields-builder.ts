@@ -76,6 +76,17 @@ export function isEncodedField(key: string): boolean {
   return key !== 'saddr' && ENCODED_FIELDS.has(key);
 }
 
+/**
+ * Whether an unquoted value of `key` in a `type` record is hex-encoded text, given what the field dictionary
+ * says of the key (`dictionary`), adjusted per record type as auparse does: an AVC's `key=` is the IPC key,
+ * a decimal (security/lsm_audit.c), not the rule key; USER_TTY carries its keystrokes in `msg=`.
+ */
+export function isEncodedIn(type: string, key: string, dictionary: boolean): boolean {
+  if (type === 'AVC') return dictionary && key !== 'key';
+  if (type === 'USER_TTY') return dictionary || key === 'msg';
+  return dictionary;
+}
+
 /** Whether the key predictKeyAt just returned is an encoded field (call before addField). */
 export function predictedEncoded(): boolean {
   return predEncoded[count] === true;

@@ -10,6 +10,7 @@ import {
   fieldCount,
   indexOfKey,
   isEncodedField,
+  isEncodedIn,
   predictedEncoded,
   predictedKey,
   predictKeyAt,
@@ -106,7 +107,7 @@ interface Builder {
 }
 
 /** `aN` or `aN[k]` (an argument or a piece of one); `aN_len` and `argc` are not arguments. */
-export function isExecveArgKey(key: string): boolean {
+function isExecveArgKey(key: string): boolean {
   const n = key.length;
   if (key.charCodeAt(0) !== 97 /* a */ || n < 2) return false;
   let i = 1;
@@ -325,12 +326,8 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
     }
     if (
       !quoted &&
-      ((pk !== null ? predictedEncoded() : isEncodedField(key)) ||
-        // USER_TTY carries the keystrokes in msg= (auparse decodes it too).
-        (key === 'msg' && b.type === 'USER_TTY')) &&
-      isHexString(value) &&
-      // An AVC's `key` is the IPC key, written as a decimal (security/lsm_audit.c), not the rule key.
-      !(b.type === 'AVC' && key === 'key')
+      isEncodedIn(b.type, key, pk !== null ? predictedEncoded() : isEncodedField(key)) &&
+      isHexString(value)
     ) {
       value = decodeHex(value);
     }
