@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readPolicy } from '@avcstream/selinux-policy';
 import { describe, expect, it } from 'vitest';
 import { createExplainer } from '../src/index.ts';
-import { oracleOutcome, ourOutcome } from './compare.ts';
+import { type Outcome, oracleOutcome, ourOutcome } from './compare.ts';
 import { avcFields, DEBIAN_POLICY, gate, IN_CI, ORACLE_DIR, oracleJson, run } from './env.ts';
 
 const CORPUS = join(ORACLE_DIR, '..', '..', '..', '..', 'shared', 'corpus', 'audit');
@@ -28,6 +28,27 @@ function files(dir: string): string[] {
   return out;
 }
 
+interface DenialLike {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+}
+
+const denialKey = (d: DenialLike) => `${d.scontext} ${d.tcontext} ${d.tclass} ${d.perms.join(' ')}`;
+
+/** The denials on which `ours` differs from audit2why's verdict and boolean list (answers cached). */
+function disagreements<T extends DenialLike>(list: T[], ours: (d: T) => Outcome) {
+  const items = list.map((d) => [d.scontext, d.tcontext, d.tclass, d.perms]);
+  const theirs = oracleJson<Array<[number, unknown]>>('analyze', DEBIAN_POLICY, [], JSON.stringify(items));
+  return list
+    .map((d, i) => {
+      const [code, data] = theirs[i] as [number, unknown];
+      return { denial: denialKey(d), ours: ours(d), audit2why: oracleOutcome(code, data) };
+    })
+    .filter((m) => JSON.stringify(m.ours) !== JSON.stringify(m.audit2why));
+}
+
 describe.runIf((haveCorpus || IN_CI) && g.run)('corpus AVC denials: our verdicts are audit2why', () => {
   it('has the corpus and the oracle', () => {
     expect(haveCorpus, `corpus missing at ${CORPUS}`).toBe(true);
@@ -43,7 +64,7 @@ describe.runIf((haveCorpus || IN_CI) && g.run)('corpus AVC denials: our verdicts
         if (!AVC_LINE.test(text) || !text.includes('avc:  denied') || !text.includes(' tcontext=')) continue;
         lines++;
         const d = avcFields(text);
-        const key = `${d.scontext} ${d.tcontext} ${d.tclass} ${d.perms.join(' ')}`;
+        const key = denialKey(d);
         if (seen.has(key)) continue;
         seen.add(key);
         denials.push(d);
@@ -51,15 +72,8 @@ describe.runIf((haveCorpus || IN_CI) && g.run)('corpus AVC denials: our verdicts
     }
     // 5,403 denied AVC lines, 2,334 of them distinct.
     expect(lines).toBeGreaterThan(5000);
-    const items = denials.map((d) => [d.scontext, d.tcontext, d.tclass, d.perms]);
-    const theirs = oracleJson<Array<[number, unknown]>>('analyze', DEBIAN_POLICY, [], JSON.stringify(items));
     const explainer = createExplainer(readPolicy(readFileSync(DEBIAN_POLICY)));
-    const mismatches = denials
-      .map((d, i) => {
-        const [code, data] = theirs[i] as [number, unknown];
-        return { denial: d, ours: ourOutcome(explainer, d), audit2why: oracleOutcome(code, data) };
-      })
-      .filter((m) => JSON.stringify(m.ours) !== JSON.stringify(m.audit2why));
+    const mismatches = disagreements(denials, (d) => ourOutcome(explainer, d));
     expect(mismatches.slice(0, 5)).toEqual([]);
     // Not only invalid contexts: real TE, boolean, dontaudit and constraint verdicts are compared too.
     const verdicts = new Set(denials.map((d) => ourOutcome(explainer, d).verdict));
@@ -81,11 +95,7 @@ describe.runIf((haveCorpus || IN_CI) && g.run)('corpus AVC denials: our verdicts
       [cli, 'explain', '--policy', DEBIAN_POLICY, '--format', 'ndjson', '-'],
       input,
     );
-    interface Row {
-      scontext: string;
-      tcontext: string;
-      tclass: string;
-      perms: string[];
+    interface Row extends DenialLike {
       verdict: string;
       booleans: Array<{ name: string; current: boolean }>;
     }
@@ -94,23 +104,15 @@ describe.runIf((haveCorpus || IN_CI) && g.run)('corpus AVC denials: our verdicts
       .split('\n')
       .map((l) => JSON.parse(l) as Row);
     const distinct = new Map<string, Row>();
-    for (const r of rows) distinct.set(`${r.scontext} ${r.tcontext} ${r.tclass} ${r.perms.join(' ')}`, r);
+    for (const r of rows) distinct.set(denialKey(r), r);
     const list = [...distinct.values()];
     // 8,752 denied records (MANIFEST.md counts 8,753 denied AVC lines; one is cut short), 2,339 distinct.
     expect(rows.length).toBeGreaterThan(8700);
     expect(list.some((r) => r.scontext.includes('dbusd'))).toBe(true);
-    const items = list.map((r) => [r.scontext, r.tcontext, r.tclass, r.perms]);
-    const theirs = oracleJson<Array<[number, unknown]>>('analyze', DEBIAN_POLICY, [], JSON.stringify(items));
-    const mismatches = list
-      .map((r, i) => {
-        const [code, data] = theirs[i] as [number, unknown];
-        const ours = {
-          verdict: r.verdict,
-          booleans: r.booleans.map((b) => `${b.name}=${b.current ? 0 : 1}`),
-        };
-        return { row: r.scontext + ' ' + r.tcontext, ours, audit2why: oracleOutcome(code, data) };
-      })
-      .filter((m) => JSON.stringify(m.ours) !== JSON.stringify(m.audit2why));
+    const mismatches = disagreements(list, (r) => ({
+      verdict: r.verdict,
+      booleans: r.booleans.map((b) => `${b.name}=${b.current ? 0 : 1}`),
+    }));
     expect(mismatches.slice(0, 5)).toEqual([]);
   }, 600_000);
 });
