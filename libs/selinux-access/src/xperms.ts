@@ -2,12 +2,7 @@
 // audit2why ignores them: when the base `ioctl` permission is allowed but the policy restricts the
 // commands of that (source, target, class) with xperm rules, the kernel still denies a command no
 // allowxperm rule lists, and audit2why wrongly answers that the policy allows it. Pure and synchronous.
-import {
-  AVTAB_XPERMS_ALLOWED,
-  AVTAB_XPERMS_AUDITALLOW,
-  AVTAB_XPERMS_DONTAUDIT,
-  type Policy,
-} from '@avcstream/selinux-policy';
+import { AVTAB_XPERMS_ALLOWED, formatXperms, type Policy, ruleKindName } from '@avcstream/selinux-policy';
 
 /** XpermDatum.specified: a set of functions (low bytes) of one driver, or a set of whole drivers. */
 const IOCTL_FUNCTION = 1;
@@ -59,31 +54,6 @@ function has(bits: Uint32Array, n: number): boolean {
   return (((bits[n >>> 5] as number) >>> (n & 31)) & 1) === 1;
 }
 
-function kindName(kind: number): string {
-  if (kind === AVTAB_XPERMS_ALLOWED) return 'allowxperm';
-  if (kind === AVTAB_XPERMS_AUDITALLOW) return 'auditallowxperm';
-  if (kind === AVTAB_XPERMS_DONTAUDIT) return 'dontauditxperm';
-  return 'xperm';
-}
-
-/** `0x5401`, `{ 0x5401 0x5410-0x5413 }`: the commands an xperm datum lists. */
-function commands(specified: number, driver: number, perms: Uint32Array): string {
-  const ranges: string[] = [];
-  const hex = (v: number) => `0x${v.toString(16)}`;
-  let start = -1;
-  for (let k = 0; k <= 256; k++) {
-    const on = k < 256 && has(perms, k);
-    if (on && start < 0) start = k;
-    if (!on && start >= 0) {
-      const lo = specified === IOCTL_DRIVER ? start << 8 : (driver << 8) | start;
-      const hi = specified === IOCTL_DRIVER ? ((k - 1) << 8) | 0xff : (driver << 8) | (k - 1);
-      ranges.push(lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`);
-      start = -1;
-    }
-  }
-  return ranges.length === 1 ? (ranges[0] as string) : `{ ${ranges.join(' ')} }`;
-}
-
 /**
  * The ioctl xperm rules that apply to (source type, target type, class) through A(source) x A(target), and
  * whether one allows `cmd` (0..0xffff). Null when there is none: the base `ioctl` permission alone decides.
@@ -125,9 +95,7 @@ export function checkIoctl(
     const sName = policy.types[(av.source[i] as number) - 1]?.name ?? '?';
     const tName = policy.types[(av.target[i] as number) - 1]?.name ?? '?';
     const cName = policy.classes[cls - 1]?.name ?? '?';
-    quoted.push(
-      `${kindName(kind)} ${sName} ${tName}:${cName} ioctl ${commands(x.specified, x.driver, x.perms)};`,
-    );
+    quoted.push(`${ruleKindName(kind) ?? 'xperm'} ${sName} ${tName}:${cName} ${formatXperms(x)};`);
   }
   if (rules === 0) return null;
   quoted.sort();

@@ -63,5 +63,14 @@ export {
   type UserDatum,
   type XpermDatum,
 } from './model.ts';
-export { PolicyQueryError, permNames, queryRules, type RuleKind, type RuleMatch, type RuleQuery } from './query.ts';
+export {
+  formatXperms,
+  PolicyQueryError,
+  permNames,
+  queryRules,
+  type RuleKind,
+  type RuleMatch,
+  type RuleQuery,
+  ruleKindName,
+} from './query.ts';
 export { readPolicy } from './read-policy.ts';

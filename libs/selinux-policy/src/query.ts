@@ -55,6 +55,11 @@ const KIND_NAMES: Record<number, RuleKind> = {
   [AVTAB_XPERMS_DONTAUDIT]: 'dontauditxperm',
 };
 
+/** The rule kind of an avtab entry kind (`allow`, ..., `dontauditxperm`), or undefined for type rules. */
+export function ruleKindName(kind: number): RuleKind | undefined {
+  return KIND_NAMES[kind];
+}
+
 /** Permission names of the bits set in `av`, sorted by name. */
 export function permNames(cls: ClassDatum, av: number): string[] {
   const out: string[] = [];
@@ -82,7 +87,8 @@ function matchesType(policy: Policy, crit: Uint8Array | null, ruleType: number):
   return false;
 }
 
-function formatXperms(x: { specified: number; driver: number; perms: Uint32Array }): string {
+/** The commands of an xperm datum as sesearch writes them: `ioctl 0x5401`, `ioctl { 0x5401 0x8900-0x89ff }`. */
+export function formatXperms(x: { specified: number; driver: number; perms: Uint32Array }): string {
   const vals: number[] = [];
   for (let k = 0; k < 256; k++) {
     if (((x.perms[k >>> 5] as number) >>> (k & 31)) & 1) {
