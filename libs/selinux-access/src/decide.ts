@@ -21,6 +21,7 @@ import {
   CEXPR_TARGET,
   CEXPR_TYPE,
   CEXPR_USER,
+  type ClassDatum,
   type CondNode,
   type Constraint,
   type MlsLevel,
@@ -80,6 +81,11 @@ interface DecideTables {
   readonly bounds: Int32Array;
 }
 
+/** The value (1-based bit) of a class's permission, its own or its common's; undefined when unknown. */
+export function permValue(cls: ClassDatum, name: string): number | undefined {
+  return cls.ownPerms.get(name) ?? cls.common?.perms.get(name);
+}
+
 const decideTablesCache = new WeakMap<Policy, DecideTables>();
 function decideTables(policy: Policy): DecideTables {
   let d = decideTablesCache.get(policy);
@@ -89,7 +95,7 @@ function decideTables(policy: Policy): DecideTables {
     const datum = cls ? policy.classes[cls - 1] : undefined;
     if (datum) {
       for (const name of ['transition', 'dyntransition']) {
-        const v = datum.ownPerms.get(name) ?? datum.common?.perms.get(name);
+        const v = permValue(datum, name);
         if (v !== undefined) transitionBits |= 1 << (v - 1);
       }
     }

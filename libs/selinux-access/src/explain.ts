@@ -19,6 +19,7 @@ import {
   TeCache,
   flipBool,
   makeBoolState,
+  permValue,
   REASON_BOUNDS,
   REASON_CONSTRAINT,
   REASON_RBAC,
@@ -231,7 +232,7 @@ function compute(
   }
   let requested = 0;
   for (const p of denial.perms) {
-    const v = p.length > MAX_PERM_NAME ? undefined : (cls.ownPerms.get(p) ?? cls.common?.perms.get(p));
+    const v = p.length > MAX_PERM_NAME ? undefined : permValue(cls, p);
     if (v === undefined) return unknownPerm(policy, cls, p);
     requested |= 1 << (v - 1);
   }
@@ -537,7 +538,7 @@ function ioctlCommand(
 ): { cmd: number; check: IoctlCheck } | null {
   const cmd = denial.ioctlcmd;
   if (cmd === undefined || cmd === null || !Number.isInteger(cmd) || cmd < 0 || cmd > 0xffff) return null;
-  const bit = cls.ownPerms.get('ioctl') ?? cls.common?.perms.get('ioctl');
+  const bit = permValue(cls, 'ioctl');
   if (bit === undefined || ((requested >>> (bit - 1)) & 1) === 0) return null;
   const check = checkIoctl(policy, s.type, t.type, clsValue, cmd);
   return check === null ? null : { cmd, check };
