@@ -1,7 +1,20 @@
-import type { Policy } from '@avcstream/selinux-policy';
+import {
+  CEXPR_AND,
+  CEXPR_ATTR,
+  CEXPR_EQ,
+  CEXPR_L1L2,
+  CEXPR_NOT,
+  CEXPR_OR,
+  CEXPR_ROLE,
+  CEXPR_TYPE,
+  CEXPR_USER,
+  type Constraint,
+  type ConstraintNode,
+  type Policy,
+} from '@avcstream/selinux-policy';
 import { describe, expect, it } from 'vitest';
 import { type Context, parseContext } from './context.ts';
-import { decide, decideMemo, flipBool, makeBoolState, TeCache } from './decide.ts';
+import { decide, decideMemo, evalConstraint, evalLeaf, flipBool, makeBoolState, TeCache } from './decide.ts';
 import { debianPolicy, runDebian, samplePolicy } from './test-policies.ts';
 
 /** Small deterministic PRNG (mulberry32). */
@@ -63,5 +76,73 @@ describe('decide with a DecideMemo', { timeout: 120_000 }, () => {
   });
   it.runIf(runDebian)('decides as without it, on the Debian policy', () => {
     checkMemoIsTransparent(debianPolicy(), 2, 3000);
+  });
+});
+
+/** evalConstraint as it was: an array stack, whatever the program (underflow pops undefined). */
+function evalConstraintReference(
+  policy: Policy,
+  k: Constraint,
+  s: Context,
+  t: Context,
+  marks: boolean[],
+): boolean {
+  const stack: boolean[] = [];
+  k.expr.forEach((n, i) => {
+    if (n.exprType === CEXPR_NOT) stack.push(!stack.pop());
+    else if (n.exprType === CEXPR_AND || n.exprType === CEXPR_OR) {
+      const b = stack.pop() as boolean;
+      const a = stack.pop() as boolean;
+      stack.push(n.exprType === CEXPR_AND ? a && b : a || b);
+    } else {
+      const v = evalLeaf(policy, n, s, t);
+      marks[i] = v;
+      stack.push(v);
+    }
+  });
+  return stack.length === 1 && stack[0] === true;
+}
+
+describe('evalConstraint', () => {
+  it('agrees with an array stack on random programs, malformed and deep ones included', () => {
+    const policy = samplePolicy();
+    const r = rng(7);
+    const ctx = contexts(policy, r, 50);
+    const leaves: ConstraintNode[] = [CEXPR_USER, CEXPR_ROLE, CEXPR_TYPE, CEXPR_L1L2].flatMap((attr) =>
+      [CEXPR_EQ, CEXPR_EQ + 1].map((op) => ({ exprType: CEXPR_ATTR, attr, op, names: null, typeSet: null })),
+    );
+    for (let i = 0; i < 20_000; i++) {
+      const expr: ConstraintNode[] = [];
+      const len = 1 + Math.floor(r() * (i % 10 === 0 ? 80 : 12));
+      let depth = 0;
+      for (let j = 0; j < len; j++) {
+        // Mostly well-formed, sometimes not (operators on a short stack, leftovers, very deep stacks).
+        const wild = r() < 0.05;
+        const x = r();
+        if ((depth >= 2 || wild) && x < 0.3) {
+          expr.push({
+            exprType: x < 0.15 ? CEXPR_AND : CEXPR_OR,
+            attr: 0,
+            op: 0,
+            names: null,
+            typeSet: null,
+          });
+          depth--;
+        } else if ((depth >= 1 || wild) && x < 0.4) {
+          expr.push({ exprType: CEXPR_NOT, attr: 0, op: 0, names: null, typeSet: null });
+        } else {
+          expr.push(leaves[Math.floor(r() * leaves.length)] as ConstraintNode);
+          depth++;
+        }
+      }
+      const k: Constraint = { perms: 1, expr, mls: true };
+      const s = ctx[Math.floor(r() * ctx.length)] as Context;
+      const t = ctx[Math.floor(r() * ctx.length)] as Context;
+      const marks: boolean[] = [];
+      const expected: boolean[] = [];
+      expect(evalConstraint(policy, k, s, t, marks)).toBe(evalConstraintReference(policy, k, s, t, expected));
+      expect(marks).toEqual(expected);
+      expect(evalConstraint(policy, k, s, t, null)).toBe(evalConstraintReference(policy, k, s, t, []));
+    }
   });
 });

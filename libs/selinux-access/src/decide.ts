@@ -424,10 +424,19 @@ export interface DecideMemo {
   parentAllowed: number;
 }
 
-/** An empty memo for decisions on one (s, t, class). */
-export function decideMemo(policy: Policy, cls: number): DecideMemo {
+/**
+ * An empty memo for decisions on one (s, t, class): `reuse` emptied when it is given and large enough (one
+ * memo serves the decisions of one explanation after another), else a new one.
+ */
+export function decideMemo(policy: Policy, cls: number, reuse: DecideMemo | null = null): DecideMemo {
   const n = policy.classes[cls - 1]?.constraints.length ?? 0;
-  return { constraints: new Int8Array(n).fill(-1), parentBs: null, parentAllowed: 0 };
+  if (reuse !== null && reuse.constraints.length >= n) {
+    reuse.constraints.fill(-1, 0, n);
+    reuse.parentBs = null;
+    reuse.parentAllowed = 0;
+    return reuse;
+  }
+  return { constraints: new Int8Array(Math.max(n, 64)).fill(-1), parentBs: null, parentAllowed: 0 };
 }
 
 /**
@@ -628,9 +637,48 @@ function roleDom(policy: Policy, r1: number, r2: number): boolean {
 
 /**
  * Evaluate a constraint's postfix program (§25). When `marks` is given, it receives each leaf's result by
- * node index (for the explanation text).
+ * node index (for the explanation text). The stack is the bits of one integer (top at bit 0), so an
+ * evaluation allocates nothing; a program that underflows or nests deeper than STACK_BITS (never, for a
+ * policy `readPolicy` accepted) takes `evalConstraintArray`, whose answer for it is the reference.
  */
 export function evalConstraint(
+  policy: Policy,
+  k: Constraint,
+  s: Context,
+  t: Context,
+  marks: boolean[] | null,
+): boolean {
+  const e = k.expr;
+  let bits = 0;
+  let depth = 0;
+  for (let i = 0; i < e.length; i++) {
+    const n = e[i] as Constraint['expr'][number];
+    const type = n.exprType;
+    if (type === CEXPR_NOT) {
+      if (depth < 1) return evalConstraintArray(policy, k, s, t, marks);
+      bits ^= 1;
+    } else if (type === CEXPR_AND || type === CEXPR_OR) {
+      if (depth < 2) return evalConstraintArray(policy, k, s, t, marks);
+      const b = bits & 1;
+      bits >>>= 1;
+      bits = type === CEXPR_AND ? bits & (b | ~1) : bits | b;
+      depth--;
+    } else {
+      if (depth >= STACK_BITS) return evalConstraintArray(policy, k, s, t, marks);
+      const v = type === CEXPR_ATTR || type === CEXPR_NAMES ? evalLeaf(policy, n, s, t) : false;
+      if (marks) marks[i] = v;
+      bits = (bits << 1) | (v ? 1 : 0);
+      depth++;
+    }
+  }
+  return depth === 1 && (bits & 1) === 1;
+}
+
+/** Depth of evalConstraint's bit stack. */
+const STACK_BITS = 30;
+
+/** evalConstraint over an array stack: also defined (as before) for malformed programs. */
+function evalConstraintArray(
   policy: Policy,
   k: Constraint,
   s: Context,

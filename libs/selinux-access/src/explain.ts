@@ -97,21 +97,57 @@ function permList(perms: readonly string[]): string {
   return perms.length === 1 ? (perms[0] as string) : `{ ${perms.slice().sort().join(' ')} }`;
 }
 
-const permListCache = new WeakMap<ClassDatum, Map<number, string>>();
+/**
+ * Per class: its permission lists by vector (memoized, bounded), and its permission bits in the order of
+ * their names (permNames's names, sorted as it sorts them), so a list is written without sorting.
+ */
+interface PermLists {
+  readonly byVector: Map<number, string>;
+  readonly sortedBits: Uint8Array;
+  readonly names: readonly string[];
+}
+
+const permListCache = new WeakMap<ClassDatum, PermLists>();
 /** permList of the permission names of vector `av` of a class, memoized per class (bounded). */
 function permListOf(cls: ClassDatum, av: number): string {
-  let m = permListCache.get(cls);
-  if (m === undefined) {
-    m = new Map();
-    permListCache.set(cls, m);
+  let p = permListCache.get(cls);
+  if (p === undefined) {
+    const names: string[] = [];
+    for (let b = 0; b < cls.nperms; b++) names.push(cls.permNames[b] || `0x${(1 << b) >>> 0}`);
+    const bits = names.map((_, b) => b);
+    bits.sort((x, y) => {
+      const nx = names[x] as string;
+      const ny = names[y] as string;
+      return nx < ny ? -1 : nx > ny ? 1 : x - y;
+    });
+    p = { byVector: new Map(), sortedBits: Uint8Array.from(bits), names };
+    permListCache.set(cls, p);
   }
+  const m = p.byVector;
   let r = m.get(av);
   if (r === undefined) {
-    r = permList(permNames(cls, av));
+    r = sortedPermList(p, av);
     if (m.size >= 4096) m.clear();
     m.set(av, r);
   }
   return r;
+}
+
+/** permList(permNames(cls, av)) from the class's sorted bits. */
+function sortedPermList(p: PermLists, av: number): string {
+  const order = p.sortedBits;
+  let first = '';
+  let joined = '';
+  let count = 0;
+  for (let k = 0; k < order.length; k++) {
+    const b = order[k] as number;
+    if (((av >>> b) & 1) === 0) continue;
+    const name = p.names[b] as string;
+    if (count === 0) first = name;
+    joined = count === 0 ? name : `${joined} ${name}`;
+    count++;
+  }
+  return count === 1 ? first : `{ ${joined} }`;
 }
 
 /** Number of set bits of a 32-bit vector. */
@@ -208,6 +244,9 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
   return { policy, explain };
 }
 
+/** The DecideMemo compute empties and reuses (see decideMemo). */
+let sharedMemo: DecideMemo | null = null;
+
 function compute(
   policy: Policy,
   denial: Denial,
@@ -243,7 +282,9 @@ function compute(
     popcount(requested) === denial.perms.length ? permListOf(cls, requested) : permList(denial.perms);
 
   // The decisions below (boolean flips, the allow-rule check) share the constraint outcomes and the parent's.
-  const memo = decideMemo(policy, clsValue);
+  // One memo serves every explanation in turn (compute is synchronous and never nested).
+  const memo = decideMemo(policy, clsValue, sharedMemo);
+  sharedMemo = memo;
   const d = decide(policy, s, t, clsValue, requested, st.bs, 0, 0, st.te, memo);
   const evidence: string[] = [];
   if (denial.permissive === true) evidence.push('permissive=1: the access was logged but not blocked.');
@@ -442,22 +483,6 @@ function condText(policy: Policy, nodeIdx: number): string {
   return t;
 }
 
-const permNamesCache = new WeakMap<ClassDatum, Map<number, string[]>>();
-/** Sorted permission names of a vector, memoized per class (bounded). */
-function permNamesCached(cls: ClassDatum, av: number): string[] {
-  let m = permNamesCache.get(cls);
-  if (!m) {
-    m = new Map();
-    permNamesCache.set(cls, m);
-  }
-  let r = m.get(av);
-  if (!r) {
-    r = permNames(cls, av);
-    if (m.size < 4096) m.set(av, r);
-  }
-  return r;
-}
-
 function note(text: string): Fix {
   return { kind: 'note', text, verified: false };
 }
@@ -641,10 +666,9 @@ function ruleLine(
   v: number,
   suffix: string,
 ) {
-  const ps = permNamesCached(datum, v);
   const si = policy.types[i - 1]?.name ?? String(i);
   const sj = policy.types[j - 1]?.name ?? String(j);
-  return `  ${word} ${si} ${sj}:${datum.name} ${ps.length === 1 ? ps[0] : `{ ${ps.join(' ')} }`};${suffix}`;
+  return `  ${word} ${si} ${sj}:${datum.name} ${permListOf(datum, v)};${suffix}`;
 }
 
 /**
