@@ -332,7 +332,12 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
       continue;
     }
     while (i < rbrace) {
-      ch = b[i];
+      ch = b[i] as number;
+      // Every byte the loop looks for is below 62 ('>'): one test for the usual letters.
+      if (ch > 61) {
+        i++;
+        continue;
+      }
       if (ch === 32) break;
       if (ch === 34 || ch === 39 || ch === 61) return false;
       i++;
@@ -364,6 +369,11 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
     const keyStart = p;
     while (p < end) {
       ch = b[p] as number;
+      // Every byte that ends a key is below 62 ('>'): one test for the usual letters.
+      if (ch > 61) {
+        p++;
+        continue;
+      }
       if (ch === 61 || ch === 32 || ch === 0x1d || (user && ch === 39)) break;
       p++;
     }
@@ -382,6 +392,11 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
       vs = p;
       while (p < end) {
         ch = b[p] as number;
+        // Every byte that ends or rejects a value is below 40 ('('): one test for most bytes.
+        if (ch > 39) {
+          p++;
+          continue;
+        }
         if (ch === 32 || ch === 0x1d || (user && ch === 39)) break;
         if (ch === 34 || (!user && ch === 39)) return false;
         p++;
