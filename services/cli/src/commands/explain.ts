@@ -690,22 +690,43 @@ export class RenderedBytes {
   /** The rendered body of a slot `find` or `add` returned (a view, valid until the next `add`). */
   body(slot: number): Uint8Array {
     const m = slot * M_STRIDE;
+    const where = this.table[m + M_AT] as number;
+    const at = this.bodyStart(m);
+    return (this.chunks[where >>> CHUNK_BITS] as Uint8Array).subarray(at, at + this.bodyLength(slot));
+  }
+  /** The length in bytes of a slot's body. */
+  bodyLength(slot: number): number {
+    return this.table[slot * M_STRIDE + M_BODY] as number;
+  }
+  /**
+   * Copies a slot's body into `target` at `at` (room for `bodyLength(slot)` bytes) and returns the end: a
+   * native copy that, unlike a view of the body, allocates nothing on each repeated line.
+   */
+  copyBody(slot: number, target: Uint8Array, at: number): number {
+    const m = slot * M_STRIDE;
+    const where = this.table[m + M_AT] as number;
+    const start = this.bodyStart(m);
+    const n = this.table[m + M_BODY] as number;
+    (this.texts[where >>> CHUNK_BITS] as Buffer).copy(target, at, start, start + n);
+    return at + n;
+  }
+  /** Offset of the body of the slot at table index `m` in its chunk. */
+  private bodyStart(m: number): number {
     const t = this.table;
-    const where = t[m + M_AT] as number;
-    const at =
-      (where & OFFSET_MASK) +
+    return (
+      ((t[m + M_AT] as number) & OFFSET_MASK) +
       (t[m + M_LP] as number) +
       (t[m + M_LS] as number) +
       (t[m + M_LT] as number) +
-      (t[m + M_LC] as number);
-    return (this.chunks[where >>> CHUNK_BITS] as Uint8Array).subarray(at, at + (t[m + M_BODY] as number));
+      (t[m + M_LC] as number)
+    );
   }
   /**
    * Adds the record whose offsets are in `o` with hash `h` (not present) and its body: `body` encoded as
    * UTF-8, its first byte replaced by `first` when `first` >= 0, then `last` when `last` >= 0. Returns
    * the new entry's slot.
    */
-  add(b: Uint8Array, o: Int32Array, h: number, body: string, first: number, last: number): number {
+  add(b: Buffer, o: Int32Array, h: number, body: string, first: number, last: number): number {
     const ps = o[O_PERMS] as number;
     const pe = o[O_PERMS_END] as number;
     const ss = o[O_S] as number;
@@ -724,10 +745,11 @@ export class RenderedBytes {
     if ((this.count + 1) * 2 * M_STRIDE > this.table.length) this.grow();
     const arena = this.chunks[this.cur] as Uint8Array;
     const at = this.used;
-    arena.set(b.subarray(ps, pe), at);
-    arena.set(b.subarray(ss, se), at + lp);
-    arena.set(b.subarray(ts, te), at + lp + ls);
-    arena.set(b.subarray(cs, ce), at + lp + ls + lt);
+    // Native copies: a subarray of a Buffer is a new Buffer (its species), four of them per entry.
+    b.copy(arena, at, ps, pe);
+    b.copy(arena, at + lp, ss, se);
+    b.copy(arena, at + lp + ls, ts, te);
+    b.copy(arena, at + lp + ls + lt, cs, ce);
     const bodyAt = at + lp + ls + lt + lc;
     let n = (this.texts[this.cur] as Buffer).write(body, bodyAt);
     if (first >= 0 && n > 0) arena[bodyAt] = first;
@@ -772,9 +794,12 @@ export class RenderedBytes {
   private grow(): void {
     const old = this.table;
     this.table = new Int32Array(old.length * 2);
+    const t = this.table;
     for (let m = 0; m < old.length; m += M_STRIDE) {
       const stored = old[m + M_HASH] as number;
-      if (stored !== 0) this.table.set(old.subarray(m, m + M_STRIDE), this.free(stored - 1) * M_STRIDE);
+      if (stored === 0) continue;
+      const to = this.free(stored - 1) * M_STRIDE;
+      for (let k = 0; k < M_STRIDE; k++) t[to + k] = old[m + k] as number;
     }
   }
   private clear(): void {
@@ -923,13 +948,13 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     h = fmix(h ^ ((o[O_PERMISSIVE] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
     if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, lastByte);
-    const body = byteRendered.body(r);
+    const bodyLength = byteRendered.bodyLength(r);
     if (format !== 'ndjson') {
       const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
       out.str(printable(b.toString('utf8', s, rawEnd)));
-      out.room(1 + body.length);
+      out.room(1 + bodyLength);
       out.bytes(B_NL);
-      out.bytes(body);
+      out.used = byteRendered.copyBody(r, out.buf, out.used);
       return;
     }
     const nodeEnd = o[O_NODE] as number;
@@ -947,7 +972,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
         node = lastNodeBytesJson = nodeJson(b.toString('utf8', n0, nodeEnd));
       }
     }
-    out.room(HEAD_BYTES + node.length + body.length);
+    out.room(HEAD_BYTES + node.length + bodyLength);
     out.bytes(B_LINE);
     out.uint(totals.lines);
     if (node === B_NULL) out.bytes(B_NODE_NULL_SERIAL);
@@ -967,7 +992,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       const serial = String(Number(b.toString('latin1', d0, d1)));
       out.ascii(serial, 0, serial.length);
     }
-    out.bytes(body);
+    out.used = byteRendered.copyBody(r, out.buf, out.used);
   };
 
   /** A counted line the byte fast path did not take: the full parser decides. */
