@@ -112,8 +112,8 @@ export interface Decision {
   auditallow: number;
   auditdeny: number;
   reasons: number;
-  /** Constraints that removed permissions in stage 2, in evaluation order. */
-  failed: Constraint[];
+  /** Constraints that removed permissions in stage 2, in evaluation order (shared when empty). */
+  failed: readonly Constraint[];
   /** Allowed vector after TE (stage 1), before constraints. */
   teAllowed: number;
   /** Permissions the type bounds removed (stage 4): allowed to the type but not to its parent; 0 if none. */
@@ -121,6 +121,8 @@ export interface Decision {
 }
 
 const MAX_BOUNDS_DEPTH = 32;
+/** Decision.failed when no constraint failed (most decisions): one frozen array, not one per decision. */
+const NO_FAILED: readonly Constraint[] = Object.freeze([]);
 
 /**
  * The TE rules that bear on (t1, t2, class): the unconditional vectors merged over A(t1) x A(t2), and the
@@ -487,7 +489,7 @@ export function decide(
   }
 
   // Stage 2: constraints, in file order.
-  const failed: Constraint[] = [];
+  let failed: Constraint[] | null = null;
   const datum = policy.classes[cls - 1];
   if (datum) {
     const constraints = datum.constraints;
@@ -502,6 +504,7 @@ export function decide(
       } else held = known === 1;
       if (!held) {
         allowed = (allowed & ~k.perms) >>> 0;
+        if (failed === null) failed = [];
         failed.push(k);
       }
     }
@@ -545,7 +548,7 @@ export function decide(
       boundsMasked = masked;
     }
   }
-  return { allowed, auditallow, auditdeny, reasons, failed, teAllowed, boundsMasked };
+  return { allowed, auditallow, auditdeny, reasons, failed: failed ?? NO_FAILED, teAllowed, boundsMasked };
 }
 
 /** The first level an MLS leaf compares (l1, l1, h1, h1, l1, l2 for L1L2 … L2H2). */

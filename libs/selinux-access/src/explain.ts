@@ -270,7 +270,9 @@ function compute(
     );
   }
   let requested = 0;
-  for (const p of denial.perms) {
+  // Indexed loops on the hot path: a for-of allocates an iterator result per step until TurboFan runs.
+  for (let k = 0; k < denial.perms.length; k++) {
+    const p = denial.perms[k] as string;
     const v = p.length > MAX_PERM_NAME ? undefined : permValue(cls, p);
     if (v === undefined) return unknownPerm(policy, cls, p);
     requested |= 1 << (v - 1);
@@ -300,7 +302,7 @@ function compute(
       ];
       for (const r of ioctl.check.quoted) lines.push(`  ${r}`);
       lines.push('audit2why ignores extended permissions and would report this access as allowed.');
-      for (const line of evidence) lines.push(line);
+      for (let k = 0; k < evidence.length; k++) lines.push(evidence[k] as string);
       // With the base permission allowed, a rule listing the command is all the kernel needs.
       return explanation('TE_MISSING', lines, [
         { kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true },
@@ -310,7 +312,7 @@ function compute(
     const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms} now.`];
     grantingRules(lines, policy, te, clsValue, requested, st.bs, AVTAB_ALLOWED);
     lines.push(MISMATCH);
-    for (const line of evidence) lines.push(line);
+    for (let k = 0; k < evidence.length; k++) lines.push(evidence[k] as string);
     return explanation('ALLOWED', lines, [
       note('No change needed under this policy: it already allows the access (policy or booleans differ).'),
     ]);
@@ -319,7 +321,9 @@ function compute(
   if (d.reasons & REASON_TE) {
     const found: BooleanSuggestion[] = [];
     const te = st.te.get(s.type, t.type, clsValue);
-    for (const b of candidateBooleans(policy, st.te, s.type, t.type, clsValue)) {
+    const candidates = candidateBooleans(policy, st.te, s.type, t.type, clsValue);
+    for (let k = 0; k < candidates.length; k++) {
+      const b = candidates[k] as number;
       const flip = flipped(policy, st, b);
       // Cheap necessary condition first: the flip must make TE grant everything requested.
       if ((requested & ~teAllowedWith(policy, te, flip)) !== 0) continue;
