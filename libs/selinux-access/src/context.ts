@@ -171,7 +171,7 @@ export class NameTable {
  * names as a NameTable, a flag per type value that is an attribute (dense, so a lookup stays in cache),
  * and the parsed MLS ranges.
  */
-interface ContextTables {
+export interface ContextTables {
   readonly typeNames: NameTable;
   readonly attributes: Uint8Array;
   readonly ranges: Map<string, RangeEntry | string>;
@@ -180,7 +180,7 @@ interface ContextTables {
 }
 
 const tablesCache = new WeakMap<Policy, ContextTables>();
-function contextTables(policy: Policy): ContextTables {
+export function contextTables(policy: Policy): ContextTables {
   let t = tablesCache.get(policy);
   if (t === undefined) {
     const attributes = new Uint8Array(policy.types.length + 1);
@@ -236,6 +236,16 @@ function parseRange(policy: Policy, mls: string): Range | string {
  * the names must exist and the MLS part must parse.
  */
 export function parseContext(policy: Policy, text: string, strict: boolean): ContextResult {
+  return parseContextIn(policy, contextTables(policy), text, strict);
+}
+
+/** parseContext with the policy's contextTables at hand (a caller parsing many contexts keeps them). */
+export function parseContextIn(
+  policy: Policy,
+  tables: ContextTables,
+  text: string,
+  strict: boolean,
+): ContextResult {
   if (text.length > MAX_CONTEXT_LENGTH) return fail('context too long');
   const c1 = text.indexOf(':');
   const c2 = c1 < 0 ? -1 : text.indexOf(':', c1 + 1);
@@ -249,7 +259,6 @@ export function parseContext(policy: Policy, text: string, strict: boolean): Con
   if (user === undefined) return fail(`unknown user ${quote(userName)}`);
   const role = policy.roleByName.get(roleName);
   if (role === undefined) return fail(`unknown role ${quote(roleName)}`);
-  const tables = contextTables(policy);
   const type = tables.typeNames.get(text, c2 + 1, c3 < 0 ? text.length : c3);
   if (type === undefined) return fail(`unknown type ${quote(typeName)}`);
   if (tables.attributes[type] === 1) return fail(`${quote(typeName)} is an attribute, not a type`);

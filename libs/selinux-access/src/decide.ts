@@ -75,7 +75,7 @@ export function flipBool(policy: Policy, base: BoolState, b: number): BoolState 
  * class and its transition permissions (stage 3), and per type value its bounding parent or 0 (stage 4;
  * dense, so a lookup stays in cache).
  */
-interface DecideTables {
+export interface DecideTables {
   readonly processCls: number;
   readonly transitionBits: number;
   readonly bounds: Int32Array;
@@ -87,7 +87,7 @@ export function permValue(cls: ClassDatum, name: string): number | undefined {
 }
 
 const decideTablesCache = new WeakMap<Policy, DecideTables>();
-function decideTables(policy: Policy): DecideTables {
+export function decideTables(policy: Policy): DecideTables {
   let d = decideTablesCache.get(policy);
   if (d === undefined) {
     const cls = policy.classByName.get('process') ?? 0;
@@ -171,7 +171,7 @@ const E_TE = 0;
 const E_COND = 1;
 const E_STRIDE = 2;
 
-interface SourceSpans {
+export interface SourceSpans {
   /** The targets of every (source, class) group, back to back, ascending within a group. */
   readonly targets: Uint16Array;
   /** Per entry of `targets`: its teIndex offset and its condIndex offset (-1 when absent). */
@@ -189,7 +189,7 @@ interface SourceSpans {
 
 const spansCache = new WeakMap<Policy, SourceSpans>();
 
-function sourceSpansOf(policy: Policy): SourceSpans {
+export function sourceSpansOf(policy: Policy): SourceSpans {
   let sp = spansCache.get(policy);
   if (sp === undefined) {
     const targets = policy.scTargets;
@@ -267,8 +267,7 @@ export function typeBounds(policy: Policy): Int32Array {
  * offset (-1 when absent), as quadruples in `scratch`; returns their length. A bit test per source
  * attribute, a dense-array load for those with rules for the class, then a sorted intersection.
  */
-function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number {
-  const sp = sourceSpansOf(policy);
+function rulePairs(policy: Policy, t1: number, t2: number, cls: number, sp: SourceSpans): number {
   const starts = sp.attrStart;
   const flat = sp.attrFlat;
   if (t1 < 0 || t2 < 0 || t1 + 1 >= starts.length || t2 + 1 >= starts.length) return 0;
@@ -325,8 +324,15 @@ function rulePairs(policy: Policy, t1: number, t2: number, cls: number): number 
   return n;
 }
 
-export function gatherTe(policy: Policy, t1: number, t2: number, cls: number): TeRules {
-  const n = rulePairs(policy, t1, t2, cls);
+/** The TE rules of (t1, t2, class); `spans` is sourceSpansOf(policy), when the caller has it at hand. */
+export function gatherTe(
+  policy: Policy,
+  t1: number,
+  t2: number,
+  cls: number,
+  spans: SourceSpans = sourceSpansOf(policy),
+): TeRules {
+  const n = rulePairs(policy, t1, t2, cls, spans);
   if (n === 0) {
     return NO_RULES;
   }
@@ -379,6 +385,9 @@ export class TeCache {
   private readonly keyPair: Uint32Array;
   private readonly keyCls: Uint16Array;
   private readonly values: Array<TeRules | undefined>;
+  // The policy's tables, found once per cache rather than by a WeakMap lookup per call.
+  private spans: SourceSpans | null = null;
+  private tables: DecideTables | null = null;
   // The last answer: one explanation asks for the same (t1, t2, class) several times in a row.
   private lastPair = -1;
   private lastCls = -1;
@@ -401,7 +410,8 @@ export class TeCache {
     const i = h & this.mask;
     let r = this.values[i];
     if (r === undefined || this.keyCls[i] !== cls || this.keyPair[i] !== pair) {
-      r = gatherTe(this.policy, t1, t2, cls);
+      if (this.spans === null) this.spans = sourceSpansOf(this.policy);
+      r = gatherTe(this.policy, t1, t2, cls, this.spans);
       this.keyCls[i] = cls;
       this.keyPair[i] = pair;
       this.values[i] = r;
@@ -410,6 +420,11 @@ export class TeCache {
     this.lastCls = cls;
     this.last = r;
     return r;
+  }
+  /** decideTables(policy) of the cache's policy. */
+  decideTables(): DecideTables {
+    if (this.tables === null) this.tables = decideTables(this.policy);
+    return this.tables;
   }
 }
 
@@ -515,7 +530,7 @@ export function decide(
   }
 
   // Stage 3: RBAC on process transitions.
-  const tables = decideTables(policy);
+  const tables = teCache ? teCache.decideTables() : decideTables(policy);
   if (cls === tables.processCls && (allowed & tables.transitionBits) !== 0 && s.role !== t.role) {
     if (!policy.roleAllows.has(roleAllowKey(s.role, t.role))) allowed = (allowed & ~tables.transitionBits) >>> 0;
   }

@@ -8,7 +8,7 @@ import {
   type Policy,
   permNames,
 } from '@avcstream/selinux-policy';
-import { type Context, type ContextResult, parseContext } from './context.ts';
+import { type Context, type ContextResult, type ContextTables, contextTables, parseContextIn } from './context.ts';
 import {
   type BoolState,
   boolNodes,
@@ -25,7 +25,6 @@ import {
   REASON_RBAC,
   REASON_TE,
   type TeRules,
-  typeBounds,
 } from './decide.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
@@ -108,10 +107,13 @@ interface PermLists {
 }
 
 const permListCache = new WeakMap<ClassDatum, PermLists>();
+// The class of the last call and its lists: an explanation asks for several lists of one class.
+let lastPermClass: ClassDatum | null = null;
+let lastPermLists: PermLists | null = null;
 /** permList of the permission names of vector `av` of a class, memoized per class (bounded). */
 function permListOf(cls: ClassDatum, av: number): string {
-  let p = permListCache.get(cls);
-  if (p === undefined) {
+  let p = cls === lastPermClass ? lastPermLists : permListCache.get(cls);
+  if (p === undefined || p === null) {
     const names: string[] = [];
     for (let b = 0; b < cls.nperms; b++) names.push(cls.permNames[b] || `0x${(1 << b) >>> 0}`);
     const bits = names.map((_, b) => b);
@@ -123,6 +125,8 @@ function permListOf(cls: ClassDatum, av: number): string {
     p = { byVector: new Map(), sortedBits: Uint8Array.from(bits), names };
     permListCache.set(cls, p);
   }
+  lastPermClass = cls;
+  lastPermLists = p;
   const m = p.byVector;
   let r = m.get(av);
   if (r === undefined) {
@@ -174,6 +178,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
   // than parsing saved when contexts are many (bench:policy: 22.8k contexts over 29.8k denials).
   const contextKeys = new Array<string>(CONTEXT_SLOTS).fill('');
   const contextValues = new Array<ContextResult | undefined>(CONTEXT_SLOTS).fill(undefined);
+  let ctxTables: ContextTables | null = null;
 
   function stateFor(overrides?: Readonly<Record<string, boolean>>): StateCache {
     let key = '';
@@ -219,7 +224,8 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
           (CONTEXT_SLOTS - 1);
     const cached = contextValues[slot];
     if (cached !== undefined && contextKeys[slot] === text) return cached;
-    const r = parseContext(policy, text, true);
+    if (ctxTables === null) ctxTables = contextTables(policy);
+    const r = parseContextIn(policy, ctxTables, text, true);
     contextKeys[slot] = text;
     contextValues[slot] = r;
     return r;
@@ -613,7 +619,7 @@ const NO_BOOLEANS: number[] = [];
 
 /** Booleans that can change the TE decision for (t1, t2, class), bounds chain included; ascending. */
 function candidateBooleans(policy: Policy, te: TeCache, t1: number, t2: number, cls: number): number[] {
-  const bounds = typeBounds(policy);
+  const bounds = te.decideTables().bounds;
   // Most triples have no conditional rules and no bounded source: no booleans to try.
   if ((bounds[t1] ?? 0) === 0 && te.get(t1, t2, cls).cond.length === 0) return NO_BOOLEANS;
   const out = new Set<number>();
