@@ -438,6 +438,43 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   return true;
 }
 
+const NAME_SLOTS = 256;
+const NAME_BYTES = 32;
+
+/**
+ * Class and permission names decoded once per distinct bytes: a direct-mapped table (a slot per hash of
+ * the bytes, the last name decoded there) over a few hundred names that recur on every new denial. The
+ * same bytes always decode to the same string, so a hit returns the string decoded before; a name is
+ * also a Map key in the explainer, whose hash its string then keeps.
+ */
+class ShortNames {
+  private readonly bytes = new Uint8Array(NAME_SLOTS * NAME_BYTES);
+  private readonly lengths = new Int32Array(NAME_SLOTS).fill(-1);
+  private readonly names = new Array<string>(NAME_SLOTS).fill('');
+  /** b[from, to) decoded as UTF-8. */
+  get(b: Buffer, from: number, to: number): string {
+    const n = to - from;
+    if (n > NAME_BYTES) return b.toString('utf8', from, to);
+    let h = n;
+    for (let i = from; i < to; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (NAME_SLOTS - 1);
+    const at = slot * NAME_BYTES;
+    const bytes = this.bytes;
+    if (this.lengths[slot] === n) {
+      let k = 0;
+      while (k < n && bytes[at + k] === b[from + k]) k++;
+      if (k === n) return this.names[slot] as string;
+    }
+    const name = b.toString('utf8', from, to);
+    for (let k = 0; k < n; k++) bytes[at + k] = b[from + k] as number;
+    this.lengths[slot] = n;
+    this.names[slot] = name;
+    return name;
+  }
+}
+
+const shortNames = new ShortNames();
+
 /** The permission names between the braces (validated by scanAvcBytes). */
 function permsAtBytes(b: Buffer, from: number, to: number): string[] {
   const perms: string[] = [];
@@ -448,7 +485,7 @@ function permsAtBytes(b: Buffer, from: number, to: number): string[] {
     }
     const st = i;
     while (i < to && b[i] !== 32) i++;
-    perms.push(b.toString('utf8', st, i));
+    perms.push(shortNames.get(b, st, i));
   }
   return perms;
 }
@@ -462,7 +499,7 @@ function denialFromBytes(
   return {
     scontext: b.toString('utf8', o[O_S], o[O_S_END]),
     tcontext: b.toString('utf8', o[O_T], o[O_T_END]),
-    tclass: b.toString('utf8', o[O_C], o[O_C_END]),
+    tclass: shortNames.get(b, o[O_C] as number, o[O_C_END] as number),
     perms: permsAtBytes(b, o[O_PERMS] as number, o[O_PERMS_END] as number),
     permissive: permissive < 0 ? null : permissive === 1,
   };
