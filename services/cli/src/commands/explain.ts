@@ -633,6 +633,11 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Copies b[from, to) to out[at, ..). */
+function copyBytes(b: Uint8Array, from: number, to: number, out: Uint8Array, at: number): void {
+  for (let i = from, j = at; i < to; i++, j++) out[j] = b[i] as number;
+}
+
 /** Whether b[from, to) equals key[at, at + to - from). */
 function sameBytes(b: Uint8Array, from: number, to: number, key: Uint8Array, at: number): boolean {
   for (let i = from, j = at; i < to; i++, j++) if (b[i] !== key[j]) return false;
@@ -763,7 +768,7 @@ export class RenderedBytes {
    * UTF-8, its first byte replaced by `first` when `first` >= 0, then `last` when `last` >= 0. Returns
    * the new entry's slot.
    */
-  add(b: Buffer, o: Int32Array, h: number, body: string, first: number, last: number): number {
+  add(b: Uint8Array, o: Int32Array, h: number, body: string, first: number, last: number): number {
     const ps = o[O_PERMS] as number;
     const pe = o[O_PERMS_END] as number;
     const ss = o[O_S] as number;
@@ -782,11 +787,11 @@ export class RenderedBytes {
     if ((this.count + 1) * 2 * M_STRIDE > this.table.length) this.grow();
     const arena = this.chunks[this.cur] as Uint8Array;
     const at = this.used;
-    // Native copies: a subarray of a Buffer is a new Buffer (its species), four of them per entry.
-    b.copy(arena, at, ps, pe);
-    b.copy(arena, at + lp, ss, se);
-    b.copy(arena, at + lp + ls, ts, te);
-    b.copy(arena, at + lp + ls + lt, cs, ce);
+    // Byte loops: the fields are short, and a subarray of a Buffer is a new Buffer (its species).
+    copyBytes(b, ps, pe, arena, at);
+    copyBytes(b, ss, se, arena, at + lp);
+    copyBytes(b, ts, te, arena, at + lp + ls);
+    copyBytes(b, cs, ce, arena, at + lp + ls + lt);
     const bodyAt = at + lp + ls + lt + lc;
     let n = (this.texts[this.cur] as Buffer).write(body, bodyAt);
     if (first >= 0 && n > 0) arena[bodyAt] = first;
