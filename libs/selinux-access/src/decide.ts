@@ -130,8 +130,6 @@ const NO_FAILED: readonly Constraint[] = Object.freeze([]);
  * roles, levels, requested permissions and boolean values, so it can be cached per (t1, t2, class).
  */
 export interface TeRules {
-  // The vectors are int32 (bit 31 is the sign): they stay small integers in V8, where an unsigned value
-  // with bit 31 set is a heap number and changes the fields' representation (and deoptimizes readers).
   readonly allowed: number;
   readonly auditallow: number;
   readonly auditdeny: number;
@@ -146,7 +144,7 @@ export interface TeRules {
 const EMPTY_COND = new Uint32Array(0);
 const EMPTY_PAIRS = new Int32Array(0);
 /** The rules of a triple without any (shared: TeRules are read-only; not frozen, to keep one shape). */
-const NO_RULES: TeRules = { allowed: 0, auditallow: 0, auditdeny: -1, cond: EMPTY_COND, pairs: EMPTY_PAIRS };
+const NO_RULES: TeRules = { allowed: 0, auditallow: 0, auditdeny: 0xffffffff, cond: EMPTY_COND, pairs: EMPTY_PAIRS };
 
 // Scratch space of rulePairs (grown on demand; decisions are synchronous, so one buffer serves all).
 let scratch = new Int32Array(1024);
@@ -340,7 +338,7 @@ export function gatherTe(
   }
   let allowed = 0;
   let auditallow = 0;
-  let auditdeny = -1;
+  let auditdeny = 0xffffffff;
   let ncond = 0;
   const vec = policy.teVectors;
   const lists = policy.condLists;
@@ -366,9 +364,9 @@ export function gatherTe(
     }
   }
   return {
-    allowed: allowed | 0,
-    auditallow: auditallow | 0,
-    auditdeny: auditdeny | 0,
+    allowed: allowed >>> 0,
+    auditallow: auditallow >>> 0,
+    auditdeny: auditdeny >>> 0,
     cond,
     pairs: scratch.slice(0, n),
   };

@@ -145,8 +145,7 @@ function sortedPermList(p: PermLists, av: number): string {
   let count = 0;
   for (let k = 0; k < order.length; k++) {
     const b = order[k] as number;
-    // `>>` (not `>>>`): the same bit, and a small integer for a vector with bit 31 set.
-    if (((av >> b) & 1) === 0) continue;
+    if (((av >>> b) & 1) === 0) continue;
     const name = p.names[b] as string;
     if (count === 0) first = name;
     joined = count === 0 ? name : `${joined} ${name}`;
@@ -157,15 +156,9 @@ function sortedPermList(p: PermLists, av: number): string {
 
 /** Number of set bits of a 32-bit vector. */
 function popcount(v: number): number {
-  // Two 16-bit halves: no intermediate leaves the int32 range, whatever the sign of `v`.
-  return popcount16(v & 0xffff) + popcount16((v >> 16) & 0xffff);
-}
-
-function popcount16(v: number): number {
-  let x = v - ((v >> 1) & 0x5555);
-  x = (x & 0x3333) + ((x >> 2) & 0x3333);
-  x = (x + (x >> 4)) & 0x0f0f;
-  return (x + (x >> 8)) & 0x1f;
+  let x = v - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 function explanation(verdict: Verdict, evidence: string[], fixes: Fix[], booleans: BooleanSuggestion[] = []) {
@@ -290,7 +283,7 @@ function compute(
     if (v === undefined) return unknownPerm(policy, cls, p);
     requested |= 1 << (v - 1);
   }
-  // Kept as int32 (bit 31 is the sign): every use below is bitwise, and decide takes it as unsigned.
+  requested >>>= 0;
   // The requested permissions as listed: sorted names, the same as the vector's unless the record
   // repeats a permission.
   const perms =
@@ -470,7 +463,7 @@ function compute(
   return explanation('TE_MISSING', evidence, []);
 }
 
-/** The TE allowed vector of gathered rules under a boolean state (int32, as TeRules). */
+/** The TE allowed vector of gathered rules under a boolean state. */
 function teAllowedWith(policy: Policy, te: TeRules, bs: BoolState): number {
   let allowed = te.allowed;
   const ce = te.cond;
@@ -480,7 +473,7 @@ function teAllowedWith(policy: Policy, te: TeRules, bs: BoolState): number {
     const stt = bs.cond[policy.condEntryNode[e] as number] as number;
     if (stt !== -1 && stt === policy.condEntryBranch[e]) allowed |= policy.condAvtab.data[e] as number;
   }
-  return allowed | 0;
+  return allowed >>> 0;
 }
 
 const condTextCache = new WeakMap<Policy, string[]>();
