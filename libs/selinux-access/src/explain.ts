@@ -6,6 +6,7 @@ import {
   type ClassDatum,
   formatCond,
   type Policy,
+  permName,
   permNames,
 } from '@avcstream/selinux-policy';
 import { type Context, type ContextResult, type ContextTables, contextTables, parseContextIn } from './context.ts';
@@ -115,7 +116,7 @@ function permListOf(cls: ClassDatum, av: number): string {
   let p = cls === lastPermClass ? lastPermLists : permListCache.get(cls);
   if (p === undefined || p === null) {
     const names: string[] = [];
-    for (let b = 0; b < cls.nperms; b++) names.push(cls.permNames[b] || `0x${(1 << b) >>> 0}`);
+    for (let b = 0; b < cls.nperms; b++) names.push(permName(cls, b));
     const bits = names.map((_, b) => b);
     bits.sort((x, y) => {
       const nx = names[x] as string;
@@ -451,7 +452,7 @@ function compute(
     evidence.push(
       `Type bounds: ${s.typeName} is bounded by ${parent}, which is not allowed every permission ${s.typeName} has on ${t.typeName}:${cls.name}.`,
       `The bound removes ${permListOf(cls, d.boundsMasked)} (${parent} lacks them on ${parentTarget}:${cls.name}); ` +
-        `requested among them: ${hit === 0 ? 'none' : permNames(cls, hit).sort().join(' ')}.`,
+        `requested among them: ${hit === 0 ? 'none' : permNames(cls, hit).join(' ')}.`,
     );
     return explanation('BOUNDS', evidence, [
       note(

@@ -66,6 +66,7 @@ export {
 export {
   formatXperms,
   PolicyQueryError,
+  permName,
   permNames,
   queryRules,
   type RuleKind,

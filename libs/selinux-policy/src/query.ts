@@ -63,8 +63,13 @@ export function ruleKindName(kind: number): RuleKind | undefined {
 /** Permission names of the bits set in `av`, sorted by name. */
 export function permNames(cls: ClassDatum, av: number): string[] {
   const out: string[] = [];
-  for (let b = 0; b < cls.nperms; b++) if ((av >>> b) & 1) out.push(cls.permNames[b] || `0x${(1 << b) >>> 0}`);
+  for (let b = 0; b < cls.nperms; b++) if ((av >>> b) & 1) out.push(permName(cls, b));
   return out.sort();
+}
+
+/** The name of bit `b` of a class's permission vectors, or its value in hex when the policy names none. */
+export function permName(cls: ClassDatum, b: number): string {
+  return cls.permNames[b] || `0x${(1 << b) >>> 0}`;
 }
 
 function typeCriteria(policy: Policy, name: string | undefined): Uint8Array | null {

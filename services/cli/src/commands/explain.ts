@@ -689,7 +689,7 @@ export class RenderedBytes {
   }
   /**
    * The slot of the record whose offsets are in `o` (see scanAvcBytes) with hash `h` (30 bits), or -1. Its
-   * body is `body(slot)`.
+   * body is copied out by `copyBody(slot, ..)`.
    */
   find(b: Uint8Array, o: Int32Array, h: number): number {
     const ps = o[O_PERMS] as number;
@@ -728,13 +728,6 @@ export class RenderedBytes {
         return i;
       }
     }
-  }
-  /** The rendered body of a slot `find` or `add` returned (a view, valid until the next `add`). */
-  body(slot: number): Uint8Array {
-    const m = slot * M_STRIDE;
-    const where = this.table[m + M_AT] as number;
-    const at = this.bodyStart(m);
-    return (this.chunks[where >>> CHUNK_BITS] as Uint8Array).subarray(at, at + this.bodyLength(slot));
   }
   /** The length in bytes of a slot's body. */
   bodyLength(slot: number): number {
