@@ -104,12 +104,12 @@ export function policyInfo(policy: Policy): PolicyInfo {
     handleUnknown: policy.handleUnknown,
     classes: policy.classes.length,
     permissions,
-    sensitivities: policy.sensitivities.length,
-    categories: policy.categories.length,
+    sensitivities: named(policy.sensitivities),
+    categories: named(policy.categories),
     types,
     attributes,
     users: policy.users.length,
-    roles: policy.roles.length,
+    roles: named(policy.roles),
     booleans: policy.booleans.length,
     condExprs: policy.conds.length,
     allow: k(AVTAB_ALLOWED),
@@ -178,4 +178,11 @@ export function formatPolicyInfo(info: PolicyInfo, path: string): string {
   s += pair('Genfscon', info.genfscon, 'Portcon', info.portcon);
   s += pair('Netifcon', info.netifcon, 'Nodecon', info.nodecon);
   return s;
+}
+
+/** Entries with a name: value gaps (see readPolicy) are not symbols, and seinfo does not count them. */
+function named(list: readonly { gap?: true }[]): number {
+  let n = 0;
+  for (const x of list) if (x.gap !== true) n++;
+  return n;
 }

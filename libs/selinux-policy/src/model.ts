@@ -98,6 +98,8 @@ export interface RoleDatum {
   readonly dominates: Ebitmap;
   /** Types authorised for the role (bit = type value - 1); empty for object_r. */
   readonly types: Ebitmap;
+  /** A value the symbol table counts but no entry names (see readPolicy): no name resolves to it. */
+  readonly gap?: true;
 }
 
 export interface TypeDatum {
@@ -132,12 +134,16 @@ export interface SensitivityDatum {
   /** Categories allowed with this sensitivity (bit = category value - 1). */
   readonly cats: Ebitmap;
   readonly aliases: readonly string[];
+  /** A value the symbol table counts but no entry names (see readPolicy): no name resolves to it. */
+  readonly gap?: true;
 }
 
 export interface CategoryDatum {
   readonly name: string;
   readonly value: number;
   readonly aliases: readonly string[];
+  /** A value the symbol table counts but no entry names (see readPolicy): no name resolves to it. */
+  readonly gap?: true;
 }
 
 /** avtab kinds (§12.2). */

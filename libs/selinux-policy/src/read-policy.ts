@@ -65,7 +65,7 @@ const TYPE_KINDS = AVTAB_TRANSITION | AVTAB_MEMBER | AVTAB_CHANGE;
 const XPERM_KINDS = AVTAB_XPERMS_ALLOWED | AVTAB_XPERMS_AUDITALLOW | AVTAB_XPERMS_DONTAUDIT;
 const CONSTRAINT_STACK_MAX = 5;
 
-/** Upper bound on nprim where gaps are tolerated (types, classes are 16-bit). */
+/** Upper bound on nprim where gaps are tolerated (types and roles; types and classes are 16-bit). */
 const MAX_16 = 0xffff;
 
 interface Symtab {
@@ -202,7 +202,9 @@ export function readPolicy(bytes: Uint8Array): Policy {
   const classList = requireAll(c, classes, 'class');
 
   c.section = 'roles';
-  const roleTab = symtabHeader(c, 1 << 20);
+  // checkpolicy counts role attributes in nprim but writes no entry for them: value gaps, bounded like
+  // the types' (a placeholder per gap).
+  const roleTab = symtabHeader(c, MAX_16, true);
   const roles = new Array<RoleDatum | undefined>(roleTab.nprim);
   const roleByName = new Map<string, number>();
   for (let i = 0; i < roleTab.nel; i++) {
@@ -224,7 +226,14 @@ export function readPolicy(bytes: Uint8Array): Policy {
     roles[value - 1] = { name, value, bounds, dominates, types };
     setName(c, roleByName, name, value, at);
   }
-  const roleList = requireAll(c, roles, 'role');
+  const roleList = fillGaps(roles, (value) => ({
+    name: gapName('role', value),
+    value,
+    bounds: 0,
+    dominates: Ebitmap.EMPTY,
+    types: Ebitmap.EMPTY,
+    gap: true as const,
+  }));
 
   c.section = 'types';
   const typeTab = symtabHeader(c, MAX_16, true);
@@ -303,6 +312,8 @@ export function readPolicy(bytes: Uint8Array): Policy {
   const boolList = requireAll(c, bools, 'boolean');
 
   c.section = 'sensitivities';
+  // checkpolicy counts each sensitivity and category alias in nprim, so a value no entry claims (aliases
+  // have entries of their own, so nprim still never exceeds nel).
   const sensTab = symtabHeader(c, 1 << 20);
   const sensSlots = new Array<{ name: string; cats: Ebitmap } | undefined>(sensTab.nprim);
   const sensByName = new Map<string, number>();
@@ -321,10 +332,13 @@ export function readPolicy(bytes: Uint8Array): Policy {
     }
     setName(c, sensByName, name, level.sens, at);
   }
-  const sensList: SensitivityDatum[] = requireAll(c, sensSlots, 'sensitivity').map((s, i) => ({
-    name: s.name,
+  const sensList: SensitivityDatum[] = fillGaps(sensSlots, (value) => ({
+    name: gapName('sensitivity', value),
+    cats: Ebitmap.EMPTY,
+    gap: true as const,
+  })).map((s, i) => ({
+    ...s,
     value: i + 1,
-    cats: s.cats,
     aliases: sensAliases.filter(([, v]) => v === i + 1).map(([n]) => n),
   }));
 
@@ -350,11 +364,16 @@ export function readPolicy(bytes: Uint8Array): Policy {
     }
     setName(c, catByName, name, value, at);
   }
-  const catList: CategoryDatum[] = requireAll(c, catSlots, 'category').map((name, i) => ({
-    name,
-    value: i + 1,
-    aliases: catAliasMap.get(i + 1) ?? [],
-  }));
+  const catList: CategoryDatum[] = [];
+  for (let i = 0; i < catSlots.length; i++) {
+    const name = catSlots[i];
+    const aliases = catAliasMap.get(i + 1) ?? [];
+    catList.push(
+      name === undefined
+        ? { name: gapName('category', i + 1), value: i + 1, aliases, gap: true }
+        : { name, value: i + 1, aliases },
+    );
+  }
 
   // ---- avtab (§12)
   c.section = 'avtab';
@@ -703,6 +722,21 @@ function checkValue(c: Cursor, value: number, nprim: number, what: string, at: n
 function setName(c: Cursor, map: Map<string, number>, name: string, value: number, at: number): void {
   if (map.has(name)) c.fail(`duplicate name ${JSON.stringify(name.slice(0, 64))}`, at);
   map.set(name, value);
+}
+
+/**
+ * A value no entry claims (checkpolicy counts role attributes and sensitivity and category aliases in a
+ * table's nprim): a placeholder that no name resolves to, and that counts and listings leave out.
+ */
+function fillGaps<T>(arr: Array<T | undefined>, gap: (value: number) => T): T[] {
+  const out = new Array<T>(arr.length);
+  for (let i = 0; i < arr.length; i++) out[i] = arr[i] ?? gap(i + 1);
+  return out;
+}
+
+/** A placeholder's name: not an identifier, so no context or rule text can name it. */
+function gapName(what: string, value: number): string {
+  return `@${what}${value}`;
 }
 
 function requireAll<T>(c: Cursor, arr: Array<T | undefined>, what: string): T[] {
