@@ -2,6 +2,7 @@ export type StoreErrorCode =
   | 'AVC_ERR_STORE_LOCKED'
   | 'AVC_ERR_STORE_SNAPSHOT_CORRUPT'
   | 'AVC_ERR_STORE_IO'
+  | 'AVC_ERR_STORE_RECORD_TOO_LARGE'
   | 'AVC_ERR_STORE_CLOSED';
 
 /** Error raised by @avcstream/store; `code` is stable. */

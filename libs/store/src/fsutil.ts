@@ -22,14 +22,23 @@ export function fsyncDir(dir: string): void {
 /** temp file + fsync + rename + fsync dir. */
 export function writeFileAtomicSync(file: string, data: string): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing to clean up
+    }
+    throw err;
   }
-  renameSync(tmp, file);
   fsyncDir(dirname(file));
 }
 

@@ -1,7 +1,16 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeRecord } from './journal.ts';
 import { openStore } from './store.ts';
 
 let dir: string;
@@ -222,5 +231,116 @@ describe('rate-limit windows', () => {
     expect(t.pendingAlerts().map((a) => [a.id, a.pendingSinks])).toEqual([['r1', ['console']]]);
     expect(t.counters().repeat_alerts).toBe(1);
     t.close();
+  });
+});
+
+describe('bounds in bytes and failed compactions', () => {
+  it('bounds the kept events in bytes (oldest evicted, counted), across reopen and compaction', () => {
+    const s = openStore({ dir, maxEventBytes: 1_000 });
+    const ev = (n: number) => ({ n, pad: 'x'.repeat(290) });
+    s.commitBatch({ events: [ev(1), ev(2), ev(3), ev(4), ev(5)] });
+    expect(s.events().map((e) => (e as { n: number }).n)).toEqual([3, 4, 5]);
+    expect(s.counters().store_events_evicted).toBe(2);
+    // One event over the whole budget is not kept.
+    s.commitBatch({ events: [{ n: 6, pad: 'y'.repeat(2_000) }] });
+    expect(s.events().map((e) => (e as { n: number }).n)).toEqual([3, 4, 5]);
+    expect(s.counters().store_events_evicted).toBe(3);
+    s.compact();
+    s.close();
+    const t = openStore({ dir, maxEventBytes: 700 });
+    expect(t.events().map((e) => (e as { n: number }).n)).toEqual([4, 5]);
+    t.close();
+  });
+
+  it('commits a batch exactly once when the compaction after it fails, and retries the compaction later', () => {
+    const errors: unknown[] = [];
+    const s = openStore({ dir, compactBytes: 200, onCompactError: (err) => errors.push(err) });
+    // A directory where the snapshot goes: the snapshot's rename fails.
+    mkdirSync(join(dir, 'snapshot.json', 'x'), { recursive: true });
+    s.commitBatch({ counters: { n: 1 }, events: [{ pad: 'z'.repeat(300) }], checkpoint: 1 });
+    expect(errors).toHaveLength(1);
+    expect(s.stats().compactionFailures).toBe(1);
+    expect(s.counters().n).toBe(1);
+    // Not retried on every commit: only once the journal grew by compactBytes again.
+    s.commitBatch({ counters: { n: 1 }, checkpoint: 2 });
+    expect(errors).toHaveLength(1);
+    rmSync(join(dir, 'snapshot.json'), { recursive: true });
+    s.commitBatch({ counters: { n: 1 }, events: [{ pad: 'w'.repeat(300) }], checkpoint: 3 });
+    expect(s.stats().compactions).toBe(1);
+    s.close();
+    const t = openStore({ dir });
+    expect(t.counters().n).toBe(3);
+    expect(t.checkpoint()).toBe(3);
+    t.close();
+  });
+
+  it('ignores a batch committed again under the same id', () => {
+    const s = openStore({ dir });
+    expect(s.commitBatch({ id: 'b1', counters: { n: 1 }, checkpoint: 1 })).toBe(true);
+    expect(s.commitBatch({ id: 'b1', counters: { n: 1 }, checkpoint: 1 })).toBe(false);
+    s.close();
+    const t = openStore({ dir });
+    expect(t.counters().n).toBe(1);
+    expect(t.commitBatch({ id: 'b1', counters: { n: 1 } })).toBe(false);
+    t.close();
+  });
+
+  it('replays a batch re-appended with a new seq once (journals written by the old retry loop)', () => {
+    const jf = join(dir, 'journal.ndjson');
+    const batch = {
+      t: 'batch',
+      events: [{ e: 1 }],
+      eventKeys: ['k1'],
+      counters: { lines: 3, denials: 1 },
+      signatureHits: {},
+      checkpoint: { offset: 30, scanned: 30 },
+    };
+    writeFileSync(
+      jf,
+      [
+        encodeRecord({ seq: 1, ...batch }),
+        encodeRecord({ seq: 2, t: 'delivered', alertId: 'none', sink: 'console' }),
+        encodeRecord({ seq: 3, ...batch }),
+        encodeRecord({ seq: 4, ...batch }),
+        encodeRecord({
+          seq: 5,
+          ...batch,
+          eventKeys: [],
+          events: [],
+          counters: { lines: 1 },
+          checkpoint: { offset: 31, scanned: 31 },
+        }),
+      ].join(''),
+    );
+    const t = openStore({ dir });
+    expect(t.counters()).toEqual({ lines: 4, denials: 1 });
+    expect(t.events()).toEqual([{ e: 1 }]);
+    expect(t.checkpoint()).toEqual({ offset: 31, scanned: 31 });
+    expect(t.stats().duplicateBatches).toBe(2);
+    t.close();
+  });
+
+  it('refuses a journal record over the bound with a clear error instead of reading it whole', () => {
+    const s = openStore({ dir });
+    s.commitBatch({ counters: { n: 1 } });
+    s.commitBatch({ events: [{ pad: 'p'.repeat(5_000) }] });
+    s.commitBatch({ counters: { n: 1 } });
+    s.close();
+    expect(() => openStore({ dir, maxRecordBytes: 4_096 })).toThrow(
+      expect.objectContaining({ code: 'AVC_ERR_STORE_RECORD_TOO_LARGE' }),
+    );
+    const t = openStore({ dir, maxRecordBytes: 8_192 });
+    expect(t.counters().n).toBe(2);
+    // Nothing that large is written either.
+    expect(() => t.commitBatch({ events: [{ pad: 'q'.repeat(9_000) }] })).toThrow(
+      expect.objectContaining({ code: 'AVC_ERR_STORE_RECORD_TOO_LARGE' }),
+    );
+    t.close();
+    // A torn tail over the bound (no newline) is still just a torn tail.
+    appendFileSync(join(dir, 'journal.ndjson'), `0000abcd {"seq":9,"t":"batch","x":"${'r'.repeat(10_000)}`);
+    const u = openStore({ dir, maxRecordBytes: 8_192 });
+    expect(u.counters().n).toBe(2);
+    expect(u.stats().droppedBytesOnOpen).toBeGreaterThan(10_000);
+    u.close();
   });
 });

@@ -1,8 +1,17 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors.ts';
 import { fsyncDir, readIfExists, removeIfExists, writeFileAtomicSync } from './fsutil.ts';
-import { type JournalWriter, openJournalWriter, readJournal } from './journal.ts';
+import { DEFAULT_MAX_RECORD_BYTES, type JournalWriter, openJournalWriter, readJournal } from './journal.ts';
 
 /** A known denial signature. */
 export interface SignatureRecord {
@@ -67,6 +76,11 @@ export interface ClaimResult {
 }
 
 export interface BatchInput {
+  /**
+   * Caller's id of this batch: a batch committed again under an id already committed is ignored (a retry
+   * after an error that came after the write cannot store it twice).
+   */
+  id?: string;
   /** Events to keep for the report (opaque JSON objects, trimmed by the caller). */
   events?: unknown[];
   /** Keys of the events in this batch, for de-duplication of events re-read after a crash. */
@@ -89,6 +103,13 @@ export interface StoreOptions {
   maxHostSignatures?: number;
   /** Events kept for the report (oldest dropped). Default 20 000. */
   maxEvents?: number;
+  /**
+   * Bytes (JSON) of the events kept for the report: the oldest are dropped past it, and an event larger than
+   * the whole budget is not kept (both counted in `store_events_evicted`). Default 64 MiB.
+   */
+  maxEventBytes?: number;
+  /** Longest journal record written or read (a longer one is `AVC_ERR_STORE_RECORD_TOO_LARGE`). Default 256 MiB. */
+  maxRecordBytes?: number;
   /** Alerts kept for the report (oldest delivered dropped). Default 1 000. */
   maxAlerts?: number;
   /** Recent event keys kept for de-duplication. Default 50 000. */
@@ -97,6 +118,11 @@ export interface StoreOptions {
   compactBytes?: number;
   /** Open read-only (for `avcstream report --state-dir`): no lock, no writes. */
   readOnly?: boolean;
+  /**
+   * A compaction after a committed batch failed (the batch is stored; the journal keeps growing and the
+   * compaction is tried again once it grew by `compactBytes`). Without it the failure is only counted.
+   */
+  onCompactError?: (err: unknown) => void;
 }
 
 export interface StoreStats {
@@ -104,6 +130,12 @@ export interface StoreStats {
   droppedBytesOnOpen: number;
   replayedRecords: number;
   compactions: number;
+  /** Compactions after a batch that failed (see `onCompactError`). */
+  compactionFailures: number;
+  /** Batch records skipped on open because they repeat the batch before them (journals of older versions). */
+  duplicateBatches: number;
+  /** Bytes (JSON) of the kept events. */
+  eventBytes: number;
   signatures: number;
   hostSignatures: number;
   events: number;
@@ -135,8 +167,12 @@ export interface Store {
   windows(): WindowRecord[];
   /** True when an event with this key was stored recently. */
   seenEvent(key: string): boolean;
-  /** Store a batch atomically (one fsynced journal record): events, counters, signature hits, checkpoint. */
-  commitBatch(batch: BatchInput): void;
+  /**
+   * Store a batch atomically (one fsynced journal record): events, counters, signature hits, checkpoint.
+   * False (nothing written) when a batch with the same `id` was already committed. A failed compaction after
+   * the write does not throw (see `onCompactError`); a throw means nothing was stored.
+   */
+  commitBatch(batch: BatchInput): boolean;
   counters(): Record<string, number>;
   events(): unknown[];
   alerts(): StoredAlert[];
@@ -155,9 +191,14 @@ interface State {
   hostSigs: Set<string>;
   counters: Record<string, number>;
   events: unknown[];
+  /** JSON length of each kept event (same order as `events`). */
+  eventSizes: number[];
+  eventBytes: number;
   alerts: Map<string, StoredAlert>;
   eventKeys: Set<string>;
   windows: Map<string, WindowRecord>;
+  /** Ids of the last batches committed (insertion order, bounded). */
+  batchIds: Set<string>;
 }
 
 type JournalRecord =
@@ -178,6 +219,7 @@ type JournalRecord =
   | {
       seq: number;
       t: 'batch';
+      id?: string;
       events: unknown[];
       eventKeys: string[];
       counters: Record<string, number>;
@@ -192,6 +234,8 @@ const LOCK = 'lock';
 const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 /** Rate-limit windows kept (the alerter's limiter holds at most 100 000 keys, each with an open and a closed one). */
 const MAX_WINDOWS = 200_000;
+/** Batch ids remembered for `commitBatch` idempotency. */
+const MAX_BATCH_IDS = 64;
 
 function emptyState(): State {
   return {
@@ -201,9 +245,12 @@ function emptyState(): State {
     hostSigs: new Set(),
     counters: {},
     events: [],
+    eventSizes: [],
+    eventBytes: 0,
     alerts: new Map(),
     eventKeys: new Set(),
     windows: new Map(),
+    batchIds: new Set(),
   };
 }
 
@@ -247,6 +294,8 @@ export function openStore(options: StoreOptions): Store {
   const maxSignatures = options.maxSignatures ?? 100_000;
   const maxHostSignatures = options.maxHostSignatures ?? 200_000;
   const maxEvents = options.maxEvents ?? 20_000;
+  const maxEventBytes = options.maxEventBytes ?? 64 * 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const maxAlerts = options.maxAlerts ?? 1_000;
   const maxEventKeys = options.maxEventKeys ?? 50_000;
   const compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
@@ -258,13 +307,25 @@ export function openStore(options: StoreOptions): Store {
   }
   const state = emptyState();
   let compactions = 0;
+  let compactionFailures = 0;
+  let duplicateBatches = 0;
+  /** Journal size that triggers the next compaction (pushed back after a failed one). */
+  let compactAt = compactBytes;
 
   // --- load ---
-  const snap = readIfExists(join(dir, SNAPSHOT));
+  const snapFile = join(dir, SNAPSHOT);
+  let snapSize = -1;
+  try {
+    snapSize = statSync(snapFile).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  // Checked before reading: the file is never read whole past the limit.
+  if (snapSize > MAX_SNAPSHOT_BYTES) {
+    throw new StoreError('AVC_ERR_STORE_SNAPSHOT_CORRUPT', 'snapshot is larger than the limit');
+  }
+  const snap = snapSize < 0 ? null : readIfExists(snapFile);
   if (snap !== null) {
-    if (snap.length > MAX_SNAPSHOT_BYTES) {
-      throw new StoreError('AVC_ERR_STORE_SNAPSHOT_CORRUPT', 'snapshot is larger than the limit');
-    }
     let s: {
       version: number;
       seq: number;
@@ -276,6 +337,7 @@ export function openStore(options: StoreOptions): Store {
       alerts: StoredAlert[];
       eventKeys: string[];
       windows?: WindowRecord[];
+      batchIds?: string[];
     };
     try {
       s = JSON.parse(snap.toString('utf8'));
@@ -288,20 +350,49 @@ export function openStore(options: StoreOptions): Store {
     for (const r of s.signatures) state.signatures.set(r.id, r);
     for (const k of s.hostSigs) state.hostSigs.add(k);
     state.counters = s.counters;
-    state.events = s.events;
+    for (const e of s.events) keepEvent(e);
+    for (const id of s.batchIds ?? []) state.batchIds.add(id);
     for (const a of s.alerts) state.alerts.set(a.id, a);
     for (const k of s.eventKeys) state.eventKeys.add(k);
     for (const w of s.windows ?? []) state.windows.set(w.id, w);
   }
+  if (snap !== null) enforceBounds();
   const journalFile = join(dir, JOURNAL);
-  const read = readJournal(journalFile);
   let replayed = 0;
-  for (const r of read.records as JournalRecord[]) {
-    if (r.seq <= state.seq) continue; // already in the snapshot (crash between snapshot and journal swap)
-    apply(r);
-    replayed++;
-  }
-  let journal: JournalWriter | null = readOnly ? null : openJournalWriter(journalFile, read.validBytes);
+  /** The last batch record replayed, to recognise the same batch appended again under a new seq. */
+  let lastBatch: string | null = null;
+  const read = readJournal(
+    journalFile,
+    (rec) => {
+      const r = rec as JournalRecord;
+      if (r.seq <= state.seq) return; // already in the snapshot (crash between snapshot and journal swap)
+      if (r.t === 'batch') {
+        // Older versions re-appended a batch (new seq, same content) after a failed compaction, every tick.
+        // Its events, counters and hits are applied once; the repeat only moves seq (and the window counts).
+        const same = JSON.stringify([
+          r.checkpoint,
+          r.eventKeys,
+          r.counters,
+          r.signatureHits,
+          r.events.length,
+        ]);
+        const repeated = (r.id !== undefined && state.batchIds.has(r.id)) || same === lastBatch;
+        lastBatch = same;
+        if (repeated) {
+          duplicateBatches++;
+          apply({ ...r, events: [], eventKeys: [], counters: {}, signatureHits: {} });
+          replayed++;
+          return;
+        }
+      }
+      apply(r);
+      replayed++;
+    },
+    { maxRecordBytes },
+  );
+  let journal: JournalWriter | null = readOnly
+    ? null
+    : openJournalWriter(journalFile, read.validBytes, maxRecordBytes);
 
   function bump(name: string, by: number): void {
     state.counters[name] = (state.counters[name] ?? 0) + by;
@@ -315,6 +406,18 @@ export function openStore(options: StoreOptions): Store {
     state.signatures.set(id, r);
   }
 
+  function keepEvent(e: unknown): void {
+    const size = JSON.stringify(e)?.length ?? 0;
+    if (size > maxEventBytes) {
+      // Would evict every other event and still not fit: not kept (the caller bounds its events).
+      bump('store_events_evicted', 1);
+      return;
+    }
+    state.events.push(e);
+    state.eventSizes.push(size);
+    state.eventBytes += size;
+  }
+
   function enforceBounds(): void {
     while (state.signatures.size > maxSignatures) {
       const oldest = state.signatures.keys().next().value as string;
@@ -326,9 +429,14 @@ export function openStore(options: StoreOptions): Store {
       state.hostSigs.delete(oldest);
       bump('store_host_signatures_evicted', 1);
     }
-    if (state.events.length > maxEvents) {
-      const drop = state.events.length - maxEvents;
+    let drop = Math.max(0, state.events.length - maxEvents);
+    let bytes = state.eventBytes;
+    for (let i = 0; i < drop; i++) bytes -= state.eventSizes[i] ?? 0;
+    while (bytes > maxEventBytes && drop < state.events.length) bytes -= state.eventSizes[drop++] ?? 0;
+    if (drop > 0) {
       state.events.splice(0, drop);
+      state.eventSizes.splice(0, drop);
+      state.eventBytes = bytes;
       bump('store_events_evicted', drop);
     }
     while (state.eventKeys.size > maxEventKeys) {
@@ -372,7 +480,12 @@ export function openStore(options: StoreOptions): Store {
       bump('repeat_alerts', 1);
       state.windows.delete(r.windowId);
     } else {
-      for (const e of r.events) state.events.push(e);
+      for (const e of r.events) keepEvent(e);
+      if (r.id !== undefined) {
+        state.batchIds.add(r.id);
+        if (state.batchIds.size > MAX_BATCH_IDS)
+          state.batchIds.delete(state.batchIds.values().next().value as string);
+      }
       for (const k of r.eventKeys) state.eventKeys.add(k);
       for (const [name, by] of Object.entries(r.counters)) bump(name, by);
       for (const [id, hit] of Object.entries(r.signatureHits)) {
@@ -422,6 +535,7 @@ export function openStore(options: StoreOptions): Store {
       alerts: [...state.alerts.values()],
       eventKeys: [...state.eventKeys],
       windows: [...state.windows.values()],
+      batchIds: [...state.batchIds],
     });
   }
 
@@ -478,9 +592,11 @@ export function openStore(options: StoreOptions): Store {
     pendingAlerts: () => [...state.alerts.values()].filter((a) => a.pendingSinks.length > 0),
     seenEvent: (key) => state.eventKeys.has(key),
     commitBatch(batch) {
+      if (batch.id !== undefined && state.batchIds.has(batch.id)) return false;
       const r: JournalRecord = {
         seq: state.seq + 1,
         t: 'batch',
+        ...(batch.id === undefined ? {} : { id: batch.id }),
         events: batch.events ?? [],
         eventKeys: batch.eventKeys ?? [],
         counters: batch.counters ?? {},
@@ -490,7 +606,19 @@ export function openStore(options: StoreOptions): Store {
       if (batch.windows !== undefined && (batch.windows.upsert.length > 0 || batch.windows.remove.length > 0))
         r.windows = batch.windows;
       write(r, true);
-      if (writer().size() > compactBytes) store.compact();
+      // The batch is stored: a failed compaction must not make the caller commit it again.
+      const size = writer().size();
+      if (size > compactAt) {
+        try {
+          store.compact();
+          compactAt = compactBytes;
+        } catch (err) {
+          compactionFailures++;
+          compactAt = size + compactBytes;
+          options.onCompactError?.(err);
+        }
+      }
+      return true;
     },
     counters: () => ({ ...state.counters }),
     events: () => state.events,
@@ -501,6 +629,9 @@ export function openStore(options: StoreOptions): Store {
       droppedBytesOnOpen: read.droppedBytes,
       replayedRecords: replayed,
       compactions,
+      compactionFailures,
+      duplicateBatches,
+      eventBytes: state.eventBytes,
       signatures: state.signatures.size,
       hostSignatures: state.hostSigs.size,
       events: state.events.length,
@@ -509,17 +640,19 @@ export function openStore(options: StoreOptions): Store {
     compact() {
       const w = writer();
       w.sync();
-      // 1. snapshot (atomic, durable) holds everything up to state.seq
+      // 1. snapshot (atomic, durable) holds everything up to state.seq. A failure here changes nothing: the
+      //    journal stays open and complete.
       writeFileAtomicSync(join(dir, SNAPSHOT), snapshotText());
-      // 2. swap in an empty journal; a crash before this leaves old records, skipped by seq on load
-      w.close();
+      // 2. swap in an empty journal; a crash before this leaves old records, skipped by seq on load. The old
+      //    journal stays the open one until the rename succeeded.
       const tmp = join(dir, `.${JOURNAL}.tmp`);
       const fd = openSync(tmp, 'w', 0o600);
       fsyncSync(fd);
       closeSync(fd);
       renameSync(tmp, journalFile);
+      w.close();
       fsyncDir(dir);
-      journal = openJournalWriter(journalFile, 0);
+      journal = openJournalWriter(journalFile, 0, maxRecordBytes);
       compactions++;
     },
     close() {
