@@ -14,6 +14,7 @@ import { REPORT_CSP } from '@avcstream/report';
 import { openStore, type Store } from '@avcstream/store';
 import {
   createHealthServer,
+  createLogRateLimiter,
   createLogger,
   createMetrics,
   flushLogger,
@@ -44,7 +45,16 @@ export interface EmbeddedApp {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promise<EmbeddedApp> {
+/** Seams for tests. */
+export interface EmbeddedDeps {
+  openStore?: typeof openStore;
+}
+
+export async function createEmbeddedApp(
+  opts: RunOptions,
+  io: EmbeddedIo,
+  deps: EmbeddedDeps = {},
+): Promise<EmbeddedApp> {
   const logger = createLogger({
     component: 'run',
     level: opts.logLevel,
@@ -90,9 +100,19 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
     reloadTimer.unref();
   };
 
+  // Store trouble is logged at most a few times a minute (a failing disk would otherwise flood the log).
+  const storeLogLimit = createLogRateLimiter(5, 60_000);
   let store: Store;
   try {
-    store = openStore({ dir: opts.stateDir, maxEvents: opts.maxEvents });
+    store = (deps.openStore ?? openStore)({
+      dir: opts.stateDir,
+      maxEvents: opts.maxEvents,
+      onCompactError: (err) => {
+        const suppressed = storeLogLimit.take();
+        if (suppressed === null) return;
+        logger.error({ err: String(err), suppressed }, 'state compaction failed; the journal keeps growing');
+      },
+    });
   } catch (err) {
     throw new UsageError(`cannot open state dir ${opts.stateDir}: ${(err as Error).message}`, 78);
   }
@@ -179,6 +199,11 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
         }
       },
       onMalformedRecords: (n) => m.malformed.inc(n),
+      onCommitError: (err) => {
+        const suppressed = storeLogLimit.take();
+        if (suppressed === null) return;
+        logger.error({ err: String(err), suppressed }, 'state commit failed; intake waits and retries');
+      },
       onAlerts: countAlerts,
       onWarning: (code, details) => logger.warn({ code, ...details }, 'tail warning'),
     },
@@ -217,7 +242,8 @@ export async function createEmbeddedApp(opts: RunOptions, io: EmbeddedIo): Promi
           port: opts.http.port,
           host: opts.http.host,
           registry: metrics.registry,
-          isReady: () => ready,
+          // Not ready while intake is stuck on a failing state commit.
+          isReady: () => ready && !engine.health().commitFailing,
         });
         http.app.get('/', async (_req, reply) => {
           syncMetrics();

@@ -19,6 +19,7 @@ import {
 } from '@avcstream/tail';
 import { denialsOf, eventKey } from './denial.ts';
 import type { ExplainFn } from './explain.ts';
+import { storedEvent } from './stored-event.ts';
 
 /** What the embedded mode checkpoints: the tail position plus how far lines were counted. */
 export interface EmbeddedCheckpoint {
@@ -30,10 +31,12 @@ export interface EmbeddedCheckpoint {
 }
 
 export interface EngineHooks {
-  /** A SELinux event was stored (feeds the live report). */
+  /** A SELinux event was stored, as the state dir keeps it (feeds the live report). */
   onEvent?(event: AuditEvent): void;
-  /** Lines the parser rejected. */
+  /** Lines the parser rejected, each once (`offset` is the file offset of the line's first byte). */
   onMalformed?(errors: ParseError[]): void;
+  /** A store commit failed; intake waits (follow mode) until a retry succeeds. */
+  onCommitError?(err: unknown): void;
   /** AVC records whose body did not parse (the report counts these from the event itself). */
   onMalformedRecords?(n: number): void;
   onAlerts?(alerts: Alert[]): void;
@@ -49,9 +52,15 @@ export interface EngineOptions {
   defaultHost: string;
   follow: boolean;
   chunkBytes?: number;
+  /** Longest line accepted (tail and decoder); longer lines are counted and reported malformed. Default 1 MiB. */
+  maxLineBytes?: number;
   pollIntervalMs?: number;
   /** Group commit: at most one fsynced store batch per this many ms (0 = one per chunk). Default 200. */
   commitIntervalMs?: number;
+  /** Also commit once the pending events hold about this many characters. Default 4 MiB. */
+  commitChars?: number;
+  /** Follow mode: wait this long between retries of a failed commit (intake waits meanwhile). Default 1000. */
+  commitRetryMs?: number;
   signature?: SignatureOptions;
   clock?: () => number;
   hooks?: EngineHooks;
@@ -75,7 +84,15 @@ export interface Engine {
   stop(): Promise<void>;
   /** This run's totals (the store's counters hold the durable, all-time ones). */
   totals(): EngineTotals;
+  /** `commitFailing`: the last store commit failed and intake waits for a retry (`/readyz` answers 503). */
+  health(): EngineHealth;
   readonly tail: Tail;
+}
+
+export interface EngineHealth {
+  commitFailing: boolean;
+  /** Message of the last commit failure, while failing. */
+  lastCommitError: string | null;
 }
 
 type PendingBatch = Required<Pick<BatchInput, 'events' | 'eventKeys' | 'counters' | 'signatureHits'>> & {
@@ -116,15 +133,32 @@ export function createEngine(opts: EngineOptions): Engine {
   const saved = store.checkpoint();
   const savedCp = isPosition(saved) ? (saved as EmbeddedCheckpoint) : null;
   /** Current file: its decoder and the file offset where the decoder's stream starts. */
-  let cur: { identity: FileIdentity; base: number; decoder: AuditDecoder; scanned: number } | null = null;
+  let cur: {
+    identity: FileIdentity;
+    base: number;
+    decoder: AuditDecoder;
+    scanned: number;
+    /** The bytes handed to the decoder end inside a line (a cut piece), first read by this run. */
+    openLine: boolean;
+  } | null = null;
   let chain: Promise<void> = Promise.resolve();
   let resumed = false;
   const clock = opts.clock ?? Date.now;
   const commitIntervalMs = opts.commitIntervalMs ?? 200;
   let lastCommit = clock();
+  const commitChars = opts.commitChars ?? 4 * 1024 * 1024;
+  const commitRetryMs = opts.commitRetryMs ?? 1000;
   const emptyBatch = (): PendingBatch => ({ events: [], eventKeys: [], counters: {}, signatureHits: {} });
   let pending: PendingBatch = emptyBatch();
+  /** Characters (roughly) of the pending events: a batch record stays far below the store's record bound. */
+  let pendingChars = 0;
   const pendingKeys = new Set<string>();
+  /** Each pending batch gets an id: a retry after a commit that threw cannot store it twice. */
+  const runId = `${process.pid.toString(36)}-${clock().toString(36)}`;
+  let batchNo = 0;
+  let pendingId = `${runId}-${batchNo}`;
+  let commitError: unknown = null;
+  let stopping = false;
 
   const checkpoints: CheckpointStore = {
     async load() {
@@ -148,7 +182,7 @@ export function createEngine(opts: EngineOptions): Engine {
     events: AuditEvent[],
     errors: ParseError[],
     lines: number,
-    scannedFrom: number,
+    isNew: (e: ParseError) => boolean,
   ): Promise<void> {
     const c = cur;
     const batch = pending;
@@ -157,8 +191,13 @@ export function createEngine(opts: EngineOptions): Engine {
     };
     bump('lines', lines);
     totals.lines += lines;
-    const newErrors =
-      c === null ? errors : errors.filter((e) => e.offset === undefined || c.base + e.offset >= scannedFrom);
+    const newErrors: ParseError[] = [];
+    for (const e of errors) {
+      if (!isNew(e)) continue;
+      // File offsets from here on (the decoder's are relative to where it started).
+      if (c !== null && e.offset !== undefined) e.offset += c.base;
+      newErrors.push(e);
+    }
     bump('malformed', newErrors.length);
     totals.malformed += newErrors.length;
     if (newErrors.length > 0) hooks.onMalformed?.(newErrors);
@@ -184,7 +223,9 @@ export function createEngine(opts: EngineOptions): Engine {
         totals.malformed += broken;
         hooks.onMalformedRecords?.(broken);
       }
-      batch.events.push(ev);
+      const kept = storedEvent(ev);
+      batch.events.push(kept.event);
+      pendingChars += kept.approxChars;
       for (const d of denialsOf(ev, defaultHost)) {
         bump('denials');
         totals.denials++;
@@ -207,7 +248,7 @@ export function createEngine(opts: EngineOptions): Engine {
         const emitted = await alerter.process(d, ex);
         if (emitted.length > 0) hooks.onAlerts?.(emitted);
       }
-      hooks.onEvent?.(ev);
+      hooks.onEvent?.(kept.event);
     }
     const cp: EmbeddedCheckpoint | undefined =
       c === null
@@ -234,13 +275,55 @@ export function createEngine(opts: EngineOptions): Engine {
       pending.checkpoint === undefined;
     if (empty) return;
     const now = clock();
-    if (!force && now - lastCommit < commitIntervalMs && pending.eventKeys.length < 5_000) return;
+    if (
+      !force &&
+      commitError === null &&
+      now - lastCommit < commitIntervalMs &&
+      pending.eventKeys.length < 5_000 &&
+      pendingChars < commitChars
+    )
+      return;
     // The alerter's rate-limit windows as of this checkpoint: a crash re-reads what follows and recounts it.
-    pending.windows = alerter.windowChanges() as unknown as BatchInput['windows'];
-    store.commitBatch(pending);
+    // Changes are merged into the pending batch, so a retry after a failed commit keeps the earlier ones.
+    const changes = alerter.windowChanges() as unknown as NonNullable<BatchInput['windows']>;
+    pending.windows = mergeWindows(pending.windows, changes);
+    try {
+      // Committed under the same id until it succeeds: a commit that threw after its write is not repeated.
+      store.commitBatch({ ...pending, id: pendingId });
+    } catch (err) {
+      commitError = err;
+      hooks.onCommitError?.(err);
+      throw err;
+    }
+    commitError = null;
     pending = emptyBatch();
+    pendingChars = 0;
     pendingKeys.clear();
+    pendingId = `${runId}-${++batchNo}`;
     lastCommit = now;
+  }
+
+  /**
+   * Commit after a chunk. In follow mode a failed commit keeps the batch pending and intake waits here
+   * (the tail reads nothing more) retrying every `commitRetryMs`, until it succeeds or the engine stops;
+   * `--once` fails instead.
+   */
+  async function commitOrWait(force: boolean): Promise<void> {
+    try {
+      maybeCommit(force);
+      return;
+    } catch (err) {
+      if (!opts.follow) throw err;
+    }
+    while (!stopping) {
+      await new Promise((resolve) => setTimeout(resolve, commitRetryMs));
+      try {
+        maybeCommit(true);
+        return;
+      } catch {
+        // reported through onCommitError; intake keeps waiting
+      }
+    }
   }
 
   function onChunk(chunk: TailChunk): Promise<void> {
@@ -257,28 +340,52 @@ export function createEngine(opts: EngineOptions): Engine {
         cur = {
           identity: chunk.identity,
           base: chunk.start,
-          decoder: createAuditDecoder(),
+          decoder: createAuditDecoder(
+            opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes },
+          ),
           scanned:
             sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start,
+          openLine: false,
         };
       }
       cur.identity = chunk.identity; // the fingerprint may have grown
-      const from = Math.max(0, cur.scanned - chunk.start);
-      const lines = chunk.end > cur.scanned ? countNewlines(chunk.data, from) + (chunk.cut ? 1 : 0) : 0;
-      const scannedFrom = cur.scanned;
-      if (chunk.end > cur.scanned) cur.scanned = chunk.end;
-      const r = cur.decoder.write(chunk.data);
-      await handle(r.events, r.errors, lines, scannedFrom);
-      maybeCommit(false);
+      const c = cur;
+      const from = Math.max(0, c.scanned - chunk.start);
+      // Lines are counted by their newline (a line cut in pieces by the tail is one line); an unterminated last
+      // line of a finished file is counted at its end.
+      const lines = chunk.end > c.scanned ? countNewlines(chunk.data, from) : 0;
+      const scannedFrom = c.scanned;
+      if (chunk.end > c.scanned) {
+        c.scanned = chunk.end;
+        c.openLine = chunk.data.length > 0 && chunk.data[chunk.data.length - 1] !== 0x0a;
+      }
+      const r = c.decoder.write(chunk.data);
+      // A malformed line is reported once its end is read, so it ends in this chunk: it is new unless its
+      // newline was counted before (re-read after a restart). Its start may lie chunks back (an over-long line).
+      const isNew = (e: ParseError) => {
+        if (e.offset === undefined) return true;
+        const nl = chunk.data.indexOf(0x0a, Math.max(0, c.base + e.offset - chunk.start));
+        return (nl === -1 ? chunk.end : chunk.start + nl) >= scannedFrom;
+      };
+      await handle(r.events, r.errors, lines, isNew);
+      await commitOrWait(false);
     });
+  }
+
+  /** End of a file's bytes: the decoder's last (unterminated) line, counted when this run read it first. */
+  async function endOfFile(): Promise<void> {
+    if (cur === null) return;
+    const openLine = cur.openLine;
+    cur.openLine = false;
+    const r = cur.decoder.end();
+    await handle(r.events, r.errors, openLine ? 1 : 0, () => openLine);
   }
 
   function onFileEnd(_info: FileEndInfo): Promise<void> {
     return serial(async () => {
       if (cur === null) return;
-      const r = cur.decoder.end();
-      await handle(r.events, r.errors, 0, cur.scanned);
-      maybeCommit(true);
+      await endOfFile();
+      await commitOrWait(true);
       cur = null;
     });
   }
@@ -288,6 +395,7 @@ export function createEngine(opts: EngineOptions): Engine {
     startAt: opts.startAt,
     checkpoints,
     chunkBytes: opts.chunkBytes ?? 64 * 1024,
+    ...(opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes }),
     watch: opts.follow,
     pollIntervalMs: opts.follow ? (opts.pollIntervalMs ?? 1000) : 0,
     onChunk,
@@ -301,27 +409,55 @@ export function createEngine(opts: EngineOptions): Engine {
     async finish() {
       await tail.drain();
       await serial(async () => {
-        if (cur !== null) {
-          const r = cur.decoder.end();
-          await handle(r.events, r.errors, 0, cur.scanned);
-        }
-        maybeCommit(true);
+        await endOfFile();
+        await commitOrWait(true);
       });
     },
     tick(nowMs) {
       return serial(async () => {
         if (cur !== null) {
           const r = cur.decoder.tick(nowMs);
-          if (r.events.length > 0) await handle(r.events, r.errors, 0, cur.scanned);
+          if (r.events.length > 0) await handle(r.events, r.errors, 0, () => true);
         }
-        maybeCommit(false);
+        // A failing commit is retried by the chunk that waits for it, or by the next tick.
+        try {
+          maybeCommit(false);
+        } catch {
+          // reported through onCommitError
+        }
       });
     },
     async stop() {
+      stopping = true;
       await tail.stop();
       await chain;
       maybeCommit(true);
     },
     totals: () => ({ ...totals }),
+    health: () => ({
+      commitFailing: commitError !== null,
+      lastCommitError: commitError === null ? null : String((commitError as Error).message ?? commitError),
+    }),
   };
+}
+
+/** Window changes of a batch whose commit failed, followed by the changes since (later ones win). */
+function mergeWindows(
+  before: BatchInput['windows'],
+  after: NonNullable<BatchInput['windows']>,
+): NonNullable<BatchInput['windows']> {
+  if (before === undefined) return after;
+  const upsert = new Map(before.upsert.map((w) => [w.id, w]));
+  const remove = new Set(before.remove);
+  for (const id of after.remove) {
+    remove.add(id);
+    upsert.delete(id);
+  }
+  for (const w of after.upsert) {
+    const old = upsert.get(w.id);
+    // An upsert keeps the window's data from its first (opening) change.
+    upsert.set(w.id, old?.data !== undefined && w.data === undefined ? { ...w, data: old.data } : w);
+    remove.delete(w.id);
+  }
+  return { upsert: [...upsert.values()], remove: [...remove] };
 }

@@ -1,0 +1,89 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '@avcstream/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEmbeddedApp } from './app.ts';
+import { parseRunArgs, type RunOptions } from './options.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'avc-app-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const denial = (serial: number) =>
+  `type=AVC msg=audit(1763802001.000:${serial}): avc:  denied  { read } for  pid=1 comm="cat" name="x" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n`;
+
+function options(extra: string[]): RunOptions {
+  const o = parseRunArgs([
+    '--input',
+    join(dir, 'audit.log'),
+    '--policy',
+    'none',
+    '--booleans',
+    'none',
+    '--state-dir',
+    join(dir, 'state'),
+    '--host',
+    'h',
+    '--log-level',
+    'warn',
+    ...extra,
+  ]);
+  if (o === null) throw new Error('no options');
+  return o;
+}
+
+describe('/readyz', () => {
+  it('answers 503 while state commits fail (intake waits) and 200 again once they succeed', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1));
+    let failing = false;
+    let notify: ((ok: boolean) => void) | null = null;
+    const failingStore = (o: Parameters<typeof openStore>[0]): Store => {
+      const real = openStore(o);
+      return {
+        ...real,
+        commitBatch(b) {
+          if (failing) {
+            notify?.(false);
+            throw Object.assign(new Error('disk full'), { code: 'AVC_ERR_STORE_IO' });
+          }
+          const r = real.commitBatch(b);
+          notify?.(true);
+          return r;
+        },
+      };
+    };
+    const logs: string[] = [];
+    const app = await createEmbeddedApp(
+      options(['--http', '127.0.0.1:0', '--poll-interval-ms', '20', '--commit-interval-ms', '0']),
+      { out: () => {}, logStream: { write: (s: string) => logs.push(s) } },
+      { openStore: failingStore },
+    );
+    await app.start();
+    const readyz = async () => (await fetch(`http://127.0.0.1:${app.httpPort()}/readyz`)).status;
+    expect(await readyz()).toBe(200);
+    const next = (want: boolean) =>
+      new Promise<void>((resolve) => {
+        notify = (ok) => {
+          if (ok === want) resolve();
+        };
+      });
+    failing = true;
+    const failed = next(false);
+    appendFileSync(join(dir, 'audit.log'), denial(2));
+    await failed;
+    expect(await readyz()).toBe(503);
+    expect(logs.some((l) => l.includes('state commit failed'))).toBe(true);
+    const recovered = next(true);
+    failing = false;
+    await recovered;
+    expect(await readyz()).toBe(200);
+    expect(await app.shutdown('test')).toBe(0);
+    const s = openStore({ dir: join(dir, 'state'), readOnly: true });
+    expect(s.counters().lines).toBe(2);
+  });
+});

@@ -1,0 +1,195 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ParseError } from '@avcstream/audit';
+import { createAlerter, createConsoleSink, createStoreRegistry } from '@avcstream/alerts';
+import { openStore, type Store } from '@avcstream/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEngine, type EngineHooks } from './engine.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'avc-engine-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const denial = (serial: number, perm = 'read') =>
+  `type=AVC msg=audit(1763802001.000:${serial}): avc:  denied  { ${perm} } for  pid=1 comm="cat" name="x" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n`;
+
+function engineOver(store: Store, input: string, extra: Partial<Parameters<typeof createEngine>[0]> = {}) {
+  const out: string[] = [];
+  const sinks = [createConsoleSink((s) => out.push(s))];
+  const alerter = createAlerter({
+    registry: createStoreRegistry(store, ['console']),
+    sinks,
+    windowClock: 'event',
+    awaitSinks: false,
+  });
+  return createEngine({
+    input,
+    startAt: 'beginning',
+    store,
+    alerter,
+    explain: null,
+    defaultHost: 'h',
+    follow: false,
+    commitIntervalMs: 0,
+    ...extra,
+  });
+}
+
+/** Every journal line of the state dir (the batches as written). */
+function journalBatches(stateDir: string): Array<Record<string, unknown>> {
+  return readFileSync(join(stateDir, 'journal.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l.slice(9)) as Record<string, unknown>)
+    .filter((r) => r.t === 'batch');
+}
+
+describe('over-long lines', () => {
+  it('counts a line over the bound once as malformed (with its start offset and head) and the lines right', async () => {
+    const input = join(dir, 'audit.log');
+    const long = `type=AVC msg=audit(1763802001.000:2): avc:  denied  { write } for  pid=1 comm="${'L'.repeat(3000)}"\n`;
+    writeFileSync(input, denial(1) + long + denial(3));
+    const store = openStore({ dir: join(dir, 'state') });
+    const seen: ParseError[] = [];
+    const hooks: EngineHooks = { onMalformed: (e) => seen.push(...e) };
+    const engine = engineOver(store, input, { chunkBytes: 256, maxLineBytes: 1024, hooks });
+    await engine.start();
+    await engine.finish();
+    await engine.stop();
+    expect(engine.totals()).toMatchObject({ lines: 3, malformed: 1, denials: 2 });
+    expect(seen.map((e) => [e.code, e.offset])).toEqual([['AVC_ERR_AUDIT_LINE_TOO_LONG', denial(1).length]]);
+    expect(seen[0]?.raw.startsWith('type=AVC msg=audit(1763802001.000:2)')).toBe(true);
+    expect(store.counters()).toMatchObject({ lines: 3, malformed: 1, denials: 2 });
+    store.close();
+  });
+});
+
+describe('stored events', () => {
+  it('keeps only what the report needs, with values cut to a bound (no proctitle, no interpreted)', async () => {
+    const input = join(dir, 'audit.log');
+    const st = 'msg=audit(1763802001.000:7):';
+    writeFileSync(
+      input,
+      `type=AVC ${st} avc:  denied  { read } for  pid=1 comm="cat" name="${'\\'.repeat(10)}${'n'.repeat(5000)}" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n` +
+        `type=SYSCALL ${st} arch=c000003e syscall=257 success=no exit=-13 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=1 auid=1000 uid=0 comm="cat" exe="/usr/bin/cat" key=(null)\n` +
+        `type=PROCTITLE ${st} proctitle=${'01'.repeat(20_000)}\n`,
+    );
+    const store = openStore({ dir: join(dir, 'state') });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.finish();
+    await engine.stop();
+    const kept = store.events() as Array<{
+      records: Array<{ type: string; fields: Record<string, string>; interpreted: object }>;
+    }>;
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']);
+    expect(kept[0]?.records[0]?.fields.name?.length).toBeLessThanOrEqual(1025);
+    expect(kept[0]?.records[1]?.fields.exe).toBe('/usr/bin/cat');
+    expect(kept[0]?.records.every((r) => Object.keys(r.interpreted).length === 0)).toBe(true);
+    expect(store.stats().eventBytes).toBeLessThan(4_000);
+    store.close();
+  });
+});
+
+describe('commit failures', () => {
+  it('does not store a batch twice when its commit threw after the write', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(input, denial(1) + denial(2));
+    const real = openStore({ dir: join(dir, 'state') });
+    let failOnce = true;
+    const store: Store = {
+      ...real,
+      commitBatch(b) {
+        const r = real.commitBatch(b);
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('fsync failed after the write');
+        }
+        return r;
+      },
+    };
+    const engine = engineOver(store, input, { follow: true, pollIntervalMs: 0, commitRetryMs: 1 });
+    await engine.start();
+    await engine.finish();
+    await engine.stop();
+    real.close();
+    const again = openStore({ dir: join(dir, 'state') });
+    expect(again.counters()).toMatchObject({ lines: 2, denials: 2, events: 2 });
+    const batches = journalBatches(join(dir, 'state'));
+    expect(batches.flatMap((b) => b.eventKeys as string[])).toHaveLength(2);
+    expect(new Set(batches.map((b) => b.id)).size).toBe(batches.length);
+    expect(again.events()).toHaveLength(2);
+    again.close();
+  });
+
+  it('blocks intake and reports it while commits fail, then commits everything exactly once', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(input, denial(1));
+    const real = openStore({ dir: join(dir, 'state') });
+    let failing = false;
+    let failures = 0;
+    let onFailure: (() => void) | null = null;
+    const store: Store = {
+      ...real,
+      commitBatch(b) {
+        if (failing) {
+          failures++;
+          onFailure?.();
+          throw Object.assign(new Error('disk full'), { code: 'AVC_ERR_STORE_IO' });
+        }
+        return real.commitBatch(b);
+      },
+    };
+    const errors: unknown[] = [];
+    const engine = engineOver(store, input, {
+      follow: true,
+      pollIntervalMs: 0,
+      commitRetryMs: 1,
+      hooks: { onCommitError: (err) => errors.push(err) },
+    });
+    await engine.start();
+    await engine.finish();
+    expect(engine.health().commitFailing).toBe(false);
+    failing = true;
+    appendFileSync(input, denial(2) + denial(3));
+    const stuck = new Promise<void>((resolve) => {
+      onFailure = () => {
+        if (failures >= 3) resolve();
+      };
+    });
+    const draining = engine.finish();
+    await stuck;
+    expect(engine.health().commitFailing).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    failing = false;
+    await draining;
+    expect(engine.health().commitFailing).toBe(false);
+    await engine.stop();
+    real.close();
+    const again = openStore({ dir: join(dir, 'state') });
+    expect(again.counters()).toMatchObject({ lines: 3, denials: 3, events: 3 });
+    again.close();
+  });
+
+  it('with --once, a commit that keeps failing is an error, not a loop', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(input, denial(1));
+    const real = openStore({ dir: join(dir, 'state') });
+    const store: Store = {
+      ...real,
+      commitBatch() {
+        throw Object.assign(new Error('disk full'), { code: 'AVC_ERR_STORE_IO' });
+      },
+    };
+    const engine = engineOver(store, input);
+    await engine.start();
+    await expect(engine.finish()).rejects.toThrow('disk full');
+    real.close();
+  });
+});
