@@ -19,9 +19,36 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(RUN_HELP);
     return 0;
   }
+  // A reader that went away (`run --once | head -1`) or a failing stdout stops the human-readable output only:
+  // the run goes on, stores its state, writes the report and releases the lock. EPIPE is not an error (as in
+  // `parse`); any other write error is said once on stderr.
+  let outClosed = false;
+  const onOutError = (err: NodeJS.ErrnoException) => {
+    if (outClosed) return;
+    outClosed = true;
+    if (err.code !== 'EPIPE')
+      io.stderr.write(`avcstream run: stdout write error: ${err.code ?? err.message}\n`);
+  };
+  io.stdout.on('error', onOutError);
+  const out = (s: string) => {
+    if (!outClosed) io.stdout.write(s);
+  };
+  try {
+    return await runWith(opts, io, out);
+  } finally {
+    // Late errors of writes still in flight must not become unhandled ones.
+    outClosed = true;
+  }
+}
+
+async function runWith(
+  opts: NonNullable<ReturnType<typeof parseRunArgs>>,
+  io: CliIo,
+  out: (s: string) => void,
+): Promise<number> {
   let app: Awaited<ReturnType<typeof createEmbeddedApp>>;
   try {
-    app = await createEmbeddedApp(opts, { out: (s) => io.stdout.write(s), logStream: io.stderr });
+    app = await createEmbeddedApp(opts, { out, logStream: io.stderr });
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`avcstream run: ${err.message}\n`);
