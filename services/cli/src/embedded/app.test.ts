@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@avcstream/store';
@@ -85,5 +85,35 @@ describe('/readyz', () => {
     expect(await app.shutdown('test')).toBe(0);
     const s = openStore({ dir: join(dir, 'state'), readOnly: true });
     expect(s.counters().lines).toBe(2);
+  });
+});
+
+describe('bad lines', () => {
+  it('are dead-lettered to deadletter.ndjson in the state dir with their file offset and raw bytes', async () => {
+    const good = denial(1);
+    writeFileSync(join(dir, 'audit.log'), `${good}not an audit record\n${denial(2)}type=AVC oops\n`);
+    const app = await createEmbeddedApp(options(['--once']), {
+      out: () => {},
+      logStream: { write: () => true },
+    });
+    await app.start();
+    await app.runOnce();
+    expect(await app.shutdown('done')).toBe(0);
+    const entries = readFileSync(join(dir, 'state', 'deadletter.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            reason: { code: string };
+            raw: string;
+            source: { offset: number; path: string };
+          },
+      );
+    expect(entries.map((e) => [e.source.offset, Buffer.from(e.raw, 'base64').toString()])).toEqual([
+      [good.length, 'not an audit record'],
+      [good.length + 20 + good.length, 'type=AVC oops'],
+    ]);
+    expect(entries[0]?.source.path).toBe(join(dir, 'audit.log'));
   });
 });

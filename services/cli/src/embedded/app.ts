@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type Alert,
   type AlertSink,
@@ -20,6 +21,7 @@ import {
   flushLogger,
   type HealthServer,
 } from '@avcstream/telemetry';
+import { createMalformedSink } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { type ExplainFn, loadExplainer } from './explain.ts';
 import { type RunOptions, UsageError } from './options.ts';
@@ -124,6 +126,12 @@ export async function createEmbeddedApp(
     events: metrics.counter('events', 'events', 'Audit events reassembled (de-duplicated).'),
     denials: metrics.counter('denials', 'records', 'Denied AVC / USER_AVC records.'),
     malformed: metrics.counter('malformed', 'lines', 'Lines the parser rejected.'),
+    deadLetters: metrics.counter('deadletter', 'entries', 'Bad lines written to deadletter.ndjson.'),
+    deadLettersDropped: metrics.counter(
+      'deadletter_dropped',
+      'entries',
+      'Dead-letter entries lost (rotated out with the old generation, or a failed write).',
+    ),
     alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted.', ['kind'] as const),
     signatures: metrics.gauge('signatures', 'signatures', 'Known denial signatures in the state dir.'),
     sinkErrors: metrics.counter('sink_errors', 'errors', 'Alert deliveries that failed.', ['sink'] as const),
@@ -166,7 +174,12 @@ export async function createEmbeddedApp(
     sources: [opts.input],
   });
 
-  let reported = 0;
+  const malformedSink = createMalformedSink({
+    file: join(opts.stateDir, 'deadletter.ndjson'),
+    host: opts.host,
+    logger,
+  });
+  let deadLettered = malformedSink.stats();
   const engine: Engine = createEngine({
     input: opts.input,
     startAt: opts.startAt,
@@ -185,18 +198,15 @@ export async function createEmbeddedApp(
         if (e.records.some((r) => r.type === 'MAC_POLICY_LOAD' || r.type === 'MAC_CONFIG_CHANGE'))
           scheduleReload();
       },
-      onMalformed: (errors) => {
+      onMalformed: (errors, source) => {
         reporter.addMalformed(errors.length);
         m.malformed.inc(errors.length);
-        if (reported < 20) {
-          reported += errors.length;
-          for (const e of errors.slice(0, 5)) {
-            logger.warn(
-              { line: e.line, offset: e.offset, code: e.code, reason: e.message },
-              'malformed audit line',
-            );
-          }
-        }
+        // Dead-lettered with their raw bytes (bounded file in the state dir), logged at a rate limit.
+        malformedSink.add(errors, source);
+        const d = malformedSink.stats();
+        m.deadLetters.inc(d.written - deadLettered.written);
+        m.deadLettersDropped.inc(d.dropped - deadLettered.dropped);
+        deadLettered = d;
       },
       onMalformedRecords: (n) => m.malformed.inc(n),
       onCommitError: (err) => {

@@ -34,7 +34,7 @@ export interface EngineHooks {
   /** A SELinux event was stored, as the state dir keeps it (feeds the live report). */
   onEvent?(event: AuditEvent): void;
   /** Lines the parser rejected, each once (`offset` is the file offset of the line's first byte). */
-  onMalformed?(errors: ParseError[]): void;
+  onMalformed?(errors: ParseError[], source: { path: string; dev: number; ino: number } | null): void;
   /** A store commit failed; intake waits (follow mode) until a retry succeeds. */
   onCommitError?(err: unknown): void;
   /** AVC records whose body did not parse (the report counts these from the event itself). */
@@ -134,6 +134,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const savedCp = isPosition(saved) ? (saved as EmbeddedCheckpoint) : null;
   /** Current file: its decoder and the file offset where the decoder's stream starts. */
   let cur: {
+    path: string;
     identity: FileIdentity;
     base: number;
     decoder: AuditDecoder;
@@ -200,7 +201,11 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     bump('malformed', newErrors.length);
     totals.malformed += newErrors.length;
-    if (newErrors.length > 0) hooks.onMalformed?.(newErrors);
+    if (newErrors.length > 0)
+      hooks.onMalformed?.(
+        newErrors,
+        c === null ? null : { path: c.path, dev: c.identity.dev, ino: c.identity.ino },
+      );
     for (const ev of events) {
       const key = eventKey(ev, defaultHost);
       if (store.seenEvent(key) || pendingKeys.has(key)) {
@@ -338,6 +343,7 @@ export function createEngine(opts: EngineOptions): Engine {
           chunk.start === savedCp.offset;
         resumed = true;
         cur = {
+          path: chunk.path,
           identity: chunk.identity,
           base: chunk.start,
           decoder: createAuditDecoder(
