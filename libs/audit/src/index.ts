@@ -1,5 +1,6 @@
 // Public surface of @avcstream/audit: audit.log bytes -> records -> grouped, interpreted events.
 export { parseContext } from './context.ts';
+export { escapeText } from './escape.ts';
 export type { AuditDecoder, AuditDecoderOptions, DecodeResult, DecodeStats } from './decoder.ts';
 export { createAuditDecoder, parseAuditText } from './decoder.ts';
 export { eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent } from './event.ts';
