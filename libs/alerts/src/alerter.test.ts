@@ -154,6 +154,15 @@ describe('createAlerter', () => {
     expect(terminalSafe('a\u001b[31mred\r\n')).toBe('a\\x1b[31mred\\x0d\\x0a');
   });
 
+  it('escapes C1 controls, bidi overrides and backslashes, so an escape cannot be forged', () => {
+    expect(terminalSafe('a\u009b2J\u202eevil')).toBe('a\\x9b2J\\u202eevil');
+    expect(terminalSafe('x\u200by')).toBe('x\\u200by');
+    // A literal backslash-x1b in the log must not look like an escaped ESC.
+    expect(terminalSafe('comm=\\x1b')).toBe('comm=\\\\x1b');
+    expect(terminalSafe('\u001b')).not.toBe(terminalSafe('\\x1b'));
+    expect(terminalSafe(null)).toBe('-');
+  });
+
   it('records alerts in the store before sending; unacknowledged ones are redelivered once after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'avc-alerts-'));
     try {

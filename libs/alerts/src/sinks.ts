@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { escapeText } from '@avcstream/audit';
 import { request } from 'undici';
 import type { Alert, AlertSink } from './types.ts';
 
@@ -20,13 +21,13 @@ export function createLogSink(logger: AlertLogger): AlertSink {
   };
 }
 
-/** Make attacker-controlled text safe for a terminal: control characters (ESC, CR, ...) become `\xNN`. */
+/**
+ * Make attacker-controlled text safe for a terminal (`escapeText` of @avcstream/audit): control, bidi and
+ * zero-width characters become `\xNN` / `\uNNNN`, a backslash is doubled. null and undefined become `-`.
+ */
 export function terminalSafe(s: string | null | undefined): string {
   if (s === null || s === undefined) return '-';
-  return s.replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  return escapeText(s);
 }
 
 /** Render an alert for humans (the `avcstream run` console). */
