@@ -90,13 +90,28 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
     expect(r.out).toMatch(/allow rule will not help/);
   });
 
-  it('shows control characters of a forged line as ? in text output', async () => {
+  it('shows control characters of a forged line as visible escapes in text output', async () => {
     const line =
       'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x\u001b[2J" ' +
       'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0';
     const r = await run(explain, ['--policy', SAMPLE_POLICY, '-'], `${line}\n`);
     expect(r.out).not.toContain('\u001b');
-    expect(r.out).toContain('comm="x?[2J"');
+    expect(r.out).toContain('comm="x\\x1b[2J"');
+  });
+
+  it('escapes C1 controls, bidi overrides and backslashes of a forged line in text output (fast and full parser)', async () => {
+    const rest =
+      'avc:  denied  { transition } for pid=1 comm="a\u009b2J\u202eevil\\x1b" ' +
+      'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0';
+    // The first line takes the byte fast path, the syslog-wrapped one the full parser.
+    const fast = `type=AVC msg=audit(1763802000.5:9): ${rest}`;
+    const slow = `Jan 14 19:10:04 host kernel: audit(1763802000.5:10): ${rest}`;
+    const r = await run(explain, ['--policy', SAMPLE_POLICY, '-'], `${fast}\n${slow}\n`);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/[\u0080-\u009f\u202e]/);
+    expect(r.out.split('comm="a\\x9b2J\\u202eevil\\\\x1b"').length).toBe(3);
+    // The explanation's own layout is unchanged: one tab-indented line per evidence line.
+    expect(r.out).toContain('\n\tWas caused by:\n\tMissing role allow rule.\n');
   });
 
   it('fails cleanly on usage errors, missing files and corrupt policies', async () => {

@@ -3,7 +3,7 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type AuditRecord, ioctlCommandOf, parseLine } from '@avcstream/audit';
+import { type AuditRecord, escapeText, ioctlCommandOf, parseLine } from '@avcstream/audit';
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
@@ -60,8 +60,9 @@ function waitDrain(out: Writable): Promise<void> {
 /** audit2why-like text for one explanation (without the record line). */
 export function explanationText(e: Explanation): string {
   let s = '\n\tWas caused by:\n';
+  // Every line but the fixed headings holds policy or audit text: escaped, so it stays one line.
   const ev = (line: string) => {
-    s += `\t${line}\n`;
+    s += `\t${escapeText(line)}\n`;
   };
   switch (e.verdict) {
     case 'ALLOWED':
@@ -533,12 +534,11 @@ export function fastAvc(line: string): FastAvc | null {
   return scanAvcBytes(b, 0, b.length, o) ? fastFromBytes(b, o) : null;
 }
 
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
-const CONTROL_ALL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-/** Text output goes to terminals: control characters from a forged log are shown as '?'. */
-function printable(s: string): string {
-  return CONTROL.test(s) ? s.replace(CONTROL_ALL, '?') : s;
-}
+/**
+ * Text output goes to terminals: an attacker-controlled value (the raw line, evidence, fixes, names) goes
+ * through `escapeText`, so control, C1, bidi and zero-width characters show as `\xNN` / `\uNNNN` escapes.
+ */
+const printable = escapeText;
 
 interface Totals {
   lines: number;
@@ -872,7 +872,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       permissive: a.permissive,
       ioctlcmd: a.ioctlcmd ?? null,
     });
-    return format === 'ndjson' ? bodyJson(a, e) : printable(explanationText(e));
+    return format === 'ndjson' ? bodyJson(a, e) : explanationText(e);
   };
   /** A rendered body's first byte as written (a comma in place of the NDJSON brace) and its last byte. */
   const firstByte = format === 'ndjson' ? COMMA : -1;
