@@ -1,6 +1,7 @@
 export { booleanValues, evalCond, formatCond } from './cond.ts';
 export { Ebitmap, popcount32 } from './ebitmap.ts';
 export { PolicyFormatError } from './errors.ts';
+export { isPolicyIdentifier } from './identifier.ts';
 export { formatPolicyInfo, type PolicyInfo, policyInfo } from './info.ts';
 export { KeyIndex } from './key-index.ts';
 export {
