@@ -3,7 +3,8 @@ import { readPolicy } from '@avcstream/selinux-policy';
 import { describe, expect, it } from 'vitest';
 import { computeAv } from './compute-av.ts';
 import { createExplainer } from './explain.ts';
-import { debianPolicy, runDebian, samplePolicy } from './test-policies.ts';
+import { debianPolicy, patchedSamplePolicy, runDebian, samplePolicy } from './test-policies.ts';
+import type { Explanation } from './types.ts';
 
 describe.runIf(runDebian)('Debian reference policy', { timeout: 120_000 }, () => {
   const policy = debianPolicy();
@@ -275,5 +276,77 @@ describe('the explainer caches', () => {
       };
       expect(shared.explain(denial)).toEqual(createExplainer(policy, { memoize: false }).explain(denial));
     }
+  });
+});
+
+describe('a crafted policy whose names are not identifiers', () => {
+  // Control, C1, bidi and zero-width characters: what must never reach a terminal from evidence or fixes.
+  const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+  const texts = (e: Explanation) => [...e.evidence, ...e.fixes.map((f) => f.text), e.constraint?.text ?? ''];
+  const httpdRead = {
+    scontext: 'system_u:system_r:httpd_t:s0',
+    tcontext: 'system_u:object_r:user_home_t:s0',
+    tclass: 'file',
+    perms: ['read'],
+  };
+
+  it('offers setsebool for the sample boolean (the baseline)', () => {
+    const e = createExplainer(samplePolicy()).explain(httpdRead);
+    expect(e.fixes).toEqual([
+      { kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true },
+    ]);
+  });
+
+  it('never offers setsebool for a boolean named with shell metacharacters and a newline', () => {
+    const evil = 'x;touch /tmp/pwn\nid;#aa';
+    const e = createExplainer(patchedSamplePolicy('httpd_read_user_content', evil)).explain(httpdRead);
+    expect(e.verdict).toBe('BOOLEAN');
+    // The suggestion keeps the name as data (JSON escapes it).
+    expect(e.booleans.map((b) => b.name)).toEqual([evil]);
+    expect(e.fixes.every((f) => f.kind === 'note' && !f.verified)).toBe(true);
+    expect(e.fixes.some((f) => f.text.includes('setsebool -P'))).toBe(false);
+    expect(e.fixes[0]?.text).toContain('not a valid policy identifier');
+    for (const t of texts(e)) expect(t).not.toMatch(UNSAFE);
+    expect(e.evidence[0]).toBe('The boolean x;touch /tmp/pwn\\x0aid;#aa is off; turning it on allows read.');
+  });
+
+  it('never offers setsebool for a boolean name without control characters that checkpolicy rejects', () => {
+    const e = createExplainer(
+      patchedSamplePolicy('httpd_read_user_content', 'a$(touch /tmp/p)&&id;zz'),
+    ).explain(httpdRead);
+    expect(e.verdict).toBe('BOOLEAN');
+    expect(e.fixes.map((f) => f.kind)).toEqual(['note']);
+    expect(e.fixes[0]?.text).toContain('a$(touch /tmp/p)&&id;zz');
+    expect(e.fixes[0]?.text).not.toContain('setsebool -P');
+  });
+
+  it('never offers an allow rule naming a type that is not an identifier, and escapes it in evidence', () => {
+    const evil = 'a;id\n\u001b[2Jxy';
+    const e = createExplainer(patchedSamplePolicy('user_home_t', evil)).explain({
+      ...httpdRead,
+      tcontext: `system_u:object_r:${evil}:s0`,
+      perms: ['write'],
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(e.fixes.map((f) => f.kind)).toEqual(['note']);
+    expect(e.fixes[0]?.text).toContain('not a valid policy identifier');
+    expect(e.fixes[0]?.text).not.toMatch(/allow httpd_t/);
+    for (const t of texts(e)) expect(t).not.toMatch(UNSAFE);
+    expect(e.evidence[0]).toBe('No allow rule grants httpd_t a;id\\x0a\\x1b[2Jxy:file write.');
+  });
+
+  it('does not quote a role allow rule naming a role that is not an identifier', () => {
+    const evil = 'r;id\n_';
+    const e = createExplainer(patchedSamplePolicy('user_r', evil)).explain({
+      scontext: `user_u:${evil}:user_t:s0`,
+      tcontext: 'system_u:system_r:passwd_t:s0',
+      tclass: 'process',
+      perms: ['transition'],
+    });
+    expect(e.verdict).toBe('RBAC');
+    for (const t of texts(e)) expect(t).not.toMatch(UNSAFE);
+    expect(e.fixes.map((f) => f.kind)).toEqual(['note']);
+    expect(e.fixes[0]?.text).not.toMatch(/allow r;id/);
+    expect(e.fixes[0]?.text).toContain('not a valid policy identifier');
   });
 });

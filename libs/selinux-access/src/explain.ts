@@ -1,10 +1,12 @@
 // audit2why-style classification of a denial (binary-policy.md §26) with verified fixes and blast radius.
+import { escapeText } from '@avcstream/audit';
 import {
   AVTAB_ALLOWED,
   AVTAB_AUDITDENY,
   booleanValues,
   type ClassDatum,
   formatCond,
+  isPolicyIdentifier,
   type Policy,
   permName,
   permNames,
@@ -232,16 +234,19 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     return r;
   }
 
+  // A policy holding a name that needs escaping (control, bidi... characters) gets every text escaped.
+  const escapeNames = namesNeedEscaping(policy);
+
   function explain(denial: Denial, overrides?: Readonly<Record<string, boolean>>): Explanation {
     const st = stateFor(overrides);
     // An unmemoized explanation is the caller's own fresh object: freezing it would only cost time (the
     // blast radius objects it shares with the cache are frozen when cached).
-    if (!memoize) return compute(policy, denial, st, context);
+    if (!memoize) return displaySafe(compute(policy, denial, st, context), escapeNames);
     const cmd = denial.ioctlcmd ?? -1;
     const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}`;
     let e = st.memo.get(key);
     if (e === undefined) {
-      e = freezeExplanation(compute(policy, denial, st, context));
+      e = freezeExplanation(displaySafe(compute(policy, denial, st, context), escapeNames));
       if (st.memo.size >= cacheSize) st.memo.clear();
       st.memo.set(key, e);
     }
@@ -311,9 +316,15 @@ function compute(
       lines.push('audit2why ignores extended permissions and would report this access as allowed.');
       for (let k = 0; k < evidence.length; k++) lines.push(evidence[k] as string);
       // With the base permission allowed, a rule listing the command is all the kernel needs.
-      return explanation('TE_MISSING', lines, [
-        { kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true },
-      ]);
+      return explanation(
+        'TE_MISSING',
+        lines,
+        runnableOnly(
+          [{ kind: 'allow', text: allowXpermText(denial, s, t, ioctl.cmd), verified: true }],
+          [s.typeName, t.typeName, denial.tclass],
+          'allowxperm rule',
+        ),
+      );
     }
     const te = st.te.get(s.type, t.type, clsValue);
     const lines = [`The policy allows ${s.typeName} ${t.typeName}:${cls.name} ${perms} now.`];
@@ -366,12 +377,12 @@ function compute(
           `Blast radius of ${b.name}: ${b.blastRadius.rules} allow rules over ${b.blastRadius.triples} (source, target, class) triples.`,
         );
       }
-      const fixes = found.map(
-        (b): Fix => ({
-          kind: 'setsebool',
-          text: `setsebool -P ${b.name} ${b.current ? 0 : 1}`,
-          verified: true,
-        }),
+      const fixes = found.flatMap((b) =>
+        runnableOnly(
+          [{ kind: 'setsebool', text: `setsebool -P ${b.name} ${b.current ? 0 : 1}`, verified: true }],
+          [b.name],
+          'setsebool command',
+        ),
       );
       return explanation('BOOLEAN', evidence, fixes, found);
     }
@@ -403,13 +414,18 @@ function compute(
         verified: base?.verified === true,
       });
     }
+    const offered = runnableOnly(
+      fixes,
+      [s.typeName, t.typeName, denial.tclass, ...denial.perms],
+      'allow rule',
+    );
     if (dontaudited !== 0) {
       evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
       grantingRules(evidence, policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY);
       evidence.push(MISMATCH);
-      return explanation('DONTAUDIT', evidence, fixes);
+      return explanation('DONTAUDIT', evidence, offered);
     }
-    return explanation('TE_MISSING', evidence, fixes);
+    return explanation('TE_MISSING', evidence, offered);
   }
 
   if (d.reasons & REASON_CONSTRAINT) {
@@ -437,9 +453,12 @@ function compute(
     evidence.push(
       `Missing role allow rule: role ${s.roleName} may not change to role ${t.roleName} (no "allow ${s.roleName} ${t.roleName};").`,
     );
+    const bad = invalidNames([s.roleName, t.roleName]);
     return explanation('RBAC', evidence, [
       note(
-        `An allow rule will not help: the role change is denied by RBAC. A role allow rule "allow ${s.roleName} ${t.roleName};" is needed.`,
+        bad === null
+          ? `An allow rule will not help: the role change is denied by RBAC. A role allow rule "allow ${s.roleName} ${t.roleName};" is needed.`
+          : `An allow rule will not help: the role change is denied by RBAC. No role allow rule is quoted: ${notIdentifiers(bad)}`,
       ),
     ]);
   }
@@ -496,6 +515,87 @@ function condText(policy: Policy, nodeIdx: number): string {
 
 function note(text: string): Fix {
   return { kind: 'note', text, verified: false };
+}
+
+/** The distinct names of `names` that are not checkpolicy identifiers, or null when all are. */
+function invalidNames(names: readonly string[]): string[] | null {
+  let bad: string[] | null = null;
+  for (let k = 0; k < names.length; k++) {
+    const n = names[k] as string;
+    if (isPolicyIdentifier(n)) continue;
+    bad ??= [];
+    if (!bad.includes(n)) bad.push(n);
+  }
+  return bad;
+}
+
+function notIdentifiers(bad: readonly string[]): string {
+  const quoted = bad.map((n) => `"${n}"`).join(', ');
+  return (
+    `${quoted} ${bad.length === 1 ? 'is' : 'are'} not a valid policy identifier (checkpolicy accepts a letter, ` +
+    'then letters, digits, _, - and single dots); the policy may be corrupt or crafted.'
+  );
+}
+
+/**
+ * `fixes` unchanged when every name their commands or rules are built from is a checkpolicy identifier.
+ * Otherwise no runnable fix is offered (a crafted name could carry shell syntax or a newline into a
+ * command an administrator pastes): the notes are kept, and a note saying which names are not valid
+ * takes the place of the commands.
+ */
+function runnableOnly(fixes: Fix[], names: readonly string[], what: string): Fix[] {
+  const bad = invalidNames(names);
+  if (bad === null) return fixes;
+  const out = [note(`No ${what} is offered: ${notIdentifiers(bad)}`)];
+  for (const f of fixes) if (f.kind === 'note') out.push(f);
+  return out;
+}
+
+const escapeCache = new WeakMap<Policy, boolean>();
+
+/** True when a name of the policy (symbol, alias or permission) holds a character escapeText changes. */
+function namesNeedEscaping(policy: Policy): boolean {
+  let r = escapeCache.get(policy);
+  if (r !== undefined) return r;
+  r = false;
+  const names: Iterable<string>[] = [
+    policy.commonByName.keys(),
+    policy.classByName.keys(),
+    policy.roleByName.keys(),
+    policy.typeByName.keys(),
+    policy.userByName.keys(),
+    policy.boolByName.keys(),
+    policy.sensByName.keys(),
+    policy.catByName.keys(),
+  ];
+  for (const c of policy.classes) names.push(c.permNames);
+  for (const c of policy.commons) names.push(c.perms.keys());
+  outer: for (const list of names) {
+    for (const n of list) {
+      if (escapeText(n) !== n) {
+        r = true;
+        break outer;
+      }
+    }
+  }
+  escapeCache.set(policy, r);
+  return r;
+}
+
+/** Verdicts whose evidence quotes audit text (a context, class or permission the policy does not know). */
+const QUOTES_AUDIT_TEXT: ReadonlySet<string> = new Set(['INVALID_CONTEXT', 'UNKNOWN_CLASS', 'UNKNOWN_PERM']);
+
+/**
+ * Evidence lines, fix texts and the constraint text with names (and quoted audit text) escaped by
+ * escapeText, so that none holds a newline, a control or a bidi character. Only when the policy holds a
+ * name that needs it or the explanation quotes audit text: otherwise every text is already safe.
+ */
+function displaySafe(e: Explanation, escapeNames: boolean): Explanation {
+  if (!escapeNames && !QUOTES_AUDIT_TEXT.has(e.verdict)) return e;
+  e.evidence = e.evidence.map(escapeText);
+  e.fixes = e.fixes.map((f) => ({ kind: f.kind, text: escapeText(f.text), verified: f.verified }));
+  if (e.constraint) e.constraint = { text: escapeText(e.constraint.text), causes: e.constraint.causes };
+  return e;
 }
 
 function invalidContext(which: 'source' | 'target', ctx: string, reason: string): Explanation {

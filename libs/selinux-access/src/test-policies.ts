@@ -25,3 +25,21 @@ export function samplePolicy(): Policy {
   sample ??= readPolicy(new Uint8Array(readFileSync(SAMPLE_POLICY)));
   return sample;
 }
+
+/**
+ * The sample policy with every occurrence of the name `from` replaced by `to` of the same length (bytes,
+ * latin1): a crafted policy built at test time, e.g. a boolean whose name holds shell metacharacters.
+ */
+export function patchedSamplePolicy(from: string, to: string): Policy {
+  const bytes = readFileSync(SAMPLE_POLICY);
+  const f = Buffer.from(from, 'latin1');
+  const t = Buffer.from(to, 'latin1');
+  if (f.length !== t.length) throw new Error('patchedSamplePolicy: the names must have the same length');
+  let n = 0;
+  for (let i = bytes.indexOf(f); i >= 0; i = bytes.indexOf(f, i + f.length)) {
+    t.copy(bytes, i);
+    n++;
+  }
+  if (n === 0) throw new Error(`patchedSamplePolicy: ${from} is not in the sample policy`);
+  return readPolicy(new Uint8Array(bytes));
+}

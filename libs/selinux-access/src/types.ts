@@ -42,7 +42,11 @@ export interface BooleanSuggestion {
 
 export interface Fix {
   kind: 'allow' | 'setsebool' | 'restorecon' | 'semanage' | 'note';
-  /** A ready-to-run command or rule, e.g. `allow httpd_t shadow_t:file read;` or `setsebool -P x 1`. */
+  /**
+   * A ready-to-run command or rule, e.g. `allow httpd_t shadow_t:file read;` or `setsebool -P x 1` (only
+   * built from names that are checkpolicy identifiers), or the text of a note. No newline or control
+   * character.
+   */
   text: string;
   /** True when the fix was checked against the model and does grant every denied permission. */
   verified: boolean;
