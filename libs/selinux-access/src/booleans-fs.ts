@@ -1,27 +1,17 @@
 // Impure: read boolean values from a file or a directory laid out like /sys/fs/selinux/booleans.
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BooleanFileError, MAX_BOOLEAN_NAME, parseBooleans } from './booleans.ts';
+import { readFileBounded } from './read-bounded.ts';
 
 /** Largest booleans file read (bytes). */
 export const MAX_BOOLEANS_FILE = 4 * 1024 * 1024;
 const MAX_DIR_ENTRIES = 10_000;
 
 function readBounded(path: string, max: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(max + 1);
-    let n = 0;
-    for (;;) {
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) break;
-      n += r;
-      if (n > max) throw new BooleanFileError(`file larger than ${max} bytes`, 0);
-    }
-    return buf.toString('latin1', 0, n);
-  } finally {
-    closeSync(fd);
-  }
+  const buf = readFileBounded(path, max);
+  if (buf === null) throw new BooleanFileError(`file larger than ${max} bytes`, 0);
+  return buf.toString('latin1');
 }
 
 /**

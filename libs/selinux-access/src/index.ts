@@ -21,3 +21,4 @@ export type {
   Verdict,
 } from './types.ts';
 export { readBooleans } from './booleans-fs.ts';
+export { readFileBounded } from './read-bounded.ts';
