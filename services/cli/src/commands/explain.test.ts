@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseLine } from '@avcstream/audit';
 import { PassThrough, Readable } from 'node:stream';
@@ -162,6 +164,77 @@ describe('avcstream policy on the sample', () => {
     ]);
     expect(on.out).not.toMatch(/# disabled/);
     expect((await run(policy, ['query', SAMPLE_POLICY, '-s', 'nope_t'])).code).toBe(65);
+  });
+});
+
+describe('a --policy that is not a regular file', { timeout: 60_000 }, () => {
+  const BIN = resolve(import.meta.dirname, '../../bin/avcstream.js');
+  const LINE =
+    'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x" ' +
+    'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0\n';
+
+  /** A FIFO another process fills with the sample policy; `use` reads it (synchronously or not). */
+  async function withFifo<T>(use: (path: string) => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(join(tmpdir(), 'avc-fifo-'));
+    try {
+      const fifo = join(dir, 'policy');
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', SAMPLE_POLICY, fifo], { stdio: 'ignore' });
+      const done = new Promise((r) => writer.on('exit', r));
+      const out = await use(fifo);
+      await done;
+      return out;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('explain --policy /dev/zero fails with "policy file too large" and 65', async () => {
+    const r = await run(explain, ['--policy', '/dev/zero', '-'], LINE);
+    expect(r.code).toBe(65);
+    expect(r.err).toBe('avcstream explain: policy file too large\n');
+  });
+
+  it('policy info and policy query on /dev/zero fail with "policy file too large" and 65', async () => {
+    for (const argv of [
+      ['info', '/dev/zero'],
+      ['query', '/dev/zero', '-s', 'httpd_t'],
+    ]) {
+      const r = await run(policy, argv);
+      expect(r.code).toBe(65);
+      expect(r.err).toBe('avcstream policy: policy file too large\n');
+    }
+  });
+
+  it('explain --policy FIFO within the bound works', async () => {
+    const r = await withFifo((fifo) => run(explain, ['--policy', fifo, '-'], LINE));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Missing role allow rule.');
+  });
+
+  it('policy info FIFO within the bound works', async () => {
+    const r = await withFifo((fifo) => run(policy, ['info', fifo, '--json']));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).types).toBeGreaterThan(0);
+  });
+
+  it('policy info /dev/stdin (a pipe) works', () => {
+    // A shell pipe: node's own stdio pipes are sockets, which /dev/stdin cannot reopen.
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'cat "$1" | "$2" "$3" policy info /dev/stdin --json',
+        'sh',
+        SAMPLE_POLICY,
+        process.execPath,
+        BIN,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).types).toBeGreaterThan(0);
   });
 });
 

@@ -1,12 +1,13 @@
 // `avcstream explain --policy FILE [--booleans FILE|DIR] [--format text|ndjson] [INPUT|-]`:
 // replay AVC / USER_AVC denials against a binary policy, audit2why-style, with verified fixes.
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { type AuditRecord, escapeText, ioctlCommandOf, parseLine } from '@avcstream/audit';
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
+import { PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
 
 const USAGE = `Usage: avcstream explain --policy FILE [options] [INPUT|-]
 
@@ -30,7 +31,6 @@ const EX_USAGE = 64;
 const EX_DATAERR = 65;
 const EX_NOINPUT = 66;
 const EX_IOERR = 74;
-const MAX_POLICY_BYTES = 256 * 1024 * 1024;
 const MAX_LINE = 1024 * 1024;
 const OUT_BYTES = 1024 * 1024;
 
@@ -1101,12 +1101,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
 
   let explainer: Explainer;
   try {
-    const st = statSync(values.policy);
-    if (st.size > MAX_POLICY_BYTES) {
-      io.stderr.write('avcstream explain: policy file too large\n');
-      return EX_DATAERR;
-    }
-    const policy = readPolicy(new Uint8Array(readFileSync(values.policy)));
+    const policy = readPolicy(readPolicyFile(values.policy));
     const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
     const unknown = booleans ? Object.keys(booleans).filter((n) => !policy.boolByName.has(n)).length : 0;
     if (unknown > 0)
@@ -1114,6 +1109,10 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     // The command caches its rendering of each distinct denial, so the explainer need not memoize.
     explainer = createExplainer(policy, booleans ? { booleans, memoize: false } : { memoize: false });
   } catch (e) {
+    if (e instanceof PolicyTooLargeError) {
+      io.stderr.write('avcstream explain: policy file too large\n');
+      return EX_DATAERR;
+    }
     const code = errorCode(e);
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
       io.stderr.write(`avcstream explain: cannot open: ${message(e)}\n`);

@@ -1,10 +1,10 @@
 // `avcstream policy info FILE` (seinfo statistics) and `avcstream policy query FILE -s T -t T -c C`
 // (sesearch -A with indirect attribute matching).
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseBooleanValue } from '@avcstream/selinux-access';
 import { formatPolicyInfo, type Policy, policyInfo, queryRules, type RuleKind, readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
+import { PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
 
 const USAGE = `Usage:
   avcstream policy info FILE [--json]
@@ -22,7 +22,6 @@ Exit status: 0 on success, 64 on a usage error, 65 for a malformed policy or an 
 const EX_USAGE = 64;
 const EX_DATAERR = 65;
 const EX_NOINPUT = 66;
-const MAX_POLICY_BYTES = 256 * 1024 * 1024;
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -34,12 +33,12 @@ function errorCode(e: unknown): string {
 
 function load(path: string, io: CliIo): Policy | number {
   try {
-    if (statSync(path).size > MAX_POLICY_BYTES) {
+    return readPolicy(readPolicyFile(path));
+  } catch (e) {
+    if (e instanceof PolicyTooLargeError) {
       io.stderr.write('avcstream policy: policy file too large\n');
       return EX_DATAERR;
     }
-    return readPolicy(new Uint8Array(readFileSync(path)));
-  } catch (e) {
     const code = errorCode(e);
     if (code.startsWith('AVC_ERR_')) {
       io.stderr.write(`avcstream policy: ${code}: ${message(e)}\n`);

@@ -132,6 +132,12 @@ describe('avcstream report --input', () => {
     expect((await run(['--policy', junk, SAMPLE])).code).toBe(78);
   });
 
+  it('fails with "policy file too large" and 65 on an endless --policy (/dev/zero)', async () => {
+    const r = await run(['--policy', '/dev/zero', SAMPLE]);
+    expect(r.code).toBe(65);
+    expect(r.err).toBe('avcstream report: policy file too large\n');
+  });
+
   it('answers usage errors with exit codes', async () => {
     expect((await run([])).code).toBe(64);
     expect((await run(['--format', 'pdf', SAMPLE])).code).toBe(64);

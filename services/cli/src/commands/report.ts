@@ -172,10 +172,13 @@ function summaryOptions(f: Flags): SummaryOptions {
 
 async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
   if (f.policy === undefined) return undefined;
+  // Loaded on demand, as the policy libraries below: a report without --policy does not pay for them.
+  const { PolicyTooLargeError, readPolicyFile } = await import('../policy-file.ts');
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(f.policy);
-  } catch {
+    bytes = readPolicyFile(f.policy);
+  } catch (e) {
+    if (e instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
     throw new UsageError(`cannot read policy ${f.policy}`, 66);
   }
   const { readPolicy } = await import('@avcstream/selinux-policy');

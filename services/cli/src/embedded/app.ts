@@ -24,6 +24,7 @@ import {
 import { createMalformedSink } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { type ExplainFn, loadExplainer } from './explain.ts';
+import { PolicyTooLargeError } from '../policy-file.ts';
 import { type RunOptions, UsageError } from './options.ts';
 import { createReporter, type Reporter } from './report.ts';
 
@@ -79,6 +80,7 @@ export async function createEmbeddedApp(
           'policy loaded',
         );
       } catch (err) {
+        if (err instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
         throw new UsageError(`cannot load policy ${opts.policy}: ${(err as Error).message}`, 78);
       }
     }

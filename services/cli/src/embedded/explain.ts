@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { ExplanationLike } from '@avcstream/alerts';
 import { createExplainer, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
+import { readPolicyFile } from '../policy-file.ts';
 
 export interface DenialKey {
   scontext: string;
@@ -33,9 +33,10 @@ export function loadExplainer(
   booleansPath: string | null,
   cacheSize = 10_000,
 ): LoadedPolicy {
-  const size = statSync(policyPath).size;
-  if (size > MAX_POLICY_BYTES) throw new Error(`policy file is larger than ${MAX_POLICY_BYTES} bytes`);
-  const policy = readPolicy(new Uint8Array(readFileSync(policyPath)));
+  // Bounded whatever the file is (a FIFO or a device has size 0); PolicyTooLargeError past the bound.
+  const bytes = readPolicyFile(policyPath, MAX_POLICY_BYTES);
+  const size = bytes.length;
+  const policy = readPolicy(bytes);
   const booleans = booleansPath === null ? undefined : readBooleans(booleansPath);
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
   const cache = new Map<string, ExplanationLike | null>();
