@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseLine } from '@avcstream/audit';
@@ -164,6 +164,33 @@ describe('avcstream policy on the sample', () => {
     ]);
     expect(on.out).not.toMatch(/# disabled/);
     expect((await run(policy, ['query', SAMPLE_POLICY, '-s', 'nope_t'])).code).toBe(65);
+  });
+
+  it('query escapes names of a crafted policy (a type renamed to an OSC and erase sequence), info too', async () => {
+    // The sample with user_home_t renamed, byte for byte, to ESC ] 0;PWN BEL ESC [ J (built here).
+    const evil = '\u001b]0;PWN\u0007\u001b[J';
+    const dir = mkdtempSync(join(tmpdir(), 'avc-evil-'));
+    try {
+      const bytes = readFileSync(SAMPLE_POLICY);
+      const at = bytes.indexOf('user_home_t');
+      expect(at).toBeGreaterThan(0);
+      Buffer.from(evil, 'latin1').copy(bytes, at);
+      const file = join(dir, 'evil\u001b[2J.33');
+      writeFileSync(file, bytes);
+      const q = await run(policy, ['query', file, '-s', 'httpd_t', '-c', 'file']);
+      expect(q.code).toBe(0);
+      expect(q.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(q.out).toContain('allow httpd_t \\x1b]0;PWN\\x07\\x1b[J:file ');
+      // JSON keeps the name as data.
+      const j = await run(policy, ['query', file, '-s', 'httpd_t', '-c', 'file', '--json']);
+      expect(j.out.split('\n').some((l) => l !== '' && JSON.parse(l).text.includes(evil))).toBe(true);
+      const info = await run(policy, ['info', file]);
+      expect(info.code).toBe(0);
+      expect(info.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(info.out).toContain('evil\\x1b[2J.33');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

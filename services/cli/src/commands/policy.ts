@@ -1,6 +1,7 @@
 // `avcstream policy info FILE` (seinfo statistics) and `avcstream policy query FILE -s T -t T -c C`
 // (sesearch -A with indirect attribute matching).
 import { parseArgs } from 'node:util';
+import { escapeText } from '@avcstream/audit';
 import { parseBooleanValue } from '@avcstream/selinux-access';
 import { formatPolicyInfo, type Policy, policyInfo, queryRules, type RuleKind, readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
@@ -15,7 +16,7 @@ const USAGE = `Usage:
       like sesearch -A -s -t -c; conditional rules show their expression, branch and whether they are
       enabled under the policy defaults overridden by --bool. Without a kind flag: allow rules (like -A).
 
-Exit status: 0 on success, 64 on a usage error, 65 for a malformed policy or an unknown name,
+Exit status: 0 on success, 64 on a usage error, 65 for a malformed or too large policy or an unknown name,
 66 when FILE cannot be opened.
 `;
 
@@ -97,7 +98,8 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
 
   if (sub === 'info') {
     const info = policyInfo(p);
-    io.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatPolicyInfo(info, path));
+    // Text goes to a terminal: the path is escaped (the rest is numbers and keywords).
+    io.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatPolicyInfo(info, escapeText(path)));
     return 0;
   }
 
@@ -133,12 +135,13 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
     let out = '';
     for (const r of rules) {
       if (values.json) out += `${JSON.stringify(r)}\n`;
-      else out += r.conditional && !r.conditional.enabled ? `${r.text} # disabled\n` : `${r.text}\n`;
+      // Names are bytes from the policy file (a crafted one can hold escape sequences): escaped in text.
+      else out += `${escapeText(r.text)}${r.conditional && !r.conditional.enabled ? ' # disabled' : ''}\n`;
     }
     io.stdout.write(out);
   } catch (e) {
     if (errorCode(e).startsWith('AVC_ERR_')) {
-      io.stderr.write(`avcstream policy: ${message(e)}\n`);
+      io.stderr.write(`avcstream policy: ${escapeText(message(e))}\n`);
       return EX_DATAERR;
     }
     throw e;
