@@ -451,12 +451,22 @@ describe.runIf(present)('audit corpus', () => {
     expect(checked).toBeGreaterThan(20);
   });
 
-  it('keeps every AVC of the many-AVC udica event (one identical duplicate line ignored)', () => {
+  it('keeps every AVC of the many-AVC udica event, the two identical { read } lines too', () => {
+    // ausearch -i and laurel both give 6 AVC records in one event.
     const r = decode('udica/append_avc_file.log');
     expect(r.events).toHaveLength(1);
-    expect(r.events[0]!.records.map((x) => x.type)).toEqual(['AVC', 'AVC', 'AVC', 'AVC', 'AVC']);
-    expect(r.stats.duplicates).toBe(1);
+    expect(r.events[0]!.records.map((x) => x.type)).toEqual(['AVC', 'AVC', 'AVC', 'AVC', 'AVC', 'AVC']);
+    expect(r.stats.duplicates).toBe(0);
     expect(r.events[0]!.records.every((x) => x.avc?.permissive === false)).toBe(true);
+  });
+
+  it('sepolgen audit.log: every record is kept, identical AVC_PATH records of one event included', () => {
+    // ausearch -i -if audit.log prints 5225 records; events 1041 (lines 138-143) has two identical AVC_PATH.
+    const r = decode('selinux-sepolgen/audit.log');
+    expect(r.events.reduce((n, e) => n + e.records.length, 0)).toBe(5225);
+    expect(r.stats.duplicates).toBe(0);
+    const e = r.events.find((x) => x.serial === 1041 && x.epoch === 1162850401.614)!;
+    expect(e.records.map((x) => x.type)).toEqual(['AVC', 'AVC', 'AVC', 'SYSCALL', 'AVC_PATH', 'AVC_PATH']);
   });
 
   it('sepolgen audit.txt: the 21 AVC denials sepolgen finds', () => {

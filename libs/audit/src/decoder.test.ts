@@ -86,13 +86,14 @@ describe('createAuditDecoder', () => {
       'type=AVC msg=audit(1700000000.103:4): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/x" pid=1 comm="cupsd" requested_mask="r" denied_mask="r"',
       "type=USER_AVC msg=audit(1700000000.104:5): pid=1 uid=0 msg='avc:  denied  { status } for auid=n/a uid=0 scontext=system_u:system_r:init_t:s0 tcon'",
       'type=SYSCALL msg=audit(1700000000.104:6): arch=c000003e syscall=2 success=no exit=-13 comm="cat"',
-      cut, // an identical duplicate: ignored, not counted twice
+      'type=EOE msg=audit(1700000000.100:1): ',
+      cut, // an identical duplicate of a closed event's record (re-read): ignored, not counted twice
     ].join('\n');
     const full = parseAuditText(text);
     const broken = full.events.flatMap((e) => e.records).filter(isMalformedAvc);
     expect(broken.map((r) => r.serial)).toEqual([5, 1, 2]);
     expect(broken.every((r) => r.avc === undefined && r.fields.seresult === 'denied')).toBe(true);
-    expect(full.stats).toMatchObject({ records: 7, malformed: 0, malformedRecords: 3, duplicates: 1 });
+    expect(full.stats).toMatchObject({ records: 8, malformed: 0, malformedRecords: 3, duplicates: 1 });
     for (const opts of [
       { headersOnly: true },
       { headersOnly: true, select: isSelinuxEvent },

@@ -102,15 +102,29 @@ describe('reassembler', () => {
     expect(out).toEqual(['4294967294:SYSCALL', '4294967295:SYSCALL', '0:SYSCALL', '1:SYSCALL']);
   });
 
-  it('ignores identical duplicate records, also after the event closed', () => {
-    const a = S(1, 'SYSCALL', '1700000000.100', 'pid=1');
-    const { out } = run([a, a, S(1, 'CWD'), S(1, 'EOE'), a]);
-    expect(out).toEqual(['1:SYSCALL,CWD']);
+  it('keeps identical records inside one open event (the kernel writes them: AVC_PATH per AVC)', () => {
+    const avc = S(9, 'AVC', '1700000000.100', 'avc:  denied  { read } for pid=1');
+    const path = S(9, 'AVC_PATH', '1700000000.100', 'path="/a"');
+    const { out } = run([avc, avc, S(9, 'SYSCALL'), path, path, S(9, 'EOE')], {}, false);
+    expect(out).toEqual(['9:AVC,AVC,SYSCALL,AVC_PATH,AVC_PATH']);
     const re = createReassembler();
     const ev: AuditEvent[] = [];
-    re.push(rec(a), ev, a);
-    re.push(rec(a), ev, a);
-    expect(re.stats().duplicates).toBe(1);
+    re.push(rec(avc), ev, avc);
+    re.push(rec(avc), ev, avc);
+    re.flush(ev);
+    expect(ev.map((e) => e.records.length)).toEqual([2]);
+    expect(re.stats().duplicates).toBe(0);
+  });
+
+  it('ignores records identical to those of a recently closed event (re-read logs), and counts them', () => {
+    const a = S(1, 'SYSCALL', '1700000000.100', 'pid=1');
+    const c = S(1, 'CWD');
+    const re = createReassembler();
+    const ev: AuditEvent[] = [];
+    for (const l of [a, c, S(1, 'EOE'), a, c, S(1, 'EOE')]) re.push(rec(l), ev, l);
+    re.flush(ev);
+    expect(ev.map((e) => e.records.map((r) => r.type).join(','))).toEqual(['SYSCALL,CWD']);
+    expect(re.stats().duplicates).toBe(2);
   });
 
   it('closes events once the event-time horizon has passed (after the reorder window)', () => {

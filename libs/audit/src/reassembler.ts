@@ -218,10 +218,8 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
     }
 
     if (p !== undefined) {
-      if (raw !== undefined && p.raws.includes(raw)) {
-        st.duplicates++;
-        return;
-      }
+      // Identical records of one open event are all kept: the kernel writes them (one AVC_PATH per AVC
+      // sharing a path, a repeated AVC). Only records of closed events are checked for re-delivery.
       if (type === 'EOE') {
         close(p, out, false);
         expire(out, lagTime, lagSeq);
