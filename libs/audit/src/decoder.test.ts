@@ -76,6 +76,64 @@ describe('createAuditDecoder', () => {
     expect(r.events.map(isSelinuxEvent)).toEqual([true, false, true, true]);
   });
 
+  it('joins EXECVE arguments split across records between whole arguments and inside one (as laurel)', () => {
+    const sc = (n: number) =>
+      `type=SYSCALL msg=audit(1700000020.000:${n}): arch=c000003e syscall=59 success=yes exit=0 items=0 comm="echo"`;
+    const ex = (n: number, body: string) => `type=EXECVE msg=audit(1700000020.000:${n}): ${body}`;
+    const pt = (n: number) => `type=PROCTITLE msg=audit(1700000020.000:${n}): proctitle=6563686F`;
+    const text = [
+      // The kernel starts a new record before a whole argument (audit_log_execve_info, record full)...
+      sc(1),
+      ex(1, 'argc=4 a0="echo" a1="b"'),
+      ex(1, 'a2="c" a3="d"'),
+      pt(1),
+      // ...and between pieces of a long argument, whose first piece may open a later record.
+      sc(2),
+      ex(2, 'argc=3 a0="echo" a1="b"'),
+      ex(2, 'a2_len=8 a2[0]=6162'),
+      ex(2, 'a2[1]=6364'),
+      pt(2),
+      // Three records, a quoted long argument continued from the first.
+      sc(3),
+      ex(3, 'argc=3 a0="x" a1_len=6 a1[0]="ab"'),
+      ex(3, 'a1[1]="cd"'),
+      ex(3, 'a1[2]="ef" a2=6768'),
+      pt(3),
+    ].join('\n');
+    const want = [
+      [{ argc: '4', a0: 'echo', a1: 'b', a2: 'c', a3: 'd' }, ['echo', 'b', 'c', 'd']],
+      [{ argc: '3', a0: 'echo', a1: 'b', a2_len: '8', a2: 'abcd' }, ['echo', 'b', 'abcd']],
+      [{ argc: '3', a0: 'x', a1_len: '6', a1: 'abcdef', a2: 'gh' }, ['x', 'abcdef', 'gh']],
+    ];
+    for (const opts of [{}, { headersOnly: true, select: () => true }]) {
+      const r = parseAuditText(text, opts);
+      expect(r.events.map((e) => e.records.map((x) => x.type).join(','))).toEqual([
+        'SYSCALL,EXECVE,PROCTITLE',
+        'SYSCALL,EXECVE,PROCTITLE',
+        'SYSCALL,EXECVE,PROCTITLE',
+      ]);
+      expect(
+        r.events.map((e) => {
+          const x = e.records[1]!;
+          return [x.fields, x.interpreted.argv];
+        }),
+      ).toEqual(want);
+    }
+    // Header-only events keep every EXECVE record (nothing to join), grouped as a full parse.
+    const heads = parseAuditText(text, { headersOnly: true });
+    expect(heads.events.map((e) => e.records.length)).toEqual([4, 5, 5]);
+    expect(heads.stats).toEqual(parseAuditText(text).stats);
+  });
+
+  it('keeps a later EXECVE record that starts over with argc= as its own record', () => {
+    const text = [
+      'type=EXECVE msg=audit(1700000020.000:1): argc=1 a0="a"',
+      'type=EXECVE msg=audit(1700000020.000:1): argc=1 a0="b"',
+    ].join('\n');
+    const r = parseAuditText(text);
+    expect(r.events[0]!.records.map((x) => x.interpreted.argv)).toEqual([['a'], ['b']]);
+  });
+
   it('counts AVC / USER_AVC records whose decision body did not parse in malformedRecords, in every mode', () => {
     const cut =
       'type=AVC msg=audit(1700000000.100:1): avc:  denied  { read } for  pid=9 comm="cat" name="robots.t';

@@ -1,7 +1,9 @@
-// EXECVE arguments longer than one record: the kernel writes `aN_len=` and then `aN[0]=`, `aN[1]=`, ...
-// chunks, which may continue in further EXECVE records of the same event. Chunks are joined per record
-// by the parser; an argument still incomplete at the end of its record is kept raw (hex or text) and
-// remembered here, and the reassembler joins the continuation records into the first EXECVE record.
+// EXECVE arguments longer than one record: the kernel (audit_log_execve_info) starts a new EXECVE record
+// whenever the current one is nearly full, between whole arguments (`argc=4 a0="echo" a1="b"`, then
+// `a2="c" a3="d"`) as well as between the `aN[k]=` pieces of a long argument (`aN_len=` and `aN[0]=`,
+// `aN[1]=`, ...). Pieces are joined per record by the parser; an argument still incomplete at the end of
+// its record is kept raw (hex or text) and remembered here. The reassembler joins every later EXECVE
+// record of an event (one without `argc=`) into the first one, in order, as laurel does.
 import { decodeHex, isHexString } from './hex.ts';
 import { interpret } from './interpret-hook.ts';
 import type { AuditRecord } from './types.ts';
@@ -13,18 +15,16 @@ export function markIncompleteArgs(rec: AuditRecord, args: Map<string, boolean>)
   pending.set(rec, args);
 }
 
-export function hasIncompleteArgs(rec: AuditRecord): boolean {
-  return pending.has(rec);
-}
-
 /**
- * Joins continuation EXECVE records into the first EXECVE record of an event. Returns the records to
- * keep (continuations that only carried chunks are dropped), or the same array when nothing was joined.
+ * Joins the continuation EXECVE records of one event (those after the first that have no `argc=`) into its
+ * first EXECVE record: their arguments are added in order, pieces of an argument left open are appended
+ * to it. Returns the records to keep (continuations dropped), or the same array when nothing was joined.
  */
 export function joinExecveRecords(records: AuditRecord[]): AuditRecord[] {
   let first: AuditRecord | undefined;
   let joined = false;
   const out: AuditRecord[] = [];
+  /** Arguments still open (pieces to append) -> whether their pieces are hex. */
   let raw: Map<string, boolean> | undefined;
   let fields: Record<string, string> | undefined;
   for (const r of records) {
@@ -34,13 +34,17 @@ export function joinExecveRecords(records: AuditRecord[]): AuditRecord[] {
     }
     if (first === undefined) {
       first = r;
-      raw = pending.get(r);
-      if (raw === undefined) return records;
+      raw = new Map(pending.get(r));
       fields = { ...r.fields };
       out.push(r);
       continue;
     }
-    // A continuation: append its chunks to the arguments still open.
+    if (r.fields.argc !== undefined) {
+      // Starts over: not a continuation (the kernel writes argc= only in the first record).
+      out.push(r);
+      continue;
+    }
+    // A continuation: append its pieces to the arguments still open, add the others.
     const more = pending.get(r);
     for (const key in r.fields) {
       const v = r.fields[key]!;

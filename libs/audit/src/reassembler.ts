@@ -1,6 +1,7 @@
 // Records in, events out. Pure and synchronous: time only comes from the records (event time) and from
 // the `nowMs` passed to tick().
-import { hasIncompleteArgs, joinExecveRecords } from './execve.ts';
+import { joinExecveRecords } from './execve.ts';
+import { isHeaderOnly } from './parse-line.ts';
 import { USER_ORIGIN_TYPES } from './tables/message-types.generated.ts';
 import type { AuditEvent, AuditRecord } from './types.ts';
 
@@ -52,7 +53,7 @@ interface Pending {
   partial: boolean;
   openSeq: number;
   hasSyscall: boolean;
-  /** EXECVE records seen when the first one had an argument still open (else 0). */
+  /** EXECVE records with fields (header-only ones are never joined); past 1 they are joined on emit. */
   execveParts: number;
 }
 
@@ -269,7 +270,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
     }
     last = p;
     if (type === 'EXECVE') {
-      if (p.execveParts > 0 || hasIncompleteArgs(rec)) p.execveParts++;
+      if (!isHeaderOnly(rec)) p.execveParts++;
     } else if (type === 'SYSCALL') p.hasSyscall = true;
     // PROCTITLE is the last record of a syscall event (EOE, when written, follows it).
     else if (type === 'PROCTITLE' && p.hasSyscall) close(p, out, false);
