@@ -200,6 +200,29 @@ describe('reassembler', () => {
     expect(ev.filter((e) => e.partial)).toHaveLength(re.stats().evicted);
   });
 
+  it('flags later fragments of an evicted event partial, also once it left the closed-event memory', () => {
+    // The CLI's cap (4096): event 0 is evicted first, then 513 more events are closed (more than the 512
+    // closed keys remembered for re-delivery) before its PROCTITLE arrives.
+    const t = '1700000400.000';
+    const lines = [S(0, 'SYSCALL', t)];
+    for (let i = 1; i <= 4609; i++) lines.push(S(i, 'AVC', t, `avc:  denied  { read } for pid=${i}`));
+    lines.push(S(0, 'PROCTITLE', t));
+    const { out, events } = run(lines);
+    const zero = events.filter((e) => e.serial === 0);
+    expect(zero.map((e) => `${e.records.map((r) => r.type).join(',')}:${e.partial}`)).toEqual([
+      'SYSCALL:true',
+      'PROCTITLE:true',
+    ]);
+    // 4611 events for 4096 places: 515 evicted, plus the PROCTITLE fragment.
+    expect(out.filter((x) => x.endsWith(':P'))).toHaveLength(516);
+    // Smaller caps remember as many evicted keys as the cap.
+    const small = [S(0, 'SYSCALL', t)];
+    for (let i = 1; i <= 1600; i++) small.push(S(i, 'AVC', t, `avc:  denied  { read } for pid=${i}`));
+    small.push(S(0, 'CWD', t), S(0, 'EOE', t));
+    const r = run(small, { maxInFlightEvents: 1000 });
+    expect(r.out.filter((x) => x.startsWith('0:'))).toEqual(['0:SYSCALL:P', '0:CWD:P']);
+  });
+
   it('formats time and epoch', () => {
     const { events } = run([S(1, 'SYSCALL', '1763800000.003')]);
     expect(events[0]).toMatchObject({ time: '2025-11-22T08:26:40.003Z', epoch: 1763800000.003, serial: 1 });

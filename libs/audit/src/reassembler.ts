@@ -105,6 +105,26 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
   );
   let ringPos = 0;
 
+  /**
+   * Keys of the last `maxEvents` evicted events (key -> eviction number; the ring holds the keys in
+   * eviction order), so that records arriving after an eviction are flagged partial even once the key
+   * has left `closed`. Allocated at the first eviction.
+   */
+  const evictedKeys = new Map<string, number>();
+  let evictedRing: string[] | null = null;
+  let evictions = 0;
+
+  function rememberEvicted(key: string): void {
+    if (evictedRing === null) evictedRing = new Array<string>(maxEvents);
+    const pos = evictions % maxEvents;
+    const old = evictedRing[pos];
+    // An older entry of a key evicted again later stays until that later entry is overwritten.
+    if (old !== undefined && evictedKeys.get(old) === evictions - maxEvents) evictedKeys.delete(old);
+    evictedRing[pos] = key;
+    evictedKeys.set(key, evictions);
+    evictions++;
+  }
+
   function remember(key: string, raws: string[], standalone: boolean): void {
     const old = ring[ringPos];
     if (old !== undefined && closed.get(old.key) === old) closed.delete(old.key);
@@ -156,6 +176,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       const oldest = pending.values().next().value;
       if (oldest === undefined) break;
       st.evicted++;
+      rememberEvicted(oldest.key);
       close(oldest, out, true);
     }
   }
@@ -244,6 +265,10 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         // A kernel record sharing the stamp of a user-space message (sent from inside a syscall) starts
         // its own event; any other record of a closed event is late.
         late = !seen.standalone;
+      } else if (evictedKeys.size !== 0 && evictedKeys.has(key)) {
+        // A record of an event evicted earlier (no longer in `closed`): a fragment.
+        if (type === 'EOE') return;
+        late = true;
       } else if (type === 'EOE') {
         return;
       }
