@@ -135,6 +135,35 @@ describe('avcstream parse', () => {
     expect(b.stdout).toBe(a.stdout);
   });
 
+  it('idle flush on standard input: a quiet stream gets its held event written while stdin stays open', async () => {
+    // An AVC-only event has no EOE or PROCTITLE to close it: only the idle flush writes it out.
+    const stdin = new PassThrough();
+    const out = new PassThrough();
+    const err = sink();
+    let text = '';
+    const seen = new Promise<void>((done) => {
+      out.on('data', (b: Buffer) => {
+        text += b.toString('utf8');
+        if (text.includes('\n')) done();
+      });
+    });
+    const code = parse(['-'], { stdout: out, stderr: err.stream, stdin });
+    stdin.write(`${LOG.split('\n')[0]}\n`);
+    // Bounded only by the test's timeout: the event appears before stdin ends.
+    await seen;
+    const events = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { serial: number; partial: boolean; records: { type: string }[] });
+    expect(events.map((e) => [e.serial, e.partial, e.records.map((x) => x.type).join(',')])).toEqual([
+      [1001, false, 'AVC'],
+    ]);
+    stdin.end();
+    expect(await code).toBe(0);
+    expect(text.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(err.text().trim())).toMatchObject({ lines: 1, records: 1, events: 1 });
+  }, 30_000);
+
   it('exits 66 with a clear message when FILE cannot be opened, 64 on usage errors', async () => {
     const missing = await cli(['/nonexistent/audit.log']);
     expect(missing.code).toBe(66);

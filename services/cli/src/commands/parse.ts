@@ -9,7 +9,8 @@ import type { CliIo } from '../cli.ts';
 const USAGE = `Usage: avcstream parse [options] [FILE|-]
 
 Reads an audit log (a file, or standard input for '-' or no FILE) and writes one JSON object per
-event to standard output (NDJSON). Totals go to standard error as one JSON line.
+event to standard output (NDJSON). Totals go to standard error as one JSON line. On standard input,
+an event that gets no record for 2 seconds is written without waiting for the end of input (idle flush).
 
 Options:
   --selinux-only   keep only events with AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* records
@@ -37,6 +38,13 @@ const EX_IOERR = 74;
 const CHUNK_BYTES = 64 * 1024;
 /** Output is encoded straight into buffers of this size (no joined batch string, no extra copy). */
 const OUT_BYTES = 1024 * 1024;
+/**
+ * Idle flush period on standard input (the ingester's default `decoder.idleFlushMs`): the decoder's
+ * tick closes events that received nothing for its horizon (2 s) of wall time, so an event with no EOE
+ * or PROCTITLE (an AVC-only denial) is written on a quiet stream (`tail -F audit.log | avcstream parse -`)
+ * instead of when standard input closes.
+ */
+const IDLE_FLUSH_MS = 500;
 
 interface Progress {
   update(done: number): void;
@@ -215,10 +223,32 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
+  // Standard input may go quiet: tick the decoder with the wall clock between chunks. A tick that
+  // closed events writes them while the loop waits for input; the loop waits for that write first.
+  let ticking: Promise<void> | null = null;
+  let busy = false;
+  const idleTimer =
+    file === '-'
+      ? setInterval(() => {
+          if (busy || ticking !== null || outError !== null) return;
+          const r = decoder.tick(Date.now());
+          if (r.events.length === 0) return;
+          ticking = emit(r)
+            .catch(() => {})
+            .finally(() => {
+              ticking = null;
+            });
+        }, IDLE_FLUSH_MS)
+      : null;
+  idleTimer?.unref();
+
   let code = 0;
   try {
     for await (const chunk of input) {
+      busy = true;
+      if (ticking !== null) await ticking;
       await emit(decoder.write(chunk as Buffer | string));
+      busy = false;
       if (outError !== null) break;
       if (progress !== null) {
         done += (chunk as Buffer).length;
@@ -227,6 +257,9 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
         if ((++chunks & 15) === 0) await nextTurn();
       }
     }
+    busy = true;
+    if (idleTimer !== null) clearInterval(idleTimer);
+    if (ticking !== null) await ticking;
     if (outError === null) await emit(decoder.end());
   } catch (e) {
     if (outError === null) {
@@ -235,6 +268,7 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
       code = EX_IOERR;
     }
   }
+  if (idleTimer !== null) clearInterval(idleTimer);
   progress?.stop();
   out.off('error', onOutError);
   if (outError !== null && errorCode(outError) !== 'EPIPE') {
