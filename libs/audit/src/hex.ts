@@ -1,4 +1,5 @@
 // Hex decoding of encoded audit values. Only used for fields the field dictionary marks as encoded.
+import { isUtf8 } from 'node:buffer';
 
 function isHexCode(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
@@ -15,7 +16,13 @@ export function isHexString(s: string): boolean {
   return true;
 }
 
-/** Decodes hex digits to bytes and the bytes as UTF-8 (invalid sequences become U+FFFD). */
+/**
+ * Decodes hex digits to bytes and the bytes as UTF-8. Bytes that are not valid UTF-8 (a Latin-1 file
+ * name, a cut-off sequence) would become U+FFFD, losing them and making different names equal: then the
+ * hex is returned as written, so the bytes stay recoverable. The kernel and libaudit never hex-encode a
+ * value made only of hex digits, so a decoded value never looks like one kept as hex.
+ */
 export function decodeHex(s: string): string {
-  return Buffer.from(s, 'hex').toString('utf8');
+  const bytes = Buffer.from(s, 'hex');
+  return isUtf8(bytes) ? bytes.toString('utf8') : s;
 }

@@ -89,6 +89,21 @@ describe('parseLine: fields and encodings', () => {
     expect(r.fields).toEqual({ saddr: '02000050A9FEA9FE0000000000000000', name: '6C73' });
   });
 
+  it('keeps hex whose bytes are not valid UTF-8 as written (lossless: no U+FFFD)', () => {
+    const a = one('type=PATH msg=audit(1.001:2): item=0 name=2F746D702F41E9 nametype=NORMAL');
+    const b = one('type=PATH msg=audit(1.001:2): item=1 name=2F746D702F41FF nametype=NORMAL');
+    expect([a.fields.name, b.fields.name]).toEqual(['2F746D702F41E9', '2F746D702F41FF']);
+    // Valid UTF-8 is decoded, a U+FFFD written by the process included.
+    expect(one('type=CWD msg=audit(1.001:2): cwd=2F74C3A9EFBFBD').fields.cwd).toBe('/té\uFFFD');
+    // A cut-off UTF-8 sequence is not valid either.
+    expect(one('type=CWD msg=audit(1.001:2): cwd=2F74C3').fields.cwd).toBe('2F74C3');
+    const p = one('type=PROCTITLE msg=audit(1.001:2): proctitle=636174002F746D702F41E9');
+    expect(p.fields.proctitle).toBe('636174002F746D702F41E9');
+    const e = one('type=EXECVE msg=audit(1.001:2): argc=3 a0="cat" a1=2F41E9 a2_len=6 a2[0]=2F41 a2[1]=FF');
+    expect(e.fields).toMatchObject({ a0: 'cat', a1: '2F41E9', a2: '2F41FF' });
+    expect(e.interpreted.argv).toEqual(['cat', '2F41E9', '2F41FF']);
+  });
+
   it('merges EXECVE aN[k] pieces and decodes hex arguments', () => {
     const r = one(
       'type=EXECVE msg=audit(1.001:2): argc=3 a0="ls" a1_len=8 a1[0]=41424344 a1[1]=45464748 a2=6563686F20616263',
