@@ -123,6 +123,18 @@ describe('parseLine: fields and encodings', () => {
     expect(r.interpreted.argv).toEqual(['ls', 'ABCDEFABCD', 'x']);
   });
 
+  it('a stray 0x1d inside the raw fields does not start the ENRICHED tail (only 0x1d before an uppercase key)', () => {
+    const r = one(
+      'type=AVC msg=audit(1700000700.000:70): avc:  denied  { read } for pid=1 comm="a"\x1d scontext=u:r:t:s0 tcontext=u:r:t:s0 tclass=file permissive=0',
+    );
+    expect(r.fields).toMatchObject({ comm: 'a', scontext: 'u:r:t:s0', tclass: 'file', permissive: '0' });
+    expect(r.avc).toMatchObject({ decision: 'denied', tclass: 'file', permissive: false });
+    expect(Object.keys(r.interpreted).filter((k) => k === 'scontext' || k === 'tclass')).toEqual([]);
+    const q = one('type=CWD msg=audit(1.001:2): cwd="/"\x1dx=1 y=2\x1dCWD="/"');
+    expect(q.fields).toEqual({ cwd: '/', x: '1', y: '2' });
+    expect(q.interpreted).toMatchObject({ CWD: '/' });
+  });
+
   it('keeps ENRICHED raw fields in fields and the uppercase ones in interpreted', () => {
     const r = one(
       'node=work type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 auid=1000 key=(null)\x1dARCH=x86_64 SYSCALL=execve AUID="user"',

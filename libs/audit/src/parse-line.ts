@@ -190,7 +190,10 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       continue;
     }
     if (c === GS) {
-      b.enrichedMode = true;
+      // auditd's ENRICHED tail: 0x1d, then its uppercase interpretations (`ARCH=x86_64 ...`). Real raw
+      // fields never hold 0x1d (control bytes are hex-encoded); a stray one elsewhere is skipped.
+      const u = line.charCodeAt(pos + 1);
+      if (pos + 1 < end && u >= 65 && u <= 90) b.enrichedMode = true;
       gs = findGs(line, pos + 1);
       if (gs < 0 || gs > end) gs = end;
       pos++;
