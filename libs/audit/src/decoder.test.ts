@@ -134,6 +134,39 @@ describe('createAuditDecoder', () => {
     expect(r.events[0]!.records.map((x) => x.interpreted.argv)).toEqual([['a'], ['b']]);
   });
 
+  it('errors keep the raw bytes of their line (invalid UTF-8 included), whatever the chunking', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('garbage \xff\xfe\x00 line\r\n', 'latin1'),
+      Buffer.from('type=SYSCALL msg=audit(1.001:1): x=1\n'),
+      Buffer.from('caf\xc3\xa9 \xe9t\xc3\xa9\n', 'latin1'),
+      Buffer.from('plain ascii\n'),
+      Buffer.from('no newline \xff', 'latin1'),
+    ]);
+    const want = [
+      Buffer.from('garbage \xff\xfe\x00 line', 'latin1'),
+      Buffer.from('caf\xc3\xa9 \xe9t\xc3\xa9', 'latin1'),
+      Buffer.from('plain ascii'),
+      Buffer.from('no newline \xff', 'latin1'),
+    ];
+    const run = (chunks: Uint8Array[]) => {
+      const d = createAuditDecoder();
+      const errs = chunks.flatMap((c) => d.write(c).errors).concat(d.end().errors);
+      return errs.map((e) => (e.bytes === undefined ? undefined : Buffer.from(e.bytes)));
+    };
+    expect(run([bytes])).toEqual(want);
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 8 }), (cuts) => {
+        expect(run(split(bytes, cuts))).toEqual(want);
+      }),
+      { numRuns: 100 },
+    );
+    // An over-long line keeps the first bytes, as raw does.
+    const d = createAuditDecoder({ maxLineBytes: 1024 });
+    const long = Buffer.concat([Buffer.alloc(5000, 0xe9), Buffer.from('\n')]);
+    const e = d.write(long).errors[0]!;
+    expect(Buffer.from(e.bytes!)).toEqual(long.subarray(0, 4096));
+  });
+
   it('counts AVC / USER_AVC records whose decision body did not parse in malformedRecords, in every mode', () => {
     const cut =
       'type=AVC msg=audit(1700000000.100:1): avc:  denied  { read } for  pid=9 comm="cat" name="robots.t';

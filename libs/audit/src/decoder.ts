@@ -107,11 +107,21 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       line: lineNo,
       message: `line longer than ${maxLineBytes} bytes (raw keeps the first ${RAW_HEAD_BYTES})`,
       raw: head.subarray(0, RAW_HEAD_BYTES).toString('utf8'),
+      bytes: Buffer.from(head.subarray(0, RAW_HEAD_BYTES)),
       offset,
     });
   }
 
-  /** The line is text[start, stop); parsed in place (the scanner reads the flat chunk, not a slice). */
+  /** A copy of data[from, to) without trailing CR/LF (the caller may reuse `data` after write returns). */
+  function lineBytes(data: Buffer, from: number, to: number): Buffer {
+    while (to > from && (data[to - 1] === 13 || data[to - 1] === 10)) to--;
+    return Buffer.from(data.subarray(from, to));
+  }
+
+  /**
+   * The line is text[start, stop) and its bytes data[from, from + bytes); parsed in place (the scanner
+   * reads the flat chunk, not a slice).
+   */
   function handleLine(
     text: string,
     start: number,
@@ -119,12 +129,16 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     offset: number,
     events: AuditEvent[],
     errors: ParseError[],
+    data: Buffer,
+    from: number,
+    to: number,
   ): void {
     lineNo++;
     st.lines++;
     const e = parseLineInto(text, start, stop, lineNo, parseOpts, recs);
     if (e !== null) {
       e.offset = offset;
+      e.bytes = lineBytes(data, from, to);
       st.malformed++;
       errors.push(e);
       return;
@@ -187,7 +201,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), base + p, errors);
         else {
           const line = data.toString('utf8', p, nl);
-          handleLine(line, 0, line.length, base + p, events, errors);
+          handleLine(line, 0, line.length, base + p, events, errors, data, p, nl);
         }
         p = nl + 1;
       }
@@ -199,7 +213,8 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = n;
       if (nl - pos > maxLineBytes) tooLong(data.subarray(pos, pos + RAW_HEAD_BYTES), base + pos, errors);
-      else handleLine(text, pos, nl, base + pos, events, errors);
+      // One byte per character here (ASCII, or single invalid bytes read as U+FFFD): same positions.
+      else handleLine(text, pos, nl, base + pos, events, errors, data, pos, nl);
       pos = nl + 1;
     }
   }
@@ -266,7 +281,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       const data = carry;
       carry = null;
       const line = data.toString('utf8');
-      handleLine(line, 0, line.length, carryStart, events, errors);
+      handleLine(line, 0, line.length, carryStart, events, errors, data, 0, data.length);
       carryStart += data.length;
     }
     re.flush(events);

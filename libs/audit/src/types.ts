@@ -71,6 +71,12 @@ export interface ParseError {
   /** 1-based line number. */
   line: number;
   message: string;
-  /** The raw line, as written (without the trailing newline). */
+  /** The raw line, as written (without the trailing newline), decoded as UTF-8 (invalid bytes: U+FFFD). */
   raw: string;
+  /**
+   * The line's bytes, as written (without the trailing CR/LF; an over-long line keeps the same first bytes
+   * as `raw`). Set by the streaming decoder (`createAuditDecoder`, `parseAuditText`), not by `parseLine`:
+   * dead letters carry these.
+   */
+  bytes?: Uint8Array;
 }

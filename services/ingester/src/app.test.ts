@@ -171,6 +171,28 @@ describe('ingester app', () => {
     }
   });
 
+  it('dead-letters the exact bytes of a malformed line that is not valid UTF-8', async () => {
+    const t = setup();
+    const bad = Buffer.from('garbage \xff\xfe\x00 line\r\n', 'latin1');
+    writeFileSync(t.path, Buffer.concat([Buffer.from(avcEvent(1)), bad, Buffer.from(avcEvent(2))]));
+    await t.app.start();
+    try {
+      await until(() => events(t.producer.sent).length === 2);
+      await t.app.idle();
+      const dls = t.producer.sent
+        .filter((s) => s.topic === 'avcstream.deadletter.v1')
+        .map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls).toHaveLength(1);
+      const dl = dls[0]!;
+      expect(dl.ok).toBe(true);
+      if (!dl.ok) return;
+      expect(Buffer.from(dl.value.raw, 'base64')).toEqual(bad.subarray(0, bad.length - 2));
+      expect(dl.value.rawBytes).toBe(bad.length - 2);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
   it('retries failed sends without losing or skipping the checkpoint', async () => {
     const t = setup();
     await t.app.start();

@@ -85,7 +85,8 @@ export function encodeParseError(err: ParseError, ctx: { host: string; file: Fil
       host: ctx.host,
       code: err.code ?? 'AVC_ERR_AUDIT_PARSE',
       message: err.message,
-      raw: Buffer.from(err.raw, 'utf8'),
+      // The line's bytes as written (the decoder sets them); `raw` is their UTF-8 reading.
+      raw: err.bytes ?? Buffer.from(err.raw, 'utf8'),
       source: {
         kind: 'file',
         path: ctx.file.path,
