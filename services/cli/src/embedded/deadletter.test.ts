@@ -73,6 +73,15 @@ describe('createMalformedSink', () => {
     expect(sink.stats()).toEqual({ written: 2, dropped: 0 });
   });
 
+  it('dead-letters the bytes of the line as written when the error carries them (invalid UTF-8 kept)', () => {
+    const { sink } = setup();
+    const bytes = Uint8Array.from([0x67, 0xff, 0xfe, 0x00, 0x41]);
+    sink.add([{ ...bad(1, 'g\ufffd\ufffd\u0000A'), bytes }], source);
+    const got = records(join(dir, 'deadletter.ndjson'));
+    expect(got[0]).toMatchObject({ rawBytes: 5, truncated: false });
+    expect(Buffer.from(got[0]?.raw as string, 'base64')).toEqual(Buffer.from(bytes));
+  });
+
   it('rotates past maxFileBytes (one old generation) and counts the entries it drops', () => {
     const { sink } = setup({ maxFileBytes: 1_000 });
     for (let i = 0; i < 40; i++) sink.add([bad(i)], source);

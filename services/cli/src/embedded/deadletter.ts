@@ -75,7 +75,11 @@ export function createMalformedSink(opts: MalformedSinkOptions): MalformedSink {
   const stats: MalformedSinkStats = { written: 0, dropped: 0 };
 
   function entry(e: ParseError, source: MalformedSource | null): string {
-    const raw = Buffer.from(e.raw, 'utf8');
+    // The bytes as written when the decoder kept them (invalid UTF-8 included), else the text.
+    const raw =
+      e.bytes !== undefined
+        ? Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength)
+        : Buffer.from(e.raw, 'utf8');
     const truncated = raw.length > maxRaw;
     return `${JSON.stringify({
       schema: 'avcstream.deadletter.v1',
