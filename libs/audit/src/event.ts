@@ -38,6 +38,26 @@ export function ioctlCommandOf(r: Pick<AuditRecord, 'fields'>): number | null {
   return Number.parseInt(v.slice(2), 16);
 }
 
+/**
+ * The port of a socket denial, as the kernel writes it (decimal, 0..65535): `src=` for `name_bind`,
+ * `dest=` for `name_connect`; null when the record asks for neither or the value is missing or not such a
+ * number.
+ */
+export function avcPortOf(
+  r: Pick<AuditRecord, 'fields'> & { avc?: { perms: readonly string[] } },
+): number | null {
+  const perms = r.avc?.perms;
+  if (perms === undefined) return null;
+  const v = perms.includes('name_bind')
+    ? r.fields.src
+    : perms.includes('name_connect')
+      ? r.fields.dest
+      : undefined;
+  if (v === undefined || !/^(0|[1-9][0-9]{0,4})$/.test(v)) return null;
+  const n = Number(v);
+  return n <= 65535 ? n : null;
+}
+
 /** The record as it appears in `avcstream parse` output. */
 function recordView(r: AuditRecord): object {
   return r.avc === undefined

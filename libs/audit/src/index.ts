@@ -3,7 +3,7 @@ export { parseContext } from './context.ts';
 export { escapeText } from './escape.ts';
 export type { AuditDecoder, AuditDecoderOptions, DecodeResult, DecodeStats } from './decoder.ts';
 export { createAuditDecoder, parseAuditText } from './decoder.ts';
-export { eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent } from './event.ts';
+export { avcPortOf, eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent } from './event.ts';
 export type { ParseOptions } from './parse-line.ts';
 export { PARSE_ERROR_CODES, parseLine } from './parse-line.ts';
 export type { Reassembler, ReassemblerOptions, ReassemblerStats } from './reassembler.ts';

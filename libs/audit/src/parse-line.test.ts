@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContext } from './context.ts';
-import { ioctlCommandOf } from './event.ts';
+import { avcPortOf, ioctlCommandOf } from './event.ts';
 import { parseLine } from './parse-line.ts';
 import type { AuditRecord, ParseError } from './types.ts';
 
@@ -278,6 +278,24 @@ describe('parseLine: AVC bodies', () => {
     expect(ioctlCommandOf({ fields: { ioctlcmd: '5401' } })).toBeNull();
     expect(ioctlCommandOf({ fields: { ioctlcmd: '0x12345' } })).toBeNull();
     expect(ioctlCommandOf({ fields: {} })).toBeNull();
+  });
+  it('reads the port of a name_bind (src=) or name_connect (dest=) denial (avcPortOf)', () => {
+    const bind = one(
+      'type=AVC msg=audit(1.001:2): avc:  denied  { name_bind } for  pid=1 comm="httpd" src=81 scontext=a:b:c tcontext=d:e:f tclass=tcp_socket permissive=0',
+    );
+    expect(avcPortOf(bind)).toBe(81);
+    const connect = one(
+      'type=AVC msg=audit(1.001:2): avc:  denied  { name_connect } for  pid=1 comm="httpd" dest=5432 scontext=a:b:c tcontext=d:e:f tclass=tcp_socket permissive=0',
+    );
+    expect(avcPortOf(connect)).toBe(5432);
+    const perms = (p: string[]) => ({ perms: p });
+    expect(avcPortOf({ fields: { src: '81', dest: '9' }, avc: perms(['name_connect']) })).toBe(9);
+    expect(avcPortOf({ fields: { src: '81' }, avc: perms(['name_connect']) })).toBeNull();
+    expect(avcPortOf({ fields: { src: '65536' }, avc: perms(['name_bind']) })).toBeNull();
+    expect(avcPortOf({ fields: { src: '0x51' }, avc: perms(['name_bind']) })).toBeNull();
+    expect(avcPortOf({ fields: { src: '081' }, avc: perms(['name_bind']) })).toBeNull();
+    expect(avcPortOf({ fields: { src: '81' }, avc: perms(['read']) })).toBeNull();
+    expect(avcPortOf({ fields: { src: '81' } })).toBeNull();
   });
   it('keeps the IPC key of an AVC record as the decimal the kernel wrote (it is not the audit rule key)', () => {
     // security/lsm_audit.c writes ` key=%d` for IPC objects; `1291864389` is also valid hex, but only the
