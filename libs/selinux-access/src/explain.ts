@@ -29,6 +29,7 @@ import {
   REASON_TE,
   type TeRules,
 } from './decide.ts';
+import { type CandidateCache, labelAdvice } from './relabel.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -68,6 +69,8 @@ interface StateCache {
   blast: Map<number, BlastRadius>;
   /** The state with one boolean flipped, per boolean value (read-only, so shared). */
   flips: Map<number, BoolState>;
+  /** Types suggested by label and port advice (see relabel.ts). */
+  labels: CandidateCache;
 }
 
 function flipped(policy: Policy, st: StateCache, b: number): BoolState {
@@ -209,6 +212,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
         memo: new Map(),
         blast: new Map(),
         flips: new Map(),
+        labels: new Map(),
       };
       states.set(key, st);
     }
@@ -243,7 +247,8 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     // blast radius objects it shares with the cache are frozen when cached).
     if (!memoize) return displaySafe(compute(policy, denial, st, context), escapeNames);
     const cmd = denial.ioctlcmd ?? -1;
-    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}`;
+    const port = denial.port ?? -1;
+    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}${port === -1 ? '' : `\u0000p${port}`}`;
     let e = st.memo.get(key);
     if (e === undefined) {
       e = freezeExplanation(displaySafe(compute(policy, denial, st, context), escapeNames));
@@ -414,11 +419,30 @@ function compute(
         verified: base?.verified === true,
       });
     }
-    const offered = runnableOnly(
+    // Label or port advice comes first: the allow rule stays, audit2allow-style, as the last resort.
+    const advice = labelAdvice(
+      policy,
+      st.labels,
+      s,
+      t,
+      denial.tclass,
+      clsValue,
+      requested,
+      perms,
+      denial.perms,
+      denial.port,
+      st.bs,
+    );
+    const allowFixes = runnableOnly(
       fixes,
       [s.typeName, t.typeName, denial.tclass, ...denial.perms],
       'allow rule',
     );
+    let offered = allowFixes;
+    if (advice !== null) {
+      for (const line of advice.evidence) evidence.push(line);
+      offered = [...runnableOnly(advice.fixes, advice.names, 'semanage command'), ...allowFixes];
+    }
     if (dontaudited !== 0) {
       evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
       grantingRules(evidence, policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY);

@@ -31,15 +31,20 @@ export function samplePolicy(): Policy {
  * latin1): a crafted policy built at test time, e.g. a boolean whose name holds shell metacharacters.
  */
 export function patchedSamplePolicy(from: string, to: string): Policy {
-  const bytes = readFileSync(SAMPLE_POLICY);
+  return patchedPolicy(SAMPLE_POLICY, from, to);
+}
+
+/** patchedSamplePolicy over the policy file at `path` (e.g. DEBIAN_POLICY). */
+export function patchedPolicy(path: string, from: string, to: string): Policy {
+  const bytes = readFileSync(path);
   const f = Buffer.from(from, 'latin1');
   const t = Buffer.from(to, 'latin1');
-  if (f.length !== t.length) throw new Error('patchedSamplePolicy: the names must have the same length');
+  if (f.length !== t.length) throw new Error('patchedPolicy: the names must have the same length');
   let n = 0;
   for (let i = bytes.indexOf(f); i >= 0; i = bytes.indexOf(f, i + f.length)) {
     t.copy(bytes, i);
     n++;
   }
-  if (n === 0) throw new Error(`patchedSamplePolicy: ${from} is not in the sample policy`);
+  if (n === 0) throw new Error(`patchedPolicy: ${from} is not in ${path}`);
   return readPolicy(new Uint8Array(bytes));
 }

@@ -24,6 +24,11 @@ export interface Denial {
    * the kernel applies and audit2why ignores.
    */
   ioctlcmd?: number | null;
+  /**
+   * The port of a `name_bind` (`src=`) or `name_connect` (`dest=`) socket denial (an integer 0..65535),
+   * written into the `semanage port` fix; anything else counts as unknown (the fix then holds `<port>`).
+   */
+  port?: number | null;
 }
 
 export interface BlastRadius {

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { createExplainer } from './explain.ts';
+import { DEBIAN_POLICY, debianPolicy, patchedPolicy, runDebian } from './test-policies.ts';
+import type { Explanation, Fix } from './types.ts';
+
+const kinds = (e: Explanation) => e.fixes.map((f) => f.kind);
+const texts = (fixes: readonly Fix[]) => fixes.map((f) => f.text);
+
+describe.runIf(runDebian)('label and port advice (Debian reference policy)', { timeout: 120_000 }, () => {
+  const policy = debianPolicy();
+  const explainer = createExplainer(policy);
+  const bind = {
+    scontext: 'system_u:system_r:httpd_t:s0',
+    tcontext: 'system_u:object_r:reserved_port_t:s0',
+    tclass: 'tcp_socket',
+    perms: ['name_bind'],
+  };
+
+  it('offers semanage port for the port types the domain may bind, before the allow rule', () => {
+    const e = explainer.explain({ ...bind, port: 81 });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(e.fixes).toEqual([
+      { kind: 'semanage', text: 'semanage port -a -t http_cache_port_t -p tcp 81', verified: true },
+      { kind: 'semanage', text: 'semanage port -a -t http_port_t -p tcp 81', verified: true },
+      { kind: 'allow', text: 'allow httpd_t reserved_port_t:tcp_socket name_bind;', verified: true },
+    ]);
+    const line = e.evidence.find((l) => l.includes('semanage port'));
+    expect(line).toContain('http_cache_port_t, http_port_t');
+    expect(line).toContain('usually the right fix');
+    expect(line).toContain('generic port type');
+  });
+
+  it('writes a <port> placeholder, unverified, when the port is unknown or invalid', () => {
+    for (const port of [undefined, null, 70000, -1, 8.5]) {
+      const e = explainer.explain({ ...bind, port });
+      expect(e.fixes[1]).toEqual({
+        kind: 'semanage',
+        text: 'semanage port -a -t http_port_t -p tcp <port>',
+        verified: false,
+      });
+      expect(e.evidence.some((l) => l.includes('<port>'))).toBe(true);
+    }
+  });
+
+  it('keys its memo on the port only when it is set', () => {
+    const a = explainer.explain({ ...bind, port: 81 });
+    const b = explainer.explain({ ...bind, port: 8081 });
+    expect(texts(a.fixes)[0]).toMatch(/ 81$/);
+    expect(texts(b.fixes)[0]).toMatch(/ 8081$/);
+    expect(explainer.explain(bind)).toBe(explainer.explain({ ...bind, port: null }));
+  });
+
+  it('uses the protocol of the socket class and caps the list with a count of the others', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:named_t:s0',
+      tcontext: 'system_u:object_r:reserved_port_t:s0',
+      tclass: 'udp_socket',
+      perms: ['name_bind'],
+      port: 99,
+    });
+    expect(['TE_MISSING', 'DONTAUDIT']).toContain(e.verdict);
+    const ports = e.fixes.filter((f) => f.kind === 'semanage');
+    expect(ports.length).toBeGreaterThan(0);
+    expect(ports.length).toBeLessThanOrEqual(3);
+    for (const f of ports) expect(f.text).toMatch(/^semanage port -a -t \w+ -p udp 99$/);
+    expect(kinds(e).at(-1)).toBe('allow');
+  });
+
+  it('gives no port advice for other permissions or non-socket classes', () => {
+    const e = explainer.explain({ ...bind, perms: ['node_bind'], port: 81 });
+    expect(kinds(e)).not.toContain('semanage');
+  });
+
+  it('offers semanage fcontext and restorecon for a generic file label, types of the domain first', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:default_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    const fc = e.fixes.filter((f) => f.kind === 'semanage');
+    expect(fc.length).toBe(3);
+    for (const f of fc) {
+      expect(f.text).toMatch(/^semanage fcontext -a -t httpd_\w+ '<path>'$/);
+      expect(f.verified).toBe(true);
+    }
+    expect(kinds(e)).toEqual(['semanage', 'semanage', 'semanage', 'restorecon', 'allow']);
+    expect(e.fixes[3]).toEqual({ kind: 'restorecon', text: "restorecon -v '<path>'", verified: true });
+    const line = e.evidence.find((l) => l.includes('generic'));
+    expect(line).toContain('default_t');
+    expect(line).toMatch(/and \d+ other/);
+    // Each candidate is one the policy lets httpd_t read.
+    for (const f of fc) {
+      const type = f.text.split(' ')[4] as string;
+      const v = explainer.explain({
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: `system_u:object_r:${type}:s0`,
+        tclass: 'file',
+        perms: ['read'],
+      });
+      expect(v.verdict).toBe('ALLOWED');
+    }
+  });
+
+  it('says so when no file type allows the access (samba_share: smbd_t dir append)', () => {
+    const e = explainer.explain({
+      scontext: 'root:system_r:smbd_t:s0',
+      tcontext: 'root:object_r:default_t:s0',
+      tclass: 'dir',
+      perms: ['append'],
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(kinds(e)).toEqual(['allow']);
+    expect(
+      e.evidence.some((l) => l.includes('default_t is a generic label') && l.includes('no file type')),
+    ).toBe(true);
+  });
+
+  it('gives no label advice on a type that is not generic', () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:smbd_t:s0',
+      tcontext: 'system_u:object_r:ssh_home_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    expect(kinds(e)).not.toContain('restorecon');
+    expect(kinds(e)).not.toContain('semanage');
+  });
+
+  it('never offers a semanage command naming a type that is not an identifier', () => {
+    const evil = 'http;id\n__t';
+    const crafted = createExplainer(patchedPolicy(DEBIAN_POLICY, 'http_port_t', evil));
+    const e = crafted.explain({ ...bind, port: 81 });
+    expect(e.fixes.some((f) => f.kind === 'semanage')).toBe(false);
+    expect(e.fixes.some((f) => f.kind === 'note' && f.text.includes('not a valid policy identifier'))).toBe(
+      true,
+    );
+    expect(kinds(e).at(-1)).toBe('allow');
+    for (const line of e.evidence) expect(line).not.toContain('\n');
+  });
+});

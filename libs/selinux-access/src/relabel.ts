@@ -1,0 +1,237 @@
+// Label and port advice (setroubleshoot's bind_ports / connect_ports and restorecon / public_content
+// plugins): when a TE denial hits a port type or a generic file label, the object's label is usually the
+// problem, not the policy. Each suggested type is checked with the engine's own decision first.
+import type { Policy } from '@avcstream/selinux-policy';
+import type { Context } from './context.ts';
+import { type BoolState, decide } from './decide.ts';
+import type { Fix } from './types.ts';
+
+/**
+ * Generic file types: the type of an object nobody labelled for its use (no file_contexts entry, a new
+ * directory under `/`, a file created in a shared directory). A denial on one of them is usually fixed by
+ * labelling the object with a type of its service. Only those the policy defines are used.
+ */
+export const GENERIC_FILE_TYPES: readonly string[] = [
+  'default_t',
+  'unlabeled_t',
+  'file_t',
+  'var_t',
+  'etc_t',
+  'usr_t',
+  'tmp_t',
+  'home_root_t',
+  'user_home_t',
+  'user_home_dir_t',
+  'admin_home_t',
+];
+
+/** refpolicy's corenetwork port types that name no service: never suggested, and called generic. */
+const GENERIC_PORT_TYPES: ReadonlySet<string> = new Set([
+  'port_t',
+  'reserved_port_t',
+  'unreserved_port_t',
+  'hi_reserved_port_t',
+  'ephemeral_port_t',
+]);
+
+const GENERIC_FILE_SET: ReadonlySet<string> = new Set(GENERIC_FILE_TYPES);
+
+/** Classes whose objects are labelled by file_contexts. */
+const FILE_CLASSES: ReadonlySet<string> = new Set([
+  'file',
+  'dir',
+  'lnk_file',
+  'chr_file',
+  'blk_file',
+  'sock_file',
+  'fifo_file',
+]);
+
+/** Socket classes with ports, and `semanage port -p`'s name of their protocol. */
+const PORT_PROTOCOLS: ReadonlyMap<string, string> = new Map([
+  ['tcp_socket', 'tcp'],
+  ['udp_socket', 'udp'],
+  ['sctp_socket', 'sctp'],
+  ['dccp_socket', 'dccp'],
+]);
+
+/** Suggested types listed and turned into commands, at most; the evidence counts the others. */
+export const MAX_LABEL_CANDIDATES = 3;
+
+/** Placeholders written in commands: the record's path is attacker-controlled and never pasted in. */
+export const PATH_PLACEHOLDER = "'<path>'";
+export const PORT_PLACEHOLDER = '<port>';
+
+export interface LabelAdvice {
+  /** Evidence lines (one, or two with an unknown port). */
+  evidence: string[];
+  /** Commands before the allow rule (empty when no type of the policy allows the access). */
+  fixes: Fix[];
+  /** The type names the commands are built from (for the identifier check). */
+  names: string[];
+}
+
+/** Whether the denial is one label or port advice applies to (cheap: class and permission names). */
+export function wantsLabelAdvice(tclass: string, perms: readonly string[]): boolean {
+  if (FILE_CLASSES.has(tclass)) return true;
+  return PORT_PROTOCOLS.has(tclass) && (perms.includes('name_bind') || perms.includes('name_connect'));
+}
+
+/** The value of attribute `name`, or 0 when the policy has no such attribute. */
+function attributeValue(policy: Policy, name: string): number {
+  const v = policy.typeByName.get(name);
+  return v !== undefined && policy.types[v - 1]?.isAttribute === true ? v : 0;
+}
+
+/** The prefix of a type name before its first '_' (the whole name without one). */
+function prefixOf(name: string): string {
+  const u = name.indexOf('_');
+  return u < 0 ? name : name.slice(0, u);
+}
+
+/**
+ * The non-attribute members of attribute `attr` (other than the target's type and `skip`) on which the
+ * source is allowed every requested permission under the boolean state (TE, constraints, RBAC, bounds), in
+ * order: names sharing the source domain's prefix first (httpd_t: httpd_*), then by name.
+ */
+function allowedMembers(
+  policy: Policy,
+  attr: number,
+  s: Context,
+  t: Context,
+  cls: number,
+  requested: number,
+  bs: BoolState,
+  skip: ReadonlySet<string>,
+): string[] {
+  const members = policy.attrMembers[attr];
+  if (members === undefined) return [];
+  const out: string[] = [];
+  for (let k = 0; k < members.length; k++) {
+    const v = members[k] as number;
+    if (v === t.type) continue;
+    const datum = policy.types[v - 1];
+    if (datum === undefined || datum.isAttribute || skip.has(datum.name)) continue;
+    // No TE cache: a scan over every member would evict the explainer's hot triples.
+    const d = decide(policy, s, { ...t, type: v, typeName: datum.name }, cls, requested, bs);
+    if (d.reasons === 0) out.push(datum.name);
+  }
+  const prefix = prefixOf(s.typeName);
+  const mine = (n: string) => (prefixOf(n) === prefix ? 0 : 1);
+  out.sort((a, b) => mine(a) - mine(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return out;
+}
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_LABEL_CANDIDATES).join(', ');
+  const others = names.length - MAX_LABEL_CANDIDATES;
+  return others > 0 ? `${shown} and ${others} other${others === 1 ? '' : 's'}` : shown;
+}
+
+/** A cache of candidate lists, bounded (per boolean state: the caller keeps one per state). */
+export type CandidateCache = Map<string, string[]>;
+const MAX_CACHED = 4096;
+
+function candidates(
+  cache: CandidateCache,
+  policy: Policy,
+  attr: number,
+  s: Context,
+  t: Context,
+  cls: number,
+  requested: number,
+  bs: BoolState,
+  skip: ReadonlySet<string>,
+): string[] {
+  // Everything the decisions read but the target's type: the source context, the target's user, role
+  // and level (constraints), the class and the requested vector.
+  const key = `${attr}\u0000${s.userName}:${s.roleName}:${s.typeName}:${s.mls}\u0000${t.userName}:${t.roleName}:${t.mls}\u0000${t.type}\u0000${cls}\u0000${requested}`;
+  let r = cache.get(key);
+  if (r === undefined) {
+    r = allowedMembers(policy, attr, s, t, cls, requested, bs, skip);
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, r);
+  }
+  return r;
+}
+
+/**
+ * Label or port advice for a TE denial of (s, t, class), or null when none applies: a socket denial of
+ * name_bind / name_connect on a member of `port_type`, or a file-like denial on a generic file type.
+ * `perms` is the requested permissions as written in rules, `port` the record's port (validated here).
+ */
+export function labelAdvice(
+  policy: Policy,
+  cache: CandidateCache,
+  s: Context,
+  t: Context,
+  tclass: string,
+  cls: number,
+  requested: number,
+  perms: string,
+  permNames: readonly string[],
+  port: number | null | undefined,
+  bs: BoolState,
+): LabelAdvice | null {
+  const proto = PORT_PROTOCOLS.get(tclass);
+  if (proto !== undefined) {
+    if (!permNames.includes('name_bind') && !permNames.includes('name_connect')) return null;
+    const attr = attributeValue(policy, 'port_type');
+    if (attr === 0 || !(policy.attrMembers[attr]?.includes(t.type) ?? false)) return null;
+    const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_PORT_TYPES);
+    const known = port !== undefined && port !== null && Number.isInteger(port) && port >= 0 && port <= 65535;
+    const shown = known ? String(port) : PORT_PLACEHOLDER;
+    const generic = GENERIC_PORT_TYPES.has(t.typeName);
+    const evidence: string[] = [];
+    if (found.length === 0) {
+      evidence.push(
+        `Port ${shown}/${proto} has the type ${t.typeName}; no port type in this policy allows ${s.typeName} ${perms}, so no semanage port command is offered.`,
+      );
+      return { evidence, fixes: [], names: [] };
+    }
+    evidence.push(
+      `Port ${shown}/${proto} has the type ${t.typeName}${generic ? ', a generic port type' : ''}; ${s.typeName} is allowed ${perms} on ports of type ${listed(found)}. ` +
+        `Labelling the port with one of them (semanage port) is usually the right fix rather than allowing ${s.typeName} on ${t.typeName}` +
+        `${generic ? '' : ` (relabelling moves the port away from what uses ${t.typeName}; if semanage says it is already defined, use -m instead of -a)`}.`,
+    );
+    if (!known) evidence.push(`The record's port is not known: replace ${PORT_PLACEHOLDER} with it.`);
+    const chosen = found.slice(0, MAX_LABEL_CANDIDATES);
+    return {
+      evidence,
+      fixes: chosen.map((name) => ({
+        kind: 'semanage',
+        text: `semanage port -a -t ${name} -p ${proto} ${shown}`,
+        verified: known,
+      })),
+      names: chosen,
+    };
+  }
+  if (!FILE_CLASSES.has(tclass) || !GENERIC_FILE_SET.has(t.typeName)) return null;
+  const attr = attributeValue(policy, 'file_type');
+  if (attr === 0) return null;
+  const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_FILE_SET);
+  if (found.length === 0) {
+    return {
+      evidence: [
+        `${t.typeName} is a generic label, but no file type in this policy allows ${s.typeName} ${tclass} ${perms}, so no relabelling is offered.`,
+      ],
+      fixes: [],
+      names: [],
+    };
+  }
+  const chosen = found.slice(0, MAX_LABEL_CANDIDATES);
+  const fixes: Fix[] = chosen.map((name) => ({
+    kind: 'semanage',
+    text: `semanage fcontext -a -t ${name} ${PATH_PLACEHOLDER}`,
+    verified: true,
+  }));
+  fixes.push({ kind: 'restorecon', text: `restorecon -v ${PATH_PLACEHOLDER}`, verified: true });
+  return {
+    evidence: [
+      `${t.typeName} is a generic label: the object was probably never labelled for its use. ${s.typeName} is allowed ${tclass} ${perms} on ${listed(found)}. ` +
+        `Labelling the object with one of them (semanage fcontext for its path, then restorecon) is usually the right fix rather than allowing ${s.typeName} on ${t.typeName}.`,
+    ],
+    fixes,
+    names: chosen,
+  };
+}
