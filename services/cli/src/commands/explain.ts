@@ -3,7 +3,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type AuditRecord, escapeText, ioctlCommandOf, parseLine } from '@avcstream/audit';
+import { type AuditRecord, avcPortOf, escapeText, ioctlCommandOf, parseLine } from '@avcstream/audit';
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
@@ -105,13 +105,19 @@ export function explanationText(e: Explanation): string {
   const notes = e.fixes.filter((f) => f.kind === 'note');
   if (runnable.length > 0) {
     s += '\n';
+    const first = runnable[0]?.kind;
     ev(
       e.verdict === 'BOOLEAN'
         ? 'Allow access by executing:'
-        : 'You can use audit2allow to generate a loadable module:',
+        : first === 'semanage' || first === 'restorecon'
+          ? 'Label the object or port with one of the semanage commands, or as a last resort use audit2allow:'
+          : 'You can use audit2allow to generate a loadable module:',
     );
-    for (const f of runnable)
-      ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : '   (not sufficient alone)'}`);
+    for (const f of runnable) {
+      const relabel = f.kind === 'semanage' || f.kind === 'restorecon';
+      const unverified = relabel ? '   (unverified)' : '   (not sufficient alone)';
+      ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : unverified}`);
+    }
   }
   for (const n of notes) {
     s += '\n';
@@ -436,7 +442,38 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   }
   if (o[O_S] === -1 || o[O_T] === -1 || o[O_C] === -1) return false;
   if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
+  // One length test for ordinary lines: a socket class name is 10 or 11 bytes long.
+  const cl = (o[O_C_END] as number) - (o[O_C] as number);
+  if ((cl === 10 || cl === 11) && portDenial(b, o)) return false;
   return true;
+}
+
+const A_SOCKET_CLASSES = ['tcp_socket', 'udp_socket', 'sctp_socket', 'dccp_socket'].map((c) =>
+  Buffer.from(c),
+);
+const A_NAME_BIND = Buffer.from('name_bind');
+const A_NAME_CONNECT = Buffer.from('name_connect');
+
+/**
+ * Whether the record whose offsets are in `o` is a name_bind / name_connect denial on a socket class with
+ * ports: its fixes hold the record's port (`src=` / `dest=`), which the byte cache's key does not, so the
+ * full parser takes it.
+ */
+function portDenial(b: Uint8Array, o: Int32Array): boolean {
+  const c0 = o[O_C] as number;
+  const c1 = o[O_C_END] as number;
+  let socket = false;
+  for (const w of A_SOCKET_CLASSES) if (w.length === c1 - c0 && bytesAt(b, c0, c1, w)) socket = true;
+  if (!socket) return false;
+  const p0 = o[O_PERMS] as number;
+  const p1 = o[O_PERMS_END] as number;
+  for (const w of [A_NAME_BIND, A_NAME_CONNECT]) {
+    for (let at = wordIn(b, w, p0, p1); at >= 0; at = wordIn(b, w, at + 1, p1)) {
+      const end = at + w.length;
+      if ((at === p0 || b[at - 1] === 32) && (end === p1 || b[end] === 32)) return true;
+    }
+  }
+  return false;
 }
 
 const NAME_SLOTS = 256;
@@ -863,6 +900,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     perms: string[];
     permissive: boolean | null;
     ioctlcmd?: number | null;
+    port?: number | null;
   }): string => {
     const e = explainer.explain({
       scontext: a.scontext,
@@ -871,6 +909,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       perms: a.perms,
       permissive: a.permissive,
       ioctlcmd: a.ioctlcmd ?? null,
+      port: a.port ?? null,
     });
     return format === 'ndjson' ? bodyJson(a, e) : explanationText(e);
   };
@@ -919,11 +958,12 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       perms: string[];
       permissive: boolean | null;
       ioctlcmd: number | null;
+      port: number | null;
     },
     raw: string,
   ) => {
     totals.denials++;
-    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}${a.ioctlcmd === null ? '' : ` ioctlcmd=${a.ioctlcmd}`}`;
+    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}${a.ioctlcmd === null ? '' : ` ioctlcmd=${a.ioctlcmd}`}${a.port === null ? '' : ` port=${a.port}`}`;
     let byTarget = rendered.get(a.scontext);
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
@@ -964,6 +1004,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
         perms: avc.perms,
         permissive: avc.permissive,
         ioctlcmd: ioctlCommandOf(r),
+        port: avcPortOf(r),
       },
       raw,
     );
