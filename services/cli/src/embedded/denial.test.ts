@@ -26,6 +26,14 @@ describe('denialsOf', () => {
       path: '/etc/shadow',
     });
     expect(d.avc.perms).toEqual(['read', 'write']);
+    expect(d.port).toBeNull();
     expect(events.map((e) => eventKey(e, 'local'))).toEqual(['h1|1700000000.1|42', 'local|1700000001|43']);
+  });
+
+  it('carries the port of a name_bind denial (src=)', () => {
+    const { events } = parseAuditText(
+      'type=AVC msg=audit(1165963069.244:851): avc:  denied  { name_bind } for  pid=21134 comm="httpd" src=81 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:reserved_port_t:s0 tclass=tcp_socket\n',
+    );
+    expect(events.flatMap((e) => denialsOf(e, 'local')).map((d) => d.port)).toEqual([81]);
   });
 });

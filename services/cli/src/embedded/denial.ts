@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditRecord } from '@avcstream/audit';
+import { type AuditEvent, type AuditRecord, avcPortOf } from '@avcstream/audit';
 import type { DenialContext } from '@avcstream/alerts';
 
 function num(v: string | undefined): number | null {
@@ -35,9 +35,15 @@ export function eventKey(event: AuditEvent, defaultHost: string): string {
   return `${event.node ?? defaultHost}|${event.epoch}|${event.serial}`;
 }
 
+/** A denial with the facts an alert carries, and the port of a name_bind / name_connect for the explainer. */
+export interface EmbeddedDenial extends DenialContext {
+  /** `src=` of a name_bind, `dest=` of a name_connect denial (`avcPortOf`), else null. */
+  port: number | null;
+}
+
 /** Every denied AVC / USER_AVC of an event, with the facts an alert carries. */
-export function denialsOf(event: AuditEvent, defaultHost: string): DenialContext[] {
-  const out: DenialContext[] = [];
+export function denialsOf(event: AuditEvent, defaultHost: string): EmbeddedDenial[] {
+  const out: EmbeddedDenial[] = [];
   let syscall: AuditRecord | undefined;
   for (const r of event.records) if (r.type === 'SYSCALL') syscall = r;
   for (const r of event.records) {
@@ -51,6 +57,7 @@ export function denialsOf(event: AuditEvent, defaultHost: string): DenialContext
       comm: nonEmpty(r.fields.comm) ?? nonEmpty(syscall?.fields.comm),
       exe: nonEmpty(r.fields.exe) ?? nonEmpty(syscall?.fields.exe),
       path: pathOf(r, event),
+      port: avcPortOf(r),
     });
   }
   return out;

@@ -249,6 +249,7 @@ export function createEngine(opts: EngineOptions): Engine {
             tclass: d.avc.tclass,
             perms: d.avc.perms,
             permissive: d.avc.permissive,
+            port: d.port,
           }) ?? null;
         const emitted = await alerter.process(d, ex);
         if (emitted.length > 0) hooks.onAlerts?.(emitted);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PolicyTooLargeError } from '../policy-file.ts';
 import { loadExplainer } from './explain.ts';
@@ -34,5 +35,22 @@ describe('loadExplainer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+const DEBIAN = '/etc/selinux/default/policy/policy.33';
+describe.runIf(existsSync(DEBIAN) || Boolean(process.env.CI))('loadExplainer on the Debian policy', () => {
+  it('passes the port to the explainer and keys its cache on it', () => {
+    const loaded = loadExplainer(DEBIAN, null);
+    const bind = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:reserved_port_t:s0',
+      tclass: 'tcp_socket',
+      perms: ['name_bind'],
+    };
+    const first = (port: number | null) => loaded.explain({ ...bind, port })?.fixes[0]?.text;
+    expect(first(81)).toBe('semanage port -a -t http_cache_port_t -p tcp 81');
+    expect(first(8081)).toBe('semanage port -a -t http_cache_port_t -p tcp 8081');
+    expect(first(null)).toBe('semanage port -a -t http_cache_port_t -p tcp <port>');
   });
 });

@@ -9,6 +9,8 @@ export interface DenialKey {
   tclass: string;
   perms: string[];
   permissive?: boolean | null;
+  /** The port of a name_bind / name_connect denial (`Denial.port`), or null. */
+  port?: number | null;
 }
 
 export type ExplainFn = (d: DenialKey) => ExplanationLike | null;
@@ -41,7 +43,7 @@ export function loadExplainer(
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
   const cache = new Map<string, ExplanationLike | null>();
   const explain: ExplainFn = (d) => {
-    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}`;
+    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}\u0000${d.port ?? ''}`;
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key)) return hit ?? null;
     let ex: ExplanationLike | null;
@@ -52,6 +54,7 @@ export function loadExplainer(
         tclass: d.tclass,
         perms: d.perms,
         permissive: d.permissive ?? null,
+        port: d.port ?? null,
       });
     } catch {
       ex = null;
