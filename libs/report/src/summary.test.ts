@@ -198,6 +198,7 @@ describe('deny listing', () => {
         permissive: false,
         // The record has no ioctlcmd= (an ioctl denial's command is checked against allowxperm rules).
         ioctlcmd: null,
+        port: null,
       },
     ]);
     const s = b.build();

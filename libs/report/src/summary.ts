@@ -1,4 +1,4 @@
-import { ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
+import { avcPortOf, ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
 import type {
   AllowRow,
   EventLike as AuditEvent,
@@ -293,6 +293,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             perms,
             permissive: avc.permissive,
             ioctlcmd: ioctlCommandOf(record),
+            port: avcPortOf(record),
           });
           if (e != null) {
             explanation = {

@@ -232,6 +232,8 @@ export interface DenialInput {
   permissive?: boolean | null;
   /** The record's `ioctlcmd` (checked against allowxperm rules), or null. */
   ioctlcmd?: number | null;
+  /** The port of a name_bind (`src=`) / name_connect (`dest=`) denial, or null (`Denial.port`). */
+  port?: number | null;
 }
 
 /** Structurally compatible with `Explanation` of @avcstream/selinux-access. */

@@ -126,6 +126,25 @@ describe('toEcs on the bundled sample', () => {
     expect(hostile?.doc.process.working_directory).toBe('/srv/www/<svg/onload=alert(document.domain)>');
   });
 
+  it('replays a name_bind / name_connect denial with its port (src= / dest=)', () => {
+    const asked: Array<{ perms: string[]; port?: number | null }> = [];
+    for (const msg of messages())
+      toEcs(
+        msg,
+        { partition: 0, offset: '0' },
+        new Date(0),
+        (d) => {
+          asked.push(d);
+          return { explanation: null, error: 'x' };
+        },
+        () => 'b'.repeat(32),
+      );
+    const ports = asked.filter((d) => d.perms.includes('name_bind') || d.perms.includes('name_connect'));
+    expect(ports.map((d) => d.port)).toContain(4460);
+    expect(ports.map((d) => d.port)).toContain(5432);
+    expect(asked.find((d) => d.perms.includes('read'))?.port).toBeNull();
+  });
+
   it('without a policy the denial is still indexed, with verdict null and the reason', () => {
     const msg = messages().find((m) => m.event.records.some((r) => r.avc?.decision === 'denied'))!;
     const docs = toEcs(

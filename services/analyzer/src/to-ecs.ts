@@ -1,5 +1,5 @@
 // Pure: one validated events.v1 message (+ replayed decisions) -> ECS documents with deterministic ids.
-import { type AuditRecord, ioctlCommandOf, type SecurityContext } from '@avcstream/audit';
+import { type AuditRecord, avcPortOf, ioctlCommandOf, type SecurityContext } from '@avcstream/audit';
 import {
   BOUNDS,
   type DecisionDoc,
@@ -232,6 +232,7 @@ export function toEcs(
         perms: avc.perms,
         permissive: avc.permissive,
         ioctlcmd: ioctlCommandOf(r),
+        port: avcPortOf(r),
       };
       const rep = replay(denial);
       const path = pathOf(r, facts);

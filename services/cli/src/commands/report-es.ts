@@ -1,7 +1,7 @@
 // `avcstream report --es`: the summary from the analyzer's Elasticsearch indices (see @avcstream/contracts
 // indexNames). Denials, the large index, are summarised by aggregations in Elasticsearch; the SELinux events
 // index (MAC_*, granted AVCs) is small and listed row by row; views page through the matching documents.
-import { ioctlCommandOf } from '@avcstream/audit';
+import { avcPortOf, ioctlCommandOf } from '@avcstream/audit';
 import type { EsClient } from '@avcstream/elasticsearch';
 import {
   createSummaryBuilder,
@@ -284,6 +284,7 @@ async function addDenials(
         perms: avc.perms,
         permissive: avc.permissive,
         ioctlcmd: ioctlCommandOf(rec),
+        port: avcPortOf(rec),
       });
       groups.push({
         key: b.key.sig,
