@@ -66,6 +66,18 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     expect(kinds(e).at(-1)).toBe('allow');
   });
 
+  it('says nothing about a service port type when no port type allows the access', () => {
+    const e = explainer.explain({
+      scontext: 'user_u:user_r:user_ssh_agent_t:s0',
+      tcontext: 'system_u:object_r:distccd_port_t:s0-s0:c0.c1023',
+      tclass: 'udp_socket',
+      perms: ['name_bind'],
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(e.evidence.some((l) => l.includes('semanage'))).toBe(false);
+    expect(kinds(e)).toEqual(['allow']);
+  });
+
   it('gives no port advice for other permissions or non-socket classes', () => {
     const e = explainer.explain({ ...bind, perms: ['node_bind'], port: 81 });
     expect(kinds(e)).not.toContain('semanage');

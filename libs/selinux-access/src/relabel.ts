@@ -179,11 +179,13 @@ export function labelAdvice(
     const attr = attributeValue(policy, 'port_type');
     if (attr === 0 || !(policy.attrMembers[attr]?.includes(t.type) ?? false)) return null;
     const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_PORT_TYPES);
+    const generic = GENERIC_PORT_TYPES.has(t.typeName);
     const known = port !== undefined && port !== null && Number.isInteger(port) && port >= 0 && port <= 65535;
     const shown = known ? String(port) : PORT_PLACEHOLDER;
-    const generic = GENERIC_PORT_TYPES.has(t.typeName);
     const evidence: string[] = [];
     if (found.length === 0) {
+      // A service's own port type with nothing to relabel to: the allow rule (or the label) is the question.
+      if (!generic) return null;
       evidence.push(
         `Port ${shown}/${proto} has the type ${t.typeName}; no port type in this policy allows ${s.typeName} ${perms}, so no semanage port command is offered.`,
       );
