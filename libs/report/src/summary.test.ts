@@ -211,6 +211,21 @@ describe('deny listing', () => {
     });
   });
 
+  it('takes the verdict from a later message when the first one of the group has none', () => {
+    // report --es: each document carries its own decision; the first may have none (policy not available).
+    const answers: Array<ExplanationLike | null> = [
+      null,
+      { verdict: 'TE_MISSING', booleans: [], fixes: [] },
+      { verdict: 'BOOLEAN', booleans: [], fixes: [] },
+    ];
+    const b = createSummaryBuilder();
+    for (const [i, answer] of answers.entries()) b.add(event(T0 + i, [avcRecord()]), () => answer);
+    const s = b.build();
+    expect(s.denyListing[0]!.count).toBe(3);
+    // The first verdict found is kept: later documents do not overwrite it.
+    expect(s.denyListing[0]!.explanation).toEqual({ verdict: 'TE_MISSING', booleans: [], fixes: [] });
+  });
+
   it('survives an explainer that throws', () => {
     const s = buildSummary([event(T0, [avcRecord()])], {
       explain: () => {

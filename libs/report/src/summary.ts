@@ -183,6 +183,38 @@ function groupKey(decision: SignatureGroup['decision'], s: Signature): string {
   return `${decision}\u0000${s.sourceType}\u0000${s.targetType}\u0000${s.class}\u0000${s.perms.join(' ')}`;
 }
 
+/** The explainer's answer for one denied AVC as a group explanation; null when it has none or throws. */
+function explanationOf(
+  explain: ExplainLookup,
+  avc: AvcInfo,
+  perms: string[],
+  record: AuditRecord,
+): GroupExplanation | null {
+  try {
+    const e = explain({
+      scontext: avc.scontext.raw,
+      tcontext: avc.tcontext.raw,
+      tclass: avc.tclass,
+      perms,
+      permissive: avc.permissive,
+      ioctlcmd: ioctlCommandOf(record),
+      port: avcPortOf(record),
+    });
+    if (e == null) return null;
+    return {
+      verdict: e.verdict,
+      fixes: e.fixes.map((f) => ({ kind: f.kind, text: f.text, verified: f.verified })),
+      booleans: e.booleans.map((b) =>
+        b.blastRadius === undefined
+          ? { name: b.name, current: b.current }
+          : { name: b.name, current: b.current, blastRadius: { ...b.blastRadius } },
+      ),
+    };
+  } catch {
+    return null;
+  }
+}
+
 export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuilder {
   const limits: SummaryLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const defaultHost = options.defaultHost ?? 'localhost';
@@ -283,33 +315,6 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         table.dropped++;
         return false;
       }
-      let explanation: GroupExplanation | null = null;
-      if (explain !== undefined && avc.decision === 'denied') {
-        try {
-          const e = explain({
-            scontext: avc.scontext.raw,
-            tcontext: avc.tcontext.raw,
-            tclass: avc.tclass,
-            perms,
-            permissive: avc.permissive,
-            ioctlcmd: ioctlCommandOf(record),
-            port: avcPortOf(record),
-          });
-          if (e != null) {
-            explanation = {
-              verdict: e.verdict,
-              fixes: e.fixes.map((f) => ({ kind: f.kind, text: f.text, verified: f.verified })),
-              booleans: e.booleans.map((b) =>
-                b.blastRadius === undefined
-                  ? { name: b.name, current: b.current }
-                  : { name: b.name, current: b.current, blastRadius: { ...b.blastRadius } },
-              ),
-            };
-          }
-        } catch {
-          explanation = null;
-        }
-      }
       state = {
         firstEpoch: event.epoch,
         lastEpoch: event.epoch,
@@ -332,12 +337,17 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
           pathSample: null,
           permissive: false,
           samplesDropped: 0,
-          explanation,
+          explanation: null,
         },
       };
       table.map.set(key, state);
     }
     const g = state.group;
+    // Until one is found: a group's first message may have no verdict (report --es: a document whose policy
+    // was not available) while a later one has it. The first verdict found is kept.
+    if (g.explanation === null && explain !== undefined && avc.decision === 'denied') {
+      g.explanation = explanationOf(explain, avc, perms, record);
+    }
     g.count++;
     if (event.epoch < state.firstEpoch) {
       state.firstEpoch = event.epoch;
