@@ -165,6 +165,9 @@ describe('createAuditDecoder', () => {
     const long = Buffer.concat([Buffer.alloc(5000, 0xe9), Buffer.from('\n')]);
     const e = d.write(long).errors[0]!;
     expect(Buffer.from(e.bytes!)).toEqual(long.subarray(0, 4096));
+    // ... and says how long the whole line was (dead letters report it, with truncated: true).
+    expect(e.lineBytes).toBe(5000);
+    expect(e.message).toContain('5000 bytes');
   });
 
   it('counts AVC / USER_AVC records whose decision body did not parse in malformedRecords, in every mode', () => {
@@ -384,7 +387,13 @@ describe('createAuditDecoder', () => {
     const bytes = Buffer.from(text);
     const whole = decodeAllWith(bytes, [bytes.length]);
     expect(whole.errors).toHaveLength(1);
-    expect(whole.errors[0]).toMatchObject({ code: 'AVC_ERR_AUDIT_LINE_TOO_LONG', line: 1, offset: 0 });
+    expect(whole.errors[0]).toMatchObject({
+      code: 'AVC_ERR_AUDIT_LINE_TOO_LONG',
+      line: 1,
+      offset: 0,
+      // The whole line's length, whichever chunking (the error keeps only its first bytes).
+      lineBytes: Buffer.byteLength(long),
+    });
     expect(whole.serials).toEqual([4]);
     for (const step of [7, 100, 1000, 3000]) {
       const cuts: number[] = [];

@@ -92,12 +92,15 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   /** Over-long line being skipped: its first bytes, or null. */
   let skipHead: Buffer | null = null;
   let skipStart = 0;
+  /** Bytes of the over-long line seen so far. */
+  let skipLength = 0;
   let lineNo = 0;
   const st = { lines: 0, records: 0, malformed: 0, malformedRecords: 0 };
   /** The records of the line being handled (one reused array, not one per line). */
   const recs: LineRecords = { items: [], count: 0 };
 
-  function tooLong(head: Buffer, offset: number, errors: ParseError[]): void {
+  /** An over-long line of `length` bytes (up to its LF) starting at `offset`; `head`: its first bytes. */
+  function tooLong(head: Buffer, length: number, offset: number, errors: ParseError[]): void {
     lineNo++;
     st.lines++;
     st.malformed++;
@@ -105,9 +108,10 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       kind: 'parse-error',
       code: PARSE_ERROR_CODES.lineTooLong,
       line: lineNo,
-      message: `line longer than ${maxLineBytes} bytes (raw keeps the first ${RAW_HEAD_BYTES})`,
+      message: `line of ${length} bytes is longer than ${maxLineBytes} bytes (raw keeps the first ${RAW_HEAD_BYTES})`,
       raw: head.subarray(0, RAW_HEAD_BYTES).toString('utf8'),
       bytes: Buffer.from(head.subarray(0, RAW_HEAD_BYTES)),
+      lineBytes: length,
       offset,
     });
   }
@@ -198,7 +202,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       while (p < upto) {
         let nl = data.indexOf(10, p);
         if (nl < 0 || nl >= upto) nl = upto;
-        if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), base + p, errors);
+        if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), nl - p, base + p, errors);
         else {
           const line = data.toString('utf8', p, nl);
           handleLine(line, 0, line.length, base + p, events, errors, data, p, nl);
@@ -212,7 +216,8 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     while (pos < n) {
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = n;
-      if (nl - pos > maxLineBytes) tooLong(data.subarray(pos, pos + RAW_HEAD_BYTES), base + pos, errors);
+      if (nl - pos > maxLineBytes)
+        tooLong(data.subarray(pos, pos + RAW_HEAD_BYTES), nl - pos, base + pos, errors);
       // One byte per character here (ASCII, or single invalid bytes read as U+FFFD): same positions.
       else handleLine(text, pos, nl, base + pos, events, errors, data, pos, nl);
       pos = nl + 1;
@@ -235,9 +240,11 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       }
       if (nl < 0) {
         carryStart += buf.length;
+        skipLength += buf.length;
         return { events, errors };
       }
-      tooLong(skipHead, skipStart, errors);
+      skipLength += nl;
+      tooLong(skipHead, skipLength, skipStart, errors);
       skipHead = null;
       carryStart += nl + 1;
       buf = buf.subarray(nl + 1);
@@ -256,6 +263,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       if (rest > maxLineBytes) {
         skipHead = Buffer.from(data.subarray(last + 1, last + 1 + RAW_HEAD_BYTES));
         skipStart = carryStart;
+        skipLength = rest;
         carryStart += rest;
       } else {
         // Copy: the caller may reuse its buffer after write() returns.
@@ -275,7 +283,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     const events: AuditEvent[] = [];
     const errors: ParseError[] = [];
     if (skipHead !== null) {
-      tooLong(skipHead, skipStart, errors);
+      tooLong(skipHead, skipLength, skipStart, errors);
       skipHead = null;
     } else if (carry !== null) {
       const data = carry;

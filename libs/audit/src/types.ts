@@ -79,4 +79,10 @@ export interface ParseError {
    * dead letters carry these.
    */
   bytes?: Uint8Array;
+  /**
+   * Length of the whole line in bytes, up to (not including) its LF. Set by the streaming decoder on an over-long
+   * line (`AVC_ERR_AUDIT_LINE_TOO_LONG`), whose `bytes` keep only the first 4096: dead letters report this
+   * length as `rawBytes` with `truncated: true`.
+   */
+  lineBytes?: number;
 }

@@ -184,18 +184,23 @@ export function assemblePolicy(chunks: Iterable<PolicyChunkMessage>): { bytes: B
   return { bytes, sha256: first.sha256 };
 }
 
-/** Build a dead-letter message, cutting the raw bytes to the bound. */
+/**
+ * Build a dead-letter message, cutting the raw bytes to the bound. `rawBytes`: the length of the whole input
+ * when `raw` is already only its head (an over-long audit line); `truncated` is then true.
+ */
 export function makeDeadLetter(input: {
   component: 'ingester' | 'analyzer';
   host: string | null;
   code: string;
   message: string;
   raw: Uint8Array;
+  rawBytes?: number | undefined;
   source: DeadLetterSource;
   at: Date;
 }): DeadLetterMessage {
-  const truncated = input.raw.length > BOUNDS.maxRawBytes;
-  const raw = truncated ? input.raw.subarray(0, BOUNDS.maxRawBytes) : input.raw;
+  const raw = input.raw.length > BOUNDS.maxRawBytes ? input.raw.subarray(0, BOUNDS.maxRawBytes) : input.raw;
+  const rawBytes = Math.max(input.rawBytes ?? 0, input.raw.length);
+  const truncated = rawBytes > raw.length;
   const code = /^AVC_ERR_[A-Z0-9_]+$/.test(input.code) ? input.code : 'AVC_ERR_UNKNOWN_REASON';
   return {
     schema: 'avcstream.deadletter.v1',
@@ -203,7 +208,7 @@ export function makeDeadLetter(input: {
     host: input.host === null ? null : input.host.slice(0, BOUNDS.maxHostChars),
     reason: { code, message: input.message.slice(0, BOUNDS.maxReasonChars) },
     raw: Buffer.from(raw).toString('base64'),
-    rawBytes: input.raw.length,
+    rawBytes,
     truncated,
     source: input.source,
     at: input.at.toISOString(),

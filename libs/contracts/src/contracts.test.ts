@@ -170,6 +170,13 @@ describe('deadletter.v1', () => {
     expect(big.rawBytes).toBe(BOUNDS.maxRawBytes + 5);
     expect(big.reason.code).toBe('AVC_ERR_UNKNOWN_REASON');
     expect(encodeDeadLetterMessage(big).ok).toBe(true);
+    // Raw bytes already cut by the producer (the decoder keeps the head of an over-long line): the
+    // whole length is given, and the dead letter says it and that the bytes are truncated.
+    const line = { component: 'ingester', host: null, code: 'AVC_ERR_AUDIT_LINE_TOO_LONG', message: 'm', source: dl.source, at: new Date(0) } as const;
+    const head = makeDeadLetter({ ...line, raw: Buffer.alloc(4096, 0x61), rawBytes: 1_126_456 });
+    expect(head).toMatchObject({ rawBytes: 1_126_456, truncated: true });
+    expect(Buffer.from(head.raw, 'base64')).toHaveLength(4096);
+    expect(makeDeadLetter({ ...line, raw: Buffer.alloc(10), rawBytes: 3 })).toMatchObject({ rawBytes: 10, truncated: false });
   });
 });
 

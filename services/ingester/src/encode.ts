@@ -87,6 +87,8 @@ export function encodeParseError(err: ParseError, ctx: { host: string; file: Fil
       message: err.message,
       // The line's bytes as written (the decoder sets them); `raw` is their UTF-8 reading.
       raw: err.bytes ?? Buffer.from(err.raw, 'utf8'),
+      // An over-long line: `bytes` is its head; the dead letter says the whole length (truncated: true).
+      rawBytes: err.lineBytes,
       source: {
         kind: 'file',
         path: ctx.file.path,

@@ -51,6 +51,17 @@ function records(file: string): Array<Record<string, unknown>> {
 }
 
 describe('createMalformedSink', () => {
+  it('an over-long line (the decoder kept its head) says its real length and truncated: true', () => {
+    const { sink } = setup();
+    sink.add(
+      [{ ...bad(1, 'x'.repeat(4096)), code: 'AVC_ERR_AUDIT_LINE_TOO_LONG', lineBytes: 1_126_456 }],
+      source,
+    );
+    const got = records(join(dir, 'deadletter.ndjson'));
+    expect(got[0]).toMatchObject({ rawBytes: 1_126_456, truncated: true });
+    expect(Buffer.from(got[0]!.raw as string, 'base64')).toHaveLength(4096);
+  });
+
   it('dead-letters every bad line with its raw bytes (avcstream.deadletter.v1 shape), bounded', () => {
     const { sink } = setup({ maxRawBytes: 16 });
     sink.add([bad(1), bad(2, `type=AVC \u0001${'x'.repeat(100)}`)], source);

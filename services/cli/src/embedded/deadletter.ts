@@ -80,14 +80,17 @@ export function createMalformedSink(opts: MalformedSinkOptions): MalformedSink {
       e.bytes !== undefined
         ? Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength)
         : Buffer.from(e.raw, 'utf8');
-    const truncated = raw.length > maxRaw;
+    // An over-long line: the decoder kept its head (`bytes`) and says the whole length (`lineBytes`).
+    const rawBytes = Math.max(e.lineBytes ?? 0, raw.length);
+    const kept = raw.length > maxRaw ? raw.subarray(0, maxRaw) : raw;
+    const truncated = rawBytes > kept.length;
     return `${JSON.stringify({
       schema: 'avcstream.deadletter.v1',
       component: 'run',
       host: opts.host,
       reason: { code: e.code ?? 'AVC_ERR_AUDIT_PARSE', message: e.message.slice(0, MAX_REASON_CHARS) },
-      raw: (truncated ? raw.subarray(0, maxRaw) : raw).toString('base64'),
-      rawBytes: raw.length,
+      raw: kept.toString('base64'),
+      rawBytes,
       truncated,
       source: {
         kind: 'file',
