@@ -109,6 +109,23 @@ describe.runIf(available)('elasticsearch adapter against a real server', () => {
     expect(bad.failures).toHaveLength(1);
   });
 
+  it('updateMappings adds new fields to an index created from an older template', async () => {
+    const es = client();
+    const index = await templated(es, 'avc-upgrade');
+    await es.ensureIndices([index]);
+    const doc = { id: 'n', doc: { added: { port: 5432 } } };
+    expect((await es.bulkIndex(index, [doc], { refresh: true })).failures).toHaveLength(1);
+    await es.updateMappings(`${index}*`, {
+      properties: { added: { properties: { port: { type: 'long' } } } },
+    });
+    expect((await es.bulkIndex(index, [doc], { refresh: true })).failures).toEqual([]);
+    expect(await es.count(index, { term: { 'added.port': 5432 } })).toBe(1);
+    // A conflicting change is an error, not a silent no-op.
+    await expect(
+      es.updateMappings(index, { properties: { added: { properties: { port: { type: 'keyword' } } } } }),
+    ).rejects.toMatchObject({ code: 'AVC_ERR_ES_TEMPLATE_FAILED' });
+  });
+
   it('counts and searches missing indices as empty', async () => {
     const es = client();
     const name = uniqueName('missing');

@@ -95,6 +95,11 @@ export interface EsClient {
    */
   ensureIndices(names: readonly string[]): Promise<void>;
   /**
+   * Adds the fields of `mappings` to the existing indices matching `index` (PUT _mapping): indices created
+   * from an older template take new fields in place. A conflicting change throws AVC_ERR_ES_TEMPLATE_FAILED.
+   */
+  updateMappings(index: string, mappings: Record<string, unknown>): Promise<void>;
+  /**
    * Indexes (create-or-overwrite) with the given `_id`s. 429/5xx and connection errors are retried with
    * exponential backoff (only the documents that failed); mapping and other 4xx errors come back as values.
    * Throws AVC_ERR_ES_UNAVAILABLE (retriable) when the whole request kept failing.
@@ -269,6 +274,18 @@ export function createEsClient(options: EsClientOptions): EsClient {
           if (errorType(err) === 'resource_already_exists_exception') continue;
           throw wrap('AVC_ERR_ES_REQUEST_FAILED', 'Elasticsearch index create failed', err, { index });
         }
+      }
+    },
+
+    async updateMappings(index, mappings) {
+      try {
+        await withRetry('put_mapping', () =>
+          client.indices.putMapping({ index, allow_no_indices: true, ignore_unavailable: true, ...mappings }),
+        );
+      } catch (err) {
+        throw wrap('AVC_ERR_ES_TEMPLATE_FAILED', 'cannot update the mappings of existing indices', err, {
+          index,
+        });
       }
     },
 
