@@ -21,7 +21,8 @@ import {
 } from './pipeline-harness.ts';
 
 const available = servicesAvailable();
-if (!available) console.warn('[pipeline.int] skipped: no real Kafka/Elasticsearch (see the testkit message above)');
+if (!available)
+  console.warn('[pipeline.int] skipped: no real Kafka/Elasticsearch (see the testkit message above)');
 
 const daemons: Daemon[] = [];
 let es: EsClient | undefined;
@@ -81,12 +82,28 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     writeFileSync(log, '');
     const ing = run('ingester', ingesterArgs(names, s.kafkaBrokers, log, dir), dir);
     const ana = run('analyzer', analyzerArgs(names, s.kafkaBrokers, s.elasticsearchUrl), dir);
-    await waitFor('ingester ready', () => ing.readyz(), (x) => x === 200);
-    await waitFor('analyzer ready', () => ana.readyz(), (x) => x === 200);
+    await waitFor(
+      'ingester ready',
+      () => ing.readyz(),
+      (x) => x === 200,
+    );
+    await waitFor(
+      'analyzer ready',
+      () => ana.readyz(),
+      (x) => x === 200,
+    );
     appendFileSync(log, readFileSync(sampleLog));
 
-    await waitFor('28 denial documents', () => denialCount(names.prefix), (n) => n >= 28);
-    await waitFor('ingester dead letters', () => topicCount(names.deadletter), (n) => n >= malformed);
+    await waitFor(
+      '28 denial documents',
+      () => denialCount(names.prefix),
+      (n) => n >= 28,
+    );
+    await waitFor(
+      'ingester dead letters',
+      () => topicCount(names.deadletter),
+      (n) => n >= malformed,
+    );
     expect(await denialCount(names.prefix)).toBe(28);
     expect(await verdicts(names.prefix)).toEqual({
       ALLOWED: 3,
@@ -100,10 +117,14 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
       UNKNOWN_CLASS: 1,
       UNKNOWN_PERM: 1,
     });
-    await waitFor('13 SELinux event documents', async () => {
-      await client().refresh(`${names.prefix}-selinux-events`);
-      return client().count(`${names.prefix}-selinux-events`);
-    }, (n) => n >= 13);
+    await waitFor(
+      '13 SELinux event documents',
+      async () => {
+        await client().refresh(`${names.prefix}-selinux-events`);
+        return client().count(`${names.prefix}-selinux-events`);
+      },
+      (n) => n >= 13,
+    );
     // 3 granted AVCs, 7 MAC_*, 1 USER_AVC policyload notice, 2 AVC records with an unparsable body
     expect(await client().count(`${names.prefix}-selinux-events`)).toBe(13);
     expect(await topicCount(names.deadletter)).toBe(malformed);
@@ -129,8 +150,36 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
       process: { executable: '/usr/sbin/httpd', pid: 2214, parent: { pid: 2201 }, working_directory: '/' },
       user: { id: '48' },
       file: { path: '/home/alice/public_html' },
-      selinux: { scontext: { type: 'httpd_t' }, tcontext: { type: 'user_home_t' }, tclass: 'dir', perms: ['getattr'] },
+      selinux: {
+        scontext: { type: 'httpd_t' },
+        tcontext: { type: 'user_home_t' },
+        tclass: 'dir',
+        perms: ['getattr'],
+      },
       decision: { verdict: 'BOOLEAN', booleans: [{ name: 'httpd_read_user_content', current: false }] },
+    });
+    // anchors §5 (auditd_manager shape): Elastic-style queries find the denials and their objects
+    const count = async (...filter: object[]) =>
+      (await client().search(`${names.prefix}-denials`, { query: { bool: { filter } }, size: 0 })).total;
+    expect(await count({ term: { 'auditd.message_type': 'avc' } })).toBeGreaterThan(0);
+    expect(await count({ term: { 'auditd.data.seresult': 'denied' } })).toBe(28);
+    const connect = await client().search<Record<string, unknown>>(`${names.prefix}-denials`, {
+      query: {
+        bool: {
+          filter: [
+            { term: { 'event.sequence': 8218 } },
+            { term: { 'auditd.data.dest': '5432' } },
+            { term: { 'destination.port': 5432 } },
+          ],
+        },
+      },
+      size: 2,
+    });
+    expect(connect.hits).toHaveLength(1);
+    expect(connect.hits[0]?.source).toMatchObject({
+      auditd: { message_type: 'avc', result: 'fail', data: { dest: '5432', syscall: 'connect' } },
+      destination: { port: 5432 },
+      network: { direction: 'egress' },
     });
     expect(ing.alive && ana.alive).toBe(true);
   });
@@ -143,7 +192,11 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     const total = 5_000;
     writeFileSync(log, denialEvents(0, total));
     // Small reads and batches: the kill lands mid-file.
-    const slow = ['--tail.chunkBytes=16384', '--backpressure.maxBatchMessages=50', '--backpressure.maxInFlightBatches=1'];
+    const slow = [
+      '--tail.chunkBytes=16384',
+      '--backpressure.maxBatchMessages=50',
+      '--backpressure.maxInFlightBatches=1',
+    ];
     const ana = run('analyzer', analyzerArgs(names, s.kafkaBrokers, s.elasticsearchUrl), dir);
     let ing = run('ingester', ingesterArgs(names, s.kafkaBrokers, log, dir, slow), dir);
     // Kill once 1000 events are acked and at least one checkpoint is on disk (so the restart must resume).
@@ -162,7 +215,13 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     await ing.exited();
     expect(published).toBeLessThan(total);
     ing = run('ingester', ingesterArgs(names, s.kafkaBrokers, log, dir, slow), dir);
-    await waitFor(`${total} denial documents`, () => denialCount(names.prefix), (n) => n >= total, 300_000, 1000);
+    await waitFor(
+      `${total} denial documents`,
+      () => denialCount(names.prefix),
+      (n) => n >= total,
+      300_000,
+      1000,
+    );
     // The restarted ingester resumed from its checkpoint, not from the start of the file.
     const second = await ing.metric('avcstream_ingester_published_events_total');
     expect(second).not.toBeNull();
@@ -193,7 +252,13 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     await ana.exited();
     expect(indexed).toBeLessThan(total);
     ana = run('analyzer', analyzerArgs(names, s.kafkaBrokers, s.elasticsearchUrl, slow), dir);
-    await waitFor(`${total} denial documents`, () => denialCount(names.prefix), (n) => n >= total, 300_000, 1000);
+    await waitFor(
+      `${total} denial documents`,
+      () => denialCount(names.prefix),
+      (n) => n >= total,
+      300_000,
+      1000,
+    );
     expect(await denialCount(names.prefix)).toBe(total);
     expect(await verdicts(names.prefix)).toEqual(expectedVerdicts(0, total));
     expect(ing.alive).toBe(true);

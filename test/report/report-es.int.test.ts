@@ -8,13 +8,7 @@ import { promisify } from 'node:util';
 import { signaturesOf } from '@avcstream/alerts';
 import type { AuditEvent, AuditRecord } from '@avcstream/audit';
 import { parseAuditText } from '@avcstream/audit';
-import {
-  denialDocSchema,
-  docId,
-  ES_MAPPINGS,
-  indexNames,
-  selinuxEventDocSchema,
-} from '@avcstream/contracts';
+import { denialDocSchema, docId, ES_MAPPINGS, indexNames, selinuxEventDocSchema } from '@avcstream/contracts';
 import { createEsClient, type EsClient } from '@avcstream/elasticsearch';
 import { buildSummary, isSelinuxRecordType, type Summary, type ViewDefinition } from '@avcstream/report';
 import { generateAuditLog } from '@avcstream/report/testing';
@@ -85,8 +79,22 @@ function toDocs(events: AuditEvent[]) {
           doc: denialDocSchema.parse({
             ...c,
             ecs: { version: '8.11.0' },
-            event: { ...c.event, action: 'violated-selinux-policy' },
+            event: { ...c.event, action: 'violated-selinux-policy', original: `type=${r.type} ...` },
             file: { path: r.fields.path ?? path },
+            // anchors §5: the AVC's fields (hostile values included) under the flattened auditd.data
+            auditd: {
+              message_type: r.type.toLowerCase(),
+              result: null,
+              summary: {
+                actor: { primary: avc.scontext.raw },
+                object: { primary: avc.tcontext.raw, secondary: avc.tclass },
+              },
+              user: {},
+              data: Object.fromEntries(
+                Object.entries(r.fields).map(([k, v]) => [k.replace(/-/g, '_'), v.slice(0, 4096)]),
+              ),
+              paths: [],
+            },
             selinux: {
               scontext: ctx(avc.scontext),
               tcontext: ctx(avc.tcontext),

@@ -27,14 +27,20 @@ export const VERDICTS = [
   'UNKNOWN_PERM',
 ] as const;
 
-const blastRadius = z.object({ rules: z.number().int().nonnegative(), triples: z.number().int().nonnegative() }).strict();
+const blastRadius = z
+  .object({ rules: z.number().int().nonnegative(), triples: z.number().int().nonnegative() })
+  .strict();
 
 /** `decision.*`: the replayed verdict, or `verdict: null` with `error` when the policy was not available. */
 export const decisionSchema = z
   .object({
     verdict: z.enum(VERDICTS).nullable(),
     booleans: z
-      .array(z.object({ name: str(BOUNDS.maxNameChars), current: z.boolean(), blast_radius: blastRadius }).strict())
+      .array(
+        z
+          .object({ name: str(BOUNDS.maxNameChars), current: z.boolean(), blast_radius: blastRadius })
+          .strict(),
+      )
       .max(BOUNDS.maxSuggestions),
     constraint: z
       .object({
@@ -73,6 +79,99 @@ const sourceSchema = z
   })
   .strict();
 
+/** `user:role:domain:level[:category]` split as Elastic's auditd module does (`user.selinux`, `auditd.user.selinux`). */
+const selinuxUserSchema = z
+  .object({
+    user: str(BOUNDS.maxContextChars),
+    role: str(BOUNDS.maxContextChars),
+    domain: str(BOUNDS.maxContextChars),
+    level: str(BOUNDS.maxContextChars).optional(),
+    category: str(BOUNDS.maxContextChars).optional(),
+  })
+  .strict();
+
+const idGroup = z
+  .object({
+    id: str(32).optional(),
+    group: z
+      .object({ id: str(32).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Keys of one `auditd.paths[]` entry (a PATH record), as Elastic's auditd module writes them. */
+export const AUDITD_PATH_KEYS = [
+  'item',
+  'name',
+  'nametype',
+  'inode',
+  'dev',
+  'mode',
+  'ouid',
+  'ogid',
+  'rdev',
+  'obj_user',
+  'obj_role',
+  'obj_domain',
+  'obj_level',
+  'cap_fp',
+  'cap_fi',
+  'cap_fe',
+  'cap_fver',
+  'cap_frootid',
+] as const;
+
+/** Most `auditd.paths[]` entries and `auditd.data` keys of a denial document; values are cut as in `to-ecs`. */
+export const AUDITD_BOUNDS = {
+  maxPaths: 16,
+  maxDataKeys: 256,
+  maxDataValueChars: 4096,
+  maxOriginalChars: 65536,
+} as const;
+
+/**
+ * `auditd.*` of a denial document: the Elastic Agent `auditd_manager` shape (anchors §5.1) of the AVC and its
+ * event's SYSCALL and PATH records.
+ */
+export const denialAuditdSchema = z
+  .object({
+    message_type: str(BOUNDS.maxNameChars),
+    result: z.enum(['success', 'fail']).nullable(),
+    session: str(32).optional(),
+    summary: z
+      .object({
+        actor: z.object({ primary: str(BOUNDS.maxContextChars), secondary: str(32).optional() }).strict(),
+        object: z
+          .object({
+            primary: str(BOUNDS.maxContextChars),
+            secondary: str(BOUNDS.maxNameChars),
+            type: str(64).optional(),
+          })
+          .strict(),
+        how: str(BOUNDS.maxPathChars).optional(),
+      })
+      .strict(),
+    user: z
+      .object({
+        selinux: selinuxUserSchema.optional(),
+        audit: z
+          .object({ id: str(32) })
+          .strict()
+          .optional(),
+        saved: idGroup.optional(),
+        filesystem: idGroup.optional(),
+      })
+      .strict(),
+    data: z
+      .record(str(BOUNDS.maxFieldKeyChars), str(AUDITD_BOUNDS.maxDataValueChars))
+      .refine((r) => Object.keys(r).length <= AUDITD_BOUNDS.maxDataKeys),
+    paths: z
+      .array(z.partialRecord(z.enum(AUDITD_PATH_KEYS), str(BOUNDS.maxPathChars)))
+      .max(AUDITD_BOUNDS.maxPaths),
+  })
+  .strict();
+
 /** A denial document (index `<prefix>-denials`): one AVC record with `denied`, replayed. */
 export const denialDocSchema = z
   .object({
@@ -89,12 +188,33 @@ export const denialDocSchema = z
         outcome: z.enum(['success', 'failure', 'unknown']),
         sequence: z.number().int().nonnegative(),
         ingested: isoTime,
+        /** The event's records re-rendered as audit.log lines (`\n`-joined), cut to `maxOriginalChars`. */
+        original: str(AUDITD_BOUNDS.maxOriginalChars),
       })
       .strict(),
     host: z.object({ name: str(BOUNDS.maxHostChars) }).strict(),
     process: processSchema,
-    user: z.object({ id: str(32).nullable(), group: z.object({ id: str(32).nullable() }).strict() }).strict(),
+    user: z
+      .object({
+        id: str(32).nullable(),
+        group: z.object({ id: str(32).nullable() }).strict(),
+        selinux: selinuxUserSchema.optional(),
+      })
+      .strict(),
     file: z.object({ path: str(BOUNDS.maxPathChars).nullable() }).strict(),
+    /** The peer of a network denial: `dest=` of the AVC, the SOCKADDR address. */
+    destination: z
+      .object({
+        ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+        port: z.number().int().min(0).max(65535).optional(),
+      })
+      .strict()
+      .optional(),
+    network: z
+      .object({ direction: z.literal('egress') })
+      .strict()
+      .optional(),
+    auditd: denialAuditdSchema,
     selinux: z
       .object({
         scontext: contextParts,
@@ -107,10 +227,18 @@ export const denialDocSchema = z
       .strict(),
     decision: decisionSchema,
     policy: z
-      .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(), state_id: str(64).nullable() })
+      .object({
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .nullable(),
+        state_id: str(64).nullable(),
+      })
       .strict(),
     signature: z.string().regex(/^[0-9a-f]{32}$/),
-    avcstream: z.object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema }).strict(),
+    avcstream: z
+      .object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema })
+      .strict(),
   })
   .strict();
 
@@ -153,9 +281,17 @@ export const selinuxEventDocSchema = z
       })
       .strict(),
     policy: z
-      .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(), state_id: str(64).nullable() })
+      .object({
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .nullable(),
+        state_id: str(64).nullable(),
+      })
       .strict(),
-    avcstream: z.object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema }).strict(),
+    avcstream: z
+      .object({ record_index: z.number().int().nonnegative(), partial: z.boolean(), source: sourceSchema })
+      .strict(),
   })
   .strict();
 
@@ -199,7 +335,9 @@ export type DecisionDoc = z.infer<typeof decisionSchema>;
  * `sec.msec`, serial, record index in the event), first 40 hex chars. Redelivery overwrites, never duplicates.
  */
 export function docId(host: string, sec: number, msec: number, serial: number, recordIndex: number): string {
-  return sha256Hex(JSON.stringify([host, `${sec}.${String(msec).padStart(3, '0')}`, serial, recordIndex])).slice(0, 40);
+  return sha256Hex(
+    JSON.stringify([host, `${sec}.${String(msec).padStart(3, '0')}`, serial, recordIndex]),
+  ).slice(0, 40);
 }
 
 /** Index names for a prefix (default `avcstream`). */

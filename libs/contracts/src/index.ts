@@ -40,6 +40,8 @@ export {
 } from './codec.ts';
 export type { DecisionDoc, DenialDoc, SelinuxEventDoc, SignatureDoc } from './es.ts';
 export {
+  AUDITD_BOUNDS,
+  AUDITD_PATH_KEYS,
   decisionSchema,
   denialDocSchema,
   docId,

@@ -1,4 +1,5 @@
 // Elasticsearch mappings of the three indices (installed as index templates by the analyzer at start).
+import { AUDITD_PATH_KEYS } from './es.ts';
 
 const kw = { type: 'keyword', ignore_above: 1024 } as const;
 const context = { properties: { user: kw, role: kw, type: kw, level: kw } } as const;
@@ -25,6 +26,13 @@ const event = {
     ingested: { type: 'date' },
   },
 } as const;
+/** ECS: `event.original` is kept in `_source` only (keyword, not indexed, no doc values). */
+const denialEvent = {
+  properties: {
+    ...event.properties,
+    original: { type: 'keyword', index: false, doc_values: false },
+  },
+} as const;
 const source = {
   properties: {
     ingester_id: kw,
@@ -34,6 +42,42 @@ const source = {
   },
 } as const;
 const user = { properties: { id: kw, group: { properties: { id: kw } } } } as const;
+const idGroup = { properties: { id: kw, group: { properties: { id: kw } } } } as const;
+const selinuxUser = { properties: { user: kw, role: kw, domain: kw, level: kw, category: kw } } as const;
+/** `auditd.paths[]`: the PATH records (Elastic maps them as plain objects of keywords, not `nested`). */
+const auditdPath = {
+  properties: Object.fromEntries(AUDITD_PATH_KEYS.map((k) => [k, kw])),
+} as const;
+/**
+ * `auditd.*` of a denial (the Agent `auditd_manager` shape, anchors §5). `data` holds the AVC's and SYSCALL's
+ * fields, whose keys come from the record (USER_AVC: from the sending program), so it is `flattened`: every
+ * value is searchable as a keyword (`auditd.data.dest: 5432`, `auditd.data.seresult: denied`, as Elastic's
+ * keyword mapping of `auditd.data.*`) without a mapping per key.
+ */
+const denialAuditd = {
+  properties: {
+    message_type: kw,
+    result: kw,
+    session: kw,
+    summary: {
+      properties: {
+        actor: { properties: { primary: kw, secondary: kw } },
+        object: { properties: { primary: kw, secondary: kw, type: kw } },
+        how: kw,
+      },
+    },
+    user: {
+      properties: {
+        selinux: selinuxUser,
+        audit: { properties: { id: kw } },
+        saved: idGroup,
+        filesystem: idGroup,
+      },
+    },
+    data: { type: 'flattened', ignore_above: 1024 },
+    paths: auditdPath,
+  },
+} as const;
 const policy = { properties: { sha256: kw, state_id: kw } } as const;
 
 export const ES_MAPPINGS = {
@@ -42,11 +86,14 @@ export const ES_MAPPINGS = {
     properties: {
       '@timestamp': { type: 'date' },
       ecs: { properties: { version: kw } },
-      event,
+      event: denialEvent,
       host: { properties: { name: kw } },
       process,
-      user,
+      user: { properties: { ...user.properties, selinux: selinuxUser } },
       file: { properties: { path: kw } },
+      destination: { properties: { ip: { type: 'ip' }, port: { type: 'long' } } },
+      network: { properties: { direction: kw } },
+      auditd: denialAuditd,
       selinux: {
         properties: {
           scontext: context,
@@ -68,7 +115,13 @@ export const ES_MAPPINGS = {
             },
           },
           constraint: { properties: { text: { type: 'text' }, causes: kw } },
-          fix: { properties: { kind: kw, text: { type: 'keyword', ignore_above: 8192 }, verified: { type: 'boolean' } } },
+          fix: {
+            properties: {
+              kind: kw,
+              text: { type: 'keyword', ignore_above: 8192 },
+              verified: { type: 'boolean' },
+            },
+          },
           blast_radius: { properties: { rules: { type: 'long' }, triples: { type: 'long' } } },
           evidence: { type: 'text' },
           error: { type: 'text' },

@@ -95,6 +95,7 @@ function fakeEs() {
     async ensureIndices(names: readonly string[]) {
       for (const n of names) if (!indices.has(n)) indices.set(n, new Map());
     },
+    async updateMappings() {},
     async bulkIndex(index: string, docs: readonly BulkDoc[]): Promise<BulkResult> {
       if (down > 0) {
         down--;

@@ -34,6 +34,7 @@ export type EsPort = Pick<
   | 'waitUntilHealthy'
   | 'ensureIndexTemplates'
   | 'ensureIndices'
+  | 'updateMappings'
   | 'bulkIndex'
   | 'createIfAbsent'
   | 'get'
@@ -535,6 +536,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       ]);
       // Created now (their templates apply), so the first bulk request does not wait for the index creation.
       await es.ensureIndices([idx.denials, idx.selinuxEvents, idx.signatures]);
+      // Indices created by an older version keep their mapping (strict): add the fields added since.
+      await es.updateMappings(`${idx.denials}*`, ES_MAPPINGS.denials as unknown as Record<string, unknown>);
       await producer.connect();
       if (deps.ensureTopics) await deps.ensureTopics();
       await deps.policies.connect();

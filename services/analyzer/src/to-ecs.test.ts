@@ -199,3 +199,158 @@ describe('toEcs on the bundled sample', () => {
     expect(store.lookup(badState).kind).toBe('error');
   });
 });
+
+/** The records of anchors §5.2 (serial 4243) and the sample's name_connect denial (serial 8218). */
+const ANCHOR_AVC = [
+  'type=AVC msg=audit(1700000001.456:4243): avc:  denied  { read } for  pid=2345 comm="httpd" name="index.html" dev="dm-0" ino=393231 scontext=system_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0',
+  'type=SYSCALL msg=audit(1700000001.456:4243): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f0e5c0b1e28 a2=80000 a3=0 items=1 ppid=1 pid=2345 auid=4294967295 uid=48 gid=48 euid=48 suid=48 fsuid=48 egid=48 sgid=48 fsgid=48 tty=(none) ses=4294967295 comm="httpd" exe="/usr/sbin/httpd" subj=system_u:system_r:httpd_t:s0 key=(null)',
+  'type=CWD msg=audit(1700000001.456:4243): cwd="/"',
+  'type=PATH msg=audit(1700000001.456:4243): item=0 name="/var/www/html/index.html" inode=393231 dev=fd:00 mode=0100644 ouid=1000 ogid=1000 rdev=00:00 obj=unconfined_u:object_r:user_home_t:s0 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0',
+  'type=PROCTITLE msg=audit(1700000001.456:4243): proctitle=2F7573722F7362696E2F6874747064002D44464F524547524F554E44',
+];
+
+function denialsOf(text: string) {
+  const dec = createAuditDecoder();
+  const events = [...dec.write(Buffer.from(`${text}\n`)).events, ...dec.end().events];
+  return events.flatMap((event) => {
+    const msg: EventMessage = {
+      schema: 'avcstream.events.v1',
+      host: event.node ?? 'web01',
+      ingesterId: 'i',
+      source: { path: '/var/log/audit/audit.log', dev: 1, ino: 1, fp: 'x', fpLen: 1, offset: 0 },
+      policy: null,
+      event,
+      publishedAt: new Date(0).toISOString(),
+    };
+    return toEcs(
+      msg,
+      { partition: 0, offset: '0' },
+      new Date(0),
+      () => ({ explanation: null, error: 'none' }),
+      () => 'd'.repeat(32),
+    ).denials;
+  });
+}
+
+describe('toEcs: the auditd_manager shape of anchors §5', () => {
+  it('an AVC with SYSCALL, CWD, PATH and PROCTITLE carries auditd.*, user.selinux and event.original', () => {
+    const [d, ...rest] = denialsOf(ANCHOR_AVC.join('\n'));
+    expect(rest).toHaveLength(0);
+    const doc = denialDocSchema.parse(d!.doc);
+    expect(doc.auditd).toEqual({
+      message_type: 'avc',
+      result: 'fail',
+      summary: {
+        actor: { primary: 'system_u:system_r:httpd_t:s0', secondary: '48' },
+        object: { primary: 'unconfined_u:object_r:user_home_t:s0', secondary: 'file' },
+        how: '/usr/sbin/httpd',
+      },
+      user: {
+        selinux: { user: 'system_u', role: 'system_r', domain: 'httpd_t', level: 's0' },
+        saved: { id: '48', group: { id: '48' } },
+        filesystem: { id: '48', group: { id: '48' } },
+      },
+      data: {
+        seresult: 'denied',
+        seperms: 'read',
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: 'unconfined_u:object_r:user_home_t:s0',
+        tclass: 'file',
+        permissive: '0',
+        name: 'index.html',
+        dev: 'dm-0',
+        ino: '393231',
+        arch: 'x86_64',
+        syscall: 'openat',
+        exit: 'EACCES',
+        a0: 'ffffff9c',
+        a1: '7f0e5c0b1e28',
+        a2: '80000',
+        a3: '0',
+        tty: '(none)',
+      },
+      paths: [
+        {
+          item: '0',
+          name: '/var/www/html/index.html',
+          nametype: 'NORMAL',
+          inode: '393231',
+          dev: 'fd:00',
+          mode: '0100644',
+          ouid: '1000',
+          ogid: '1000',
+          rdev: '00:00',
+          obj_user: 'unconfined_u',
+          obj_role: 'object_r',
+          obj_domain: 'user_home_t',
+          obj_level: 's0',
+          cap_fp: '0',
+          cap_fi: '0',
+          cap_fe: '0',
+          cap_fver: '0',
+          cap_frootid: '0',
+        },
+      ],
+    });
+    expect(doc.user).toEqual({
+      id: '48',
+      group: { id: '48' },
+      selinux: { user: 'system_u', role: 'system_r', domain: 'httpd_t', level: 's0' },
+    });
+    expect(doc.process).toMatchObject({ title: '/usr/sbin/httpd -DFOREGROUND', working_directory: '/' });
+    expect(doc.destination).toBeUndefined();
+    // event.original: the records as audit.log lines (re-rendered from the parsed fields).
+    expect(doc.event.original.split('\n')).toEqual([
+      'type=AVC msg=audit(1700000001.456:4243): avc:  denied  { read } for  pid=2345 comm="httpd" name="index.html" dev="dm-0" ino=393231 scontext=system_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0',
+      ANCHOR_AVC[1],
+      ANCHOR_AVC[2],
+      ANCHOR_AVC[3],
+      ANCHOR_AVC[4],
+    ]);
+  });
+
+  it('a name_connect denial carries dest=5432 as auditd.data.dest and destination.port', () => {
+    const msg = messages().find((m) => m.event.serial === 8218)!;
+    const d = toEcs(
+      msg,
+      { partition: 0, offset: '0' },
+      new Date(0),
+      () => ({ explanation: null, error: 'x' }),
+      () => 'e'.repeat(32),
+    ).denials[0]!;
+    const doc = denialDocSchema.parse(d.doc);
+    expect(doc.auditd.data).toMatchObject({
+      dest: '5432',
+      tclass: 'tcp_socket',
+      seperms: 'name_connect',
+      syscall: 'connect',
+    });
+    expect(doc.auditd.message_type).toBe('avc');
+    expect(doc.destination).toEqual({ port: 5432 });
+    expect(doc.network).toEqual({ direction: 'egress' });
+    expect(doc.event.original).toContain('dest=5432');
+    expect(doc.event.original.split('\n')[0]).toMatch(
+      /^node=web01\.example\.com type=SYSCALL msg=audit\(1763802109\.439:8218\): /,
+    );
+  });
+
+  it('keeps attacker-controlled text in bounds (event.original, auditd.data, auditd.paths)', () => {
+    const long = 'A'.repeat(70_000);
+    const paths = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `type=PATH msg=audit(1700000001.456:4243): item=${i} name="/${long.slice(0, 5000)}" nametype=NORMAL`,
+    );
+    const text = [
+      ANCHOR_AVC[0]!.replace('name="index.html"', `name="${long}"`),
+      ANCHOR_AVC[1],
+      ...paths,
+    ].join('\n');
+    const [d] = denialsOf(text);
+    const doc = denialDocSchema.parse(d!.doc);
+    expect(doc.event.original.length).toBeLessThanOrEqual(65_536);
+    expect(doc.auditd.data.name).toHaveLength(4096);
+    expect(doc.auditd.paths).toHaveLength(16);
+    expect(doc.auditd.paths[0]!.name).toHaveLength(4096);
+  });
+});

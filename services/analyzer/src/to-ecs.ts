@@ -1,6 +1,9 @@
 // Pure: one validated events.v1 message (+ replayed decisions) -> ECS documents with deterministic ids.
-import { type AuditRecord, avcPortOf, ioctlCommandOf, type SecurityContext } from '@avcstream/audit';
+import { isIP } from 'node:net';
+import { type AuditRecord, avcPortOf, ioctlCommandOf, parseContext, type SecurityContext } from '@avcstream/audit';
 import {
+  AUDITD_BOUNDS,
+  AUDITD_PATH_KEYS,
   BOUNDS,
   type DecisionDoc,
   type DenialDoc,
@@ -140,6 +143,205 @@ function pathOf(r: AuditRecord, facts: EventFacts): string | null {
   return facts.paths[0] ?? (name?.startsWith('/') ? name : null);
 }
 
+type DenialAuditd = DenialDoc['auditd'];
+type SelinuxUser = NonNullable<DenialAuditd['user']['selinux']>;
+type AuditdPath = DenialAuditd['paths'][number];
+
+/** Ids audit writes for "not set" (auid, ses). */
+const UNSET = new Set(['4294967295', '-1', 'unset']);
+const setId = (v: string | undefined): string | undefined =>
+  v === undefined || UNSET.has(v) ? undefined : (cut(v, 32) ?? undefined);
+
+/** A context split as Elastic's auditd module does: `user:role:domain:level[:category]`. */
+function selinuxUserOf(raw: string | undefined): SelinuxUser | undefined {
+  const c = raw === undefined ? null : parseContext(raw);
+  if (c === null) return undefined;
+  const m = BOUNDS.maxContextChars;
+  const out: SelinuxUser = {
+    user: cut(c.user, m) ?? '',
+    role: cut(c.role, m) ?? '',
+    domain: cut(c.type, m) ?? '',
+  };
+  if (c.level !== null) {
+    const k = c.level.indexOf(':');
+    out.level = cut(k < 0 ? c.level : c.level.slice(0, k), m) ?? '';
+    if (k >= 0) out.category = cut(c.level.slice(k + 1), m) ?? '';
+  }
+  return out;
+}
+
+const idGroupOf = (id: string | undefined, gid: string | undefined) =>
+  id === undefined && gid === undefined
+    ? undefined
+    : {
+        ...(id === undefined ? {} : { id: cut(id, 32) ?? '' }),
+        ...(gid === undefined ? {} : { group: { id: cut(gid, 32) ?? '' } }),
+      };
+
+/** SYSCALL fields Elastic keeps in `auditd.data` (the others go to process.*, user.* or are dropped). */
+const SYSCALL_DATA_KEYS = ['arch', 'syscall', 'exit', 'a0', 'a1', 'a2', 'a3', 'tty'] as const;
+/** AVC fields that go to process.* instead of `auditd.data` (the SYSCALL's win, as in Elastic). */
+const AVC_NOT_DATA = new Set(['pid', 'comm']);
+
+/**
+ * `auditd.data`: the AVC's fields (`seresult`, `seperms`, contexts, `tclass`, `permissive` and the object:
+ * `name`, `path`, `dev`, `ino`, `dest`, `saddr`, `capability`...) then the SYSCALL's arch, syscall and exit
+ * names, `a0`-`a3` and `tty`. Keys: hyphens become underscores; bounded in keys and value length.
+ */
+function auditdDataOf(r: AuditRecord, syscall: AuditRecord | undefined): Record<string, string> {
+  const data: Record<string, string> = {};
+  let n = 0;
+  const put = (k: string, v: string) => {
+    const key = k.replace(/-/g, '_');
+    if (n >= AUDITD_BOUNDS.maxDataKeys || Object.hasOwn(data, key)) return;
+    data[key] = cut(v, AUDITD_BOUNDS.maxDataValueChars) ?? '';
+    n++;
+  };
+  for (const [k, v] of Object.entries(r.fields)) if (!AVC_NOT_DATA.has(k)) put(k, v);
+  if (syscall !== undefined) {
+    for (const k of SYSCALL_DATA_KEYS) {
+      const named = syscall.interpreted[k];
+      const v = typeof named === 'string' ? named : syscall.fields[k];
+      if (v !== undefined) put(k, v);
+    }
+  }
+  return data;
+}
+
+/** `auditd.paths[]`: the PATH records, `obj=` split into obj_user/obj_role/obj_domain/obj_level. */
+function auditdPathsOf(records: readonly AuditRecord[]): AuditdPath[] {
+  const out: AuditdPath[] = [];
+  for (const r of records) {
+    if (r.type !== 'PATH') continue;
+    if (out.length >= AUDITD_BOUNDS.maxPaths) break;
+    const p: AuditdPath = {};
+    const f = r.fields;
+    const obj = f.obj === undefined ? null : parseContext(f.obj);
+    const values: Record<string, string | undefined> = {
+      ...f,
+      obj_user: obj?.user,
+      obj_role: obj?.role,
+      obj_domain: obj?.type,
+      obj_level: obj?.level ?? undefined,
+    };
+    for (const k of AUDITD_PATH_KEYS) {
+      const v = values[k];
+      if (v !== undefined) p[k] = cut(v, k === 'name' ? BOUNDS.maxPathChars : BOUNDS.maxContextChars) ?? '';
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/** Values auditd writes in double quotes (when not hex-encoded). */
+const QUOTED = new Set(['comm', 'exe', 'name', 'path', 'cwd', 'key']);
+
+/**
+ * One record as an audit.log line, re-rendered from its parsed fields (events.v1 carries no raw line):
+ * values with a space, a quote or a non-printable byte are hex-encoded, as auditd does for untrusted strings.
+ * Close to the line written, not byte-exact (an unquoted value auditd had quoted, ENRICHED fields dropped).
+ */
+function recordLine(r: AuditRecord): string {
+  const head = `${r.node === null ? '' : `node=${r.node} `}type=${r.type} msg=audit(${r.sec}.${String(r.msec).padStart(3, '0')}:${r.serial}): `;
+  const parts: string[] = [];
+  const f = r.fields;
+  const isAvc = r.type === 'AVC' && f.seresult !== undefined && f.seperms !== undefined;
+  if (isAvc) parts.push(`avc:  ${f.seresult}  { ${f.seperms?.split(',').join(' ')} } for `);
+  for (const [k, v] of Object.entries(f)) {
+    if (isAvc && (k === 'seresult' || k === 'seperms')) continue;
+    let text: string;
+    if (k === 'proctitle' || /[^\x21-\x7e]|"/.test(v))
+      text = Buffer.from(v, 'utf8').toString('hex').toUpperCase();
+    else if ((QUOTED.has(k) || (isAvc && k === 'dev')) && v !== '(null)') text = `"${v}"`;
+    else text = v;
+    parts.push(`${k}=${text}`);
+  }
+  return head + parts.join(' ');
+}
+
+/** `event.original`: the event's records as lines, `\n`-joined, cut to the bound. */
+function originalOf(records: readonly AuditRecord[]): string {
+  const max = AUDITD_BOUNDS.maxOriginalChars;
+  let out = '';
+  for (const r of records) {
+    out += (out === '' ? '' : '\n') + recordLine(r);
+    if (out.length >= max) break;
+  }
+  return cut(out, max) ?? '';
+}
+
+/** `destination.*` of a network denial: the AVC's `dest=` port, the SOCKADDR's address (and port). */
+function destinationOf(r: AuditRecord, records: readonly AuditRecord[]): DenialDoc['destination'] {
+  const dest = int(r.fields.dest);
+  let ip: string | undefined;
+  let port = dest !== null && dest >= 0 && dest <= 65535 ? dest : undefined;
+  if (port !== undefined || r.fields.daddr !== undefined || /socket$/.test(r.avc?.tclass ?? '')) {
+    for (const x of records) {
+      const sa = x.type === 'SOCKADDR' ? x.interpreted.saddr : undefined;
+      if (typeof sa !== 'object' || sa === null) continue;
+      const a = sa as { family?: unknown; address?: unknown; port?: unknown };
+      if (
+        (a.family === 'inet' || a.family === 'inet6') &&
+        typeof a.address === 'string' &&
+        isIP(a.address) !== 0
+      ) {
+        ip = a.address;
+        if (port === undefined && typeof a.port === 'number') port = a.port;
+      }
+      break;
+    }
+  }
+  if (ip === undefined && port === undefined) return undefined;
+  return { ...(ip === undefined ? {} : { ip }), ...(port === undefined ? {} : { port }) };
+}
+
+/** `auditd.*` of a denial (anchors §5: Agent `auditd_manager` placement). */
+function auditdOf(r: AuditRecord, records: readonly AuditRecord[], facts: EventFacts): DenialAuditd {
+  const syscall = records.find((x) => x.type === 'SYSCALL');
+  const avc = r.avc;
+  const who = syscall?.fields ?? r.fields;
+  const res = r.fields.res ?? syscall?.fields.res;
+  const result =
+    syscall?.fields.success === 'yes' || res === 'success' || res === '1'
+      ? 'success'
+      : syscall?.fields.success === 'no' || res === 'failed' || res === '0'
+        ? 'fail'
+        : null;
+  const session = setId(who.ses);
+  const auid = setId(who.auid);
+  const selinux = selinuxUserOf(
+    records.find((x) => x.fields.subj !== undefined)?.fields.subj ?? avc?.scontext.raw,
+  );
+  const saved = idGroupOf(who.suid, who.sgid);
+  const filesystem = idGroupOf(who.fsuid, who.fsgid);
+  const how = cut(facts.exe ?? facts.comm, BOUNDS.maxPathChars);
+  const uid = cut(facts.uid, 32);
+  return {
+    message_type: cut(r.type.toLowerCase(), BOUNDS.maxNameChars) ?? '',
+    result,
+    ...(session === undefined ? {} : { session }),
+    summary: {
+      actor: {
+        primary: cut(avc?.scontext.raw, BOUNDS.maxContextChars) ?? '',
+        ...(uid === null ? {} : { secondary: uid }),
+      },
+      object: {
+        primary: cut(avc?.tcontext.raw, BOUNDS.maxContextChars) ?? '',
+        secondary: cut(avc?.tclass, BOUNDS.maxNameChars) ?? '',
+      },
+      ...(how === null ? {} : { how }),
+    },
+    user: {
+      ...(selinux === undefined ? {} : { selinux }),
+      ...(auid === undefined ? {} : { audit: { id: auid } }),
+      ...(saved === undefined ? {} : { saved }),
+      ...(filesystem === undefined ? {} : { filesystem }),
+    },
+    data: auditdDataOf(r, syscall),
+    paths: auditdPathsOf(records),
+  };
+}
+
 export function decisionDoc(replay: Replay): DecisionDoc {
   const e = replay.explanation;
   if (e === null) {
@@ -237,6 +439,8 @@ export function toEcs(
       const rep = replay(denial);
       const path = pathOf(r, facts);
       const outcome = facts.success ?? (avc.permissive === true ? 'success' : 'failure');
+      const auditd = auditdOf(r, ev.records, facts);
+      const destination = destinationOf(r, ev.records);
       const doc: DenialDoc = {
         '@timestamp': ev.time,
         ecs: { version: '8.11.0' },
@@ -250,11 +454,14 @@ export function toEcs(
           outcome,
           sequence: ev.serial,
           ingested,
+          original: originalOf(ev.records),
         },
         host: { name: msg.host },
         process,
-        user,
+        user: auditd.user.selinux === undefined ? user : { ...user, selinux: auditd.user.selinux },
         file: { path: cut(path, BOUNDS.maxPathChars) },
+        ...(destination === undefined ? {} : { destination, network: { direction: 'egress' as const } }),
+        auditd,
         selinux: {
           scontext: parts(avc.scontext),
           tcontext: parts(avc.tcontext),
