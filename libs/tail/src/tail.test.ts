@@ -1,4 +1,12 @@
-import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +144,30 @@ describe('createTail', () => {
     await tail.drain();
     expect(lines).toEqual(['a1', 'a2', 'a3 partial', 'b1']);
     expect(ends).toEqual(['truncated', 'rotated']);
+    await tail.stop();
+  });
+
+  it('says the ends of a copytruncate continue the stream (truncated file, then its copy), a rename does not', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\n');
+    const ends: Array<[string, boolean]> = [];
+    const { tail, lines } = collector({ path: p, onFileEnd: (i) => void ends.push([i.reason, i.continues]) });
+    await tail.start();
+    await tail.drain();
+    appendFileSync(p, 'a2\n');
+    copyFileSync(p, `${p}.1`);
+    truncateSync(p, 0);
+    appendFileSync(p, 'b1\n');
+    await tail.drain();
+    renameSync(p, `${p}.2`);
+    writeFileSync(p, 'c1\n');
+    await tail.drain();
+    expect(lines).toEqual(['a1', 'a2', 'b1', 'c1']);
+    expect(ends).toEqual([
+      ['truncated', true],
+      ['rotated', true],
+      ['rotated', false],
+    ]);
     await tail.stop();
   });
 

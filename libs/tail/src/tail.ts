@@ -41,6 +41,13 @@ export interface FileEndInfo {
   identity: FileIdentity;
   offset: number;
   reason: 'rotated' | 'truncated' | 'replaced';
+  /**
+   * True when the next chunk continues the same stream of records in another file: after a copytruncate the
+   * truncated file's unread rest is read from the copy, then the live file from 0 (both ends are `true`). A
+   * consumer keeps its decoder open across such an end, so an event open at the truncation is not split. A
+   * copy whose last line has no newline ends the stream (`false`): that line was handed out `cut`.
+   */
+  continues: boolean;
 }
 
 export interface TailOptions {
@@ -104,6 +111,8 @@ interface Current {
   carry: Buffer;
   /** True for a rotated-away file we finish before moving on; it is closed at its EOF. */
   backlog: boolean;
+  /** True for the copy a copytruncate left: the live file from 0 continues its stream. */
+  copy: boolean;
 }
 
 const NL = 0x0a;
@@ -161,7 +170,7 @@ export function createTail(options: TailOptions): Tail {
   const warn = options.onWarning ?? (() => {});
   const stats: TailStats = { bytesRead: 0, chunks: 0, rotations: 0, truncations: 0, checkpointsWritten: 0 };
   /** Files to read, oldest first; the first is current. The live `path` is always opened after the queue. */
-  const backlog: Array<{ path: string; offset: number; identity: FileIdentity }> = [];
+  const backlog: Array<{ path: string; offset: number; identity: FileIdentity; copy?: boolean }> = [];
   let cur: Current | null = null;
   let lastPos: TailPosition | null = null;
   let paused = false;
@@ -180,7 +189,16 @@ export function createTail(options: TailOptions): Tail {
     const identity = await identify(fh, fpBytes);
     const size = (await fh.stat()).size;
     const at = offset === 'end' ? size : offset;
-    cur = { path, fh, identity, readOffset: at, lineStart: at, carry: Buffer.alloc(0), backlog: false };
+    cur = {
+      path,
+      fh,
+      identity,
+      readOffset: at,
+      lineStart: at,
+      carry: Buffer.alloc(0),
+      backlog: false,
+      copy: false,
+    };
     return true;
   }
 
@@ -201,6 +219,7 @@ export function createTail(options: TailOptions): Tail {
       lineStart: next.offset,
       carry: Buffer.alloc(0),
       backlog: true,
+      copy: next.copy === true,
     };
     return true;
   }
@@ -259,7 +278,7 @@ export function createTail(options: TailOptions): Tail {
   async function openAfterTruncation(id: FileIdentity, offset: number): Promise<void> {
     const copy = await findCopy(id, offset);
     if (copy !== null) {
-      backlog.unshift({ path: copy.path, offset, identity: copy.identity });
+      backlog.unshift({ path: copy.path, offset, identity: copy.identity, copy: true });
       if (await openBacklog()) return;
     }
     await openLive(0);
@@ -284,6 +303,7 @@ export function createTail(options: TailOptions): Tail {
         lineStart: cp.offset,
         carry: Buffer.alloc(0),
         backlog: false,
+        copy: false,
       };
       return;
     }
@@ -362,12 +382,15 @@ export function createTail(options: TailOptions): Tail {
   }
 
   async function finish(c: Current, reason: FileEndInfo['reason']): Promise<void> {
+    let cut = false;
     if (c.carry.length > 0 && reason !== 'truncated') {
+      cut = true;
       const rest = c.carry;
       c.carry = Buffer.alloc(0);
       await emit(c, rest, true);
     }
-    await options.onFileEnd?.({ path: c.path, identity: c.identity, offset: c.lineStart, reason });
+    const continues = reason === 'truncated' || (c.copy && cut === false);
+    await options.onFileEnd?.({ path: c.path, identity: c.identity, offset: c.lineStart, reason, continues });
     await c.fh.close();
     cur = null;
   }
