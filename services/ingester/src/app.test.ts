@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@avcstream/config';
@@ -104,11 +104,13 @@ function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: numb
 }
 
 const events = (sent: Array<{ topic: string; value: Buffer }>, topic = 'avcstream.events.v1') =>
-  sent.filter((s) => s.topic === topic).map((s) => {
-    const d = decodeEventMessage(s.value);
-    if (!d.ok) throw new Error(d.error.message);
-    return d.value;
-  });
+  sent
+    .filter((s) => s.topic === topic)
+    .map((s) => {
+      const d = decodeEventMessage(s.value);
+      if (!d.ok) throw new Error(d.error.message);
+      return d.value;
+    });
 
 async function until(cond: () => boolean | Promise<boolean>) {
   for (let i = 0; i < 400; i++) {
@@ -139,7 +141,9 @@ describe('ingester app', () => {
       // 3 chunks of 1024 bytes then the state
       expect(policy.map((p) => p.key.split(':')[0])).toEqual(['policy', 'policy', 'policy', 'state']);
       const state = decodePolicyMessage(policy[3]!.value);
-      expect(state.ok && state.value.kind === 'state' && evs[0]!.policy?.stateId === state.value.stateId).toBe(true);
+      expect(
+        state.ok && state.value.kind === 'state' && evs[0]!.policy?.stateId === state.value.stateId,
+      ).toBe(true);
       expect(await t.metrics.value('avcstream_ingester_filtered_events_total')).toBe(1);
       const cp = await t.checkpoints.load();
       expect(cp?.offset).toBe(readFileSync(t.path).length);
@@ -225,7 +229,9 @@ describe('ingester app', () => {
       const evs = events(t.producer.sent);
       expect(evs[0]!.policy?.stateId).not.toBe(evs[2]!.policy?.stateId);
       expect(evs[1]!.policy?.stateId).toBe(evs[2]!.policy?.stateId);
-      const kinds = t.producer.sent.filter((s) => s.topic === 'avcstream.policy.v1').map((p) => p.key.split(':')[0]);
+      const kinds = t.producer.sent
+        .filter((s) => s.topic === 'avcstream.policy.v1')
+        .map((p) => p.key.split(':')[0]);
       // same policy binary: chunks only once, two states
       expect(kinds).toEqual(['policy', 'policy', 'policy', 'state', 'state']);
     } finally {
@@ -233,8 +239,85 @@ describe('ingester app', () => {
     }
   });
 
+  it('a denial read in the same chunk as a later MAC_CONFIG_CHANGE carries the state before the change', async () => {
+    const t = setup(['--filter.mode=all']);
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      t.setSnapshot({ ...snapshot, booleans: { httpd_can_network_connect: false } });
+      // One write: the denial, then the boolean change, then a later denial.
+      appendFileSync(
+        t.path,
+        avcEvent(2) +
+          'type=MAC_CONFIG_CHANGE msg=audit(1700000003.000:3): bool=httpd_can_network_connect val=0 old_val=1 auid=0 ses=1\n' +
+          avcEvent(4),
+      );
+      await until(() => events(t.producer.sent).length === 4);
+      await t.app.idle();
+      const bySerial = new Map(events(t.producer.sent).map((e) => [e.event.serial, e.policy?.stateId]));
+      const before = bySerial.get(1);
+      expect(bySerial.get(2)).toBe(before);
+      expect(bySerial.get(3)).not.toBe(before);
+      expect(bySerial.get(4)).toBe(bySerial.get(3));
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('keeps an event whole when the file grows past the fingerprint size in the middle of it', async () => {
+    const t = setup(['--decoder.horizonMs=500', '--decoder.idleFlushMs=60000']);
+    const lines = () => t.metrics.value('avcstream_ingester_read_lines_total');
+    await t.app.start();
+    try {
+      const [avc, ...rest] = avcEvent(2).split(/(?<=\n)/);
+      appendFileSync(t.path, avcEvent(1));
+      await until(async () => (await lines()) === 3);
+      appendFileSync(t.path, avc!);
+      await until(async () => (await lines()) === 4);
+      // The file is re-fingerprinted as it grows (< 1 KiB): the same file, the same event.
+      appendFileSync(t.path, rest.join('') + avcEvent(3) + avcEvent(4));
+      await until(() => events(t.producer.sent).some((e) => e.event.serial === 4));
+      await t.app.idle();
+      const evs = events(t.producer.sent);
+      expect(evs.map((e) => e.event.serial)).toEqual([1, 2, 3, 4]);
+      expect(evs[1]!.event.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL', 'PROCTITLE']);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('after copytruncate, continues the event open at the truncation with the rest read from the copy', async () => {
+    const t = setup(['--decoder.horizonMs=500', '--decoder.idleFlushMs=60000']);
+    const lines = () => t.metrics.value('avcstream_ingester_read_lines_total');
+    await t.app.start();
+    try {
+      const [avc] = avcEvent(2).split(/(?<=\n)/);
+      appendFileSync(t.path, avcEvent(1));
+      await until(async () => (await lines()) === 3);
+      appendFileSync(t.path, avc!);
+      await until(async () => (await lines()) === 4);
+      // logrotate copytruncate: the writer finished the event, the file was copied, then truncated.
+      writeFileSync(`${t.path}.1`, avcEvent(1) + avcEvent(2));
+      writeFileSync(t.path, avcEvent(3) + avcEvent(4));
+      await until(() => events(t.producer.sent).some((e) => e.event.serial === 4));
+      await t.app.idle();
+      const evs = events(t.producer.sent);
+      expect(evs.map((e) => e.event.serial)).toEqual([1, 2, 3, 4]);
+      expect(evs[1]!.event.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL', 'PROCTITLE']);
+      // The checkpoint is in the live file.
+      const cp = await t.checkpoints.load();
+      expect(cp?.offset).toBe(avcEvent(3).length + avcEvent(4).length);
+      expect(cp?.identity.ino).toBe(statSync(t.path).ino);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
   it('resolves uid names locally when asked', async () => {
-    const t = setup(['--decoder.resolveIds=true'], (kind, id) => (kind === 'uid' && id === 48 ? 'apache' : undefined));
+    const t = setup(['--decoder.resolveIds=true'], (kind, id) =>
+      kind === 'uid' && id === 48 ? 'apache' : undefined,
+    );
     await t.app.start();
     try {
       appendFileSync(t.path, avcEvent(1));

@@ -1,13 +1,26 @@
 import { type AuditDecoder, createAuditDecoder, type DecodeResult, isSelinuxEvent } from '@avcstream/audit';
 import { encodePolicyMessage, type PolicyRef } from '@avcstream/contracts';
 import { AvcError, retry } from '@avcstream/pipeline';
-import type { CheckpointStore, FileEndInfo, FileIdentity, Tail, TailChunk, TailOptions, TailPosition } from '@avcstream/tail';
+import type {
+  CheckpointStore,
+  FileEndInfo,
+  FileIdentity,
+  Tail,
+  TailChunk,
+  TailOptions,
+  TailPosition,
+} from '@avcstream/tail';
 import { sameIdentity } from '@avcstream/tail';
 import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
 import { createAckTracker } from './ack-tracker.ts';
 import type { IngesterConfig } from './config.ts';
 import { encodeEvent, encodeParseError, type FileContext, type OutMessage } from './encode.ts';
-import { type PolicySnapshot, SNAPSHOT_TRIGGERS, type SnapshotReason, snapshotMessages } from './policy-snapshot.ts';
+import {
+  type PolicySnapshot,
+  SNAPSHOT_TRIGGERS,
+  type SnapshotReason,
+  snapshotMessages,
+} from './policy-snapshot.ts';
 
 /** The producer port (structurally @avcstream/kafka's KafkaProducer). */
 export interface Publisher {
@@ -47,14 +60,34 @@ export interface IngesterApp {
   stats(): { unackedBytes: number; pendingBatches: number; committed: TailPosition | null };
 }
 
-interface CurrentFile {
+/** One file's part of the decoder's byte stream: decoder offset `at` is byte `base` of that file. */
+interface Segment {
   identity: FileIdentity;
-  path: string;
+  at: number;
   base: number;
-  fed: number;
-  decoder: AuditDecoder;
   ctx: FileContext;
 }
+
+/**
+ * One decoder's stream of records. Usually one file; after a copytruncate the truncated file, its copy and the
+ * live file from 0 are one stream (`segments`), so an event open at the truncation is not split.
+ */
+interface CurrentFile {
+  /** Oldest first; the last is the file being read. Segments before the checkpoint's are dropped. */
+  segments: Segment[];
+  /** Bytes written to the decoder. */
+  fed: number;
+  decoder: AuditDecoder;
+  /** The tail said the next chunk continues this stream in another file. */
+  continues: boolean;
+  /**
+   * Policy state in force per stretch of the stream, oldest first: an event whose first record is on line
+   * `fromLine` or later (decoder byte `fromOffset` or later) carries `ref`, until the next one.
+   */
+  epochs: Array<{ fromLine: number; fromOffset: number; ref: PolicyRef | null }>;
+}
+
+const sameFile = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino;
 
 export function createApp(deps: IngesterDeps): IngesterApp {
   const { config, logger, metrics, producer } = deps;
@@ -67,9 +100,17 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     malformed: metrics.counter('malformed', 'lines', 'Lines that did not parse (dead-lettered)'),
     events: metrics.counter('published', 'events', 'Events published to Kafka (acked)'),
     filtered: metrics.counter('filtered', 'events', 'Events dropped by the SELinux filter'),
-    deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', ['reason']),
-    snapshots: metrics.counter('policy_snapshots', 'snapshots', 'Policy state snapshots published', ['reason']),
-    sendRetries: metrics.counter('send_retries', 'retries', 'Kafka send attempts that failed and were retried'),
+    deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', [
+      'reason',
+    ]),
+    snapshots: metrics.counter('policy_snapshots', 'snapshots', 'Policy state snapshots published', [
+      'reason',
+    ]),
+    sendRetries: metrics.counter(
+      'send_retries',
+      'retries',
+      'Kafka send attempts that failed and were retried',
+    ),
     checkpoints: metrics.counter('checkpoints', 'writes', 'Checkpoints written'),
     unacked: metrics.gauge('unacked', 'bytes', 'Bytes read and not yet acked by Kafka'),
     paused: metrics.gauge('backpressure', 'paused', '1 while reading is paused above the high-water mark'),
@@ -241,19 +282,47 @@ export function createApp(deps: IngesterDeps): IngesterApp {
   };
 
   /**
-   * The first snapshot trigger (MAC_POLICY_LOAD, MAC_CONFIG_CHANGE, MAC_STATUS) in raw bytes. Checked on the
-   * bytes before decoding: the one-record MAC_* event closes later than the events written after it, and the
-   * state must be published before those events refer to it.
+   * The lines of `data` that are snapshot triggers (MAC_POLICY_LOAD, MAC_CONFIG_CHANGE, MAC_STATUS), by the
+   * byte offset of their line start, in order. Found on the raw bytes before decoding: the one-record MAC_*
+   * event closes later than the events written after it, and the state must be published before those events
+   * refer to it.
    */
-  const triggerIn = (data: Buffer): SnapshotReason | null => {
-    if (data.indexOf('type=MAC_') < 0) return null;
-    for (const t of SNAPSHOT_TRIGGERS) if (data.indexOf(`type=${t} `) >= 0) return t as SnapshotReason;
-    return null;
+  const triggerLines = (data: Buffer): Array<{ at: number; reason: SnapshotReason }> => {
+    const out: Array<{ at: number; reason: SnapshotReason }> = [];
+    let from = data.indexOf('type=MAC_');
+    while (from >= 0) {
+      // (lastIndexOf with a negative start would search from the end.)
+      const lineStart = from === 0 ? 0 : data.lastIndexOf(0x0a, from - 1) + 1;
+      const prefix = data.toString('latin1', lineStart, from);
+      // The record type is the line's first field (after an optional node=): not text inside a field.
+      if (prefix === '' || /^node=\S+ $/.test(prefix)) {
+        const t = [...SNAPSHOT_TRIGGERS].find((x) => data.indexOf(`type=${x} `, from) === from);
+        if (t !== undefined) out.push({ at: lineStart, reason: t as SnapshotReason });
+      }
+      const next = data.indexOf(0x0a, from);
+      from = next < 0 ? -1 : data.indexOf('type=MAC_', next);
+    }
+    return out;
+  };
+
+  /** The position (file identity and offset) of decoder offset `s`, and the file it is in. */
+  const positionAt = (file: CurrentFile, s: number): { position: TailPosition; segment: Segment } => {
+    let seg = file.segments[0]!;
+    for (const x of file.segments) if (x.at <= s) seg = x;
+    return { position: { identity: seg.identity, offset: seg.base + (s - seg.at) }, segment: seg };
+  };
+
+  const policyOf = (file: CurrentFile, line: number): PolicyRef | null => {
+    let ref = file.epochs[0]?.ref ?? null;
+    for (const e of file.epochs) if (e.fromLine <= line) ref = e.ref;
+    return ref;
   };
 
   // ---- decoding -----------------------------------------------------------------------------------------
-  const emit = async (file: CurrentFile, res: DecodeResult, position: TailPosition, bytes: number) => {
+  /** Send what the decoder returned; `safe` is the decoder offset the checkpoint may move to once acked. */
+  const emit = async (file: CurrentFile, res: DecodeResult, safe: number, bytes: number) => {
     const at = now();
+    const { position, segment } = positionAt(file, safe);
     let batch: OutMessage[] = [];
     let batchBytes = 0;
     const flushBatch = async (pos: TailPosition | null, b: number) => {
@@ -265,16 +334,20 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     const add = async (msg: OutMessage) => {
       batch.push(msg);
       batchBytes += msg.value.length;
-      if (batch.length >= config.backpressure.maxBatchMessages || batchBytes >= config.backpressure.maxBatchBytes) {
+      if (
+        batch.length >= config.backpressure.maxBatchMessages ||
+        batchBytes >= config.backpressure.maxBatchBytes
+      ) {
         await flushBatch(null, 0);
       }
     };
     for (const err of res.errors) {
       m.malformed.inc();
+      const ctx = positionAt(file, err.offset ?? safe).segment.ctx;
       if (warnLimit.take() !== null) {
-        log.warn({ line: err.line, code: err.code, path: file.path }, 'malformed audit line, dead-lettered');
+        log.warn({ line: err.line, code: err.code, path: ctx.path }, 'malformed audit line, dead-lettered');
       }
-      await add(encodeParseError(err, { host: config.host, file: file.ctx, now: at }));
+      await add(encodeParseError(err, { host: config.host, file: ctx, now: at }));
     }
     for (const event of res.events) {
       if (config.filter.mode === 'selinux' && !isSelinuxEvent(event)) {
@@ -285,9 +358,9 @@ export function createApp(deps: IngesterDeps): IngesterApp {
         encodeEvent(event, {
           host: config.host,
           ingesterId: config.ingesterId,
-          file: file.ctx,
+          file: segment.ctx,
           offset: position.offset,
-          policy: policyRef,
+          policy: policyOf(file, event.records[0]?.line ?? 0),
           now: at,
           validate: config.kafka.validate,
         }),
@@ -295,51 +368,102 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     }
     void batchBytes;
     await flushBatch(position, bytes);
+    // Forget the files and policy states no open event can refer to any more.
+    const first = file.segments.indexOf(segment);
+    if (first > 0) file.segments.splice(0, first);
+    while (file.epochs.length > 1 && file.epochs[1]!.fromOffset <= file.decoder.safeOffset())
+      file.epochs.shift();
   };
 
+  /** The segment of file `path`/`identity` whose byte `base` is decoder offset `at`. */
+  const segmentOf = (path: string, identity: FileIdentity, at: number, base: number): Segment => ({
+    identity,
+    at,
+    base,
+    ctx: {
+      path,
+      dev: identity.dev,
+      ino: identity.ino,
+      fp: identity.fp,
+      fpLen: identity.fpLen,
+      base: base - at,
+    },
+  });
+
   const openFile = (chunk: { identity: FileIdentity; path: string; start: number }): CurrentFile => ({
-    identity: chunk.identity,
-    path: chunk.path,
-    base: chunk.start,
+    segments: [segmentOf(chunk.path, chunk.identity, 0, chunk.start)],
     fed: 0,
+    continues: false,
+    epochs: [{ fromLine: 0, fromOffset: 0, ref: policyRef }],
     decoder: createAuditDecoder({
       horizonMs: config.decoder.horizonMs,
       maxLineBytes: config.decoder.maxLineBytes,
       ...(deps.resolveIds !== undefined ? { resolveIds: deps.resolveIds } : {}),
     }),
-    ctx: {
-      path: chunk.path,
-      dev: chunk.identity.dev,
-      ino: chunk.identity.ino,
-      fp: chunk.identity.fp,
-      fpLen: chunk.identity.fpLen,
-      base: chunk.start,
-    },
   });
 
   const finishFile = async (file: CurrentFile) => {
     const res = file.decoder.end();
-    await emit(file, res, { identity: file.identity, offset: file.base + file.fed }, 0);
+    await emit(file, res, file.fed, 0);
+  };
+
+  /**
+   * Does `chunk` go on with the stream `file` decodes? The same file grown (same dev/inode, the next offset;
+   * its fingerprint may have grown with it), or the next file of a copytruncate. Anything else ends it.
+   */
+  const continueWith = (file: CurrentFile, chunk: TailChunk): boolean => {
+    const last = file.segments[file.segments.length - 1]!;
+    const continues = file.continues;
+    file.continues = false;
+    if (sameFile(last.identity, chunk.identity) && chunk.start === last.base + (file.fed - last.at)) {
+      if (!sameIdentity(last.identity, chunk.identity)) {
+        // Re-fingerprinted as it grew: checkpoint with the longer fingerprint from now on.
+        file.segments[file.segments.length - 1] = segmentOf(chunk.path, chunk.identity, last.at, last.base);
+      }
+      return true;
+    }
+    if (!continues) return false;
+    file.segments.push(segmentOf(chunk.path, chunk.identity, file.fed, chunk.start));
+    return true;
+  };
+
+  /** Decode `data` (complete lines of the stream) and send the result. */
+  const decode = async (file: CurrentFile, data: Buffer) => {
+    const before = file.decoder.stats().lines;
+    const res = file.decoder.write(data);
+    file.fed += data.length;
+    m.lines.inc(file.decoder.stats().lines - before);
+    await emit(file, res, file.decoder.safeOffset(), data.length);
   };
 
   const onChunk = async (chunk: TailChunk) => {
     await serial(async () => {
       if (stopping) return;
       m.readBytes.inc(chunk.data.length);
-      if (cur !== null && (!sameIdentity(cur.identity, chunk.identity) || chunk.start !== cur.base + cur.fed)) {
+      if (cur !== null && !continueWith(cur, chunk)) {
         const old = cur;
         cur = null;
         await finishFile(old);
       }
       cur ??= openFile(chunk);
       const file = cur;
-      const before = file.decoder.stats().lines;
-      const trigger = triggerIn(chunk.data);
-      if (trigger !== null) await refreshSnapshot(trigger);
-      const res = file.decoder.write(chunk.data);
-      file.fed += chunk.data.length;
-      m.lines.inc(file.decoder.stats().lines - before);
-      await emit(file, res, { identity: file.identity, offset: file.base + file.decoder.safeOffset() }, chunk.data.length);
+      // Policy changes apply in stream order: what comes before a trigger line is decoded (and its events
+      // carry the state before the change) before the new state is read and published.
+      let from = 0;
+      for (const trigger of triggerLines(chunk.data)) {
+        if (trigger.at > from) await decode(file, chunk.data.subarray(from, trigger.at));
+        from = trigger.at;
+        const previous = policyRef;
+        await refreshSnapshot(trigger.reason);
+        if (policyRef !== previous) {
+          file.epochs.push({
+            fromLine: file.decoder.stats().lines + 1,
+            fromOffset: file.fed,
+            ref: policyRef,
+          });
+        }
+      }
+      if (from < chunk.data.length || chunk.data.length === 0) await decode(file, chunk.data.subarray(from));
     });
     // Backpressure: stop reading above the high-water mark of unacked bytes.
     if (tracker.unackedBytes > config.backpressure.highWaterBytes && !stopping) {
@@ -351,10 +475,19 @@ export function createApp(deps: IngesterDeps): IngesterApp {
 
   const onFileEnd = async (info: FileEndInfo) => {
     await serial(async () => {
-      if (stopping || cur === null || !sameIdentity(cur.identity, info.identity)) return;
+      if (stopping || cur === null) return;
+      if (!sameFile(cur.segments[cur.segments.length - 1]!.identity, info.identity)) return;
+      log.info(
+        { reason: info.reason, path: info.path, offset: info.offset, continues: info.continues },
+        'audit log file finished',
+      );
+      if (info.continues) {
+        // copytruncate: the copy (then the live file) goes on with the same records; keep the open events.
+        cur.continues = true;
+        return;
+      }
       const old = cur;
       cur = null;
-      log.info({ reason: info.reason, path: info.path, offset: info.offset }, 'audit log file finished');
       await finishFile(old);
     });
   };
@@ -365,7 +498,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       const file = cur;
       const res = file.decoder.tick(Date.now());
       if (res.events.length === 0 && res.errors.length === 0) return;
-      await emit(file, res, { identity: file.identity, offset: file.base + file.decoder.safeOffset() }, 0);
+      await emit(file, res, file.decoder.safeOffset(), 0);
     }).catch((err) => log.error({ err }, 'idle flush failed'));
   };
 
