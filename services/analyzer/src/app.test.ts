@@ -1,6 +1,14 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '@avcstream/config';
-import { decodeDeadLetterMessage, encodeEventMessage, type EventMessage } from '@avcstream/contracts';
+import {
+  chunkPolicy,
+  decodeDeadLetterMessage,
+  encodeEventMessage,
+  encodePolicyMessage,
+  type EventMessage,
+  type PolicyMessage,
+  policyStateId,
+} from '@avcstream/contracts';
 import type { BulkDoc, BulkResult } from '@avcstream/elasticsearch';
 import type { KafkaBatch, KafkaDelivery } from '@avcstream/kafka';
 import { AvcError, createQueue } from '@avcstream/pipeline';
@@ -211,7 +219,7 @@ function setup() {
       },
     },
   });
-  return { app, events, es, sent, metrics };
+  return { app, events, policies, es, sent, metrics };
 }
 
 describe('analyzer app', () => {
@@ -258,6 +266,59 @@ describe('analyzer app', () => {
       expect(first.ok && first.value.source).toMatchObject({ kind: 'kafka', partition: 0, offset: '0' });
       expect(t.es.indices.get('avcstream-denials')?.size).toBe(1);
       expect(await t.metrics.value('avcstream_analyzer_invalid_messages_total')).toBe(2);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('dead-letters the chunk of a policy that does not reassemble, and a later good chunk is used', async () => {
+    const t = setup();
+    const encP = (m: PolicyMessage) => {
+      const e = encodePolicyMessage(m);
+      if (!e.ok) throw new Error(e.error.message);
+      return e.value;
+    };
+    const bytes = Buffer.alloc(300, 7);
+    const { sha256, chunks } = chunkPolicy(bytes);
+    const stateId = policyStateId(sha256, true, {});
+    const state: PolicyMessage = {
+      schema: 'avcstream.policy.v1',
+      kind: 'state',
+      stateId,
+      host: 'web01',
+      takenAt: '2023-11-14T22:13:22.000Z',
+      reason: 'start',
+      policy: { sha256, bytes: bytes.length, chunks: 1 },
+      enforcing: true,
+      booleans: {},
+    };
+    const corrupt = encP({ ...chunks[0]!.message, data: bytes.subarray(0, 100).toString('base64') });
+    const withPolicy = (serial: number) => encode({ ...event(serial), policy: { stateId, sha256 } });
+    await t.app.start();
+    try {
+      t.policies.deliver([corrupt, encP(state)]);
+      await until(() => t.app.policyStore.stats().states === 1);
+      t.events.deliver([withPolicy(1)]);
+      await until(() => t.events.acked.length === 1);
+      await until(() => t.sent.some((s) => s.topic === 'avcstream.deadletter.v1'));
+      const dls = t.sent
+        .filter((s) => s.topic === 'avcstream.deadletter.v1')
+        .map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls).toHaveLength(1);
+      const dl = dls[0]!;
+      expect(dl.ok && dl.value.reason.code).toBe('AVC_ERR_ANALYZER_POLICY_INVALID');
+      expect(dl.ok && Buffer.from(dl.value.raw, 'base64')).toEqual(corrupt);
+      expect(dl.ok && dl.value.source).toMatchObject({ kind: 'kafka', partition: 0, offset: '0' });
+      expect(
+        await t.metrics.value('avcstream_analyzer_invalid_messages_total', {
+          reason: 'AVC_ERR_ANALYZER_POLICY_INVALID',
+        }),
+      ).toBe(1);
+      // The good chunk arrives: the hash is loaded again (the bytes are no policy, so it does not parse).
+      t.policies.deliver([encP(chunks[0]!.message)]);
+      await until(() => t.policies.acked.length === 2);
+      const lookup = t.app.policyStore.lookup(stateId);
+      expect(lookup.kind === 'error' && lookup.message).toMatch(/^policy does not parse/);
     } finally {
       await t.app.stop();
     }

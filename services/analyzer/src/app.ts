@@ -120,14 +120,31 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     ),
   };
 
-  const policyStore = createPolicyStore({
+  const policyStore = createPolicyStore<KafkaDelivery>({
     maxLoaded: config.processing.maxLoadedPolicies,
     onLoad: (sha256, ok, durationMs, error) => {
       m.policyLoads.inc({ result: ok ? 'ok' : 'error' });
       if (ok) log.info({ sha256, durationMs }, 'policy loaded');
       else log.warn({ sha256, error }, 'policy could not be loaded');
     },
+    // A binary that does not reassemble or parse: its chunk messages are bad input, like an invalid message.
+    onInvalid: (_sha256, error, deliveries) => {
+      for (const d of deliveries) {
+        m.invalid.inc({ reason: 'AVC_ERR_ANALYZER_POLICY_INVALID' });
+        const enc = encodeDeadLetterMessage(deadLetterOf(d, null, 'AVC_ERR_ANALYZER_POLICY_INVALID', error));
+        if (!enc.ok) continue;
+        const p = sendWithRetry(config.kafka.deadletterTopic, [{ key: '', value: enc.value }]).then(
+          (sent) => {
+            if (sent) m.deadletters.inc({ topic: 'policy' });
+          },
+        );
+        const tracked: Promise<void> = p.finally(() => background.delete(tracked));
+        background.add(tracked);
+      }
+    },
   });
+  /** Dead letters sent outside a batch (invalid policy binaries); awaited before disconnecting. */
+  const background = new Set<Promise<void>>();
 
   const abort = new AbortController();
   let ready = false;
@@ -503,7 +520,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
           }
           continue;
         }
-        policyStore.apply(dec.value);
+        policyStore.apply(dec.value, d);
         m.policyMessages.inc({ kind: dec.value.kind });
       }
       void batch.ack();
@@ -594,6 +611,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       await eventsLoop;
       await deps.policies.stop(0);
       await policyLoop;
+      await Promise.allSettled([...background]);
       await producer.disconnect();
       await es.close();
     },

@@ -18,7 +18,7 @@ export type PolicyLookup =
   | { kind: 'pending'; reason: 'state' | 'binary' }
   | { kind: 'error'; message: string };
 
-export interface PolicyStoreOptions {
+export interface PolicyStoreOptions<S = unknown> {
   /** Parsed policies kept (each holds a model in memory). Default 4. */
   maxLoaded?: number;
   /** Policy states remembered. Default 100 000 (oldest dropped). */
@@ -27,23 +27,35 @@ export interface PolicyStoreOptions {
   maxBinaries?: number;
   /** Called when a policy is parsed (or fails to). */
   onLoad?: (sha256: string, ok: boolean, durationMs: number, error?: string) => void;
+  /**
+   * Called once per failed load with the `source` of every chunk message of that binary applied since the last
+   * load (which chunk is bad cannot be told apart), so the caller can count and dead-letter them.
+   */
+  onInvalid?: (sha256: string, error: string, sources: S[]) => void;
 }
 
-export interface PolicyStore {
-  apply(msg: PolicyMessage): void;
+export interface PolicyStore<S = unknown> {
+  /**
+   * Apply a policy-topic message. `source` (the delivery, say) is handed back to `onInvalid` if the binary it
+   * is a chunk of does not load. A chunk for a binary whose load failed clears that error: the next lookup
+   * tries again with the new chunk set.
+   */
+  apply(msg: PolicyMessage, source?: S): void;
   lookup(stateId: string): PolicyLookup;
   /** Resolves once `lookup(stateId)` is no longer pending, or after `timeoutMs`. */
   waitFor(stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup>;
   stats(): { states: number; binaries: number; loaded: number };
 }
 
-export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore {
+export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = {}): PolicyStore<S> {
   const maxLoaded = options.maxLoaded ?? 4;
   const maxStates = options.maxStates ?? 100_000;
   const maxBinaries = options.maxBinaries ?? 32;
   const states = new Map<string, PolicyStateMessage>();
   const chunks = new Map<string, Map<number, PolicyChunkMessage>>();
   const loaded = new Map<string, Explainer | { error: string }>();
+  /** Per binary, the sources of its chunks applied since its last load (bounded like `chunks`). */
+  const sources = new Map<string, Map<number, S>>();
   let waiters: Array<() => void> = [];
 
   const wake = () => {
@@ -81,13 +93,16 @@ export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore
       Date.now() - t0,
       'error' in result ? result.error : undefined,
     );
+    const from = [...(sources.get(sha256)?.values() ?? [])];
+    sources.delete(sha256);
+    if ('error' in result) options.onInvalid?.(sha256, result.error, from);
     loaded.set(sha256, result);
     while (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value as string);
     return result;
   };
 
-  const store: PolicyStore = {
-    apply(msg) {
+  const store: PolicyStore<S> = {
+    apply(msg, source) {
       if (msg.kind === 'state') {
         states.delete(msg.stateId);
         states.set(msg.stateId, msg);
@@ -100,9 +115,21 @@ export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore
           while (chunks.size > maxBinaries) {
             const oldest = chunks.keys().next().value as string;
             chunks.delete(oldest);
+            sources.delete(oldest);
           }
         }
         parts.set(msg.index, msg);
+        if (source !== undefined) {
+          let srcs = sources.get(msg.sha256);
+          if (srcs === undefined) {
+            srcs = new Map();
+            sources.set(msg.sha256, srcs);
+          }
+          srcs.set(msg.index, source);
+        }
+        // A new chunk may repair a binary that failed: forget the error, not a good explainer.
+        const hit = loaded.get(msg.sha256);
+        if (hit !== undefined && 'error' in hit) loaded.delete(msg.sha256);
       }
       wake();
     },
