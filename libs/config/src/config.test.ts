@@ -10,6 +10,8 @@ import {
   loadConfig,
   redactConfig,
   zBool,
+  zBrokers,
+  zHttpUrl,
   zInt,
   zList,
 } from './config.ts';
@@ -160,5 +162,48 @@ describe('loadServiceConfig', () => {
     expect(() => loadServiceConfig(schema, [], { AVCSTREAM_CONFIG: '/nonexistent/avc.json' })).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('edge validation of values', () => {
+  const parse = <S extends z.ZodType>(s: S, v: unknown) => s.safeParse(v).success;
+
+  it('an empty or blank number is an error, not 0', () => {
+    expect(parse(zInt(0, 65535), '')).toBe(false);
+    expect(parse(zInt(0, 65535), '  ')).toBe(false);
+    expect(parse(zInt(0, 65535), '12x')).toBe(false);
+    expect(z.object({ n: zInt(0, 10).default(5) }).parse({ n: '7' })).toEqual({ n: 7 });
+    expect(z.object({ n: zInt(0, 10).default(5) }).parse({})).toEqual({ n: 5 });
+  });
+
+  it('brokers: a non-empty list of host:port', () => {
+    expect(parse(zBrokers(), '')).toBe(false);
+    expect(parse(zBrokers(), ' , ')).toBe(false);
+    expect(parse(zBrokers(), 'localhost')).toBe(false);
+    expect(parse(zBrokers(), 'localhost:0')).toBe(false);
+    expect(parse(zBrokers(), 'localhost:99999')).toBe(false);
+    expect(zBrokers().parse('a:9092, 10.0.0.1:9093,[::1]:9094')).toEqual([
+      'a:9092',
+      '10.0.0.1:9093',
+      '[::1]:9094',
+    ]);
+  });
+
+  it('an http(s) URL', () => {
+    expect(parse(zHttpUrl(), 'notaurl')).toBe(false);
+    expect(parse(zHttpUrl(), 'ftp://x')).toBe(false);
+    expect(parse(zHttpUrl(), '')).toBe(false);
+    expect(zHttpUrl().parse('https://elastic:pw@es.example:9200')).toBe('https://elastic:pw@es.example:9200');
+  });
+
+  it('loadConfig reports them as a ConfigError', () => {
+    const s = z.object({
+      kafka: z
+        .object({ brokers: zBrokers().default(['a:1']) })
+        .strict()
+        .default({ brokers: ['a:1'] }),
+    });
+    expect(() => loadConfig(s, {}, ['--kafka.brokers='])).toThrow(ConfigError);
+    expect(() => loadConfig(s, { AVCSTREAM_KAFKA__BROKERS: ' , ' }, [])).toThrow(ConfigError);
   });
 });

@@ -48,7 +48,10 @@ export function envToObject(env: Record<string, string | undefined>, prefix = EN
     if (value === undefined || !name.startsWith(prefix)) continue;
     const rest = name.slice(prefix.length);
     if (rest === '' || rest === 'LOG_LEVEL' || rest === 'CONFIG') continue;
-    const path = rest.split('__').filter((s) => s !== '').map(envSegmentToKey);
+    const path = rest
+      .split('__')
+      .filter((s) => s !== '')
+      .map(envSegmentToKey);
     if (path.length > 0) setPath(out, path, value);
   }
   return out;
@@ -115,7 +118,9 @@ function topLevelKeys(schema: z.ZodType): Set<string> | null {
   let s: unknown = schema;
   // unwrap defaults/optionals/pipes to reach the object
   for (let i = 0; i < 8 && s !== null && typeof s === 'object'; i++) {
-    const def = (s as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown> } }).def;
+    const def = (
+      s as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown> } }
+    ).def;
     if (def === undefined) return null;
     if (def.type === 'object' && def.shape !== undefined) return new Set(Object.keys(def.shape));
     s = def.innerType ?? def.in;
@@ -143,7 +148,9 @@ export function loadConfig<S extends z.ZodType>(
   const merged = deepMerge(fileObj, fromEnv, argvToObject(argv));
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`, { cause: parsed.error });
+    throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
   }
   return deepFreeze(parsed.data) as Readonly<z.output<S>>;
 }
@@ -156,7 +163,8 @@ export function redactConfig(value: unknown): unknown {
   if (isPlainObject(value)) {
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY_RE.test(k) && v !== undefined && v !== null && v !== '' ? '[redacted]' : redactConfig(v);
+      out[k] =
+        SECRET_KEY_RE.test(k) && v !== undefined && v !== null && v !== '' ? '[redacted]' : redactConfig(v);
     }
     return out;
   }
@@ -169,8 +177,15 @@ export function redactConfig(value: unknown): unknown {
 /** Boolean from a real boolean (file) or from `true/false/1/0/yes/no/on/off` (env, argv). */
 export const zBool = () => z.union([z.boolean(), z.stringbool()]);
 
-/** Integer from a number or a numeric string, with bounds. */
-export const zInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * Integer from a number or a numeric string, with bounds. An empty or blank string is an error (it is not 0:
+ * `--http.port=` must not mean a random port).
+ */
+export const zInt = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
+    z.number({ error: 'expected an integer' }).int().min(min).max(max),
+  );
 
 /** List from an array or a comma-separated string. */
 export const zList = <T extends z.ZodType>(item: T) =>
@@ -184,3 +199,16 @@ export const zList = <T extends z.ZodType>(item: T) =>
         : v,
     z.array(item),
   );
+
+/** Kafka brokers: a non-empty list (array or comma-separated) of `host:port` (`[v6]:port`), port 1-65535. */
+export const zBrokers = () =>
+  zList(
+    z.string().refine((b) => {
+      const m = /^(\[[0-9A-Fa-f:.]+\]|[^\s:,[\]]+):(\d{1,5})$/.exec(b);
+      const port = m === null ? 0 : Number(m[2]);
+      return port >= 1 && port <= 65535;
+    }, 'expected host:port (port 1-65535)'),
+  ).pipe(z.array(z.string()).min(1, 'expected at least one broker'));
+
+/** An http or https URL (Elasticsearch and similar endpoints). */
+export const zHttpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });

@@ -10,6 +10,8 @@ export {
   loadConfig,
   redactConfig,
   zBool,
+  zBrokers,
+  zHttpUrl,
   zInt,
   zList,
 } from './config.ts';

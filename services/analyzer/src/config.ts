@@ -1,4 +1,4 @@
-import { zBool, zInt, zList } from '@avcstream/config';
+import { zBool, zBrokers, zHttpUrl, zInt, zList } from '@avcstream/config';
 import { TOPICS } from '@avcstream/contracts';
 import { z } from 'zod';
 
@@ -9,7 +9,7 @@ export function analyzerConfigSchema(hostname: string) {
       analyzerId: z.string().min(1).max(128).default(`${hostname}-analyzer`),
       kafka: z
         .object({
-          brokers: zList(z.string().min(1)).default(['127.0.0.1:9092']),
+          brokers: zBrokers().default(['127.0.0.1:9092']),
           clientId: z.string().min(1).default('avcstream-analyzer'),
           groupId: z.string().min(1).default('avcstream-analyzer'),
           eventsTopic: z.string().min(1).default(TOPICS.events),
@@ -27,7 +27,7 @@ export function analyzerConfigSchema(hostname: string) {
         .prefault({}),
       elasticsearch: z
         .object({
-          url: z.string().min(1).default('http://127.0.0.1:9200'),
+          url: zHttpUrl().default('http://127.0.0.1:9200'),
           indexPrefix: z
             .string()
             .regex(/^[a-z0-9][a-z0-9_.-]{0,100}$/)

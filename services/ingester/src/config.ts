@@ -1,4 +1,4 @@
-import { zBool, zInt, zList } from '@avcstream/config';
+import { zBool, zBrokers, zInt } from '@avcstream/config';
 import { TOPICS } from '@avcstream/contracts';
 import { z } from 'zod';
 
@@ -38,7 +38,7 @@ export function ingesterConfigSchema(hostname: string) {
         .prefault({}),
       kafka: z
         .object({
-          brokers: zList(z.string().min(1)).default(['127.0.0.1:9092']),
+          brokers: zBrokers().default(['127.0.0.1:9092']),
           clientId: z.string().min(1).default('avcstream-ingester'),
           eventsTopic: z.string().min(1).default(TOPICS.events),
           policyTopic: z.string().min(1).default(TOPICS.policy),
