@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@avcstream/store';
@@ -115,5 +115,41 @@ describe('bad lines', () => {
       [good.length + 20 + good.length, 'type=AVC oops'],
     ]);
     expect(entries[0]?.source.path).toBe(join(dir, 'audit.log'));
+  });
+});
+
+describe('explicit --policy / --booleans paths', () => {
+  const sample = join(import.meta.dirname, '../../sample');
+  const startWith = (extra: string[]) =>
+    createEmbeddedApp(options(extra), { out: () => {}, logStream: { write: () => true } });
+
+  it('a --policy that does not exist is a config error (78) naming it, before the state dir is touched', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1));
+    const missing = join(dir, 'policy.3');
+    await expect(startWith(['--policy', missing])).rejects.toMatchObject({
+      name: 'UsageError',
+      exitCode: 78,
+      message: expect.stringContaining(missing),
+    });
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
+  it('a --booleans that does not exist is a config error (78) naming it, before the state dir is touched', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1));
+    const missing = join(dir, 'booleanz');
+    await expect(
+      startWith(['--policy', join(sample, 'policy/policy.33'), '--booleans', missing]),
+    ).rejects.toMatchObject({ name: 'UsageError', exitCode: 78, message: expect.stringContaining(missing) });
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
+  it('an unreadable --booleans is a config error (78) naming it', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1));
+    const bad = join(dir, 'booleans');
+    writeFileSync(bad, 'this is not a booleans file\n');
+    await expect(
+      startWith(['--policy', join(sample, 'policy/policy.33'), '--booleans', bad]),
+    ).rejects.toMatchObject({ name: 'UsageError', exitCode: 78, message: expect.stringContaining(bad) });
+    expect(existsSync(join(dir, 'state'))).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -23,7 +23,7 @@ import {
 } from '@avcstream/telemetry';
 import { createMalformedSink } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
-import { type ExplainFn, loadExplainer } from './explain.ts';
+import { BooleansLoadError, type ExplainFn, loadExplainer } from './explain.ts';
 import { PolicyTooLargeError } from '../policy-file.ts';
 import { type RunOptions, UsageError } from './options.ts';
 import { createReporter, type Reporter } from './report.ts';
@@ -65,13 +65,25 @@ export async function createEmbeddedApp(
   });
   if (!existsSync(opts.input)) throw new UsageError(`input not found: ${opts.input}`, 66);
 
-  // Policy replay is optional: without a readable policy, alerts carry no verdict.
+  // Policy replay is optional: without a readable policy, alerts carry no verdict. Only the defaults
+  // (/sys/fs/selinux/...) may be missing, as on a host with SELinux disabled; a path given on the command line
+  // that is missing is a config error here, before the state dir is touched (alerts claimed without a verdict
+  // are never re-delivered).
+  if (opts.policy !== null && opts.policyGiven && !existsSync(opts.policy)) {
+    throw new UsageError(`policy not found: ${opts.policy}`, 78);
+  }
+  if (opts.booleans !== null && opts.booleansGiven && !existsSync(opts.booleans)) {
+    throw new UsageError(`booleans not found: ${opts.booleans}`, 78);
+  }
   const booleansPath = opts.booleans !== null && existsSync(opts.booleans) ? opts.booleans : null;
   let current: ExplainFn | null = null;
   if (opts.policy !== null) {
     if (!existsSync(opts.policy)) {
       logger.warn({ policy: opts.policy }, 'policy not found: denials are not replayed');
     } else {
+      if (opts.booleans !== null && booleansPath === null) {
+        logger.warn({ booleans: opts.booleans }, "booleans not found: the policy's defaults are used");
+      }
       try {
         const loaded = loadExplainer(opts.policy, booleansPath);
         current = loaded.explain;
@@ -81,8 +93,16 @@ export async function createEmbeddedApp(
         );
       } catch (err) {
         if (err instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
+        if (err instanceof BooleansLoadError) throw new UsageError(err.message, 78);
         throw new UsageError(`cannot load policy ${opts.policy}: ${(err as Error).message}`, 78);
       }
+    }
+  } else if (opts.booleans !== null && opts.booleansGiven) {
+    // No replay: the booleans are not read, but a file named on the command line must at least be readable.
+    try {
+      accessSync(opts.booleans, constants.R_OK);
+    } catch (err) {
+      throw new UsageError(`cannot read booleans ${opts.booleans}: ${(err as Error).message}`, 78);
     }
   }
   // Stable function handed to the engine and the report; a reload swaps what it calls.

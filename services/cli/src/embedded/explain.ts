@@ -23,6 +23,19 @@ export interface LoadedPolicy {
   booleans: number;
 }
 
+/** The booleans file or directory could not be read or parsed; `cause` holds why. */
+export class BooleansLoadError extends Error {
+  readonly code = 'AVC_ERR_CLI_BOOLEANS_UNREADABLE';
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    super(`cannot read booleans ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'BooleansLoadError';
+    this.path = path;
+  }
+}
+
 /** Largest policy file read (the kernel's are 2-10 MB). */
 const MAX_POLICY_BYTES = 64 * 1024 * 1024;
 
@@ -39,7 +52,12 @@ export function loadExplainer(
   const bytes = readPolicyFile(policyPath, MAX_POLICY_BYTES);
   const size = bytes.length;
   const policy = readPolicy(bytes);
-  const booleans = booleansPath === null ? undefined : readBooleans(booleansPath);
+  let booleans: Record<string, boolean> | undefined;
+  try {
+    booleans = booleansPath === null ? undefined : readBooleans(booleansPath);
+  } catch (err) {
+    throw new BooleansLoadError(booleansPath as string, err);
+  }
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
   const cache = new Map<string, ExplanationLike | null>();
   const explain: ExplainFn = (d) => {

@@ -7,6 +7,8 @@ describe('parseRunArgs', () => {
     expect(o.input).toBe('/var/log/audit/audit.log');
     expect(o.policy).toBe('/sys/fs/selinux/policy');
     expect(o.booleans).toBe('/sys/fs/selinux/booleans');
+    expect(o.policyGiven).toBe(false);
+    expect(o.booleansGiven).toBe(false);
     expect(o.stateDir).toBe('/var/lib/avcstream');
     expect(o.http).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(o.once).toBe(false);
@@ -33,6 +35,10 @@ describe('parseRunArgs', () => {
     expect(o.policy).toBeNull();
     expect(o.booleans).toBeNull();
     expect(o.ignore).toEqual(['a:*', 'b:**']);
+    expect(parseRunArgs(['--policy', 'p', '--booleans', 'b'])).toMatchObject({
+      policyGiven: true,
+      booleansGiven: true,
+    });
   });
 
   it('rejects bad values with a usage error', () => {

@@ -7,10 +7,11 @@ Usage: avcstream run [options]
 
 Options:
   --input FILE            audit log to follow (default /var/log/audit/audit.log)
-  --policy FILE           binary policy to replay denials against (default /sys/fs/selinux/policy);
-                          'none' disables replay
+  --policy FILE           binary policy to replay denials against (default /sys/fs/selinux/policy,
+                          skipped with a warning when absent); 'none' disables replay
   --booleans FILE|DIR     boolean values: "name value" lines or a selinuxfs booleans dir
-                          (default /sys/fs/selinux/booleans; 'none' = the policy's defaults)
+                          (default /sys/fs/selinux/booleans, the policy's defaults when absent;
+                          'none' = the policy's defaults). A FILE given that is missing or unreadable exits 78
   --state-dir DIR         durable state: checkpoint, signatures, counters, reports (default /var/lib/avcstream)
   --http HOST:PORT        serve the latest HTML report at /, /metrics, /livez, /readyz
                           (default 127.0.0.1:9464; 'off' disables; not started with --once unless given)
@@ -39,6 +40,10 @@ export interface RunOptions {
   input: string;
   policy: string | null;
   booleans: string | null;
+  /** --policy was given: a missing file is a config error (78), not the "SELinux disabled" fallback. */
+  policyGiven: boolean;
+  /** --booleans was given: a missing file is a config error (78), not the policy-defaults fallback. */
+  booleansGiven: boolean;
   stateDir: string;
   http: { host: string; port: number } | null;
   once: boolean;
@@ -151,6 +156,8 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
     input: (v.input as string | undefined) ?? '/var/log/audit/audit.log',
     policy: policy === 'none' ? null : policy,
     booleans: booleans === 'none' ? null : booleans,
+    policyGiven: v.policy !== undefined,
+    booleansGiven: v.booleans !== undefined,
     stateDir: (v['state-dir'] as string | undefined) ?? '/var/lib/avcstream',
     http,
     once,
