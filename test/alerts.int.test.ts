@@ -249,14 +249,18 @@ describe.runIf(available)('alerts on Elasticsearch (outbox)', () => {
     expect(await later.alerter.redeliverPending()).toEqual([]);
   });
 
-  it('a delivered alert, and a host alert the rate limit held back, are never redelivered', async () => {
+  it("delivered alerts, fleet and host (inside the fleet alert's rate-limit window), are never redelivered", async () => {
     const index = uniqueName('avcstream-signatures');
     indices.push(index);
     const a = outboxAnalyzer(index, 'a');
     expect(await a.alerter.process(denial(600, 'h1'), null)).toHaveLength(1);
-    // Same signature on h2 within the 60 s rate-limit window: the host document is claimed, no alert goes out.
-    expect(await a.alerter.process(denial(600, 'h2'), null)).toEqual([]);
-    expect(a.alerts.map((x) => x.scope)).toEqual(['fleet']);
+    // Same signature on h2 within h1's 60 s rate-limit window: windows are per (signature, host), so h2's
+    // "new on this host" alert goes out (a claim stored without its alert would never be alerted).
+    expect(await a.alerter.process(denial(600, 'h2'), null)).toHaveLength(1);
+    expect(a.alerts.map((x) => [x.scope, x.host])).toEqual([
+      ['fleet', 'h1'],
+      ['host', 'h2'],
+    ]);
     await a.es.refresh(index);
     const later = outboxAnalyzer(index, 'b', { skewMs: 3_600_000 });
     expect(await later.alerter.redeliverPending()).toEqual([]);

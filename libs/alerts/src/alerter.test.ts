@@ -73,7 +73,7 @@ describe('createAlerter', () => {
     expect(alerter.stats()).toMatchObject({ denials: 3 * N, newFleet: N, alerts: N });
   });
 
-  it('alerts "new on this host" for a signature known elsewhere, rate-limited per signature', async () => {
+  it('alerts "new on this host" for a signature known elsewhere, even inside another host\'s window', async () => {
     const sink = memorySink();
     let t = 0;
     const alerter = createAlerter({
@@ -83,20 +83,26 @@ describe('createAlerter', () => {
       now: () => t,
     });
     await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null);
-    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null); // inside h1's window: folded
+    t = 10; // inside h1's window: h2's first occurrence is still new on h2
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null);
+    t = 20;
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null); // h1 repeat: folded into h1's window
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null); // h2 repeat: folded into h2's window
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null);
     t = 2000;
     await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h3'), null);
-    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h4'), null); // inside h3's window: folded
     expect(sink.alerts.map((a) => [a.scope, a.host])).toEqual([
       ['fleet', 'h1'],
+      ['host', 'h2'],
       ['host', 'h3'],
     ]);
+    expect(alerter.stats()).toMatchObject({ newFleet: 1, alerts: 3, suppressed: 0 });
     t = 5000;
     const repeats = await alerter.flush();
-    // each window's count follows the alert that opened it
-    expect(repeats.map((a) => [a.kind, a.count, a.host])).toEqual([
-      ['repeat', 1, 'h1'],
-      ['repeat', 1, 'h3'],
+    // each window (signature, host) counts the repeats of its own host and follows the alert that opened it
+    expect(repeats.map((a) => [a.kind, a.scope, a.count, a.host])).toEqual([
+      ['repeat', 'fleet', 1, 'h1'],
+      ['repeat', 'host', 2, 'h2'],
     ]);
   });
 
@@ -252,8 +258,9 @@ describe('event-time rate limit windows', () => {
       time: iso,
     });
     await alerter.process(at('2026-03-01T10:00:00.000Z', 'h1'), null);
-    await alerter.process(at('2026-03-01T10:00:30.000Z', 'h2'), null); // same minute: folded
-    await alerter.process(at('2026-03-01T10:05:00.000Z', 'h3'), null); // minutes later: its own alert
+    await alerter.process(at('2026-03-01T10:00:30.000Z', 'h1'), null); // same minute: folded
+    await alerter.process(at('2026-03-01T10:05:00.000Z', 'h1'), null); // minutes later: past the window
+    await alerter.process(at('2026-03-01T10:05:00.000Z', 'h3'), null); // new on h3: its own alert
     expect(sink.alerts.map((a) => [a.scope, a.host])).toEqual([
       ['fleet', 'h1'],
       ['host', 'h3'],
@@ -335,5 +342,26 @@ describe('rate-limit windows across a crash (store registry)', () => {
       ['new-signature', 1],
       ['repeat', 9],
     ]);
+  });
+});
+
+describe('rate limit without host alerts', () => {
+  it("keys the window by signature alone: the fleet alert's repeat counts every host", async () => {
+    const sink = memorySink();
+    let t = 0;
+    const alerter = createAlerter({
+      registry: createMemoryRegistry(),
+      sinks: [sink],
+      hostScope: false,
+      rateLimitWindowMs: 1000,
+      now: () => t,
+    });
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null);
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null); // new on h2: no host alert
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h2'), null);
+    await alerter.process(denial('a_t', 'b_t', 'file', ['read'], 'h1'), null);
+    expect(sink.alerts.map((a) => [a.scope, a.host])).toEqual([['fleet', 'h1']]);
+    t = 5000;
+    expect((await alerter.flush()).map((a) => [a.kind, a.count, a.host])).toEqual([['repeat', 2, 'h1']]);
   });
 });

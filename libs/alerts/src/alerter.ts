@@ -23,7 +23,10 @@ export interface AlerterOptions {
   ignore?: string[];
   /** Alert when a signature is new on a host though known elsewhere. Default true. */
   hostScope?: boolean;
-  /** Per-signature window: further occurrences become one `repeat` alert with a count. Default 60 s. */
+  /**
+   * Per (signature, host) window opened by each alert: further occurrences on that host become one `repeat`
+   * alert with a count. Default 60 s.
+   */
   rateLimitWindowMs?: number;
   /** Wall clock (injected): rate-limit windows with `windowClock: 'wall'`, and when windows are due. */
   now?: () => number;
@@ -205,7 +208,11 @@ export function createAlerter(options: AlerterOptions): Alerter {
           continue;
         }
         const t = windowClock === 'event' ? eventMs(d.time) : now();
-        const rlKey = sig.id;
+        // With host alerts, one window per (signature, host): a host's first occurrence is "new on this host"
+        // even inside another host's window (its claim is stored, so an alert held back here would never be
+        // sent), and each host's repeats are counted under that host's alert. Without them, the only alert is
+        // the fleet one, and its window counts the repeats of every host. The signature id is fixed-length hex.
+        const rlKey = hostScope ? `${sig.id}:${d.host}` : sig.id;
         let emitted: Alert[] = [];
         const result: ClaimResult = await registry.claim({
           signature: sig,
