@@ -82,7 +82,12 @@ describe('statistics', () => {
     const s = buildSummary([
       event(T0, [record('MAC_POLICY_LOAD', { auid: '4294967295' })], 'h', 1),
       event(T0 + 1, [record('MAC_STATUS', { enforcing: '1', old_enforcing: '0', auid: '-1' })], 'h', 2),
-      event(T0 + 2, [record('MAC_CONFIG_CHANGE', { bool: 'b', val: '1', old_val: '0', auid: '1000' })], 'h', 3),
+      event(
+        T0 + 2,
+        [record('MAC_CONFIG_CHANGE', { bool: 'b', val: '1', old_val: '0', auid: '1000' })],
+        'h',
+        3,
+      ),
     ]);
     expect(s.policyLoads.map((r) => r.auid)).toEqual(['unset']);
     expect(s.enforcementToggles.map((r) => r.auid)).toEqual(['unset']);
@@ -233,6 +238,52 @@ describe('deny listing', () => {
       },
     });
     expect(s.denyListing[0]!.explanation).toBeNull();
+  });
+});
+
+describe('listing order', () => {
+  /** One of each listed record type at `epoch`. */
+  const at = (epoch: number, serial: number) => [
+    event(epoch, [record('MAC_POLICY_LOAD', { auid: String(serial) })], 'h', serial),
+    event(epoch, [record('MAC_STATUS', { enforcing: '1', old_enforcing: '0' })], 'h', serial),
+    event(epoch, [record('MAC_CONFIG_CHANGE', { bool: `b${serial}`, val: '1', old_val: '0' })], 'h', serial),
+    event(epoch, [avcRecord({ decision: 'granted', perms: ['setenforce'] })], 'h', serial),
+  ];
+
+  it('lists rows by time whatever the input order (rotated logs given newest first: audit.log audit.log.1)', () => {
+    const newer = [5, 6, 7].flatMap((i) => at(T0 + i, i));
+    const older = [1, 2, 3].flatMap((i) => at(T0 + i, i));
+    const s = buildSummary([...newer, ...older]);
+    const times = [1, 2, 3, 5, 6, 7].map((i) => new Date((T0 + i) * 1000).toISOString());
+    expect(s.policyLoads.map((r) => r.time)).toEqual(times);
+    expect(s.enforcementToggles.map((r) => r.time)).toEqual(times);
+    expect(s.booleanChanges.map((r) => r.time)).toEqual(times);
+    expect(s.allowListing.map((r) => r.time)).toEqual(times);
+  });
+
+  it('keeps rows of one time in input order', () => {
+    const s = buildSummary([
+      event(T0, [record('MAC_POLICY_LOAD', { auid: 'a' })], 'h', 1),
+      event(T0, [record('MAC_POLICY_LOAD', { auid: 'b' })], 'h', 2),
+    ]);
+    expect(s.policyLoads.map((r) => r.auid)).toEqual(['a', 'b']);
+  });
+
+  it('keeps the earliest maxRows rows of each listing when it truncates', () => {
+    const b = createSummaryBuilder({ limits: { maxRows: 2 } });
+    for (const i of [5, 4, 3, 2, 1, 0]) for (const e of at(T0 + i, i)) b.add(e);
+    const s = b.build();
+    const times = [0, 1].map((i) => new Date((T0 + i) * 1000).toISOString());
+    expect(s.policyLoads.map((r) => r.time)).toEqual(times);
+    expect(s.enforcementToggles.map((r) => r.time)).toEqual(times);
+    expect(s.booleanChanges.map((r) => r.time)).toEqual(times);
+    expect(s.allowListing.map((r) => r.time)).toEqual(times);
+    expect(s.truncated).toMatchObject({
+      policyLoads: 4,
+      enforcementToggles: 4,
+      booleanChanges: 4,
+      allowListing: 4,
+    });
   });
 });
 

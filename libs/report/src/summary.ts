@@ -179,6 +179,47 @@ function bump(map: Map<string, number>, key: string, n = 1): void {
   else map.set(OTHER, (map.get(OTHER) ?? 0) + n);
 }
 
+/**
+ * The rows of one listing, in time order (ties in input order), bounded to the earliest `max`: inputs need not
+ * come in time order (`audit.log*` expands newest first; several hosts' logs). Memory stays under 2·max rows.
+ */
+interface TimedRows<T> {
+  push(epoch: number, row: T): void;
+  /** The kept rows, earliest first. */
+  list(): T[];
+  /** Rows pushed but not kept. */
+  dropped(): number;
+}
+
+function createTimedRows<T>(max: number): TimedRows<T> {
+  let rows: Array<{ epoch: number; seq: number; row: T }> = [];
+  let total = 0;
+  let seq = 0;
+  /** Once `max` rows are kept: the time of the latest kept one (a later row can never be kept). */
+  let cutoff = Number.POSITIVE_INFINITY;
+  const compact = () => {
+    rows.sort((a, b) => a.epoch - b.epoch || a.seq - b.seq);
+    if (rows.length >= max) {
+      rows = rows.slice(0, max);
+      cutoff =
+        rows.length > 0 ? (rows[rows.length - 1] as { epoch: number }).epoch : Number.NEGATIVE_INFINITY;
+    }
+  };
+  return {
+    push(epoch, row) {
+      total++;
+      if (epoch >= cutoff) return;
+      rows.push({ epoch, seq: seq++, row });
+      if (rows.length > 2 * max) compact();
+    },
+    list() {
+      compact();
+      return rows.map((r) => r.row);
+    },
+    dropped: () => total - Math.min(total, max),
+  };
+}
+
 function groupKey(decision: SignatureGroup['decision'], s: Signature): string {
   return `${decision}\u0000${s.sourceType}\u0000${s.targetType}\u0000${s.class}\u0000${s.perms.join(' ')}`;
 }
@@ -237,17 +278,11 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   let firstEpoch = Number.POSITIVE_INFINITY;
   let lastEpoch = Number.NEGATIVE_INFINITY;
   const hosts = new Set<string>();
-  const policyLoads: PolicyLoadRow[] = [];
-  const toggles: EnforcementToggleRow[] = [];
-  const booleans: BooleanChangeRow[] = [];
-  const allows: AllowRow[] = [];
-  const truncated: Truncation = {
-    policyLoads: 0,
-    enforcementToggles: 0,
-    booleanChanges: 0,
-    allowListing: 0,
-    denyListing: 0,
-  };
+  // Listings are in time order whatever the input order, truncated to their earliest rows.
+  const policyLoads = createTimedRows<PolicyLoadRow>(limits.maxRows);
+  const toggles = createTimedRows<EnforcementToggleRow>(limits.maxRows);
+  const booleans = createTimedRows<BooleanChangeRow>(limits.maxRows);
+  const allows = createTimedRows<AllowRow>(limits.maxRows);
   const denyTable: GroupTable = { map: new Map(), max: limits.maxSignatures, dropped: 0 };
   const views = (options.views ?? []).map((def: ViewDefinition) => ({
     def,
@@ -392,51 +427,44 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       const auid = f.auid === '4294967295' || f.auid === '-1' ? 'unset' : (f.auid ?? null);
       if (type === 'MAC_POLICY_LOAD') {
         stats.policyLoads++;
-        if (policyLoads.length < limits.maxRows) policyLoads.push({ time: event.time, host, auid });
-        else truncated.policyLoads++;
+        policyLoads.push(event.epoch, { time: event.time, host, auid });
       } else if (type === 'MAC_STATUS') {
         if (f.enforcing === undefined) continue;
         stats.enforcementToggles++;
-        if (toggles.length < limits.maxRows) {
-          toggles.push({
-            time: event.time,
-            host,
-            old: toInt(f.old_enforcing),
-            new: toInt(f.enforcing),
-            auid,
-          });
-        } else truncated.enforcementToggles++;
+        toggles.push(event.epoch, {
+          time: event.time,
+          host,
+          old: toInt(f.old_enforcing),
+          new: toInt(f.enforcing),
+          auid,
+        });
       } else if (type === 'MAC_CONFIG_CHANGE') {
         stats.booleanChanges++;
-        if (booleans.length < limits.maxRows) {
-          booleans.push({
-            time: event.time,
-            host,
-            boolean: f.bool ?? '',
-            old: toInt(f.old_val),
-            new: toInt(f.val),
-            auid,
-          });
-        } else truncated.booleanChanges++;
+        booleans.push(event.epoch, {
+          time: event.time,
+          host,
+          boolean: f.bool ?? '',
+          old: toInt(f.old_val),
+          new: toInt(f.val),
+          auid,
+        });
       } else if ((type === 'AVC' || type === 'USER_AVC') && record.avc !== undefined) {
         const avc = record.avc;
         addToTimeline(event.epoch, avc.decision);
         if (avc.decision === 'granted') {
           stats.allowMessages++;
-          if (allows.length < limits.maxRows) {
-            allows.push({
-              time: event.time,
-              host,
-              serial: event.serial,
-              scontext: avc.scontext.raw,
-              tcontext: avc.tcontext.raw,
-              class: avc.tclass,
-              perms: [...avc.perms],
-              comm: fieldFromEvent(record, event, 'comm'),
-              exe: fieldFromEvent(record, event, 'exe'),
-              path: pathOf(record, event),
-            });
-          } else truncated.allowListing++;
+          allows.push(event.epoch, {
+            time: event.time,
+            host,
+            serial: event.serial,
+            scontext: avc.scontext.raw,
+            tcontext: avc.tcontext.raw,
+            class: avc.tclass,
+            perms: [...avc.perms],
+            comm: fieldFromEvent(record, event, 'comm'),
+            exe: fieldFromEvent(record, event, 'exe'),
+            path: pathOf(record, event),
+          });
         } else {
           stats.deniedMessages++;
           bump(sourceTypes, avc.scontext.type);
@@ -542,13 +570,19 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     }
     return {
       statistics: { ...stats, hosts: hosts.size },
-      policyLoads: policyLoads.map((r) => ({ ...r })),
-      enforcementToggles: toggles.map((r) => ({ ...r })),
-      booleanChanges: booleans.map((r) => ({ ...r })),
-      allowListing: allows.map((r) => ({ ...r, perms: [...r.perms] })),
+      policyLoads: policyLoads.list().map((r) => ({ ...r })),
+      enforcementToggles: toggles.list().map((r) => ({ ...r })),
+      booleanChanges: booleans.list().map((r) => ({ ...r })),
+      allowListing: allows.list().map((r) => ({ ...r, perms: [...r.perms] })),
       denyListing: sortedGroups(denyTable),
       views: viewResults,
-      truncated: { ...truncated, denyListing: denyTable.dropped },
+      truncated: {
+        policyLoads: policyLoads.dropped(),
+        enforcementToggles: toggles.dropped(),
+        booleanChanges: booleans.dropped(),
+        allowListing: allows.dropped(),
+        denyListing: denyTable.dropped,
+      } satisfies Truncation,
       charts: {
         timeline,
         topSourceTypes: ranked(sourceTypes, limits.topN),
