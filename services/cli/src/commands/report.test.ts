@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { eventToJson, parseAuditText } from '@avcstream/audit';
 import { openStore } from '@avcstream/store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { report } from './report.ts';
+import { report, rotationOrder } from './report.ts';
 import { esDocToEvent } from './report-es.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
@@ -153,6 +153,40 @@ describe('avcstream report --input', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--state-dir');
+  });
+});
+
+describe('rotated inputs', () => {
+  it('reads rotated generations oldest first, as aureport does (audit.log* expands newest first)', () => {
+    expect(rotationOrder(['/l/audit.log', '/l/audit.log.1', '/l/audit.log.10', '/l/audit.log.2'])).toEqual([
+      '/l/audit.log.10',
+      '/l/audit.log.2',
+      '/l/audit.log.1',
+      '/l/audit.log',
+    ]);
+    // other files keep their place; each rotation set takes the place of its first file
+    expect(rotationOrder(['x.log', 'a/audit.log', 'a/audit.log.1', 'y.log', 'b/audit.log.1', '-'])).toEqual([
+      'x.log',
+      'a/audit.log.1',
+      'a/audit.log',
+      'y.log',
+      'b/audit.log.1',
+      '-',
+    ]);
+  });
+
+  it('lists the sample split into audit.log.1 and audit.log, given newest first, in time order', async () => {
+    const lines = readFileSync(SAMPLE, 'utf8').split(/(?<=\n)/);
+    const rot = mkdtempSync(join(dir, 'rot-'));
+    writeFileSync(join(rot, 'audit.log.1'), lines.slice(0, 100).join(''));
+    writeFileSync(join(rot, 'audit.log'), lines.slice(100).join(''));
+    const whole = JSON.parse((await run(['--format', 'json', SAMPLE])).out);
+    const split = await run(['--format', 'json', join(rot, 'audit.log'), join(rot, 'audit.log.1')]);
+    expect(split.code).toBe(0);
+    const json = JSON.parse(split.out);
+    for (const k of ['policyLoads', 'enforcementToggles', 'booleanChanges', 'allowListing']) {
+      expect(json[k]).toEqual(whole[k]);
+    }
   });
 });
 

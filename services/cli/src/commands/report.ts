@@ -29,7 +29,9 @@ import { fromElasticsearch } from './report-es.ts';
 const HELP = `avcstream report — seaudit-report style summary of SELinux activity
 
 Usage:
-  avcstream report [--input] FILE... [options]     offline, from audit logs ('-' = stdin)
+  avcstream report [--input] FILE... [options]     offline, from audit logs ('-' = stdin); rotated
+                                                   generations (audit.log.N ... audit.log) are read oldest
+                                                   first, and every listing is in time order
   avcstream report --es URL [options]              from the analyzer's Elasticsearch indices
   avcstream report --state-dir DIR [options]       from the embedded mode's state dir
 
@@ -203,8 +205,43 @@ async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
 
 // ---- sources ----
 
+/**
+ * Input files in rotation order: the generations of one log (`audit.log.N` ... `audit.log.1`, `audit.log`)
+ * oldest first, as aureport reads them, whatever order they were given in (`audit.log*` expands newest first).
+ * A rotation set is the files named BASE and BASE.N; it takes the place of its first file, other inputs keep
+ * theirs. The listings are in time order anyway; this also keeps samples and ties in log order.
+ */
+export function rotationOrder(files: readonly string[]): string[] {
+  const parse = (f: string) => {
+    const m = /^(.*)\.(\d{1,9})$/.exec(f);
+    return m === null ? { base: f, gen: 0 } : { base: m[1] as string, gen: Number(m[2]) };
+  };
+  const sets = new Map<string, string[]>();
+  for (const f of files) {
+    if (f === '-') continue;
+    const { base } = parse(f);
+    const set = sets.get(base);
+    if (set === undefined) sets.set(base, [f]);
+    else set.push(f);
+  }
+  const out: string[] = [];
+  const placed = new Set<string>();
+  for (const f of files) {
+    if (f === '-') {
+      out.push(f);
+      continue;
+    }
+    const { base } = parse(f);
+    if (placed.has(base)) continue;
+    placed.add(base);
+    const set = sets.get(base) ?? [f];
+    out.push(...set.sort((a, b) => parse(b).gen - parse(a).gen));
+  }
+  return out;
+}
+
 async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, explain?: ExplainLookup) {
-  for (const file of f.input) {
+  for (const file of rotationOrder(f.input)) {
     const decoder = createAuditDecoder();
     let stream: Readable;
     if (file === '-') stream = stdin;
