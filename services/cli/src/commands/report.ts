@@ -38,7 +38,8 @@ Usage:
 Options:
   --format text|html|json   output format (default text)
   --out FILE                write to FILE instead of stdout
-  --since TIME              only events at or after TIME (ISO-8601 or epoch seconds)
+  --since TIME              only events at or after TIME (epoch seconds or ISO-8601; UTC unless
+                            it has an offset, as the report's times)
   --until TIME              only events at or before TIME
   --host NAME               only events of this host (repeatable); records without node= are "localhost"
   --views FILE              custom views (YAML or JSON), one report section each
