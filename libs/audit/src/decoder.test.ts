@@ -76,6 +76,14 @@ describe('createAuditDecoder', () => {
     expect(r.events.map(isSelinuxEvent)).toEqual([true, false, true, true]);
   });
 
+  it('counts a USER_MAC_CONFIG_CHANGE (semanage) event as SELinux, not other USER_* events', () => {
+    const r = parseAuditText(
+      'type=USER_MAC_CONFIG_CHANGE msg=audit(1763900020.000:702): pid=7 uid=0 auid=1000 ses=2 msg=\'resrc=boolean op=modify name=httpd_can_network_connect val=1 exe="/usr/sbin/semanage" res=success\'\n' +
+        'type=USER_LOGIN msg=audit(1763900021.000:703): pid=8 uid=0 auid=1000 ses=2 msg=\'op=login acct="root" exe="/usr/sbin/sshd" res=success\'\n',
+    );
+    expect(r.events.map(isSelinuxEvent)).toEqual([true, false]);
+  });
+
   it('joins EXECVE arguments split across records between whole arguments and inside one (as laurel)', () => {
     const sc = (n: number) =>
       `type=SYSCALL msg=audit(1700000020.000:${n}): arch=c000003e syscall=59 success=yes exit=0 items=0 comm="echo"`;

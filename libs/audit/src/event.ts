@@ -1,8 +1,17 @@
 import type { AuditEvent, AuditRecord } from './types.ts';
 
-const SELINUX_TYPES = new Set(['AVC', 'USER_AVC', 'SELINUX_ERR', 'USER_SELINUX_ERR']);
+const SELINUX_TYPES = new Set([
+  'AVC',
+  'USER_AVC',
+  'SELINUX_ERR',
+  'USER_SELINUX_ERR',
+  'USER_MAC_CONFIG_CHANGE',
+]);
 
-/** True when the event holds an AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* record. */
+/**
+ * True when the event holds an AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE
+ * (libsemanage: `semanage`, `setsebool -P`) or MAC_* record.
+ */
 export function isSelinuxEvent(event: AuditEvent): boolean {
   const recs = event.records;
   for (let i = 0; i < recs.length; i++) {

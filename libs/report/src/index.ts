@@ -16,6 +16,7 @@ export type {
   AllowRow,
   AvcLike,
   BooleanChangeRow,
+  ConfigChangeRow,
   ContextLike,
   DenialInput,
   EnforcementToggleRow,

@@ -142,6 +142,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
       stat('policy loads', st.policyLoads) +
       stat('enforcement toggles', st.enforcementToggles) +
       stat('boolean changes', st.booleanChanges) +
+      stat('config changes', st.configChanges) +
       stat('hosts', st.hosts) +
       stat('malformed lines', st.malformed) +
       '</div></section>',
@@ -199,6 +200,25 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
         ]),
       ) +
       truncNote(summary.truncated.booleanChanges, 'boolean changes') +
+      '</section>',
+  );
+  body.push(
+    '<section id="config-changes"><h2>Policy configuration changes (semanage)</h2>' +
+      plainTable(
+        ['Time', 'Host', 'Resource', 'Op', 'Name', 'Value', 'exe', 'Result', 'auid'],
+        summary.configChanges.map((r) => [
+          when(r.time),
+          h(r.host),
+          h(r.resource ?? '-'),
+          h(r.op ?? '-'),
+          `<code>${h(r.name ?? '-')}</code>`,
+          h(r.value ?? '-'),
+          `<code>${h(r.exe ?? '-')}</code>`,
+          h(r.result ?? '-'),
+          h(r.auid ?? '-'),
+        ]),
+      ) +
+      truncNote(summary.truncated.configChanges, 'config changes') +
       '</section>',
   );
   body.push(

@@ -12,7 +12,7 @@ const UNICODE_ESCAPES: Record<string, string> = {
 
 /**
  * The JSON form: `Summary` with its stable top-level key order (statistics, policyLoads,
- * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts).
+ * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts, configChanges).
  * Control characters are escaped by JSON.stringify, and `< > &` U+2028 U+2029 as `\uXXXX`; consumers must
  * still escape values for their own medium.
  */
@@ -27,6 +27,7 @@ export function renderJson(summary: Summary, indent = 2): string {
     views: summary.views,
     truncated: summary.truncated,
     charts: summary.charts,
+    configChanges: summary.configChanges,
   };
   // `<`, `>`, `&` and U+2028/U+2029 as \u escapes: still the same JSON, but safe to embed in HTML or JS.
   const text = JSON.stringify(ordered, null, indent).replace(
@@ -49,6 +50,8 @@ const statisticsSchema = z.object({
   malformed: z.number(),
   firstEvent: z.string().nullable(),
   lastEvent: z.string().nullable(),
+  // Added later: summaries written before it (an older state dir) read as 0 / [].
+  configChanges: z.number().default(0),
 });
 
 const summarySchema = z.object({
@@ -65,6 +68,7 @@ const summarySchema = z.object({
     topSourceTypes: z.array(z.unknown()),
     topTargetTypes: z.array(z.unknown()),
   }),
+  configChanges: z.array(z.record(z.string(), z.unknown())).default([]),
 });
 
 /**
@@ -88,5 +92,9 @@ export function parseSummaryJson(text: string): Summary {
       `summary JSON has the wrong shape:\n${z.prettifyError(parsed.error)}`,
     );
   }
-  return doc as Summary;
+  const summary = doc as Summary;
+  summary.statistics.configChanges = parsed.data.statistics.configChanges;
+  summary.configChanges ??= [];
+  summary.truncated.configChanges ??= 0;
+  return summary;
 }

@@ -92,6 +92,7 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
     ['Number of policy load messages', st.policyLoads],
     ['Number of enforcement toggles', st.enforcementToggles],
     ['Number of policy boolean changes', st.booleanChanges],
+    ['Number of policy config changes', st.configChanges],
     ['Number of allow messages', st.allowMessages],
     ['Number of denied messages', st.deniedMessages],
     ['Number of hosts', st.hosts],
@@ -137,6 +138,27 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
         ),
   );
   parts.push(truncNote(summary.truncated.booleanChanges, 'boolean changes'));
+
+  parts.push(heading('Policy Configuration Changes (semanage)'));
+  parts.push(
+    summary.configChanges.length === 0
+      ? 'None.\n'
+      : table(
+          ['TIME', 'HOST', 'RESOURCE', 'OP', 'NAME', 'VALUE', 'EXE', 'RESULT', 'AUID'],
+          summary.configChanges.map((r) => [
+            r.time,
+            e(r.host),
+            e(r.resource ?? '-'),
+            e(r.op ?? '-'),
+            e(r.name ?? '-'),
+            e(r.value ?? '-'),
+            e(r.exe ?? '-'),
+            e(r.result ?? '-'),
+            e(r.auid ?? '-'),
+          ]),
+        ),
+  );
+  parts.push(truncNote(summary.truncated.configChanges, 'config changes'));
 
   parts.push(heading('Allow Listing'));
   parts.push(

@@ -111,6 +111,18 @@ describe('text renderer', () => {
 });
 
 describe('JSON renderer', () => {
+  it('reads a summary written before configChanges existed (older state dir) as none', () => {
+    const old = JSON.parse(renderJson(hostileSummary()));
+    delete old.configChanges;
+    delete old.statistics.configChanges;
+    delete old.truncated.configChanges;
+    const back = parseSummaryJson(JSON.stringify(old));
+    expect(back.configChanges).toEqual([]);
+    expect(back.statistics.configChanges).toBe(0);
+    expect(back.truncated.configChanges).toBe(0);
+    expect(renderText(back)).toContain('Policy Configuration Changes');
+  });
+
   it('round-trips through parseSummaryJson with the stable top level', () => {
     const s = hostileSummary();
     const json = renderJson(s);
@@ -124,6 +136,7 @@ describe('JSON renderer', () => {
       'views',
       'truncated',
       'charts',
+      'configChanges',
     ]);
     expect(json).not.toMatch(/[\u0000-\u001f](?<!\n)/);
     expect(json).not.toMatch(/[<>&\u2028\u2029]/);

@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAuditText } from '@avcstream/audit';
 import { describe, expect, it } from 'vitest';
+import { renderText } from './render-text.ts';
 import { buildSummary, createSummaryBuilder } from './summary.ts';
 import { avcRecord, event, record } from './test-helpers.ts';
 import type { DenialInput, ExplanationLike } from './types.ts';
@@ -36,6 +42,7 @@ describe('statistics', () => {
       malformed: 3,
       firstEvent: new Date(T0 * 1000).toISOString(),
       lastEvent: new Date((T0 + 9) * 1000).toISOString(),
+      configChanges: 0,
     });
     expect(s.policyLoads).toEqual([
       { time: new Date((T0 + 3) * 1000).toISOString(), host: 'db1', auid: '0' },
@@ -106,6 +113,7 @@ describe('statistics', () => {
       'views',
       'truncated',
       'charts',
+      'configChanges',
     ]);
     expect(s.statistics.firstEvent).toBeNull();
     expect(s.charts.timeline.buckets).toEqual([]);
@@ -305,6 +313,7 @@ describe('bounded memory', () => {
       booleanChanges: 0,
       allowListing: 8,
       denyListing: 4,
+      configChanges: 0,
     });
     expect(s.policyLoads).toHaveLength(2);
     expect(s.allowListing).toHaveLength(2);
@@ -360,5 +369,69 @@ describe('views', () => {
     expect(web!.groups[0]!.explanation?.verdict).toBe('TE_MISSING');
     expect(dbOrSshd).toMatchObject({ count: 2, denied: 1, granted: 1 });
     expect(late).toMatchObject({ count: 2 });
+  });
+});
+
+describe('userspace MAC configuration changes (semanage)', () => {
+  // One event per change, so aureport's rows (events) and our counts (records) are comparable.
+  const LOG = [
+    'type=MAC_CONFIG_CHANGE msg=audit(1763900000.100:700): bool=httpd_can_network_connect val=1 old_val=0 auid=1000 ses=2',
+    'type=SYSCALL msg=audit(1763900000.100:700): arch=c000003e syscall=1 success=yes exit=2 a0=3 a1=7ffd a2=2 a3=0 items=0 ppid=1 pid=5 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=2 comm="setsebool" exe="/usr/sbin/setsebool" subj=unconfined_u:unconfined_r:unconfined_t:s0 key=(null)',
+    'type=MAC_STATUS msg=audit(1763900010.000:701): enforcing=0 old_enforcing=1 auid=1000 ses=2 enabled=1 old-enabled=1 lsm=selinux res=1',
+    `type=USER_MAC_CONFIG_CHANGE msg=audit(1763900020.000:702): pid=7 uid=0 auid=1000 ses=2 subj=unconfined_u:unconfined_r:unconfined_t:s0 msg='resrc=boolean op=modify name=httpd_can_network_connect val=1 exe="/usr/sbin/semanage" hostname=? addr=? terminal=pts/0 res=success'`,
+    `type=USER_MAC_CONFIG_CHANGE msg=audit(1763900025.000:704): pid=9 uid=0 auid=4294967295 ses=2 subj=unconfined_u:unconfined_r:unconfined_t:s0 msg='resrc=port op=add lport=8888 proto=6 tgtcontext=system_u:object_r:http_port_t:s0 exe="/usr/sbin/semanage" hostname=? addr=? terminal=pts/0 res=success'`,
+    'type=MAC_POLICY_LOAD msg=audit(1763900030.000:703): auid=1000 ses=2 lsm=selinux res=1',
+    '',
+  ].join('\n');
+
+  it('counts and lists USER_MAC_CONFIG_CHANGE records, as aureport -ma does', () => {
+    const parsed = parseAuditText(LOG);
+    const s = buildSummary(parsed.events);
+    expect(s.statistics).toMatchObject({ totalMessages: 5, configChanges: 2, booleanChanges: 1 });
+    expect(s.configChanges).toEqual([
+      {
+        time: '2025-11-23T12:13:40.000Z',
+        host: 'localhost',
+        resource: 'boolean',
+        op: 'modify',
+        name: 'httpd_can_network_connect',
+        value: '1',
+        exe: '/usr/sbin/semanage',
+        result: 'success',
+        auid: '1000',
+      },
+      {
+        time: '2025-11-23T12:13:45.000Z',
+        host: 'localhost',
+        resource: 'port',
+        op: 'add',
+        name: null,
+        value: null,
+        exe: '/usr/sbin/semanage',
+        result: 'success',
+        auid: 'unset',
+      },
+    ]);
+    expect(s.truncated.configChanges).toBe(0);
+    expect(renderText(s)).toMatch(
+      /Policy Configuration Changes[^]*boolean +modify +httpd_can_network_connect/,
+    );
+    const st = s.statistics;
+    const macRows = st.policyLoads + st.enforcementToggles + st.booleanChanges + st.configChanges;
+    expect(macRows).toBe(5);
+    if (existsSync('/usr/sbin/aureport')) {
+      const dir = mkdtempSync(join(tmpdir(), 'avc-report-mac-'));
+      try {
+        writeFileSync(join(dir, 'audit.log'), LOG);
+        const out = execFileSync('/usr/sbin/aureport', ['-ma', '-if', join(dir, 'audit.log')], {
+          encoding: 'utf8',
+        });
+        const rows = out.split('\n').filter((l) => /^\d+\. /.test(l));
+        expect(rows).toHaveLength(macRows);
+        expect(rows.filter((l) => l.includes(' USER_MAC_CONFIG_CHANGE '))).toHaveLength(st.configChanges);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 });

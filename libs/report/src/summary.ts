@@ -5,6 +5,7 @@ import type {
   RecordLike as AuditRecord,
   AvcLike as AvcInfo,
   BooleanChangeRow,
+  ConfigChangeRow,
   EnforcementToggleRow,
   ExplainLookup,
   GroupExplanation,
@@ -38,13 +39,14 @@ const MAX_RANKED = 10_000;
 const MAX_HOSTS = 100_000;
 const OTHER = '(other)';
 
-/** True for AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR and MAC_* records. */
+/** True for AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE and MAC_* records. */
 export function isSelinuxRecordType(type: string): boolean {
   return (
     type === 'AVC' ||
     type === 'USER_AVC' ||
     type === 'SELINUX_ERR' ||
     type === 'USER_SELINUX_ERR' ||
+    type === 'USER_MAC_CONFIG_CHANGE' ||
     type.startsWith('MAC_')
   );
 }
@@ -274,6 +276,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     malformed: 0,
     firstEvent: null,
     lastEvent: null,
+    configChanges: 0,
   };
   let firstEpoch = Number.POSITIVE_INFINITY;
   let lastEpoch = Number.NEGATIVE_INFINITY;
@@ -283,6 +286,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   const toggles = createTimedRows<EnforcementToggleRow>(limits.maxRows);
   const booleans = createTimedRows<BooleanChangeRow>(limits.maxRows);
   const allows = createTimedRows<AllowRow>(limits.maxRows);
+  const configChanges = createTimedRows<ConfigChangeRow>(limits.maxRows);
   const denyTable: GroupTable = { map: new Map(), max: limits.maxSignatures, dropped: 0 };
   const views = (options.views ?? []).map((def: ViewDefinition) => ({
     def,
@@ -448,6 +452,19 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
           new: toInt(f.val),
           auid,
         });
+      } else if (type === 'USER_MAC_CONFIG_CHANGE') {
+        stats.configChanges++;
+        configChanges.push(event.epoch, {
+          time: event.time,
+          host,
+          resource: f.resrc ?? null,
+          op: f.op ?? null,
+          name: f.name ?? null,
+          value: f.val ?? null,
+          exe: f.exe ?? null,
+          result: f.res ?? null,
+          auid,
+        });
       } else if ((type === 'AVC' || type === 'USER_AVC') && record.avc !== undefined) {
         const avc = record.avc;
         addToTimeline(event.epoch, avc.decision);
@@ -582,12 +599,14 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         booleanChanges: booleans.dropped(),
         allowListing: allows.dropped(),
         denyListing: denyTable.dropped,
+        configChanges: configChanges.dropped(),
       } satisfies Truncation,
       charts: {
         timeline,
         topSourceTypes: ranked(sourceTypes, limits.topN),
         topTargetTypes: ranked(targetTypes, limits.topN),
       },
+      configChanges: configChanges.list().map((r) => ({ ...r })),
     };
   }
 

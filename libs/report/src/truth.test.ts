@@ -38,6 +38,7 @@ function expectTruth(s: Summary, truth: GeneratedTruth): void {
     booleanChanges: 0,
     allowListing: 0,
     denyListing: 0,
+    configChanges: 0,
   });
 }
 

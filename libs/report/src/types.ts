@@ -39,7 +39,7 @@ export interface EventLike {
 
 /** Counters over SELinux records (AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, MAC_*). */
 export interface Statistics {
-  /** SELinux records: AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR and every MAC_* record. */
+  /** SELinux records: AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE and every MAC_* record. */
   totalMessages: number;
   /** MAC_POLICY_LOAD records. */
   policyLoads: number;
@@ -58,6 +58,11 @@ export interface Statistics {
   /** ISO time of the first / last SELinux record, or null when there were none. */
   firstEvent: string | null;
   lastEvent: string | null;
+  /**
+   * USER_MAC_CONFIG_CHANGE records: persistent changes made through libsemanage (`semanage boolean|fcontext|
+   * port|module|login ...`, `setsebool -P`). Added after the others (stable key order).
+   */
+  configChanges: number;
 }
 
 export interface PolicyLoadRow {
@@ -83,6 +88,24 @@ export interface BooleanChangeRow {
   boolean: string;
   old: number | null;
   new: number | null;
+  auid: string | null;
+}
+
+/** One USER_MAC_CONFIG_CHANGE record (libsemanage): `msg='resrc=... op=... name=... val=...'`. */
+export interface ConfigChangeRow {
+  time: string;
+  host: string;
+  /** `resrc=`: boolean, fcontext, port, module, login, user, ... */
+  resource: string | null;
+  /** `op=`: add, modify, delete, ... */
+  op: string | null;
+  /** `name=` (a boolean or module name); null for resources without one (port, fcontext). */
+  name: string | null;
+  /** `val=` (a boolean's new value). */
+  value: string | null;
+  exe: string | null;
+  /** `res=`: success or failed. */
+  result: string | null;
   auid: string | null;
 }
 
@@ -204,6 +227,7 @@ export interface Truncation {
   allowListing: number;
   /** Denied records whose signature could not get a group (signature table full). */
   denyListing: number;
+  configChanges: number;
 }
 
 export interface Summary {
@@ -221,6 +245,8 @@ export interface Summary {
     topSourceTypes: RankedCount[];
     topTargetTypes: RankedCount[];
   };
+  /** USER_MAC_CONFIG_CHANGE records in time order (added after the others: stable key order). */
+  configChanges: ConfigChangeRow[];
 }
 
 /** The part of a denial an explainer needs (structurally the `Denial` of @avcstream/selinux-access). */

@@ -27,6 +27,8 @@ export interface GeneratedTruth {
     malformed: number;
     firstEvent: string | null;
     lastEvent: string | null;
+    /** The generator writes no USER_MAC_CONFIG_CHANGE: always 0. */
+    configChanges: number;
   };
   policyLoads: Array<{ time: string; host: string; auid: string }>;
   enforcementToggles: Array<{ time: string; host: string; old: number; new: number; auid: string }>;
@@ -182,6 +184,7 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       malformed: 0,
       firstEvent: null,
       lastEvent: null,
+      configChanges: 0,
     },
     policyLoads: [],
     enforcementToggles: [],

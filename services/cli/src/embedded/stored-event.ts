@@ -1,4 +1,5 @@
 import type { AuditEvent, AuditRecord, AvcInfo, SecurityContext } from '@avcstream/audit';
+import { isSelinuxRecordType } from '@avcstream/report';
 
 /** Longest field value kept, in characters (longer ones are cut and end with `…`). */
 export const STORED_VALUE_CHARS = 1024;
@@ -16,11 +17,8 @@ const CONTEXT_FIELDS: Record<string, readonly string[]> = {
   CWD: ['cwd'],
 };
 
-function isSelinuxType(t: string): boolean {
-  return (
-    t === 'AVC' || t === 'USER_AVC' || t === 'SELINUX_ERR' || t === 'USER_SELINUX_ERR' || t.startsWith('MAC_')
-  );
-}
+/** The record types the report reads (AVC, USER_AVC, *SELINUX_ERR, MAC_*, USER_MAC_CONFIG_CHANGE). */
+const isSelinuxType = isSelinuxRecordType;
 
 function cut(v: string): string {
   return v.length <= STORED_VALUE_CHARS ? v : `${v.slice(0, STORED_VALUE_CHARS)}…`;
