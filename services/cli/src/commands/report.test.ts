@@ -156,6 +156,33 @@ describe('avcstream report --input', () => {
   });
 });
 
+describe('source errors', () => {
+  it('--state-dir on an existing directory that is not a state dir is 66 "no state dir", not an empty report', async () => {
+    const empty = mkdtempSync(join(dir, 'not-state-'));
+    const r = await run(['--state-dir', empty]);
+    expect(r.code).toBe(66);
+    expect(r.err).toContain(`no state dir at ${empty}`);
+    expect(r.out).toBe('');
+  });
+
+  it('--es that is not an http(s) URL is a usage error (64)', async () => {
+    for (const bad of ['not-a-url', 'ftp://example.com', 'example.com:9200']) {
+      const r = await run(['--es', bad]);
+      expect(r.code, bad).toBe(64);
+      expect(r.err, bad).toContain('--es');
+    }
+  });
+
+  it('an unreachable --es names the URL without its credentials, and the cause', async () => {
+    // Port 1 on the loopback: nothing listens there, the connection is refused at once.
+    const r = await run(['--es', 'http://elastic:s3cret@127.0.0.1:1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('http://127.0.0.1:1');
+    expect(r.err).not.toContain('s3cret');
+    expect(r.err).toMatch(/ECONNREFUSED|connect/i);
+  });
+});
+
 describe('rotated inputs', () => {
   it('reads rotated generations oldest first, as aureport does (audit.log* expands newest first)', () => {
     expect(rotationOrder(['/l/audit.log', '/l/audit.log.1', '/l/audit.log.10', '/l/audit.log.2'])).toEqual([

@@ -50,7 +50,9 @@ Options:
   --title TEXT              report title
   -h, --help                this help
 
-Exit status: 0 report written, 64 usage error, 66 input unreadable, 78 bad views/policy file.
+Exit status: 0 report written, 64 usage error (also an --es that is not an http(s) URL), 66 input
+unreadable or no state dir, 73 cannot write --out, 78 bad views/policy file, 1 source failed (Elasticsearch:
+the message names the URL, without credentials, and the cause).
 `;
 
 interface Flags {
@@ -77,6 +79,48 @@ class UsageError extends Error {
   }
 }
 
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The URL without user name, password, query or fragment: safe to print. */
+export function redactUrl(v: string): string {
+  try {
+    const u = new URL(v);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** The password of a URL (as written and decoded), to scrub from messages (the URL printed has none). */
+function credentialsOf(v: string): string[] {
+  try {
+    const p = new URL(v).password;
+    return p === '' ? [] : [...new Set([p, decodeURIComponent(p)])].sort((a, b) => b.length - a.length);
+  } catch {
+    return [];
+  }
+}
+
+/** The innermost causes of an error, as `code` or message, outermost first (at most 3 levels). */
+function causesOf(e: unknown): string[] {
+  const out: string[] = [];
+  let c = (e as { cause?: unknown } | null)?.cause;
+  for (let i = 0; i < 3 && c !== undefined && c !== null; i++) {
+    const x = c as { code?: unknown; message?: unknown; cause?: unknown };
+    const text = typeof x.message === 'string' && x.message !== '' ? x.message : String(x.code ?? c);
+    if (!out.includes(text)) out.push(text);
+    c = x.cause;
+  }
+  return out;
+}
+
 async function readFlags(argv: string[]): Promise<Flags | 'help'> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
@@ -99,6 +143,9 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
     throw new UsageError('--policy replays denials of offline logs: use it with --input');
   }
   if (v.view !== undefined && v.views === undefined) throw new UsageError('--view needs --views FILE');
+  if (v.es !== undefined && !isHttpUrl(v.es)) {
+    throw new UsageError(`--es must be an http:// or https:// URL, e.g. http://127.0.0.1:9200`);
+  }
   const time = (name: string, value: string | undefined) => {
     if (value === undefined) return undefined;
     try {
@@ -286,6 +333,11 @@ function isEventLike(e: unknown): e is EventLike {
 async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary> {
   const dir = f.stateDir as string;
   if (!existsSync(dir)) throw new UsageError(`no state dir at ${dir}`, 66);
+  // An existing directory that the embedded mode never wrote (a typo such as /var/lib, an empty dir) would
+  // give an empty report: a state dir holds the store's snapshot or journal, or the running summary.
+  if (!['snapshot.json', 'journal.ndjson', 'summary.json'].some((n) => existsSync(join(dir, n)))) {
+    throw new UsageError(`no state dir at ${dir} (no snapshot.json, journal.ndjson or summary.json)`, 66);
+  }
   const filtered =
     f.since !== undefined || f.until !== undefined || f.hosts !== undefined || f.views.length > 0;
   const summaryFile = join(dir, 'summary.json');
@@ -350,7 +402,14 @@ export async function report(argv: string[], io: CliIo): Promise<number> {
       return e.exitCode;
     }
     const err = e as Error & { code?: string };
-    io.stderr.write(`avcstream report: ${err.code ?? 'error'}: ${err.message}\n`);
+    const where =
+      f.es !== undefined && f.input.length === 0 && f.stateDir === undefined ? ` (${redactUrl(f.es)})` : '';
+    // A cause quoting the URL must not print its password either.
+    const secrets = f.es === undefined ? [] : credentialsOf(f.es);
+    const causes = causesOf(e).map((c) => secrets.reduce((t, x) => t.split(x).join('***'), c));
+    io.stderr.write(
+      `avcstream report: ${err.code ?? 'error'}: ${err.message}${where}${causes.length > 0 ? `: ${causes.join(': ')}` : ''}\n`,
+    );
     return 1;
   }
   const render = {
