@@ -414,7 +414,7 @@ describe('userspace MAC configuration changes (semanage)', () => {
     ]);
     expect(s.truncated.configChanges).toBe(0);
     expect(renderText(s)).toMatch(
-      /Policy Configuration Changes[^]*boolean +modify +httpd_can_network_connect/,
+      /Policy Configuration Changes[\s\S]*boolean +modify +httpd_can_network_connect/,
     );
     const st = s.statistics;
     const macRows = st.policyLoads + st.enforcementToggles + st.booleanChanges + st.configChanges;
