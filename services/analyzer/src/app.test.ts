@@ -193,11 +193,12 @@ async function until(cond: () => boolean) {
   if (!cond()) throw new Error('condition not reached');
 }
 
-function setup() {
+function setup(args: string[] = []) {
   const config = loadConfig(analyzerConfigSchema('h'), {}, [
     '--alerts.enabled=false',
     '--processing.policyWaitMs=0',
     '--shutdown.drainMs=100',
+    ...args,
   ]);
   const events = fakeConsumer();
   const policies = fakeConsumer();
@@ -319,6 +320,37 @@ describe('analyzer app', () => {
       await until(() => t.policies.acked.length === 2);
       const lookup = t.app.policyStore.lookup(stateId);
       expect(lookup.kind === 'error' && lookup.message).toMatch(/^policy does not parse/);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('a policy state that timed out once is not waited for again: the next batch is indexed without a verdict at once', async () => {
+    // A short wait, so the first batch times out quickly; the second must not wait at all (counted, not timed).
+    const t = setup(['--processing.policyWaitMs=20']);
+    const missing = { stateId: '0'.repeat(64), sha256: '1'.repeat(64) };
+    const withMissing = (serial: number) => encode({ ...event(serial), policy: missing });
+    await t.app.start();
+    try {
+      t.events.deliver([withMissing(1)]);
+      await until(() => t.events.acked.length === 1);
+      t.events.deliver([withMissing(2)]);
+      await until(() => t.events.acked.length === 2);
+      const waits = (outcome: string) =>
+        t.metrics.value('avcstream_analyzer_policy_state_waits_total', { outcome });
+      expect(await waits('timeout')).toBe(1);
+      expect(await waits('known_missing')).toBe(1);
+      // Both denials are indexed as a timed-out state has always been: no verdict, the reason in decision.error.
+      const docs = [...t.es.indices.get('avcstream-denials')!.values()] as Array<{
+        decision: { verdict: unknown; error: string };
+      }>;
+      expect(docs.map((d) => d.decision)).toEqual([
+        expect.objectContaining({ verdict: null, error: 'policy state not received in time' }),
+        expect.objectContaining({ verdict: null, error: 'policy state not received in time' }),
+      ]);
+      expect(
+        await t.metrics.value('avcstream_analyzer_unreplayed_denials_total', { reason: 'pending' }),
+      ).toBe(2);
     } finally {
       await t.app.stop();
     }

@@ -103,6 +103,9 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     batches: metrics.counter('committed', 'batches', 'Kafka batches acked after ES acked their documents'),
     policyMessages: metrics.counter('policy', 'messages', 'Policy topic messages applied', ['kind']),
     policyLoads: metrics.counter('policy_loads', 'loads', 'Policies parsed', ['result']),
+    policyWaits: metrics.counter('policy_state', 'waits', "Waits for an event's policy state, by outcome", [
+      'outcome',
+    ]),
     noPolicy: metrics.counter('unreplayed', 'denials', 'Denials indexed without a decision', ['reason']),
     alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted'),
     esDown: metrics.gauge('es_down', 'state', '1 while Elasticsearch is failing and consumption is paused'),
@@ -122,6 +125,9 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
 
   const policyStore = createPolicyStore<KafkaDelivery>({
     maxLoaded: config.processing.maxLoadedPolicies,
+    missTtlMs: config.processing.policyMissTtlMs,
+    now: () => now().getTime(),
+    onWait: (_stateId, outcome) => m.policyWaits.inc({ outcome }),
     onLoad: (sha256, ok, durationMs, error) => {
       m.policyLoads.inc({ result: ok ? 'ok' : 'error' });
       if (ok) log.info({ sha256, durationMs }, 'policy loaded');

@@ -44,6 +44,8 @@ export function analyzerConfigSchema(hostname: string) {
           maxInFlightBatches: zInt(1, 64).default(4),
           /** How long a message waits for its policy state to arrive on the policy topic. */
           policyWaitMs: zInt(0, 3_600_000).default(60_000),
+          /** A state whose wait timed out is not waited for again for this long (unless it arrives); 0 = off. */
+          policyMissTtlMs: zInt(0, 86_400_000).default(600_000),
           maxLoadedPolicies: zInt(1, 64).default(4),
         })
         .strict()

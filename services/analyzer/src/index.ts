@@ -4,7 +4,7 @@ export type { AnalyzerConfig } from './config.ts';
 export { analyzerConfigSchema } from './config.ts';
 export type { DaemonIo } from './main.ts';
 export { ANALYZER_HELP, runAnalyzer } from './main.ts';
-export type { PolicyLookup, PolicyStore, PolicyStoreOptions } from './policy-store.ts';
+export type { PolicyLookup, PolicyStore, PolicyStoreOptions, WaitOutcome } from './policy-store.ts';
 export { createPolicyStore } from './policy-store.ts';
 export type { DenialOut, EcsDocs, Position, Replay } from './to-ecs.ts';
 export { categoryOf, decisionDoc, toEcs } from './to-ecs.ts';

@@ -39,3 +39,53 @@ describe('policy store', () => {
     expect(invalid.map((x) => x.sources)).toEqual([['corrupt-0', 'good-1'], ['good-0']]);
   });
 });
+
+describe('policy store: state ids that timed out', () => {
+  const setup = () => {
+    let clock = 1_000;
+    const outcomes: string[] = [];
+    const store = createPolicyStore({
+      missTtlMs: 60_000,
+      now: () => clock,
+      onWait: (_id, outcome) => outcomes.push(outcome),
+    });
+    return { store, outcomes, advance: (ms: number) => (clock += ms) };
+  };
+
+  it('are not waited for again until the entry expires', async () => {
+    const t = setup();
+    expect(await t.store.waitFor(stateId, 0)).toEqual({ kind: 'pending', reason: 'state' });
+    // Would wait an hour if it waited at all.
+    expect(await t.store.waitFor(stateId, 3_600_000)).toEqual({ kind: 'pending', reason: 'state' });
+    expect(t.outcomes).toEqual(['timeout', 'known_missing']);
+    expect(t.store.stats().misses).toBe(1);
+    t.advance(60_000);
+    await t.store.waitFor(stateId, 0);
+    expect(t.outcomes).toEqual(['timeout', 'known_missing', 'timeout']);
+  });
+
+  it('are used again once the state arrives, and a missing binary is waited for again once a chunk arrives', async () => {
+    const t = setup();
+    await t.store.waitFor(stateId, 0);
+    t.store.apply(state);
+    expect(t.store.stats().misses).toBe(0);
+    // The state is there, its binary is not: the binary's wait times out and is remembered in turn.
+    expect(await t.store.waitFor(stateId, 0)).toEqual({ kind: 'pending', reason: 'binary' });
+    expect(t.store.stats().misses).toBe(1);
+    for (const c of chunks) t.store.apply(c.message);
+    expect(t.store.stats().misses).toBe(0);
+    expect((await t.store.waitFor(stateId, 3_600_000)).kind).toBe('error'); // loaded (not a policy: an error)
+    expect(t.outcomes).toEqual(['timeout', 'timeout', 'found']);
+  });
+
+  it('a wait already running for the same id is joined, not doubled', async () => {
+    const t = setup();
+    const a = t.store.waitFor(stateId, 3_600_000);
+    const b = t.store.waitFor(stateId, 3_600_000);
+    t.store.apply(state);
+    for (const c of chunks) t.store.apply(c.message);
+    expect((await a).kind).toBe('error');
+    expect((await b).kind).toBe('error');
+    expect(t.outcomes).toEqual(['found']);
+  });
+});

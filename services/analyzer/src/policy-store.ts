@@ -32,7 +32,25 @@ export interface PolicyStoreOptions<S = unknown> {
    * load (which chunk is bad cannot be told apart), so the caller can count and dead-letter them.
    */
   onInvalid?: (sha256: string, error: string, sources: S[]) => void;
+  /**
+   * A state id whose wait timed out is not waited for again for this long (a negative cache): later lookups of
+   * it return pending at once. The state (or, for a missing binary, a chunk of it) arriving clears the entry.
+   * 0 turns it off. Default 600 000.
+   */
+  missTtlMs?: number;
+  /** State ids remembered as missing. Default 10 000 (oldest dropped). */
+  maxMisses?: number;
+  /** Clock of `missTtlMs`, in ms. Default `Date.now`. */
+  now?: () => number;
+  /** Called once per `waitFor` that did not join a wait already running for the same id, with how it ended. */
+  onWait?: (stateId: string, outcome: WaitOutcome) => void;
 }
+
+/**
+ * How a `waitFor` ended: `found` (not pending, at once or after waiting), `timeout`, `known_missing` (timed out
+ * before and still missing: not waited for again), `aborted`.
+ */
+export type WaitOutcome = 'found' | 'timeout' | 'known_missing' | 'aborted';
 
 export interface PolicyStore<S = unknown> {
   /**
@@ -42,15 +60,24 @@ export interface PolicyStore<S = unknown> {
    */
   apply(msg: PolicyMessage, source?: S): void;
   lookup(stateId: string): PolicyLookup;
-  /** Resolves once `lookup(stateId)` is no longer pending, or after `timeoutMs`. */
+  /**
+   * Resolves once `lookup(stateId)` is no longer pending, or after `timeoutMs`. A state id that timed out within
+   * `missTtlMs` and is still pending resolves at once; a call while another wait for the same id runs joins it.
+   */
   waitFor(stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup>;
-  stats(): { states: number; binaries: number; loaded: number };
+  stats(): { states: number; binaries: number; loaded: number; misses: number };
 }
 
 export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = {}): PolicyStore<S> {
   const maxLoaded = options.maxLoaded ?? 4;
   const maxStates = options.maxStates ?? 100_000;
   const maxBinaries = options.maxBinaries ?? 32;
+  const missTtlMs = options.missTtlMs ?? 600_000;
+  const maxMisses = options.maxMisses ?? 10_000;
+  const clock = options.now ?? Date.now;
+  /** State ids whose wait timed out → when that stops counting (insertion order = expiry order). */
+  const misses = new Map<string, number>();
+  const running = new Map<string, Promise<PolicyLookup>>();
   const states = new Map<string, PolicyStateMessage>();
   const chunks = new Map<string, Map<number, PolicyChunkMessage>>();
   const loaded = new Map<string, Explainer | { error: string }>();
@@ -101,11 +128,43 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
     return result;
   };
 
+  const wait = async (stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = store.lookup(stateId);
+      if (r.kind !== 'pending') {
+        options.onWait?.(stateId, 'found');
+        return r;
+      }
+      if (signal?.aborted) {
+        options.onWait?.(stateId, 'aborted');
+        return r;
+      }
+      if (Date.now() >= deadline) {
+        if (missTtlMs > 0) {
+          misses.delete(stateId);
+          misses.set(stateId, clock() + missTtlMs);
+          while (misses.size > maxMisses) misses.delete(misses.keys().next().value as string);
+        }
+        options.onWait?.(stateId, 'timeout');
+        return r;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now())));
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  };
+
   const store: PolicyStore<S> = {
     apply(msg, source) {
       if (msg.kind === 'state') {
         states.delete(msg.stateId);
         states.set(msg.stateId, msg);
+        misses.delete(msg.stateId);
         while (states.size > maxStates) states.delete(states.keys().next().value as string);
       } else {
         let parts = chunks.get(msg.sha256);
@@ -119,6 +178,7 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
           }
         }
         parts.set(msg.index, msg);
+        for (const id of misses.keys()) if (states.get(id)?.policy.sha256 === msg.sha256) misses.delete(id);
         if (source !== undefined) {
           let srcs = sources.get(msg.sha256);
           if (srcs === undefined) {
@@ -141,21 +201,28 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
       if ('error' in ex) return { kind: 'error', message: ex.error };
       return { kind: 'ready', explainer: ex, booleans: state.booleans, state };
     },
-    async waitFor(stateId, timeoutMs, signal) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const r = store.lookup(stateId);
-        if (r.kind !== 'pending' || Date.now() >= deadline || signal?.aborted) return r;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now())));
-          waiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
+    waitFor(stateId, timeoutMs, signal) {
+      const r = store.lookup(stateId);
+      if (r.kind !== 'pending') {
+        misses.delete(stateId);
+        options.onWait?.(stateId, 'found');
+        return Promise.resolve(r);
       }
+      const until = misses.get(stateId);
+      if (until !== undefined) {
+        if (clock() < until) {
+          options.onWait?.(stateId, 'known_missing');
+          return Promise.resolve(r);
+        }
+        misses.delete(stateId);
+      }
+      const joined = running.get(stateId);
+      if (joined !== undefined) return joined;
+      const p = wait(stateId, timeoutMs, signal).finally(() => running.delete(stateId));
+      running.set(stateId, p);
+      return p;
     },
-    stats: () => ({ states: states.size, binaries: chunks.size, loaded: loaded.size }),
+    stats: () => ({ states: states.size, binaries: chunks.size, loaded: loaded.size, misses: misses.size }),
   };
   return store;
 }
