@@ -1,4 +1,12 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseError } from '@avcstream/audit';
@@ -191,5 +199,73 @@ describe('commit failures', () => {
     await engine.start();
     await expect(engine.finish()).rejects.toThrow('disk full');
     real.close();
+  });
+});
+
+describe('copytruncate', () => {
+  const st = 'msg=audit(1763802001.000:9):';
+  const syscall = `type=SYSCALL ${st} arch=c000003e syscall=257 success=no exit=-13 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=1 auid=1000 uid=0 comm="cat" exe="/usr/bin/cat" key=(null)\n`;
+  const eoe = `type=EOE ${st} \n`;
+
+  it('keeps one decoder across it: an event split by the truncation comes out whole (partial:false)', async () => {
+    const input = join(dir, 'audit.log');
+    // Serial 9 is open at the truncation: its AVC is read before, its SYSCALL and EOE land in the new file.
+    writeFileSync(input, denial(1) + denial(9));
+    const store = openStore({ dir: join(dir, 'state') });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.tail.drain();
+    copyFileSync(input, `${input}.1`);
+    truncateSync(input, 0);
+    appendFileSync(input, syscall + eoe);
+    await engine.finish();
+    await engine.stop();
+    const kept = store.events() as Array<{
+      serial: number;
+      partial: boolean;
+      records: Array<{ type: string }>;
+    }>;
+    const ev = kept.find((e) => e.serial === 9);
+    expect(ev?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']);
+    expect(ev?.partial).toBe(false);
+    expect(engine.totals()).toMatchObject({ lines: 4, events: 2, denials: 2, malformed: 0 });
+    expect(store.counters()).toMatchObject({ lines: 4, events: 2, denials: 2 });
+    store.close();
+  });
+
+  it('checkpoints the truncated file at the open event while it spans the truncation; a restart re-reads it whole', async () => {
+    const input = join(dir, 'audit.log');
+    const first = `${denial(1)}type=EOE msg=audit(1763802001.000:1): \n`; // closed by its EOE
+    writeFileSync(input, first + denial(9));
+    const state = join(dir, 'state');
+    const store = openStore({ dir: state });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.tail.drain();
+    const before = store.checkpoint() as { identity: { ino: number }; offset: number };
+    copyFileSync(input, `${input}.1`);
+    truncateSync(input, 0);
+    appendFileSync(input, syscall);
+    await engine.tail.drain();
+    // Serial 9 is still open: the checkpoint stays where it starts, in the truncated file (not the live one at 0).
+    expect(store.checkpoint()).toMatchObject({ identity: before.identity, offset: first.length });
+    await engine.stop(); // no flush of open events: a crash looks the same
+    store.close();
+
+    const again = openStore({ dir: state });
+    const resumed = engineOver(again, input);
+    appendFileSync(input, eoe);
+    await resumed.start();
+    await resumed.finish();
+    await resumed.stop();
+    const kept = again.events() as Array<{
+      serial: number;
+      partial: boolean;
+      records: Array<{ type: string }>;
+    }>;
+    expect(kept.map((e) => e.serial)).toEqual([1, 9]);
+    expect(kept[1]?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']);
+    expect(kept[1]?.partial).toBe(false);
+    again.close();
   });
 });

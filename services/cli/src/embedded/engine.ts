@@ -114,6 +114,43 @@ function idKey(id: FileIdentity): string {
   return `${id.dev}:${id.ino}`;
 }
 
+/** One file's part of the decoder's byte stream: decoder offset `at` is byte `base` of that file. */
+interface Segment {
+  path: string;
+  identity: FileIdentity;
+  at: number;
+  base: number;
+  /** File offset up to which lines were counted (for the last segment: `Current.scanned`). */
+  scanned: number;
+}
+
+/**
+ * One decoder's stream of records. Usually one file; after a copytruncate the truncated file, its copy and the
+ * live file from 0 are one stream (`segments`), so an event open at the truncation is not split.
+ */
+interface Current {
+  /** Oldest first; the last is the file being read. Segments before the checkpoint's are dropped. */
+  segments: Segment[];
+  decoder: AuditDecoder;
+  /** Bytes written to the decoder. */
+  fed: number;
+  /** Lines (and malformed lines) of the file being read were counted up to this file offset. */
+  scanned: number;
+  /** The bytes handed to the decoder end inside a line (a cut piece), first read by this run. */
+  openLine: boolean;
+  /** The tail said the next chunk continues this stream in another file (copytruncate). */
+  continues: boolean;
+}
+
+const lastOf = (c: Current): Segment => c.segments[c.segments.length - 1]!;
+
+/** The segment holding decoder offset `s` (the first one if `s` lies before every segment). */
+function segmentAt(c: Current, s: number): Segment {
+  let seg = c.segments[0]!;
+  for (const x of c.segments) if (x.at <= s) seg = x;
+  return seg;
+}
+
 /**
  * tail (checkpointed in the store) -> decode/reassemble -> explain -> claim signatures + alert -> one store
  * batch per chunk (events, counters, checkpoint). See @avcstream/store's README for the crash-point table.
@@ -132,16 +169,8 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const saved = store.checkpoint();
   const savedCp = isPosition(saved) ? (saved as EmbeddedCheckpoint) : null;
-  /** Current file: its decoder and the file offset where the decoder's stream starts. */
-  let cur: {
-    path: string;
-    identity: FileIdentity;
-    base: number;
-    decoder: AuditDecoder;
-    scanned: number;
-    /** The bytes handed to the decoder end inside a line (a cut piece), first read by this run. */
-    openLine: boolean;
-  } | null = null;
+  /** The current stream: its decoder and the files (segments) it reads. */
+  let cur: Current | null = null;
   let chain: Promise<void> = Promise.resolve();
   let resumed = false;
   const clock = opts.clock ?? Date.now;
@@ -192,19 +221,27 @@ export function createEngine(opts: EngineOptions): Engine {
     };
     bump('lines', lines);
     totals.lines += lines;
+    // File offsets from here on (the decoder's are relative to where its stream started), grouped by file.
     const newErrors: ParseError[] = [];
+    const bySegment = new Map<Segment | null, ParseError[]>();
     for (const e of errors) {
       if (!isNew(e)) continue;
-      // File offsets from here on (the decoder's are relative to where it started).
-      if (c !== null && e.offset !== undefined) e.offset += c.base;
+      let seg: Segment | null = null;
+      if (c !== null) {
+        seg = segmentAt(c, e.offset ?? c.fed);
+        if (e.offset !== undefined) e.offset = seg.base + (e.offset - seg.at);
+      }
       newErrors.push(e);
+      const group = bySegment.get(seg);
+      if (group === undefined) bySegment.set(seg, [e]);
+      else group.push(e);
     }
     bump('malformed', newErrors.length);
     totals.malformed += newErrors.length;
-    if (newErrors.length > 0)
+    for (const [seg, errs] of bySegment)
       hooks.onMalformed?.(
-        newErrors,
-        c === null ? null : { path: c.path, dev: c.identity.dev, ino: c.identity.ino },
+        errs,
+        seg === null ? null : { path: seg.path, dev: seg.identity.dev, ino: seg.identity.ino },
       );
     for (const ev of events) {
       const key = eventKey(ev, defaultHost);
@@ -256,15 +293,21 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       hooks.onEvent?.(kept.event);
     }
-    const cp: EmbeddedCheckpoint | undefined =
-      c === null
-        ? undefined
-        : {
-            identity: c.identity,
-            offset: c.base + Math.min(c.decoder.safeOffset(), Number.MAX_SAFE_INTEGER),
-            scanned: c.scanned,
-          };
-    if (cp !== undefined) batch.checkpoint = cp;
+    if (c !== null) {
+      // The checkpoint names the file and offset where the oldest open event starts: after a copytruncate that
+      // may be the truncated file or its copy (a restart reads the rest from the copy), not the file being read.
+      const safe = Math.min(c.decoder.safeOffset(), Number.MAX_SAFE_INTEGER);
+      const seg = segmentAt(c, safe);
+      const last = seg === lastOf(c);
+      batch.checkpoint = {
+        identity: seg.identity,
+        offset: seg.base + (safe - seg.at),
+        scanned: last ? c.scanned : seg.scanned,
+      };
+      // No open event refers to the files before it any more.
+      const first = c.segments.indexOf(seg);
+      if (first > 0) c.segments.splice(0, first);
+    }
   }
 
   /**
@@ -334,7 +377,20 @@ export function createEngine(opts: EngineOptions): Engine {
 
   function onChunk(chunk: TailChunk): Promise<void> {
     return serial(async () => {
-      if (cur === null || idKey(cur.identity) !== idKey(chunk.identity)) {
+      if (cur?.continues) {
+        // copytruncate: the copy (then the live file from 0) goes on with the same stream and decoder.
+        cur.continues = false;
+        const prev = lastOf(cur);
+        prev.scanned = cur.scanned;
+        cur.segments.push({
+          path: chunk.path,
+          identity: chunk.identity,
+          at: cur.fed,
+          base: chunk.start,
+          scanned: chunk.start,
+        });
+        cur.scanned = chunk.start;
+      } else if (cur === null || idKey(lastOf(cur).identity) !== idKey(chunk.identity)) {
         // The saved `scanned` applies only where we resumed: the first chunk, same file, at the saved offset
         // (not after a truncation while we were down, nor to a later copytruncate of the same inode).
         const sameAsSaved =
@@ -343,20 +399,21 @@ export function createEngine(opts: EngineOptions): Engine {
           idKey(savedCp.identity) === idKey(chunk.identity) &&
           chunk.start === savedCp.offset;
         resumed = true;
+        const scanned =
+          sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start;
         cur = {
-          path: chunk.path,
-          identity: chunk.identity,
-          base: chunk.start,
+          segments: [{ path: chunk.path, identity: chunk.identity, at: 0, base: chunk.start, scanned }],
           decoder: createAuditDecoder(
             opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes },
           ),
-          scanned:
-            sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start,
+          fed: 0,
+          scanned,
           openLine: false,
+          continues: false,
         };
       }
-      cur.identity = chunk.identity; // the fingerprint may have grown
       const c = cur;
+      lastOf(c).identity = chunk.identity; // the fingerprint may have grown
       const from = Math.max(0, c.scanned - chunk.start);
       // Lines are counted by their newline (a line cut in pieces by the tail is one line); an unterminated last
       // line of a finished file is counted at its end.
@@ -366,12 +423,14 @@ export function createEngine(opts: EngineOptions): Engine {
         c.scanned = chunk.end;
         c.openLine = chunk.data.length > 0 && chunk.data[chunk.data.length - 1] !== 0x0a;
       }
+      const fedBefore = c.fed;
       const r = c.decoder.write(chunk.data);
+      c.fed += chunk.data.length;
       // A malformed line is reported once its end is read, so it ends in this chunk: it is new unless its
       // newline was counted before (re-read after a restart). Its start may lie chunks back (an over-long line).
       const isNew = (e: ParseError) => {
         if (e.offset === undefined) return true;
-        const nl = chunk.data.indexOf(0x0a, Math.max(0, c.base + e.offset - chunk.start));
+        const nl = chunk.data.indexOf(0x0a, Math.max(0, e.offset - fedBefore));
         return (nl === -1 ? chunk.end : chunk.start + nl) >= scannedFrom;
       };
       await handle(r.events, r.errors, lines, isNew);
@@ -379,7 +438,7 @@ export function createEngine(opts: EngineOptions): Engine {
     });
   }
 
-  /** End of a file's bytes: the decoder's last (unterminated) line, counted when this run read it first. */
+  /** End of a stream's bytes: the decoder's last (unterminated) line, counted when this run read it first. */
   async function endOfFile(): Promise<void> {
     if (cur === null) return;
     const openLine = cur.openLine;
@@ -388,9 +447,16 @@ export function createEngine(opts: EngineOptions): Engine {
     await handle(r.events, r.errors, openLine ? 1 : 0, () => openLine);
   }
 
-  function onFileEnd(_info: FileEndInfo): Promise<void> {
+  function onFileEnd(info: FileEndInfo): Promise<void> {
     return serial(async () => {
       if (cur === null) return;
+      if (info.continues) {
+        // copytruncate: the next chunk continues this stream from another file; keep the open events. The
+        // checkpoint stays where the oldest of them starts.
+        cur.continues = true;
+        await commitOrWait(true);
+        return;
+      }
       await endOfFile();
       await commitOrWait(true);
       cur = null;
