@@ -5,6 +5,7 @@ import {
   renameSync,
   rmSync,
   truncateSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -147,7 +148,7 @@ describe('createTail', () => {
     await tail.stop();
   });
 
-  it('says the ends of a copytruncate continue the stream (truncated file, then its copy), a rename does not', async () => {
+  it('says the ends of a copytruncate continue the stream (truncated file, then its copy), and a later rename', async () => {
     const p = join(dir, 'audit.log');
     writeFileSync(p, 'a1\n');
     const ends: Array<[string, boolean]> = [];
@@ -166,8 +167,50 @@ describe('createTail', () => {
     expect(ends).toEqual([
       ['truncated', true],
       ['rotated', true],
-      ['rotated', false],
+      ['rotated', true],
     ]);
+    await tail.stop();
+  });
+
+  it('says a rename rotation continues the stream when the renamed file was read to a complete line', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\n');
+    const ends: Array<[string, boolean, number]> = [];
+    const { tail, lines } = collector({
+      path: p,
+      onFileEnd: (i) => void ends.push([i.reason, i.continues, i.offset]),
+    });
+    await tail.start();
+    await tail.drain();
+    appendFileSync(p, 'a2\n'); // written before the rotation, read from the old fd
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, 'b1\n');
+    await tail.drain();
+    expect(lines).toEqual(['a1', 'a2', 'b1']);
+    expect(ends).toEqual([['rotated', true, 6]]);
+    await tail.stop();
+  });
+
+  it('says a rename rotation ends the stream when the renamed file ends mid-line (handed out cut)', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\n');
+    const ends: Array<[string, boolean]> = [];
+    const { tail, chunks } = collector({
+      path: p,
+      onFileEnd: (i) => void ends.push([i.reason, i.continues]),
+    });
+    await tail.start();
+    await tail.drain();
+    appendFileSync(p, 'a2 no newline');
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, 'b1\n');
+    await tail.drain();
+    expect(chunks.map((c) => [c.data.toString(), c.cut])).toEqual([
+      ['a1\n', false],
+      ['a2 no newline', true],
+      ['b1\n', false],
+    ]);
+    expect(ends).toEqual([['rotated', false]]);
     await tail.stop();
   });
 
@@ -223,6 +266,38 @@ describe('createTail', () => {
     await second.tail.start();
     await second.tail.drain();
     expect(second.lines).toEqual(['a3', 'b1', 'b2']);
+    await second.tail.stop();
+  });
+
+  it('on restart, the rotated files finished from the checkpoint continue the stream when they end with a complete line', async () => {
+    const p = join(dir, 'audit.log');
+    writeFileSync(p, 'a1\n');
+    const store = createMemoryCheckpointStore();
+    const first = collector({ path: p, checkpoints: store });
+    await first.tail.start();
+    await first.tail.drain();
+    await first.tail.commit(first.tail.position()!);
+    await first.tail.stop();
+    // While we are down: two rename rotations, the second file ends mid-line.
+    appendFileSync(p, 'a2\n');
+    renameSync(p, `${p}.2`);
+    writeFileSync(p, 'b1 no newline');
+    utimesSync(p, new Date(Date.now() + 1000), new Date(Date.now() + 1000)); // newer than audit.log.2
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, 'c1\n');
+    const ends: Array<[string, string, boolean]> = [];
+    const second = collector({
+      path: p,
+      checkpoints: store,
+      onFileEnd: (i) => void ends.push([i.path, i.reason, i.continues]),
+    });
+    await second.tail.start();
+    await second.tail.drain();
+    expect(second.lines).toEqual(['a2', 'b1 no newline', 'c1']);
+    expect(ends).toEqual([
+      [`${p}.2`, 'rotated', true],
+      [`${p}.1`, 'rotated', false],
+    ]);
     await second.tail.stop();
   });
 

@@ -42,10 +42,12 @@ export interface FileEndInfo {
   offset: number;
   reason: 'rotated' | 'truncated' | 'replaced';
   /**
-   * True when the next chunk continues the same stream of records in another file: after a copytruncate the
-   * truncated file's unread rest is read from the copy, then the live file from 0 (both ends are `true`). A
-   * consumer keeps its decoder open across such an end, so an event open at the truncation is not split. A
-   * copy whose last line has no newline ends the stream (`false`): that line was handed out `cut`.
+   * True when the next chunk continues the same stream of records in another file. After a copytruncate the
+   * truncated file's unread rest is read from the copy, then the live file from 0 (both ends are `true`). After a
+   * rename rotation (live, or the rotated files finished after a restart) the renamed file was read to its end
+   * and the next file goes on where it stopped: `true` too. A consumer keeps its decoder open across such an
+   * end, so an event whose records straddle it is not split. A renamed file or a copy whose last line has no
+   * newline ends the stream (`false`): that line was handed out `cut`.
    */
   continues: boolean;
 }
@@ -111,8 +113,6 @@ interface Current {
   carry: Buffer;
   /** True for a rotated-away file we finish before moving on; it is closed at its EOF. */
   backlog: boolean;
-  /** True for the copy a copytruncate left: the live file from 0 continues its stream. */
-  copy: boolean;
 }
 
 const NL = 0x0a;
@@ -170,7 +170,7 @@ export function createTail(options: TailOptions): Tail {
   const warn = options.onWarning ?? (() => {});
   const stats: TailStats = { bytesRead: 0, chunks: 0, rotations: 0, truncations: 0, checkpointsWritten: 0 };
   /** Files to read, oldest first; the first is current. The live `path` is always opened after the queue. */
-  const backlog: Array<{ path: string; offset: number; identity: FileIdentity; copy?: boolean }> = [];
+  const backlog: Array<{ path: string; offset: number; identity: FileIdentity }> = [];
   let cur: Current | null = null;
   let lastPos: TailPosition | null = null;
   let paused = false;
@@ -197,7 +197,6 @@ export function createTail(options: TailOptions): Tail {
       lineStart: at,
       carry: Buffer.alloc(0),
       backlog: false,
-      copy: false,
     };
     return true;
   }
@@ -219,7 +218,6 @@ export function createTail(options: TailOptions): Tail {
       lineStart: next.offset,
       carry: Buffer.alloc(0),
       backlog: true,
-      copy: next.copy === true,
     };
     return true;
   }
@@ -278,7 +276,7 @@ export function createTail(options: TailOptions): Tail {
   async function openAfterTruncation(id: FileIdentity, offset: number): Promise<void> {
     const copy = await findCopy(id, offset);
     if (copy !== null) {
-      backlog.unshift({ path: copy.path, offset, identity: copy.identity, copy: true });
+      backlog.unshift({ path: copy.path, offset, identity: copy.identity });
       if (await openBacklog()) return;
     }
     await openLive(0);
@@ -303,7 +301,6 @@ export function createTail(options: TailOptions): Tail {
         lineStart: cp.offset,
         carry: Buffer.alloc(0),
         backlog: false,
-        copy: false,
       };
       return;
     }
@@ -389,7 +386,9 @@ export function createTail(options: TailOptions): Tail {
       c.carry = Buffer.alloc(0);
       await emit(c, rest, true);
     }
-    const continues = reason === 'truncated' || (c.copy && cut === false);
+    // Truncated: the rest is read from the copy or the live file. Rotated (renamed away, or a copy) and read to
+    // its end: the next file continues the stream, unless the last line had no newline (handed out cut).
+    const continues = reason === 'truncated' || (reason === 'rotated' && !cut);
     await options.onFileEnd?.({ path: c.path, identity: c.identity, offset: c.lineStart, reason, continues });
     await c.fh.close();
     cur = null;
