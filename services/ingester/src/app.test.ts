@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@avcstream/config';
 import { decodeDeadLetterMessage, decodeEventMessage, decodePolicyMessage } from '@avcstream/contracts';
-import { createMemoryCheckpointStore, createTail } from '@avcstream/tail';
+import { createMemoryCheckpointStore, createTail, type FileEndInfo, type TailOptions } from '@avcstream/tail';
 import { createLogger, createMetrics } from '@avcstream/telemetry';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -80,12 +80,22 @@ function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: numb
   const checkpoints = createMemoryCheckpointStore();
   const metrics = createMetrics({ component: 'ingester', defaults: false });
   let snap = snapshot;
+  /** What the tail reported at each file end, in order. */
+  const fileEnds: FileEndInfo[] = [];
+  const tailWithEnds = (o: TailOptions) =>
+    createTail({
+      ...o,
+      onFileEnd: async (info) => {
+        fileEnds.push(info);
+        await o.onFileEnd?.(info);
+      },
+    });
   const app = createApp({
     config,
     logger: silent(),
     metrics,
     producer,
-    createTail,
+    createTail: tailWithEnds,
     checkpoints,
     readSnapshot: async () => snap,
     ...(resolveIds ? { resolveIds } : {}),
@@ -97,6 +107,21 @@ function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: numb
     producer,
     checkpoints,
     metrics,
+    fileEnds,
+    /** A second ingester on the same file and checkpoint store (a restart), with its own producer. */
+    restart() {
+      const producer2 = memoryPublisher();
+      const app2 = createApp({
+        config,
+        logger: silent(),
+        metrics: createMetrics({ component: 'ingester', defaults: false }),
+        producer: producer2,
+        createTail,
+        checkpoints,
+        readSnapshot: async () => snap,
+      });
+      return { app: app2, producer: producer2 };
+    },
     setSnapshot(s: PolicySnapshot) {
       snap = s;
     },
@@ -311,6 +336,68 @@ describe('ingester app', () => {
       expect(cp?.identity.ino).toBe(statSync(t.path).ino);
     } finally {
       await t.app.stop();
+    }
+  });
+
+  it('keeps an event whole across a rename rotation: AVC+SYSCALL end the renamed file, PROCTITLE starts the new one', async () => {
+    const t = setup(['--decoder.horizonMs=500', '--decoder.idleFlushMs=60000']);
+    const lines = () => t.metrics.value('avcstream_ingester_read_lines_total');
+    await t.app.start();
+    try {
+      const [avc, syscall, proctitle] = avcEvent(2).split(/(?<=\n)/);
+      appendFileSync(t.path, avcEvent(1) + avc! + syscall!);
+      await until(async () => (await lines()) === 5);
+      // auditd rotates between two records of one event.
+      renameSync(t.path, `${t.path}.1`);
+      writeFileSync(t.path, proctitle! + avcEvent(3));
+      await until(() => events(t.producer.sent).some((e) => e.event.serial === 3));
+      await t.app.idle();
+      const evs = events(t.producer.sent);
+      expect(evs.map((e) => e.event.serial)).toEqual([1, 2, 3]);
+      expect(evs[1]!.event.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL', 'PROCTITLE']);
+      expect(evs[1]!.event.partial).toBe(false);
+      expect(t.fileEnds.map((i) => [i.reason, i.continues])).toEqual([['rotated', true]]);
+      // The checkpoint is in the live file, past event 3.
+      const cp = await t.checkpoints.load();
+      expect(cp?.identity.ino).toBe(statSync(t.path).ino);
+      expect(cp?.offset).toBe(proctitle!.length + avcEvent(3).length);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('checkpoints the renamed file where an event open across the rotation starts; a restart re-reads it whole', async () => {
+    const t = setup(['--decoder.horizonMs=500', '--decoder.idleFlushMs=60000']);
+    const lines = () => t.metrics.value('avcstream_ingester_read_lines_total');
+    const [avc, syscall, proctitle] = avcEvent(2).split(/(?<=\n)/);
+    const renamedIno = statSync(t.path).ino;
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1) + avc! + syscall!);
+      await until(async () => (await lines()) === 5);
+      renameSync(t.path, `${t.path}.1`);
+      writeFileSync(t.path, '');
+      await until(() => t.fileEnds.length === 1);
+      await t.app.idle();
+      // Event 2 is still open: the checkpoint stays where it starts, in the renamed file.
+      const cp = await t.checkpoints.load();
+      expect(cp?.identity.ino).toBe(renamedIno);
+      expect(cp?.offset).toBe(avcEvent(1).length);
+    } finally {
+      await t.app.stop(); // open events are not flushed: a crash looks the same
+    }
+    appendFileSync(t.path, proctitle! + avcEvent(3));
+    const r = t.restart();
+    await r.app.start();
+    try {
+      await until(() => events(r.producer.sent).some((e) => e.event.serial === 3));
+      await r.app.idle();
+      const evs = events(r.producer.sent);
+      expect(evs.map((e) => e.event.serial)).toEqual([2, 3]);
+      expect(evs[0]!.event.records.map((rec) => rec.type)).toEqual(['AVC', 'SYSCALL', 'PROCTITLE']);
+      expect(evs[0]!.event.partial).toBe(false);
+    } finally {
+      await r.app.stop();
     }
   });
 

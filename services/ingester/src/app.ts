@@ -69,8 +69,9 @@ interface Segment {
 }
 
 /**
- * One decoder's stream of records. Usually one file; after a copytruncate the truncated file, its copy and the
- * live file from 0 are one stream (`segments`), so an event open at the truncation is not split.
+ * One decoder's stream of records. Usually one file; across a rotation the tail says continues (a rename: the
+ * renamed file, then the new one from 0; a copytruncate: the truncated file, its copy, then the live file from 0)
+ * the files are one stream (`segments`), so an event open at the rotation is not split.
  */
 interface CurrentFile {
   /** Oldest first; the last is the file being read. Segments before the checkpoint's are dropped. */
@@ -409,7 +410,8 @@ export function createApp(deps: IngesterDeps): IngesterApp {
 
   /**
    * Does `chunk` go on with the stream `file` decodes? The same file grown (same dev/inode, the next offset;
-   * its fingerprint may have grown with it), or the next file of a copytruncate. Anything else ends it.
+   * its fingerprint may have grown with it), or the next file after an end the tail said continues (rename
+   * rotation, copytruncate). Anything else ends it.
    */
   const continueWith = (file: CurrentFile, chunk: TailChunk): boolean => {
     const last = file.segments[file.segments.length - 1]!;
@@ -482,7 +484,8 @@ export function createApp(deps: IngesterDeps): IngesterApp {
         'audit log file finished',
       );
       if (info.continues) {
-        // copytruncate: the copy (then the live file) goes on with the same records; keep the open events.
+        // Rename rotation or copytruncate: the next file goes on with the same records; keep the open events
+        // (the checkpoint stays where the oldest of them starts, which may be the file that just ended).
         cur.continues = true;
         return;
       }
