@@ -3,6 +3,7 @@ import {
   copyFileSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   truncateSync,
   writeFileSync,
@@ -266,6 +267,81 @@ describe('copytruncate', () => {
     expect(kept.map((e) => e.serial)).toEqual([1, 9]);
     expect(kept[1]?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']);
     expect(kept[1]?.partial).toBe(false);
+    again.close();
+  });
+});
+
+describe('rename rotation', () => {
+  const st = 'msg=audit(1763802001.000:9):';
+  const syscall = `type=SYSCALL ${st} arch=c000003e syscall=257 success=no exit=-13 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=1 auid=1000 uid=0 comm="cat" exe="/usr/bin/cat" key=(null)\n`;
+  const proctitle = `type=PROCTITLE ${st} proctitle=636174\n`;
+  const closed1 = `${denial(1)}type=EOE msg=audit(1763802001.000:1): \n`; // closed by its EOE
+
+  it('keeps one decoder across it: AVC+SYSCALL end the renamed file, PROCTITLE starts the new one, one event (partial:false)', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(input, closed1 + denial(9) + syscall);
+    const store = openStore({ dir: join(dir, 'state') });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.tail.drain();
+    renameSync(input, `${input}.1`);
+    writeFileSync(input, proctitle);
+    await engine.finish();
+    await engine.stop();
+    const kept = store.events() as Array<{
+      serial: number;
+      partial: boolean;
+      records: Array<{ type: string }>;
+    }>;
+    expect(kept.map((e) => e.serial)).toEqual([1, 9]);
+    expect(kept[1]?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']); // PROCTITLE is not kept
+    expect(kept[1]?.partial).toBe(false);
+    // The PROCTITLE joined event 9 instead of coming out as a second piece of it.
+    expect(engine.totals()).toMatchObject({
+      lines: 5,
+      events: 2,
+      duplicateEvents: 0,
+      denials: 2,
+      malformed: 0,
+    });
+    expect(store.counters()).toMatchObject({ lines: 5, events: 2, denials: 2 });
+    store.close();
+  });
+
+  it('checkpoints the renamed file at the open event while it spans the rotation; a restart re-reads it whole', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(input, closed1 + denial(9) + syscall);
+    const state = join(dir, 'state');
+    const store = openStore({ dir: state });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.tail.drain();
+    const before = store.checkpoint() as { identity: { ino: number }; offset: number };
+    renameSync(input, `${input}.1`);
+    writeFileSync(input, '');
+    await engine.tail.drain();
+    // Serial 9 is still open: the checkpoint stays where it starts, in the renamed file.
+    expect(store.checkpoint()).toMatchObject({ identity: before.identity, offset: closed1.length });
+    await engine.stop(); // no flush of open events: a crash looks the same
+    store.close();
+
+    appendFileSync(input, proctitle);
+    const again = openStore({ dir: state });
+    const resumed = engineOver(again, input);
+    await resumed.start();
+    await resumed.finish();
+    await resumed.stop();
+    const kept = again.events() as Array<{
+      serial: number;
+      partial: boolean;
+      records: Array<{ type: string }>;
+    }>;
+    expect(kept.map((e) => e.serial)).toEqual([1, 9]);
+    expect(kept[1]?.records.map((r) => r.type)).toEqual(['AVC', 'SYSCALL']);
+    expect(kept[1]?.partial).toBe(false);
+    expect(resumed.totals()).toMatchObject({ events: 1, duplicateEvents: 0 });
+    // The renamed file's lines were counted by the first run, the new file's by the second: each once.
+    expect(again.counters()).toMatchObject({ lines: 5, events: 2, denials: 2 });
     again.close();
   });
 });

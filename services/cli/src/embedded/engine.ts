@@ -125,8 +125,9 @@ interface Segment {
 }
 
 /**
- * One decoder's stream of records. Usually one file; after a copytruncate the truncated file, its copy and the
- * live file from 0 are one stream (`segments`), so an event open at the truncation is not split.
+ * One decoder's stream of records. Usually one file; across a rotation the tail says continues (a rename: the
+ * renamed file, then the new one from 0; a copytruncate: the truncated file, its copy, then the live file from 0)
+ * the files are one stream (`segments`), so an event open at the rotation is not split.
  */
 interface Current {
   /** Oldest first; the last is the file being read. Segments before the checkpoint's are dropped. */
@@ -138,7 +139,7 @@ interface Current {
   scanned: number;
   /** The bytes handed to the decoder end inside a line (a cut piece), first read by this run. */
   openLine: boolean;
-  /** The tail said the next chunk continues this stream in another file (copytruncate). */
+  /** The tail said the next chunk continues this stream in another file (rename rotation, copytruncate). */
   continues: boolean;
 }
 
@@ -294,8 +295,8 @@ export function createEngine(opts: EngineOptions): Engine {
       hooks.onEvent?.(kept.event);
     }
     if (c !== null) {
-      // The checkpoint names the file and offset where the oldest open event starts: after a copytruncate that
-      // may be the truncated file or its copy (a restart reads the rest from the copy), not the file being read.
+      // The checkpoint names the file and offset where the oldest open event starts: after a rotation that may
+      // be the renamed file, the truncated file or its copy (a restart finishes it first), not the file being read.
       const safe = Math.min(c.decoder.safeOffset(), Number.MAX_SAFE_INTEGER);
       const seg = segmentAt(c, safe);
       const last = seg === lastOf(c);
@@ -378,7 +379,7 @@ export function createEngine(opts: EngineOptions): Engine {
   function onChunk(chunk: TailChunk): Promise<void> {
     return serial(async () => {
       if (cur?.continues) {
-        // copytruncate: the copy (then the live file from 0) goes on with the same stream and decoder.
+        // Rename rotation or copytruncate: the next file goes on with the same stream and decoder.
         cur.continues = false;
         const prev = lastOf(cur);
         prev.scanned = cur.scanned;
@@ -451,8 +452,8 @@ export function createEngine(opts: EngineOptions): Engine {
     return serial(async () => {
       if (cur === null) return;
       if (info.continues) {
-        // copytruncate: the next chunk continues this stream from another file; keep the open events. The
-        // checkpoint stays where the oldest of them starts.
+        // Rename rotation or copytruncate: the next chunk continues this stream from another file; keep the open
+        // events. The checkpoint stays where the oldest of them starts.
         cur.continues = true;
         await commitOrWait(true);
         return;
