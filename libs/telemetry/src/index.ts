@@ -4,3 +4,5 @@ export type { Metrics, MetricsOptions } from './metrics.ts';
 export { createMetrics, metricName } from './metrics.ts';
 export type { ExtraRoute, HealthServer, HealthServerOptions } from './health.ts';
 export { createHealthServer } from './health.ts';
+export type { RouteWarningsOptions, WarningEmitter } from './warnings.ts';
+export { routeProcessWarnings } from './warnings.ts';

@@ -9,7 +9,8 @@ export function metricName(component: string, noun: string, unit: string, total 
     ['noun', noun],
     ['unit', unit],
   ] as const) {
-    if (!PART_RE.test(part)) throw new TypeError(`metric ${what} must be snake_case, got ${JSON.stringify(part)}`);
+    if (!PART_RE.test(part))
+      throw new TypeError(`metric ${what} must be snake_case, got ${JSON.stringify(part)}`);
   }
   return `avcstream_${component}_${noun}_${unit}${total ? '_total' : ''}`;
 }
@@ -24,9 +25,19 @@ export interface Metrics {
   readonly registry: Registry;
   readonly component: string;
   /** Counter `avcstream_<component>_<noun>_<unit>_total`. Labels must be bounded sets. */
-  counter<L extends string = never>(noun: string, unit: string, help: string, labelNames?: readonly L[]): Counter<L>;
+  counter<L extends string = never>(
+    noun: string,
+    unit: string,
+    help: string,
+    labelNames?: readonly L[],
+  ): Counter<L>;
   /** Gauge `avcstream_<component>_<noun>_<unit>`. */
-  gauge<L extends string = never>(noun: string, unit: string, help: string, labelNames?: readonly L[]): Gauge<L>;
+  gauge<L extends string = never>(
+    noun: string,
+    unit: string,
+    help: string,
+    labelNames?: readonly L[],
+  ): Gauge<L>;
   /** Histogram `avcstream_<component>_<noun>_<unit>`. */
   histogram<L extends string = never>(
     noun: string,
@@ -47,10 +58,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registry,
     component,
     counter(noun, unit, help, labelNames = []) {
-      return new Counter({ name: metricName(component, noun, unit), help, labelNames, registers: [registry] });
+      return new Counter({
+        name: metricName(component, noun, unit),
+        help,
+        labelNames,
+        registers: [registry],
+      });
     },
     gauge(noun, unit, help, labelNames = []) {
-      return new Gauge({ name: metricName(component, noun, unit, false), help, labelNames, registers: [registry] });
+      return new Gauge({
+        name: metricName(component, noun, unit, false),
+        help,
+        labelNames,
+        registers: [registry],
+      });
     },
     histogram(noun, unit, help, buckets, labelNames = []) {
       return new Histogram({

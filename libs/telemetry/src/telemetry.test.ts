@@ -20,7 +20,12 @@ describe('createLogger', () => {
     const { lines, stream } = capture();
     const log = createLogger({ component: 'ingester', destination: stream });
     log.info(
-      { kafka: { sasl: { password: 'hunter2' } }, es: { auth: { apiKey: 'abc' } }, token: 't', comm: 'httpd' },
+      {
+        kafka: { sasl: { password: 'hunter2' } },
+        es: { auth: { apiKey: 'abc' } },
+        token: 't',
+        comm: 'httpd',
+      },
       'config loaded',
     );
     expect(lines).toHaveLength(1);

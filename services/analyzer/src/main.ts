@@ -5,7 +5,13 @@ import { CONFIG_EXIT_CODE, ConfigError, loadServiceConfig, redactConfig } from '
 import { createEsClient } from '@avcstream/elasticsearch';
 import { createKafkaConsumer, createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { runService } from '@avcstream/pipeline';
-import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
+import {
+  createHealthServer,
+  createLogger,
+  createMetrics,
+  flushLogger,
+  routeProcessWarnings,
+} from '@avcstream/telemetry';
 import { createApp } from './app.ts';
 import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
 
@@ -42,6 +48,8 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
   }
 
   const logger = createLogger({ component: 'analyzer' });
+  // kafkajs under Node 24 triggers TimeoutNegativeWarning: keep stderr/stdout JSON only.
+  routeProcessWarnings(logger);
   logger.info({ config: redactConfig(config) }, 'configuration loaded');
   const metrics = createMetrics({ component: 'analyzer' });
   const kafkaLog = logger.child({ stage: 'kafka' });

@@ -6,7 +6,13 @@ import { CONFIG_EXIT_CODE, ConfigError, loadServiceConfig, redactConfig } from '
 import { createKafkaProducer, ensureTopics } from '@avcstream/kafka';
 import { runService } from '@avcstream/pipeline';
 import { createFileCheckpointStore, createTail } from '@avcstream/tail';
-import { createHealthServer, createLogger, createMetrics, flushLogger } from '@avcstream/telemetry';
+import {
+  createHealthServer,
+  createLogger,
+  createMetrics,
+  flushLogger,
+  routeProcessWarnings,
+} from '@avcstream/telemetry';
 import { createApp } from './app.ts';
 import { type IngesterConfig, ingesterConfigSchema } from './config.ts';
 import { loadIdResolver } from './id-names.ts';
@@ -45,6 +51,8 @@ export async function runIngester(argv: readonly string[], io: DaemonIo): Promis
   }
 
   const logger = createLogger({ component: 'ingester' });
+  // kafkajs under Node 24 triggers TimeoutNegativeWarning: keep stderr/stdout JSON only.
+  routeProcessWarnings(logger);
   logger.info({ config: redactConfig(config) }, 'configuration loaded');
   const metrics = createMetrics({ component: 'ingester' });
   mkdirSync(dirname(config.tail.checkpointPath), { recursive: true });
