@@ -84,6 +84,13 @@ describe('createAuditDecoder', () => {
     expect(r.events.map(isSelinuxEvent)).toEqual([true, false]);
   });
 
+  it('counts a USER_MAC_POLICY_LOAD (a userspace AVC took in a policy reload) event as SELinux', () => {
+    const r = parseAuditText(
+      'type=USER_MAC_POLICY_LOAD msg=audit(1763900030.120:705): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg=\'avc:  received policyload notice (seqno=2)  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'\n',
+    );
+    expect(r.events.map(isSelinuxEvent)).toEqual([true]);
+  });
+
   it('joins EXECVE arguments split across records between whole arguments and inside one (as laurel)', () => {
     const sc = (n: number) =>
       `type=SYSCALL msg=audit(1700000020.000:${n}): arch=c000003e syscall=59 success=yes exit=0 items=0 comm="echo"`;

@@ -6,11 +6,13 @@ const SELINUX_TYPES = new Set([
   'SELINUX_ERR',
   'USER_SELINUX_ERR',
   'USER_MAC_CONFIG_CHANGE',
+  'USER_MAC_POLICY_LOAD',
 ]);
 
 /**
  * True when the event holds an AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE
- * (libsemanage: `semanage`, `setsebool -P`) or MAC_* record.
+ * (libsemanage: `semanage`, `setsebool -P`), USER_MAC_POLICY_LOAD (a userspace AVC took in a policy reload)
+ * or MAC_* record.
  */
 export function isSelinuxEvent(event: AuditEvent): boolean {
   const recs = event.records;

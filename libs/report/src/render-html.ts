@@ -167,8 +167,14 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
   body.push(
     '<section id="policy-loads"><h2>Policy loads</h2>' +
       plainTable(
-        ['Time', 'Host', 'auid'],
-        summary.policyLoads.map((r) => [when(r.time), h(r.host), h(r.auid ?? '-')]),
+        ['Time', 'Host', 'auid', 'Type', 'exe'],
+        summary.policyLoads.map((r) => [
+          when(r.time),
+          h(r.host),
+          h(r.auid ?? '-'),
+          h(r.type),
+          h(r.exe ?? '-'),
+        ]),
       ) +
       truncNote(summary.truncated.policyLoads, 'policy loads') +
       '</section>',

@@ -105,8 +105,8 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
     summary.policyLoads.length === 0
       ? 'None.\n'
       : table(
-          ['TIME', 'HOST', 'AUID'],
-          summary.policyLoads.map((r) => [r.time, e(r.host), e(r.auid ?? '-')]),
+          ['TIME', 'HOST', 'AUID', 'TYPE', 'EXE'],
+          summary.policyLoads.map((r) => [r.time, e(r.host), e(r.auid ?? '-'), r.type, e(r.exe ?? '-')]),
         ),
   );
   parts.push(truncNote(summary.truncated.policyLoads, 'policy loads'));

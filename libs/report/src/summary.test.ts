@@ -45,7 +45,13 @@ describe('statistics', () => {
       configChanges: 0,
     });
     expect(s.policyLoads).toEqual([
-      { time: new Date((T0 + 3) * 1000).toISOString(), host: 'db1', auid: '0' },
+      {
+        time: new Date((T0 + 3) * 1000).toISOString(),
+        host: 'db1',
+        auid: '0',
+        type: 'MAC_POLICY_LOAD',
+        exe: null,
+      },
     ]);
     expect(s.enforcementToggles).toEqual([
       { time: new Date((T0 + 4) * 1000).toISOString(), host: 'localhost', old: 1, new: 0, auid: '1000' },
@@ -429,6 +435,60 @@ describe('userspace MAC configuration changes (semanage)', () => {
         const rows = out.split('\n').filter((l) => /^\d+\. /.test(l));
         expect(rows).toHaveLength(macRows);
         expect(rows.filter((l) => l.includes(' USER_MAC_CONFIG_CHANGE '))).toHaveLength(st.configChanges);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe('userspace policy loads (USER_MAC_POLICY_LOAD)', () => {
+  // A load_policy run, then two userspace object managers (systemd, dbus-broker) reporting the reload.
+  const LOG = [
+    'type=MAC_POLICY_LOAD msg=audit(1763900030.000:703): auid=1000 ses=2 lsm=selinux res=1',
+    'type=SYSCALL msg=audit(1763900030.000:703): arch=c000003e syscall=1 success=yes exit=3 a0=4 a1=7f a2=3 a3=0 items=0 ppid=100 pid=101 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=2 comm="load_policy" exe="/usr/sbin/load_policy" subj=unconfined_u:unconfined_r:unconfined_t:s0 key=(null)',
+    `type=USER_MAC_POLICY_LOAD msg=audit(1763900030.120:705): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg='avc:  received policyload notice (seqno=2)  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?'`,
+    `type=USER_MAC_POLICY_LOAD msg=audit(1763900030.130:706): pid=812 uid=81 auid=4294967295 ses=4294967295 subj=system_u:system_r:system_dbusd_t:s0-s0:c0.c1023 msg='avc:  received policyload notice (seqno=2)  exe="/usr/bin/dbus-broker" sauid=81 hostname=? addr=? terminal=?'`,
+    '',
+  ].join('\n');
+
+  it('counts and lists them with the policy loads, as aureport -ma does', () => {
+    const s = buildSummary(parseAuditText(LOG).events);
+    expect(s.statistics).toMatchObject({ totalMessages: 3, policyLoads: 3 });
+    expect(s.policyLoads).toEqual([
+      {
+        time: '2025-11-23T12:13:50.000Z',
+        host: 'localhost',
+        auid: '1000',
+        type: 'MAC_POLICY_LOAD',
+        exe: '/usr/sbin/load_policy',
+      },
+      {
+        time: '2025-11-23T12:13:50.120Z',
+        host: 'localhost',
+        auid: 'unset',
+        type: 'USER_MAC_POLICY_LOAD',
+        exe: '/usr/lib/systemd/systemd',
+      },
+      {
+        time: '2025-11-23T12:13:50.130Z',
+        host: 'localhost',
+        auid: 'unset',
+        type: 'USER_MAC_POLICY_LOAD',
+        exe: '/usr/bin/dbus-broker',
+      },
+    ]);
+    expect(renderText(s)).toMatch(/Policy Loads[\s\S]*USER_MAC_POLICY_LOAD +\/usr\/bin\/dbus-broker/);
+    if (existsSync('/usr/sbin/aureport')) {
+      const dir = mkdtempSync(join(tmpdir(), 'avc-report-load-'));
+      try {
+        writeFileSync(join(dir, 'audit.log'), LOG);
+        const out = execFileSync('/usr/sbin/aureport', ['-ma', '-if', join(dir, 'audit.log')], {
+          encoding: 'utf8',
+        });
+        const rows = out.split('\n').filter((l) => /^\d+\. /.test(l));
+        expect(rows).toHaveLength(s.statistics.policyLoads);
+        expect(rows.filter((l) => l.includes(' USER_MAC_POLICY_LOAD '))).toHaveLength(2);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

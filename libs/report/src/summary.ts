@@ -39,7 +39,10 @@ const MAX_RANKED = 10_000;
 const MAX_HOSTS = 100_000;
 const OTHER = '(other)';
 
-/** True for AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE and MAC_* records. */
+/**
+ * True for AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE, USER_MAC_POLICY_LOAD and MAC_*
+ * records.
+ */
 export function isSelinuxRecordType(type: string): boolean {
   return (
     type === 'AVC' ||
@@ -47,6 +50,7 @@ export function isSelinuxRecordType(type: string): boolean {
     type === 'SELINUX_ERR' ||
     type === 'USER_SELINUX_ERR' ||
     type === 'USER_MAC_CONFIG_CHANGE' ||
+    type === 'USER_MAC_POLICY_LOAD' ||
     type.startsWith('MAC_')
   );
 }
@@ -429,9 +433,16 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       stats.totalMessages++;
       const f = record.fields;
       const auid = f.auid === '4294967295' || f.auid === '-1' ? 'unset' : (f.auid ?? null);
-      if (type === 'MAC_POLICY_LOAD') {
+      if (type === 'MAC_POLICY_LOAD' || type === 'USER_MAC_POLICY_LOAD') {
+        // USER_MAC_POLICY_LOAD: a userspace object manager (systemd, dbus) took in a policy reload.
         stats.policyLoads++;
-        policyLoads.push(event.epoch, { time: event.time, host, auid });
+        policyLoads.push(event.epoch, {
+          time: event.time,
+          host,
+          auid,
+          type,
+          exe: fieldFromEvent(record, event, 'exe'),
+        });
       } else if (type === 'MAC_STATUS') {
         if (f.enforcing === undefined) continue;
         stats.enforcementToggles++;

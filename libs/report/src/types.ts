@@ -41,7 +41,7 @@ export interface EventLike {
 export interface Statistics {
   /** SELinux records: AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE and every MAC_* record. */
   totalMessages: number;
-  /** MAC_POLICY_LOAD records. */
+  /** MAC_POLICY_LOAD and USER_MAC_POLICY_LOAD records. */
   policyLoads: number;
   /** MAC_STATUS records carrying `enforcing=`. */
   enforcementToggles: number;
@@ -70,6 +70,10 @@ export interface PolicyLoadRow {
   host: string;
   /** `auid=` as written, or `unset` for 4294967295 and -1; null when absent. */
   auid: string | null;
+  /** MAC_POLICY_LOAD (the kernel loaded a policy) or USER_MAC_POLICY_LOAD (a userspace AVC took the reload in). */
+  type: 'MAC_POLICY_LOAD' | 'USER_MAC_POLICY_LOAD';
+  /** `exe=` of the record, else of the event's SYSCALL (load_policy, semodule, systemd, dbus-broker); null when absent. */
+  exe: string | null;
 }
 
 export interface EnforcementToggleRow {

@@ -30,7 +30,7 @@ export interface GeneratedTruth {
     /** The generator writes no USER_MAC_CONFIG_CHANGE: always 0. */
     configChanges: number;
   };
-  policyLoads: Array<{ time: string; host: string; auid: string }>;
+  policyLoads: Array<{ time: string; host: string; auid: string; type: 'MAC_POLICY_LOAD'; exe: string }>;
   enforcementToggles: Array<{ time: string; host: string; old: number; new: number; auid: string }>;
   booleanChanges: Array<{
     time: string;
@@ -319,7 +319,13 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       lines.push(proctitle('/usr/sbin/load_policy'));
       truth.statistics.policyLoads++;
       truth.aureport.macEvents++;
-      truth.policyLoads.push({ time, host: h, auid: '0' });
+      truth.policyLoads.push({
+        time,
+        host: h,
+        auid: '0',
+        type: 'MAC_POLICY_LOAD',
+        exe: '/usr/sbin/load_policy',
+      });
       selinuxSeen(h, time);
     } else if (r < 0.66) {
       const old = enforcing.get(h) ?? 1;

@@ -17,7 +17,8 @@ const CONTEXT_FIELDS: Record<string, readonly string[]> = {
   CWD: ['cwd'],
 };
 
-/** The record types the report reads (AVC, USER_AVC, *SELINUX_ERR, MAC_*, USER_MAC_CONFIG_CHANGE). */
+/** The record types the report reads (AVC, USER_AVC, *SELINUX_ERR, MAC_*, USER_MAC_CONFIG_CHANGE,
+ * USER_MAC_POLICY_LOAD). */
 const isSelinuxType = isSelinuxRecordType;
 
 function cut(v: string): string {
