@@ -23,6 +23,8 @@ export type {
   EventLike,
   ExplainLookup,
   ExplanationLike,
+  MalformedLineInput,
+  MalformedLineRow,
   GroupExplanation,
   PolicyLoadRow,
   RankedCount,

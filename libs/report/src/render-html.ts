@@ -261,6 +261,21 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
         '</section>',
     );
   });
+  if (summary.malformedLines !== undefined) {
+    body.push(
+      '<section id="malformed-lines"><h2>Malformed lines</h2>' +
+        plainTable(
+          ['File', 'Line', 'Text'],
+          summary.malformedLines.map((r) => [
+            h(r.file),
+            String(r.line),
+            `<code>${h(r.text)}</code>${r.cut ? ' <span class="muted">[cut]</span>' : ''}`,
+          ]),
+        ) +
+        truncNote(summary.truncated.malformedLines ?? 0, 'malformed lines') +
+        '</section>',
+    );
+  }
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
     `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">` +

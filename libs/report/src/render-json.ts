@@ -12,7 +12,8 @@ const UNICODE_ESCAPES: Record<string, string> = {
 
 /**
  * The JSON form: `Summary` with its stable top-level key order (statistics, policyLoads,
- * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts, configChanges).
+ * enforcementToggles, booleanChanges, allowListing, denyListing, views, truncated, charts, configChanges, and
+ * malformedLines when listed).
  * Control characters are escaped by JSON.stringify, and `< > &` U+2028 U+2029 as `\uXXXX`; consumers must
  * still escape values for their own medium.
  */
@@ -28,6 +29,7 @@ export function renderJson(summary: Summary, indent = 2): string {
     truncated: summary.truncated,
     charts: summary.charts,
     configChanges: summary.configChanges,
+    ...(summary.malformedLines === undefined ? {} : { malformedLines: summary.malformedLines }),
   };
   // `<`, `>`, `&` and U+2028/U+2029 as \u escapes: still the same JSON, but safe to embed in HTML or JS.
   const text = JSON.stringify(ordered, null, indent).replace(
@@ -69,6 +71,7 @@ const summarySchema = z.object({
     topTargetTypes: z.array(z.unknown()),
   }),
   configChanges: z.array(z.record(z.string(), z.unknown())).default([]),
+  malformedLines: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 /**

@@ -191,6 +191,15 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
     parts.push(groups(v.groups));
     parts.push(truncNote(v.groupsDropped, 'messages with new signatures'));
   }
+  if (summary.malformedLines !== undefined) {
+    // As seaudit-report --malformed: appended, one `file:line: text` per line.
+    parts.push(heading('Malformed Lines'));
+    if (summary.malformedLines.length === 0) parts.push('None.\n');
+    for (const r of summary.malformedLines) {
+      parts.push(`${e(r.file)}:${r.line}: ${e(r.text)}${r.cut ? ' [cut]' : ''}\n`);
+    }
+    parts.push(truncNote(summary.truncated.malformedLines ?? 0, 'malformed lines'));
+  }
   parts.push(`\n${RULE}\n# End ${e(title)}\n`);
   return parts.join('');
 }

@@ -3,7 +3,7 @@ import { escapeHtml, escapeText } from './escape.ts';
 import { REPORT_CSP, renderHtml } from './render-html.ts';
 import { parseSummaryJson, renderJson } from './render-json.ts';
 import { renderText } from './render-text.ts';
-import { buildSummary } from './summary.ts';
+import { buildSummary, createSummaryBuilder } from './summary.ts';
 import { avcRecord, event, record } from './test-helpers.ts';
 
 const T0 = 1_700_000_000;
@@ -149,5 +149,42 @@ describe('JSON renderer', () => {
     expect(() => parseSummaryJson('nope')).toThrow(
       expect.objectContaining({ code: 'AVC_ERR_REPORT_SUMMARY' }),
     );
+  });
+});
+
+describe('malformed lines listing', () => {
+  const s = createSummaryBuilder({ listMalformed: true, limits: { maxMalformedLines: 1 } });
+  s.addMalformed(2, [
+    { file: 'audit<1>.log', line: 7, text: 'bad \u001b[31m<script>alert(1)</script>\u202e' },
+    { file: 'audit.log', line: 8, text: 'second' },
+  ]);
+  const summary = s.build();
+
+  it('text: file, line and the escaped text, and how many were left out', () => {
+    const t = renderText(summary);
+    expect(t).toMatch(/Malformed Lines[\s\S]*audit<1>\.log:7: bad \\x1b\[31m<script>/);
+    expect(t).not.toContain('\u001b');
+    expect(t).not.toContain('\u202e');
+    expect(t).toMatch(/1 more malformed lines? not listed/);
+  });
+
+  it('HTML: escaped, never markup', () => {
+    const html = renderHtml(summary);
+    expect(html).toContain('id="malformed-lines"');
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('audit&lt;1&gt;.log');
+  });
+
+  it('JSON: a bounded array after the other keys, read back by parseSummaryJson', () => {
+    const json = renderJson(summary);
+    const o = JSON.parse(json);
+    expect(Object.keys(o).at(-1)).toBe('malformedLines');
+    expect(o.malformedLines).toEqual([
+      { file: 'audit<1>.log', line: 7, text: 'bad \u001b[31m<script>alert(1)</script>\u202e', cut: false },
+    ]);
+    expect(o.truncated.malformedLines).toBe(1);
+    expect(parseSummaryJson(json).malformedLines).toHaveLength(1);
+    expect(Object.keys(JSON.parse(renderJson(buildSummary([]))))).not.toContain('malformedLines');
   });
 });

@@ -495,3 +495,33 @@ describe('userspace policy loads (USER_MAC_POLICY_LOAD)', () => {
     }
   });
 });
+
+describe('listing malformed lines (listMalformed)', () => {
+  it('keeps the first maxMalformedLines lines with file and line, cuts long ones, counts the rest as dropped', () => {
+    const b = createSummaryBuilder({
+      listMalformed: true,
+      limits: { maxMalformedLines: 2, maxMalformedLineChars: 10 },
+    });
+    b.addMalformed(2, [
+      { file: 'a.log', line: 3, text: 'garbage' },
+      { file: 'a.log', line: 9, text: 'type=AVC msg=audit(cut' },
+    ]);
+    b.addMalformed(1, [{ file: 'b.log', line: 1, text: 'x' }]);
+    const s = b.build();
+    expect(s.statistics.malformed).toBe(3);
+    expect(s.malformedLines).toEqual([
+      { file: 'a.log', line: 3, text: 'garbage', cut: false },
+      { file: 'a.log', line: 9, text: 'type=AVC m', cut: true },
+    ]);
+    expect(s.truncated.malformedLines).toBe(1);
+  });
+
+  it('lists nothing unless asked (the summary keeps its shape)', () => {
+    const b = createSummaryBuilder();
+    b.addMalformed(1, [{ file: 'a.log', line: 3, text: 'garbage' }]);
+    const s = b.build();
+    expect(s.statistics.malformed).toBe(1);
+    expect(s.malformedLines).toBeUndefined();
+    expect(s.truncated.malformedLines).toBeUndefined();
+  });
+});

@@ -9,6 +9,8 @@ import type {
   EnforcementToggleRow,
   ExplainLookup,
   GroupExplanation,
+  MalformedLineInput,
+  MalformedLineRow,
   PolicyLoadRow,
   RankedCount,
   Signature,
@@ -31,6 +33,8 @@ export const DEFAULT_LIMITS: Readonly<SummaryLimits> = Object.freeze({
   maxViewGroups: 500,
   maxBuckets: 240,
   topN: 10,
+  maxMalformedLines: 100,
+  maxMalformedLineChars: 512,
 });
 
 /** Distinct source/target types tracked for the top-N charts; later ones are counted as `(other)`. */
@@ -58,8 +62,11 @@ export function isSelinuxRecordType(type: string): boolean {
 export interface SummaryBuilder {
   /** Adds one event (all its records). `explain` is asked once per new denied signature. */
   add(event: AuditEvent, explain?: ExplainLookup): void;
-  /** Counts lines the parser rejected. */
-  addMalformed(n: number): void;
+  /**
+   * Counts lines the parser rejected. With `listMalformed`, `lines` (those same lines) are listed up to
+   * `maxMalformedLines`, each cut to `maxMalformedLineChars`.
+   */
+  addMalformed(n: number, lines?: readonly MalformedLineInput[]): void;
   /**
    * Adds denied AVC / USER_AVC records summarised elsewhere (Elasticsearch aggregations) with the same effect
    * on statistics, charts and the deny listing as `add`-ing them one by one. The caller applies the time and
@@ -291,6 +298,9 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   const booleans = createTimedRows<BooleanChangeRow>(limits.maxRows);
   const allows = createTimedRows<AllowRow>(limits.maxRows);
   const configChanges = createTimedRows<ConfigChangeRow>(limits.maxRows);
+  const listMalformed = options.listMalformed === true;
+  const malformedLines: MalformedLineRow[] = [];
+  let malformedLinesDropped = 0;
   const denyTable: GroupTable = { map: new Map(), max: limits.maxSignatures, dropped: 0 };
   const views = (options.views ?? []).map((def: ViewDefinition) => ({
     def,
@@ -611,6 +621,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         allowListing: allows.dropped(),
         denyListing: denyTable.dropped,
         configChanges: configChanges.dropped(),
+        ...(listMalformed ? { malformedLines: malformedLinesDropped } : {}),
       } satisfies Truncation,
       charts: {
         timeline,
@@ -618,13 +629,30 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         topTargetTypes: ranked(targetTypes, limits.topN),
       },
       configChanges: configChanges.list().map((r) => ({ ...r })),
+      ...(listMalformed ? { malformedLines: malformedLines.map((r) => ({ ...r })) } : {}),
     };
   }
 
   return {
     add,
-    addMalformed(n: number) {
+    addMalformed(n: number, lines?: readonly MalformedLineInput[]) {
       if (Number.isFinite(n) && n > 0) stats.malformed += Math.floor(n);
+      if (!listMalformed || lines === undefined) return;
+      const max = Math.max(1, limits.maxMalformedLineChars);
+      for (const l of lines) {
+        if (malformedLines.length >= limits.maxMalformedLines) {
+          malformedLinesDropped++;
+          continue;
+        }
+        // Cut on code points, so a cut never splits a surrogate pair.
+        const cut = l.text.length > max && [...l.text].length > max;
+        malformedLines.push({
+          file: l.file,
+          line: l.line,
+          text: cut ? [...l.text].slice(0, max).join('') : l.text,
+          cut,
+        });
+      }
     },
     addDenied,
     build,

@@ -232,6 +232,26 @@ export interface Truncation {
   /** Denied records whose signature could not get a group (signature table full). */
   denyListing: number;
   configChanges: number;
+  /** Malformed lines not listed (`maxMalformedLines` reached); only with `listMalformed`. */
+  malformedLines?: number;
+}
+
+/** Input of `SummaryBuilder.addMalformed`: a line the parser rejected. */
+export interface MalformedLineInput {
+  /** Where it was read (a path, `(stdin)`). */
+  file: string;
+  /** 1-based line number in that file. */
+  line: number;
+  /** The raw line (attacker-controlled: renderers escape it). */
+  text: string;
+}
+
+/** A listed malformed line (`listMalformed`): `text` cut to `maxMalformedLineChars`, `cut` when it was. */
+export interface MalformedLineRow {
+  file: string;
+  line: number;
+  text: string;
+  cut: boolean;
 }
 
 export interface Summary {
@@ -251,6 +271,8 @@ export interface Summary {
   };
   /** USER_MAC_CONFIG_CHANGE records in time order (added after the others: stable key order). */
   configChanges: ConfigChangeRow[];
+  /** The malformed lines in input order, only with `listMalformed` (last key). */
+  malformedLines?: MalformedLineRow[];
 }
 
 /** The part of a denial an explainer needs (structurally the `Denial` of @avcstream/selinux-access). */
@@ -289,6 +311,10 @@ export interface SummaryLimits {
   maxBuckets: number;
   /** Entries in the top-N tables (default 10). */
   topN: number;
+  /** Malformed lines listed with `listMalformed` (default 100). */
+  maxMalformedLines: number;
+  /** Characters kept of each listed malformed line (default 512). */
+  maxMalformedLineChars: number;
 }
 
 export interface SummaryOptions {
@@ -301,4 +327,6 @@ export interface SummaryOptions {
   /** Keep only events of these hosts (exact names). */
   hosts?: string[];
   views?: ViewDefinition[];
+  /** List the malformed lines given to `addMalformed` (bounded), as seaudit-report's `--malformed`. */
+  listMalformed?: boolean;
 }
