@@ -156,6 +156,51 @@ describe('avcstream report --input', () => {
   });
 });
 
+describe('avcstream report --malformed', () => {
+  const bad = join(dir, 'bad.log');
+  writeFileSync(
+    bad,
+    [
+      'type=MAC_POLICY_LOAD msg=audit(1763900030.000:703): auid=1000 ses=2 lsm=selinux res=1',
+      'garbage \u001b[31m<b>not audit</b>',
+      'type=MAC_STATUS msg=audit(1763900040.000:704): enforcing=1 old_enforcing=0 auid=0 ses=2',
+      `type=AVC msg=audit(${'x'.repeat(2000)}`,
+      '',
+    ].join('\n'),
+  );
+
+  it('lists the lines the parser rejected with file and line, escaped and bounded (JSON)', async () => {
+    const { code, out } = await run(['--format', 'json', '--malformed', bad]);
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    expect(json.statistics.malformed).toBe(2);
+    expect(json.malformedLines).toHaveLength(2);
+    expect(json.malformedLines[0]).toEqual({
+      file: bad,
+      line: 2,
+      text: 'garbage \u001b[31m<b>not audit</b>',
+      cut: false,
+    });
+    expect(json.malformedLines[1]).toMatchObject({ file: bad, line: 4, cut: true });
+    expect(json.malformedLines[1].text.length).toBe(512);
+  });
+
+  it('appends them to the text report, escaped, with stdin named (stdin)', async () => {
+    const { code, out } = await run(['--malformed', '-'], 'garbage \u001b[31m\n');
+    expect(code).toBe(0);
+    expect(out).toMatch(/Malformed Lines[\s\S]*\(stdin\):1: garbage \\x1b\[31m/);
+    expect(out).not.toContain('\u001b');
+  });
+
+  it('is not listed without the flag, and needs --input', async () => {
+    const { out } = await run(['--format', 'json', bad]);
+    expect(JSON.parse(out).malformedLines).toBeUndefined();
+    const es = await run(['--malformed', '--es', 'http://127.0.0.1:1']);
+    expect(es.code).toBe(64);
+    expect(es.err).toContain('--malformed');
+  });
+});
+
 describe('source errors', () => {
   it('--state-dir on an existing directory that is not a state dir is 66 "no state dir", not an empty report', async () => {
     const empty = mkdtempSync(join(dir, 'not-state-'));

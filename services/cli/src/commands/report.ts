@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { AuditEvent } from '@avcstream/audit';
+import type { DecodeResult } from '@avcstream/audit';
 import { createAuditDecoder } from '@avcstream/audit';
 import {
   createSummaryBuilder,
@@ -48,6 +48,8 @@ Options:
   --booleans FILE|DIR       boolean values for --policy ("name value" lines, or a selinuxfs booleans dir)
   --es-index PREFIX         index prefix for --es (default avcstream)
   --title TEXT              report title
+  --malformed               append the lines the parser rejected (file:line: text; first 100, each cut
+                            to 512 characters; escaped), as seaudit-report --malformed (--input only)
   -h, --help                this help
 
 Exit status: 0 report written, 64 usage error (also an --es that is not an http(s) URL), 66 input
@@ -69,6 +71,7 @@ interface Flags {
   policy: string | undefined;
   booleans: string | undefined;
   title: string | undefined;
+  malformed: boolean;
 }
 
 class UsageError extends Error {
@@ -143,6 +146,9 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
     throw new UsageError('--policy replays denials of offline logs: use it with --input');
   }
   if (v.view !== undefined && v.views === undefined) throw new UsageError('--view needs --views FILE');
+  if (v.malformed === true && input.length === 0) {
+    throw new UsageError('--malformed lists the lines of offline logs: use it with --input');
+  }
   if (v.es !== undefined && !isHttpUrl(v.es)) {
     throw new UsageError(`--es must be an http:// or https:// URL, e.g. http://127.0.0.1:9200`);
   }
@@ -189,6 +195,7 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
     policy: v.policy,
     booleans: v.booleans,
     title: v.title,
+    malformed: v.malformed === true,
   };
 }
 
@@ -207,6 +214,7 @@ const OPTIONS = {
   policy: { type: 'string' },
   booleans: { type: 'string' },
   title: { type: 'string' },
+  malformed: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -215,6 +223,7 @@ function summaryOptions(f: Flags): SummaryOptions {
   if (f.since !== undefined) o.since = f.since;
   if (f.until !== undefined) o.until = f.until;
   if (f.hosts !== undefined) o.hosts = f.hosts;
+  if (f.malformed) o.listMalformed = true;
   return o;
 }
 
@@ -301,9 +310,13 @@ async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, exp
         throw new UsageError(`cannot read ${file}`, 66);
       }
     }
-    const take = (r: { events: AuditEvent[]; errors: unknown[] }) => {
+    const name = file === '-' ? '(stdin)' : file;
+    const take = (r: DecodeResult) => {
       for (const e of r.events) builder.add(e, explain);
-      builder.addMalformed(r.errors.length);
+      builder.addMalformed(
+        r.errors.length,
+        f.malformed ? r.errors.map((x) => ({ file: name, line: x.line, text: x.raw })) : undefined,
+      );
     };
     for await (const chunk of stream) take(decoder.write(chunk as Uint8Array));
     take(decoder.end());
