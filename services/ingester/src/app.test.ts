@@ -14,14 +14,38 @@ import type { PolicySnapshot } from './policy-snapshot.ts';
 function memoryPublisher() {
   const sent: Array<{ topic: string; key: string; value: Buffer }> = [];
   let failures = 0;
-  const pub: Publisher & { sent: typeof sent; failNext(n: number): void } = {
+  // hold(): sends wait until release(), as kafkajs's send does while the broker is down (it retries inside).
+  let gate: Promise<void> | null = null;
+  let open: () => void = () => {};
+  const pub: Publisher & {
+    sent: typeof sent;
+    held: number;
+    failNext(n: number): void;
+    hold(): void;
+    release(): void;
+  } = {
     sent,
+    held: 0,
     failNext(n) {
       failures = n;
+    },
+    hold() {
+      gate = new Promise((r) => {
+        open = r;
+      });
+    },
+    release() {
+      gate = null;
+      open();
     },
     async connect() {},
     async disconnect() {},
     async send(topic, messages) {
+      if (gate !== null) {
+        pub.held++;
+        await gate;
+        pub.held--;
+      }
       if (failures > 0) {
         failures--;
         throw Object.assign(new Error('broker down'), { retriable: true });
@@ -63,7 +87,11 @@ const snapshot: PolicySnapshot = {
 };
 snapshot.sha256 = (await import('@avcstream/contracts')).sha256Hex(snapshot.policy);
 
-function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined) {
+function setup(
+  extra: string[] = [],
+  resolveIds?: (kind: 'uid' | 'gid', id: number) => string | undefined,
+  now?: () => Date,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'ingester-'));
   const path = join(dir, 'audit.log');
   writeFileSync(path, '');
@@ -99,6 +127,7 @@ function setup(extra: string[] = [], resolveIds?: (kind: 'uid' | 'gid', id: numb
     checkpoints,
     readSnapshot: async () => snap,
     ...(resolveIds ? { resolveIds } : {}),
+    ...(now ? { now } : {}),
   });
   return {
     dir,
@@ -233,6 +262,53 @@ describe('ingester app', () => {
       expect((await t.checkpoints.load())?.offset).toBe(avcEvent(1).length);
       expect(await t.metrics.value('avcstream_ingester_send_retries_retries_total')).toBe(3);
     } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('is not ready while a send has been pending longer than kafka.sendStallMs (Kafka down), ready again once acked', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup(['--kafka.sendStallMs=10000'], undefined, () => new Date(clock));
+    await t.app.start();
+    try {
+      expect(t.app.ready()).toBe(true);
+      t.producer.hold();
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => t.producer.held > 0);
+      clock += 10_000;
+      expect(t.app.ready()).toBe(true);
+      clock += 1;
+      expect(t.app.ready()).toBe(false);
+      t.producer.release();
+      await until(() => events(t.producer.sent).length === 1);
+      await t.app.idle();
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      t.producer.release();
+      await t.app.stop();
+    }
+  });
+
+  it('counts a send that fails and is retried as pending from its first attempt', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup([], undefined, () => new Date(clock));
+    await t.app.start();
+    try {
+      t.producer.hold();
+      t.producer.failNext(1);
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => t.producer.held > 0);
+      t.producer.release();
+      // The first attempt failed; the retry is held again.
+      t.producer.hold();
+      await until(() => t.producer.held > 0);
+      clock += 10_001; // the default kafka.sendStallMs is 10 s
+      expect(t.app.ready()).toBe(false);
+      t.producer.release();
+      await until(() => events(t.producer.sent).length === 1);
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      t.producer.release();
       await t.app.stop();
     }
   });

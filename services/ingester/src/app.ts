@@ -133,6 +133,35 @@ export function createApp(deps: IngesterDeps): IngesterApp {
   const slotWaiters: Array<() => void> = [];
   let ackWaiters: Array<() => void> = [];
   let pendingCommit: TailPosition | null = null;
+  // Start time (ms, deps.now) of each send in flight, retries included; insertion order is oldest first.
+  const pendingSends = new Map<number, number>();
+  let sendSeq = 0;
+  let stalled = false;
+  const trackSend = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const id = sendSeq++;
+    pendingSends.set(id, now().getTime());
+    try {
+      return await fn();
+    } finally {
+      pendingSends.delete(id);
+    }
+  };
+  /** True while the oldest send in flight has waited longer than `kafka.sendStallMs` (logged on change). */
+  const sendStalled = (): boolean => {
+    let oldest: number | undefined;
+    for (const t of pendingSends.values()) {
+      oldest = t;
+      break;
+    }
+    const pendingMs = oldest === undefined ? 0 : now().getTime() - oldest;
+    const s = pendingMs > config.kafka.sendStallMs;
+    if (s !== stalled) {
+      stalled = s;
+      if (s) log.warn({ pendingMs, sends: pendingSends.size }, 'kafka send pending too long, not ready');
+      else log.info('kafka sends completing again, ready');
+    }
+    return s;
+  };
   let committing: Promise<void> | null = null;
   let committed: TailPosition | null = null;
 
@@ -178,31 +207,35 @@ export function createApp(deps: IngesterDeps): IngesterApp {
   const sendAll = async (messages: OutMessage[]) => {
     const events = messages.filter((x) => x.topic === 'events');
     const dls = messages.filter((x) => x.topic === 'deadletter');
-    await retry(
-      async () => {
-        if (events.length > 0) await producer.send(config.kafka.eventsTopic, events);
-      },
-      {
-        attempts: Number.POSITIVE_INFINITY,
-        initialDelayMs: 200,
-        maxDelayMs: 5000,
-        shouldRetry: () => !abort.signal.aborted,
-        signal: abort.signal,
-        onRetry: (err, attempt, delayMs) => {
-          m.sendRetries.inc();
-          if (warnLimit.take() !== null) log.warn({ err, attempt, delayMs }, 'kafka send failed, retrying');
+    await trackSend(() =>
+      retry(
+        async () => {
+          if (events.length > 0) await producer.send(config.kafka.eventsTopic, events);
         },
-      },
+        {
+          attempts: Number.POSITIVE_INFINITY,
+          initialDelayMs: 200,
+          maxDelayMs: 5000,
+          shouldRetry: () => !abort.signal.aborted,
+          signal: abort.signal,
+          onRetry: (err, attempt, delayMs) => {
+            m.sendRetries.inc();
+            if (warnLimit.take() !== null) log.warn({ err, attempt, delayMs }, 'kafka send failed, retrying');
+          },
+        },
+      ),
     );
     if (dls.length > 0) {
-      await retry(() => producer.send(config.kafka.deadletterTopic, dls), {
-        attempts: Number.POSITIVE_INFINITY,
-        initialDelayMs: 200,
-        maxDelayMs: 5000,
-        shouldRetry: () => !abort.signal.aborted,
-        signal: abort.signal,
-        onRetry: () => m.sendRetries.inc(),
-      });
+      await trackSend(() =>
+        retry(() => producer.send(config.kafka.deadletterTopic, dls), {
+          attempts: Number.POSITIVE_INFINITY,
+          initialDelayMs: 200,
+          maxDelayMs: 5000,
+          shouldRetry: () => !abort.signal.aborted,
+          signal: abort.signal,
+          onRetry: () => m.sendRetries.inc(),
+        }),
+      );
     }
     m.events.inc(events.length);
     for (const d of dls) {
@@ -259,14 +292,16 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       const enc = encodePolicyMessage(message);
       if (!enc.ok) throw new AvcError('AVC_ERR_INGESTER_POLICY_INVALID', enc.error.message);
       const value = enc.value;
-      return retry(() => producer.send(config.kafka.policyTopic, [{ key, value }]), {
-        attempts: Number.POSITIVE_INFINITY,
-        initialDelayMs: 200,
-        maxDelayMs: 5000,
-        shouldRetry: () => !abort.signal.aborted,
-        signal: abort.signal,
-        onRetry: () => m.sendRetries.inc(),
-      });
+      return trackSend(() =>
+        retry(() => producer.send(config.kafka.policyTopic, [{ key, value }]), {
+          attempts: Number.POSITIVE_INFINITY,
+          initialDelayMs: 200,
+          maxDelayMs: 5000,
+          shouldRetry: () => !abort.signal.aborted,
+          signal: abort.signal,
+          onRetry: () => m.sendRetries.inc(),
+        }),
+      );
     };
     if (!publishedPolicies.has(snap.sha256)) {
       // One chunk per request: a batch of chunks would exceed the broker's message.max.bytes.
@@ -528,7 +563,8 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       ready = true;
       log.info({ path: config.tail.path, host: config.host }, 'ingester started');
     },
-    ready: () => ready && !stopping,
+    // Not ready while a send is stalled (Kafka down); checked first so that a change is always logged.
+    ready: () => !sendStalled() && ready && !stopping,
     markUnready() {
       ready = false;
     },

@@ -45,6 +45,11 @@ export function ingesterConfigSchema(hostname: string) {
           deadletterTopic: z.string().min(1).default(TOPICS.deadletter),
           compression: z.enum(['gzip', 'none']).default('gzip'),
           /**
+           * `/readyz` answers 503 while a send (with its retries) has been pending longer than this: kafkajs
+           * retries inside `send` while the broker is down, so a send that never returns is the sign.
+           */
+          sendStallMs: zInt(100, 3_600_000).default(10_000),
+          /**
            * `envelope`: zod on the envelope + the size bounds of every record (our own parser made them);
            * `full`: the whole zod schema (slower). Consumers always validate in full.
            */
