@@ -11,7 +11,12 @@ function standIn() {
   const calls = { connect: 0, run: 0, disconnect: 0, pause: 0 };
   let eachBatch: ((payload: unknown) => Promise<void>) | undefined;
   const consumer = {
-    events: { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join' },
+    events: {
+      CRASH: 'consumer.crash',
+      GROUP_JOIN: 'consumer.group_join',
+      FETCH: 'consumer.fetch',
+      HEARTBEAT: 'consumer.heartbeat',
+    },
     on(name: string, fn: Listener) {
       listeners.set(name, fn);
       return () => listeners.delete(name);
@@ -37,6 +42,10 @@ function standIn() {
   return {
     client: { consumer: () => consumer } as unknown as Pick<Kafka, 'consumer'>,
     calls,
+    /** kafkajs emits an instrumentation event without payload of interest (fetch, heartbeat, group join). */
+    emit(name: string) {
+      listeners.get(name)?.({ payload: {} });
+    },
     /** kafkajs reports a crash; `restart: false` means it gave up (and has disconnected). */
     crash(restart: boolean) {
       listeners.get('consumer.crash')?.({
@@ -123,5 +132,29 @@ describe('createKafkaConsumer restarts', () => {
     await c.stop(100);
     await new Promise((r) => setTimeout(r, 60));
     expect(k.calls.run).toBe(1);
+  });
+});
+
+describe('createKafkaConsumer contact with the broker (readiness)', () => {
+  it('records when kafkajs last fetched, heartbeated or joined the group, on the injected clock', async () => {
+    let t = 1000;
+    const k = standIn();
+    const c = createKafkaConsumer({ brokers: ['x:1'], groupId: 'g', topics: ['t'], now: () => t }, k.client);
+    expect(c.lastContactMs).toBeNull();
+    await c.connect();
+    expect(c.lastContactMs).toBe(1000);
+    t = 2000;
+    k.emit('consumer.fetch');
+    expect(c.lastContactMs).toBe(2000);
+    t = 3000;
+    k.emit('consumer.heartbeat');
+    expect(c.lastContactMs).toBe(3000);
+    t = 4000;
+    k.crash(true);
+    expect(c.lastContactMs).toBe(3000);
+    t = 5000;
+    k.emit('consumer.group_join');
+    expect(c.lastContactMs).toBe(5000);
+    await c.stop(100);
   });
 });

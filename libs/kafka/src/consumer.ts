@@ -57,6 +57,8 @@ export interface KafkaConsumerOptions extends KafkaConnectionOptions {
    * while a broker restarts), it is started again after this delay, doubling up to 30 s (default 1000).
    */
   restartDelayMs?: number;
+  /** Clock of `lastContactMs` (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface KafkaConsumer {
@@ -69,6 +71,13 @@ export interface KafkaConsumer {
   batches(): AsyncIterable<KafkaBatch>;
   /** kafkajs gave up and the consumer is being started again (for readiness). */
   readonly restarting: boolean;
+  /**
+   * When the broker last answered (connect, a fetch, a heartbeat, a group join), on `options.now`; null
+   * before `connect`. kafkajs retries a broker that is down inside its loop without an error, so a contact
+   * that gets old is the readiness signal (fetches return at least every `maxWaitTimeMs`, heartbeats every
+   * `heartbeatIntervalMs`).
+   */
+  readonly lastContactMs: number | null;
   /** Stop fetching (e.g. while the sink is down); the group membership is kept alive. */
   pause(): void;
   resume(): void;
@@ -128,6 +137,8 @@ export function createKafkaConsumer(
   const trackedOf = new WeakMap<KafkaBatch, Tracked>();
   let paused = false;
   let restarting = false;
+  const now = options.now ?? Date.now;
+  let lastContactMs: number | null = null;
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -326,6 +337,9 @@ export function createKafkaConsumer(
     get restarting() {
       return restarting;
     },
+    get lastContactMs() {
+      return lastContactMs;
+    },
     async connect() {
       try {
         consumer.on(consumer.events.CRASH, (e) => {
@@ -341,13 +355,20 @@ export function createKafkaConsumer(
             );
           }
         });
+        const contact = () => {
+          lastContactMs = now();
+        };
+        consumer.on(consumer.events.FETCH, contact);
+        consumer.on(consumer.events.HEARTBEAT, contact);
         consumer.on(consumer.events.GROUP_JOIN, () => {
+          contact();
           // New assignment: earlier tracks keep committing their own prefixes, new batches start afresh.
           tracks.clear();
           // Offsets may have moved (another member, or a commit lost in a client restart): commit afresh.
           committed.clear();
         });
         await start();
+        contact();
       } catch (err) {
         throw kafkaError('AVC_ERR_KAFKA_CONNECT_FAILED', 'cannot start the Kafka consumer', err, {
           groupId: options.groupId,
