@@ -34,13 +34,24 @@ function fakeConsumer() {
   let paused = false;
   let pauses = 0;
   let offset = 0;
+  let failed = false;
   const port: ConsumerPort & {
     acked: string[];
     nacked: string[];
     pauses: () => number;
     paused: () => boolean;
     deliver(values: Buffer[]): void;
+    restarting: boolean;
+    lastContactMs: number | null;
+    /** The batch stream fails (the consumer loop ends). */
+    fail(): void;
   } = {
+    restarting: false,
+    lastContactMs: null,
+    fail() {
+      failed = true;
+      q.close();
+    },
     acked,
     nacked,
     pauses: () => pauses,
@@ -73,7 +84,12 @@ function fakeConsumer() {
       });
     },
     async connect() {},
-    batches: () => q,
+    batches: () => ({
+      async *[Symbol.asyncIterator]() {
+        for await (const b of q) yield b;
+        if (failed) throw new Error('consumer failed');
+      },
+    }),
     pause() {
       paused = true;
       pauses++;
@@ -193,7 +209,7 @@ async function until(cond: () => boolean) {
   if (!cond()) throw new Error('condition not reached');
 }
 
-function setup(args: string[] = []) {
+function setup(args: string[] = [], now?: () => Date) {
   const config = loadConfig(analyzerConfigSchema('h'), {}, [
     '--alerts.enabled=false',
     '--processing.policyWaitMs=0',
@@ -219,9 +235,85 @@ function setup(args: string[] = []) {
         for (const x of msgs) sent.push({ topic, value: x.value });
       },
     },
+    ...(now ? { now } : {}),
   });
   return { app, events, policies, es, sent, metrics };
 }
+
+describe('analyzer readiness', () => {
+  it('is not ready while a consumer has not heard from the broker for kafka.contactStaleMs (Kafka down)', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup(['--kafka.contactStaleMs=10000'], () => new Date(clock));
+    t.events.lastContactMs = clock;
+    t.policies.lastContactMs = clock;
+    await t.app.start();
+    try {
+      expect(t.app.ready()).toBe(true);
+      clock += 10_000;
+      expect(t.app.ready()).toBe(true);
+      clock += 1;
+      expect(t.app.ready()).toBe(false);
+      t.events.lastContactMs = clock; // the events consumer fetched again; the policy consumer did not
+      expect(t.app.ready()).toBe(false);
+      t.policies.lastContactMs = clock;
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('is not ready while a consumer is restarting (kafkajs gave up), nor before any contact past the threshold', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup([], () => new Date(clock));
+    await t.app.start();
+    try {
+      // No contact yet: counted from start (default threshold 15 s).
+      expect(t.app.ready()).toBe(true);
+      clock += 15_001;
+      expect(t.app.ready()).toBe(false);
+      t.events.lastContactMs = clock;
+      t.policies.lastContactMs = clock;
+      expect(t.app.ready()).toBe(true);
+      t.events.restarting = true;
+      expect(t.app.ready()).toBe(false);
+      t.events.restarting = false;
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('is not ready once the event consumer loop has stopped on an error', async () => {
+    const t = setup();
+    t.events.lastContactMs = Date.now();
+    t.policies.lastContactMs = Date.now();
+    await t.app.start();
+    try {
+      expect(t.app.ready()).toBe(true);
+      t.events.fail();
+      await until(() => !t.app.ready());
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('is not ready while Elasticsearch is failing', async () => {
+    const t = setup();
+    t.events.lastContactMs = Date.now();
+    t.policies.lastContactMs = Date.now();
+    await t.app.start();
+    try {
+      t.es.failNext(1000);
+      t.events.deliver([encode(event(1))]);
+      await until(() => !t.app.ready());
+      t.es.failNext(0);
+      await until(() => t.events.acked.length === 1);
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      await t.app.stop();
+    }
+  });
+});
 
 describe('analyzer app', () => {
   it('indexes denials with deterministic ids and acks only after ES acked; redelivery does not duplicate', async () => {

@@ -42,7 +42,10 @@ export type EsPort = Pick<
   | 'search'
   | 'close'
 >;
-export type ConsumerPort = Pick<KafkaConsumer, 'connect' | 'batches' | 'pause' | 'resume' | 'stop'>;
+export type ConsumerPort = Pick<
+  KafkaConsumer,
+  'connect' | 'batches' | 'pause' | 'resume' | 'stop' | 'restarting' | 'lastContactMs'
+>;
 export interface ProducerPort {
   connect(): Promise<void>;
   send(topic: string, messages: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void>;
@@ -158,6 +161,30 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   let esFailing = 0;
   let eventsLoop: Promise<void> | undefined;
   let policyLoop: Promise<void> | undefined;
+  /** A consumer loop ended while running (its stream failed): nothing is consumed any more. */
+  let loopEnded = false;
+  let startedAtMs = 0;
+  let kafkaProblem: string | null = null;
+  /** Why the Kafka side is not ready (`restarting`, `no-contact`, `consumer-stopped`), or null; logged on change. */
+  const kafkaNotReady = (): string | null => {
+    const staleMs = Math.max(config.kafka.contactStaleMs, 2 * config.kafka.heartbeatIntervalMs);
+    const t = now().getTime();
+    let problem: string | null = null;
+    if (loopEnded) problem = 'consumer-stopped';
+    else {
+      for (const c of [deps.events, deps.policies]) {
+        if (c.restarting) problem = 'restarting';
+        else if (t - (c.lastContactMs ?? startedAtMs) > staleMs) problem = 'no-contact';
+        if (problem !== null) break;
+      }
+    }
+    if (problem !== kafkaProblem) {
+      kafkaProblem = problem;
+      if (problem !== null) log.warn({ reason: problem, staleMs }, 'kafka consumer unhealthy, not ready');
+      else log.info({}, 'kafka consumers healthy again, ready');
+    }
+    return problem;
+  };
   const handlers = new Set<Promise<void>>();
   let slotWaiters: Array<() => void> = [];
 
@@ -564,9 +591,14 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       await producer.connect();
       if (deps.ensureTopics) await deps.ensureTopics();
       await deps.policies.connect();
-      policyLoop = runPolicies().catch((err) => {
-        log.error({ err }, 'policy consumer stopped');
-      });
+      startedAtMs = now().getTime();
+      policyLoop = runPolicies()
+        .catch((err) => {
+          log.error({ err }, 'policy consumer stopped');
+        })
+        .finally(() => {
+          if (!stopping) loopEnded = true;
+        });
       if (alerter !== undefined) {
         await redeliver();
         let running = false;
@@ -583,13 +615,18 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
         redeliverTimer.unref();
       }
       await deps.events.connect();
-      eventsLoop = runEvents().catch((err) => {
-        log.error({ err }, 'event consumer stopped');
-      });
+      eventsLoop = runEvents()
+        .catch((err) => {
+          log.error({ err }, 'event consumer stopped');
+        })
+        .finally(() => {
+          if (!stopping) loopEnded = true;
+        });
       ready = true;
       log.info({ indices: idx }, 'analyzer started');
     },
-    ready: () => ready && !stopping && esFailing === 0,
+    // Kafka checked before ES, so that a change is logged even while ES is failing.
+    ready: () => ready && !stopping && kafkaNotReady() === null && esFailing === 0,
     markUnready() {
       ready = false;
     },

@@ -22,6 +22,11 @@ export function analyzerConfigSchema(hostname: string) {
           /** A crashed member holds its partitions this long (the broker allows 6 s .. 300 s by default). */
           sessionTimeoutMs: zInt(6000, 300_000).default(30_000),
           heartbeatIntervalMs: zInt(500, 60_000).default(3000),
+          /**
+           * `/readyz` answers 503 while a consumer has not heard from the broker for this long (at least twice
+           * `heartbeatIntervalMs`): kafkajs retries a broker that is down inside its loop, without an error.
+           */
+          contactStaleMs: zInt(1000, 3_600_000).default(15_000),
         })
         .strict()
         .prefault({}),
