@@ -1,6 +1,6 @@
 import { rankingChart, timelineChart } from './charts.ts';
 import { escapeHtml as h } from './escape.ts';
-import type { RenderOptions } from './render-text.ts';
+import { type RenderOptions, unlistedMalformed } from './render-text.ts';
 import type { SignatureGroup, Summary } from './types.ts';
 
 /** The Content-Security-Policy the HTML report declares: no script, no external loads at all. */
@@ -273,6 +273,9 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
           ]),
         ) +
         truncNote(summary.truncated.malformedLines ?? 0, 'malformed lines') +
+        (unlistedMalformed(summary) > 0
+          ? `<p class="note">${unlistedMalformed(summary)} more malformed lines counted above are AVC records whose body did not parse: not listed.</p>`
+          : '') +
         '</section>',
     );
   }

@@ -32,6 +32,15 @@ function change(old: number | null, next: number | null): string {
   return `${old ?? '?'} -> ${next ?? '?'}`;
 }
 
+/**
+ * Malformed lines counted but neither listed nor dropped from the listing: AVC records whose body did not
+ * parse (the summary counts them; their raw line is not kept).
+ */
+export function unlistedMalformed(summary: Summary): number {
+  const listed = (summary.malformedLines?.length ?? 0) + (summary.truncated.malformedLines ?? 0);
+  return Math.max(0, summary.statistics.malformed - listed);
+}
+
 function truncNote(n: number, what: string): string {
   return n > 0 ? `(${n} more ${what} not listed: listing limit reached)\n` : '';
 }
@@ -199,6 +208,12 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
       parts.push(`${e(r.file)}:${r.line}: ${e(r.text)}${r.cut ? ' [cut]' : ''}\n`);
     }
     parts.push(truncNote(summary.truncated.malformedLines ?? 0, 'malformed lines'));
+    const avcs = unlistedMalformed(summary);
+    if (avcs > 0) {
+      parts.push(
+        `(${avcs} more malformed lines counted above are AVC records whose body did not parse: not listed)\n`,
+      );
+    }
   }
   parts.push(`\n${RULE}\n# End ${e(title)}\n`);
   return parts.join('');

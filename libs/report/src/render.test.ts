@@ -187,4 +187,16 @@ describe('malformed lines listing', () => {
     expect(parseSummaryJson(json).malformedLines).toHaveLength(1);
     expect(Object.keys(JSON.parse(renderJson(buildSummary([]))))).not.toContain('malformedLines');
   });
+
+  it('says how many counted malformed lines are AVC records that cannot be listed', () => {
+    const b = createSummaryBuilder({ listMalformed: true });
+    b.addMalformed(3, [{ file: 'a.log', line: 1, text: 'x' }]);
+    const s = b.build();
+    expect(renderText(s)).toContain(
+      '(2 more malformed lines counted above are AVC records whose body did not parse: not listed)',
+    );
+    expect(renderHtml(s)).toContain(
+      '2 more malformed lines counted above are AVC records whose body did not parse: not listed.',
+    );
+  });
 });
