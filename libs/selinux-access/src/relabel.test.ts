@@ -115,6 +115,31 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     }
   });
 
+  it("ranks types of the generic label's kind first (udev_t dir getattr on tmp_t: *_tmp_t)", () => {
+    const udev = (type: string) =>
+      explainer.explain({
+        scontext: 'system_u:system_r:udev_t:s0',
+        tcontext: `system_u:object_r:${type}:s0`,
+        tclass: 'dir',
+        perms: ['getattr'],
+      });
+    // This policy has no udev_tmp_t; of its *_tmp_t types the engine lets udev_t getattr only on
+    // bootloader_tmp_t, which must come before udev_t's own types (kind first, then the domain's prefix).
+    expect(udev('udev_tmp_t').verdict).toBe('INVALID_CONTEXT');
+    expect(udev('bootloader_tmp_t').verdict).toBe('ALLOWED');
+    const e = udev('tmp_t');
+    expect(e.verdict).toBe('DONTAUDIT'); // the policy dontaudits it; the advice is the same
+    const fc = texts(e.fixes.filter((f) => f.kind === 'semanage'));
+    expect(fc).toEqual([
+      "semanage fcontext -a -t bootloader_tmp_t '<path>'",
+      "semanage fcontext -a -t udev_helper_exec_t '<path>'",
+      "semanage fcontext -a -t udev_rules_t '<path>'",
+    ]);
+    expect(
+      e.evidence.some((l) => l.includes('on bootloader_tmp_t, udev_helper_exec_t, udev_rules_t and')),
+    ).toBe(true);
+  });
+
   it('says so when no file type allows the access (samba_share: smbd_t dir append)', () => {
     const e = explainer.explain({
       scontext: 'root:system_r:smbd_t:s0',

@@ -36,6 +36,24 @@ const GENERIC_PORT_TYPES: ReadonlySet<string> = new Set([
 
 const GENERIC_FILE_SET: ReadonlySet<string> = new Set(GENERIC_FILE_TYPES);
 
+/**
+ * The kind of a generic file label, as the name suffixes of the types that usually replace it: a file
+ * left as tmp_t is most likely some service's `*_tmp_t`, one under /var its `*_var_t` or `*_var_lib_t`.
+ * Candidates with one of these suffixes are listed first. A generic type not in the table (default_t,
+ * unlabeled_t, file_t: no hint about the object) has no kind preference. (var_log_t is not a generic
+ * label here, so `*_log_t` has no row.)
+ */
+const GENERIC_KIND_SUFFIXES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['tmp_t', ['_tmp_t']],
+  ['var_t', ['_var_t', '_var_lib_t']],
+  ['etc_t', ['_etc_t', '_conf_t']],
+  ['usr_t', ['_usr_t']],
+  ['home_root_t', ['_home_t', '_home_dir_t']],
+  ['user_home_t', ['_home_t', '_home_dir_t']],
+  ['user_home_dir_t', ['_home_t', '_home_dir_t']],
+  ['admin_home_t', ['_home_t', '_home_dir_t']],
+]);
+
 /** Classes whose objects are labelled by file_contexts. */
 const FILE_CLASSES: ReadonlySet<string> = new Set([
   'file',
@@ -92,7 +110,8 @@ function prefixOf(name: string): string {
 /**
  * The non-attribute members of attribute `attr` (other than the target's type and `skip`) on which the
  * source is allowed every requested permission under the boolean state (TE, constraints, RBAC, bounds), in
- * order: names sharing the source domain's prefix first (httpd_t: httpd_*), then by name.
+ * order: names of the target's kind first (GENERIC_KIND_SUFFIXES: tmp_t → *_tmp_t), then names sharing the
+ * source domain's prefix (httpd_t: httpd_*), then by name.
  */
 function allowedMembers(
   policy: Policy,
@@ -118,7 +137,10 @@ function allowedMembers(
   }
   const prefix = prefixOf(s.typeName);
   const mine = (n: string) => (prefixOf(n) === prefix ? 0 : 1);
-  out.sort((a, b) => mine(a) - mine(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const suffixes = GENERIC_KIND_SUFFIXES.get(t.typeName);
+  const kind =
+    suffixes === undefined ? () => 0 : (n: string) => (suffixes.some((x) => n.endsWith(x)) ? 0 : 1);
+  out.sort((a, b) => kind(a) - kind(b) || mine(a) - mine(b) || (a < b ? -1 : a > b ? 1 : 0));
   return out;
 }
 
