@@ -51,4 +51,29 @@ describe('avcstream run --once', () => {
     expect(existsSync(join(state, 'report.txt'))).toBe(true);
     expect(existsSync(join(state, 'lock'))).toBe(false);
   });
+
+  it('exits 78 with a clear message for a state dir under /proc instead of spinning in mkdir', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1, 'httpd_t'));
+    const stderr = new PassThrough();
+    const errText: Buffer[] = [];
+    stderr.on('data', (b: Buffer) => errText.push(b));
+    const code = await run(
+      [
+        '--once',
+        '--input',
+        join(dir, 'audit.log'),
+        '--policy',
+        'none',
+        '--booleans',
+        'none',
+        '--state-dir',
+        '/proc/avcstream-xx/state',
+      ],
+      { stdout: new PassThrough(), stderr, stdin: Readable.from([]) },
+    );
+    expect(code).toBe(78);
+    expect(Buffer.concat(errText).toString()).toBe(
+      'avcstream run: bad state dir /proc/avcstream-xx/state: on a proc filesystem (/proc), not a regular one\n',
+    );
+  });
 });

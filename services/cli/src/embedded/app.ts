@@ -27,6 +27,7 @@ import { BooleansLoadError, type ExplainFn, loadExplainer } from './explain.ts';
 import { PolicyTooLargeError } from '../policy-file.ts';
 import { type RunOptions, UsageError } from './options.ts';
 import { createReporter, type Reporter } from './report.ts';
+import { stateDirProblem } from './state-dir.ts';
 
 export interface EmbeddedIo {
   /** Human-readable output (alerts, summary). Must write synchronously (process.stdout on a pipe/TTY does). */
@@ -64,6 +65,9 @@ export async function createEmbeddedApp(
     destination: io.logStream as Parameters<typeof createLogger>[0]['destination'],
   });
   if (!existsSync(opts.input)) throw new UsageError(`input not found: ${opts.input}`, 66);
+  // Before anything creates it: a recursive mkdir under /proc never returns.
+  const stateProblem = stateDirProblem(opts.stateDir);
+  if (stateProblem !== null) throw new UsageError(`bad state dir ${opts.stateDir}: ${stateProblem}`, 78);
 
   // Policy replay is optional: without a readable policy, alerts carry no verdict. Only the defaults
   // (/sys/fs/selinux/...) may be missing, as on a host with SELinux disabled; a path given on the command line
