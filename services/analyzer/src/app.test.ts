@@ -220,6 +220,25 @@ function setup(args: string[] = [], now?: () => Date) {
   const policies = fakeConsumer();
   const es = fakeEs();
   const sent: Array<{ topic: string; value: Buffer }> = [];
+  // hold(): sends wait until release(), as kafkajs's send does while the broker is down (it retries inside).
+  let gate: Promise<void> | null = null;
+  let open: () => void = () => {};
+  let failures = 0;
+  const producer = {
+    held: 0,
+    hold() {
+      gate = new Promise<void>((r) => {
+        open = r;
+      });
+    },
+    release() {
+      gate = null;
+      open();
+    },
+    failNext(n: number) {
+      failures = n;
+    },
+  };
   const metrics = createMetrics({ component: 'analyzer', defaults: false });
   const app = createApp({
     config,
@@ -232,12 +251,21 @@ function setup(args: string[] = [], now?: () => Date) {
       async connect() {},
       async disconnect() {},
       async send(topic, msgs) {
+        if (gate !== null) {
+          producer.held++;
+          await gate;
+          producer.held--;
+        }
+        if (failures > 0) {
+          failures--;
+          throw Object.assign(new Error('broker down'), { retriable: true });
+        }
         for (const x of msgs) sent.push({ topic, value: x.value });
       },
     },
     ...(now ? { now } : {}),
   });
-  return { app, events, policies, es, sent, metrics };
+  return { app, events, policies, es, sent, metrics, producer };
 }
 
 describe('analyzer readiness', () => {
@@ -293,6 +321,66 @@ describe('analyzer readiness', () => {
       t.events.fail();
       await until(() => !t.app.ready());
     } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('is not ready while a dead-letter send has been pending longer than kafka.sendStallMs (Kafka down), ready again once sent', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup(['--kafka.sendStallMs=10000'], () => new Date(clock));
+    const heard = () => {
+      t.events.lastContactMs = clock;
+      t.policies.lastContactMs = clock;
+    };
+    heard();
+    await t.app.start();
+    try {
+      expect(t.app.ready()).toBe(true);
+      t.producer.hold();
+      t.events.deliver([Buffer.from('{not json')]);
+      await until(() => t.producer.held > 0);
+      clock += 10_000;
+      heard(); // the consumers still hear from the broker: only the send is stuck
+      expect(t.app.ready()).toBe(true);
+      clock += 1;
+      heard();
+      expect(t.app.ready()).toBe(false);
+      t.producer.release();
+      await until(() => t.events.acked.length === 1);
+      expect(t.sent.filter((s) => s.topic === 'avcstream.deadletter.v1')).toHaveLength(1);
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      t.producer.release();
+      await t.app.stop();
+    }
+  });
+
+  it('counts a dead-letter send that fails and is retried as pending from its first attempt', async () => {
+    let clock = 1_700_000_000_000;
+    const t = setup([], () => new Date(clock));
+    const heard = () => {
+      t.events.lastContactMs = clock;
+      t.policies.lastContactMs = clock;
+    };
+    heard();
+    await t.app.start();
+    try {
+      t.producer.hold();
+      t.producer.failNext(1);
+      t.events.deliver([Buffer.from('{not json')]);
+      await until(() => t.producer.held > 0);
+      t.producer.release();
+      // The first attempt failed; the retry is held again.
+      t.producer.hold();
+      await until(() => t.producer.held > 0);
+      clock += 10_001; // the default kafka.sendStallMs is 10 s
+      heard();
+      expect(t.app.ready()).toBe(false);
+      t.producer.release();
+      await until(() => t.events.acked.length === 1);
+      expect(t.app.ready()).toBe(true);
+    } finally {
+      t.producer.release();
       await t.app.stop();
     }
   });

@@ -185,6 +185,35 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     }
     return problem;
   };
+  // Start time (ms, deps.now) of each producer send in flight, retries included; insertion order is oldest first.
+  const pendingSends = new Map<number, number>();
+  let sendSeq = 0;
+  let sendStalledNow = false;
+  const trackSend = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const id = sendSeq++;
+    pendingSends.set(id, now().getTime());
+    try {
+      return await fn();
+    } finally {
+      pendingSends.delete(id);
+    }
+  };
+  /** True while the oldest send in flight has waited longer than `kafka.sendStallMs` (logged on change). */
+  const sendStalled = (): boolean => {
+    let oldest: number | undefined;
+    for (const t of pendingSends.values()) {
+      oldest = t;
+      break;
+    }
+    const pendingMs = oldest === undefined ? 0 : now().getTime() - oldest;
+    const s = pendingMs > config.kafka.sendStallMs;
+    if (s !== sendStalledNow) {
+      sendStalledNow = s;
+      if (s) log.warn({ pendingMs, sends: pendingSends.size }, 'kafka send pending too long, not ready');
+      else log.info({}, 'kafka sends completing again, ready');
+    }
+    return s;
+  };
   const handlers = new Set<Promise<void>>();
   let slotWaiters: Array<() => void> = [];
 
@@ -313,18 +342,20 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     return rejected;
   };
 
-  const sendWithRetry = async (topic: string, messages: Array<{ key: string; value: Buffer }>) => {
-    for (let attempt = 1; ; attempt++) {
-      if (abort.signal.aborted) return false;
-      try {
-        await producer.send(topic, messages);
-        return true;
-      } catch (err) {
-        if (warnLimit.take() !== null) log.warn({ err, attempt }, 'dead-letter send failed, retrying');
-        await sleep(backoffDelayMs(attempt, 200, 5000));
+  // Tracked from the first attempt to the last: readiness sees a send that kafkajs (or this loop) keeps retrying.
+  const sendWithRetry = (topic: string, messages: Array<{ key: string; value: Buffer }>) =>
+    trackSend(async () => {
+      for (let attempt = 1; ; attempt++) {
+        if (abort.signal.aborted) return false;
+        try {
+          await producer.send(topic, messages);
+          return true;
+        } catch (err) {
+          if (warnLimit.take() !== null) log.warn({ err, attempt }, 'dead-letter send failed, retrying');
+          await sleep(backoffDelayMs(attempt, 200, 5000));
+        }
       }
-    }
-  };
+    });
 
   const deadLetterOf = (
     d: KafkaDelivery,
@@ -626,7 +657,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       log.info({ indices: idx }, 'analyzer started');
     },
     // Kafka checked before ES, so that a change is logged even while ES is failing.
-    ready: () => ready && !stopping && kafkaNotReady() === null && esFailing === 0,
+    // Not ready while a send is stalled (Kafka down); checked first so that a change is always logged.
+    ready: () => !sendStalled() && ready && !stopping && kafkaNotReady() === null && esFailing === 0,
     markUnready() {
       ready = false;
     },

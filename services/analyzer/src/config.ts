@@ -27,6 +27,12 @@ export function analyzerConfigSchema(hostname: string) {
            * `heartbeatIntervalMs`): kafkajs retries a broker that is down inside its loop, without an error.
            */
           contactStaleMs: zInt(1000, 3_600_000).default(15_000),
+          /**
+           * `/readyz` answers 503 while a producer send (a dead letter, with its retries) has been pending
+           * longer than this: kafkajs retries inside `send` while the broker is down, so a send that never
+           * returns is the sign (as the ingester's `kafka.sendStallMs`).
+           */
+          sendStallMs: zInt(100, 3_600_000).default(10_000),
         })
         .strict()
         .prefault({}),
