@@ -334,6 +334,42 @@ describe('toEcs: the auditd_manager shape of anchors §5', () => {
     );
   });
 
+  it('a name_connect denial has event.category ["network"] and event.type ["connection","start"] (anchors §5.2 notes)', () => {
+    const msg = messages().find((m) => m.event.serial === 8218)!;
+    const doc = denialDocSchema.parse(
+      toEcs(
+        msg,
+        { partition: 0, offset: '0' },
+        new Date(0),
+        () => ({ explanation: null, error: 'x' }),
+        () => 'e'.repeat(32),
+      ).denials[0]!.doc,
+    );
+    expect(doc.event.category).toEqual(['network']);
+    expect(doc.event.type).toEqual(['connection', 'start']);
+    // Other denials keep ["info"] (anchors §5.2: the file read).
+    const [file] = denialsOf(ANCHOR_AVC.join('\n'));
+    expect(file!.doc.event.type).toEqual(['info']);
+  });
+
+  it('a name_bind denial keeps src= in auditd.data.src only: the anchor shape has no source.port for bind', () => {
+    const msg = messages().find((m) => m.event.serial === 5404)!;
+    const raw = toEcs(
+      msg,
+      { partition: 0, offset: '0' },
+      new Date(0),
+      () => ({ explanation: null, error: 'x' }),
+      () => 'e'.repeat(32),
+    ).denials[0]!.doc;
+    expect(Object.hasOwn(raw, 'source')).toBe(false);
+    const doc = denialDocSchema.parse(raw);
+    expect(doc.auditd.data).toMatchObject({ src: '4460', seperms: 'name_bind', tclass: 'udp_socket' });
+    expect(doc.event.category).toEqual(['network']);
+    expect(doc.event.type).toEqual(['info']);
+    expect(doc.destination).toBeUndefined();
+    expect(doc.network).toBeUndefined();
+  });
+
   it('keeps attacker-controlled text in bounds (event.original, auditd.data, auditd.paths)', () => {
     const long = 'A'.repeat(70_000);
     const paths = Array.from(

@@ -1,6 +1,12 @@
 // Pure: one validated events.v1 message (+ replayed decisions) -> ECS documents with deterministic ids.
 import { isIP } from 'node:net';
-import { type AuditRecord, avcPortOf, ioctlCommandOf, parseContext, type SecurityContext } from '@avcstream/audit';
+import {
+  type AuditRecord,
+  avcPortOf,
+  ioctlCommandOf,
+  parseContext,
+  type SecurityContext,
+} from '@avcstream/audit';
 import {
   AUDITD_BOUNDS,
   AUDITD_PATH_KEYS,
@@ -74,6 +80,15 @@ export function categoryOf(tclass: string | null): string[] {
     return ['process'];
   }
   return ['intrusion_detection'];
+}
+
+/**
+ * ECS `event.type` of a denial. Anchors §5.2 (notes): Elastic gives `connect` denied by `name_connect`
+ * `["connection","start"]`; every other denial `["info"]` (its file read example; the anchor names no
+ * other shape, e.g. none for bind).
+ */
+function denialTypeOf(perms: readonly string[]): string[] {
+  return perms.includes('name_connect') ? ['connection', 'start'] : ['info'];
 }
 
 interface EventFacts {
@@ -450,7 +465,7 @@ export function toEcs(
           dataset: 'avcstream.denials',
           action: 'violated-selinux-policy',
           category: categoryOf(avc.tclass),
-          type: ['info'],
+          type: denialTypeOf(avc.perms),
           outcome,
           sequence: ev.serial,
           ingested,
