@@ -1,7 +1,7 @@
 // Label and port advice (setroubleshoot's bind_ports / connect_ports and restorecon / public_content
 // plugins): when a TE denial hits a port type or a generic file label, the object's label is usually the
 // problem, not the policy. Each suggested type is checked with the engine's own decision first.
-import type { Policy } from '@avcstream/selinux-policy';
+import { AVTAB_ALLOWED, type Policy } from '@avcstream/selinux-policy';
 import type { Context } from './context.ts';
 import { type BoolState, decide } from './decide.ts';
 import type { Fix } from './types.ts';
@@ -125,10 +125,11 @@ function allowedMembers(
 ): string[] {
   const members = policy.attrMembers[attr];
   if (members === undefined) return [];
+  const te = teAllowedByTarget(policy, s.type, cls, requested);
   const out: string[] = [];
   for (let k = 0; k < members.length; k++) {
     const v = members[k] as number;
-    if (v === t.type) continue;
+    if (v === t.type || ((te[v] as number) & requested) !== requested) continue;
     const datum = policy.types[v - 1];
     if (datum === undefined || datum.isAttribute || skip.has(datum.name)) continue;
     // No TE cache: a scan over every member would evict the explainer's hot triples.
@@ -141,6 +142,60 @@ function allowedMembers(
   const kind =
     suffixes === undefined ? () => 0 : (n: string) => (suffixes.some((x) => n.endsWith(x)) ? 0 : 1);
   out.sort((a, b) => kind(a) - kind(b) || mine(a) - mine(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return out;
+}
+
+/**
+ * Per target type value: the requested permissions that some AV rule of the source (through its
+ * attributes) for the class may allow, unconditional or conditional in either branch, with attribute
+ * targets expanded. A superset of what `decide` can allow (allowed vectors come only from these rules;
+ * booleans, constraints and bounds only take away), so members outside it need no decision: a denial on a
+ * generic label would otherwise decide over every member of file_type (thousands).
+ */
+function teAllowedByTarget(policy: Policy, source: number, cls: number, requested: number): Uint32Array {
+  const out = new Uint32Array(policy.types.length + 1);
+  const attrs = policy.typeAttrs[source];
+  if (attrs === undefined) return out;
+  const ranges = policy.scRanges;
+  const targets = policy.scTargets;
+  const scTe = policy.scTe;
+  const scCond = policy.scCond;
+  const vectors = policy.teVectors;
+  const lists = policy.condLists;
+  const condKind = policy.condAvtab.kind;
+  const condData = policy.condAvtab.data;
+  for (let x = 0; x < attrs.length; x++) {
+    const o = policy.scIndex.get(attrs[x] as number, 0, cls);
+    if (o < 0) continue;
+    const end = ranges[o + 1] as number;
+    for (let j = ranges[o] as number; j < end; j++) {
+      let vec = 0;
+      const te = scTe[j] as number;
+      if (te >= 0) vec |= vectors[te] as number;
+      const cd = scCond[j] as number;
+      if (cd >= 0) {
+        const ce = lists[cd + 1] as number;
+        for (let k = lists[cd] as number; k < ce; k++) {
+          const e = lists[k] as number;
+          if (((condKind[e] as number) & AVTAB_ALLOWED) !== 0) vec |= condData[e] as number;
+        }
+      }
+      vec &= requested;
+      if (vec === 0) continue;
+      const target = targets[j] as number;
+      if (policy.types[target - 1]?.isAttribute === true) {
+        const m = policy.attrMembers[target];
+        if (m !== undefined) {
+          for (let y = 0; y < m.length; y++) {
+            const v = m[y] as number;
+            out[v] = (out[v] as number) | vec;
+          }
+        }
+      } else {
+        out[target] = (out[target] as number) | vec;
+      }
+    }
+  }
   return out;
 }
 

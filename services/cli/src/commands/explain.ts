@@ -451,6 +451,7 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
 const A_SOCKET_CLASSES = ['tcp_socket', 'udp_socket', 'sctp_socket', 'dccp_socket'].map((c) =>
   Buffer.from(c),
 );
+const A_SOCKET_SUFFIX = Buffer.from('_socket');
 const A_NAME_BIND = Buffer.from('name_bind');
 const A_NAME_CONNECT = Buffer.from('name_connect');
 
@@ -462,16 +463,27 @@ const A_NAME_CONNECT = Buffer.from('name_connect');
 function portDenial(b: Uint8Array, o: Int32Array): boolean {
   const c0 = o[O_C] as number;
   const c1 = o[O_C_END] as number;
+  // The suffix first: most classes of 10 or 11 bytes (capability, filesystem, association) fail here.
+  if (!bytesAt(b, c1 - 7, c1, A_SOCKET_SUFFIX)) return false;
   let socket = false;
-  for (const w of A_SOCKET_CLASSES) if (w.length === c1 - c0 && bytesAt(b, c0, c1, w)) socket = true;
+  for (let i = 0; i < A_SOCKET_CLASSES.length; i++) {
+    const w = A_SOCKET_CLASSES[i] as Buffer;
+    if (w.length === c1 - c0 && bytesAt(b, c0, c1, w)) {
+      socket = true;
+      break;
+    }
+  }
   if (!socket) return false;
   const p0 = o[O_PERMS] as number;
   const p1 = o[O_PERMS_END] as number;
-  for (const w of [A_NAME_BIND, A_NAME_CONNECT]) {
-    for (let at = wordIn(b, w, p0, p1); at >= 0; at = wordIn(b, w, at + 1, p1)) {
-      const end = at + w.length;
-      if ((at === p0 || b[at - 1] === 32) && (end === p1 || b[end] === 32)) return true;
-    }
+  return permWordIn(b, A_NAME_BIND, p0, p1) || permWordIn(b, A_NAME_CONNECT, p0, p1);
+}
+
+/** Whether the permission `w` is one of the space-separated words of b[p0, p1). */
+function permWordIn(b: Uint8Array, w: Uint8Array, p0: number, p1: number): boolean {
+  for (let at = wordIn(b, w, p0, p1); at >= 0; at = wordIn(b, w, at + 1, p1)) {
+    const end = at + w.length;
+    if ((at === p0 || b[at - 1] === 32) && (end === p1 || b[end] === 32)) return true;
   }
   return false;
 }
