@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseLine } from '@avcstream/audit';
+import { avcPortOf, parseLine } from '@avcstream/audit';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { avcOffsets, explain, fastAvc, RenderedBytes } from './explain.ts';
@@ -359,6 +359,7 @@ describe('fastAvc', { timeout: 120_000 }, () => {
       tcontext: 'unconfined_u:object_r:user_home_t:s0',
       tclass: 'dir',
       permissive: false,
+      port: null,
     });
     const user =
       'node=h1 type=USER_AVC msg=audit(1700000000.1:7): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg=\'avc:  denied  { start } for auid=n/a uid=0 gid=0 path="/usr/lib/systemd/system/x.service" cmdline="" scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:systemd_unit_file_t:s0 tclass=service permissive=0  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'';
@@ -375,14 +376,17 @@ describe('fastAvc', { timeout: 120_000 }, () => {
     expect(fastAvc(REDHAT.trim().replace('scontext=', 'scontext=a scontext='))).toBeNull();
   });
 
-  it('leaves name_bind / name_connect socket denials to the full parser (their fixes hold the port)', () => {
+  it('reads the port of name_bind / name_connect socket denials (src= / dest=) as avcPortOf does', () => {
     const bind = bindLine(5, 81).trim();
-    expect(fastAvc(bind)).toBeNull();
-    expect(
-      fastAvc(bind.replace('name_bind', 'name_connect').replace('tcp_socket', 'sctp_socket')),
-    ).toBeNull();
-    expect(fastAvc(bind.replace('name_bind', 'node_bind'))).not.toBeNull();
-    expect(fastAvc(bind.replace('tcp_socket', 'rawip_socket'))).not.toBeNull();
+    expect(fastAvc(bind)?.port).toBe(81);
+    const connect = bind.replace('name_bind', 'name_connect').replace('tcp_socket', 'sctp_socket');
+    expect(fastAvc(connect)?.port).toBeNull();
+    expect(fastAvc(connect.replace('src=81', 'dest=5432'))?.port).toBe(5432);
+    expect(fastAvc(bind.replace('name_bind', 'node_bind'))?.port).toBeNull();
+    expect(fastAvc(bind.replace('tcp_socket', 'rawip_socket'))?.port).toBeNull();
+    for (const bad of ['081', '65536', '0x51', '8.1', ''])
+      expect(fastAvc(bind.replace('src=81', `src=${bad}`))?.port, bad).toBeNull();
+    expect(fastAvc(bind.replace('src=81', 'src=81 src=82'))?.port).toBe(81);
   });
 
   it.runIf(haveCorpus || Boolean(process.env.CI))(
@@ -414,6 +418,7 @@ describe('fastAvc', { timeout: 120_000 }, () => {
               tcontext: avc.tcontext.raw,
               tclass: avc.tclass,
               permissive: avc.permissive,
+              port: avcPortOf(rec),
             },
             line,
           ).toEqual(f);

@@ -166,6 +166,8 @@ export interface FastAvc {
   tcontext: string;
   tclass: string;
   permissive: boolean | null;
+  /** The port of a name_bind (src=) or name_connect (dest=) socket denial, as avcPortOf reads it. */
+  port: number | null;
 }
 
 const MAX_FAST_PERMS = 64;
@@ -178,6 +180,8 @@ const K_TCLASS = 4;
 const K_PERMISSIVE = 5;
 /** A field the fast path leaves to the full parser: `ioctlcmd` (its explanation depends on the command). */
 const K_SLOW = 6;
+const K_SRC = 7;
+const K_DEST = 8;
 
 // Offsets that `scanAvcBytes` fills in: where each field of the record lies in the line.
 const O_NODE = 0; // end of the node name (it starts at 5), or -1 without "node="
@@ -194,7 +198,14 @@ const O_C = 10; // tclass value
 const O_C_END = 11;
 const O_PERMISSIVE = 12; // -1 absent, 0, 1
 const O_LINE = 13; // start of the line
-const O_COUNT = 14;
+const O_SRC = 14; // src= value [O_SRC, O_SRC_END), -1 absent
+const O_SRC_END = 15;
+const O_DEST = 16; // dest= value
+const O_DEST_END = 17;
+const O_PORT = 18; // the port of a name_bind / name_connect socket denial, or -1
+/** Permissive and port in one value for the cache key: (permissive + 1) + 3 * (port + 1). */
+const O_KEYX = 19;
+const O_COUNT = 20;
 
 const A_NODE = Buffer.from('node=');
 const A_AVC = Buffer.from('type=AVC msg=audit(');
@@ -211,6 +222,8 @@ const A_IOCTLCMD = Buffer.from('ioctlcmd');
 const A_TYPE = Buffer.from('type');
 const A_NODE_KEY = Buffer.from('node');
 const A_MSG = Buffer.from('msg');
+const A_SRC = Buffer.from('src');
+const A_DEST = Buffer.from('dest');
 
 /** Whether bytes [at, at + w.length) of `b` are `w`, all within [.., end). */
 function bytesAt(b: Uint8Array, at: number, end: number, w: Uint8Array): boolean {
@@ -255,9 +268,11 @@ function keyAtBytes(b: Uint8Array, at: number, len: number): number {
     case 10:
       return bytesAt(b, at, end, A_PERMISSIVE) ? K_PERMISSIVE : K_OTHER;
     case 4:
-      return bytesAt(b, at, end, A_TYPE) || bytesAt(b, at, end, A_NODE_KEY) ? K_RECORD : K_OTHER;
+      if (bytesAt(b, at, end, A_TYPE) || bytesAt(b, at, end, A_NODE_KEY)) return K_RECORD;
+      return bytesAt(b, at, end, A_DEST) ? K_DEST : K_OTHER;
     case 3:
-      return bytesAt(b, at, end, A_MSG) ? K_RECORD : K_OTHER;
+      if (bytesAt(b, at, end, A_MSG)) return K_RECORD;
+      return bytesAt(b, at, end, A_SRC) ? K_SRC : K_OTHER;
     default:
       return K_OTHER;
   }
@@ -359,6 +374,8 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   o[O_T] = -1;
   o[O_C] = -1;
   o[O_PERMISSIVE] = -1;
+  o[O_SRC] = -1;
+  o[O_DEST] = -1;
   while (p < end) {
     let ch = b[p] as number;
     if (ch === 32) {
@@ -431,6 +448,19 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
         o[O_C] = vs;
         o[O_C_END] = ve;
         break;
+      case K_SRC:
+        // A repeated key keeps its first value, as the full parser's fields do.
+        if (o[O_SRC] === -1) {
+          o[O_SRC] = vs;
+          o[O_SRC_END] = ve;
+        }
+        break;
+      case K_DEST:
+        if (o[O_DEST] === -1) {
+          o[O_DEST] = vs;
+          o[O_DEST_END] = ve;
+        }
+        break;
       case K_PERMISSIVE: {
         if (o[O_PERMISSIVE] !== -1 || ve - vs !== 1) return false;
         const c = b[vs] as number;
@@ -444,7 +474,8 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
   // One length test for ordinary lines: a socket class name is 10 or 11 bytes long.
   const cl = (o[O_C_END] as number) - (o[O_C] as number);
-  if ((cl === 10 || cl === 11) && portDenial(b, o)) return false;
+  o[O_PORT] = cl === 10 || cl === 11 ? portOf(b, o) : -1;
+  o[O_KEYX] = (o[O_PERMISSIVE] as number) + 1 + 3 * ((o[O_PORT] as number) + 1);
   return true;
 }
 
@@ -456,15 +487,15 @@ const A_NAME_BIND = Buffer.from('name_bind');
 const A_NAME_CONNECT = Buffer.from('name_connect');
 
 /**
- * Whether the record whose offsets are in `o` is a name_bind / name_connect denial on a socket class with
- * ports: its fixes hold the record's port (`src=` / `dest=`), which the byte cache's key does not, so the
- * full parser takes it.
+ * The port of the record whose offsets are in `o` when it is a name_bind / name_connect denial on a socket
+ * class with ports (its fixes hold the port, so it is part of the cache key), read as avcPortOf reads it:
+ * `src=` for name_bind, else `dest=`, in decimal 0..65535 without a leading zero; else -1.
  */
-function portDenial(b: Uint8Array, o: Int32Array): boolean {
+function portOf(b: Uint8Array, o: Int32Array): number {
   const c0 = o[O_C] as number;
   const c1 = o[O_C_END] as number;
   // The suffix first: most classes of 10 or 11 bytes (capability, filesystem, association) fail here.
-  if (!bytesAt(b, c1 - 7, c1, A_SOCKET_SUFFIX)) return false;
+  if (!bytesAt(b, c1 - 7, c1, A_SOCKET_SUFFIX)) return -1;
   let socket = false;
   for (let i = 0; i < A_SOCKET_CLASSES.length; i++) {
     const w = A_SOCKET_CLASSES[i] as Buffer;
@@ -473,10 +504,26 @@ function portDenial(b: Uint8Array, o: Int32Array): boolean {
       break;
     }
   }
-  if (!socket) return false;
+  if (!socket) return -1;
   const p0 = o[O_PERMS] as number;
   const p1 = o[O_PERMS_END] as number;
-  return permWordIn(b, A_NAME_BIND, p0, p1) || permWordIn(b, A_NAME_CONNECT, p0, p1);
+  let vs: number;
+  let ve: number;
+  if (permWordIn(b, A_NAME_BIND, p0, p1)) {
+    vs = o[O_SRC] as number;
+    ve = o[O_SRC_END] as number;
+  } else if (permWordIn(b, A_NAME_CONNECT, p0, p1)) {
+    vs = o[O_DEST] as number;
+    ve = o[O_DEST_END] as number;
+  } else return -1;
+  if (vs < 0 || ve <= vs || ve - vs > 5 || (b[vs] === 48 && ve - vs > 1)) return -1;
+  let n = 0;
+  for (let i = vs; i < ve; i++) {
+    const c = b[i] as number;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + c - 48;
+  }
+  return n <= 65535 ? n : -1;
 }
 
 /** Whether the permission `w` is one of the space-separated words of b[p0, p1). */
@@ -544,14 +591,23 @@ function permsAtBytes(b: Buffer, from: number, to: number): string[] {
 function denialFromBytes(
   b: Buffer,
   o: Int32Array,
-): { scontext: string; tcontext: string; tclass: string; perms: string[]; permissive: boolean | null } {
+): {
+  scontext: string;
+  tcontext: string;
+  tclass: string;
+  perms: string[];
+  permissive: boolean | null;
+  port: number | null;
+} {
   const permissive = o[O_PERMISSIVE] as number;
+  const port = o[O_PORT] as number;
   return {
     scontext: b.toString('utf8', o[O_S], o[O_S_END]),
     tcontext: b.toString('utf8', o[O_T], o[O_T_END]),
     tclass: shortNames.get(b, o[O_C] as number, o[O_C_END] as number),
     perms: permsAtBytes(b, o[O_PERMS] as number, o[O_PERMS_END] as number),
     permissive: permissive < 0 ? null : permissive === 1,
+    port: port < 0 ? null : port,
   };
 }
 
@@ -567,6 +623,7 @@ function fastFromBytes(b: Buffer, o: Int32Array): FastAvc {
     tcontext: b.toString('utf8', o[O_T], o[O_T_END]),
     tclass: b.toString('utf8', o[O_C], o[O_C_END]),
     permissive: permissive < 0 ? null : permissive === 1,
+    port: (o[O_PORT] as number) < 0 ? null : (o[O_PORT] as number),
   };
 }
 
@@ -701,7 +758,7 @@ const M_LP = 2;
 const M_LS = 3;
 const M_LT = 4;
 const M_LC = 5;
-const M_PX = 6; // permissive: -1 absent, 0, 1
+const M_PX = 6; // permissive and port (O_KEYX): (permissive + 1) + 3 * (port + 1)
 const M_BODY = 7; // body length in bytes
 const M_STRIDE = 8;
 /** Arena chunks of 4 MiB (an entry larger than that gets a chunk of its own, at offset 0). */
@@ -749,7 +806,7 @@ export class RenderedBytes {
     const te = o[O_T_END] as number;
     const cs = o[O_C] as number;
     const ce = o[O_C_END] as number;
-    const px = o[O_PERMISSIVE] as number;
+    const px = o[O_KEYX] as number;
     const t = this.table;
     const mask = t.length / M_STRIDE - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -850,7 +907,7 @@ export class RenderedBytes {
     t[m + M_LS] = ls;
     t[m + M_LT] = lt;
     t[m + M_LC] = lc;
-    t[m + M_PX] = o[O_PERMISSIVE] as number;
+    t[m + M_PX] = o[O_KEYX] as number;
     t[m + M_BODY] = n;
     return slot;
   }
@@ -1033,7 +1090,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     h = hashBytes(h, b, o[O_S] as number, o[O_S_END] as number);
     h = hashBytes(h, b, o[O_T] as number, o[O_T_END] as number);
     h = hashBytes(h, b, o[O_C] as number, o[O_C_END] as number);
-    h = fmix(h ^ ((o[O_PERMISSIVE] as number) + 2)) & 0x3fffffff;
+    h = fmix(h ^ ((o[O_KEYX] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
     if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, lastByte);
     const bodyLength = byteRendered.bodyLength(r);
