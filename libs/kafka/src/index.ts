@@ -4,6 +4,8 @@ export type { KafkaLogger } from './logger.ts';
 export { silentLogger } from './logger.ts';
 export type { KafkaMessage, KafkaProducer, KafkaProducerOptions } from './producer.ts';
 export { createKafkaProducer } from './producer.ts';
+export type { SendTracker } from './send-tracker.ts';
+export { createSendTracker } from './send-tracker.ts';
 export type { KafkaBatch, KafkaConsumer, KafkaConsumerOptions, KafkaDelivery } from './consumer.ts';
 export { createKafkaConsumer } from './consumer.ts';
 export type { PartitionOffset, TopicSpec } from './admin.ts';

@@ -21,7 +21,7 @@ import {
   VERDICTS,
 } from '@avcstream/contracts';
 import type { BulkDoc, BulkResult, EsClient } from '@avcstream/elasticsearch';
-import type { KafkaBatch, KafkaConsumer, KafkaDelivery } from '@avcstream/kafka';
+import { createSendTracker, type KafkaBatch, type KafkaConsumer, type KafkaDelivery } from '@avcstream/kafka';
 import { AvcError, backoffDelayMs, isRetriable } from '@avcstream/pipeline';
 import type { Denial } from '@avcstream/selinux-access';
 import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
@@ -185,35 +185,11 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     }
     return problem;
   };
-  // Start time (ms, deps.now) of each producer send in flight, retries included; insertion order is oldest first.
-  const pendingSends = new Map<number, number>();
-  let sendSeq = 0;
-  let sendStalledNow = false;
-  const trackSend = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const id = sendSeq++;
-    pendingSends.set(id, now().getTime());
-    try {
-      return await fn();
-    } finally {
-      pendingSends.delete(id);
-    }
-  };
-  /** True while the oldest send in flight has waited longer than `kafka.sendStallMs` (logged on change). */
-  const sendStalled = (): boolean => {
-    let oldest: number | undefined;
-    for (const t of pendingSends.values()) {
-      oldest = t;
-      break;
-    }
-    const pendingMs = oldest === undefined ? 0 : now().getTime() - oldest;
-    const s = pendingMs > config.kafka.sendStallMs;
-    if (s !== sendStalledNow) {
-      sendStalledNow = s;
-      if (s) log.warn({ pendingMs, sends: pendingSends.size }, 'kafka send pending too long, not ready');
-      else log.info({}, 'kafka sends completing again, ready');
-    }
-    return s;
-  };
+  const sends = createSendTracker({
+    stallMs: config.kafka.sendStallMs,
+    now: () => now().getTime(),
+    log,
+  });
   const handlers = new Set<Promise<void>>();
   let slotWaiters: Array<() => void> = [];
 
@@ -344,7 +320,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
 
   // Tracked from the first attempt to the last: readiness sees a send that kafkajs (or this loop) keeps retrying.
   const sendWithRetry = (topic: string, messages: Array<{ key: string; value: Buffer }>) =>
-    trackSend(async () => {
+    sends.track(async () => {
       for (let attempt = 1; ; attempt++) {
         if (abort.signal.aborted) return false;
         try {
@@ -658,7 +634,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     },
     // Kafka checked before ES, so that a change is logged even while ES is failing.
     // Not ready while a send is stalled (Kafka down); checked first so that a change is always logged.
-    ready: () => !sendStalled() && ready && !stopping && kafkaNotReady() === null && esFailing === 0,
+    ready: () => !sends.stalled() && ready && !stopping && kafkaNotReady() === null && esFailing === 0,
     markUnready() {
       ready = false;
     },

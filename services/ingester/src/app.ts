@@ -1,5 +1,6 @@
 import { type AuditDecoder, createAuditDecoder, type DecodeResult, isSelinuxEvent } from '@avcstream/audit';
 import { encodePolicyMessage, type PolicyRef } from '@avcstream/contracts';
+import { createSendTracker } from '@avcstream/kafka';
 import { AvcError, retry } from '@avcstream/pipeline';
 import type {
   CheckpointStore,
@@ -133,35 +134,11 @@ export function createApp(deps: IngesterDeps): IngesterApp {
   const slotWaiters: Array<() => void> = [];
   let ackWaiters: Array<() => void> = [];
   let pendingCommit: TailPosition | null = null;
-  // Start time (ms, deps.now) of each send in flight, retries included; insertion order is oldest first.
-  const pendingSends = new Map<number, number>();
-  let sendSeq = 0;
-  let stalled = false;
-  const trackSend = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const id = sendSeq++;
-    pendingSends.set(id, now().getTime());
-    try {
-      return await fn();
-    } finally {
-      pendingSends.delete(id);
-    }
-  };
-  /** True while the oldest send in flight has waited longer than `kafka.sendStallMs` (logged on change). */
-  const sendStalled = (): boolean => {
-    let oldest: number | undefined;
-    for (const t of pendingSends.values()) {
-      oldest = t;
-      break;
-    }
-    const pendingMs = oldest === undefined ? 0 : now().getTime() - oldest;
-    const s = pendingMs > config.kafka.sendStallMs;
-    if (s !== stalled) {
-      stalled = s;
-      if (s) log.warn({ pendingMs, sends: pendingSends.size }, 'kafka send pending too long, not ready');
-      else log.info('kafka sends completing again, ready');
-    }
-    return s;
-  };
+  const sends = createSendTracker({
+    stallMs: config.kafka.sendStallMs,
+    now: () => now().getTime(),
+    log,
+  });
   let committing: Promise<void> | null = null;
   let committed: TailPosition | null = null;
 
@@ -207,7 +184,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
   const sendAll = async (messages: OutMessage[]) => {
     const events = messages.filter((x) => x.topic === 'events');
     const dls = messages.filter((x) => x.topic === 'deadletter');
-    await trackSend(() =>
+    await sends.track(() =>
       retry(
         async () => {
           if (events.length > 0) await producer.send(config.kafka.eventsTopic, events);
@@ -226,7 +203,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       ),
     );
     if (dls.length > 0) {
-      await trackSend(() =>
+      await sends.track(() =>
         retry(() => producer.send(config.kafka.deadletterTopic, dls), {
           attempts: Number.POSITIVE_INFINITY,
           initialDelayMs: 200,
@@ -292,7 +269,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       const enc = encodePolicyMessage(message);
       if (!enc.ok) throw new AvcError('AVC_ERR_INGESTER_POLICY_INVALID', enc.error.message);
       const value = enc.value;
-      return trackSend(() =>
+      return sends.track(() =>
         retry(() => producer.send(config.kafka.policyTopic, [{ key, value }]), {
           attempts: Number.POSITIVE_INFINITY,
           initialDelayMs: 200,
@@ -564,7 +541,7 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       log.info({ path: config.tail.path, host: config.host }, 'ingester started');
     },
     // Not ready while a send is stalled (Kafka down); checked first so that a change is always logged.
-    ready: () => !sendStalled() && ready && !stopping,
+    ready: () => !sends.stalled() && ready && !stopping,
     markUnready() {
       ready = false;
     },
