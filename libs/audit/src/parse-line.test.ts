@@ -58,6 +58,48 @@ describe('parseLine: header', () => {
     expect(error('node=x').code).toBe('AVC_ERR_AUDIT_NO_TYPE');
   });
 
+  it('reads the local-time stamp of `ausearch -i` output and keeps its values as ausearch wrote them', () => {
+    const r = one(
+      'node=h1 type=AVC msg=audit(11/22/25 09:00:01.904:5403) : avc:  denied  { write } for  pid=1207 comm=ntpd name=cafe scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:var_log_t:s0 tclass=file permissive=1 ',
+    );
+    expect(r).toMatchObject({ type: 'AVC', node: 'h1', msec: 904, serial: 5403 });
+    expect(r.sec).toBe(new Date(2025, 10, 22, 9, 0, 1).getTime() / 1000);
+    expect(r.avc).toMatchObject({ decision: 'denied', perms: ['write'], tclass: 'file', permissive: true });
+    // Values are already interpreted: `name=cafe` is the name "cafe", not hex, and nothing is re-interpreted.
+    expect(r.fields).toMatchObject({ comm: 'ntpd', name: 'cafe' });
+    expect(r.interpreted).toEqual({});
+    const s = one(
+      'type=SYSCALL msg=audit(11/22/25 09:00:01.904:5403) : arch=x86_64 syscall=openat exit=EACCES(Permission denied) uid=root',
+    );
+    expect(s.fields).toMatchObject({ arch: 'x86_64', syscall: 'openat', uid: 'root' });
+    expect(s.interpreted).toEqual({});
+  });
+
+  it('reads the day.month.year, year-month-day and four-digit-year forms of that stamp', () => {
+    const want = new Date(2025, 10, 22, 23, 59, 58).getTime() / 1000;
+    for (const d of ['11/22/2025', '22.11.2025', '22.11.25', '2025-11-22']) {
+      const r = one(`type=CWD msg=audit(${d} 23:59:58.007:9) : cwd=/`);
+      expect([r.sec, r.msec, r.serial, r.fields.cwd]).toEqual([want, 7, 9, '/']);
+    }
+    expect(one('type=CWD msg=audit(01/02/70 00:00:00.000:1) : cwd=/').sec).toBe(
+      new Date(1970, 0, 2).getTime() / 1000,
+    );
+  });
+
+  it('rejects a local-time stamp with an impossible date or a malformed time', () => {
+    for (const d of [
+      '13/22/25 09:00:01.904:1',
+      '11/31/25 09:00:01.904:1',
+      '11/22/25 24:00:01.904:1',
+      '11/22/25 9:00:01.904:1',
+      '11/22/25 09:00:01:1',
+      '11/22 09:00:01.904:1',
+      '11/22/25 09:00:01.904:1 :',
+    ]) {
+      expect(error(`type=CWD msg=audit(${d}) : cwd=/`).code, d).toBe('AVC_ERR_AUDIT_BAD_STAMP');
+    }
+  });
+
   it('strips CR of CRLF files', () => {
     expect(one('type=CWD msg=audit(1.001:2): cwd="/"\r').fields).toEqual({ cwd: '/' });
   });
@@ -80,8 +122,12 @@ describe('parseLine: fields and encodings', () => {
   });
 
   it('decodes the hex msg= of a USER_TTY record (its keystrokes, as auparse does), not msg= elsewhere', () => {
-    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg=6C730D').fields.msg).toBe('ls\r');
-    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg="ls"').fields.msg).toBe('ls');
+    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg=6C730D').fields.msg).toBe(
+      'ls\r',
+    );
+    expect(one('type=USER_TTY msg=audit(1.001:2): pid=1 uid=0 auid=1000 ses=3 msg="ls"').fields.msg).toBe(
+      'ls',
+    );
     expect(one('type=DAEMON_END msg=audit(1.001:2): msg=6C73').fields.msg).toBe('6C73');
   });
   it('keeps quoted encoded values as text and saddr as hex', () => {

@@ -99,6 +99,8 @@ interface Builder {
   type: string;
   enriched: Record<string, string> | null;
   enrichedMode: boolean;
+  /** Values as `ausearch -i` prints them (already interpreted): no hex decoding, no interpretation. */
+  plain: boolean;
   /** EXECVE `aN[k]` pieces by base name, and whether every piece was unquoted (hex). */
   pieces: Map<string, { parts: string[]; hex: boolean; index: number }> | null;
   execve: boolean;
@@ -116,7 +118,7 @@ function isExecveArgKey(key: string): boolean {
     if (c < 48 || c > 57) break;
     i++;
   }
-  return i > 1 && (i === n || key.charCodeAt(i) === 91 /* [ */);
+  return i > 1 && (i === n || key.charCodeAt(i) === 91) /* [ */;
 }
 
 /** First position of char code `ch` in text[from, end), or -1 (never searches past the line). */
@@ -320,15 +322,16 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
           }
         }
         p.parts.push(value);
-        if (quoted) p.hex = false;
+        if (quoted || b.plain) p.hex = false;
         continue;
       }
-      if (!quoted && isHexString(value)) value = decodeHex(value);
+      if (!quoted && !b.plain && isHexString(value)) value = decodeHex(value);
       addField(key, value);
       continue;
     }
     if (
       !quoted &&
+      !b.plain &&
       isEncodedIn(b.type, key, pk !== null ? predictedEncoded() : isEncodedField(key)) &&
       isHexString(value)
     ) {
@@ -344,6 +347,7 @@ const builder: Builder = {
   type: '',
   enriched: null,
   enrichedMode: false,
+  plain: false,
   pieces: null,
   execve: false,
   decision: null,
@@ -392,6 +396,81 @@ function parseDigits(line: string, pos: number, end: number): number {
   return n;
 }
 let digitsEnd = 0;
+
+// The stamp localStampAt read last.
+let stampSec = 0;
+let stampMsec = 0;
+let stampSerial = 0;
+
+/** 1 or 2 digits at `pos` (the value, or -1); the end is left in `digitsEnd`. */
+function smallNumber(line: string, pos: number, end: number): number {
+  const n = parseDigits(line, pos, end);
+  return digitsEnd === pos || digitsEnd - pos > 2 ? -1 : n;
+}
+
+/** Exactly 2 digits at `pos` followed by `next`, or -1. */
+function twoDigits(line: string, pos: number, end: number, next: number): number {
+  const n = parseDigits(line, pos, end);
+  return digitsEnd - pos !== 2 || line.charCodeAt(digitsEnd) !== next ? -1 : n;
+}
+
+/**
+ * The stamp `ausearch -i` prints, `msg=audit(DATE HH:MM:SS.mmm:SERIAL) :`, read from its first digit
+ * at `pos`: DATE is strftime's `%x`, in the locale of ausearch: `MM/DD/YY` (C) or `MM/DD/YYYY`, `DD.MM.YYYY`
+ * or `DD.MM.YY`, `YYYY-MM-DD`. The time is local time (of this process's TZ, which should be ausearch's):
+ * ausearch converted the kernel's UTC seconds with localtime. Two-digit years are read as strptime's `%y`
+ * (69-99 are 19xx). Returns the position after the stamp (and its ` :`), or -1; the values are left in
+ * stampSec, stampMsec and stampSerial.
+ */
+function localStampAt(line: string, pos: number, end: number): number {
+  let year: number;
+  let month: number;
+  let day: number;
+  const a = parseDigits(line, pos, end);
+  const sep = line.charCodeAt(digitsEnd);
+  const aLen = digitsEnd - pos;
+  if (sep === 45 /* - */) {
+    if (aLen !== 4) return -1;
+    year = a;
+    month = smallNumber(line, digitsEnd + 1, end);
+    if (month < 0 || line.charCodeAt(digitsEnd) !== 45) return -1;
+    day = smallNumber(line, digitsEnd + 1, end);
+  } else if (sep === 47 /* / */ || sep === 46 /* . */) {
+    if (aLen < 1 || aLen > 2) return -1;
+    const b = smallNumber(line, digitsEnd + 1, end);
+    if (b < 0 || line.charCodeAt(digitsEnd) !== sep) return -1;
+    const yAt = digitsEnd + 1;
+    year = parseDigits(line, yAt, end);
+    const yLen = digitsEnd - yAt;
+    if (yLen === 2) year += year >= 69 ? 1900 : 2000;
+    else if (yLen !== 4) return -1;
+    month = sep === 47 ? a : b;
+    day = sep === 47 ? b : a;
+  } else {
+    return -1;
+  }
+  if (day < 1 || month < 1 || month > 12 || line.charCodeAt(digitsEnd) !== SP) return -1;
+  const hour = twoDigits(line, digitsEnd + 1, end, 58 /* : */);
+  const minute = hour < 0 ? -1 : twoDigits(line, digitsEnd + 1, end, 58);
+  const second = minute < 0 ? -1 : twoDigits(line, digitsEnd + 1, end, 46 /* . */);
+  if (second < 0 || hour > 23 || minute > 59 || second > 60) return -1;
+  let p = digitsEnd + 1;
+  const ms = parseDigits(line, p, end);
+  if (digitsEnd - p !== 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) return -1;
+  p = digitsEnd + 1;
+  const serial = parseDigits(line, p, end);
+  if (digitsEnd === p || digitsEnd - p > 10 || line.charCodeAt(digitsEnd) !== 41 /* ) */) return -1;
+  const date = new Date(year, month - 1, day, hour, minute, second);
+  // Date rolls an impossible day over (11/31 -> 12/01): refuse it instead.
+  if (date.getDate() !== day || date.getMonth() !== month - 1) return -1;
+  stampSec = date.getTime() / 1000;
+  stampMsec = ms;
+  stampSerial = serial;
+  p = digitsEnd + 1;
+  if (p < end && line.charCodeAt(p) === SP && line.charCodeAt(p + 1) === 58 /* : */) p += 2;
+  else if (p < end && line.charCodeAt(p) === 58) p++;
+  return p;
+}
 
 // Kernel audit lines as syslog, journald or dmesg print them: an optional `<PRI>DATE HOST ` prefix (the
 // host becomes the node), then any of `kernel:`, `[uptime]`, `audit:`, then the audit stamp.
@@ -447,8 +526,10 @@ function parseAt(
   }
   let type: string;
   let sec: number;
-  let msec: number;
-  let serial: number;
+  let msec = 0;
+  let serial = 0;
+  // A stamp in local time, as `ausearch -i` prints it: the values are interpreted too.
+  let local = false;
   if (line.startsWith('type=', pos)) {
     const ts = pos + 5;
     let te = ts;
@@ -461,22 +542,30 @@ function parseAt(
       return err(lineNo, line, end, 'badStamp', 'no msg=audit(SEC.MSEC:SERIAL) stamp');
     }
     pos += 10;
+    const stampAt = pos;
     sec = parseDigits(line, pos, end);
-    if (digitsEnd === pos || digitsEnd - pos > 12 || line.charCodeAt(digitsEnd) !== 46 /* . */) {
-      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    let bad = digitsEnd === pos || digitsEnd - pos > 12 || line.charCodeAt(digitsEnd) !== 46; /* . */
+    if (!bad) {
+      pos = digitsEnd + 1;
+      msec = parseDigits(line, pos, end);
+      bad = digitsEnd === pos || digitsEnd - pos > 3 || line.charCodeAt(digitsEnd) !== 58; /* : */
     }
-    pos = digitsEnd + 1;
-    msec = parseDigits(line, pos, end);
-    if (digitsEnd === pos || digitsEnd - pos > 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) {
-      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    if (!bad) {
+      pos = digitsEnd + 1;
+      serial = parseDigits(line, pos, end);
+      bad = digitsEnd === pos || digitsEnd - pos > 10 || line.charCodeAt(digitsEnd) !== 41; /* ) */
     }
-    pos = digitsEnd + 1;
-    serial = parseDigits(line, pos, end);
-    if (digitsEnd === pos || digitsEnd - pos > 10 || line.charCodeAt(digitsEnd) !== 41 /* ) */) {
-      return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+    if (!bad) {
+      pos = digitsEnd + 1;
+      if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
+    } else {
+      pos = localStampAt(line, stampAt, end);
+      if (pos < 0) return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
+      sec = stampSec;
+      msec = stampMsec;
+      serial = stampSerial;
+      local = true;
     }
-    pos = digitsEnd + 1;
-    if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
   } else if (node === null && out.count === 0) {
     const m = SYSLOG_RE.exec(pos === 0 && end === line.length ? line : line.slice(pos, end));
     if (m === null) return err(lineNo, line, end, 'noType', 'no type= or node= at the start of the line');
@@ -523,6 +612,7 @@ function parseAt(
   b.type = type;
   b.enriched = null;
   b.enrichedMode = false;
+  b.plain = local;
   b.pieces = null;
   b.execve = type === 'EXECVE';
   b.decision = null;
@@ -550,7 +640,7 @@ function parseAt(
   }
   const fields = buildFields();
   const interpreted: Record<string, unknown> =
-    opts?.interpret === false ? {} : interpret(type, fields, opts, builtKinds());
+    opts?.interpret === false || local ? {} : interpret(type, fields, opts, builtKinds());
   if (enriched !== null) {
     for (const k in enriched) interpreted[k] = enriched[k];
   }

@@ -13,6 +13,7 @@ const USAGE = `Usage: avcstream explain --policy FILE [options] [INPUT|-]
 
 Replays every denied AVC and USER_AVC record of an audit log (a file, or standard input for '-' or no
 INPUT) against a binary SELinux policy and says why it was denied and how to fix it, like audit2why.
+Any log avcstream parse reads works, ausearch output included: ausearch -m avc [-i] | avcstream explain.
 
 Options:
   --policy FILE            binary policy (policy.NN or /sys/fs/selinux/policy), required

@@ -11,6 +11,8 @@ const USAGE = `Usage: avcstream parse [options] [FILE|-]
 Reads an audit log (a file, or standard input for '-' or no FILE) and writes one JSON object per
 event to standard output (NDJSON). Totals go to standard error as one JSON line. On standard input,
 an event that gets no record for 2 seconds is written without waiting for the end of input (idle flush).
+Input: raw audit.log lines (with node=, ENRICHED or not), syslog-wrapped kernel lines, and ausearch
+output (raw, or -i with local-time stamps, read in this process's TZ).
 
 Options:
   --selinux-only   keep only events with AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* records
