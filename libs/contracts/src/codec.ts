@@ -185,11 +185,12 @@ export function assemblePolicy(chunks: Iterable<PolicyChunkMessage>): { bytes: B
 }
 
 /**
- * Build a dead-letter message, cutting the raw bytes to the bound. `rawBytes`: the length of the whole input
- * when `raw` is already only its head (an over-long audit line); `truncated` is then true.
+ * Build a dead-letter message, cutting the raw bytes to `maxRawBytes` (default and ceiling: `BOUNDS.maxRawBytes`,
+ * 256 KiB; `avcstream run` keeps 4 KiB). `rawBytes`: the length of the whole input when `raw` is already only its
+ * head (an over-long audit line); `truncated` is then true.
  */
 export function makeDeadLetter(input: {
-  component: 'ingester' | 'analyzer';
+  component: DeadLetterMessage['component'];
   host: string | null;
   code: string;
   message: string;
@@ -197,8 +198,10 @@ export function makeDeadLetter(input: {
   rawBytes?: number | undefined;
   source: DeadLetterSource;
   at: Date;
+  maxRawBytes?: number | undefined;
 }): DeadLetterMessage {
-  const raw = input.raw.length > BOUNDS.maxRawBytes ? input.raw.subarray(0, BOUNDS.maxRawBytes) : input.raw;
+  const maxRaw = Math.min(input.maxRawBytes ?? BOUNDS.maxRawBytes, BOUNDS.maxRawBytes);
+  const raw = input.raw.length > maxRaw ? input.raw.subarray(0, maxRaw) : input.raw;
   const rawBytes = Math.max(input.rawBytes ?? 0, input.raw.length);
   const truncated = rawBytes > raw.length;
   const code = /^AVC_ERR_[A-Z0-9_]+$/.test(input.code) ? input.code : 'AVC_ERR_UNKNOWN_REASON';

@@ -14,7 +14,7 @@ import {
   policyStateId,
 } from './codec.ts';
 import { docId } from './es.ts';
-import type { EventMessage, PolicyStateMessage } from './kafka.ts';
+import { deadLetterMessageSchema, type EventMessage, type PolicyStateMessage } from './kafka.ts';
 
 const ctx = (raw: string) => {
   const [user, role, type, ...level] = raw.split(':');
@@ -177,6 +177,35 @@ describe('deadletter.v1', () => {
     expect(head).toMatchObject({ rawBytes: 1_126_456, truncated: true });
     expect(Buffer.from(head.raw, 'base64')).toHaveLength(4096);
     expect(makeDeadLetter({ ...line, raw: Buffer.alloc(10), rawBytes: 3 })).toMatchObject({ rawBytes: 10, truncated: false });
+  });
+
+  it('cuts the raw bytes to a per-call bound (never past BOUNDS.maxRawBytes); component "run" is valid', () => {
+    const base = {
+      component: 'run',
+      host: 'web-1',
+      code: 'AVC_ERR_AUDIT_PARSE',
+      message: 'm',
+      source: { kind: 'file', path: '/var/log/audit/audit.log', dev: 1, ino: 2, offset: 0, line: 1 },
+      at: new Date(0),
+    } as const;
+    const small = makeDeadLetter({ ...base, raw: Buffer.from('0123456789'), maxRawBytes: 4 });
+    expect(small).toMatchObject({ component: 'run', rawBytes: 10, truncated: true });
+    expect(Buffer.from(small.raw, 'base64').toString()).toBe('0123');
+    expect(makeDeadLetter({ ...base, raw: Buffer.from('0123'), maxRawBytes: 4 })).toMatchObject({
+      rawBytes: 4,
+      truncated: false,
+    });
+    const enc = encodeDeadLetterMessage(small);
+    expect(enc.ok && decodeDeadLetterMessage(enc.value)).toEqual({ ok: true, value: small });
+    // A bound over the contract's is the contract's: the message stays valid.
+    const over = makeDeadLetter({
+      ...base,
+      raw: Buffer.alloc(BOUNDS.maxRawBytes + 5),
+      maxRawBytes: BOUNDS.maxRawBytes * 2,
+    });
+    expect(Buffer.from(over.raw, 'base64')).toHaveLength(BOUNDS.maxRawBytes);
+    expect(encodeDeadLetterMessage(over).ok).toBe(true);
+    expect(deadLetterMessageSchema.safeParse({ ...small, component: 'cli' }).success).toBe(false);
   });
 });
 

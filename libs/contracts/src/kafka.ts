@@ -191,11 +191,14 @@ export const deadLetterSourceSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
-/** `avcstream.deadletter.v1`: something that could not be processed, with its raw bytes. Key: host or null. */
+/**
+ * `avcstream.deadletter.v1`: something that could not be processed, with its raw bytes. Key: host or null.
+ * `component: "run"` is the embedded mode (`avcstream run`), which writes these records to a file, not Kafka.
+ */
 export const deadLetterMessageSchema = z
   .object({
     schema: z.literal('avcstream.deadletter.v1'),
-    component: z.enum(['ingester', 'analyzer']),
+    component: z.enum(['ingester', 'analyzer', 'run']),
     host: str(BOUNDS.maxHostChars).nullable(),
     reason: z
       .object({
