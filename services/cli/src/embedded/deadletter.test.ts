@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParseError } from '@avcstream/audit';
+import { decodeDeadLetterMessage } from '@avcstream/contracts';
 import { createLogger } from '@avcstream/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMalformedSink } from './deadletter.ts';
@@ -82,6 +83,32 @@ describe('createMalformedSink', () => {
       Buffer.from(`type=AVC \u0001${'x'.repeat(6)}`),
     );
     expect(sink.stats()).toEqual({ written: 2, dropped: 0 });
+  });
+
+  it('writes records that decode as avcstream.deadletter.v1 (the contracts schema), component "run"', () => {
+    const { sink } = setup();
+    sink.add(
+      [
+        bad(1),
+        { ...bad(2, 'g\ufffd\ufffd\u0000A'), bytes: Uint8Array.from([0x67, 0xff, 0xfe, 0x00, 0x41]) },
+        { ...bad(3, 'x'.repeat(4096)), code: 'AVC_ERR_AUDIT_LINE_TOO_LONG', lineBytes: 1_126_456 },
+        bad(4, 'y'.repeat(10_000)),
+      ],
+      source,
+    );
+    const lines = readFileSync(join(dir, 'deadletter.ndjson'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(lines).toHaveLength(4);
+    for (const l of lines) {
+      const dec = decodeDeadLetterMessage(Buffer.from(l));
+      expect(dec).toEqual({ ok: true, value: JSON.parse(l) });
+      expect(dec.ok && dec.value.component).toBe('run');
+    }
+    // The 4 KiB cut of run, not the 256 KiB of the Kafka path.
+    const long = records(join(dir, 'deadletter.ndjson'))[3];
+    expect(long).toMatchObject({ rawBytes: 10_000, truncated: true });
+    expect(Buffer.from(long?.raw as string, 'base64')).toHaveLength(4096);
   });
 
   it('dead-letters the bytes of the line as written when the error carries them (invalid UTF-8 kept)', () => {

@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync, renameSync, statSync } from 'node:fs';
 import type { ParseError } from '@avcstream/audit';
+import { makeDeadLetter } from '@avcstream/contracts';
 import { createLogRateLimiter, type Logger } from '@avcstream/telemetry';
 
 /** Where a bad line was read. */
@@ -15,7 +16,7 @@ export interface MalformedSinkOptions {
   host: string;
   logger: Logger;
   now?: () => number;
-  /** Raw bytes kept per entry (the rest is cut, `truncated: true`). Default 4096. */
+  /** Raw bytes kept per entry (the rest is cut, `truncated: true`). Default 4096, at most 256 KiB (the contract's). */
   maxRawBytes?: number;
   /** The file is rotated to `<file>.1` before it would pass this size. Default 4 MiB (8 MiB on disk in all). */
   maxFileBytes?: number;
@@ -36,7 +37,6 @@ export interface MalformedSink {
   stats(): MalformedSinkStats;
 }
 
-const MAX_REASON_CHARS = 1024;
 const LOG_HEAD_CHARS = 256;
 
 function sizeOf(file: string): number {
@@ -60,7 +60,8 @@ function countLines(file: string): number {
 
 /**
  * Bad lines of `avcstream run`: each one is dead-lettered with its raw bytes to a bounded file in the state dir
- * (records shaped like `avcstream.deadletter.v1`, `component: "run"`) and logged at a rate limit per interval.
+ * (`avcstream.deadletter.v1` records built by `makeDeadLetter`, `component: "run"`) and logged at a rate limit
+ * per interval.
  * Entries are appended when the line is read, before its batch is committed: after a crash, lines re-read
  * from the checkpoint can be dead-lettered again (at least once).
  */
@@ -75,33 +76,29 @@ export function createMalformedSink(opts: MalformedSinkOptions): MalformedSink {
   const stats: MalformedSinkStats = { written: 0, dropped: 0 };
 
   function entry(e: ParseError, source: MalformedSource | null): string {
-    // The bytes as written when the decoder kept them (invalid UTF-8 included), else the text.
-    const raw =
-      e.bytes !== undefined
-        ? Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength)
-        : Buffer.from(e.raw, 'utf8');
-    // An over-long line: the decoder kept its head (`bytes`) and says the whole length (`lineBytes`).
-    const rawBytes = Math.max(e.lineBytes ?? 0, raw.length);
-    const kept = raw.length > maxRaw ? raw.subarray(0, maxRaw) : raw;
-    const truncated = rawBytes > kept.length;
-    return `${JSON.stringify({
-      schema: 'avcstream.deadletter.v1',
+    const dl = makeDeadLetter({
       component: 'run',
       host: opts.host,
-      reason: { code: e.code ?? 'AVC_ERR_AUDIT_PARSE', message: e.message.slice(0, MAX_REASON_CHARS) },
-      raw: kept.toString('base64'),
-      rawBytes,
-      truncated,
+      code: e.code ?? 'AVC_ERR_AUDIT_PARSE',
+      message: e.message,
+      // The bytes as written when the decoder kept them (invalid UTF-8 included), else the text.
+      raw: e.bytes ?? Buffer.from(e.raw, 'utf8'),
+      // An over-long line: the decoder kept its head (`bytes`) and says the whole length (`lineBytes`).
+      rawBytes: e.lineBytes,
+      maxRawBytes: maxRaw,
+      // The engine reports errors only while it reads a file, with the decoder's offsets. The contract has no
+      // unknown position: the fallbacks (0 as the ingester's for a missing offset) are for the types only.
       source: {
         kind: 'file',
-        path: source?.path ?? null,
-        dev: source?.dev ?? null,
-        ino: source?.ino ?? null,
-        offset: e.offset ?? null,
+        path: source?.path ?? '',
+        dev: source?.dev ?? 0,
+        ino: source?.ino ?? 0,
+        offset: e.offset ?? 0,
         line: e.line,
       },
-      at: new Date(now()).toISOString(),
-    })}\n`;
+      at: new Date(now()),
+    });
+    return `${JSON.stringify(dl)}\n`;
   }
 
   function flush(text: string, entries: number): void {
