@@ -4,6 +4,8 @@ export interface CliIo {
   stdout: Writable;
   stderr: Writable;
   stdin: Readable;
+  /** Where host files (/sys/fs/selinux, /etc/selinux) are looked up: '/' unless a test says otherwise. */
+  hostRoot?: string;
 }
 
 export type Command = (argv: string[], io: CliIo) => Promise<number>;

@@ -1,6 +1,8 @@
 // Reading a binary policy named on the command line (`--policy FILE`, `policy info|query FILE`), bounded
 // in bytes whatever FILE is: a FIFO (`<(cat policy.33)`), /dev/stdin or /dev/zero has size 0, so a stat
 // check alone would let readFileSync read until memory runs out.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { readFileBounded } from '@avcstream/selinux-access';
 
 /** Largest policy file read (the kernel's are 2-10 MB). */
@@ -22,4 +24,44 @@ export function readPolicyFile(path: string, maxBytes = MAX_POLICY_BYTES): Uint8
   const buf = readFileBounded(path, maxBytes);
   if (buf === null) throw new PolicyTooLargeError(maxBytes);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+/** Largest /etc/selinux/config read. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+const POLICY_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+const POLICY_FILE = /^policy\.([0-9]{1,3})$/;
+
+/**
+ * The binary policy this host runs, for commands run without `--policy` (as audit2why and seinfo use the
+ * current policy): the kernel's own image in selinuxfs (it holds the booleans' current values), else the
+ * installed policy of `/etc/selinux/config`'s SELINUXTYPE, `/etc/selinux/TYPE/policy/policy.N` with the
+ * highest N (what the kernel would load). Null when there is neither. `root` is `/` but for tests.
+ */
+export function hostPolicyPath(root = '/'): string | null {
+  const kernel = join(root, 'sys/fs/selinux/policy');
+  if (existsSync(kernel)) return kernel;
+  let config: Buffer | null;
+  try {
+    config = readFileBounded(join(root, 'etc/selinux/config'), MAX_CONFIG_BYTES);
+  } catch {
+    return null;
+  }
+  if (config === null) return null;
+  let type: string | undefined;
+  for (const line of config.toString('latin1').split('\n')) {
+    const m = /^\s*SELINUXTYPE\s*=\s*"?([^"\s]*)"?\s*$/.exec(line);
+    if (m) type = m[1];
+  }
+  if (type === undefined || !POLICY_TYPE.test(type) || type.includes('..')) return null;
+  const dir = join(root, 'etc/selinux', type, 'policy');
+  let best = -1;
+  try {
+    for (const name of readdirSync(dir)) {
+      const m = POLICY_FILE.exec(name);
+      if (m) best = Math.max(best, Number(m[1]));
+    }
+  } catch {
+    return null;
+  }
+  return best < 0 ? null : join(dir, `policy.${best}`);
 }

@@ -1,5 +1,15 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { avcPortOf, parseLine } from '@avcstream/audit';
@@ -20,6 +30,7 @@ async function run(
   cmd: Cmd,
   argv: string[],
   stdinText = '',
+  hostRoot?: string,
 ): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -31,7 +42,8 @@ async function run(
   stderr.on('data', (c) => {
     err += c;
   });
-  const code = await cmd(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  const io = { stdout, stderr, stdin: Readable.from([stdinText]) };
+  const code = await cmd(argv, hostRoot === undefined ? io : { ...io, hostRoot });
   return { code, out, err };
 }
 
@@ -117,7 +129,10 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
   });
 
   it('fails cleanly on usage errors, missing files and corrupt policies', async () => {
-    expect((await run(explain, [])).code).toBe(64);
+    // No --policy, and a host without one (neither selinuxfs nor /etc/selinux/config).
+    const none = await run(explain, [], '', mkdtempSync(join(tmpdir(), 'avc-root-')));
+    expect(none.code).toBe(64);
+    expect(none.err).toMatch(/^avcstream explain: no --policy given, and this host has no policy/);
     expect((await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'xml'])).code).toBe(64);
     expect((await run(explain, ['--policy', '/nonexistent/policy.33'])).code).toBe(66);
     const bad = await run(explain, ['--policy', `${SAMPLE}/booleans`, '-'], REDHAT);
@@ -164,6 +179,9 @@ describe('avcstream policy on the sample', () => {
     ]);
     expect(on.out).not.toMatch(/# disabled/);
     expect((await run(policy, ['query', SAMPLE_POLICY, '-s', 'nope_t'])).code).toBe(65);
+    const none = await run(policy, ['info'], '', mkdtempSync(join(tmpdir(), 'avc-root-')));
+    expect(none.code).toBe(64);
+    expect(none.err).toMatch(/^avcstream policy: no FILE given, and this host has no policy/);
   });
 
   it('query escapes names of a crafted policy (a type renamed to an OSC and erase sequence), info too', async () => {
@@ -266,6 +284,34 @@ describe('a --policy that is not a regular file', { timeout: 60_000 }, () => {
 });
 
 describe.runIf(runDebian)('avcstream explain on the Debian policy', { timeout: 120_000 }, () => {
+  it("without --policy, replays against the host's policy (here Debian's, named by /etc/selinux/config)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'avc-root-'));
+    try {
+      mkdirSync(join(root, 'etc/selinux/default/policy'), { recursive: true });
+      writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=default\n');
+      copyFileSync(DEBIAN, join(root, 'etc/selinux/default/policy/policy.33'));
+      const r = await run(explain, ['--format', 'ndjson', '-'], REDHAT, root);
+      expect(r.code).toBe(0);
+      expect(r.err).toContain(
+        `avcstream explain: no --policy: using ${join(root, 'etc/selinux/default/policy/policy.33')}`,
+      );
+      const given = await run(explain, ['--policy', DEBIAN, '--format', 'ndjson', '-'], REDHAT);
+      expect(r.out).toBe(given.out);
+      expect(JSON.parse(r.out).verdict).toBe('BOOLEAN');
+      // policy info and query take the same default, as seinfo and sesearch do.
+      const info = await run(policy, ['info', '--json'], '', root);
+      expect(info.code).toBe(0);
+      expect(info.out).toBe((await run(policy, ['info', DEBIAN, '--json'])).out);
+      const q = ['-s', 'httpd_t', '-t', 'user_home_t', '-c', 'dir'];
+      const query = await run(policy, ['query', ...q], '', root);
+      expect(query.code).toBe(0);
+      expect(query.out).toContain('allow ');
+      expect(query.out).toBe((await run(policy, ['query', DEBIAN, ...q])).out);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('names httpd_read_user_content with its blast radius for the Red Hat public_html denial', async () => {
     const r = await run(explain, ['--policy', DEBIAN, '--format', 'ndjson', '-'], REDHAT);
     expect(r.code).toBe(0);

@@ -7,16 +7,18 @@ import { type AuditRecord, avcPortOf, escapeText, ioctlCommandOf, parseLine } fr
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
-import { PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
+import { hostPolicyPath, PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
 
-const USAGE = `Usage: avcstream explain --policy FILE [options] [INPUT|-]
+const USAGE = `Usage: avcstream explain [--policy FILE] [options] [INPUT|-]
 
 Replays every denied AVC and USER_AVC record of an audit log (a file, or standard input for '-' or no
 INPUT) against a binary SELinux policy and says why it was denied and how to fix it, like audit2why.
 Any log avcstream parse reads works, ausearch output included: ausearch -m avc [-i] | avcstream explain.
 
 Options:
-  --policy FILE            binary policy (policy.NN or /sys/fs/selinux/policy), required
+  --policy FILE            binary policy (policy.NN or /sys/fs/selinux/policy); default: the host's,
+                           /sys/fs/selinux/policy, else /etc/selinux/TYPE/policy/policy.N named by
+                           /etc/selinux/config (as audit2why uses the current policy)
   --booleans FILE|DIR      boolean values: "name value" lines, getsebool -a output, or a directory laid
                            out like /sys/fs/selinux/booleans (default: the policy's own defaults)
   --format text|ndjson     text close to audit2why (default), or one JSON object per denied record
@@ -1205,14 +1207,26 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = values.format ?? 'text';
-  if (values.policy === undefined || positionals.length > 1 || (format !== 'text' && format !== 'ndjson')) {
+  if (positionals.length > 1 || (format !== 'text' && format !== 'ndjson')) {
     io.stderr.write(USAGE);
     return EX_USAGE;
+  }
+  let policyPath = values.policy;
+  if (policyPath === undefined) {
+    const found = hostPolicyPath(io.hostRoot);
+    if (found === null) {
+      io.stderr.write(
+        `avcstream explain: no --policy given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)\n\n${USAGE}`,
+      );
+      return EX_USAGE;
+    }
+    io.stderr.write(`avcstream explain: no --policy: using ${found}\n`);
+    policyPath = found;
   }
 
   let explainer: Explainer;
   try {
-    const policy = readPolicy(readPolicyFile(values.policy));
+    const policy = readPolicy(readPolicyFile(policyPath));
     const booleans = values.booleans === undefined ? undefined : readBooleans(values.booleans);
     const unknown = booleans ? Object.keys(booleans).filter((n) => !policy.boolByName.has(n)).length : 0;
     if (unknown > 0)

@@ -3,18 +3,28 @@
 import { parseArgs } from 'node:util';
 import { escapeText } from '@avcstream/audit';
 import { parseBooleanValue } from '@avcstream/selinux-access';
-import { formatPolicyInfo, type Policy, policyInfo, queryRules, type RuleKind, readPolicy } from '@avcstream/selinux-policy';
+import {
+  formatPolicyInfo,
+  type Policy,
+  policyInfo,
+  queryRules,
+  type RuleKind,
+  readPolicy,
+} from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
-import { PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
+import { hostPolicyPath, PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
 
 const USAGE = `Usage:
-  avcstream policy info FILE [--json]
+  avcstream policy info [FILE] [--json]
       the statistics seinfo prints (classes, permissions, types, rules, object contexts...)
-  avcstream policy query FILE [-s TYPE] [-t TYPE] [-c CLASS] [-p PERMS] [--bool NAME=VALUE]... [--json]
+  avcstream policy query [FILE] [-s TYPE] [-t TYPE] [-c CLASS] [-p PERMS] [--bool NAME=VALUE]... [--json]
       [--allow] [--auditallow] [--dontaudit]
       allow (and allowxperm), auditallow and dontaudit rules that apply, attributes matched indirectly
       like sesearch -A -s -t -c; conditional rules show their expression, branch and whether they are
       enabled under the policy defaults overridden by --bool. Without a kind flag: allow rules (like -A).
+
+FILE defaults to the host's policy, as seinfo and sesearch use the current one: /sys/fs/selinux/policy,
+else /etc/selinux/TYPE/policy/policy.N named by /etc/selinux/config.
 
 Exit status: 0 on success, 64 on a usage error, 65 for a malformed or too large policy or an unknown name,
 66 when FILE cannot be opened.
@@ -88,11 +98,21 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`avcstream policy: ${message(e)}\n\n${USAGE}`);
     return EX_USAGE;
   }
-  if ((sub !== 'info' && sub !== 'query') || positionals.length !== 1) {
+  if ((sub !== 'info' && sub !== 'query') || positionals.length > 1) {
     io.stderr.write(USAGE);
     return EX_USAGE;
   }
-  const path = positionals[0] as string;
+  let path = positionals[0];
+  if (path === undefined) {
+    const found = hostPolicyPath(io.hostRoot);
+    if (found === null) {
+      io.stderr.write(
+        `avcstream policy: no FILE given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)\n\n${USAGE}`,
+      );
+      return EX_USAGE;
+    }
+    path = found;
+  }
   const p = load(path, io);
   if (typeof p === 'number') return p;
 

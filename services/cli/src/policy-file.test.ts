@@ -1,0 +1,53 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hostPolicyPath } from './policy-file.ts';
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+/** A fake filesystem root holding `files` (path -> content). */
+function root(files: Record<string, string>): string {
+  const r = mkdtempSync(join(tmpdir(), 'avc-root-'));
+  roots.push(r);
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(join(r, p, '..'), { recursive: true });
+    writeFileSync(join(r, p), text);
+  }
+  return r;
+}
+
+describe('hostPolicyPath', () => {
+  it('prefers the running kernel policy of selinuxfs', () => {
+    const r = root({
+      'sys/fs/selinux/policy': 'k',
+      'etc/selinux/config': 'SELINUXTYPE=targeted\n',
+      'etc/selinux/targeted/policy/policy.33': 'p',
+    });
+    expect(hostPolicyPath(r)).toBe(join(r, 'sys/fs/selinux/policy'));
+  });
+
+  it("else takes the installed policy of /etc/selinux/config's SELINUXTYPE, the highest version", () => {
+    const r = root({
+      'etc/selinux/config': '# comment\nSELINUX=enforcing\n  SELINUXTYPE = "mls"  \nSETLOCALDEFS=0\n',
+      'etc/selinux/mls/policy/policy.9': 'p',
+      'etc/selinux/mls/policy/policy.31': 'p',
+      'etc/selinux/mls/policy/policy.33': 'p',
+      'etc/selinux/mls/policy/policy.33.bak': 'p',
+      'etc/selinux/targeted/policy/policy.34': 'p',
+    });
+    expect(hostPolicyPath(r)).toBe(join(r, 'etc/selinux/mls/policy/policy.33'));
+  });
+
+  it('returns null without a policy, or for a SELINUXTYPE that is not a plain name', () => {
+    expect(hostPolicyPath(root({}))).toBeNull();
+    expect(hostPolicyPath(root({ 'etc/selinux/config': 'SELINUXTYPE=default\n' }))).toBeNull();
+    expect(
+      hostPolicyPath(root({ 'etc/selinux/config': 'SELINUXTYPE=../x\n', 'etc/x/policy/policy.33': 'p' })),
+    ).toBeNull();
+    expect(hostPolicyPath(root({ 'etc/selinux/config': 'SELINUX=enforcing\n' }))).toBeNull();
+  });
+});
