@@ -55,6 +55,11 @@ export {
   type MlsRange,
   type Policy,
   type PolicyCounts,
+  PORT_PROTO_DCCP,
+  PORT_PROTO_SCTP,
+  PORT_PROTO_TCP,
+  PORT_PROTO_UDP,
+  type PortCons,
   type RoleDatum,
   type RoleTransition,
   roleAllowKey,
@@ -64,6 +69,7 @@ export {
   type UserDatum,
   type XpermDatum,
 } from './model.ts';
+export { portconIndex, portconsCovering, portProtocolName, portProtocolNumber } from './ports.ts';
 export {
   formatXperms,
   PolicyQueryError,

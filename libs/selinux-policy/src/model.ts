@@ -212,6 +212,26 @@ export interface RoleTransition {
   readonly tclass: number;
 }
 
+/** IP protocol numbers of port contexts (§15, list 2), as `portcon tcp|udp|dccp|sctp` writes them. */
+export const PORT_PROTO_TCP = 6;
+export const PORT_PROTO_UDP = 17;
+export const PORT_PROTO_DCCP = 33;
+export const PORT_PROTO_SCTP = 132;
+
+/**
+ * The policy's port contexts (`portcon` statements, the binary's object context list 2) in file order,
+ * columnar: record i labels ports `low[i]..high[i]` (inclusive; equal for a single port) of IP protocol
+ * `protocol[i]` with a context whose type value is `type[i]`. The kernel labels a port with the first
+ * record covering it; checkpolicy writes narrower ranges first.
+ */
+export interface PortCons {
+  readonly count: number;
+  readonly protocol: Uint8Array;
+  readonly low: Uint16Array;
+  readonly high: Uint16Array;
+  readonly type: Uint16Array;
+}
+
 export interface PolicyCounts {
   /** Filename transition rules (sum of source-type populations in v33 files). */
   readonly filenameTransitions: number;
@@ -305,6 +325,8 @@ export interface Policy {
   /** Role allow pairs, keyed by `roleAllowKey(r1, r2)`. */
   readonly roleAllows: ReadonlySet<number>;
   readonly roleAllowList: ReadonlyArray<readonly [number, number]>;
+  /** Port contexts (portcon), in file order; see `portconsCovering` / `portconIndex`. */
+  readonly portcons: PortCons;
   readonly counts: PolicyCounts;
   /** Size of the file in bytes. */
   readonly size: number;

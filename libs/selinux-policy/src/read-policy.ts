@@ -44,6 +44,7 @@ import {
   type MlsRange,
   type Policy,
   type PolicyCounts,
+  type PortCons,
   type RoleDatum,
   type RoleTransition,
   roleAllowKey,
@@ -521,10 +522,16 @@ export function readPolicy(bytes: Uint8Array): Policy {
   // ---- object contexts (§15)
   c.section = 'object_contexts';
   const oconCounts: number[] = [];
+  let portcons: PortCons = EMPTY_PORTCONS;
   for (let list = 0; list < oconNum; list++) {
     const n = c.u32();
-    c.checkCount(n, 4, 'object context');
-    for (let i = 0; i < n; i++) readOcon(c, list);
+    if (list === OCON_PORT) {
+      c.checkCount(n, PORTCON_MIN_BYTES, 'port context');
+      portcons = readPortcons(c, n, ntypes);
+    } else {
+      c.checkCount(n, 4, 'object context');
+      for (let i = 0; i < n; i++) readOcon(c, list);
+    }
     oconCounts.push(n);
   }
 
@@ -684,6 +691,7 @@ export function readPolicy(bytes: Uint8Array): Policy {
     roleTransitions,
     roleAllows,
     roleAllowList,
+    portcons,
     counts,
     size: bytes.length,
   };
@@ -857,6 +865,48 @@ function readContext(c: Cursor): void {
   readRange(c);
 }
 
+/** Object context list of port contexts (§15). */
+const OCON_PORT = 2;
+/** Smallest port record: protocol, low, high, then a context (3 values and a one-level range, §2.4-2.5). */
+const PORTCON_MIN_BYTES = 12 + 12 + 8 + 12;
+const EMPTY_PORTCONS: PortCons = Object.freeze({
+  count: 0,
+  protocol: new Uint8Array(0),
+  low: new Uint16Array(0),
+  high: new Uint16Array(0),
+  type: new Uint16Array(0),
+});
+
+/**
+ * `n` port records (§15, list 2): u32 protocol, u32 low, u32 high, context. The kernel and libsepol keep
+ * the protocol in 8 bits and the ports in 16; values that do not fit, a range with low > high (libsepol's
+ * validator rejects it) and a type value outside the type table are format errors.
+ */
+function readPortcons(c: Cursor, n: number, ntypes: number): PortCons {
+  const protocol = new Uint8Array(n);
+  const low = new Uint16Array(n);
+  const high = new Uint16Array(n);
+  const type = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = c.pos;
+    const proto = c.u32();
+    const lo = c.u32();
+    const hi = c.u32();
+    c.skip(8); // user, role
+    const t = c.u32();
+    readRange(c);
+    if (proto > 0xff) c.fail(`port context protocol ${proto} is out of range`, at);
+    if (lo > hi || hi > 0xffff) c.fail(`port context range ${lo}-${hi} is invalid`, at + 4);
+    if (t < 1 || t > ntypes) c.fail(`port context names an unknown type ${t}`, at + 20);
+    protocol[i] = proto;
+    low[i] = lo;
+    high[i] = hi;
+    type[i] = t;
+  }
+  return Object.freeze({ count: n, protocol, low, high, type });
+}
+
+/** One record of object context list `list`, skipped (list 2, ports, is kept: readPortcons). */
 function readOcon(c: Cursor, list: number): void {
   switch (list) {
     case 0: // initial SIDs
@@ -872,10 +922,6 @@ function readOcon(c: Cursor, list: number): void {
       readContext(c);
       return;
     }
-    case 2: // port
-      c.skip(12);
-      readContext(c);
-      return;
     case 4: // node
       c.skip(8);
       readContext(c);

@@ -1,4 +1,5 @@
 // Test helper: locate the Debian reference policy (selinux-policy-default). Not exported by the package.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 export const DEBIAN_POLICY = process.env.AVCSTREAM_TEST_POLICY ?? '/etc/selinux/default/policy/policy.33';
@@ -9,6 +10,23 @@ export const runPolicyTests = haveDebianPolicy || inCi;
 
 if (!runPolicyTests) {
   console.warn(`SKIPPED: ${DEBIAN_POLICY} is absent (install selinux-policy-default); set CI=1 to make this fail`);
+}
+
+function seinfoInstalled(): boolean {
+  try {
+    execFileSync('seinfo', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const haveSeinfo = haveDebianPolicy && seinfoInstalled();
+/** Run the tests comparing with `seinfo` (setools) on the Debian policy when both exist, or always under CI. */
+export const runSeinfoTests = haveSeinfo || inCi;
+
+if (haveDebianPolicy && !runSeinfoTests) {
+  console.warn('SKIPPED: seinfo is not installed (install setools); set CI=1 to make this fail');
 }
 
 let cached: Uint8Array | undefined;
