@@ -30,6 +30,45 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     expect(line).toContain('generic port type');
   });
 
+  it('modifies (-m) a port that has its own record in the policy: semanage port -a would say "already defined"', () => {
+    // portcon tcp 10023 postgrey_port_t: httpd_t may not bind it; http_cache_port_t and http_port_t it may.
+    const e = explainer.explain({
+      ...bind,
+      tcontext: 'system_u:object_r:postgrey_port_t:s0',
+      port: 10023,
+    });
+    expect(e.verdict).toBe('TE_MISSING');
+    expect(e.fixes).toEqual([
+      { kind: 'semanage', text: 'semanage port -m -t http_cache_port_t -p tcp 10023', verified: true },
+      { kind: 'semanage', text: 'semanage port -m -t http_port_t -p tcp 10023', verified: true },
+      { kind: 'allow', text: 'allow httpd_t postgrey_port_t:tcp_socket name_bind;', verified: true },
+    ]);
+    const line = e.evidence.find((l) => l.includes('semanage port')) as string;
+    expect(line).toContain('relabelling moves the port away from what uses postgrey_port_t');
+    expect(line).toContain('10023/tcp has its own record in this policy');
+    expect(line).not.toContain('instead of -a');
+    // tcp 10081 is only inside amanda_port_t 10080-10083: a new, narrower record, so -a (and no hint).
+    const ranged = explainer.explain({
+      ...bind,
+      tcontext: 'system_u:object_r:amanda_port_t:s0',
+      port: 10081,
+    });
+    expect(texts(ranged.fixes)).toEqual([
+      'semanage port -a -t http_cache_port_t -p tcp 10081',
+      'semanage port -a -t http_port_t -p tcp 10081',
+      'allow httpd_t amanda_port_t:tcp_socket name_bind;',
+    ]);
+    const rangedLine = ranged.evidence.find((l) => l.includes('semanage port')) as string;
+    expect(rangedLine).toContain('(relabelling moves the port away from what uses amanda_port_t).');
+  });
+
+  it('keeps -a and the hint about -m when the port is unknown, whatever the type', () => {
+    const e = explainer.explain({ ...bind, tcontext: 'system_u:object_r:postgrey_port_t:s0', port: null });
+    expect(texts(e.fixes)[0]).toBe('semanage port -a -t http_cache_port_t -p tcp <port>');
+    const line = e.evidence.find((l) => l.includes('semanage port')) as string;
+    expect(line).toContain('if semanage says it is already defined, use -m instead of -a');
+  });
+
   it('writes a <port> placeholder, unverified, when the port is unknown or invalid', () => {
     for (const port of [undefined, null, 70000, -1, 8.5]) {
       const e = explainer.explain({ ...bind, port });

@@ -1,7 +1,7 @@
 // Label and port advice (setroubleshoot's bind_ports / connect_ports and restorecon / public_content
 // plugins): when a TE denial hits a port type or a generic file label, the object's label is usually the
 // problem, not the policy. Each suggested type is checked with the engine's own decision first.
-import { AVTAB_ALLOWED, type Policy } from '@avcstream/selinux-policy';
+import { AVTAB_ALLOWED, type Policy, portconIndex, portProtocolNumber } from '@avcstream/selinux-policy';
 import type { Context } from './context.ts';
 import { type BoolState, decide } from './decide.ts';
 import type { Fix } from './types.ts';
@@ -259,6 +259,13 @@ export function labelAdvice(
     const generic = GENERIC_PORT_TYPES.has(t.typeName);
     const known = port !== undefined && port !== null && Number.isInteger(port) && port >= 0 && port <= 65535;
     const shown = known ? String(port) : PORT_PLACEHOLDER;
+    // semanage port keys records by (protocol, low, high): `-a` fails with "already defined" when the
+    // policy has a record for exactly this port, and `-m` (which needs one) is the command. A port only
+    // inside a range (reserved_port_t 1-511, a service's 10001-10010) gets a narrower record: `-a`. With
+    // the port unknown the command stays `-a`, the common case (most denied ports sit in a range) and
+    // what the placeholder's reader expects; the evidence of a service's port type says when to use -m.
+    const own = known && portconIndex(policy, portProtocolNumber(proto), port) >= 0;
+    const op = own ? '-m' : '-a';
     const evidence: string[] = [];
     if (found.length === 0) {
       // A service's own port type with nothing to relabel to: the allow rule (or the label) is the question.
@@ -268,10 +275,15 @@ export function labelAdvice(
       );
       return { evidence, fixes: [], names: [] };
     }
+    const notes: string[] = [];
+    if (!generic) notes.push(`relabelling moves the port away from what uses ${t.typeName}`);
+    if (own)
+      notes.push(`${shown}/${proto} has its own record in this policy, so semanage port -m modifies it`);
+    else if (!known && !generic) notes.push('if semanage says it is already defined, use -m instead of -a');
     evidence.push(
       `Port ${shown}/${proto} has the type ${t.typeName}${generic ? ', a generic port type' : ''}; ${s.typeName} is allowed ${perms} on ports of type ${listed(found)}. ` +
         `Labelling the port with one of them (semanage port) is usually the right fix rather than allowing ${s.typeName} on ${t.typeName}` +
-        `${generic ? '' : ` (relabelling moves the port away from what uses ${t.typeName}; if semanage says it is already defined, use -m instead of -a)`}.`,
+        `${notes.length === 0 ? '' : ` (${notes.join('; ')})`}.`,
     );
     if (!known) evidence.push(`The record's port is not known: replace ${PORT_PLACEHOLDER} with it.`);
     const chosen = found.slice(0, MAX_LABEL_CANDIDATES);
@@ -279,7 +291,7 @@ export function labelAdvice(
       evidence,
       fixes: chosen.map((name) => ({
         kind: 'semanage',
-        text: `semanage port -a -t ${name} -p ${proto} ${shown}`,
+        text: `semanage port ${op} -t ${name} -p ${proto} ${shown}`,
         verified: known,
       })),
       names: chosen,
