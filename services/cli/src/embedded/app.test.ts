@@ -1,4 +1,13 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@avcstream/store';
@@ -115,6 +124,45 @@ describe('bad lines', () => {
       [good.length + 20 + good.length, 'type=AVC oops'],
     ]);
     expect(entries[0]?.source.path).toBe(join(dir, 'audit.log'));
+  });
+});
+
+describe('the default policy', () => {
+  it('without selinuxfs, replays against the installed policy /etc/selinux/config names', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1));
+    const root = join(dir, 'root');
+    mkdirSync(join(root, 'etc/selinux/mls/policy'), { recursive: true });
+    writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=permissive\nSELINUXTYPE=mls\n');
+    const installed = join(root, 'etc/selinux/mls/policy/policy.33');
+    copyFileSync(join(import.meta.dirname, '../../sample/policy/policy.33'), installed);
+    const o = parseRunArgs([
+      '--input',
+      join(dir, 'audit.log'),
+      '--state-dir',
+      join(dir, 'state'),
+      '--host',
+      'h',
+      '--log-level',
+      'info',
+      '--once',
+    ]);
+    if (o === null) throw new Error('no options');
+    expect(o.policyGiven).toBe(false);
+    const logs: string[] = [];
+    const app = await createEmbeddedApp(
+      o,
+      { out: () => {}, logStream: { write: (l: string) => logs.push(l) } },
+      { hostRoot: root },
+    );
+    await app.start();
+    await app.runOnce();
+    expect(await app.shutdown('done')).toBe(0);
+    const entries = logs.map((l) => JSON.parse(l) as { msg: string; policy?: string });
+    expect(
+      entries.find((e) => e.msg === 'no kernel policy: replaying against the installed policy')?.policy,
+    ).toBe(installed);
+    expect(entries.find((e) => e.msg === 'policy loaded')?.policy).toBe(installed);
+    expect(entries.some((e) => e.msg === 'policy not found: denials are not replayed')).toBe(false);
   });
 });
 

@@ -24,7 +24,7 @@ import {
 import { createMalformedSink } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { BooleansLoadError, type ExplainFn, loadExplainer } from './explain.ts';
-import { PolicyTooLargeError } from '../policy-file.ts';
+import { hostPolicyPath, PolicyTooLargeError } from '../policy-file.ts';
 import { type RunOptions, UsageError } from './options.ts';
 import { createReporter, type Reporter } from './report.ts';
 import { stateDirProblem } from './state-dir.ts';
@@ -52,6 +52,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** Seams for tests. */
 export interface EmbeddedDeps {
   openStore?: typeof openStore;
+  /** Where the installed policy is looked up (/etc/selinux/config): '/' but for tests. */
+  hostRoot?: string;
 }
 
 export async function createEmbeddedApp(
@@ -80,16 +82,26 @@ export async function createEmbeddedApp(
     throw new UsageError(`booleans not found: ${opts.booleans}`, 78);
   }
   const booleansPath = opts.booleans !== null && existsSync(opts.booleans) ? opts.booleans : null;
+  // Without selinuxfs (SELinux disabled, a container, a copy of another host's log), the default falls back
+  // to the installed policy /etc/selinux/config names, as audit2why would use.
+  let policyPath = opts.policy;
+  if (policyPath !== null && !opts.policyGiven && !existsSync(policyPath)) {
+    const installed = hostPolicyPath(deps.hostRoot);
+    if (installed !== null) {
+      logger.warn({ policy: installed }, 'no kernel policy: replaying against the installed policy');
+      policyPath = installed;
+    }
+  }
   let current: ExplainFn | null = null;
-  if (opts.policy !== null) {
-    if (!existsSync(opts.policy)) {
-      logger.warn({ policy: opts.policy }, 'policy not found: denials are not replayed');
+  if (policyPath !== null) {
+    if (!existsSync(policyPath)) {
+      logger.warn({ policy: policyPath }, 'policy not found: denials are not replayed');
     } else {
       if (opts.booleans !== null && booleansPath === null) {
         logger.warn({ booleans: opts.booleans }, "booleans not found: the policy's defaults are used");
       }
       try {
-        const loaded = loadExplainer(opts.policy, booleansPath);
+        const loaded = loadExplainer(policyPath, booleansPath);
         current = loaded.explain;
         logger.info(
           { policy: loaded.policyPath, bytes: loaded.policyBytes, booleans: loaded.booleans },
@@ -98,7 +110,7 @@ export async function createEmbeddedApp(
       } catch (err) {
         if (err instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
         if (err instanceof BooleansLoadError) throw new UsageError(err.message, 78);
-        throw new UsageError(`cannot load policy ${opts.policy}: ${(err as Error).message}`, 78);
+        throw new UsageError(`cannot load policy ${policyPath}: ${(err as Error).message}`, 78);
       }
     }
   } else if (opts.booleans !== null && opts.booleansGiven) {
@@ -114,11 +126,11 @@ export async function createEmbeddedApp(
   let reloadTimer: NodeJS.Timeout | null = null;
   /** Following a live host: a policy load or boolean change re-reads the policy and booleans (debounced). */
   const scheduleReload = () => {
-    if (opts.once || opts.policy === null || current === null || reloadTimer !== null) return;
+    if (opts.once || policyPath === null || current === null || reloadTimer !== null) return;
     reloadTimer = setTimeout(() => {
       reloadTimer = null;
       try {
-        const loaded = loadExplainer(opts.policy as string, booleansPath);
+        const loaded = loadExplainer(policyPath as string, booleansPath);
         current = loaded.explain;
         logger.info({ policy: loaded.policyPath, bytes: loaded.policyBytes }, 'policy reloaded');
       } catch (err) {

@@ -7,8 +7,9 @@ Usage: avcstream run [options]
 
 Options:
   --input FILE            audit log to follow (default /var/log/audit/audit.log)
-  --policy FILE           binary policy to replay denials against (default /sys/fs/selinux/policy,
-                          skipped with a warning when absent); 'none' disables replay
+  --policy FILE           binary policy to replay denials against (default /sys/fs/selinux/policy, else
+                          the installed one /etc/selinux/config names; skipped with a warning when
+                          neither exists); 'none' disables replay
   --booleans FILE|DIR     boolean values: "name value" lines or a selinuxfs booleans dir
                           (default /sys/fs/selinux/booleans, the policy's defaults when absent;
                           'none' = the policy's defaults). A FILE given that is missing or unreadable exits 78
