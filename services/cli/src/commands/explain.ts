@@ -1,4 +1,4 @@
-// `avcstream explain --policy FILE [--booleans FILE|DIR] [--format text|ndjson] [INPUT|-]`:
+// `avcstream explain --policy FILE [--booleans FILE|DIR] [--format text|ndjson|module] [INPUT|-]`:
 // replay AVC / USER_AVC denials against a binary policy, audit2why-style, with verified fixes.
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
@@ -8,6 +8,12 @@ import { createExplainer, type Explainer, type Explanation, readBooleans } from 
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
 import { hostPolicyPath, PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
+import {
+  createPolicyModule,
+  DEFAULT_MODULE_NAME,
+  isModuleIdentifier,
+  type PolicyModule,
+} from './explain-module.ts';
 
 const USAGE = `Usage: avcstream explain [--policy FILE] [options] [INPUT|-]
 
@@ -21,10 +27,20 @@ Options:
                            /etc/selinux/config (as audit2why uses the current policy)
   --booleans FILE|DIR      boolean values: "name value" lines, getsebool -a output, or a directory laid
                            out like /sys/fs/selinux/booleans (default: the policy's own defaults)
-  --format text|ndjson     text close to audit2why (default), or one JSON object per denied record
+  --format text|ndjson|module
+                           text close to audit2why (default), one JSON object per denied record, or
+                           one policy module for the whole input (like audit2allow -m), printed at
+                           the end
+  --module NAME            the module's name with --format module (default ${DEFAULT_MODULE_NAME}); a
+                           checkpolicy identifier that is not a reserved word
   -h, --help               this help
 
 NDJSON keys: line, node, serial, scontext, tcontext, tclass, perms, verdict, booleans, evidence, fixes.
+Module: a require block, then by source domain the verified allow (and allowxperm) rules, merged per
+source, target and class. A denial an allow rule does not fix is a comment, not a rule: a boolean
+(setsebool), label or port advice (semanage, preferred to the rule), already allowed, or a constraint,
+role or type bounds that an allow rule cannot lift. Denials the policy cannot replay (unknown context,
+class or permission) and names that are not policy identifiers are left out and counted at the end.
 Exit status: 0 on success (malformed lines are skipped and counted on standard error), 64 on a usage
 error, 65 when the policy or booleans file is malformed, 66 when a file cannot be opened, 74 on a read
 or write error.
@@ -838,6 +854,13 @@ export class RenderedBytes {
       }
     }
   }
+  /** The first byte of a slot's body (-1 when it is empty). */
+  firstBodyByte(slot: number): number {
+    const m = slot * M_STRIDE;
+    if ((this.table[m + M_BODY] as number) === 0) return -1;
+    const where = this.table[m + M_AT] as number;
+    return (this.chunks[where >>> CHUNK_BITS] as Uint8Array)[this.bodyStart(m)] as number;
+  }
   /** The length in bytes of a slot's body. */
   bodyLength(slot: number): number {
     return this.table[slot * M_STRIDE + M_BODY] as number;
@@ -955,7 +978,18 @@ export class RenderedBytes {
   }
 }
 
-function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out, totals: Totals) {
+/**
+ * The per-line processor. With a `module` (--format module) nothing is written per record: each distinct
+ * denial is added to the module once (its cached body is the outcome as one digit) and every record is
+ * counted by that outcome.
+ */
+function makeProcessor(
+  explainer: Explainer,
+  format: 'text' | 'ndjson' | 'module',
+  out: Out,
+  totals: Totals,
+  module: PolicyModule | null,
+) {
   const MAX_RENDERED = 100_000;
   /** Arena bytes (keys and bodies) of the byte path's cache, at most. */
   const MAX_RENDERED_BYTES = 64 * 1024 * 1024;
@@ -983,6 +1017,7 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       ioctlcmd: a.ioctlcmd ?? null,
       port: a.port ?? null,
     });
+    if (module !== null) return String.fromCharCode(48 + module.add(a, e));
     return format === 'ndjson' ? bodyJson(a, e) : explanationText(e);
   };
   /** A rendered body's first byte as written (a comma in place of the NDJSON brace) and its last byte. */
@@ -1059,6 +1094,10 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
       byRest.set(rest, body);
       renderedCount++;
     }
+    if (module !== null) {
+      module.count((body[0] ?? 0) - 48);
+      return;
+    }
     emitSlow(line, nodeName, serial, raw, body);
   };
 
@@ -1096,6 +1135,10 @@ function makeProcessor(explainer: Explainer, format: 'text' | 'ndjson', out: Out
     h = fmix(h ^ ((o[O_KEYX] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
     if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, lastByte);
+    if (module !== null) {
+      module.count(byteRendered.firstBodyByte(r) - 48);
+      return;
+    }
     const bodyLength = byteRendered.bodyLength(r);
     if (format !== 'ndjson') {
       const rawEnd = e > s && b[e - 1] === 13 ? e - 1 : e;
@@ -1185,7 +1228,7 @@ function hasAvcMark(b: Uint8Array, s: number, e: number): boolean {
 }
 
 export async function explain(argv: string[], io: CliIo): Promise<number> {
-  let values: { policy?: string; booleans?: string; format?: string; help?: boolean };
+  let values: { policy?: string; booleans?: string; format?: string; module?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -1195,6 +1238,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         policy: { type: 'string' },
         booleans: { type: 'string' },
         format: { type: 'string' },
+        module: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -1207,8 +1251,20 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const format = values.format ?? 'text';
-  if (positionals.length > 1 || (format !== 'text' && format !== 'ndjson')) {
+  if (positionals.length > 1 || (format !== 'text' && format !== 'ndjson' && format !== 'module')) {
     io.stderr.write(USAGE);
+    return EX_USAGE;
+  }
+  const moduleName = values.module ?? DEFAULT_MODULE_NAME;
+  if (values.module !== undefined && format !== 'module') {
+    io.stderr.write(`avcstream explain: --module needs --format module\n\n${USAGE}`);
+    return EX_USAGE;
+  }
+  if (!isModuleIdentifier(moduleName)) {
+    // The name is the user's own text: escaped, so it stays one visible line.
+    io.stderr.write(
+      `avcstream explain: module name ${JSON.stringify(escapeText(moduleName))} is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)\n`,
+    );
     return EX_USAGE;
   }
   let policyPath = values.policy;
@@ -1265,7 +1321,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
 
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const out = new Out();
-  const { processBytes } = makeProcessor(explainer, format, out, totals);
+  const module = format === 'module' ? createPolicyModule(explainer.policy) : null;
+  const { processBytes } = makeProcessor(explainer, format, out, totals, module);
   // A stream writing to a file descriptor (file, pipe, terminal) is done with a chunk once its write
   // callback has run, so the buffer can be filled again; any other stream may keep it (a PassThrough
   // queues it for its reader), so its chunks are never reused.
@@ -1335,6 +1392,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         processBytes(line, 0, line.length);
       }
     }
+    if (module !== null) out.str(module.render(moduleName));
     await flush(true);
   } catch (e) {
     io.stderr.write(`avcstream explain: read or write error: ${message(e)}\n`);

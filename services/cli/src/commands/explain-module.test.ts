@@ -1,0 +1,278 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createExplainer, type Explanation } from '@avcstream/selinux-access';
+import { type Policy, readPolicy } from '@avcstream/selinux-policy';
+import { describe, expect, it } from 'vitest';
+import {
+  createPolicyModule,
+  isModuleIdentifier,
+  MODULE_COMMENT,
+  MODULE_INVALID_CONTEXT,
+  MODULE_NO_FIX,
+  MODULE_RULE,
+  MODULE_UNKNOWN,
+  MODULE_UNNAMED,
+  type ModuleDenial,
+} from './explain-module.ts';
+
+const SAMPLE_POLICY = resolve(import.meta.dirname, '../../sample/policy/policy.33');
+const sample = readPolicy(readFileSync(SAMPLE_POLICY));
+
+function denial(s: string, t: string, tclass: string, perms: string[]): ModuleDenial {
+  return { scontext: `system_u:system_r:${s}:s0`, tcontext: `system_u:object_r:${t}:s0`, tclass, perms };
+}
+
+/** Explains each denial with the sample policy and adds it (counted once) to a fresh module. */
+function build(denials: ModuleDenial[], policy: Policy = sample) {
+  const explainer = createExplainer(policy);
+  const m = createPolicyModule(policy);
+  const outcomes = denials.map((d) => {
+    const o = m.add(d, explainer.explain({ ...d, perms: [...d.perms], permissive: false }));
+    m.count(o);
+    return o;
+  });
+  return { m, outcomes, explainer };
+}
+
+/** The lines of `text` that are not comments or blank. */
+function statements(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+}
+
+describe('isModuleIdentifier', () => {
+  it('accepts checkpolicy identifiers and rejects keywords, in lower or upper case only', () => {
+    for (const ok of ['avcstream_local', 'local', 'my-mod', 'a.b', 'Allow', 'x1', 'self', 'low_high']) {
+      expect(isModuleIdentifier(ok)).toBe(true);
+    }
+    for (const bad of ['', '1abc', '_x', 'a..b', 'a.', 'a b', 'a;b', 'x\n', 'allow', 'ALLOW', 't2', 'U1']) {
+      expect(isModuleIdentifier(bad)).toBe(false);
+    }
+    for (const kw of ['module', 'require', 'type', 'class', 'sensitivity', 'low-high', 'glblub', 'dom']) {
+      expect(isModuleIdentifier(kw)).toBe(false);
+    }
+  });
+});
+
+describe('createPolicyModule: rendering', () => {
+  it('merges the allow rules of each (source, target, class), sorted, with a complete require block', () => {
+    const { m, outcomes } = build([
+      denial('httpd_t', 'shadow_t', 'file', ['read']),
+      denial('httpd_t', 'shadow_t', 'file', ['open', 'read']),
+      denial('httpd_t', 'var_log_t', 'file', ['write']),
+      denial('httpd_t', 'shadow_t', 'dir', ['search']),
+      denial('sshd_t', 'shadow_t', 'file', ['write']),
+    ]);
+    expect(outcomes).toEqual([MODULE_RULE, MODULE_RULE, MODULE_RULE, MODULE_RULE, MODULE_RULE]);
+    const text = m.render('avcstream_local');
+    expect(statements(text)).toEqual([
+      'module avcstream_local 1.0;',
+      'require {',
+      '\ttype httpd_t;',
+      '\ttype shadow_t;',
+      '\ttype sshd_t;',
+      '\ttype var_log_t;',
+      '\tclass dir search;',
+      '\tclass file { open read write };',
+      '}',
+      'allow httpd_t shadow_t:dir search;',
+      'allow httpd_t shadow_t:file { open read };',
+      'allow httpd_t var_log_t:file write;',
+      'allow sshd_t shadow_t:file write;',
+    ]);
+    expect(text).toContain('\n#============= httpd_t ==============\n');
+    expect(text.indexOf('#============= httpd_t')).toBeLessThan(text.indexOf('#============= sshd_t'));
+    expect(text).toMatch(/# 5 denials: 5 in allow rules\.\n$/);
+  });
+
+  it('writes self for a target equal to the source and leaves it out of the require block', () => {
+    const { m } = build([denial('httpd_t', 'httpd_t', 'capability', ['sys_admin'])]);
+    const text = m.render('local');
+    expect(text).toContain('\nallow httpd_t self:capability sys_admin;\n');
+    expect(text).not.toContain('type self;');
+  });
+
+  it('is the same module whatever the order the denials come in, and adding one twice changes nothing', () => {
+    const ds = [
+      denial('httpd_t', 'shadow_t', 'file', ['read']),
+      denial('sshd_t', 'shadow_t', 'file', ['write']),
+      denial('httpd_t', 'etc_t', 'file', ['write']),
+      denial('httpd_t', 'shadow_t', 'file', ['write']),
+    ];
+    const a = build(ds).m.render('x');
+    const b = build([...ds].reverse().concat(ds)).m;
+    expect(b.render('x').replace(/# \d+ denials.*\n$/, '')).toBe(a.replace(/# \d+ denials.*\n$/, ''));
+  });
+
+  it('lists booleans, allowed, constraint, RBAC and bounds denials as comments, never as rules', () => {
+    const explainer = createExplainer(sample);
+    const m = createPolicyModule(sample);
+    const cases: Array<[ModuleDenial, string, RegExp]> = [
+      // httpd_read_user_content allows httpd_t user_home_t:file read (sample README).
+      [
+        denial('httpd_t', 'user_home_t', 'file', ['read']),
+        'BOOLEAN',
+        /setsebool -P httpd_read_user_content 1/,
+      ],
+      [denial('httpd_t', 'etc_t', 'file', ['read']), 'ALLOWED', /already allowed by this policy/],
+      [
+        {
+          scontext: 'user_u:user_r:user_t:s0',
+          tcontext: 'system_u:system_r:passwd_t:s0',
+          tclass: 'process',
+          perms: ['transition'],
+        },
+        'RBAC',
+        /an allow rule will not help: the role change is denied/,
+      ],
+    ];
+    for (const [d, verdict, comment] of cases) {
+      const e = explainer.explain({ ...d, perms: [...d.perms], permissive: false });
+      expect(e.verdict).toBe(verdict);
+      expect(m.add(d, e)).toBe(MODULE_COMMENT);
+      expect(m.render('x')).toMatch(comment);
+    }
+    const text = m.render('x');
+    expect(statements(text)).toEqual(['module x 1.0;']);
+    expect(text).toContain(
+      '\n# httpd_t user_home_t:file read: a boolean allows it, no rule needed; one of:\n',
+    );
+    expect(text).toContain('\n#   setsebool -P httpd_read_user_content 1\n');
+  });
+
+  it('comments a constraint and a bounds denial with the failing fields, not their text', () => {
+    const e = (verdict: Explanation['verdict'], causes?: Array<'user' | 'level'>): Explanation => ({
+      verdict,
+      booleans: [],
+      evidence: ['constrain file { read } ((u1 == u2 -Fail-) ); Constraint DENIED'],
+      ...(causes ? { constraint: { text: 'constrain file { read } ((u1 == u2 -Fail-) )', causes } } : {}),
+      fixes: [{ kind: 'note', text: 'An allow rule will not help: x\n#evil', verified: false }],
+    });
+    const m = createPolicyModule(sample);
+    expect(m.add(denial('user_t', 'user_home_t', 'file', ['read']), e('CONSTRAINT', ['user', 'level']))).toBe(
+      MODULE_COMMENT,
+    );
+    expect(m.add(denial('httpd_sys_script_t', 'shadow_t', 'file', ['read']), e('BOUNDS'))).toBe(
+      MODULE_COMMENT,
+    );
+    const text = m.render('x');
+    expect(text).toContain(
+      '# user_t user_home_t:file read: an allow rule will not help: a constraint denies it (failing test on user, level).\n',
+    );
+    expect(text).toContain(
+      '# httpd_sys_script_t shadow_t:file read: an allow rule will not help: the type bounds',
+    );
+    expect(text).not.toContain('evil');
+    expect(text).not.toContain('u1 == u2');
+  });
+
+  it('comments label advice (preferred to the rule) with its commands and the rule as a last resort', () => {
+    const m = createPolicyModule(sample);
+    const e: Explanation = {
+      verdict: 'TE_MISSING',
+      booleans: [],
+      evidence: [],
+      fixes: [
+        { kind: 'semanage', text: "semanage fcontext -a -t httpd_sys_content_t '<path>'", verified: true },
+        { kind: 'restorecon', text: "restorecon -v '<path>'", verified: true },
+        { kind: 'allow', text: 'allow httpd_t tmp_t:file execute;', verified: true },
+      ],
+    };
+    expect(m.add(denial('httpd_t', 'tmp_t', 'file', ['execute']), e)).toBe(MODULE_COMMENT);
+    const text = m.render('x');
+    expect(statements(text)).toEqual(['module x 1.0;']);
+    expect(text).toContain(
+      [
+        '# httpd_t tmp_t:file execute: label the object or port instead (preferred to an allow rule):',
+        "#   semanage fcontext -a -t httpd_sys_content_t '<path>'",
+        "#   restorecon -v '<path>'",
+        '#   as a last resort: allow httpd_t tmp_t:file execute;',
+      ].join('\n'),
+    );
+  });
+
+  it('comments an allow rule that would not be enough alone, and notes a dontaudit rule next to its rule', () => {
+    const m = createPolicyModule(sample);
+    const te: Explanation = {
+      verdict: 'TE_MISSING',
+      booleans: [],
+      evidence: [],
+      fixes: [
+        { kind: 'allow', text: 'allow user_t shadow_t:file read;', verified: false },
+        { kind: 'note', text: 'The allow rule alone would not be enough: constrain ...', verified: false },
+      ],
+    };
+    expect(m.add(denial('user_t', 'shadow_t', 'file', ['read']), te)).toBe(MODULE_COMMENT);
+    const { m: m2, outcomes } = build([denial('httpd_t', 'var_log_t', 'dir', ['write'])]);
+    expect(outcomes).toEqual([MODULE_RULE]);
+    expect(m.render('x')).toContain('# user_t shadow_t:file read: an allow rule alone would not be enough');
+    expect(statements(m.render('x'))).toEqual(['module x 1.0;']);
+    const text = m2.render('x');
+    expect(text).toContain('# httpd_t var_log_t:dir write: a dontaudit rule hides this denial');
+    expect(text).toContain('\nallow httpd_t var_log_t:dir write;\n');
+  });
+
+  it('merges allowxperm commands into sorted ranges and requires the ioctl permission', () => {
+    const m = createPolicyModule(sample);
+    const xp = (cmd: string): Explanation => ({
+      verdict: 'TE_MISSING',
+      booleans: [],
+      evidence: [],
+      fixes: [{ kind: 'allow', text: `allowxperm httpd_t etc_t:file ioctl ${cmd};`, verified: true }],
+    });
+    for (const c of ['0x8912', '0x2a', '0x8910', '0x8911', '0x8914']) {
+      expect(m.add(denial('httpd_t', 'etc_t', 'file', ['ioctl']), xp(c))).toBe(MODULE_RULE);
+    }
+    const text = m.render('x');
+    expect(statements(text)).toContain('allowxperm httpd_t etc_t:file ioctl { 0x2a 0x8910-0x8912 0x8914 };');
+    expect(statements(text)).toContain('\tclass file ioctl;');
+  });
+
+  it('counts invalid contexts, unknown classes and unfixable denials without quoting them', () => {
+    const { m, outcomes } = build([
+      {
+        scontext: 'system_u:system_r:evil\u001b[2J_t:s0',
+        tcontext: 'system_u:object_r:etc_t:s0',
+        tclass: 'file',
+        perms: ['read'],
+      },
+      denial('httpd_t', 'etc_t', 'no\u001bclass', ['read']),
+      denial('httpd_t', 'etc_t', 'file', ['frobnicate']),
+    ]);
+    expect(outcomes).toEqual([MODULE_INVALID_CONTEXT, MODULE_UNKNOWN, MODULE_UNKNOWN]);
+    const m2 = createPolicyModule(sample);
+    const none: Explanation = { verdict: 'TE_MISSING', booleans: [], evidence: [], fixes: [] };
+    expect(m2.add(denial('httpd_t', 'etc_t', 'file', ['write']), none)).toBe(MODULE_NO_FIX);
+    const text = m.render('x');
+    expect(text).not.toMatch(/evil|no.class|frobnicate|\u001b/);
+    expect(text).toContain(
+      '# 3 denials: 0 in allow rules; left out: 1 with a context this policy does not define, 2 with a class or permission it does not define.\n',
+    );
+  });
+
+  it('leaves out, with a count, a denial whose names are not identifiers or are checkpolicy keywords', () => {
+    // The sample with user_home_t renamed, byte for byte, to an escape sequence and to a keyword.
+    const craft = (name: string): Policy => {
+      const bytes = readFileSync(SAMPLE_POLICY);
+      const at = bytes.indexOf('user_home_t');
+      expect(at).toBeGreaterThan(0);
+      Buffer.from(name, 'latin1').copy(bytes, at);
+      return readPolicy(bytes);
+    };
+    const evil = '\u001b]0;PWN\u0007\u001b[J';
+    for (const name of [evil, 'sensitivity']) {
+      const policy = craft(name);
+      const d = denial('httpd_t', name, 'dir', ['write']);
+      const { m, outcomes } = build([d, denial('httpd_t', 'shadow_t', 'file', ['write'])], policy);
+      expect(outcomes).toEqual([MODULE_UNNAMED, MODULE_RULE]);
+      const text = m.render('x');
+      expect(text).not.toContain(name);
+      expect(statements(text)).toContain('allow httpd_t shadow_t:file write;');
+      expect(text).toContain('left out: 1 with a name that is not a policy identifier');
+    }
+  });
+
+  it('prints a module without rules when nothing could be allowed (no empty require block)', () => {
+    const text = createPolicyModule(sample).render('avcstream_local');
+    expect(text).toBe('module avcstream_local 1.0;\n\n# No allow rule: nothing to load.\n\n# 0 denials.\n');
+  });
+});
