@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { createExplainer, type Explanation } from '@avcstream/selinux-access';
 import { type Policy, readPolicy } from '@avcstream/selinux-policy';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
   MODULE_UNNAMED,
   type ModuleDenial,
 } from './explain-module.ts';
+import { explain } from './explain.ts';
 
 const SAMPLE_POLICY = resolve(import.meta.dirname, '../../sample/policy/policy.33');
 const sample = readPolicy(readFileSync(SAMPLE_POLICY));
@@ -274,5 +276,87 @@ describe('createPolicyModule: rendering', () => {
   it('prints a module without rules when nothing could be allowed (no empty require block)', () => {
     const text = createPolicyModule(sample).render('avcstream_local');
     expect(text).toBe('module avcstream_local 1.0;\n\n# No allow rule: nothing to load.\n\n# 0 denials.\n');
+  });
+});
+
+const SAMPLE = resolve(import.meta.dirname, '../../sample');
+
+async function run(argv: string[], stdin: string | string[] = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const chunks = typeof stdin === 'string' ? [stdin] : stdin;
+  const code = await explain(argv, { stdout, stderr, stdin: Readable.from(chunks) });
+  return { code, out, err };
+}
+
+const avc = (perms: string, s: string, t: string, c: string) =>
+  `avc:  denied  { ${perms} } for  pid=2214 comm="httpd" name="x" scontext=system_u:system_r:${s}:s0 ` +
+  `tcontext=system_u:object_r:${t}:s0 tclass=${c} permissive=0`;
+
+describe('avcstream explain --format module', { timeout: 60_000 }, () => {
+  it('prints one module for the sample log, at the end, with the booleans given', async () => {
+    const base = ['--policy', SAMPLE_POLICY, '--format', 'module'];
+    const r = await run([...base, `${SAMPLE}/audit.log`]);
+    expect(r.code).toBe(0);
+    expect(r.out.startsWith('module avcstream_local 1.0;\n\nrequire {\n')).toBe(true);
+    expect(r.out.match(/^module /gm)).toHaveLength(1);
+    expect(statements(r.out)).toContain('allow httpd_t shadow_t:file { getattr read };');
+    expect(r.out).toContain('# user_t passwd_t:process transition: an allow rule will not help');
+    expect(r.out).toMatch(/\n# 28 denials: \d+ in allow rules, \d+ in comments; left out: 3 with a context/);
+    // The hosts' booleans (httpd_can_network_connect=1) allow the name_connect the defaults deny.
+    const named = await run([
+      ...base,
+      '--module',
+      'web.local',
+      '--booleans',
+      `${SAMPLE}/booleans`,
+      `${SAMPLE}/audit.log`,
+    ]);
+    expect(named.out.startsWith('module web.local 1.0;\n')).toBe(true);
+    const connect = '# httpd_t unreserved_port_t:tcp_socket name_connect: ';
+    expect(r.out).toContain(
+      `${connect}a boolean allows it, no rule needed; one of:\n#   setsebool -P httpd_can_network_connect 1\n`,
+    );
+    expect(named.out).toContain(`${connect}already allowed by this policy`);
+  });
+
+  it('counts every record, from the byte fast path and the full parser alike, and skips malformed lines', async () => {
+    const rest = avc('read', 'httpd_t', 'shadow_t', 'file');
+    const fast = `type=AVC msg=audit(1763802000.5:9): ${rest}`;
+    const slow = `Jan 14 19:10:04 host kernel: audit(1763802000.5:10): ${rest}`;
+    const write = `type=AVC msg=audit(1763802000.5:11): ${avc('write', 'httpd_t', 'shadow_t', 'file')}`;
+    const text = `${fast}\n${slow}\n${fast}\ntype=AVC msg=audit(garbage avc: \n${write}\n`;
+    const r = await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], text);
+    expect(r.code).toBe(0);
+    expect(statements(r.out)).toContain('allow httpd_t shadow_t:file { read write };');
+    expect(r.out).toMatch(/\n# 4 denials: 4 in allow rules\.\n$/);
+    expect(r.err).toMatch(/1 malformed/);
+    // The same input cut into small pieces gives the same module.
+    const pieces: string[] = [];
+    for (let i = 0; i < text.length; i += 7) pieces.push(text.slice(i, i + 7));
+    expect((await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], pieces)).out).toBe(r.out);
+  });
+
+  it('rejects a module name that is not a checkpolicy identifier or is a reserved word (64), escaped', async () => {
+    for (const name of ['t2', 'module', '1x', 'a..b', 'x;rm -rf', 'ev\u001b[2Jil']) {
+      const r = await run(['--policy', SAMPLE_POLICY, '--format', 'module', '--module', name, '-'], '');
+      expect(r.code, name).toBe(64);
+      expect(r.out).toBe('');
+      expect(r.err).not.toContain('\u001b');
+    }
+    expect((await run(['--policy', SAMPLE_POLICY, '--module', 'x', '-'])).code).toBe(64);
+    expect((await run(['--policy', SAMPLE_POLICY, '--format', 'ndjson', '--module', 'x', '-'])).code).toBe(
+      64,
+    );
+    expect((await run(['--policy', SAMPLE_POLICY, '--format', 'modules', '-'])).code).toBe(64);
+    expect((await run(['--help'])).out).toMatch(/--format text\|ndjson\|module/);
   });
 });
