@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createExplainer, type Explanation } from '@avcstream/selinux-access';
 import { type Policy, readPolicy } from '@avcstream/selinux-policy';
@@ -180,14 +182,21 @@ describe('createPolicyModule: rendering', () => {
       ],
     };
     expect(m.add(denial('httpd_t', 'tmp_t', 'file', ['execute']), e)).toBe(MODULE_COMMENT);
+    // A second denial on the same (source, target, class): one comment, the commands and rules merged.
+    const read: Explanation = {
+      ...e,
+      fixes: [e.fixes[1]!, { kind: 'allow', text: 'allow httpd_t tmp_t:file read;', verified: true }],
+    };
+    expect(m.add(denial('httpd_t', 'tmp_t', 'file', ['read']), read)).toBe(MODULE_COMMENT);
     const text = m.render('x');
     expect(statements(text)).toEqual(['module x 1.0;']);
     expect(text).toContain(
       [
-        '# httpd_t tmp_t:file execute: label the object or port instead (preferred to an allow rule):',
+        '# httpd_t tmp_t:file { execute read }: label the object or port instead (preferred to an allow rule):',
         "#   semanage fcontext -a -t httpd_sys_content_t '<path>'",
         "#   restorecon -v '<path>'",
-        '#   as a last resort: allow httpd_t tmp_t:file execute;',
+        '#   as a last resort: allow httpd_t tmp_t:file { execute read };',
+        '',
       ].join('\n'),
     );
   });
@@ -359,4 +368,70 @@ describe('avcstream explain --format module', { timeout: 60_000 }, () => {
     expect((await run(['--policy', SAMPLE_POLICY, '--format', 'modules', '-'])).code).toBe(64);
     expect((await run(['--help'])).out).toMatch(/--format text\|ndjson\|module/);
   });
+});
+
+const have = (cmd: string) => spawnSync(cmd, ['--help'], { stdio: 'ignore' }).error === undefined;
+const haveOracles = have('checkmodule') && have('audit2allow');
+if (!haveOracles && !process.env.CI) {
+  console.warn(
+    'SKIPPED: checkmodule or audit2allow is absent (checkpolicy, policycoreutils-python-utils); set CI=1 to make this fail',
+  );
+}
+
+describe('avcstream explain --format module: ioctl commands', { timeout: 60_000 }, () => {
+  // allow web_t web_content_t:file ioctl; allowxperm web_t web_content_t:file ioctl { 0x5401 0x8900-0x89ff };
+  const XPERM_POLICY = resolve(
+    import.meta.dirname,
+    '../../../../libs/selinux-access/fixtures/TE_MISSING/policy.33',
+  );
+  const line = (serial: number, cmd: string) =>
+    `type=AVC msg=audit(1763805000.1:${serial}): avc:  denied  { ioctl } for  pid=811 comm="webd" ` +
+    `path="/srv/www/index.html" dev="vda1" ino=4101 ioctlcmd=${cmd} scontext=system_u:system_r:web_t ` +
+    'tcontext=system_u:object_r:web_content_t tclass=file permissive=0\n';
+  const input =
+    line(1, '0x5413') + line(2, '0x5401') + line(3, '0x5414') + line(4, '0x8927') + line(5, '0x5413');
+
+  it('writes the commands no allowxperm rule lists as one allowxperm rule, the listed ones as allowed', async () => {
+    const r = await run(['--policy', XPERM_POLICY, '--format', 'module', '-'], input);
+    expect(r.code).toBe(0);
+    expect(statements(r.out)).toEqual([
+      'module avcstream_local 1.0;',
+      'require {',
+      '\ttype web_content_t;',
+      '\ttype web_t;',
+      '\tclass file ioctl;',
+      '}',
+      'allowxperm web_t web_content_t:file ioctl { 0x5413-0x5414 };',
+    ]);
+    expect(r.out).toContain('# web_t web_content_t:file ioctl: already allowed by this policy');
+    expect(r.out).toMatch(/# 5 denials: 3 in allow rules, 2 in comments\.\n$/);
+  });
+
+  it.runIf(haveOracles || Boolean(process.env.CI))(
+    'compiles with checkmodule; audit2allow, blind to extended permissions, calls the access allowed',
+    async () => {
+      const r = await run(
+        ['--policy', XPERM_POLICY, '--format', 'module', '--module', 'webd_ioctl', '-'],
+        input,
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'avc-module-'));
+      try {
+        writeFileSync(join(dir, 'webd_ioctl.te'), r.out);
+        const c = spawnSync('checkmodule', ['-M', '-m', '-o', 'webd_ioctl.mod', 'webd_ioctl.te'], {
+          cwd: dir,
+          encoding: 'utf8',
+        });
+        expect(c.status, `${c.stdout}${c.stderr}`).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // The difference on purpose: the kernel denies 0x5413 (no allowxperm rule lists it), audit2why does
+      // not look at xperm rules, so audit2allow writes a base rule the policy already has, annotated.
+      const a = spawnSync('audit2allow', ['-p', XPERM_POLICY], { input, encoding: 'utf8' });
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stdout).toContain(
+        '#!!!! This avc is allowed in the current policy\n#!!!! This av rule may have been overridden by an extended permission av rule\nallow web_t web_content_t:file ioctl;',
+      );
+    },
+  );
 });

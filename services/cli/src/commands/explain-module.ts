@@ -114,8 +114,9 @@ interface Comment {
   more: boolean;
   /** Failing constraint fields (CONSTRAINT). */
   readonly causes: Set<string>;
-  /** The rules a label comment offers as the last resort (all verified), merged. */
-  lastResort: Set<string> | null;
+  /** The verified rules a label comment offers as the last resort, merged: permissions, ioctl commands. */
+  readonly lastPerms: Set<string>;
+  readonly lastCmds: Set<number>;
 }
 
 /** The type field of a context `user:role:type[:level]`, or ''. */
@@ -190,7 +191,8 @@ export function createPolicyModule(policy: Policy): PolicyModule {
         commands: new Set(),
         more: false,
         causes: new Set(),
-        lastResort: null,
+        lastPerms: new Set(),
+        lastCmds: new Set(),
       };
       comments.set(key, c);
     }
@@ -282,9 +284,12 @@ export function createPolicyModule(policy: Policy): PolicyModule {
     if (advice.length > 0) {
       const c = comment(C_LABEL);
       addCommands(c, advice);
-      if (allows.length > 0 && allows.every((f) => f.verified) && parsed.every((r) => r !== null)) {
-        c.lastResort ??= new Set();
-        for (const f of allows) c.lastResort.add(f.text);
+      if (allows.every((f) => f.verified)) {
+        for (const r of parsed) {
+          if (r === null || r.source !== source || r.target !== target || r.tclass !== d.tclass) continue;
+          if (r.xperm) c.lastCmds.add(r.cmd);
+          else for (const p of r.perms) c.lastPerms.add(p);
+        }
       }
       return MODULE_COMMENT;
     }
@@ -335,7 +340,10 @@ export function createPolicyModule(policy: Policy): PolicyModule {
         return `${what}a boolean allows it, no rule needed; one of:\n${commands()}`;
       case C_LABEL: {
         let s = `${what}label the object or port instead (preferred to an allow rule):\n${commands()}`;
-        for (const rule of [...(c.lastResort ?? [])].sort()) s += `#   as a last resort: ${rule}\n`;
+        const rule = `${c.source} ${c.target}:${c.tclass}`;
+        if (c.lastPerms.size > 0) s += `#   as a last resort: allow ${rule} ${permText(c.lastPerms)};\n`;
+        if (c.lastCmds.size > 0)
+          s += `#   as a last resort: allowxperm ${rule} ioctl ${xpermText(c.lastCmds)};\n`;
         return s;
       }
       case C_CONSTRAINT: {
