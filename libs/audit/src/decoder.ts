@@ -74,14 +74,20 @@ const RAW_HEAD_BYTES = 4096;
 export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder {
   const re = createReassembler(opts);
   const maxLineBytes = Math.max(64, opts.maxLineBytes ?? 1024 * 1024);
+  const dmy = opts.slashDates === 'dmy';
   const parseOpts: ParseOptions | undefined =
-    opts.resolveIds !== undefined || opts.interpret === false || opts.headersOnly === true
-      ? { resolveIds: opts.resolveIds, interpret: opts.interpret, headersOnly: opts.headersOnly }
+    opts.resolveIds !== undefined || opts.interpret === false || opts.headersOnly === true || dmy
+      ? {
+          resolveIds: opts.resolveIds,
+          interpret: opts.interpret,
+          headersOnly: opts.headersOnly,
+          slashDates: opts.slashDates,
+        }
       : undefined;
   const select = opts.select;
   const fullOpts: ParseOptions | undefined =
-    opts.resolveIds !== undefined || opts.interpret === false
-      ? { resolveIds: opts.resolveIds, interpret: opts.interpret }
+    opts.resolveIds !== undefined || opts.interpret === false || dmy
+      ? { resolveIds: opts.resolveIds, interpret: opts.interpret, slashDates: opts.slashDates }
       : undefined;
   /** Line text of header-only records, to parse them in full once their event is selected. */
   const lineOf =

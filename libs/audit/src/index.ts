@@ -5,7 +5,7 @@ export type { AuditDecoder, AuditDecoderOptions, DecodeResult, DecodeStats } fro
 export { createAuditDecoder, parseAuditText } from './decoder.ts';
 export { avcPortOf, eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent } from './event.ts';
 export type { ParseOptions } from './parse-line.ts';
-export { PARSE_ERROR_CODES, parseLine } from './parse-line.ts';
+export { PARSE_ERROR_CODES, parseLine, slashDateOrder } from './parse-line.ts';
 export type { Reassembler, ReassemblerOptions, ReassemblerStats } from './reassembler.ts';
 export { createReassembler } from './reassembler.ts';
 export type { AuditEvent, AuditRecord, AvcInfo, ParseError, SecurityContext } from './types.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseContext } from './context.ts';
 import { avcPortOf, ioctlCommandOf } from './event.ts';
-import { parseLine } from './parse-line.ts';
+import { parseLine, slashDateOrder } from './parse-line.ts';
 import type { AuditRecord, ParseError } from './types.ts';
 
 function one(line: string): AuditRecord {
@@ -75,6 +75,33 @@ describe('parseLine: header', () => {
     expect(s.interpreted).toEqual({});
   });
 
+  it('in ausearch -i output, an audit value cannot plant the contexts or class of the denial, nor a record', () => {
+    // ausearch -i prints decoded names bare, spaces included: a file named "x tcontext=... tclass=file"
+    // shows as extra key=value pairs before the kernel's own, which the kernel writes after name/path/comm.
+    const planted = one(
+      'type=AVC msg=audit(11/22/25 09:00:01.904:42) : avc:  denied  { read } for  pid=100 comm=httpd name=x tcontext=system_u:object_r:shadow_t:s0 tclass=chr_file dev="dm-0" ino=5 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0 ',
+    );
+    expect(planted.avc).toMatchObject({
+      tclass: 'file',
+      tcontext: { type: 'var_t' },
+      scontext: { type: 'httpd_t' },
+    });
+    // A whole record inside a path is not a second record of the line.
+    const r = parseLine(
+      'type=AVC msg=audit(11/22/25 09:00:01.904:42) : avc:  denied  { getattr } for  pid=100 comm=httpd path=/a type=AVC msg=audit(11/22/25 09:00:01.904:43) : avc:  denied  { read write } for pid=1 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file dev="dm-0" ino=5 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0 ',
+      1,
+    );
+    if (!Array.isArray(r)) throw new Error('expected records');
+    expect(r).toHaveLength(1);
+    expect(r[0]?.avc).toMatchObject({ perms: ['getattr'], tcontext: { type: 'var_t' }, tclass: 'file' });
+    // In the kernel's own format (values quoted or hex-encoded) two records glued on one line still split.
+    const glued = parseLine(
+      'type=CWD msg=audit(1.001:2): cwd="/" type=PATH msg=audit(1.001:2): item=0 name="/"',
+      1,
+    );
+    expect(Array.isArray(glued) ? glued.map((x) => x.type) : glued).toEqual(['CWD', 'PATH']);
+  });
+
   it('reads the day.month.year, year-month-day and four-digit-year forms of that stamp', () => {
     const want = new Date(2025, 10, 22, 23, 59, 58).getTime() / 1000;
     for (const d of ['11/22/2025', '22.11.2025', '22.11.25', '2025-11-22']) {
@@ -84,6 +111,35 @@ describe('parseLine: header', () => {
     expect(one('type=CWD msg=audit(01/02/70 00:00:00.000:1) : cwd=/').sec).toBe(
       new Date(1970, 0, 2).getTime() / 1000,
     );
+  });
+
+  it("reads ausearch -i stamps in other locales' %x forms; DD/MM/YY only when told the day comes first", () => {
+    const want = new Date(2006, 11, 13, 9, 5, 7).getTime() / 1000;
+    const stamp = (d: string, opts?: Parameters<typeof parseLine>[2]) => {
+      const r = parseLine(`type=CWD msg=audit(${d} 09:05:07.100:9) : cwd=/`, 1, opts);
+      return Array.isArray(r) ? r[0]?.sec : r;
+    };
+    // en_GB, fr_FR, es_ES... (day first), nl_NL (dashes), ja_JP and zh_CN (年月日), ko_KR (with spaces).
+    for (const d of ['13/12/06', '13/12/2006']) expect(stamp(d, { slashDates: 'dmy' })).toBe(want);
+    for (const d of ['13-12-06', '2006年12月13日', '2006년 12월 13일', '2006/12/13', '13.12.2006']) {
+      expect(stamp(d)).toBe(want);
+    }
+    // The C locale's MM/DD/YY is the default; a day first where a month must be is not silently swapped.
+    expect(stamp('12/13/06')).toBe(want);
+    expect(stamp('13/12/06')).toMatchObject({ code: 'AVC_ERR_AUDIT_BAD_STAMP' });
+    expect(stamp('12/13/06', { slashDates: 'dmy' })).toMatchObject({ code: 'AVC_ERR_AUDIT_BAD_STAMP' });
+    // th_TH writes Buddhist-era years (2549 = 2006).
+    expect(stamp('13/12/2549', { slashDates: 'dmy' })).toBe(want);
+  });
+
+  it('slashDateOrder reads the day/month order of the locale ausearch ran in (LC_ALL, LC_TIME, LANG)', () => {
+    expect(slashDateOrder({})).toBe('mdy');
+    expect(slashDateOrder({ LANG: 'C.UTF-8' })).toBe('mdy');
+    expect(slashDateOrder({ LANG: 'en_US.UTF-8' })).toBe('mdy');
+    expect(slashDateOrder({ LANG: 'en_GB.UTF-8' })).toBe('dmy');
+    expect(slashDateOrder({ LANG: 'en_US.UTF-8', LC_TIME: 'fr_FR.UTF-8' })).toBe('dmy');
+    expect(slashDateOrder({ LANG: 'fr_FR.UTF-8', LC_ALL: 'POSIX' })).toBe('mdy');
+    expect(slashDateOrder({ LANG: 'not a locale!' })).toBe('mdy');
   });
 
   it('rejects a local-time stamp with an impossible date or a malformed time', () => {

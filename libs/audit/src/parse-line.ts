@@ -36,6 +36,11 @@ export interface ParseOptions {
    * parse; EXECVE records continuing a long argument are not joined into the first one.
    */
   headersOnly?: boolean;
+  /**
+   * How the local-time dates of `ausearch -i` output with slashes are read: 'mdy' (default, the C and
+   * en_US locales' MM/DD/YY) or 'dmy' (DD/MM/YY: en_GB, fr_FR, ...). See slashDateOrder.
+   */
+  slashDates?: 'mdy' | 'dmy';
 }
 
 /** Stable error codes of parse errors. */
@@ -295,7 +300,9 @@ function scanFields(line: string, pos: number, end: number, b: Builder, nested: 
       }
       value = line.slice(vs, ve);
     }
-    if (!nested && ke - ks === 4 && key === 'type' && line.startsWith(' msg=audit(', pos)) return ks;
+    // (Not in ausearch -i output: it prints one record per line, and its bare values may hold any text.)
+    if (!nested && !b.plain && ke - ks === 4 && key === 'type' && line.startsWith(' msg=audit(', pos))
+      return ks;
     if (!nested && ke - ks === 4 && key === 'node' && line.startsWith(' type=', pos)) return ks;
     if (b.enrichedMode) {
       if (b.enriched === null) b.enriched = {};
@@ -354,6 +361,17 @@ const builder: Builder = {
   perms: null,
 };
 
+/** The last value of a repeated key (`key`, then `key#2`, `key#3`, ...), or undefined. */
+function lastValue(f: Record<string, string>, key: string): string | undefined {
+  let v = f[key];
+  if (v === undefined) return undefined;
+  for (let i = 2; ; i++) {
+    const next = f[`${key}#${i}`];
+    if (next === undefined) return v;
+    v = next;
+  }
+}
+
 function buildAvc(b: Builder, f: Record<string, string>): AvcInfo | undefined {
   let decision = b.decision;
   let perms = b.perms;
@@ -364,14 +382,16 @@ function buildAvc(b: Builder, f: Record<string, string>): AvcInfo | undefined {
     perms = f.seperms === '' ? [] : f.seperms.split(',');
   }
   if (decision !== 'denied' && decision !== 'granted') return undefined;
-  const s = f.scontext;
-  const t = f.tcontext;
-  const tclass = f.tclass;
+  // ausearch -i prints decoded names bare (a file "x tcontext=..." reads as one more key), and the kernel
+  // writes comm, name and path before the contexts and class: there the last value is the kernel's.
+  const s = b.plain ? lastValue(f, 'scontext') : f.scontext;
+  const t = b.plain ? lastValue(f, 'tcontext') : f.tcontext;
+  const tclass = b.plain ? lastValue(f, 'tclass') : f.tclass;
   if (s === undefined || t === undefined || tclass === undefined) return undefined;
   const scontext = parseContext(s);
   const tcontext = parseContext(t);
   if (scontext === null || tcontext === null) return undefined;
-  const p = f.permissive;
+  const p = b.plain ? lastValue(f, 'permissive') : f.permissive;
   return {
     decision,
     perms: perms ?? [],
@@ -402,74 +422,128 @@ let stampSec = 0;
 let stampMsec = 0;
 let stampSerial = 0;
 
-/** 1 or 2 digits at `pos` (the value, or -1); the end is left in `digitsEnd`. */
-function smallNumber(line: string, pos: number, end: number): number {
-  const n = parseDigits(line, pos, end);
-  return digitsEnd === pos || digitsEnd - pos > 2 ? -1 : n;
-}
-
 /** Exactly 2 digits at `pos` followed by `next`, or -1. */
 function twoDigits(line: string, pos: number, end: number, next: number): number {
   const n = parseDigits(line, pos, end);
   return digitsEnd - pos !== 2 || line.charCodeAt(digitsEnd) !== next ? -1 : n;
 }
 
+/** Longest stamp `ausearch -i` writes inside `audit(...)` (the Korean date is the longest, ~32). */
+const MAX_LOCAL_STAMP = 64;
+
 /**
- * The stamp `ausearch -i` prints, `msg=audit(DATE HH:MM:SS.mmm:SERIAL) :`, read from its first digit
- * at `pos`: DATE is strftime's `%x`, in the locale of ausearch: `MM/DD/YY` (C) or `MM/DD/YYYY`, `DD.MM.YYYY`
- * or `DD.MM.YY`, `YYYY-MM-DD`. The time is local time (of this process's TZ, which should be ausearch's):
- * ausearch converted the kernel's UTC seconds with localtime. Two-digit years are read as strptime's `%y`
- * (69-99 are 19xx). Returns the position after the stamp (and its ` :`), or -1; the values are left in
- * stampSec, stampMsec and stampSerial.
+ * The stamp `ausearch -i` prints, `msg=audit(DATE HH:MM:SS.mmm:SERIAL) :`, read from its first character
+ * at `pos`. DATE is strftime's `%x` in ausearch's locale: three runs of ASCII digits with anything between
+ * them, year first when the first run has 4 digits (`2025-11-22`, `2025年11月22日`, `2025년 11월 22일`),
+ * else year last: `DD.MM.YY`, `DD-MM-YY` day first, and `MM/DD/YY` (C, en_US) unless `dayFirst`
+ * (`DD/MM/YY`: en_GB, fr_FR, ...). Two-digit years are strptime's `%y` (69-99 are 19xx); Buddhist-era
+ * years (th_TH, 2400 and later) are shifted back 543 years. A day first where the order says a month
+ * must be (13/12/06 read as MM/DD) is refused, never swapped. The time is local time, read in this
+ * process's TZ (which should be ausearch's). Returns the position after the stamp (and its ` :`), or -1;
+ * the values are left in stampSec, stampMsec and stampSerial.
  */
-function localStampAt(line: string, pos: number, end: number): number {
+function localStampAt(line: string, pos: number, end: number, dayFirst: boolean): number {
+  let close = -1;
+  for (let i = pos; i < end && i - pos <= MAX_LOCAL_STAMP; i++) {
+    if (line.charCodeAt(i) === 41 /* ) */) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0) return -1;
+  // The time and serial: the last word before ')'.
+  let sp = close - 1;
+  while (sp > pos && line.charCodeAt(sp) !== SP) sp--;
+  if (sp <= pos) return -1;
+  const hour = twoDigits(line, sp + 1, close, 58 /* : */);
+  const minute = hour < 0 ? -1 : twoDigits(line, digitsEnd + 1, close, 58);
+  const second = minute < 0 ? -1 : twoDigits(line, digitsEnd + 1, close, 46 /* . */);
+  if (second < 0 || hour > 23 || minute > 59 || second > 60) return -1;
+  let p = digitsEnd + 1;
+  const ms = parseDigits(line, p, close);
+  if (digitsEnd - p !== 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) return -1;
+  p = digitsEnd + 1;
+  const serial = parseDigits(line, p, close);
+  if (digitsEnd === p || digitsEnd - p > 10 || digitsEnd !== close) return -1;
+  // The date: three runs of ASCII digits in [pos, sp).
+  let g0 = 0;
+  let g1 = 0;
+  let g2 = 0;
+  let len0 = 0;
+  let len2 = 0;
+  let sep0 = 0;
+  let groups = 0;
+  for (let i = pos; i < sp; ) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      i++;
+      continue;
+    }
+    const v = parseDigits(line, i, sp);
+    const len = digitsEnd - i;
+    if (len > 4 || groups === 3) return -1;
+    if (groups === 0) {
+      g0 = v;
+      len0 = len;
+      sep0 = line.charCodeAt(digitsEnd);
+    } else if (groups === 1) g1 = v;
+    else {
+      g2 = v;
+      len2 = len;
+    }
+    groups++;
+    i = digitsEnd;
+  }
+  if (groups !== 3) return -1;
   let year: number;
   let month: number;
   let day: number;
-  const a = parseDigits(line, pos, end);
-  const sep = line.charCodeAt(digitsEnd);
-  const aLen = digitsEnd - pos;
-  if (sep === 45 /* - */) {
-    if (aLen !== 4) return -1;
-    year = a;
-    month = smallNumber(line, digitsEnd + 1, end);
-    if (month < 0 || line.charCodeAt(digitsEnd) !== 45) return -1;
-    day = smallNumber(line, digitsEnd + 1, end);
-  } else if (sep === 47 /* / */ || sep === 46 /* . */) {
-    if (aLen < 1 || aLen > 2) return -1;
-    const b = smallNumber(line, digitsEnd + 1, end);
-    if (b < 0 || line.charCodeAt(digitsEnd) !== sep) return -1;
-    const yAt = digitsEnd + 1;
-    year = parseDigits(line, yAt, end);
-    const yLen = digitsEnd - yAt;
-    if (yLen === 2) year += year >= 69 ? 1900 : 2000;
-    else if (yLen !== 4) return -1;
-    month = sep === 47 ? a : b;
-    day = sep === 47 ? b : a;
+  if (len0 === 4) {
+    year = g0;
+    month = g1;
+    day = g2;
   } else {
-    return -1;
+    if (len0 > 2 || (len2 !== 2 && len2 !== 4)) return -1;
+    year = len2 === 2 ? g2 + (g2 >= 69 ? 1900 : 2000) : g2;
+    const monthFirst = sep0 === 47 /* / */ && !dayFirst;
+    month = monthFirst ? g0 : g1;
+    day = monthFirst ? g1 : g0;
   }
-  if (day < 1 || month < 1 || month > 12 || line.charCodeAt(digitsEnd) !== SP) return -1;
-  const hour = twoDigits(line, digitsEnd + 1, end, 58 /* : */);
-  const minute = hour < 0 ? -1 : twoDigits(line, digitsEnd + 1, end, 58);
-  const second = minute < 0 ? -1 : twoDigits(line, digitsEnd + 1, end, 46 /* . */);
-  if (second < 0 || hour > 23 || minute > 59 || second > 60) return -1;
-  let p = digitsEnd + 1;
-  const ms = parseDigits(line, p, end);
-  if (digitsEnd - p !== 3 || line.charCodeAt(digitsEnd) !== 58 /* : */) return -1;
-  p = digitsEnd + 1;
-  const serial = parseDigits(line, p, end);
-  if (digitsEnd === p || digitsEnd - p > 10 || line.charCodeAt(digitsEnd) !== 41 /* ) */) return -1;
+  if (year >= 2400) year -= 543;
+  if (day < 1 || month < 1 || month > 12 || year < 1970) return -1;
   const date = new Date(year, month - 1, day, hour, minute, second);
   // Date rolls an impossible day over (11/31 -> 12/01): refuse it instead.
   if (date.getDate() !== day || date.getMonth() !== month - 1) return -1;
   stampSec = date.getTime() / 1000;
   stampMsec = ms;
   stampSerial = serial;
-  p = digitsEnd + 1;
+  p = close + 1;
   if (p < end && line.charCodeAt(p) === SP && line.charCodeAt(p + 1) === 58 /* : */) p += 2;
   else if (p < end && line.charCodeAt(p) === 58) p++;
   return p;
+}
+
+/**
+ * How `ausearch -i` wrote dates with slashes, from the locale it ran in (LC_ALL, else LC_TIME, else LANG,
+ * as setlocale reads them): 'dmy' for DD/MM/YY locales (en_GB, fr_FR, es_ES, ...), 'mdy' for C, POSIX,
+ * en_US and any locale this runtime does not know. Pass `process.env` when ausearch ran in this shell.
+ */
+export function slashDateOrder(env: Readonly<Record<string, string | undefined>>): 'mdy' | 'dmy' {
+  const name = env.LC_ALL || env.LC_TIME || env.LANG || '';
+  if (name === '' || name === 'C' || name === 'POSIX' || name.startsWith('C.')) return 'mdy';
+  const tag = (name.split(/[.@]/)[0] ?? '').replace('_', '-');
+  try {
+    const parts = new Intl.DateTimeFormat(tag, {
+      year: '2-digit',
+      month: '2-digit',
+      day: '2-digit',
+    }).formatToParts(new Date(2006, 11, 13));
+    const dayAt = parts.findIndex((x) => x.type === 'day');
+    const monthAt = parts.findIndex((x) => x.type === 'month');
+    return dayAt >= 0 && dayAt < monthAt ? 'dmy' : 'mdy';
+  } catch {
+    return 'mdy';
+  }
 }
 
 // Kernel audit lines as syslog, journald or dmesg print them: an optional `<PRI>DATE HOST ` prefix (the
@@ -559,7 +633,7 @@ function parseAt(
       pos = digitsEnd + 1;
       if (pos < end && line.charCodeAt(pos) === 58 /* : */) pos++;
     } else {
-      pos = localStampAt(line, stampAt, end);
+      pos = localStampAt(line, stampAt, end, opts?.slashDates === 'dmy');
       if (pos < 0) return err(lineNo, line, end, 'badStamp', 'malformed msg=audit(SEC.MSEC:SERIAL) stamp');
       sec = stampSec;
       msec = stampMsec;

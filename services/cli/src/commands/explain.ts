@@ -3,7 +3,15 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { type AuditRecord, avcPortOf, escapeText, ioctlCommandOf, parseLine } from '@avcstream/audit';
+import {
+  type AuditRecord,
+  avcPortOf,
+  escapeText,
+  ioctlCommandOf,
+  type ParseOptions,
+  parseLine,
+  slashDateOrder,
+} from '@avcstream/audit';
 import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
@@ -989,6 +997,7 @@ function makeProcessor(
   out: Out,
   totals: Totals,
   module: PolicyModule | null,
+  parseOpts?: ParseOptions,
 ) {
   const MAX_RENDERED = 100_000;
   /** Arena bytes (keys and bodies) of the byte path's cache, at most. */
@@ -1195,7 +1204,7 @@ function makeProcessor(
     // Only lines holding an AVC record matter here; skip the others without parsing them.
     if (!line.includes('avc:')) return;
     const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
-    const r = parseLine(line, totals.lines);
+    const r = parseLine(line, totals.lines, parseOpts);
     if (r === null) return;
     if (!Array.isArray(r)) {
       totals.malformed++;
@@ -1322,7 +1331,10 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const out = new Out();
   const module = format === 'module' ? createPolicyModule(explainer.policy) : null;
-  const { processBytes } = makeProcessor(explainer, format, out, totals, module);
+  // ausearch -i output piped in: its DD/MM or MM/DD dates follow the locale of this shell.
+  const { processBytes } = makeProcessor(explainer, format, out, totals, module, {
+    slashDates: slashDateOrder(process.env),
+  });
   // A stream writing to a file descriptor (file, pipe, terminal) is done with a chunk once its write
   // callback has run, so the buffer can be filled again; any other stream may keep it (a PassThrough
   // queues it for its reader), so its chunks are never reused.

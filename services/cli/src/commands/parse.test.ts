@@ -42,6 +42,29 @@ function logFile(text = LOG): string {
 }
 
 describe('avcstream parse', () => {
+  it("reads ausearch -i stamps in the date order of the shell's locale (DD/MM/YY under en_GB)", async () => {
+    const saved = { LC_ALL: process.env.LC_ALL, TZ: process.env.TZ };
+    const line =
+      'type=AVC msg=audit(13/12/06 09:05:07.100:7) : avc:  denied  { read } for  pid=1 comm=cat name=x scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0 \n';
+    try {
+      process.env.TZ = 'UTC';
+      process.env.LC_ALL = 'en_GB.UTF-8';
+      const gb = await cli(['-'], line);
+      expect(gb.code).toBe(0);
+      expect(JSON.parse(gb.stdout)).toMatchObject({ time: '2006-12-13T09:05:07.100Z', serial: 7 });
+      // Under the C locale's MM/DD/YY the same stamp is no date: a counted malformed line, not a guess.
+      process.env.LC_ALL = 'C';
+      const c = await cli(['-'], line);
+      expect(c.stdout).toBe('');
+      expect(JSON.parse(c.stderr.trim().split('\n').at(-1) as string)).toMatchObject({ malformed: 1 });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('writes one NDJSON object per event and the totals to stderr; malformed lines do not fail', async () => {
     const r = await cli([logFile()]);
     expect(r.code).toBe(0);

@@ -3,7 +3,13 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createAuditDecoder, type DecodeResult, eventToJson, isSelinuxEvent } from '@avcstream/audit';
+import {
+  createAuditDecoder,
+  type DecodeResult,
+  eventToJson,
+  isSelinuxEvent,
+  slashDateOrder,
+} from '@avcstream/audit';
 import type { CliIo } from '../cli.ts';
 
 const USAGE = `Usage: avcstream parse [options] [FILE|-]
@@ -174,6 +180,8 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
     select: selinuxOnly && !countOnly ? isSelinuxEvent : undefined,
     interpret: !countOnly,
     maxInFlightBytes: 8 * 1024 * 1024,
+    // ausearch -i output piped in: its DD/MM or MM/DD dates follow the locale of this shell.
+    slashDates: slashDateOrder(process.env),
   });
   let selected = 0;
   // Events are UTF-8 encoded into `obuf` one by one; [ostart, olen) is not yet handed to `out`. A region

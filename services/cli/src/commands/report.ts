@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { DecodeResult } from '@avcstream/audit';
-import { createAuditDecoder } from '@avcstream/audit';
+import { createAuditDecoder, slashDateOrder } from '@avcstream/audit';
 import {
   createSummaryBuilder,
   type EventLike,
@@ -299,7 +299,8 @@ export function rotationOrder(files: readonly string[]): string[] {
 
 async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, explain?: ExplainLookup) {
   for (const file of rotationOrder(f.input)) {
-    const decoder = createAuditDecoder();
+    // ausearch -i output: its DD/MM or MM/DD dates follow the locale of this shell.
+    const decoder = createAuditDecoder({ slashDates: slashDateOrder(process.env) });
     let stream: Readable;
     if (file === '-') stream = stdin;
     else {
