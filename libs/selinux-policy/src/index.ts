@@ -81,4 +81,4 @@ export {
   type RuleQuery,
   ruleKindName,
 } from './query.ts';
-export { readPolicy } from './read-policy.ts';
+export { MAX_VERSION as MAX_POLICY_VERSION, readPolicy } from './read-policy.ts';

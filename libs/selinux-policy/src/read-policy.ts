@@ -58,7 +58,8 @@ import {
 const POLICY_MAGIC = 0xf97cff8c;
 const MODULE_MAGIC = 0xf97cff8d;
 const MIN_VERSION = 24;
-const MAX_VERSION = 33;
+/** Newest policy version the reader knows (exported for picking among installed policy.N files). */
+export const MAX_VERSION = 33;
 const TYPE_PRIMARY = 0x1;
 const TYPE_ATTRIBUTE = 0x2;
 const AV_KINDS = AVTAB_ALLOWED | AVTAB_AUDITALLOW | AVTAB_AUDITDENY;

@@ -42,6 +42,19 @@ describe('hostPolicyPath', () => {
     expect(hostPolicyPath(r)).toBe(join(r, 'etc/selinux/mls/policy/policy.33'));
   });
 
+  it('takes the newest version the reader supports, as setools does, and reads the key in any case', () => {
+    const r = root({
+      'etc/selinux/config': 'selinuxtype=targeted\r\n',
+      'etc/selinux/targeted/policy/policy.31': 'p',
+      'etc/selinux/targeted/policy/policy.33': 'p',
+      'etc/selinux/targeted/policy/policy.34': 'p',
+    });
+    expect(hostPolicyPath(r)).toBe(join(r, 'etc/selinux/targeted/policy/policy.33'));
+    // Only newer ones: the newest, whose reading then fails with a clear format error.
+    const n = root({ 'etc/selinux/config': 'SELINUXTYPE=x\n', 'etc/selinux/x/policy/policy.35': 'p' });
+    expect(hostPolicyPath(n)).toBe(join(n, 'etc/selinux/x/policy/policy.35'));
+  });
+
   it('returns null without a policy, or for a SELINUXTYPE that is not a plain name', () => {
     expect(hostPolicyPath(root({}))).toBeNull();
     expect(hostPolicyPath(root({ 'etc/selinux/config': 'SELINUXTYPE=default\n' }))).toBeNull();

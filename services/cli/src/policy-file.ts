@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileBounded } from '@avcstream/selinux-access';
+import { MAX_POLICY_VERSION } from '@avcstream/selinux-policy';
 
 /** Largest policy file read (the kernel's are 2-10 MB). */
 export const MAX_POLICY_BYTES = 256 * 1024 * 1024;
@@ -49,19 +50,26 @@ export function hostPolicyPath(root = '/'): string | null {
   if (config === null) return null;
   let type: string | undefined;
   for (const line of config.toString('latin1').split('\n')) {
-    const m = /^\s*SELINUXTYPE\s*=\s*"?([^"\s]*)"?\s*$/.exec(line);
+    const m = /^\s*SELINUXTYPE\s*=\s*"?([^"\s]*)"?\s*$/i.exec(line);
     if (m) type = m[1];
   }
   if (type === undefined || !POLICY_TYPE.test(type) || type.includes('..')) return null;
   const dir = join(root, 'etc/selinux', type, 'policy');
+  // The newest version the reader supports (as setools picks), else the newest there is (its reading
+  // then fails with a clear format error rather than "no policy").
   let best = -1;
+  let newest = -1;
   try {
     for (const name of readdirSync(dir)) {
       const m = POLICY_FILE.exec(name);
-      if (m) best = Math.max(best, Number(m[1]));
+      if (!m) continue;
+      const v = Number(m[1]);
+      newest = Math.max(newest, v);
+      if (v <= MAX_POLICY_VERSION) best = Math.max(best, v);
     }
   } catch {
     return null;
   }
-  return best < 0 ? null : join(dir, `policy.${best}`);
+  const pick = best >= 0 ? best : newest;
+  return pick < 0 ? null : join(dir, `policy.${pick}`);
 }
