@@ -10,6 +10,7 @@ import {
   createPolicyModule,
   isModuleIdentifier,
   MODULE_COMMENT,
+  MODULE_DROPPED,
   MODULE_INVALID_CONTEXT,
   MODULE_NO_FIX,
   MODULE_RULE,
@@ -86,6 +87,26 @@ describe('createPolicyModule: rendering', () => {
     expect(text).toContain('\n#============= httpd_t ==============\n');
     expect(text.indexOf('#============= httpd_t')).toBeLessThan(text.indexOf('#============= sshd_t'));
     expect(text).toMatch(/# 5 denials: 5 in allow rules\.\n$/);
+  });
+
+  it('holds at most maxEntries rules and comments: later new ones are left out and counted, merges go on', () => {
+    const explainer = createExplainer(sample);
+    const m = createPolicyModule(sample, { maxEntries: 2 });
+    const add = (d: ModuleDenial) => {
+      const o = m.add(d, explainer.explain({ ...d, perms: [...d.perms], permissive: false }));
+      m.count(o);
+      return o;
+    };
+    expect(add(denial('httpd_t', 'shadow_t', 'file', ['read']))).toBe(MODULE_RULE);
+    expect(add(denial('httpd_t', 'var_log_t', 'file', ['write']))).toBe(MODULE_RULE);
+    expect(add(denial('sshd_t', 'shadow_t', 'file', ['write']))).toBe(MODULE_DROPPED);
+    expect(add(denial('httpd_t', 'shadow_t', 'file', ['open']))).toBe(MODULE_RULE);
+    const text = m.render('x');
+    expect(statements(text).filter((l) => l.startsWith('allow '))).toEqual([
+      'allow httpd_t shadow_t:file { open read };',
+      'allow httpd_t var_log_t:file write;',
+    ]);
+    expect(text).toContain('left out: 1 past the limit of 2 rules and comments per module');
   });
 
   it('writes self for a target equal to the source and leaves it out of the require block', () => {

@@ -47,7 +47,12 @@ export const MODULE_UNKNOWN = 3;
 export const MODULE_UNNAMED = 4;
 /** Left out: the explanation offers no fix at all. */
 export const MODULE_NO_FIX = 5;
-const OUTCOMES = 6;
+/** Left out: the module already holds `maxEntries` rules and comments (memory bound). */
+export const MODULE_DROPPED = 6;
+const OUTCOMES = 7;
+
+/** Rules and comments one module holds at most (each ~1 KB with its sets): ~100 MB. */
+export const MAX_MODULE_ENTRIES = 100_000;
 
 /** The fields of a denial the module needs: contexts, class and permissions as in the record. */
 export interface ModuleDenial {
@@ -155,12 +160,24 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** The comment kind of the verdicts that are only ever comments. */
+const COMMENT_KINDS: Readonly<Record<string, number>> = {
+  ALLOWED: C_ALLOWED,
+  BOOLEAN: C_BOOLEAN,
+  CONSTRAINT: C_CONSTRAINT,
+  RBAC: C_RBAC,
+  BOUNDS: C_BOUNDS,
+};
+
 /** An empty module for `policy`: names are checked against it before they go into the text. */
-export function createPolicyModule(policy: Policy): PolicyModule {
+export function createPolicyModule(policy: Policy, opts: { maxEntries?: number } = {}): PolicyModule {
   const rules = new Map<string, Rule>();
   const xperms = new Map<string, XpermRule>();
   const comments = new Map<string, Comment>();
   const counts = new Array<number>(OUTCOMES).fill(0);
+  const maxEntries = opts.maxEntries ?? MAX_MODULE_ENTRIES;
+  /** Whether one more rule or comment may be added (entries already there still merge). */
+  const full = () => rules.size + xperms.size + comments.size >= maxEntries;
 
   /** A type name of the policy that can go into the module. */
   const isType = (name: string) => isModuleIdentifier(name) && policy.typeByName.has(name);
@@ -249,7 +266,12 @@ export function createPolicyModule(policy: Policy): PolicyModule {
     if (!isType(source) || !isType(tt) || !isClassPerms(d.tclass, perms)) return MODULE_UNNAMED;
     const target = tt === source ? 'self' : tt;
     const comment = (kind: number) => addComment(kind, source, target, d.tclass, perms);
+    /** No room for this denial's new comment of `kind` (an existing one still merges). */
+    const noRoom = (kind: number) =>
+      full() && !comments.has(`${kind}\u0000${source}\u0000${target}\u0000${d.tclass}`);
     const runnable = e.fixes.filter((f) => f.kind !== 'note');
+    const kind = COMMENT_KINDS[e.verdict];
+    if (kind !== undefined && noRoom(kind)) return MODULE_DROPPED;
     switch (e.verdict) {
       case 'ALLOWED':
         comment(C_ALLOWED);
@@ -282,6 +304,7 @@ export function createPolicyModule(policy: Policy): PolicyModule {
     const parsed = allows.map((f) => parseAllow(f.text));
     const advice = runnable.filter((f) => f.kind === 'semanage' || f.kind === 'restorecon');
     if (advice.length > 0) {
+      if (noRoom(C_LABEL)) return MODULE_DROPPED;
       const c = comment(C_LABEL);
       addCommands(c, advice);
       if (allows.every((f) => f.verified)) {
@@ -295,9 +318,23 @@ export function createPolicyModule(policy: Policy): PolicyModule {
     }
     if (allows.length === 0 || parsed.some((r) => r === null)) return MODULE_UNNAMED;
     if (allows.some((f) => !f.verified)) {
+      if (noRoom(C_INSUFFICIENT)) return MODULE_DROPPED;
       comment(C_INSUFFICIENT);
       return MODULE_COMMENT;
     }
+    // All of the denial or none of it: new rules (and a dontaudit note) only while there is room.
+    let fresh = 0;
+    for (const r of parsed) {
+      if (r === null) continue;
+      const key = `${r.source}\u0000${r.target}\u0000${r.tclass}`;
+      if (!(r.xperm ? xperms : rules).has(key)) fresh++;
+    }
+    if (
+      e.verdict === 'DONTAUDIT' &&
+      !comments.has(`${C_DONTAUDIT}\u0000${source}\u0000${target}\u0000${d.tclass}`)
+    )
+      fresh++;
+    if (fresh > 0 && rules.size + xperms.size + comments.size + fresh > maxEntries) return MODULE_DROPPED;
     for (const r of parsed) {
       if (r === null) continue;
       const key = `${r.source}\u0000${r.target}\u0000${r.tclass}`;
@@ -375,6 +412,8 @@ export function createPolicyModule(policy: Policy): PolicyModule {
       left.push(`${n(MODULE_UNKNOWN)} with a class or permission it does not define`);
     if (n(MODULE_UNNAMED) > 0) left.push(`${n(MODULE_UNNAMED)} with a name that is not a policy identifier`);
     if (n(MODULE_NO_FIX) > 0) left.push(`${n(MODULE_NO_FIX)} without a fix`);
+    if (n(MODULE_DROPPED) > 0)
+      left.push(`${n(MODULE_DROPPED)} past the limit of ${maxEntries} rules and comments per module`);
     if (left.length > 0) s += `; left out: ${left.join(', ')}`;
     return `${s}.\n`;
   }
