@@ -1,4 +1,5 @@
 import type { AuditEvent, AuditRecord } from './types.ts';
+import { IOCTL_NAMES } from './tables/ioctl-names.generated.ts';
 
 const SELINUX_TYPES = new Set([
   'AVC',
@@ -41,11 +42,13 @@ export function isMalformedAvc(r: Pick<AuditRecord, 'type' | 'fields'> & { avc?:
 
 /**
  * The ioctl command of an AVC denial (`ioctlcmd=0x5401`, written by the kernel for ioctl checks), or null
- * when the record has none or it is not a 16-bit hex number.
+ * when the record has none or it is neither a 16-bit hex number nor a name ausearch -i writes for one.
  */
 export function ioctlCommandOf(r: Pick<AuditRecord, 'fields'>): number | null {
   const v = r.fields.ioctlcmd;
-  if (v === undefined || !/^0x[0-9a-fA-F]{1,4}$/.test(v)) return null;
+  if (v === undefined) return null;
+  // ausearch -i writes the commands its table knows by name (TIOCGWINSZ).
+  if (!/^0x[0-9a-fA-F]{1,4}$/.test(v)) return IOCTL_NAMES.get(v) ?? null;
   return Number.parseInt(v.slice(2), 16);
 }
 

@@ -609,4 +609,27 @@ describe('avcstream explain: ioctl commands and allowxperm rules', { timeout: 60
       { kind: 'allow', text: 'allowxperm web_t web_content_t:file ioctl 0x5413;', verified: true },
     ]);
   });
+
+  it('reads the command names of ausearch -i (ioctlcmd=TIOCGWINSZ) as their numbers', async () => {
+    const raw = line(1, '0x5413') + line(2, '0x5401') + line(3, '0x8927');
+    const named = [
+      [1, 'TIOCGWINSZ'],
+      [2, 'TCGETS'],
+      [3, 'SIOCGIFHWADDR'],
+    ]
+      .map(([serial, name]) =>
+        line(serial as number, name as string).replace(
+          /msg=audit\([^)]*\):/,
+          `msg=audit(11/22/25 09:50:00.100:${serial}) :`,
+        ),
+      )
+      .join('');
+    const a = await run(explain, ['--policy', XPERM_POLICY, '--format', 'ndjson', '-'], raw);
+    const b = await run(explain, ['--policy', XPERM_POLICY, '--format', 'ndjson', '-'], named);
+    expect(b.code).toBe(0);
+    expect(b.out.split('\n').map((l) => l.replace(/"line":\d+,/, ''))).toEqual(
+      a.out.split('\n').map((l) => l.replace(/"line":\d+,/, '')),
+    );
+    expect(JSON.parse(b.out.split('\n')[0] as string).verdict).toBe('TE_MISSING');
+  });
 });
