@@ -375,6 +375,28 @@ describe('avcstream explain --format module', { timeout: 60_000 }, () => {
     expect((await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], pieces)).out).toBe(r.out);
   });
 
+  it('exits 1 when the module holds no rule (checkmodule rejects it), still printing why on standard output', async () => {
+    // With the sample's default booleans this denial is fixed by setsebool: a comment, no rule.
+    const connect =
+      'type=AVC msg=audit(1763802109.439:8218): avc:  denied  { name_connect } for  pid=2231 comm="httpd" dest=5432 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket permissive=0\n';
+    const r = await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], connect);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('# No allow rule: nothing to load.');
+    expect(r.out).toContain('setsebool -P httpd_can_network_connect 1');
+    expect(r.out).toMatch(/# 1 denial: 0 in allow rules, 1 in comments\.\n$/);
+    expect(r.err).toBe('avcstream explain: the module holds no rule (see its comments)\n');
+    // No denial at all: no rule either.
+    const empty = await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], '');
+    expect(empty.code).toBe(1);
+    expect(empty.out).toMatch(/# 0 denials\.\n$/);
+    // One rule is enough for 0, and the other formats never exit 1.
+    const rule = `type=AVC msg=audit(1763802000.5:9): ${avc('read', 'httpd_t', 'shadow_t', 'file')}\n`;
+    expect((await run(['--policy', SAMPLE_POLICY, '--format', 'module', '-'], connect + rule)).code).toBe(0);
+    expect((await run(['--policy', SAMPLE_POLICY, '--format', 'ndjson', '-'], connect)).code).toBe(0);
+    expect((await run(['--policy', SAMPLE_POLICY, '-'], '')).code).toBe(0);
+    expect((await run(['--help'])).out).toMatch(/1 with --format\s+module when the module holds no rule/);
+  });
+
   it('rejects a module name that is not a checkpolicy identifier or is a reserved word (64), escaped', async () => {
     for (const name of ['t2', 'module', '1x', 'a..b', 'x;rm -rf', 'ev\u001b[2Jil']) {
       const r = await run(['--policy', SAMPLE_POLICY, '--format', 'module', '--module', name, '-'], '');

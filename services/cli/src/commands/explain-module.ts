@@ -72,6 +72,8 @@ export interface PolicyModule {
   count(outcome: number): void;
   /** The module text: `module NAME 1.0;`, the require block, the rules and comments by source domain. */
   render(name: string): string;
+  /** How many allow and allowxperm rules the module holds (0: checkmodule rejects it, nothing to load). */
+  ruleCount(): number;
 }
 
 // Comment kinds, in the order they are written for one (source, target, class).
@@ -477,5 +479,5 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
     return s + summary();
   }
 
-  return { add, count, render };
+  return { add, count, render, ruleCount: () => rules.size + xperms.size };
 }

@@ -49,11 +49,14 @@ source, target and class. A denial an allow rule does not fix is a comment, not 
 (setsebool), label or port advice (semanage, preferred to the rule), already allowed, or a constraint,
 role or type bounds that an allow rule cannot lift. Denials the policy cannot replay (unknown context,
 class or permission) and names that are not policy identifiers are left out and counted at the end.
-Exit status: 0 on success (malformed lines are skipped and counted on standard error), 64 on a usage
-error, 65 when the policy or booleans file is malformed, 66 when a file cannot be opened, 74 on a read
-or write error.
+Exit status: 0 on success (malformed lines are skipped and counted on standard error), 1 with --format
+module when the module holds no rule (it is still printed: its comments say why; checkmodule would reject
+it), 64 on a usage error, 65 when the policy or booleans file is malformed, 66 when a file cannot be
+opened, 74 on a read or write error.
 `;
 
+/** --format module: the module holds no rule. */
+const EX_NO_RULE = 1;
 const EX_USAGE = 64;
 const EX_DATAERR = 65;
 const EX_NOINPUT = 66;
@@ -1414,6 +1417,12 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(
       `avcstream explain: ${totals.denials} denials explained; ${totals.malformed} malformed and ${totals.longLines} over-long lines skipped\n`,
     );
+  }
+  // A module without a rule is no module checkmodule accepts: like grep's "no match", so that
+  // `explain --format module ... > x.te && checkmodule ...` stops here. Its comments say why.
+  if (module !== null && module.ruleCount() === 0) {
+    io.stderr.write('avcstream explain: the module holds no rule (see its comments)\n');
+    return EX_NO_RULE;
   }
   return 0;
 }
