@@ -139,6 +139,32 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
     expect(bad.code).toBe(65);
     expect(bad.err).toMatch(/AVC_ERR_POLICY_FORMAT/);
   });
+
+  it('starts every usage error with one line naming the problem, then the usage (64)', async () => {
+    const p = ['--policy', SAMPLE_POLICY];
+    const cases: [string[], string][] = [
+      [[...p, '--format', 'xml'], '--format must be text, ndjson or module'],
+      [[...p, 'a.log', 'b.log'], 'expected at most one INPUT, got 2'],
+      [[...p, '--bogus'], "Unknown option '--bogus'"],
+      [['--policy'], "Option '--policy <value>' argument missing"],
+      [[...p, '--module', 'x', '-'], '--module needs --format module'],
+      [
+        [...p, '--format', 'module', '--module', 'module', '-'],
+        'module name "module" is not a checkpolicy identifier',
+      ],
+      // The user's own text is escaped, so the line stays one visible line.
+      [[...p, '--x\u001b[2J'], "Unknown option '--x\\x1b[2J'"],
+    ];
+    for (const [argv, problem] of cases) {
+      const r = await run(explain, argv);
+      expect(r.code, argv.join(' ')).toBe(64);
+      expect(r.out).toBe('');
+      const [first, blank, usage] = r.err.split('\n');
+      expect(first, argv.join(' ')).toMatch(/^avcstream explain: /);
+      expect(first).toContain(problem);
+      expect([blank, usage]).toEqual(['', 'Usage: avcstream explain [--policy FILE] [options] [INPUT|-]']);
+    }
+  });
 });
 
 describe('avcstream policy on the sample', () => {
@@ -182,6 +208,31 @@ describe('avcstream policy on the sample', () => {
     const none = await run(policy, ['info'], '', mkdtempSync(join(tmpdir(), 'avc-root-')));
     expect(none.code).toBe(64);
     expect(none.err).toMatch(/^avcstream policy: no FILE given, and this host has no policy/);
+  });
+
+  it('starts every usage error with one line naming the problem, then the usage (64)', async () => {
+    const cases: [string[], string][] = [
+      [[], 'missing subcommand: info or query'],
+      [['infos', SAMPLE_POLICY], 'unknown subcommand "infos": info or query'],
+      [['info', SAMPLE_POLICY, 'x'], 'expected at most one FILE, got 2'],
+      [['query', SAMPLE_POLICY, '--bogus'], "Unknown option '--bogus'"],
+      [['query', SAMPLE_POLICY, '-s'], "Option '-s, --source <value>' argument missing"],
+      [['query', SAMPLE_POLICY, '--bool', 'httpd_read_user_content'], '--bool expects NAME=VALUE'],
+      [
+        ['info', SAMPLE_POLICY, '-s', 'httpd_t'],
+        '-s, -t, -c, -p, --bool and the rule kinds apply to query only',
+      ],
+      [['x\u001b[2J'], 'unknown subcommand "x\\\\x1b[2J": info or query'],
+    ];
+    for (const [argv, problem] of cases) {
+      const r = await run(policy, argv);
+      expect(r.code, argv.join(' ')).toBe(64);
+      expect(r.out).toBe('');
+      const [first, blank, usage] = r.err.split('\n');
+      expect(first, argv.join(' ')).toMatch(/^avcstream policy: /);
+      expect(first).toContain(problem);
+      expect([blank, usage]).toEqual(['', 'Usage:']);
+    }
   });
 
   it('query escapes names of a crafted policy (a type renamed to an OSC and erase sequence), info too', async () => {

@@ -64,6 +64,12 @@ const EX_IOERR = 74;
 const MAX_LINE = 1024 * 1024;
 const OUT_BYTES = 1024 * 1024;
 
+/** A usage error: one line naming the problem, then the usage, on standard error. */
+function usageError(io: CliIo, problem: string): number {
+  io.stderr.write(`avcstream explain: ${problem}\n\n${USAGE}`);
+  return EX_USAGE;
+}
+
 function errorCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
 }
@@ -1255,38 +1261,38 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
       },
     }));
   } catch (e) {
-    io.stderr.write(`avcstream explain: ${message(e)}\n\n${USAGE}`);
-    return EX_USAGE;
+    // The message quotes the user's own text: escaped, so it stays one visible line.
+    return usageError(io, escapeText(message(e)));
   }
   if (values.help) {
     io.stdout.write(USAGE);
     return 0;
   }
   const format = values.format ?? 'text';
-  if (positionals.length > 1 || (format !== 'text' && format !== 'ndjson' && format !== 'module')) {
-    io.stderr.write(USAGE);
-    return EX_USAGE;
+  if (format !== 'text' && format !== 'ndjson' && format !== 'module') {
+    return usageError(io, '--format must be text, ndjson or module');
+  }
+  if (positionals.length > 1) {
+    return usageError(io, `expected at most one INPUT, got ${positionals.length}`);
   }
   const moduleName = values.module ?? DEFAULT_MODULE_NAME;
   if (values.module !== undefined && format !== 'module') {
-    io.stderr.write(`avcstream explain: --module needs --format module\n\n${USAGE}`);
-    return EX_USAGE;
+    return usageError(io, '--module needs --format module');
   }
   if (!isModuleIdentifier(moduleName)) {
-    // The name is the user's own text: escaped, so it stays one visible line.
-    io.stderr.write(
-      `avcstream explain: module name ${JSON.stringify(escapeText(moduleName))} is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)\n`,
+    return usageError(
+      io,
+      `module name ${JSON.stringify(escapeText(moduleName))} is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)`,
     );
-    return EX_USAGE;
   }
   let policyPath = values.policy;
   if (policyPath === undefined) {
     const found = hostPolicyPath(io.hostRoot);
     if (found === null) {
-      io.stderr.write(
-        `avcstream explain: no --policy given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)\n\n${USAGE}`,
+      return usageError(
+        io,
+        'no --policy given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)',
       );
-      return EX_USAGE;
     }
     io.stderr.write(`avcstream explain: no --policy: using ${found}\n`);
     policyPath = found;

@@ -198,6 +198,20 @@ describe('avcstream parse', () => {
     expect(bad.stderr).toContain('Usage: avcstream parse');
     const two = await cli(['a', 'b']);
     expect(two.code).toBe(64);
+    // Every usage error: one line naming the problem, then the usage.
+    for (const [argv, problem] of [
+      [['--bogus'], "avcstream parse: Unknown option '--bogus'"],
+      [['a', 'b'], 'avcstream parse: expected at most one FILE, got 2'],
+      [['--count=yes'], "avcstream parse: Option '--count' does not take an argument"],
+      [['--x\u001b[2J'], "avcstream parse: Unknown option '--x\\x1b[2J'"],
+    ] as const) {
+      const r = await cli([...argv]);
+      expect(r.code, argv.join(' ')).toBe(64);
+      expect(r.stdout).toBe('');
+      const [first, blank, usage] = r.stderr.split('\n');
+      expect(first?.startsWith(problem), first).toBe(true);
+      expect([blank, usage]).toEqual(['', 'Usage: avcstream parse [options] [FILE|-]']);
+    }
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--selinux-only');

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import {
   createAuditDecoder,
   type DecodeResult,
+  escapeText,
   eventToJson,
   isSelinuxEvent,
   slashDateOrder,
@@ -131,7 +132,8 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
       },
     }));
   } catch (e) {
-    io.stderr.write(`avcstream parse: ${(e as Error).message}\n\n${USAGE}`);
+    // The message quotes the user's own text: escaped, so it stays one visible line.
+    io.stderr.write(`avcstream parse: ${escapeText((e as Error).message)}\n\n${USAGE}`);
     return EX_USAGE;
   }
   if (values.help === true) {

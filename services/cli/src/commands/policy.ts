@@ -60,12 +60,19 @@ function load(path: string, io: CliIo): Policy | number {
   }
 }
 
+/** A usage error: one line naming the problem, then the usage, on standard error. */
+function usageError(io: CliIo, problem: string): number {
+  io.stderr.write(`avcstream policy: ${problem}\n\n${USAGE}`);
+  return EX_USAGE;
+}
+
 export async function policy(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    (sub === undefined ? io.stderr : io.stdout).write(USAGE);
-    return sub === undefined ? EX_USAGE : 0;
+  if (sub === '-h' || sub === '--help' || sub === 'help') {
+    io.stdout.write(USAGE);
+    return 0;
   }
+  if (sub === undefined) return usageError(io, 'missing subcommand: info or query');
   let values: {
     source?: string;
     target?: string;
@@ -95,21 +102,41 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
       },
     }));
   } catch (e) {
-    io.stderr.write(`avcstream policy: ${message(e)}\n\n${USAGE}`);
-    return EX_USAGE;
+    // The message quotes the user's own text: escaped, so it stays one visible line.
+    return usageError(io, escapeText(message(e)));
   }
-  if ((sub !== 'info' && sub !== 'query') || positionals.length > 1) {
-    io.stderr.write(USAGE);
-    return EX_USAGE;
+  if (sub !== 'info' && sub !== 'query') {
+    return usageError(io, `unknown subcommand ${JSON.stringify(escapeText(sub))}: info or query`);
+  }
+  if (positionals.length > 1) return usageError(io, `expected at most one FILE, got ${positionals.length}`);
+  const queryOnly = [
+    values.source,
+    values.target,
+    values.class,
+    values.perms,
+    values.bool,
+    values.allow,
+    values.auditallow,
+    values.dontaudit,
+  ];
+  if (sub === 'info' && queryOnly.some((v) => v !== undefined)) {
+    return usageError(io, '-s, -t, -c, -p, --bool and the rule kinds apply to query only');
+  }
+  const wanted: [string, boolean][] = [];
+  for (const b of values.bool ?? []) {
+    const eq = b.indexOf('=');
+    const v = eq < 0 ? null : parseBooleanValue(b.slice(eq + 1));
+    if (v === null) return usageError(io, '--bool expects NAME=VALUE (0/1/true/false/on/off)');
+    wanted.push([b.slice(0, eq), v]);
   }
   let path = positionals[0];
   if (path === undefined) {
     const found = hostPolicyPath(io.hostRoot);
     if (found === null) {
-      io.stderr.write(
-        `avcstream policy: no FILE given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)\n\n${USAGE}`,
+      return usageError(
+        io,
+        'no FILE given, and this host has no policy (/sys/fs/selinux/policy, or one named by /etc/selinux/config)',
       );
-      return EX_USAGE;
     }
     path = found;
   }
@@ -124,14 +151,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
   }
 
   const booleans: Record<string, boolean> = {};
-  for (const b of values.bool ?? []) {
-    const eq = b.indexOf('=');
-    const v = eq < 0 ? null : parseBooleanValue(b.slice(eq + 1));
-    if (v === null) {
-      io.stderr.write(`avcstream policy: --bool expects NAME=VALUE (0/1/true/false/on/off)\n`);
-      return EX_USAGE;
-    }
-    const name = b.slice(0, eq);
+  for (const [name, v] of wanted) {
     if (!p.boolByName.has(name)) {
       io.stderr.write(`avcstream policy: unknown boolean ${JSON.stringify(name.slice(0, 128))}\n`);
       return EX_DATAERR;
