@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { escapeText } from '@avcstream/audit';
 
 export interface CliIo {
   stdout: Writable;
@@ -23,8 +24,20 @@ Commands:
   ingester  run the ingester daemon (Kafka)
   analyzer  run the analyzer daemon (Kafka -> Elasticsearch)
 
+Options:
+  -V, --version   the version of avcstream
+  -h, --help      this help
+
 Run 'avcstream <command> --help' for the options of a command.
 `;
+
+/** The version in this package's package.json, read when asked (a small JSON import, no file scan). */
+async function version(): Promise<string> {
+  const pkg = (await import('../package.json', { with: { type: 'json' } })) as {
+    default: { version: string };
+  };
+  return pkg.default.version;
+}
 
 // Each command lives in its own module and is loaded only when used, so `parse` never pays for `report`.
 const commands: Record<string, () => Promise<Command>> = {
@@ -43,9 +56,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(HELP);
     return 0;
   }
-  const load = commands[name];
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`avcstream ${await version()}\n`);
+    return 0;
+  }
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (load === undefined) {
-    io.stderr.write(`avcstream: unknown command '${name}'\n\n${HELP}`);
+    // The name is the user's own text: escaped, so the line stays one visible line.
+    io.stderr.write(`avcstream: unknown command '${escapeText(name)}'\n\n${HELP}`);
     return 64;
   }
   const command = await load();

@@ -94,6 +94,15 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
     expect(unknownType?.verdict).toBe('INVALID_CONTEXT');
   });
 
+  it('takes -p POLICY as audit2why and audit2allow do', async () => {
+    const long = await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'ndjson', '-'], REDHAT);
+    const short = await run(explain, ['-p', SAMPLE_POLICY, '--format', 'ndjson', '-'], REDHAT);
+    expect(short.code).toBe(0);
+    expect(short.out).not.toBe('');
+    expect(short.out).toBe(long.out);
+    expect((await run(explain, ['--help'])).out).toMatch(/^ {2}-p, --policy FILE /m);
+  });
+
   it('prints audit2why-like text from standard input', async () => {
     const line =
       'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x" ' +

@@ -30,7 +30,7 @@ INPUT) against a binary SELinux policy and says why it was denied and how to fix
 Any log avcstream parse reads works, ausearch output included: ausearch -m avc [-i] | avcstream explain.
 
 Options:
-  --policy FILE            binary policy (policy.NN or /sys/fs/selinux/policy); default: the host's,
+  -p, --policy FILE        binary policy (policy.NN or /sys/fs/selinux/policy); default: the host's,
                            /sys/fs/selinux/policy, else /etc/selinux/TYPE/policy/policy.N named by
                            /etc/selinux/config (as audit2why uses the current policy)
   --booleans FILE|DIR      boolean values: "name value" lines, getsebool -a output, or a directory laid
@@ -1253,7 +1253,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        policy: { type: 'string' },
+        policy: { type: 'string', short: 'p' },
         booleans: { type: 'string' },
         format: { type: 'string' },
         module: { type: 'string' },
