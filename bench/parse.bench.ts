@@ -138,7 +138,7 @@ function countLines(file: string): number {
   return Number(out.trim().split(/\s+/)[0]);
 }
 
-/** The last JSON object line of a command's stderr (the totals line of avcstream parse). */
+/** The last JSON object line of a text (the totals line of avcstream parse: stderr, or stdout with --count). */
 function lastJsonLine(text: string): Record<string, unknown> | undefined {
   const lines = text.trim().split('\n').reverse();
   for (const l of lines) {
@@ -179,8 +179,9 @@ function avcstreamCmd(
   return { cmd: join(bin, 'avcstream'), args: ['parse', ...args], env };
 }
 
-function totalsCheck(run: RunResult, truth: GenTruth): string {
-  const t = lastJsonLine(run.stderr);
+/** Checks the totals line of `text` (avcstream parse's stderr, or its stdout with --count). */
+function totalsCheck(text: string, truth: GenTruth): string {
+  const t = lastJsonLine(text);
   if (!t) return 'no totals';
   const bad: string[] = [];
   for (const k of ['lines', 'records', 'events'] as const) {
@@ -231,7 +232,7 @@ async function benchSize(size: number, args: Args, work: string): Promise<Row[]>
       check: (run) => {
         const n = countLines(ndjson);
         rmSync(ndjson, { force: true });
-        return `${totalsCheck(run, truth)}; ${n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`}`;
+        return `${totalsCheck(run.stderr, truth)}; ${n === truth.events ? `${n} events` : `EVENTS ${n}!=${truth.events}`}`;
       },
     },
     {
@@ -255,13 +256,17 @@ async function benchSize(size: number, args: Args, work: string): Promise<Row[]>
       },
       okExit: [0],
       check: (run) => {
-        const text = `${readFileSync(countOut, 'utf8')}\n${JSON.stringify(lastJsonLine(run.stderr) ?? {})}`;
+        // With --count the totals line is the whole standard output, and `selected` the --count figure.
+        const text = readFileSync(countOut, 'utf8');
         rmSync(countOut, { force: true });
-        const nums = [...text.matchAll(/\d+/g)].map((m) => Number(m[0]));
-        const sel = nums.includes(truth.selinuxEvents)
-          ? `${truth.selinuxEvents} selinux events`
-          : `want ${truth.selinuxEvents} selinux events in ${JSON.stringify(text.trim().slice(0, 200))}`;
-        return `${totalsCheck(run, truth)}; ${sel}`;
+        const selected = lastJsonLine(text)?.selected;
+        const sel =
+          selected === truth.selinuxEvents
+            ? `${truth.selinuxEvents} selinux events`
+            : `want ${truth.selinuxEvents} selinux events in ${JSON.stringify(text.trim().slice(0, 200))}`;
+        const stray =
+          run.stderr.trim() === '' ? '' : `; STDERR ${JSON.stringify(run.stderr.trim().slice(0, 200))}`;
+        return `${totalsCheck(text, truth)}; ${sel}${stray}`;
       },
     },
     {

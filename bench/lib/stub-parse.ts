@@ -1,5 +1,6 @@
 // Stand-in for `avcstream parse` used to develop the bench (`npm run bench:parse -- --stub`): groups lines
-// by their `msg=audit(...)` stamp and node, writes one NDJSON object per event, totals on stderr. No field
+// by their `msg=audit(...)` stamp and node, writes one NDJSON object per event, totals on stderr (with
+// --count, on stdout only, with `selected` under --selinux-only, as avcstream parse does). No field
 // parsing, no interpretation: a floor for what the real parser costs, not a competitor.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -54,7 +55,14 @@ for await (const line of rl) {
 }
 for (const ev of open.values()) emit(ev);
 process.stdout.write(out.join(''));
-if (count) process.stdout.write(`${JSON.stringify({ events: emitted })}\n`);
-process.stderr.write(
-  `${JSON.stringify({ lines, records: lines, events, malformed: 0, evicted: 0, partial: 0 })}\n`,
-);
+const totals = JSON.stringify({
+  lines,
+  records: lines,
+  events,
+  malformed: 0,
+  evicted: 0,
+  partial: 0,
+  ...(selinuxOnly ? { selected: emitted } : {}),
+});
+if (count) process.stdout.write(`${totals}\n`);
+else process.stderr.write(`${totals}\n`);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parse } from './parse.ts';
 
@@ -104,7 +104,7 @@ describe('avcstream parse', () => {
     });
   });
 
-  it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals', async () => {
+  it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals, on stdout', async () => {
     const r = await cli(['--selinux-only', logFile()]);
     expect(r.code).toBe(0);
     expect(
@@ -113,9 +113,26 @@ describe('avcstream parse', () => {
         .split('\n')
         .map((l) => JSON.parse(l).serial),
     ).toEqual([1001, 1003]);
+    // `avcstream parse --count FILE | jq` gets the totals: one JSON line on stdout, nothing on stderr.
     const c = await cli(['--selinux-only', '--count', logFile()]);
-    expect(c.stdout).toBe('');
-    expect(JSON.parse(c.stderr.trim())).toMatchObject({ events: 3, selected: 2 });
+    expect(c.code).toBe(0);
+    expect(c.stderr).toBe('');
+    expect(c.stdout.endsWith('\n')).toBe(true);
+    expect(c.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(c.stdout)).toEqual({
+      lines: 6,
+      records: 5,
+      events: 3,
+      malformed: 1,
+      malformedRecords: 0,
+      evicted: 0,
+      partial: 0,
+      selected: 2,
+    });
+    const all = await cli(['--count', logFile()]);
+    expect(all.stderr).toBe('');
+    expect(JSON.parse(all.stdout)).toMatchObject({ events: 3 });
+    expect(JSON.parse(all.stdout).selected).toBeUndefined();
   });
 
   it('counts a cut-off AVC body as malformed, as avcstream report and run do, and still writes its record', async () => {
@@ -129,7 +146,9 @@ describe('avcstream parse', () => {
     ]) {
       const r = await cli(argv);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stderr.trim()), argv.join(' ')).toMatchObject({
+      // The totals: on stdout with --count, on stderr otherwise.
+      const totals = argv.includes('--count') ? r.stdout : r.stderr;
+      expect(JSON.parse(totals.trim()), argv.join(' ')).toMatchObject({
         lines: 154,
         records: 152,
         malformed: 4,
@@ -148,6 +167,28 @@ describe('avcstream parse', () => {
       'denied',
       'denied',
     ]);
+  });
+
+  it('--count: a write error on stdout is reported (74), EPIPE is not', async () => {
+    for (const [errno, want] of [
+      ['EIO', 74],
+      ['EPIPE', 0],
+    ] as const) {
+      const err = sink();
+      const stdout = new Writable({
+        write(_c, _e, cb) {
+          cb(Object.assign(new Error(errno), { code: errno }));
+        },
+      });
+      stdout.on('error', () => {});
+      const code = await parse(['--count', logFile()], {
+        stdout,
+        stderr: err.stream,
+        stdin: Readable.from([]),
+      });
+      expect(code, errno).toBe(want);
+      expect(err.text(), errno).toBe(want === 0 ? '' : 'avcstream parse: write error: EIO\n');
+    }
   });
 
   it("reads standard input for '-' and for no FILE", async () => {

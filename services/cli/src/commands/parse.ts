@@ -16,14 +16,15 @@ import type { CliIo } from '../cli.ts';
 const USAGE = `Usage: avcstream parse [options] [FILE|-]
 
 Reads an audit log (a file, or standard input for '-' or no FILE) and writes one JSON object per
-event to standard output (NDJSON). Totals go to standard error as one JSON line. On standard input,
+event to standard output (NDJSON). Totals go to standard error as one JSON line (with --count, to
+standard output instead: avcstream parse --count FILE | jq). On standard input,
 an event that gets no record for 2 seconds is written without waiting for the end of input (idle flush).
 Input: raw audit.log lines (with node=, ENRICHED or not), syslog-wrapped kernel lines, and ausearch
 output (raw, or -i with local-time stamps, read in this process's TZ).
 
 Options:
   --selinux-only   keep only events with AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* records
-  --count          print only the totals
+  --count          print only the totals, on standard output
   --no-progress    no progress bar (it is shown only when standard error is a terminal)
   -h, --help       this help
 
@@ -282,11 +283,6 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
   }
   if (idleTimer !== null) clearInterval(idleTimer);
   progress?.stop();
-  out.off('error', onOutError);
-  if (outError !== null && errorCode(outError) !== 'EPIPE') {
-    io.stderr.write(`avcstream parse: write error: ${errorCode(outError) || 'error'}\n`);
-    code = EX_IOERR;
-  }
   const s = decoder.stats();
   const totals: Record<string, number> = {
     lines: s.lines,
@@ -300,6 +296,21 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
     partial: s.partial,
   };
   if (selinuxOnly) totals.selected = selected;
-  io.stderr.write(JSON.stringify(totals) + '\n');
+  const line = `${JSON.stringify(totals)}\n`;
+  // --count: the totals are the output (`avcstream parse --count FILE | jq`), on standard output only.
+  if (countOnly && outError === null) {
+    await new Promise<void>((done) => {
+      out.write(line, (e) => {
+        if (e && outError === null) outError = e;
+        done();
+      });
+    });
+  }
+  out.off('error', onOutError);
+  if (outError !== null && errorCode(outError) !== 'EPIPE') {
+    io.stderr.write(`avcstream parse: write error: ${errorCode(outError) || 'error'}\n`);
+    code = EX_IOERR;
+  }
+  if (!countOnly) io.stderr.write(line);
   return code;
 }
