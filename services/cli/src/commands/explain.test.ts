@@ -113,6 +113,18 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
     expect(r.out).toMatch(/allow rule will not help/);
   });
 
+  it('says in text output that explain --format module builds the module of the allow rule', async () => {
+    const line =
+      'type=AVC msg=audit(1763802000.5:9): avc:  denied  { read } for pid=1 comm="httpd" name="shadow" ' +
+      'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0';
+    const r = await run(explain, ['--policy', SAMPLE_POLICY, '-'], `${line}\n`);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      '\tAllow access with a loadable module (avcstream explain --format module builds one):\n\tallow httpd_t shadow_t:file read;\n',
+    );
+    expect(r.out).not.toContain('audit2allow');
+  });
+
   it('shows control characters of a forged line as visible escapes in text output', async () => {
     const line =
       'type=AVC msg=audit(1763802000.5:9): avc:  denied  { transition } for pid=1 comm="x\u001b[2J" ' +
@@ -155,7 +167,7 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
       [[...p, '--format', 'xml'], '--format must be text, ndjson or module'],
       [[...p, 'a.log', 'b.log'], 'expected at most one INPUT, got 2'],
       [[...p, '--bogus'], "Unknown option '--bogus'"],
-      [['--policy'], "Option '--policy <value>' argument missing"],
+      [['--policy'], "--policy <value>' argument missing"],
       [[...p, '--module', 'x', '-'], '--module needs --format module'],
       [
         [...p, '--format', 'module', '--module', 'module', '-'],
@@ -473,7 +485,7 @@ describe.runIf(runDebian)('avcstream explain: label and port advice (Debian)', {
   it('says in text output that the label comes first, and marks a command without the port unverified', async () => {
     const r = await run(explain, ['--policy', DEBIAN, '-'], bindLine(1, 81).replace(' src=81', ''));
     expect(r.out).toContain(
-      'Label the object or port with one of the semanage commands, or as a last resort use audit2allow:',
+      'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):',
     );
     expect(r.out).toContain('\tsemanage port -a -t http_port_t -p tcp <port>   (unverified)\n');
     expect(r.out).toContain('\tallow httpd_t reserved_port_t:tcp_socket name_bind;\n');

@@ -146,8 +146,8 @@ export function explanationText(e: Explanation): string {
       e.verdict === 'BOOLEAN'
         ? 'Allow access by executing:'
         : first === 'semanage' || first === 'restorecon'
-          ? 'Label the object or port with one of the semanage commands, or as a last resort use audit2allow:'
-          : 'You can use audit2allow to generate a loadable module:',
+          ? 'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):'
+          : 'Allow access with a loadable module (avcstream explain --format module builds one):',
     );
     for (const f of runnable) {
       const relabel = f.kind === 'semanage' || f.kind === 'restorecon';
