@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseHttp, parseRunArgs, UsageError } from './options.ts';
+import { parseHttp, parseRunArgs, RUN_HELP, UsageError } from './options.ts';
 
 describe('parseRunArgs', () => {
   it('has the documented defaults', () => {
@@ -13,6 +13,14 @@ describe('parseRunArgs', () => {
     expect(o.http).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(o.once).toBe(false);
     expect(o.startAt).toBe('beginning');
+  });
+
+  it('says in --help what --start-at does: a first run from the beginning alerts on every past denial', () => {
+    const help = RUN_HELP.replace(/\s+/g, ' ');
+    expect(help).toContain(
+      '--start-at beginning|end where to start on the first run (no checkpoint yet): beginning (default) reads the whole log, so it alerts on every denial already in it; end reads only what is written from now on',
+    );
+    expect(parseRunArgs(['--start-at', 'end'])!.startAt).toBe('end');
   });
 
   it('does not serve HTTP with --once unless asked', () => {

@@ -18,7 +18,9 @@ Options:
                           (default 127.0.0.1:9464; 'off' disables; not started with --once unless given)
   --once                  process the input to its end, write the report, print a summary and exit
   --print-report          with --once, also print the text report
-  --start-at beginning|end  where to start without a checkpoint (default beginning)
+  --start-at beginning|end  where to start on the first run (no checkpoint yet): beginning (default)
+                          reads the whole log, so it alerts on every denial already in it; end reads
+                          only what is written from now on. Later runs go on from the checkpoint
   --report-interval SEC   write the report every SEC seconds (default 300; also on SIGHUP)
   --host NAME             host name for records without node= (default: this host's name)
   --ignore GLOB           never alert for signatures matching GLOB (repeatable), e.g. '*:proc_t:*:*'
