@@ -15,7 +15,9 @@ import { join, resolve } from 'node:path';
 import { avcPortOf, parseLine } from '@avcstream/audit';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { avcOffsets, explain, fastAvc, RenderedBytes } from './explain.ts';
+import { createExplainer } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
+import { avcOffsets, explain, explainBytes, fastAvc, RenderedBytes } from './explain.ts';
 import { policy } from './policy.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample');
@@ -82,6 +84,10 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
         'booleans',
         'evidence',
         'fixes',
+        'time',
+        'comm',
+        'exe',
+        'path',
       ]);
     }
     const lines = rows.map((x) => x.line as number);
@@ -429,12 +435,14 @@ describe.runIf(
       expect(r.code).toBe(0);
       expect(r.err).not.toMatch(/[1-9][0-9]* malformed/);
       // The line numbers differ between the two outputs; ausearch -i lists an event's records in
-      // another order, so the rows are compared as a multiset.
+      // another order, so the rows are compared as a multiset. It prints the path of an abstract unix
+      // socket (hex 00...) without its leading NUL.
       return r.out
         .trim()
         .split('\n')
         .map((l) => {
           const { line: _line, ...rest } = JSON.parse(l);
+          if (typeof rest.path === 'string') rest.path = rest.path.replace(/^\u0000/, '');
           return JSON.stringify(rest);
         })
         .sort();
@@ -699,9 +707,245 @@ describe('avcstream explain: ioctl commands and allowxperm rules', { timeout: 60
     const a = await run(explain, ['--policy', XPERM_POLICY, '--format', 'ndjson', '-'], raw);
     const b = await run(explain, ['--policy', XPERM_POLICY, '--format', 'ndjson', '-'], named);
     expect(b.code).toBe(0);
-    expect(b.out.split('\n').map((l) => l.replace(/"line":\d+,/, ''))).toEqual(
-      a.out.split('\n').map((l) => l.replace(/"line":\d+,/, '')),
-    );
+    // The same rows but for the line numbers and the stamps (the named lines get another one).
+    const same = (l: string) => l.replace(/"line":\d+,/, '').replace(/"time":"[^"]*",/, '');
+    expect(b.out.split('\n').map(same)).toEqual(a.out.split('\n').map(same));
     expect(JSON.parse(b.out.split('\n')[0] as string).verdict).toBe('TE_MISSING');
   });
+});
+
+describe('explain --format ndjson: time, comm, exe and path of each record', { timeout: 120_000 }, () => {
+  const explainer = createExplainer(readPolicy(readFileSync(SAMPLE_POLICY)), { memoize: false });
+  const both = (text: string) => ({
+    fast: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), { fastPath: true }),
+    slow: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), { fastPath: false }),
+  });
+  const tail = (row: Record<string, unknown>) => ({
+    time: row.time,
+    comm: row.comm,
+    exe: row.exe,
+    path: row.path,
+  });
+  const rows = (out: string) =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Lines are given as latin1 strings: one character per byte, so a test can write any byte (\xff).
+  // `fields` go before the contexts, as the kernel writes them; `after` after them.
+  const avcLine = (serial: number, fields: string, stamp = '1700000000.123', after = '') =>
+    `type=AVC msg=audit(${stamp}:${serial}): avc:  denied  { read } for  pid=1 ${fields} ` +
+    `scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0${after}`;
+  const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex').toUpperCase();
+
+  it('appends time, comm, exe and path (or name) after the existing keys, per record despite the cache', async () => {
+    const text =
+      `${avcLine(1, 'comm="httpd" exe="/usr/sbin/httpd" name="shadow"')}\n` +
+      `${avcLine(2, 'comm="cat" path="/etc/shadow" name="shadow"', '1700000001.5')}\n` +
+      `${avcLine(3, 'ino=1')}\n`;
+    for (const out of Object.values(both(text))) {
+      const r = rows(out);
+      expect(Object.keys(r[0] as object)).toEqual([
+        'line',
+        'node',
+        'serial',
+        'scontext',
+        'tcontext',
+        'tclass',
+        'perms',
+        'verdict',
+        'booleans',
+        'evidence',
+        'fixes',
+        'time',
+        'comm',
+        'exe',
+        'path',
+      ]);
+      expect(r.map(tail)).toEqual([
+        { time: '2023-11-14T22:13:20.123Z', comm: 'httpd', exe: '/usr/sbin/httpd', path: 'shadow' },
+        { time: '2023-11-14T22:13:21.005Z', comm: 'cat', exe: null, path: '/etc/shadow' },
+        { time: '2023-11-14T22:13:20.123Z', comm: null, exe: null, path: null },
+      ]);
+      // The same denial: the cached body is the same, the record's own fields are not.
+      expect(r.map((x) => x.verdict)).toEqual(['TE_MISSING', 'TE_MISSING', 'TE_MISSING']);
+    }
+    // Through the command too, from a file.
+    const r = await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'ndjson', '-'], REDHAT);
+    expect(tail(JSON.parse(r.out))).toEqual({
+      time: '2023-11-14T22:13:20.123Z',
+      comm: 'httpd',
+      exe: null,
+      path: '/home/user/public_html',
+    });
+  });
+
+  it('decodes hex values as the parser does and JSON-escapes hostile ones, fast path and full parser alike', () => {
+    const cases: [string, Record<string, string | null>][] = [
+      // Hex-encoded (the kernel's form for values with spaces, quotes or control bytes), valid UTF-8.
+      [
+        `comm=${hex('a "b" \\ c')} exe=${hex('/tmp/x y')} path=${hex('/tmp/\u001b[2J\u2028é')}`,
+        {
+          comm: 'a "b" \\ c',
+          exe: '/tmp/x y',
+          path: '/tmp/\u001b[2J\u2028é',
+        },
+      ],
+      // Hex that is not UTF-8 stays hex, as the parser keeps it; an odd length or a non-hex digit is text.
+      ['comm=FF41 exe=ABC name=0G', { comm: 'FF41', exe: 'ABC', path: '0G' }],
+      // Quoted values are never hex-decoded; raw bytes that are not UTF-8 read as U+FFFD.
+      [
+        'comm="414243" path="/srv/\xff\xfe/x" exe="\xe9t\xe9"',
+        { comm: '414243', exe: '\ufffdt\ufffd', path: '/srv/\ufffd\ufffd/x' },
+      ],
+      // Backslashes and quotes of a raw value, UTF-8 text.
+      ['comm=a\\b\\"c name="d\\\\e" exe=\xc3\xa9', { comm: null, exe: null, path: null }],
+      ['comm=a\\b name="d\\\\e" exe=\xc3\xa9', { comm: 'a\\b', exe: 'é', path: 'd\\\\e' }],
+      // The first of repeated keys, as the parser's fields keep it; an empty value.
+      ['comm="first" comm="second" path= name="n"', { comm: 'first', exe: null, path: '' }],
+      ['exe=(null) comm=?', { comm: '?', exe: '(null)', path: null }],
+    ];
+    for (const [fields, want] of cases) {
+      const line = avcLine(7, fields);
+      const { fast, slow } = both(`${line}\n`);
+      expect(fast, fields).toBe(slow);
+      if (want.comm === null && want.exe === null && want.path === null) continue;
+      // These are the fast path's own lines (the test is not vacuous).
+      expect(avcOffsets(Buffer.from(line, 'latin1')), fields).not.toBeNull();
+      expect(tail(JSON.parse(fast)), fields).toEqual({ time: '2023-11-14T22:13:20.123Z', ...want });
+      // Every value is one JSON string: nothing leaks out of it (a row is one line of valid JSON).
+      expect(fast.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('gives the same rows on the fast path and the full parser for odd and hostile lines', () => {
+    const user =
+      'type=USER_AVC msg=audit(1700000000.1:7): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg=\'avc:  denied  { read } for auid=n/a uid=0 gid=0 path="/usr/lib/systemd/system/x.service" cmdline="" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'';
+    const lines = [
+      user,
+      user.replace('exe="/usr/lib/systemd/systemd"', `exe=${hex('/bin/a b')}`),
+      user.replace('pid=1 ', 'pid=1 comm=outer '),
+      user.replace('pid=1 ', 'pid=1 exe=outer '),
+      user.replace('pid=1 ', 'pid=1 xmsg=x '),
+      user.replace("msg='avc:", "xmsg='avc:"),
+      user.replace('exe="/usr/lib/systemd/systemd"', 'exe="/a\'b"'),
+      user.replace('exe="/usr/lib/systemd/systemd"', 'exe=12:'),
+      user.replace('exe="/usr/lib/systemd/systemd"', 'exe=/x\x1dY'),
+      `${user}\x1dUID="root"`,
+      `${user} comm=after`,
+      avcLine(1, 'comm="x"\tcomm="y"'),
+      avcLine(1, '\tcomm="tab" comm="space"'),
+      avcLine(1, 'old comm="old" comm="new"'),
+      avcLine(1, '(comm=paren) comm="plain"'),
+      avcLine(1, '="x comm=evil" comm="plain"'),
+      avcLine(1, 'comm="a\x1db" exe=x\x1dY'),
+      avcLine(1, 'exe=x\x1dy comm="z"'),
+      avcLine(1, 'exe=x \x1dcomm="z"'),
+      avcLine(1, 'exe=x \x1dCOMM="z" comm="z"'),
+      // After the contexts: a stray GS (the parser reads on), a GS inside quotes (the parser's end of
+      // later values moves on), the ENRICHED part (the parser stops).
+      avcLine(1, 'pid=2', undefined, ' \x1dcomm="after"'),
+      avcLine(1, 'pid=2', undefined, ' comm="a\x1db" exe=x\x1dY'),
+      avcLine(1, 'pid=2', undefined, ' \x1dUID="root" comm="enriched"'),
+      avcLine(1, 'comm="x"', '1700000000.1234'),
+      avcLine(1, 'comm="x"', '17000000000000.1'),
+      avcLine(1, 'comm="x"', '1700000000.'),
+      avcLine(12345678901, 'comm="x"'),
+      `node=h1 ${avcLine(1, 'comm="node"')}`,
+      `${avcLine(1, 'comm="crlf"')}\r`,
+      avcLine(1, 'comm="unterminated'),
+    ];
+    const text = `${lines.join('\n')}\n`;
+    const { fast, slow } = both(text);
+    expect(fast).toBe(slow);
+    expect(rows(fast).length).toBeGreaterThan(15);
+  });
+
+  it('gives the same rows on the fast path and the full parser for random lines (property)', () => {
+    // A seeded generator of AVC lines from tokens the two readers might split differently.
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const pick = <T>(xs: T[]): T => xs[rnd(xs.length)] as T;
+    const values = [
+      '"q"',
+      '"a b"',
+      '"x\\y"',
+      '"\xff"',
+      '4142',
+      'FF',
+      'abc',
+      '"4142"',
+      '',
+      '"',
+      '"\x1d"',
+      "'s'",
+      'v:',
+      '12:',
+      '(n)',
+      '?',
+    ];
+    const keys = [
+      'comm',
+      'exe',
+      'path',
+      'name',
+      'pid',
+      'dev',
+      'ino',
+      'old',
+      'new',
+      '(comm',
+      '',
+      'for',
+      'src',
+      'dest',
+    ];
+    const seps = [' ', ' ', ' ', '  ', '\t', ' \x1d', ' \x1dX', '\x1d'];
+    let fastCount = 0;
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      let f = '';
+      const n = 1 + rnd(5);
+      for (let k = 0; k < n; k++) {
+        const key = pick(keys);
+        f += rnd(8) === 0 ? key : `${key}=${pick(values)}`;
+        f += pick(seps);
+      }
+      // The tokens before the contexts, after them, or both.
+      const cut = rnd(3) === 0 ? 0 : rnd(2) === 0 ? f.length : rnd(f.length + 1);
+      const line = avcLine(
+        i + 1,
+        f.slice(0, cut).trimEnd(),
+        `1700000000.${rnd(1000)}`,
+        ` ${f.slice(cut)}`.trimEnd(),
+      );
+      if (avcOffsets(Buffer.from(line, 'latin1')) !== null) fastCount++;
+      lines.push(line);
+    }
+    const text = `${lines.join('\n')}\n`;
+    const { fast, slow } = both(text);
+    const f = fast.split('\n');
+    const s = slow.split('\n');
+    for (let i = 0; i < Math.max(f.length, s.length); i++) expect(f[i], `row ${i}`).toBe(s[i]);
+    expect(fastCount).toBeGreaterThan(400);
+  });
+
+  it.runIf(haveCorpus || Boolean(process.env.CI))(
+    'gives the same rows on the fast path and the full parser for every corpus AVC line',
+    () => {
+      let n = 0;
+      for (const file of corpusFiles(CORPUS)) {
+        const bytes = readFileSync(file);
+        if (!bytes.includes('avc:')) continue;
+        const fast = explainBytes(explainer, 'ndjson', bytes, { fastPath: true });
+        const slow = explainBytes(explainer, 'ndjson', bytes, { fastPath: false });
+        expect(fast, file).toBe(slow);
+        n += fast.split('\n').length - 1;
+      }
+      expect(n).toBeGreaterThan(1000);
+    },
+  );
 });

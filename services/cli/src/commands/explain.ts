@@ -1,5 +1,6 @@
 // `avcstream explain --policy FILE [--booleans FILE|DIR] [--format text|ndjson|module] [INPUT|-]`:
 // replay AVC / USER_AVC denials against a binary policy, audit2why-style, with verified fixes.
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -43,7 +44,9 @@ Options:
                            checkpolicy identifier that is not a reserved word
   -h, --help               this help
 
-NDJSON keys: line, node, serial, scontext, tcontext, tclass, perms, verdict, booleans, evidence, fixes.
+NDJSON keys: line, node, serial, scontext, tcontext, tclass, perms, verdict, booleans, evidence, fixes,
+then the record's own: time (ISO-8601 UTC of its stamp, as parse writes an event's), comm, exe and path
+(its path=, else its name=), strings as the parser reads them (hex decoded) or null when absent.
 Module: a require block, then by source domain the verified allow (and allowxperm) rules, merged per
 source, target and class. A denial an allow rule does not fix is a comment, not a rule: a boolean
 (setsebool), label or port advice (semanage, preferred to the rule), already allowed, or a constraint,
@@ -165,10 +168,10 @@ export function explanationText(e: Explanation): string {
 const NO_BOOLEANS: never[] = [];
 
 /**
- * The NDJSON record after its `{"line":…,"node":…,"serial":…` head, but for its first character and the
- * newline: the JSON object `{"scontext":…,"fixes":[…]}`, whose opening brace the writer replaces by a comma
- * (`COMMA`) and after which it writes the newline as a byte (no concatenated string to flatten). One
- * JSON.stringify of the whole object.
+ * The cached part of an NDJSON record, between its `{"line":…,"node":…,"serial":…` head and the record's
+ * own fields (`,"time":…,"comm":…,"exe":…,"path":…}`, written per record): the JSON object
+ * `{"scontext":…,"fixes":[…]}`, whose opening brace the writer replaces by a comma (`COMMA`) and whose
+ * closing brace it drops. One JSON.stringify of the whole object.
  */
 function bodyJson(
   a: { scontext: string; tcontext: string; tclass: string; perms: string[] },
@@ -190,7 +193,6 @@ function bodyJson(
 }
 
 const COMMA = 0x2c;
-const NL = 0x0a;
 
 /** The fields of one AVC / USER_AVC record that `explain` needs. */
 export interface FastAvc {
@@ -218,6 +220,11 @@ const K_PERMISSIVE = 5;
 const K_SLOW = 6;
 const K_SRC = 7;
 const K_DEST = 8;
+// The record's own fields of an NDJSON row (never part of the cache key).
+const K_COMM = 9;
+const K_EXE = 10;
+const K_PATH = 11;
+const K_NAME = 12;
 
 // Offsets that `scanAvcBytes` fills in: where each field of the record lies in the line.
 const O_NODE = 0; // end of the node name (it starts at 5), or -1 without "node="
@@ -241,7 +248,24 @@ const O_DEST_END = 17;
 const O_PORT = 18; // the port of a name_bind / name_connect socket denial, or -1
 /** Permissive and port in one value for the cache key: (permissive + 1) + 3 * (port + 1). */
 const O_KEYX = 19;
-const O_COUNT = 20;
+const O_STAMP = 20; // seconds of the stamp [O_STAMP, O_DOT), milliseconds [O_DOT + 1, O_SERIAL - 1)
+const O_DOT = 21;
+// The first comm=, exe=, path= and name= values [start, end), start -1 when absent (as the parser's fields
+// keep the first of repeated keys), and which of them were quoted (O_QUOTED bits: Q_COMM ...).
+const O_COMM = 22;
+const O_COMM_END = 23;
+const O_EXE = 24;
+const O_EXE_END = 25;
+const O_PATH = 26;
+const O_PATH_END = 27;
+const O_NAME = 28;
+const O_NAME_END = 29;
+const O_QUOTED = 30;
+const O_COUNT = 31;
+const Q_COMM = 1;
+const Q_EXE = 2;
+const Q_PATH = 4;
+const Q_NAME = 8;
 
 const A_NODE = Buffer.from('node=');
 const A_AVC = Buffer.from('type=AVC msg=audit(');
@@ -260,6 +284,10 @@ const A_NODE_KEY = Buffer.from('node');
 const A_MSG = Buffer.from('msg');
 const A_SRC = Buffer.from('src');
 const A_DEST = Buffer.from('dest');
+const A_COMM = Buffer.from('comm');
+const A_EXE = Buffer.from('exe');
+const A_PATH = Buffer.from('path');
+const A_NAME = Buffer.from('name');
 
 /** Whether bytes [at, at + w.length) of `b` are `w`, all within [.., end). */
 function bytesAt(b: Uint8Array, at: number, end: number, w: Uint8Array): boolean {
@@ -304,10 +332,24 @@ function keyAtBytes(b: Uint8Array, at: number, len: number): number {
     case 10:
       return bytesAt(b, at, end, A_PERMISSIVE) ? K_PERMISSIVE : K_OTHER;
     case 4:
-      if (bytesAt(b, at, end, A_TYPE) || bytesAt(b, at, end, A_NODE_KEY)) return K_RECORD;
-      return bytesAt(b, at, end, A_DEST) ? K_DEST : K_OTHER;
+      switch (b[at]) {
+        case 99: // c
+          return bytesAt(b, at, end, A_COMM) ? K_COMM : K_OTHER;
+        case 110: // n
+          if (bytesAt(b, at, end, A_NAME)) return K_NAME;
+          return bytesAt(b, at, end, A_NODE_KEY) ? K_RECORD : K_OTHER;
+        case 112: // p
+          return bytesAt(b, at, end, A_PATH) ? K_PATH : K_OTHER;
+        case 116: // t
+          return bytesAt(b, at, end, A_TYPE) ? K_RECORD : K_OTHER;
+        case 100: // d
+          return bytesAt(b, at, end, A_DEST) ? K_DEST : K_OTHER;
+        default:
+          return K_OTHER;
+      }
     case 3:
       if (bytesAt(b, at, end, A_MSG)) return K_RECORD;
+      if (bytesAt(b, at, end, A_EXE)) return K_EXE;
       return bytesAt(b, at, end, A_SRC) ? K_SRC : K_OTHER;
     default:
       return K_OTHER;
@@ -349,9 +391,14 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   if (close < 0 || close - p > 40) return false;
   const colon = byteIn(b, 58, p, e);
   if (colon < 0 || colon > close) return false;
-  if (!digitBytes(b, colon + 1, close) || close - colon > 20) return false;
+  // The parser's limits: up to 12 digits of seconds, 3 of milliseconds and 10 of serial (else it reads
+  // the stamp as ausearch -i's local time, or not at all).
+  if (!digitBytes(b, colon + 1, close) || close - colon > 11) return false;
   const dot = byteIn(b, 46, p, e);
   if (dot < 0 || dot > colon || !digitBytes(b, p, dot) || !digitBytes(b, dot + 1, colon)) return false;
+  if (dot - p > 12 || colon - dot > 4) return false;
+  o[O_STAMP] = p;
+  o[O_DOT] = dot;
   o[O_SERIAL] = colon + 1;
   o[O_SERIAL_END] = close;
   p = close + 2;
@@ -359,11 +406,12 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   while (end > p && (b[end - 1] === 13 || b[end - 1] === 10)) end--;
   if (user) {
     const m = wordIn(b, A_USER_MSG, p, e);
-    if (m < 0) return false;
+    if (m < 0 || (m > p && b[m - 1] !== 32)) return false;
     for (let i = p; i < m; i++) {
       const ch = b[i];
-      if (ch === 34 || ch === 39 || ch === 0x1d) return false;
+      if (ch === 34 || ch === 39 || ch === 0x1d || ch === 9) return false;
     }
+    if (!plainOuterFields(b, p, m)) return false;
     p = m + 9;
   } else {
     while (p < end && b[p] === 32) p++;
@@ -412,17 +460,31 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
   o[O_PERMISSIVE] = -1;
   o[O_SRC] = -1;
   o[O_DEST] = -1;
+  o[O_COMM] = -1;
+  o[O_EXE] = -1;
+  o[O_PATH] = -1;
+  o[O_NAME] = -1;
+  let quoted = 0;
   while (p < end) {
     let ch = b[p] as number;
-    if (ch === 32) {
+    // The parser skips spaces and tabs between fields.
+    if (ch === 32 || ch === 9) {
       p++;
       continue;
     }
-    if (ch === 0x1d) break; // ENRICHED part
+    if (ch === 0x1d) {
+      // ENRICHED part (GS, then an uppercase key): the parser reads the rest as its interpretations. It
+      // skips a stray GS and reads on, and in a USER_AVC's msg='...' a GS ends it early: the parser decides.
+      const u = p + 1 < end ? (b[p + 1] as number) : 0;
+      if (user || u < 65 || u > 90) return false;
+      break;
+    }
     if (user && ch === 39 /* closing quote of msg='...' */) {
-      // Only the trailing fields of the USER_AVC record may follow (tested on the decoded text).
+      // Only the trailing fields of the USER_AVC record may follow (tested on the decoded text), none the
+      // NDJSON row reads (the parser would take them when the msg='...' has none).
       const rest = b.toString('utf8', p + 1, end);
-      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest)) return false;
+      if (rest.includes("'") || /(^|\s)(type|msg)=/.test(rest) || /(comm|exe|path|name)=/.test(rest))
+        return false;
       break;
     }
     if (ch === 34 || ch === 39) return false;
@@ -437,17 +499,35 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
       if (ch === 61 || ch === 32 || ch === 0x1d || (user && ch === 39)) break;
       p++;
     }
-    if (ch !== 61) continue; // a bare word such as "for"
+    if (ch !== 61) {
+      // A bare word such as "for"; "old" makes the parser name the next key old-KEY.
+      if (p - keyStart === 3 && b[keyStart] === 111 && b[keyStart + 1] === 108 && b[keyStart + 2] === 100)
+        return false;
+      continue;
+    }
+    // "=value" (the parser skips it up to a space, quotes or not) and "(key=" (the old USER_AVC tail, whose
+    // values the parser trims): the parser decides.
+    if (p === keyStart || b[keyStart] === 40) return false;
     const key = keyAtBytes(b, keyStart, p - keyStart);
     p++;
     let vs: number;
     let ve: number;
+    let q = false;
     if (p < e && b[p] === 34) {
-      const q = byteIn(b, 34, p + 1, e);
-      if (q < 0 || q >= end) return false;
+      // A GS inside quotes leaves the parser's end of later values behind; a quote of msg='...' inside
+      // them ends that msg for the parser.
+      let at = p + 1;
+      for (; at < end; at++) {
+        const c = b[at] as number;
+        if (c > 39) continue;
+        if (c === 34) break;
+        if (c === 0x1d || (user && c === 39)) return false;
+      }
+      if (at >= end) return false;
       vs = p + 1;
-      ve = q;
-      p = q + 1;
+      ve = at;
+      p = at + 1;
+      q = true;
     } else {
       vs = p;
       while (p < end) {
@@ -462,6 +542,8 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
         p++;
       }
       ve = p;
+      // In msg='...' the parser drops the colon of a number ending with one (old USER_LOGIN "uid=848:").
+      if (user && ve - vs > 1 && b[ve - 1] === 58 && digitBytes(b, vs, ve - 1)) return false;
     }
     if (key === K_OTHER) continue;
     switch (key) {
@@ -497,6 +579,34 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
           o[O_DEST_END] = ve;
         }
         break;
+      case K_COMM:
+        if (o[O_COMM] === -1) {
+          o[O_COMM] = vs;
+          o[O_COMM_END] = ve;
+          if (q) quoted |= Q_COMM;
+        }
+        break;
+      case K_EXE:
+        if (o[O_EXE] === -1) {
+          o[O_EXE] = vs;
+          o[O_EXE_END] = ve;
+          if (q) quoted |= Q_EXE;
+        }
+        break;
+      case K_PATH:
+        if (o[O_PATH] === -1) {
+          o[O_PATH] = vs;
+          o[O_PATH_END] = ve;
+          if (q) quoted |= Q_PATH;
+        }
+        break;
+      case K_NAME:
+        if (o[O_NAME] === -1) {
+          o[O_NAME] = vs;
+          o[O_NAME_END] = ve;
+          if (q) quoted |= Q_NAME;
+        }
+        break;
       case K_PERMISSIVE: {
         if (o[O_PERMISSIVE] !== -1 || ve - vs !== 1) return false;
         const c = b[vs] as number;
@@ -506,12 +616,39 @@ function scanAvcBytes(b: Buffer, s: number, e: number, o: Int32Array): boolean {
       }
     }
   }
+  o[O_QUOTED] = quoted;
   if (o[O_S] === -1 || o[O_T] === -1 || o[O_C] === -1) return false;
   if (o[O_S] === o[O_S_END] || o[O_T] === o[O_T_END] || o[O_C] === o[O_C_END]) return false;
   // One length test for ordinary lines: a socket class name is 10 or 11 bytes long.
   const cl = (o[O_C_END] as number) - (o[O_C] as number);
   o[O_PORT] = cl === 10 || cl === 11 ? portOf(b, o) : -1;
   o[O_KEYX] = (o[O_PERMISSIVE] as number) + 1 + 3 * ((o[O_PORT] as number) + 1);
+  return true;
+}
+
+/**
+ * Whether the fields of a USER_AVC record before its msg='avc: ...' (kernel-written: pid=, uid=, auid=,
+ * ses=, subj=) are plain `key=value` words the fast path may skip: none it reads (the parser's fields keep
+ * the first of a repeated key, and these come first), no "old" (the parser's old-KEY), no "=value" or
+ * "(key=". Quotes, tabs and GS were refused before.
+ */
+function plainOuterFields(b: Uint8Array, from: number, to: number): boolean {
+  let i = from;
+  while (i < to) {
+    if (b[i] === 32) {
+      i++;
+      continue;
+    }
+    const ks = i;
+    while (i < to && b[i] !== 32 && b[i] !== 61) i++;
+    if (i === ks || b[ks] === 40) return false;
+    if (i >= to || b[i] !== 61) {
+      if (i - ks === 3 && b[ks] === 111 && b[ks + 1] === 108 && b[ks + 2] === 100) return false;
+      continue;
+    }
+    if (keyAtBytes(b, ks, i - ks) !== K_OTHER) return false;
+    while (i < to && b[i] !== 32) i++;
+  }
   return true;
 }
 
@@ -759,6 +896,60 @@ const B_NODE_NULL_SERIAL = Buffer.from(',"node":null,"serial":');
 const B_NL = Buffer.from('\n');
 /** Longest fixed part of an NDJSON record head, besides the node. */
 const HEAD_BYTES = 64;
+const B_COMM = Buffer.from('Z","comm":');
+const B_EXE = Buffer.from(',"exe":');
+const B_PATH = Buffer.from(',"path":');
+const B_END = Buffer.from('}\n');
+/** `,"time":"`, an ISO-8601 time without its milliseconds, three digits and B_COMM, at most. */
+const TIME_BYTES = 48;
+
+let lastIsoSec = Number.NaN;
+let lastIsoPrefix = '';
+/**
+ * ISO-8601 UTC time with milliseconds of a stamp `sec.msec`, as @avcstream/audit gives an event's `time`
+ * (parse's NDJSON): the same text, out-of-range stamps included.
+ */
+function isoTime(sec: number, msec: number): string {
+  if (sec !== lastIsoSec) {
+    const ms = sec * 1000;
+    if (!(ms >= -8.64e15 && ms <= 8.64e15)) return '1970-01-01T00:00:00.000Z';
+    lastIsoPrefix = new Date(ms).toISOString().slice(0, -4);
+    lastIsoSec = sec;
+  }
+  const m = msec < 10 ? `00${msec}` : msec < 100 ? `0${msec}` : `${msec}`;
+  return `${lastIsoPrefix}${m}Z`;
+}
+
+/** JSON of a record's field: its value as a string, or null when the record has none. */
+function fieldJson(v: string | undefined): string {
+  return v === undefined ? 'null' : JSON.stringify(v);
+}
+
+/**
+ * The record's own fields of an NDJSON row, after the cached body: `,"time":…,"comm":…,"exe":…,"path":…}`
+ * and the newline; `path` is the record's path=, else its name=. From the full parser's record.
+ */
+function recordTailJson(r: AuditRecord): string {
+  const f = r.fields;
+  return `,"time":"${isoTime(r.sec, r.msec)}","comm":${fieldJson(f.comm)},"exe":${fieldJson(f.exe)},"path":${fieldJson(f.path ?? f.name)}}\n`;
+}
+
+/** The value of a hex digit (an ASCII byte), or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Whether b[from, to) is printable ASCII without '"' and '\\': its JSON string is the bytes in quotes. */
+function plainJsonBytes(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = b[i] as number;
+    if (c < 32 || c > 126 || c === 34 || c === 92) return false;
+  }
+  return true;
+}
 
 /** FNV-1a over the bytes taken two at a time (half the multiply chain); finish with `fmix`. */
 function hashBytes(h: number, b: Uint8Array, from: number, to: number): number {
@@ -1007,6 +1198,7 @@ function makeProcessor(
   totals: Totals,
   module: PolicyModule | null,
   parseOpts?: ParseOptions,
+  fastPath = true,
 ) {
   const MAX_RENDERED = 100_000;
   /** Arena bytes (keys and bodies) of the byte path's cache, at most. */
@@ -1036,11 +1228,11 @@ function makeProcessor(
       port: a.port ?? null,
     });
     if (module !== null) return String.fromCharCode(48 + module.add(a, e));
-    return format === 'ndjson' ? bodyJson(a, e) : explanationText(e);
+    // NDJSON: without its closing brace, which follows the record's own fields.
+    return format === 'ndjson' ? bodyJson(a, e).slice(0, -1) : explanationText(e);
   };
-  /** A rendered body's first byte as written (a comma in place of the NDJSON brace) and its last byte. */
+  /** A rendered body's first byte as written (a comma in place of the NDJSON brace). */
   const firstByte = format === 'ndjson' ? COMMA : -1;
-  const lastByte = format === 'ndjson' ? NL : -1;
 
   const nodeJson = (nodeName: string | null): Buffer => {
     let node = nodes.get(nodeName);
@@ -1051,19 +1243,20 @@ function makeProcessor(
     return node;
   };
 
-  /** Writes the record head and the rendered body of one denial. */
-  const emitSlow = (line: number, nodeName: string | null, serial: number, raw: string, body: Buffer) => {
+  /** Writes the record head, the rendered body of one denial and (NDJSON) the record's own fields. */
+  const emitSlow = (r: AuditRecord, raw: string, body: Buffer) => {
     if (format === 'ndjson') {
-      const node = nodeJson(nodeName);
+      const node = nodeJson(r.node);
       out.room(HEAD_BYTES + node.length + body.length);
       out.bytes(B_LINE);
-      out.uint(line);
+      out.uint(r.line);
       out.bytes(B_NODE);
       out.bytes(node);
       out.bytes(B_SERIAL);
-      out.str(String(serial));
+      out.str(String(r.serial));
       out.room(body.length);
       out.bytes(body);
+      out.str(recordTailJson(r));
     } else {
       out.str(printable(raw));
       out.room(1 + body.length);
@@ -1073,9 +1266,7 @@ function makeProcessor(
   };
 
   const onAvc = (
-    line: number,
-    nodeName: string | null,
-    serial: number,
+    r: AuditRecord,
     a: {
       scontext: string;
       tcontext: string;
@@ -1093,7 +1284,7 @@ function makeProcessor(
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
     if (body === undefined) {
-      body = Buffer.from(format === 'ndjson' ? `${render(a)}\n` : render(a));
+      body = Buffer.from(render(a));
       if (firstByte >= 0) body[0] = firstByte;
       if (renderedCount >= MAX_RENDERED) {
         rendered = new Map();
@@ -1116,16 +1307,14 @@ function makeProcessor(
       module.count((body[0] ?? 0) - 48);
       return;
     }
-    emitSlow(line, nodeName, serial, raw, body);
+    emitSlow(r, raw, body);
   };
 
   const onRecord = (r: AuditRecord, raw: string) => {
     const avc = r.avc;
     if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
     onAvc(
-      r.line,
-      r.node,
-      r.serial,
+      r,
       {
         scontext: avc.scontext.raw,
         tcontext: avc.tcontext.raw,
@@ -1152,7 +1341,7 @@ function makeProcessor(
     h = hashBytes(h, b, o[O_C] as number, o[O_C_END] as number);
     h = fmix(h ^ ((o[O_KEYX] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
-    if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, lastByte);
+    if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, -1);
     if (module !== null) {
       module.count(byteRendered.firstBodyByte(r) - 48);
       return;
@@ -1202,6 +1391,89 @@ function makeProcessor(
       out.ascii(serial, 0, serial.length);
     }
     out.used = byteRendered.copyBody(r, out.buf, out.used);
+    writeTime(b);
+    const qs = o[O_QUOTED] as number;
+    writeField(b, o[O_COMM] as number, o[O_COMM_END] as number, (qs & Q_COMM) !== 0);
+    out.room(B_EXE.length);
+    out.bytes(B_EXE);
+    writeField(b, o[O_EXE] as number, o[O_EXE_END] as number, (qs & Q_EXE) !== 0);
+    out.room(B_PATH.length);
+    out.bytes(B_PATH);
+    if ((o[O_PATH] as number) >= 0)
+      writeField(b, o[O_PATH] as number, o[O_PATH_END] as number, (qs & Q_PATH) !== 0);
+    else writeField(b, o[O_NAME] as number, o[O_NAME_END] as number, (qs & Q_NAME) !== 0);
+    out.room(B_END.length);
+    out.bytes(B_END);
+  };
+
+  // The time of the last stamp's seconds: `,"time":"YYYY-MM-DDTHH:MM:SS.` as bytes, for the seconds' digits.
+  let timeSecBytes = Buffer.alloc(0);
+  let timeHead = Buffer.alloc(0);
+  /** `,"time":"….mmmZ","comm":` of the record whose offsets are in `o`, as isoTime writes the time. */
+  const writeTime = (b: Buffer) => {
+    const s0 = o[O_STAMP] as number;
+    const dot = o[O_DOT] as number;
+    if (dot - s0 !== timeSecBytes.length || !sameBytes(b, s0, dot, timeSecBytes, 0)) {
+      // Up to 12 digits (scanAvcBytes): an exact integer, and a time Date can represent.
+      const iso = isoTime(Number(b.toString('latin1', s0, dot)), 0);
+      timeSecBytes = Buffer.from(b.subarray(s0, dot));
+      timeHead = Buffer.from(`,"time":"${iso.slice(0, -4)}`);
+    }
+    let ms = 0;
+    const m1 = (o[O_SERIAL] as number) - 1;
+    for (let i = dot + 1; i < m1; i++) ms = ms * 10 + (b[i] as number) - 48;
+    out.room(TIME_BYTES);
+    out.bytes(timeHead);
+    const ob = out.buf;
+    let at = out.used;
+    ob[at++] = 48 + Math.floor(ms / 100);
+    ob[at++] = 48 + (Math.floor(ms / 10) % 10);
+    ob[at++] = 48 + (ms % 10);
+    out.used = at;
+    out.bytes(B_COMM);
+  };
+
+  let hexBytes = Buffer.alloc(256);
+  /**
+   * The JSON of the value b[vs, ve) (`null` when vs < 0) as the parser reads it: an unquoted value of hex
+   * digits decoded when the bytes are UTF-8 (else kept as written), other bytes decoded as UTF-8 (U+FFFD
+   * for invalid ones). Printable ASCII is copied between quotes; anything else goes through JSON.stringify.
+   */
+  const writeField = (b: Buffer, vs: number, ve: number, isQuoted: boolean) => {
+    if (vs < 0) {
+      out.room(B_NULL.length);
+      out.bytes(B_NULL);
+      return;
+    }
+    let src: Buffer = b;
+    let from = vs;
+    let to = ve;
+    const n = ve - vs;
+    if (!isQuoted && n > 0 && (n & 1) === 0) {
+      const half = n >> 1;
+      if (half > hexBytes.length) hexBytes = Buffer.alloc(Math.max(half, 2 * hexBytes.length));
+      let k = 0;
+      for (; k < half; k++) {
+        const hi = hexValue(b[vs + 2 * k] as number);
+        const lo = hexValue(b[vs + 2 * k + 1] as number);
+        if (hi < 0 || lo < 0) break;
+        hexBytes[k] = (hi << 4) | lo;
+      }
+      if (k === half && isUtf8(hexBytes.subarray(0, half))) {
+        src = hexBytes;
+        from = 0;
+        to = half;
+      }
+    }
+    if (plainJsonBytes(src, from, to)) {
+      out.room(to - from + 2);
+      const ob = out.buf;
+      let at = out.used;
+      ob[at++] = 34;
+      for (let i = from; i < to; i++) ob[at++] = src[i] as number;
+      ob[at++] = 34;
+      out.used = at;
+    } else out.str(JSON.stringify(src.toString('utf8', from, to)));
   };
 
   /** A counted line the byte fast path did not take: the full parser decides. */
@@ -1228,7 +1500,7 @@ function makeProcessor(
     if (e - s <= MAX_LINE) {
       // A line the fast path takes holds "avc:"; any other line without it is skipped, as processText
       // would after decoding it.
-      if (scanAvcBytes(b, s, e, o)) {
+      if (fastPath && scanAvcBytes(b, s, e, o)) {
         onFastBytes(b, s, e);
         return;
       }
@@ -1243,6 +1515,39 @@ const AVC_MARK = Buffer.from('avc:');
 /** Whether the line holds "avc:" at all. */
 function hasAvcMark(b: Uint8Array, s: number, e: number): boolean {
   return wordIn(b, AVC_MARK, s, e) >= 0;
+}
+
+/**
+ * For tests: what explain writes for the lines of `input` in `format`, with the byte fast path or with the
+ * full parser only (`fastPath: false`), which must give the same bytes.
+ */
+export function explainBytes(
+  explainer: Explainer,
+  format: 'text' | 'ndjson' | 'module',
+  input: Buffer,
+  opts: { fastPath: boolean; parseOpts?: ParseOptions },
+): string {
+  const out = new Out();
+  const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
+  const module = format === 'module' ? createPolicyModule(explainer.policy) : null;
+  const { processBytes } = makeProcessor(
+    explainer,
+    format,
+    out,
+    totals,
+    module,
+    opts.parseOpts,
+    opts.fastPath,
+  );
+  let pos = 0;
+  for (let nl = input.indexOf(10, pos); nl >= 0; nl = input.indexOf(10, pos)) {
+    processBytes(input, pos, nl);
+    pos = nl + 1;
+  }
+  if (pos < input.length) processBytes(input, pos, input.length);
+  if (module !== null) out.str(module.render(DEFAULT_MODULE_NAME));
+  out.seal();
+  return Buffer.concat(out.chunks).toString('utf8');
 }
 
 export async function explain(argv: string[], io: CliIo): Promise<number> {
