@@ -348,9 +348,16 @@ function keyAtBytes(b: Uint8Array, at: number, len: number): number {
           return K_OTHER;
       }
     case 3:
-      if (bytesAt(b, at, end, A_MSG)) return K_RECORD;
-      if (bytesAt(b, at, end, A_EXE)) return K_EXE;
-      return bytesAt(b, at, end, A_SRC) ? K_SRC : K_OTHER;
+      switch (b[at]) {
+        case 101: // e
+          return bytesAt(b, at, end, A_EXE) ? K_EXE : K_OTHER;
+        case 109: // m
+          return bytesAt(b, at, end, A_MSG) ? K_RECORD : K_OTHER;
+        case 115: // s
+          return bytesAt(b, at, end, A_SRC) ? K_SRC : K_OTHER;
+        default:
+          return K_OTHER;
+      }
     default:
       return K_OTHER;
   }
@@ -942,15 +949,6 @@ function hexValue(c: number): number {
   return -1;
 }
 
-/** Whether b[from, to) is printable ASCII without '"' and '\\': its JSON string is the bytes in quotes. */
-function plainJsonBytes(b: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = b[i] as number;
-    if (c < 32 || c > 126 || c === 34 || c === 92) return false;
-  }
-  return true;
-}
-
 /** FNV-1a over the bytes taken two at a time (half the multiply chain); finish with `fmix`. */
 function hashBytes(h: number, b: Uint8Array, from: number, to: number): number {
   let i = from;
@@ -1465,15 +1463,21 @@ function makeProcessor(
         to = half;
       }
     }
-    if (plainJsonBytes(src, from, to)) {
-      out.room(to - from + 2);
-      const ob = out.buf;
-      let at = out.used;
-      ob[at++] = 34;
-      for (let i = from; i < to; i++) ob[at++] = src[i] as number;
-      ob[at++] = 34;
-      out.used = at;
-    } else out.str(JSON.stringify(src.toString('utf8', from, to)));
+    // Printable ASCII but '"' and '\\' is its own JSON string: copied (one pass), else JSON.stringify.
+    out.room(to - from + 2);
+    const ob = out.buf;
+    let at = out.used;
+    ob[at++] = 34;
+    for (let i = from; i < to; i++) {
+      const c = src[i] as number;
+      if (c < 32 || c > 126 || c === 34 || c === 92) {
+        out.str(JSON.stringify(src.toString('utf8', from, to)));
+        return;
+      }
+      ob[at++] = c;
+    }
+    ob[at++] = 34;
+    out.used = at;
   };
 
   /** A counted line the byte fast path did not take: the full parser decides. */
