@@ -1,4 +1,4 @@
-import type { GroupExplanation, SignatureGroup } from './types.ts';
+import type { GroupExplanation, SignatureGroup, VerdictCount } from './types.ts';
 
 /** One signature group of denied records as an aggregation returns it (no samples yet). */
 export interface DeniedGroupRow {
@@ -16,6 +16,8 @@ export interface DeniedGroupRow {
   permissive: boolean;
   pathSample: string | null;
   explanation: GroupExplanation | null;
+  /** Records per verdict (e.g. a terms aggregation over the stored verdict); absent: none known. */
+  verdicts?: VerdictCount[];
 }
 
 export type SampleDimension = 'hosts' | 'scontexts' | 'tcontexts' | 'comms' | 'exes';
@@ -69,6 +71,7 @@ export function foldDeniedGroups(
       permissive: g.permissive,
       samplesDropped: 0,
       explanation: g.explanation,
+      verdicts: (g.verdicts ?? []).map((v) => ({ verdict: v.verdict, count: v.count })),
     };
     const dims = byKey.get(g.key);
     for (const dim of DIMS) {

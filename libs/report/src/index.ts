@@ -38,6 +38,7 @@ export type {
   Timeline,
   TimelineBucket,
   Truncation,
+  VerdictCount,
   ViewCriteria,
   ViewDefinition,
   ViewResult,

@@ -1,6 +1,6 @@
 import { rankingChart, timelineChart } from './charts.ts';
 import { escapeHtml as h } from './escape.ts';
-import { type RenderOptions, unlistedMalformed } from './render-text.ts';
+import { mixedVerdicts, type RenderOptions, unlistedMalformed } from './render-text.ts';
 import type { SignatureGroup, Summary } from './types.ts';
 
 /** The Content-Security-Policy the HTML report declares: no script, no external loads at all. */
@@ -70,23 +70,31 @@ function groupsTable(list: SignatureGroup[]): string {
       (g.permissive ? ' <span class="permissive">permissive</span>' : '') +
       (g.decision === 'granted' ? ' <span class="muted">granted</span>' : '');
     let verdict = '<span class="muted">-</span>';
-    if (g.explanation !== null) {
+    const mixed = mixedVerdicts(g);
+    if (g.explanation !== null || mixed !== null) {
+      const ex = g.explanation ?? { verdict: '', booleans: [], fixes: [] };
       const items = [
-        ...g.explanation.booleans.map(
+        ...ex.booleans.map(
           (b) =>
             `<li>boolean <code>${h(b.name)}</code> is ${b.current ? 'on' : 'off'}` +
             (b.blastRadius === undefined ? '' : ` (enables ${b.blastRadius.rules} rules)`) +
             '</li>',
         ),
-        ...g.explanation.fixes.map((f) =>
+        ...ex.fixes.map((f) =>
           f.kind === 'note'
             ? `<li>${h(f.text)}</li>`
             : `<li><code>${h(f.text)}</code>${f.verified ? '' : ' <span class="muted">(unverified)</span>'}</li>`,
         ),
       ];
-      verdict =
-        `<span class="verdict">${h(g.explanation.verdict)}</span>` +
-        (items.length > 0 ? `<ul class="plain">${items.join('')}</ul>` : '');
+      const head =
+        mixed === null
+          ? `<span class="verdict">${h(ex.verdict)}</span>`
+          : mixed.verdicts.map((v) => `<span class="verdict">${h(v.verdict)}</span> ×${v.count}`).join(', ') +
+            (mixed.unknown > 0 ? `, <span class="muted">no verdict</span> ×${mixed.unknown}` : '') +
+            (items.length > 0
+              ? `<div class="muted">records' contexts differ; below: the first record's (${h(ex.verdict)})</div>`
+              : '');
+      verdict = head + (items.length > 0 ? `<ul class="plain">${items.join('')}</ul>` : '');
     }
     return (
       '<tr>' +

@@ -96,6 +96,10 @@ export function parseSummaryJson(text: string): Summary {
     );
   }
   const summary = doc as Summary;
+  // Groups of a summary written before the verdict breakdown existed: none known.
+  for (const g of [...summary.denyListing, ...summary.views.flatMap((v) => v.groups ?? [])]) {
+    if (!Array.isArray(g.verdicts)) g.verdicts = [];
+  }
   summary.statistics.configChanges = parsed.data.statistics.configChanges;
   summary.configChanges ??= [];
   summary.truncated.configChanges ??= 0;

@@ -1,5 +1,5 @@
 import { escapeText as e } from './escape.ts';
-import type { SignatureGroup, Summary } from './types.ts';
+import type { SignatureGroup, Summary, VerdictCount } from './types.ts';
 
 /** Header facts the caller knows (the core never reads the clock). */
 export interface RenderOptions {
@@ -41,6 +41,18 @@ export function unlistedMalformed(summary: Summary): number {
   return Math.max(0, summary.statistics.malformed - listed);
 }
 
+/**
+ * The group's verdict breakdown when its records did not all get the same verdict (more than one verdict, or
+ * some records without one), else null: `[[verdict, count]...]` plus the records without a verdict.
+ */
+export function mixedVerdicts(g: SignatureGroup): { verdicts: VerdictCount[]; unknown: number } | null {
+  const verdicts = g.verdicts ?? [];
+  const known = verdicts.reduce((n, v) => n + v.count, 0);
+  const unknown = Math.max(0, g.count - known);
+  if (verdicts.length > 1 || (verdicts.length === 1 && unknown > 0)) return { verdicts, unknown };
+  return null;
+}
+
 function truncNote(n: number, what: string): string {
   return n > 0 ? `(${n} more ${what} not listed: listing limit reached)\n` : '';
 }
@@ -60,8 +72,19 @@ function group(g: SignatureGroup, index: number): string {
   if (g.exes.length > 0) out.push(`    exe:        ${g.exes.map(e).join(', ')}`);
   if (g.pathSample !== null) out.push(`    path:       ${e(g.pathSample)}`);
   if (g.samplesDropped > 0) out.push(`    (${g.samplesDropped} further distinct sample values not shown)`);
+  const mixed = mixedVerdicts(g);
+  if (mixed !== null) {
+    const parts = mixed.verdicts.map((v) => `${e(v.verdict)} ×${v.count}`);
+    if (mixed.unknown > 0) parts.push(`no verdict ×${mixed.unknown}`);
+    out.push(`    verdict:    ${parts.join(', ')}`);
+    if (g.explanation !== null && (g.explanation.booleans.length > 0 || g.explanation.fixes.length > 0)) {
+      out.push(
+        `    (records' contexts differ; the lines below explain the first record: ${e(g.explanation.verdict)})`,
+      );
+    }
+  }
   if (g.explanation !== null) {
-    out.push(`    verdict:    ${e(g.explanation.verdict)}`);
+    if (mixed === null) out.push(`    verdict:    ${e(g.explanation.verdict)}`);
     for (const b of g.explanation.booleans) {
       const radius = b.blastRadius === undefined ? '' : ` (enables ${b.blastRadius.rules} rules)`;
       out.push(`    boolean:    ${e(b.name)} is ${b.current ? 'on' : 'off'}${radius}`);

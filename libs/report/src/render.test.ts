@@ -152,6 +152,50 @@ describe('JSON renderer', () => {
   });
 });
 
+describe('verdict breakdown', () => {
+  // One signature whose records got different verdicts (a user constraint: the tcontext users differ).
+  const verdictOf = (d: { tcontext: string }) => ({
+    verdict: d.tcontext.startsWith('staff_u:') ? 'ALLOWED' : 'CONSTRAINT<x>',
+    booleans: [],
+    fixes: [{ kind: 'note', text: 'a constraint denies it', verified: false }],
+  });
+  const rec = (user: string) => avcRecord({ tcontext: `${user}:object_r:user_home_t:s0` });
+  const mixed = buildSummary([event(T0, [rec('root'), rec('user_u')]), event(T0 + 1, [rec('staff_u')])], {
+    explain: verdictOf,
+  });
+  const single = buildSummary([event(T0, [rec('root'), rec('user_u')])], { explain: verdictOf });
+
+  it('text: every verdict with its count when the records differ, the one verdict otherwise', () => {
+    const t = renderText(mixed);
+    expect(t).toContain('    verdict:    CONSTRAINT<x> ×2, ALLOWED ×1\n');
+    expect(t).toContain('the first record');
+    expect(renderText(single)).toContain('    verdict:    CONSTRAINT<x>\n');
+  });
+
+  it('HTML: the same, escaped', () => {
+    const html = renderHtml(mixed);
+    expect(html).toContain(
+      '<span class="verdict">CONSTRAINT&lt;x&gt;</span> ×2, <span class="verdict">ALLOWED</span> ×1',
+    );
+    expect(html).not.toContain('CONSTRAINT<x>');
+    expect(renderHtml(single)).not.toContain('×');
+  });
+
+  it('JSON: explanation.verdict kept, the breakdown in verdicts; an older summary reads back with none', () => {
+    const o = JSON.parse(renderJson(mixed));
+    expect(o.denyListing[0].explanation.verdict).toBe('CONSTRAINT<x>');
+    expect(o.denyListing[0].verdicts).toEqual([
+      { verdict: 'CONSTRAINT<x>', count: 2 },
+      { verdict: 'ALLOWED', count: 1 },
+    ]);
+    expect(Object.keys(o.denyListing[0]).at(-1)).toBe('verdicts');
+    delete o.denyListing[0].verdicts;
+    const back = parseSummaryJson(JSON.stringify(o));
+    expect(back.denyListing[0]!.verdicts).toEqual([]);
+    expect(renderText(back)).toContain('    verdict:    CONSTRAINT<x>\n');
+  });
+});
+
 describe('malformed lines listing', () => {
   const s = createSummaryBuilder({ listMalformed: true, limits: { maxMalformedLines: 1 } });
   s.addMalformed(2, [

@@ -192,7 +192,7 @@ describe('deny listing', () => {
     expect(s.charts.topTargetTypes).toEqual([{ name: 'user_home_t', count: 4 }]);
   });
 
-  it('asks the explainer once per new denied signature and attaches verdict and fix', () => {
+  it('asks the explainer for each denied record and attaches the first verdict and fix', () => {
     const asked: DenialInput[] = [];
     const explain = (d: DenialInput): ExplanationLike => {
       asked.push(d);
@@ -208,18 +208,18 @@ describe('deny listing', () => {
     b.add(event(T0, [avcRecord()]), explain);
     b.add(event(T0 + 1, [avcRecord()]), explain);
     b.add(event(T0 + 2, [avcRecord({ decision: 'granted' })]), explain);
-    expect(asked).toEqual([
-      {
-        scontext: 'system_u:system_r:httpd_t:s0',
-        tcontext: 'unconfined_u:object_r:user_home_t:s0',
-        tclass: 'file',
-        perms: ['read'],
-        permissive: false,
-        // The record has no ioctlcmd= (an ioctl denial's command is checked against allowxperm rules).
-        ioctlcmd: null,
-        port: null,
-      },
-    ]);
+    const denial = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'unconfined_u:object_r:user_home_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+      permissive: false,
+      // The record has no ioctlcmd= (an ioctl denial's command is checked against allowxperm rules).
+      ioctlcmd: null,
+      port: null,
+    };
+    // Each denied record (its verdict is counted), never a granted one.
+    expect(asked).toEqual([denial, denial]);
     const s = b.build();
     expect(s.denyListing[0]!.explanation).toEqual({
       verdict: 'BOOLEAN',
@@ -243,6 +243,33 @@ describe('deny listing', () => {
     expect(s.denyListing[0]!.count).toBe(3);
     // The first verdict found is kept: later documents do not overwrite it.
     expect(s.denyListing[0]!.explanation).toEqual({ verdict: 'TE_MISSING', booleans: [], fixes: [] });
+  });
+
+  it('counts the verdict of every record: one signature can hide records with other verdicts', () => {
+    // selinux-sepolgen/httpd.log: staff_t -> user_home_t:file { read } with three tcontext users; a user
+    // constraint denies the records of two of them, the third is allowed by the policy.
+    const verdictOf = (d: DenialInput): ExplanationLike => ({
+      verdict: d.tcontext.startsWith('staff_u:') ? 'ALLOWED' : 'CONSTRAINT',
+      booleans: [],
+      fixes: [],
+    });
+    const rec = (user: string) =>
+      avcRecord({ scontext: 'staff_u:staff_r:staff_t:s0', tcontext: `${user}:object_r:user_home_t:s0` });
+    const b = createSummaryBuilder();
+    b.add(event(T0, [rec('root')]), verdictOf);
+    b.add(event(T0 + 1, [rec('staff_u')]), verdictOf);
+    b.add(event(T0 + 2, [rec('user_u'), rec('root')]), verdictOf);
+    b.add(event(T0 + 3, [avcRecord({ tcontext: 'system_u:object_r:etc_t:s0' })]), () => null);
+    const [mixed, unknown] = b.build().denyListing;
+    expect(mixed!.count).toBe(4);
+    // The existing field keeps the first record's verdict; the breakdown has every record's, most first.
+    expect(mixed!.explanation?.verdict).toBe('CONSTRAINT');
+    expect(mixed!.verdicts).toEqual([
+      { verdict: 'CONSTRAINT', count: 3 },
+      { verdict: 'ALLOWED', count: 1 },
+    ]);
+    expect(unknown!.explanation).toBeNull();
+    expect(unknown!.verdicts).toEqual([]);
   });
 
   it('survives an explainer that throws', () => {
@@ -373,8 +400,29 @@ describe('views', () => {
     const [web, dbOrSshd, late] = s.views;
     expect(web).toMatchObject({ name: 'web', count: 1, denied: 1, granted: 0 });
     expect(web!.groups[0]!.explanation?.verdict).toBe('TE_MISSING');
+    expect(web!.groups[0]!.verdicts).toEqual([{ verdict: 'TE_MISSING', count: 1 }]);
     expect(dbOrSshd).toMatchObject({ count: 2, denied: 1, granted: 1 });
+    expect(dbOrSshd!.groups.find((g) => g.decision === 'granted')!.verdicts).toEqual([]);
     expect(late).toMatchObject({ count: 2 });
+  });
+
+  it('counts the verdicts of its own records, and explains with its own first record', () => {
+    const verdictOf = (d: DenialInput): ExplanationLike => ({
+      verdict: d.tcontext.startsWith('staff_u:') ? 'ALLOWED' : 'CONSTRAINT',
+      booleans: [],
+      fixes: [],
+    });
+    const rec = (user: string) => avcRecord({ tcontext: `${user}:object_r:user_home_t:s0` });
+    const s = buildSummary(
+      [event(T0, [rec('root')]), event(T0 + 1, [rec('staff_u')]), event(T0 + 2, [rec('staff_u')])],
+      { explain: verdictOf, views: [{ name: 'staff', match: 'all', criteria: { targetUser: ['staff_u'] } }] },
+    );
+    expect(s.denyListing[0]!.verdicts).toEqual([
+      { verdict: 'ALLOWED', count: 2 },
+      { verdict: 'CONSTRAINT', count: 1 },
+    ]);
+    expect(s.views[0]!.groups[0]!.explanation?.verdict).toBe('ALLOWED');
+    expect(s.views[0]!.groups[0]!.verdicts).toEqual([{ verdict: 'ALLOWED', count: 2 }]);
   });
 });
 

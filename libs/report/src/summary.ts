@@ -8,6 +8,7 @@ import type {
   ConfigChangeRow,
   EnforcementToggleRow,
   ExplainLookup,
+  ExplanationLike,
   GroupExplanation,
   MalformedLineInput,
   MalformedLineRow,
@@ -21,6 +22,7 @@ import type {
   SummaryOptions,
   Timeline,
   Truncation,
+  VerdictCount,
   ViewDefinition,
   ViewResult,
 } from './types.ts';
@@ -39,6 +41,8 @@ export const DEFAULT_LIMITS: Readonly<SummaryLimits> = Object.freeze({
 
 /** Distinct source/target types tracked for the top-N charts; later ones are counted as `(other)`. */
 const MAX_RANKED = 10_000;
+/** Distinct verdicts counted per group (the explainer's are a handful; stored ones could be anything). */
+const MAX_VERDICTS = 32;
 /** Distinct host names tracked for `statistics.hosts`. */
 const MAX_HOSTS = 100_000;
 const OTHER = '(other)';
@@ -152,6 +156,20 @@ function addSample(list: string[], value: string | null, max: number): number {
   return 1;
 }
 
+/** Counts one record's verdict in a group's breakdown (bounded to MAX_VERDICTS distinct verdicts). */
+function countVerdict(list: VerdictCount[], verdict: string, n = 1): void {
+  const hit = list.find((v) => v.verdict === verdict);
+  if (hit !== undefined) hit.count += n;
+  else if (list.length < MAX_VERDICTS) list.push({ verdict, count: n });
+}
+
+/** Most frequent first, ties by verdict name: the same order whatever the input order or source. */
+function sortedVerdicts(list: readonly VerdictCount[] | undefined): VerdictCount[] {
+  return (list ?? [])
+    .map((v) => ({ ...v }))
+    .sort((a, b) => b.count - a.count || (a.verdict < b.verdict ? -1 : a.verdict > b.verdict ? 1 : 0));
+}
+
 function copyGroup(g: SignatureGroup): SignatureGroup {
   return {
     ...g,
@@ -162,6 +180,7 @@ function copyGroup(g: SignatureGroup): SignatureGroup {
     comms: [...g.comms],
     exes: [...g.exes],
     explanation: g.explanation === null ? null : structuredClone(g.explanation),
+    verdicts: sortedVerdicts(g.verdicts),
   };
 }
 
@@ -237,13 +256,13 @@ function groupKey(decision: SignatureGroup['decision'], s: Signature): string {
   return `${decision}\u0000${s.sourceType}\u0000${s.targetType}\u0000${s.class}\u0000${s.perms.join(' ')}`;
 }
 
-/** The explainer's answer for one denied AVC as a group explanation; null when it has none or throws. */
-function explanationOf(
+/** The explainer's answer for one denied AVC; null when it has none or throws. */
+function explainRecord(
   explain: ExplainLookup,
   avc: AvcInfo,
   perms: string[],
   record: AuditRecord,
-): GroupExplanation | null {
+): ExplanationLike | null {
   try {
     const e = explain({
       scontext: avc.scontext.raw,
@@ -254,19 +273,23 @@ function explanationOf(
       ioctlcmd: ioctlCommandOf(record),
       port: avcPortOf(record),
     });
-    if (e == null) return null;
-    return {
-      verdict: e.verdict,
-      fixes: e.fixes.map((f) => ({ kind: f.kind, text: f.text, verified: f.verified })),
-      booleans: e.booleans.map((b) =>
-        b.blastRadius === undefined
-          ? { name: b.name, current: b.current }
-          : { name: b.name, current: b.current, blastRadius: { ...b.blastRadius } },
-      ),
-    };
+    return e == null || typeof e.verdict !== 'string' ? null : e;
   } catch {
     return null;
   }
+}
+
+/** A copy of an explainer's answer as a group explanation (the explainer may share and freeze its objects). */
+function groupExplanationOf(e: ExplanationLike): GroupExplanation {
+  return {
+    verdict: e.verdict,
+    fixes: e.fixes.map((f) => ({ kind: f.kind, text: f.text, verified: f.verified })),
+    booleans: e.booleans.map((b) =>
+      b.blastRadius === undefined
+        ? { name: b.name, current: b.current }
+        : { name: b.name, current: b.current, blastRadius: { ...b.blastRadius } },
+    ),
+  };
 }
 
 export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuilder {
@@ -347,15 +370,16 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     else b[decision] += n;
   }
 
+  /** `explained`: the record's explanation (denied records, with an explainer), else null. */
   function groupInto(
     table: GroupTable,
     avc: AvcInfo,
+    perms: string[],
     record: AuditRecord,
     event: AuditEvent,
     host: string,
-    explain: ExplainLookup | undefined,
+    explained: ExplanationLike | null,
   ): boolean {
-    const perms = [...new Set(avc.perms)].sort();
     const key = groupKey(avc.decision, {
       sourceType: avc.scontext.type,
       targetType: avc.tcontext.type,
@@ -391,15 +415,18 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
           permissive: false,
           samplesDropped: 0,
           explanation: null,
+          verdicts: [],
         },
       };
       table.map.set(key, state);
     }
     const g = state.group;
-    // Until one is found: a group's first message may have no verdict (report --es: a document whose policy
-    // was not available) while a later one has it. The first verdict found is kept.
-    if (g.explanation === null && explain !== undefined && avc.decision === 'denied') {
-      g.explanation = explanationOf(explain, avc, perms, record);
+    if (explained !== null) {
+      // Until one is found: a group's first message may have no verdict (report --es: a document whose policy
+      // was not available) while a later one has it. The first explanation found is kept; every record's
+      // verdict is counted (records of one signature whose full contexts differ can get different verdicts).
+      if (g.explanation === null) g.explanation = groupExplanationOf(explained);
+      countVerdict(g.verdicts, explained.verdict);
     }
     g.count++;
     if (event.epoch < state.firstEpoch) {
@@ -503,11 +530,18 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             exe: fieldFromEvent(record, event, 'exe'),
             path: pathOf(record, event),
           });
-        } else {
+        }
+        const perms = [...new Set(avc.perms)].sort();
+        // Every denied record is explained: the verdict breakdown counts each (the explainer memoizes).
+        const explained =
+          avc.decision === 'denied' && explain !== undefined
+            ? explainRecord(explain, avc, perms, record)
+            : null;
+        if (avc.decision === 'denied') {
           stats.deniedMessages++;
           bump(sourceTypes, avc.scontext.type);
           bump(targetTypes, avc.tcontext.type);
-          groupInto(denyTable, avc, record, event, host, explain);
+          groupInto(denyTable, avc, perms, record, event, host, explained);
         }
         if (views.length > 0) {
           const subject: ViewSubject = {
@@ -531,7 +565,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             if (!v.test(subject)) continue;
             v.count++;
             v[avc.decision]++;
-            groupInto(v.table, avc, record, event, host, undefined);
+            groupInto(v.table, avc, perms, record, event, host, explained);
           }
         }
       }
@@ -575,11 +609,12 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   }
 
   function build(): Summary {
-    // Views share the explanations of the deny listing (same signature, decision denied).
+    // A view group has its own records' explanation and verdicts; one without (its records were explained by
+    // no one: report --es views) shares the explanation of the deny listing (same signature, decision denied).
     const viewResults: ViewResult[] = views.map((v) => {
       const groups = sortedGroups(v.table);
       for (const g of groups) {
-        if (g.decision !== 'denied') continue;
+        if (g.decision !== 'denied' || g.explanation !== null) continue;
         const d = denyTable.map.get(groupKey(g.decision, g.signature));
         if (d !== undefined && d.group.explanation !== null)
           g.explanation = structuredClone(d.group.explanation);

@@ -143,6 +143,12 @@ export interface GroupExplanation {
   booleans: Array<{ name: string; current: boolean; blastRadius?: { rules: number; triples: number } }>;
 }
 
+/** How many denied records of a group got one verdict (`SignatureGroup.verdicts`). */
+export interface VerdictCount {
+  verdict: string;
+  count: number;
+}
+
 /** AVC messages grouped by signature (and decision). Sample lists are capped; see `*Overflow`. */
 export interface SignatureGroup {
   decision: 'denied' | 'granted';
@@ -161,8 +167,18 @@ export interface SignatureGroup {
   permissive: boolean;
   /** Distinct sample values dropped because a sample list was full. */
   samplesDropped: number;
-  /** Null when no explainer was given or it had no answer. */
+  /**
+   * Null when no explainer was given or it had no answer. The first record's (in input order) that had one:
+   * with `verdicts` listing more than one verdict, its booleans and fixes are those of that record.
+   */
   explanation: GroupExplanation | null;
+  /**
+   * Denied records per verdict, most frequent first (ties by verdict name): records of one signature can get
+   * different verdicts when their full contexts differ (a constraint on the user, the level). Records without a
+   * verdict are not counted, so the counts may sum to less than `count`. Empty without an explainer, and in a
+   * summary written before it existed (added after the other keys).
+   */
+  verdicts: VerdictCount[];
 }
 
 export interface ViewCriteria {
@@ -295,7 +311,11 @@ export interface ExplanationLike {
   booleans: Array<{ name: string; current: boolean; blastRadius?: { rules: number; triples: number } }>;
 }
 
-/** Called once per new denied signature (its first record). Must not throw; return null when unknown. */
+/**
+ * Called for each denied record (the group keeps the first answer and counts every verdict); pass a memoizing
+ * explainer (`createExplainer` of @avcstream/selinux-access memoizes by default). Should not throw (a throw
+ * counts as no answer); return null when unknown.
+ */
 export type ExplainLookup = (denial: DenialInput) => ExplanationLike | null | undefined;
 
 export interface SummaryLimits {

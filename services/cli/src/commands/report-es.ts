@@ -253,7 +253,9 @@ async function addDenials(
   }));
 
   // One bucket per signature (the analyzer's id over source type, target type, class and permission set): its
-  // first document gives the signature, the stored verdict and fixes; its first document with a path, the path.
+  // first document gives the signature, the stored verdict and fixes; its first document with a path, the path;
+  // a terms aggregation the documents per stored verdict (records of one signature whose full contexts differ
+  // can get different verdicts; documents without one, no policy then, are not counted).
   const groups: DeniedGroupRow[] = [];
   const firstDoc = { size: 1, sort: STREAM_SORT };
   await compositeBuckets(
@@ -265,6 +267,7 @@ async function addDenials(
       first: { min: { field: '@timestamp' } },
       last: { max: { field: '@timestamp' } },
       permissive: { filter: { term: { 'selinux.permissive': true } } },
+      verdicts: { terms: { field: 'decision.verdict', size: 32 } },
       doc: { top_hits: firstDoc },
       path: {
         filter: { exists: { field: 'file.path' } },
@@ -297,6 +300,7 @@ async function addDenials(
         lastMs: metric(b, 'last'),
         permissive: Number(obj(b.permissive).doc_count) > 0,
         pathSample: str(obj(obj(topHit(obj(b.path).doc)).file).path),
+        verdicts: verdictBuckets(b.verdicts),
         explanation:
           e == null
             ? null
@@ -349,6 +353,17 @@ async function addDenials(
   }
 
   builder.addDenied({ count, hosts, timeline, groups: foldDeniedGroups(groups, samples, limits.maxSamples) });
+}
+
+/** The buckets of a terms aggregation over the stored verdict, as verdict counts. */
+function verdictBuckets(agg: unknown): Array<{ verdict: string; count: number }> {
+  const buckets = obj(agg).buckets;
+  return (Array.isArray(buckets) ? buckets : []).flatMap((b) => {
+    const x = obj(b);
+    return typeof x.key === 'string' && typeof x.doc_count === 'number' && x.doc_count > 0
+      ? [{ verdict: x.key, count: x.doc_count }]
+      : [];
+  });
 }
 
 function topHit(agg: unknown): unknown {

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { eventToJson, parseAuditText } from '@avcstream/audit';
 import { openStore } from '@avcstream/store';
 import { afterAll, describe, expect, it } from 'vitest';
+import { explain } from './explain.ts';
 import { report, rotationOrder } from './report.ts';
 import { esDocToEvent } from './report-es.ts';
 
@@ -12,7 +13,21 @@ const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
 const dir = mkdtempSync(join(tmpdir(), 'avcstream-report-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// Real third-party logs and the host's policy (the oracles of the lead's environment); required under CI.
+const CORPUS = '/work/shared/corpus/audit';
+const HOST_POLICY = '/etc/selinux/default/policy/policy.33';
+const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+const CORPUS_READY = existsSync(CORPUS) && existsSync(HOST_POLICY);
+
 async function run(argv: string[], stdinText = ''): Promise<{ code: number; out: string; err: string }> {
+  return runCommand(report, argv, stdinText);
+}
+
+async function runCommand(
+  command: typeof report,
+  argv: string[],
+  stdinText = '',
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -23,7 +38,7 @@ async function run(argv: string[], stdinText = ''): Promise<{ code: number; out:
   stderr.on('data', (c) => {
     err += c;
   });
-  const code = await report(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  const code = await command(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
   return { code, out, err };
 }
 
@@ -130,6 +145,67 @@ describe('avcstream report --input', () => {
     const junk = join(dir, 'junk.33');
     writeFileSync(junk, 'not a policy');
     expect((await run(['--policy', junk, SAMPLE])).code).toBe(78);
+  });
+
+  describe.runIf(CORPUS_READY || IN_CI)('a signature whose records get different verdicts', () => {
+    // selinux-sepolgen/httpd.log: staff_t -> user_home_t:file { read } merges three tcontext users; a user
+    // constraint denies 16 records, the policy allows the 17th. The oracle: `avcstream explain` per record.
+    const HTTPD = join(CORPUS, 'selinux-sepolgen/httpd.log');
+    const argv = ['--policy', HOST_POLICY, HTTPD];
+    type Group = {
+      signature: { sourceType: string; targetType: string; class: string; perms: string[] };
+      count: number;
+      explanation: { verdict: string } | null;
+      verdicts: Array<{ verdict: string; count: number }>;
+    };
+    const keyOf = (st: string, tt: string, cls: string, perms: string[]) =>
+      `${st} ${tt}:${cls} { ${[...new Set(perms)].sort().join(' ')} }`;
+
+    it('JSON: the breakdown per group equals explain per record, the old field kept', async () => {
+      const { code, out } = await run(['--format', 'json', ...argv]);
+      expect(code).toBe(0);
+      const groups: Group[] = JSON.parse(out).denyListing;
+      const perRecord = new Map<string, Map<string, number>>();
+      const ex = await runCommand(explain, ['--policy', HOST_POLICY, '--format', 'ndjson', HTTPD]);
+      expect(ex.code).toBe(0);
+      for (const line of ex.out.split('\n').filter((l) => l !== '')) {
+        const r = JSON.parse(line);
+        const k = keyOf(r.scontext.split(':')[2], r.tcontext.split(':')[2], r.tclass, r.perms);
+        const m = perRecord.get(k) ?? new Map<string, number>();
+        m.set(r.verdict, (m.get(r.verdict) ?? 0) + 1);
+        perRecord.set(k, m);
+      }
+      expect(groups.length).toBe(perRecord.size);
+      for (const g of groups) {
+        const s = g.signature;
+        const want = perRecord.get(keyOf(s.sourceType, s.targetType, s.class, s.perms));
+        expect(Object.fromEntries(g.verdicts.map((v) => [v.verdict, v.count]))).toEqual(
+          Object.fromEntries(want ?? []),
+        );
+        expect(g.verdicts.map((v) => v.verdict)).toContain(g.explanation?.verdict);
+      }
+      const read = groups.find(
+        (g) =>
+          keyOf(g.signature.sourceType, g.signature.targetType, g.signature.class, g.signature.perms) ===
+          'staff_t user_home_t:file { read }',
+      );
+      expect(read).toMatchObject({ count: 17, explanation: { verdict: 'CONSTRAINT' } });
+      expect(read!.verdicts).toEqual([
+        { verdict: 'CONSTRAINT', count: 16 },
+        { verdict: 'ALLOWED', count: 1 },
+      ]);
+    });
+
+    it('text and HTML show the breakdown', async () => {
+      const text = await run(argv);
+      const block = text.out.split('\n\n').find((b) => b.includes('staff_t -> user_home_t:file { read }'));
+      expect(block).toContain('denied, count 17\n');
+      expect(block).toContain('\n    verdict:    CONSTRAINT ×16, ALLOWED ×1\n');
+      const html = await run(['--format', 'html', ...argv]);
+      expect(html.out).toContain(
+        '<span class="verdict">CONSTRAINT</span> ×16, <span class="verdict">ALLOWED</span> ×1',
+      );
+    });
   });
 
   it('fails with "policy file too large" and 65 on an endless --policy (/dev/zero)', async () => {

@@ -3,7 +3,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { report } from './report.ts';
 import { run } from './run.ts';
+
+// Real third-party logs and the host's policy (the oracles of the lead's environment); required under CI.
+const CORPUS = '/work/shared/corpus/audit';
+const HOST_POLICY = '/etc/selinux/default/policy/policy.33';
+const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+const CORPUS_READY = existsSync(CORPUS) && existsSync(HOST_POLICY);
+
+/** Runs a command with captured output. */
+async function capture(
+  command: typeof run,
+  argv: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await command(argv, { stdout, stderr, stdin: Readable.from([]) });
+  return { code, out, err };
+}
 
 let dir: string;
 beforeEach(() => {
@@ -75,5 +101,46 @@ describe('avcstream run --once', () => {
     expect(Buffer.concat(errText).toString()).toBe(
       'avcstream run: bad state dir /proc/avcstream-xx/state: on a proc filesystem (/proc), not a regular one\n',
     );
+  });
+});
+
+describe.runIf(CORPUS_READY || IN_CI)('avcstream run --once, then report --state-dir', () => {
+  it('keeps the verdict breakdown of a signature whose records get different verdicts', async () => {
+    const state = join(dir, 'state');
+    const input = join(CORPUS, 'selinux-sepolgen/httpd.log');
+    const r = await capture(run, [
+      '--once',
+      '--input',
+      input,
+      '--policy',
+      HOST_POLICY,
+      '--booleans',
+      'none',
+      '--state-dir',
+      state,
+      '--log-level',
+      'silent',
+    ]);
+    expect(r.code).toBe(0);
+    const json = await capture(report, ['--state-dir', state, '--format', 'json']);
+    expect(json.code).toBe(0);
+    const group = (
+      JSON.parse(json.out).denyListing as Array<{
+        signature: { sourceType: string; targetType: string; class: string; perms: string[] };
+        verdicts: unknown;
+      }>
+    ).find(
+      (g) =>
+        g.signature.sourceType === 'staff_t' &&
+        g.signature.targetType === 'user_home_t' &&
+        g.signature.class === 'file' &&
+        g.signature.perms.join(' ') === 'read',
+    );
+    expect(group?.verdicts).toEqual([
+      { verdict: 'CONSTRAINT', count: 16 },
+      { verdict: 'ALLOWED', count: 1 },
+    ]);
+    const text = await capture(report, ['--state-dir', state]);
+    expect(text.out).toContain('    verdict:    CONSTRAINT ×16, ALLOWED ×1\n');
   });
 });
