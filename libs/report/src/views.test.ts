@@ -71,6 +71,42 @@ views:
   });
 });
 
+describe('parseViews errors', () => {
+  const message = (text: string) => {
+    try {
+      parseViews(text);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('parsed');
+  };
+
+  it('name where each problem is (path in the file) and what it is', () => {
+    const m = message(`
+views:
+  - name: web
+    criteria:
+      sourceTyp: httpd_t
+  - name: x
+    match: some
+    criteria: { perm: [1], since: yesterday-ish }
+`);
+    expect(m).not.toContain('Invalid input\n');
+    expect(m).toContain('views[0].criteria: unknown key "sourceTyp" (known:');
+    expect(m).toContain('sourceType');
+    expect(m).toContain('views[1].match: expected one of "all", "any"');
+    expect(m).toContain('views[1].criteria.perm: expected a glob or a list of globs (strings)');
+    expect(m).toContain('views[1].criteria.since: expected epoch seconds or an ISO-8601 time');
+  });
+
+  it('in a bare list, and for the wrong top level', () => {
+    expect(message('- name: 3')).toContain('[0].name: expected a string');
+    expect(message('view: []')).toContain('(top level): unknown key "view" (known: views)');
+    expect(message('just text')).toContain('(top level): expected { views: [...] } or a list of views');
+    expect(message('views: [{ name: a }, { name: a }]')).toContain('views[1].name: duplicate view name "a"');
+  });
+});
+
 describe('compileView', () => {
   it('matches all or any criteria', () => {
     const all = compileView({

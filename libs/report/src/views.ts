@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ReportError } from './errors.ts';
+import { escapeText } from './escape.ts';
 import { compileGlobList, type Matcher } from './glob.ts';
 import { parseTimeBound } from './time.ts';
 import type { ViewCriteria, ViewDefinition } from './types.ts';
@@ -8,7 +9,9 @@ import type { ViewCriteria, ViewDefinition } from './types.ts';
 const MAX_VIEWS_BYTES = 1 << 20;
 
 const globs = z
-  .union([z.string().max(1024), z.array(z.string().max(1024)).max(256)])
+  .union([z.string().max(1024), z.array(z.string().max(1024)).max(256)], {
+    error: 'expected a glob or a list of globs (strings)',
+  })
   .transform((v) => (typeof v === 'string' ? [v] : v));
 const bound = z.union([z.string().max(64), z.number()]).transform((v, ctx) => {
   try {
@@ -51,10 +54,46 @@ const viewSchema = z
   })
   .strict();
 
-const fileSchema = z.union([
-  z.object({ views: z.array(viewSchema).max(256) }).strict(),
-  z.array(viewSchema).max(256),
-]);
+const listSchema = z.array(viewSchema).max(256);
+const objectSchema = z.object({ views: listSchema }).strict();
+
+/** Keys each level accepts, named when a key is unknown. */
+const KNOWN_KEYS: Array<[RegExp, string[]]> = [
+  [/^(views\.)?\d+\.criteria$/, Object.keys(criteriaSchema.shape)],
+  [/^(views\.)?\d+$/, Object.keys(viewSchema.shape)],
+  [/^$/, ['views']],
+];
+
+/** `views[0].criteria.perm` (a bare list: `[0].criteria.perm`), or `(top level)`. */
+function pathText(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${escapeText(String(p).slice(0, 64))}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+/** One line per problem: where it is in the file and what is wrong (at most 20 lines). */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const lines = issues.slice(0, 20).map((i) => {
+    const where = pathText(i.path);
+    let what: string;
+    if (i.code === 'unrecognized_keys') {
+      const dotted = i.path.map(String).join('.');
+      const known = KNOWN_KEYS.find(([re]) => re.test(dotted))?.[1];
+      what =
+        i.keys.map((k) => `unknown key "${escapeText(k.slice(0, 64))}"`).join(', ') +
+        (known === undefined ? '' : ` (known: ${known.join(', ')})`);
+    } else if (i.code === 'invalid_value') {
+      what = `expected one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (i.code === 'invalid_type') {
+      what = `expected ${i.expected === 'string' ? 'a string' : i.expected === 'object' ? 'a mapping' : i.expected === 'array' ? 'a list' : i.expected}`;
+    } else what = i.message;
+    return `  ${where}: ${what}`;
+  });
+  if (issues.length > 20) lines.push(`  (${issues.length - 20} more problems)`);
+  return lines.join('\n');
+}
 
 /**
  * Reads a views file (YAML or JSON; JSON is valid YAML). Accepted shapes: `{ views: [...] }` or a bare
@@ -70,16 +109,31 @@ export function parseViews(text: string): ViewDefinition[] {
   } catch (cause) {
     throw new ReportError('AVC_ERR_REPORT_VIEWS', 'views file is neither valid YAML nor JSON', { cause });
   }
-  const parsed = fileSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new ReportError('AVC_ERR_REPORT_VIEWS', `invalid views file:\n${z.prettifyError(parsed.error)}`);
+  // The shape picks the schema, so a problem is reported where it is, not as a failed union of both.
+  if (typeof doc !== 'object' || doc === null) {
+    throw new ReportError(
+      'AVC_ERR_REPORT_VIEWS',
+      'invalid views file:\n  (top level): expected { views: [...] } or a list of views',
+    );
   }
-  const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.views;
+  const parsed = Array.isArray(doc)
+    ? listSchema.safeParse(doc)
+    : objectSchema.transform((o) => o.views).safeParse(doc);
+  if (!parsed.success) {
+    throw new ReportError(
+      'AVC_ERR_REPORT_VIEWS',
+      `invalid views file:\n${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  const list = parsed.data;
   const names = new Set<string>();
   const out: ViewDefinition[] = [];
-  for (const v of list) {
+  for (const [i, v] of list.entries()) {
     if (names.has(v.name)) {
-      throw new ReportError('AVC_ERR_REPORT_VIEWS', `duplicate view name "${v.name.slice(0, 128)}"`);
+      throw new ReportError(
+        'AVC_ERR_REPORT_VIEWS',
+        `invalid views file:\n  ${pathText(Array.isArray(doc) ? [i, 'name'] : ['views', i, 'name'])}: duplicate view name "${escapeText(v.name.slice(0, 128))}"`,
+      );
     }
     names.add(v.name);
     const criteria: ViewCriteria = {};

@@ -232,6 +232,39 @@ describe('avcstream report --input', () => {
   });
 });
 
+describe('avcstream report --help', () => {
+  it("says each listing's order: plain listings by time, grouped listings by count", async () => {
+    const { code, out: help } = await run(['--help']);
+    expect(code).toBe(0);
+    const out = help.replace(/\s+/g, ' ');
+    expect(out).not.toContain('every listing is in time order');
+    expect(out).toMatch(/allow listing[^.]*in time order/);
+    expect(out).toMatch(/deny listing and (each|the) views?[^.]*most frequent first/);
+  });
+
+  it('shows the views schema by an example that is a valid views file, and says where the rest is', async () => {
+    const { out } = await run(['--help']);
+    const example = /e\.g\.\n((?: {30}.*\n)+)/.exec(out)?.[1];
+    expect(example).toBeDefined();
+    const file = join(dir, 'help-example.yaml');
+    writeFileSync(file, example!.replace(/^ {30}/gm, ''));
+    const r = await run(['--format', 'json', '--views', file, SAMPLE]);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out).views).toHaveLength(1);
+    expect(out).toContain('Custom views');
+  });
+
+  it('names where a wrong views file is wrong and what is wrong (exit 78)', async () => {
+    const bad = join(dir, 'wrong-views.yaml');
+    writeFileSync(bad, 'views:\n  - name: web\n    match: some\n    criteria: { sourceTyp: httpd_t }\n');
+    const r = await run(['--views', bad, SAMPLE]);
+    expect(r.code).toBe(78);
+    expect(r.err).toContain('views[0].match: expected one of "all", "any"');
+    expect(r.err).toContain('views[0].criteria: unknown key "sourceTyp"');
+    expect(r.err).not.toContain('Invalid input');
+  });
+});
+
 describe('avcstream report --malformed', () => {
   const bad = join(dir, 'bad.log');
   writeFileSync(

@@ -31,9 +31,14 @@ const HELP = `avcstream report — seaudit-report style summary of SELinux activ
 Usage:
   avcstream report [--input] FILE... [options]     offline, from audit logs ('-' = stdin); rotated
                                                    generations (audit.log.N ... audit.log) are read oldest
-                                                   first, and every listing is in time order
+                                                   first
   avcstream report --es URL [options]              from the analyzer's Elasticsearch indices
   avcstream report --state-dir DIR [options]       from the embedded mode's state dir
+
+Order: the policy loads, enforcement toggles, boolean and config changes and the allow listing are in
+time order, whatever the order of the inputs. The deny listing and the views group records by signature
+(source type, target type, class, permission set), most frequent first, then by first seen. Malformed
+lines are in input order.
 
 Options:
   --format text|html|json   output format (default text)
@@ -42,7 +47,15 @@ Options:
                             it has an offset, as the report's times)
   --until TIME              only events at or before TIME
   --host NAME               only events of this host (repeatable); records without node= are "localhost"
-  --views FILE              custom views (YAML or JSON), one report section each
+  --views FILE              custom views, one report section each: YAML or JSON, { views: [...] } or a
+                            bare list; each view has a name, an optional description, match all|any
+                            and criteria (seaudit globs), e.g.
+                              views:
+                                - name: web-home
+                                  criteria: { sourceType: httpd_*, targetType: "*_home_t", perm: read }
+                            criteria: sourceUser sourceRole sourceType sourceLevel targetUser targetRole
+                            targetType targetLevel class perm exe comm path host since until; the schema
+                            is in the @avcstream/report README (libs/report/README.md), "Custom views"
   --view NAME               only this view of --views (repeatable)
   --policy FILE             replay denials against this binary policy (offline sources): verdict and fix
   --booleans FILE|DIR       boolean values for --policy ("name value" lines, or a selinuxfs booleans dir)
