@@ -11,7 +11,8 @@ export type { RenderOptions } from './render-text.ts';
 export { renderText } from './render-text.ts';
 export type { DeniedAggregate, SummaryBuilder } from './summary.ts';
 export { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, isSelinuxRecordType } from './summary.ts';
-export { parseTimeBound } from './time.ts';
+export type { TimeBoundOptions } from './time.ts';
+export { parseTimeBound, TIME_KEYWORDS } from './time.ts';
 export type {
   AllowRow,
   AvcLike,

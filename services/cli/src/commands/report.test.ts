@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { eventToJson, parseAuditText } from '@avcstream/audit';
 import { openStore } from '@avcstream/store';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from './explain.ts';
 import { report, rotationOrder } from './report.ts';
 import { esDocToEvent } from './report-es.ts';
@@ -229,6 +229,59 @@ describe('avcstream report --input', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--state-dir');
+  });
+});
+
+describe('avcstream report --since/--until', () => {
+  // The sample's events are on 2025-11-22 from 09:00 UTC; the clock is injected, the local zone is UTC here
+  // (keywords are local time, as ausearch's; libs/report tests other zones).
+  const tz = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = 'UTC';
+  });
+  afterAll(() => {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  });
+  const at = (iso: string) => () => Date.parse(iso);
+  const denied = async (argv: string[], now: () => number) => {
+    const r = await runCommand((a, io) => report(a, io, { now }), ['--format', 'json', ...argv, SAMPLE]);
+    expect(r.code, r.err).toBe(0);
+    return JSON.parse(r.out).statistics.deniedMessages as number;
+  };
+
+  it("accept ausearch's keywords, in local time, with the clock injected", async () => {
+    expect(await denied(['--since', 'today'], at('2025-11-22T23:00:00Z'))).toBe(28);
+    expect(await denied(['--since', 'today'], at('2025-11-23T12:00:00Z'))).toBe(0);
+    expect(await denied(['--since', 'yesterday'], at('2025-11-23T12:00:00Z'))).toBe(28);
+    expect(await denied(['--until', 'yesterday'], at('2025-11-23T12:00:00Z'))).toBe(0);
+    // 2025-11-22 is a Saturday: the week (from Sunday, as ausearch's tm_wday) began on the 16th.
+    expect(await denied(['--since', 'this-week', '--until', 'now'], at('2025-11-22T12:00:00Z'))).toBe(28);
+    expect(await denied(['--since', 'this-week'], at('2025-11-23T00:30:00Z'))).toBe(0);
+    expect(await denied(['--since', 'recent'], at('2025-11-22T09:10:00Z'))).toBeGreaterThan(0);
+    expect(await denied(['--since', 'this-hour'], at('2025-11-22T10:30:00Z'))).toBe(0);
+    const bad = await runCommand(
+      (a, io) => report(a, io, { now: at('2025-11-23T00:00:00Z') }),
+      ['--since', 'boot', SAMPLE],
+    );
+    expect(bad.code).toBe(64);
+    expect(bad.err).toContain('this-week');
+  });
+
+  it('--since later than --until is a usage error (64), not an empty report', async () => {
+    const r = await runCommand(
+      (a, io) => report(a, io, { now: at('2025-11-23T12:00:00Z') }),
+      ['--since', 'today', '--until', 'yesterday', SAMPLE],
+    );
+    expect(r.code).toBe(64);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(
+      '--since (2025-11-23T00:00:00.000Z) is later than --until (2025-11-22T00:00:00.000Z)',
+    );
+    const iso = await run(['--since', '2025-11-22T10:00:00Z', '--until', '2025-11-22T09:00:00Z', SAMPLE]);
+    expect(iso.code).toBe(64);
+    // Equal bounds select that instant.
+    expect((await run(['--since', '1763802084', '--until', '1763802084', SAMPLE])).code).toBe(0);
   });
 });
 

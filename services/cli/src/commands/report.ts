@@ -21,6 +21,7 @@ import {
   type Summary,
   type SummaryBuilder,
   type SummaryOptions,
+  TIME_KEYWORDS,
   type ViewDefinition,
 } from '@avcstream/report';
 import type { CliIo } from '../cli.ts';
@@ -43,9 +44,12 @@ lines are in input order.
 Options:
   --format text|html|json   output format (default text)
   --out FILE                write to FILE instead of stdout
-  --since TIME              only events at or after TIME (epoch seconds or ISO-8601; UTC unless
-                            it has an offset, as the report's times)
-  --until TIME              only events at or before TIME
+  --since TIME              only events at or after TIME: epoch seconds, ISO-8601 (UTC unless it has
+                            an offset, as the report's times), or one of ausearch's words, in local
+                            time as ausearch: now, recent (10 minutes ago), this-hour, today,
+                            yesterday, this-week (since Sunday), week-ago, this-month, this-year
+  --until TIME              only events at or before TIME (the same forms; today = now, as ausearch
+                            --end today); a --since later than --until is a usage error
   --host NAME               only events of this host (repeatable); records without node= are "localhost"
   --views FILE              custom views, one report section each: YAML or JSON, { views: [...] } or a
                             bare list; each view has a name, an optional description, match all|any
@@ -137,7 +141,13 @@ function causesOf(e: unknown): string[] {
   return out;
 }
 
-async function readFlags(argv: string[]): Promise<Flags | 'help'> {
+/** Seams for tests. */
+export interface ReportDeps {
+  /** The clock (epoch milliseconds) ausearch's time keywords are read against (default Date.now). */
+  now?: () => number;
+}
+
+async function readFlags(argv: string[], now: () => number): Promise<Flags | 'help'> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -165,14 +175,23 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
   if (v.es !== undefined && !isHttpUrl(v.es)) {
     throw new UsageError(`--es must be an http:// or https:// URL, e.g. http://127.0.0.1:9200`);
   }
-  const time = (name: string, value: string | undefined) => {
+  const clock = v.since !== undefined || v.until !== undefined ? now() : Number.NaN;
+  const time = (name: 'since' | 'until', value: string | undefined) => {
     if (value === undefined) return undefined;
     try {
-      return parseTimeBound(value);
+      return parseTimeBound(value, { now: clock, bound: name });
     } catch {
-      throw new UsageError(`--${name} must be ISO-8601 or epoch seconds`);
+      throw new UsageError(`--${name} must be epoch seconds, ISO-8601 or one of ${TIME_KEYWORDS.join(', ')}`);
     }
   };
+  const since = time('since', v.since);
+  const until = time('until', v.until);
+  if (since !== undefined && until !== undefined && since > until) {
+    const iso = (t: number) => new Date(t * 1000).toISOString();
+    throw new UsageError(
+      `--since (${iso(since)}) is later than --until (${iso(until)}): no event could match`,
+    );
+  }
   let views: ViewDefinition[] = [];
   if (v.views !== undefined) {
     let text: string;
@@ -201,8 +220,8 @@ async function readFlags(argv: string[]): Promise<Flags | 'help'> {
     stateDir: v['state-dir'],
     format,
     out: v.out,
-    since: time('since', v.since),
-    until: time('until', v.until),
+    since,
+    until,
     hosts: v.host,
     views,
     policy: v.policy,
@@ -389,10 +408,10 @@ async function fromStateDir(f: Flags, options: SummaryOptions): Promise<Summary>
   }
 }
 
-export async function report(argv: string[], io: CliIo): Promise<number> {
+export async function report(argv: string[], io: CliIo, deps: ReportDeps = {}): Promise<number> {
   let flags: Flags | 'help';
   try {
-    flags = await readFlags(argv);
+    flags = await readFlags(argv, deps.now ?? Date.now);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`avcstream report: ${e.message}\n`);
