@@ -156,6 +156,26 @@ describe('createAlerter', () => {
     expect(text).toContain('would enable 12 rules over 40');
   });
 
+  it('shows permissive=1 (logged, not enforced) in the text and JSON, with the same signature', async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({ registry: createMemoryRegistry(), sinks: [sink] });
+    const permissive = denial('httpd_t', 'user_home_t', 'file', ['read'], 'web1');
+    permissive.avc = { ...permissive.avc, permissive: true };
+    await alerter.process(permissive, null);
+    const enforcing = denial('httpd_t', 'user_home_t', 'file', ['read'], 'web1');
+    expect(signaturesOf(enforcing)).toEqual(signaturesOf(permissive));
+    const a = sink.alerts[0]!;
+    expect(JSON.parse(JSON.stringify(a)).event.permissive).toBe(true);
+    const text = formatAlert(a);
+    expect(text).toContain(' permissive=1 (logged, not enforced)');
+    const [first] = text.split('\n');
+    expect(first).toMatch(/^\[NEW DENIAL, permissive\] /);
+    const plain = formatAlert({ ...a, event: { ...a.event, permissive: false } });
+    expect(plain).toContain(' permissive=0\n');
+    expect(plain).not.toContain('not enforced');
+    expect(formatAlert({ ...a, event: { ...a.event, permissive: null } })).not.toContain('permissive');
+  });
+
   it('escapes terminal control characters of attacker-controlled fields', () => {
     expect(terminalSafe('a\u001b[31mred\r\n')).toBe('a\\x1b[31mred\\x0d\\x0a');
   });

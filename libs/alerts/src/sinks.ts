@@ -34,9 +34,16 @@ export function terminalSafe(s: string | null | undefined): string {
 export function formatAlert(a: Alert): string {
   const head =
     a.kind === 'repeat' ? `REPEAT x${a.count}` : a.scope === 'fleet' ? 'NEW DENIAL' : 'NEW ON HOST';
+  // As the kernel writes it (absent on old kernels); a permissive denial was logged but not enforced.
+  const permissive =
+    a.event.permissive === true
+      ? ' permissive=1 (logged, not enforced)'
+      : a.event.permissive === false
+        ? ' permissive=0'
+        : '';
   const lines = [
-    `[${head}${a.redelivered ? ', redelivered' : ''}] ${terminalSafe(a.signature.key)}  host=${terminalSafe(a.host)} time=${a.time} id=${a.id}`,
-    `  ${terminalSafe(a.event.scontext)} -> ${terminalSafe(a.event.tcontext)} { ${a.event.perms.map(terminalSafe).join(' ')} } class=${terminalSafe(a.event.tclass)}`,
+    `[${head}${a.event.permissive === true ? ', permissive' : ''}${a.redelivered ? ', redelivered' : ''}] ${terminalSafe(a.signature.key)}  host=${terminalSafe(a.host)} time=${a.time} id=${a.id}`,
+    `  ${terminalSafe(a.event.scontext)} -> ${terminalSafe(a.event.tcontext)} { ${a.event.perms.map(terminalSafe).join(' ')} } class=${terminalSafe(a.event.tclass)}${permissive}`,
     `  comm=${terminalSafe(a.event.comm)} exe=${terminalSafe(a.event.exe)} path=${terminalSafe(a.event.path)} pid=${a.event.pid ?? '-'}`,
     `  verdict=${a.verdict ?? 'unknown'}`,
   ];

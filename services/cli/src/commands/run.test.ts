@@ -104,6 +104,34 @@ describe('avcstream run --once', () => {
   });
 });
 
+describe('avcstream run alerts', () => {
+  it('show permissive=1 on a denial logged in permissive mode', async () => {
+    writeFileSync(
+      join(dir, 'audit.log'),
+      denial(1, 'httpd_t').replace('permissive=0', 'permissive=1') + denial(2, 'sshd_t'),
+    );
+    const r = await capture(run, [
+      '--once',
+      '--input',
+      join(dir, 'audit.log'),
+      '--policy',
+      'none',
+      '--booleans',
+      'none',
+      '--state-dir',
+      join(dir, 'state'),
+    ]);
+    expect(r.code).toBe(0);
+    const alerts = r.out.split(/\n(?=\[)/);
+    expect(alerts.find((a) => a.includes('httpd_t:user_home_t'))).toContain(
+      'class=file permissive=1 (logged, not enforced)',
+    );
+    const enforced = alerts.find((a) => a.includes('sshd_t:user_home_t'));
+    expect(enforced).toContain('class=file permissive=0\n');
+    expect(enforced).not.toContain('permissive=1');
+  });
+});
+
 describe.runIf(CORPUS_READY || IN_CI)('avcstream run --once, then report --state-dir', () => {
   it('keeps the verdict breakdown of a signature whose records get different verdicts', async () => {
     const state = join(dir, 'state');
