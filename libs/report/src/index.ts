@@ -9,7 +9,7 @@ export { REPORT_CSP, renderHtml } from './render-html.ts';
 export { parseSummaryJson, renderJson } from './render-json.ts';
 export type { RenderOptions } from './render-text.ts';
 export { renderText } from './render-text.ts';
-export type { DeniedAggregate, SummaryBuilder } from './summary.ts';
+export type { DeniedAggregate, MalformedLineLookup, SummaryBuilder } from './summary.ts';
 export { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, isSelinuxRecordType } from './summary.ts';
 export type { TimeBoundOptions } from './time.ts';
 export { parseTimeBound, TIME_KEYWORDS } from './time.ts';

@@ -1,6 +1,6 @@
 import { rankingChart, timelineChart } from './charts.ts';
 import { escapeHtml as h } from './escape.ts';
-import { mixedVerdicts, type RenderOptions, unlistedMalformed } from './render-text.ts';
+import { malformedScope, mixedVerdicts, type RenderOptions, unlistedMalformed } from './render-text.ts';
 import type { SignatureGroup, Summary } from './types.ts';
 
 /** The Content-Security-Policy the HTML report declares: no script, no external loads at all. */
@@ -152,7 +152,7 @@ export function renderHtml(summary: Summary, options: RenderOptions = {}): strin
       stat('boolean changes', st.booleanChanges) +
       stat('config changes', st.configChanges) +
       stat('hosts', st.hosts) +
-      stat('malformed lines', st.malformed) +
+      stat(`malformed lines${h(malformedScope(summary))}`, st.malformed) +
       '</div></section>',
   );
   body.push(

@@ -54,6 +54,7 @@ const statisticsSchema = z.object({
   lastEvent: z.string().nullable(),
   // Added later: summaries written before it (an older state dir) read as 0 / [].
   configChanges: z.number().default(0),
+  malformedUnfiltered: z.number().default(0),
 });
 
 const summarySchema = z.object({
@@ -101,6 +102,7 @@ export function parseSummaryJson(text: string): Summary {
     if (!Array.isArray(g.verdicts)) g.verdicts = [];
   }
   summary.statistics.configChanges = parsed.data.statistics.configChanges;
+  summary.statistics.malformedUnfiltered = parsed.data.statistics.malformedUnfiltered;
   summary.configChanges ??= [];
   summary.truncated.configChanges ??= 0;
   return summary;

@@ -53,6 +53,18 @@ export function mixedVerdicts(g: SignatureGroup): { verdicts: VerdictCount[]; un
   return null;
 }
 
+/**
+ * Says which malformed lines a host or time filter could not be applied to (counted for the whole input), or
+ * ''.
+ */
+export function malformedScope(summary: Summary): string {
+  const st = summary.statistics;
+  const n = st.malformedUnfiltered ?? 0;
+  if (n <= 0) return '';
+  const of = n >= st.malformed ? '' : `${n} of them `;
+  return ` (${of}in the input, all hosts and times: not filtered)`;
+}
+
 function truncNote(n: number, what: string): string {
   return n > 0 ? `(${n} more ${what} not listed: listing limit reached)\n` : '';
 }
@@ -119,7 +131,7 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
   parts.push(`Time span:   ${st.firstEvent ?? '-'} .. ${st.lastEvent ?? '-'}\n`);
 
   parts.push(heading('Statistics'));
-  const statRows: Array<[string, number]> = [
+  const statRows: Array<[string, number | string]> = [
     ['Number of total messages', st.totalMessages],
     ['Number of policy load messages', st.policyLoads],
     ['Number of enforcement toggles', st.enforcementToggles],
@@ -128,7 +140,7 @@ export function renderText(summary: Summary, options: RenderOptions = {}): strin
     ['Number of allow messages', st.allowMessages],
     ['Number of denied messages', st.deniedMessages],
     ['Number of hosts', st.hosts],
-    ['Number of malformed lines', st.malformed],
+    ['Number of malformed lines', `${st.malformed}${malformedScope(summary)}`],
   ];
   for (const [label, n] of statRows) parts.push(`${`${label}:`.padEnd(36)}${n}\n`);
 

@@ -43,6 +43,7 @@ describe('statistics', () => {
       firstEvent: new Date(T0 * 1000).toISOString(),
       lastEvent: new Date((T0 + 9) * 1000).toISOString(),
       configChanges: 0,
+      malformedUnfiltered: 0,
     });
     expect(s.policyLoads).toEqual([
       {
@@ -544,6 +545,53 @@ describe('userspace policy loads (USER_MAC_POLICY_LOAD)', () => {
   });
 });
 
+describe('malformed lines under a host or time filter', () => {
+  const lines = [
+    {
+      file: 'a.log',
+      line: 1,
+      text: `node=web01 type=AVC msg=audit(${T0}.250:1): avc:  denied  { read } for x`,
+    },
+    { file: 'a.log', line: 2, text: `node=db01 type=AVC msg=audit(${T0}.250:2): avc:  denied  { read` },
+    { file: 'a.log', line: 3, text: `type=SYSCALL msg=audit(${T0 + 100}.000:3): arch=` },
+    { file: 'a.log', line: 4, text: 'garbage \u0000 with no node and no time' },
+  ];
+
+  it('counts (and lists) only the lines of the selected hosts: node=, else the default host', () => {
+    const b = createSummaryBuilder({ hosts: ['web01'], listMalformed: true });
+    b.addMalformed(4, lines);
+    const s = b.build();
+    expect(s.statistics.malformed).toBe(1);
+    expect(s.statistics.malformedUnfiltered).toBe(0);
+    expect(s.malformedLines?.map((l) => l.line)).toEqual([1]);
+    const local = createSummaryBuilder({ hosts: ['localhost'] });
+    local.addMalformed(4, lines);
+    expect(local.build().statistics.malformed).toBe(2);
+  });
+
+  it('applies the time filter where the line has a readable audit time; other lines are counted as unfiltered', () => {
+    const b = createSummaryBuilder({ since: T0 + 50 });
+    b.addMalformed(4, lines);
+    const st = b.build().statistics;
+    expect(st.malformed).toBe(2);
+    expect(st.malformedUnfiltered).toBe(1);
+  });
+
+  it('a bare count cannot be filtered: it is labelled as the whole input', () => {
+    const b = createSummaryBuilder({ hosts: ['web01'] });
+    b.addMalformed(5);
+    const s = b.build();
+    expect(s.statistics).toMatchObject({ malformed: 5, malformedUnfiltered: 5 });
+    expect(renderText(s)).toMatch(
+      /Number of malformed lines: +5 \(in the input, all hosts and times: not filtered\)/,
+    );
+    const none = createSummaryBuilder();
+    none.addMalformed(5);
+    expect(none.build().statistics.malformedUnfiltered).toBe(0);
+    expect(renderText(none.build())).toMatch(/Number of malformed lines: +5\n/);
+  });
+});
+
 describe('listing malformed lines (listMalformed)', () => {
   it('keeps the first maxMalformedLines lines with file and line, cuts long ones, counts the rest as dropped', () => {
     const b = createSummaryBuilder({
@@ -562,6 +610,32 @@ describe('listing malformed lines (listMalformed)', () => {
       { file: 'a.log', line: 9, text: 'type=AVC m', cut: true },
     ]);
     expect(s.truncated.malformedLines).toBe(1);
+  });
+
+  it('lists AVC records whose body did not parse too, with the text the caller kept, in (file, line) order', () => {
+    const b = createSummaryBuilder({ listMalformed: true, limits: { maxMalformedLineChars: 40 } });
+    const broken = (line: number) => ({
+      ...record('AVC', { seresult: 'denied', seperms: 'read', comm: 'httpd' }),
+      line,
+    });
+    const text = (n: number) =>
+      `type=AVC msg=audit(${T0}.000:${n}): avc:  denied  { read } for  pid=1 comm="httpd" \u001b[31m`;
+    b.addMalformed(1, [{ file: 'a.log', line: 9, text: 'garbage' }]);
+    // The record is closed after line 9 was read; it is listed in its place all the same.
+    b.add(event(T0, [broken(4)], null, 4), undefined, (r) =>
+      r.line === undefined ? undefined : { file: 'a.log', line: r.line, text: text(r.line) },
+    );
+    // Without its text (the caller did not keep it), counted and left out, as before.
+    b.add(event(T0 + 1, [broken(12)], null, 12), undefined, () => undefined);
+    const s = b.build();
+    expect(s.statistics.malformed).toBe(3);
+    expect(s.malformedLines).toEqual([
+      { file: 'a.log', line: 4, text: text(4).slice(0, 40), cut: true },
+      { file: 'a.log', line: 9, text: 'garbage', cut: false },
+    ]);
+    expect(renderText(s)).toContain(
+      '(1 more malformed lines counted above are AVC records whose body did not parse: not listed)',
+    );
   });
 
   it('lists nothing unless asked (the summary keeps its shape)', () => {

@@ -43,6 +43,8 @@ export const DEFAULT_LIMITS: Readonly<SummaryLimits> = Object.freeze({
 const MAX_RANKED = 10_000;
 /** Distinct verdicts counted per group (the explainer's are a handful; stored ones could be anything). */
 const MAX_VERDICTS = 32;
+/** Input files told apart in the malformed listing's order (later ones sort last). */
+const MAX_FILES = 100_000;
 /** Distinct host names tracked for `statistics.hosts`. */
 const MAX_HOSTS = 100_000;
 const OTHER = '(other)';
@@ -63,12 +65,23 @@ export function isSelinuxRecordType(type: string): boolean {
   );
 }
 
+/**
+ * Where a record was read and its raw text (the caller keeps it), for the malformed listing; undefined when
+ * unknown.
+ */
+export type MalformedLineLookup = (record: AuditRecord) => MalformedLineInput | undefined;
+
 export interface SummaryBuilder {
-  /** Adds one event (all its records). `explain` is asked once per new denied signature. */
-  add(event: AuditEvent, explain?: ExplainLookup): void;
   /**
-   * Counts lines the parser rejected. With `listMalformed`, `lines` (those same lines) are listed up to
-   * `maxMalformedLines`, each cut to `maxMalformedLineChars`.
+   * Adds one event (all its records). `explain` is asked for each denied record. With `listMalformed`,
+   * `malformedLine` gives the line of an AVC / USER_AVC record whose body did not parse, to list it.
+   */
+  add(event: AuditEvent, explain?: ExplainLookup, malformedLine?: MalformedLineLookup): void;
+  /**
+   * Counts lines the parser rejected: `n`, or with `lines` (those same lines) each line, filtered by the host
+   * and time filters where its `node=` and audit time can be read. With `listMalformed`, the lines (of the
+   * selection) are listed up to `maxMalformedLines`, each cut to `maxMalformedLineChars`. A bare count under a
+   * filter counts in `malformedUnfiltered`.
    */
   addMalformed(n: number, lines?: readonly MalformedLineInput[]): void;
   /**
@@ -311,6 +324,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     firstEvent: null,
     lastEvent: null,
     configChanges: 0,
+    malformedUnfiltered: 0,
   };
   let firstEpoch = Number.POSITIVE_INFINITY;
   let lastEpoch = Number.NEGATIVE_INFINITY;
@@ -322,8 +336,40 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
   const allows = createTimedRows<AllowRow>(limits.maxRows);
   const configChanges = createTimedRows<ConfigChangeRow>(limits.maxRows);
   const listMalformed = options.listMalformed === true;
-  const malformedLines: MalformedLineRow[] = [];
-  let malformedLinesDropped = 0;
+  // In (file, line) order whatever the order they come in (AVC records come when their event closes).
+  const malformedLines = createTimedRows<MalformedLineRow>(limits.maxMalformedLines);
+  const fileOrder = new Map<string, number>();
+  const filtering = options.since !== undefined || options.until !== undefined || hostFilter !== null;
+
+  function listMalformedLine(l: MalformedLineInput): void {
+    if (!fileOrder.has(l.file) && fileOrder.size < MAX_FILES) fileOrder.set(l.file, fileOrder.size);
+    const order = fileOrder.get(l.file) ?? MAX_FILES;
+    const max = Math.max(1, limits.maxMalformedLineChars);
+    // Cut on code points, so a cut never splits a surrogate pair.
+    const cut = l.text.length > max && [...l.text].length > max;
+    malformedLines.push(order * 2 ** 32 + Math.max(0, Math.min(l.line, 2 ** 32 - 1)), {
+      file: l.file,
+      line: l.line,
+      text: cut ? [...l.text].slice(0, max).join('') : l.text,
+      cut,
+    });
+  }
+
+  /**
+   * Whether a rejected line is in the selection: its `node=` (none: the default host) against the host filter,
+   * its audit time against since/until; null when the time filter cannot be applied (no readable time).
+   */
+  function lineSelected(text: string): boolean | null {
+    if (hostFilter !== null) {
+      const node = /^node=(\S+) /.exec(text)?.[1] ?? defaultHost;
+      if (!hostFilter.has(node)) return false;
+    }
+    if (options.since === undefined && options.until === undefined) return true;
+    const m = /\bmsg=audit\((\d{1,12})(?:\.(\d{1,3}))?:\d+\)/.exec(text);
+    if (m === null) return null;
+    const epoch = Number(m[1]) + (m[2] === undefined ? 0 : Number(m[2]) / 1000);
+    return epoch >= since && epoch <= until;
+  }
   const denyTable: GroupTable = { map: new Map(), max: limits.maxSignatures, dropped: 0 };
   const views = (options.views ?? []).map((def: ViewDefinition) => ({
     def,
@@ -449,7 +495,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
     return true;
   }
 
-  function add(event: AuditEvent, explain?: ExplainLookup): void {
+  function add(event: AuditEvent, explain?: ExplainLookup, malformedLine?: MalformedLineLookup): void {
     if (event.epoch < since || event.epoch > until) return;
     const host = event.node ?? defaultHost;
     if (hostFilter !== null && !hostFilter.has(host)) return;
@@ -463,6 +509,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         // A decision whose body did not parse (cut off, no tcontext...) is a malformed line, not a message.
         if (isMalformedAvc(record)) {
           stats.malformed++;
+          const line = listMalformed ? malformedLine?.(record) : undefined;
+          if (line !== undefined) listMalformedLine(line);
           continue;
         }
       }
@@ -656,7 +704,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         allowListing: allows.dropped(),
         denyListing: denyTable.dropped,
         configChanges: configChanges.dropped(),
-        ...(listMalformed ? { malformedLines: malformedLinesDropped } : {}),
+        ...(listMalformed ? { malformedLines: malformedLines.dropped() } : {}),
       } satisfies Truncation,
       charts: {
         timeline,
@@ -664,29 +712,31 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         topTargetTypes: ranked(targetTypes, limits.topN),
       },
       configChanges: configChanges.list().map((r) => ({ ...r })),
-      ...(listMalformed ? { malformedLines: malformedLines.map((r) => ({ ...r })) } : {}),
+      ...(listMalformed ? { malformedLines: malformedLines.list().map((r) => ({ ...r })) } : {}),
     };
   }
 
   return {
     add,
     addMalformed(n: number, lines?: readonly MalformedLineInput[]) {
-      if (Number.isFinite(n) && n > 0) stats.malformed += Math.floor(n);
-      if (!listMalformed || lines === undefined) return;
-      const max = Math.max(1, limits.maxMalformedLineChars);
+      const count = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+      if (lines === undefined) {
+        stats.malformed += count;
+        if (filtering) stats.malformedUnfiltered += count;
+        return;
+      }
       for (const l of lines) {
-        if (malformedLines.length >= limits.maxMalformedLines) {
-          malformedLinesDropped++;
-          continue;
-        }
-        // Cut on code points, so a cut never splits a surrogate pair.
-        const cut = l.text.length > max && [...l.text].length > max;
-        malformedLines.push({
-          file: l.file,
-          line: l.line,
-          text: cut ? [...l.text].slice(0, max).join('') : l.text,
-          cut,
-        });
+        const selected = filtering ? lineSelected(l.text) : true;
+        if (selected === false) continue;
+        stats.malformed++;
+        if (selected === null) stats.malformedUnfiltered++;
+        if (listMalformed) listMalformedLine(l);
+      }
+      // A count beyond the lines given: their text is unknown, so no filter applies.
+      const extra = count - lines.length;
+      if (extra > 0) {
+        stats.malformed += extra;
+        if (filtering) stats.malformedUnfiltered += extra;
       }
     },
     addDenied,

@@ -25,6 +25,8 @@ export interface RecordLike {
   type: string;
   fields: Record<string, string>;
   avc?: AvcLike;
+  /** 1-based line number in the input (`AuditRecord.line`), for the malformed listing. */
+  line?: number;
 }
 
 export interface EventLike {
@@ -53,7 +55,11 @@ export interface Statistics {
   deniedMessages: number;
   /** Distinct hosts (`node=`; records without a node count as the default host) with SELinux records. */
   hosts: number;
-  /** Lines the parser could not read (fed through `addMalformed`). */
+  /**
+   * Lines the parser could not read (fed through `addMalformed`) and AVC / USER_AVC records whose body did not
+   * parse. With a host or time filter, lines are filtered by their own `node=` (none: the default host) and
+   * audit time; see `malformedUnfiltered`.
+   */
   malformed: number;
   /** ISO time of the first / last SELinux record, or null when there were none. */
   firstEvent: string | null;
@@ -63,6 +69,12 @@ export interface Statistics {
    * port|module|login ...`, `setsebool -P`). Added after the others (stable key order).
    */
   configChanges: number;
+  /**
+   * Of `malformed`, the lines a host or time filter could not be applied to, counted for the whole input (all
+   * hosts and times): given as a bare count (the state dir's counter), or without a readable audit time under a
+   * time filter. 0 without a filter. Added after the others (an older summary reads back with 0).
+   */
+  malformedUnfiltered: number;
 }
 
 export interface PolicyLoadRow {

@@ -29,6 +29,8 @@ export interface GeneratedTruth {
     lastEvent: string | null;
     /** The generator writes no USER_MAC_CONFIG_CHANGE: always 0. */
     configChanges: number;
+    /** No filter: always 0. */
+    malformedUnfiltered: number;
   };
   policyLoads: Array<{ time: string; host: string; auid: string; type: 'MAC_POLICY_LOAD'; exe: string }>;
   enforcementToggles: Array<{ time: string; host: string; old: number; new: number; auid: string }>;
@@ -185,6 +187,7 @@ export function generateAuditLog(options: GenerateOptions): Generated {
       firstEvent: null,
       lastEvent: null,
       configChanges: 0,
+      malformedUnfiltered: 0,
     },
     policyLoads: [],
     enforcementToggles: [],

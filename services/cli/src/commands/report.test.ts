@@ -194,7 +194,7 @@ describe('avcstream report --input', () => {
         { verdict: 'CONSTRAINT', count: 16 },
         { verdict: 'ALLOWED', count: 1 },
       ]);
-    });
+    }, 30_000);
 
     it('text and HTML show the breakdown', async () => {
       const text = await run(argv);
@@ -205,7 +205,7 @@ describe('avcstream report --input', () => {
       expect(html.out).toContain(
         '<span class="verdict">CONSTRAINT</span> ×16, <span class="verdict">ALLOWED</span> ×1',
       );
-    });
+    }, 30_000);
   });
 
   it('fails with "policy file too large" and 65 on an endless --policy (/dev/zero)', async () => {
@@ -354,12 +354,82 @@ describe('avcstream report --malformed', () => {
     expect(out).not.toContain('\u001b');
   });
 
+  it('lists AVC records whose body did not parse too, in line order (sample lines 94 and 154)', async () => {
+    for (const argv of [[SAMPLE], ['-']]) {
+      const { code, out } = await run(
+        ['--format', 'json', '--malformed', ...argv],
+        readFileSync(SAMPLE, 'utf8'),
+      );
+      expect(code).toBe(0);
+      const json = JSON.parse(out);
+      expect(json.statistics.malformed).toBe(4);
+      expect(json.malformedLines.map((l: { line: number }) => l.line)).toEqual([94, 95, 153, 154]);
+      expect(json.malformedLines[0].text).toMatch(
+        /^node=web02\.example\.com type=AVC msg=audit\(1763802160\.044:11899\): avc: {2}denied/,
+      );
+      expect(json.malformedLines[3].text).toContain('scontext=user_u:user_r:user_t:s0 tclass=file');
+    }
+    const text = await run(['--malformed', SAMPLE]);
+    expect(text.out).toContain(`${SAMPLE}:154: node=bastion.example.com type=AVC`);
+    expect(text.out).not.toContain('not listed');
+  });
+
+  it('an AVC line with a hostile, cut off body is escaped and cut like the others', async () => {
+    const file = join(dir, 'broken-avc.log');
+    writeFileSync(
+      file,
+      `type=AVC msg=audit(1763900050.000:706): avc:  denied  { read } for  pid=1 comm="\u001b]0;pwn\u0007<script>" ${'a'.repeat(600)}\n`,
+    );
+    const json = JSON.parse((await run(['--format', 'json', '--malformed', file])).out);
+    expect(json.statistics.malformed).toBe(1);
+    expect(json.malformedLines).toEqual([expect.objectContaining({ file, line: 1, cut: true })]);
+    expect(json.malformedLines[0].text.length).toBe(512);
+    const text = (await run(['--malformed', file])).out;
+    expect(text).toContain(`${file}:1: type=AVC`);
+    expect(text).toContain('\\x1b]0;pwn\\x07<script>');
+    expect(text).not.toContain('\u001b');
+    const html = (await run(['--format', 'html', '--malformed', file])).out;
+    expect(html).toContain('&lt;script&gt;');
+  });
+
   it('is not listed without the flag, and needs --input', async () => {
     const { out } = await run(['--format', 'json', bad]);
     expect(JSON.parse(out).malformedLines).toBeUndefined();
     const es = await run(['--malformed', '--es', 'http://127.0.0.1:1']);
     expect(es.code).toBe(64);
     expect(es.err).toContain('--malformed');
+  });
+});
+
+describe('malformed lines with --host / --since', () => {
+  it("counts only the selected hosts' malformed lines (node=, else localhost)", async () => {
+    const malformed = async (argv: string[]) => {
+      const { code, out } = await run(['--format', 'json', ...argv, SAMPLE]);
+      expect(code).toBe(0);
+      return JSON.parse(out).statistics as { malformed: number; malformedUnfiltered: number };
+    };
+    // Sample lines 94 (web02's cut AVC) and 95 (web02), 153 (no node=), 154 (bastion's AVC without tcontext).
+    expect(await malformed(['--host', 'web01'])).toEqual(
+      expect.objectContaining({ malformed: 0, malformedUnfiltered: 0 }),
+    );
+    expect(await malformed(['--host', 'web02.example.com'])).toMatchObject({
+      malformed: 2,
+      malformedUnfiltered: 0,
+    });
+    expect(await malformed(['--host', 'localhost'])).toMatchObject({ malformed: 1 });
+    expect(await malformed(['--host', 'bastion.example.com'])).toMatchObject({ malformed: 1 });
+    const text = await run(['--host', 'web01', SAMPLE]);
+    expect(text.out).toMatch(/Number of malformed lines: +0\n/);
+    const listed = await run(['--format', 'json', '--malformed', '--host', 'web02.example.com', SAMPLE]);
+    expect(JSON.parse(listed.out).malformedLines.map((l: { line: number }) => l.line)).toEqual([94, 95]);
+  });
+
+  it('applies --since/--until to lines with a readable audit time; the others are labelled unfiltered', async () => {
+    const { out } = await run(['--format', 'json', '--since', '1763802200', SAMPLE]);
+    // 94 is before; 95 (a broken stamp) and 153 have no readable time; 154 is after.
+    expect(JSON.parse(out).statistics).toMatchObject({ malformed: 3, malformedUnfiltered: 2 });
+    const text = await run(['--since', '1763802200', SAMPLE]);
+    expect(text.out).toContain('3 (2 of them in the input, all hosts and times: not filtered)');
   });
 });
 
@@ -438,6 +508,11 @@ describe('avcstream report --state-dir', () => {
     expect(code).toBe(0);
     // The two lines the parser rejects are in the counter, the two broken AVC bodies are in the events.
     expect(JSON.parse(out).statistics).toMatchObject(SAMPLE_STATS);
+    // With --host, the broken AVC bodies are filtered with their events; the counter cannot be: it is labelled.
+    const web02 = await run(['--state-dir', state, '--host', 'web02.example.com']);
+    expect(web02.out).toMatch(
+      /Number of malformed lines: +3 \(2 of them in the input, all hosts and times: not filtered\)\n/,
+    );
   });
 
   it('prefers the summary.json the embedded mode writes when no filter is given', async () => {

@@ -5,8 +5,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { DecodeResult } from '@avcstream/audit';
-import { createAuditDecoder, slashDateOrder } from '@avcstream/audit';
+import type { DecodeResult, ParseOptions } from '@avcstream/audit';
+import { createAuditDecoder, isMalformedAvc, parseLine, slashDateOrder } from '@avcstream/audit';
 import {
   createSummaryBuilder,
   type EventLike,
@@ -39,7 +39,7 @@ Usage:
 Order: the policy loads, enforcement toggles, boolean and config changes and the allow listing are in
 time order, whatever the order of the inputs. The deny listing and the views group records by signature
 (source type, target type, class, permission set), most frequent first, then by first seen. Malformed
-lines are in input order.
+lines are by file, then line.
 
 Options:
   --format text|html|json   output format (default text)
@@ -65,8 +65,10 @@ Options:
   --booleans FILE|DIR       boolean values for --policy ("name value" lines, or a selinuxfs booleans dir)
   --es-index PREFIX         index prefix for --es (default avcstream)
   --title TEXT              report title
-  --malformed               append the lines the parser rejected (file:line: text; first 100, each cut
-                            to 512 characters; escaped), as seaudit-report --malformed (--input only)
+  --malformed               append the malformed lines: those the parser rejected and AVC records whose
+                            body did not parse (file:line: text; first 100, each cut to 512 characters;
+                            escaped), as seaudit-report --malformed (--input only). With --host/--since/
+                            --until, malformed lines are filtered by their own node= and time
   -h, --help                this help
 
 Exit status: 0 report written, 64 usage error (also an --es that is not an http(s) URL), 66 input
@@ -329,10 +331,81 @@ export function rotationOrder(files: readonly string[]): string[] {
   return out;
 }
 
+/** Lines longer than this are the decoder's over-long lines (a parse error with its head), not records. */
+const MAX_LINE_BYTES = 1024 * 1024;
+/** Characters kept of a line for the listing (the report cuts it to 512). */
+const KEPT_LINE_CHARS = 4096;
+/** Lines kept until their event comes out of the decoder (oldest dropped first). */
+const KEPT_LINES = 1000;
+
+/**
+ * With --malformed: the text of the AVC / USER_AVC lines whose body does not parse, by line number, kept from
+ * when the line is read until the summary builder meets its record (the decoder emits an event after its last
+ * record). Lines are numbered as the decoder numbers them. Bounded: at most KEPT_LINES lines of
+ * KEPT_LINE_CHARS characters.
+ */
+export function createMalformedAvcLines(parseOptions: ParseOptions = {}) {
+  const kept = new Map<number, string>();
+  let carry: Buffer | null = null;
+  let skipping = false;
+  let lineNo = 0;
+  const line = (bytes: Buffer) => {
+    lineNo++;
+    // A cheap test first: the record type is written as is, even in ausearch -i output.
+    if (bytes.indexOf('AVC') < 0) return;
+    const text = bytes.toString('utf8').replace(/\r+$/, '');
+    const records = parseLine(text, lineNo, parseOptions);
+    if (!Array.isArray(records) || !records.some(isMalformedAvc)) return;
+    if (kept.size >= KEPT_LINES) kept.delete(kept.keys().next().value as number);
+    kept.set(lineNo, text.length > KEPT_LINE_CHARS ? text.slice(0, KEPT_LINE_CHARS) : text);
+  };
+  return {
+    write(chunk: Uint8Array | string): void {
+      let buf =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk, 'utf8')
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (;;) {
+        const nl = buf.indexOf(10);
+        if (nl < 0) {
+          if (!skipping) carry = carry === null ? Buffer.from(buf) : Buffer.concat([carry, buf]);
+          // An over-long line: the decoder lists it as a parse error; only its number counts here.
+          if (carry !== null && carry.length > MAX_LINE_BYTES) {
+            carry = null;
+            skipping = true;
+          }
+          return;
+        }
+        const head = buf.subarray(0, nl);
+        if (skipping) lineNo++;
+        else line(carry === null ? head : Buffer.concat([carry, head]));
+        carry = null;
+        skipping = false;
+        buf = buf.subarray(nl + 1);
+      }
+    },
+    end(): void {
+      if (skipping) lineNo++;
+      else if (carry !== null && carry.length > 0) line(carry);
+      carry = null;
+      skipping = false;
+    },
+    /** The kept text of line `n`, once. */
+    take(n: number): string | undefined {
+      const text = kept.get(n);
+      kept.delete(n);
+      return text;
+    },
+  };
+}
+
 async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, explain?: ExplainLookup) {
+  const filtered = f.since !== undefined || f.until !== undefined || f.hosts !== undefined;
   for (const file of rotationOrder(f.input)) {
     // ausearch -i output: its DD/MM or MM/DD dates follow the locale of this shell.
-    const decoder = createAuditDecoder({ slashDates: slashDateOrder(process.env) });
+    const slashDates = slashDateOrder(process.env);
+    const decoder = createAuditDecoder({ slashDates });
+    const avcLines = f.malformed ? createMalformedAvcLines({ slashDates }) : null;
     let stream: Readable;
     if (file === '-') stream = stdin;
     else {
@@ -344,14 +417,28 @@ async function fromFiles(f: Flags, builder: SummaryBuilder, stdin: Readable, exp
       }
     }
     const name = file === '-' ? '(stdin)' : file;
+    const lineOf =
+      avcLines === null
+        ? undefined
+        : (r: RecordLike) => {
+            const text = r.line === undefined ? undefined : avcLines.take(r.line);
+            return text === undefined ? undefined : { file: name, line: r.line as number, text };
+          };
     const take = (r: DecodeResult) => {
-      for (const e of r.events) builder.add(e, explain);
+      for (const e of r.events) builder.add(e, explain, lineOf);
+      // The lines themselves when they are listed, or filtered by their node= and time.
       builder.addMalformed(
         r.errors.length,
-        f.malformed ? r.errors.map((x) => ({ file: name, line: x.line, text: x.raw })) : undefined,
+        f.malformed || filtered
+          ? r.errors.map((x) => ({ file: name, line: x.line, text: x.raw }))
+          : undefined,
       );
     };
-    for await (const chunk of stream) take(decoder.write(chunk as Uint8Array));
+    for await (const chunk of stream) {
+      avcLines?.write(chunk as Uint8Array | string);
+      take(decoder.write(chunk as Uint8Array));
+    }
+    avcLines?.end();
     take(decoder.end());
   }
 }

@@ -170,5 +170,5 @@ describe.runIf(CORPUS_READY || IN_CI)('avcstream run --once, then report --state
     ]);
     const text = await capture(report, ['--state-dir', state]);
     expect(text.out).toContain('    verdict:    CONSTRAINT ×16, ALLOWED ×1\n');
-  });
+  }, 30_000);
 });
