@@ -168,8 +168,8 @@ describe('createAlerter', () => {
     expect(JSON.parse(JSON.stringify(a)).event.permissive).toBe(true);
     const text = formatAlert(a);
     expect(text).toContain(' permissive=1 (logged, not enforced)');
-    const [first] = text.split('\n');
-    expect(first).toMatch(/^\[NEW DENIAL, permissive\] /);
+    // The head stays as it was: consumers match `[NEW DENIAL] key`.
+    expect(text.split('\n')[0]).toMatch(/^\[NEW DENIAL\] httpd_t:user_home_t:file:read /);
     const plain = formatAlert({ ...a, event: { ...a.event, permissive: false } });
     expect(plain).toContain(' permissive=0\n');
     expect(plain).not.toContain('not enforced');

@@ -42,7 +42,7 @@ export function formatAlert(a: Alert): string {
         ? ' permissive=0'
         : '';
   const lines = [
-    `[${head}${a.event.permissive === true ? ', permissive' : ''}${a.redelivered ? ', redelivered' : ''}] ${terminalSafe(a.signature.key)}  host=${terminalSafe(a.host)} time=${a.time} id=${a.id}`,
+    `[${head}${a.redelivered ? ', redelivered' : ''}] ${terminalSafe(a.signature.key)}  host=${terminalSafe(a.host)} time=${a.time} id=${a.id}`,
     `  ${terminalSafe(a.event.scontext)} -> ${terminalSafe(a.event.tcontext)} { ${a.event.perms.map(terminalSafe).join(' ')} } class=${terminalSafe(a.event.tclass)}${permissive}`,
     `  comm=${terminalSafe(a.event.comm)} exe=${terminalSafe(a.event.exe)} path=${terminalSafe(a.event.path)} pid=${a.event.pid ?? '-'}`,
     `  verdict=${a.verdict ?? 'unknown'}`,
