@@ -493,7 +493,7 @@ describe('avcstream run (embedded mode)', () => {
     expect(keys.length).toBeGreaterThan(0);
     expect(new Set(keys).size).toBe(keys.length);
     expect(allTime(first.stdout).alerts).toBe(keys.length);
-    expect(first.stdout).toContain('# Begin avcstream report');
+    expect(first.stdout).toContain('# Begin SELinux audit report');
     expect(first.stdout).toMatch(/Number of denied messages:\s+28\n/);
     for (const f of ['report.txt', 'report.html', 'summary.json'])
       expect(existsSync(join(state, f))).toBe(true);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -101,6 +101,32 @@ describe('avcstream run --once', () => {
     expect(Buffer.concat(errText).toString()).toBe(
       'avcstream run: bad state dir /proc/avcstream-xx/state: on a proc filesystem (/proc), not a regular one\n',
     );
+  });
+});
+
+describe('avcstream run report', () => {
+  it('has the title avcstream report gives the same log', async () => {
+    writeFileSync(join(dir, 'audit.log'), denial(1, 'httpd_t'));
+    const state = join(dir, 'state');
+    const r = await capture(run, [
+      '--once',
+      '--input',
+      join(dir, 'audit.log'),
+      '--policy',
+      'none',
+      '--booleans',
+      'none',
+      '--state-dir',
+      state,
+    ]);
+    expect(r.code).toBe(0);
+    const offline = await capture(report, [join(dir, 'audit.log')]);
+    const title = (text: string) => text.split('\n')[0];
+    expect(title(offline.out)).toBe('# Begin SELinux audit report');
+    expect(title(readFileSync(join(state, 'report.txt'), 'utf8'))).toBe(title(offline.out));
+    const html = (await capture(report, ['--format', 'html', join(dir, 'audit.log')])).out;
+    const titleTag = (h: string) => /<title>([^<]*)<\/title>/.exec(h)?.[1];
+    expect(titleTag(readFileSync(join(state, 'report.html'), 'utf8'))).toBe(titleTag(html));
   });
 });
 

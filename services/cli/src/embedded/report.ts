@@ -35,8 +35,8 @@ export function createReporter(opts: {
   let lastAt = 0;
   const maxAge = opts.htmlMaxAgeMs ?? 5_000;
 
+  // The renderers' default title, as `avcstream report` writes it: one report, whichever command made it.
   const renderOpts = () => ({
-    title: 'avcstream report',
     generatedAt: now().toISOString(),
     sources: opts.sources,
   });
