@@ -3,7 +3,13 @@
 import { parseAuditText } from '@avcstream/audit';
 import { describe, expect, it } from 'vitest';
 import { type DeniedGroupRow, foldDeniedGroups, type SampleDimension, type SampleRow } from './aggregate.ts';
-import { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, fieldFromEvent, pathOf } from './summary.ts';
+import {
+  buildSummary,
+  createSummaryBuilder,
+  DEFAULT_LIMITS,
+  fieldFromEvent,
+  objectPathOf,
+} from './summary.ts';
 import { generateAuditLog } from './testing/generate.ts';
 import type { EventLike } from './types.ts';
 
@@ -48,7 +54,7 @@ function aggregate(events: readonly EventLike[]) {
       g.firstMs = Math.min(g.firstMs, ms);
       g.lastMs = Math.max(g.lastMs, ms);
       if (avc.permissive === true) g.permissive = true;
-      g.pathSample ??= pathOf(r, ev);
+      g.pathSample ??= objectPathOf(r, ev);
       const values: Array<[SampleDimension, string | null]> = [
         ['hosts', host],
         ['scontexts', avc.scontext.raw],

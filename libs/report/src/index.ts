@@ -10,7 +10,13 @@ export { parseSummaryJson, renderJson } from './render-json.ts';
 export type { RenderOptions } from './render-text.ts';
 export { renderText } from './render-text.ts';
 export type { DeniedAggregate, MalformedLineLookup, SummaryBuilder } from './summary.ts';
-export { buildSummary, createSummaryBuilder, DEFAULT_LIMITS, isSelinuxRecordType } from './summary.ts';
+export {
+  buildSummary,
+  createSummaryBuilder,
+  DEFAULT_LIMITS,
+  isSelinuxRecordType,
+  objectPathOf,
+} from './summary.ts';
 export type { TimeBoundOptions } from './time.ts';
 export { parseTimeBound, TIME_KEYWORDS } from './time.ts';
 export type {

@@ -189,6 +189,21 @@ describe('deny listing', () => {
       ]),
     ]);
     expect(created.denyListing[0]!.pathSample).toBe('/var/lib/ntp/ntp.drift');
+    // A name relative to the working directory (chcon notes.txt in /home/carol): the full path, as the alert.
+    const relative = buildSummary([
+      event(T0, [
+        record('SYSCALL', { comm: 'chcon', exe: '/usr/bin/chcon' }),
+        avcRecord({ fields: { name: 'notes.txt' } }),
+        record('CWD', { cwd: '/home/carol' }),
+        record('PATH', { item: '0', name: 'notes.txt', nametype: 'NORMAL' }),
+      ]),
+    ]);
+    expect(relative.denyListing[0]!.pathSample).toBe('/home/carol/notes.txt');
+    // Only the AVC's name=: kept as written (which directory holds it is unknown).
+    const bare = buildSummary([
+      event(T0, [avcRecord({ fields: { name: 'robots.txt' } }), record('CWD', { cwd: '/' })]),
+    ]);
+    expect(bare.denyListing[0]!.pathSample).toBe('robots.txt');
     expect(s.charts.topSourceTypes).toEqual([{ name: 'httpd_t', count: 4 }]);
     expect(s.charts.topTargetTypes).toEqual([{ name: 'user_home_t', count: 4 }]);
   });

@@ -125,25 +125,43 @@ function toInt(v: string | undefined): number | null {
   return v !== undefined && /^-?\d{1,9}$/.test(v) ? Number(v) : null;
 }
 
-/** The path a denial is about (the record's `path`, else the event's PATH records). Exported for tests. */
-export function pathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
-  const f = avcRecord.fields;
-  if (f.path !== undefined && f.path !== '') return f.path;
+/** A field value, or null when absent, empty or `(null)` (what audit writes for no name). */
+function nonEmpty(v: string | undefined): string | null {
+  return v === undefined || v === '' || v === '(null)' ? null : v;
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+/**
+ * The path of the object an AVC record is about, as the alerts of `avcstream run` show it: the record's
+ * `path=`; else the event's first PATH record that is not a PARENT (a bare name below a PARENT record joined
+ * to it, as a create's), made absolute with the event's CWD when relative; else the AVC's `name=` below the
+ * PARENT record; else `name=` as written (no record says which directory holds it). Null when there is none.
+ */
+export function objectPathOf(avcRecord: AuditRecord, event: AuditEvent): string | null {
+  const direct = nonEmpty(avcRecord.fields.path);
+  if (direct !== null) return direct;
+  let cwd: string | null = null;
+  let normal: string | null = null;
   let parent: string | null = null;
-  let anyAbsolute: string | null = null;
   for (const r of event.records) {
+    if (r.type === 'CWD') cwd ??= nonEmpty(r.fields.cwd);
     if (r.type !== 'PATH') continue;
-    const name = r.fields.name;
-    if (name === undefined || !name.startsWith('/')) continue;
+    const name = nonEmpty(r.fields.name);
+    if (name === null) continue;
     if (r.fields.nametype === 'PARENT') parent ??= name;
-    else return name;
-    anyAbsolute ??= name;
+    else normal ??= name;
   }
-  const name = f.name !== undefined && f.name !== '' ? f.name : null;
-  if (parent !== null && name !== null && !name.startsWith('/') && !name.includes('/')) {
-    return parent.endsWith('/') ? parent + name : `${parent}/${name}`;
-  }
-  return anyAbsolute ?? name;
+  const name = nonEmpty(avcRecord.fields.name);
+  let pick: string;
+  if (normal !== null) {
+    pick =
+      normal.startsWith('/') || parent === null || normal.includes('/') ? normal : joinPath(parent, normal);
+  } else if (parent !== null && name !== null && !name.includes('/')) pick = joinPath(parent, name);
+  else return name ?? parent;
+  return pick.startsWith('/') || cwd === null ? pick : joinPath(cwd, pick);
 }
 
 /** `comm` / `exe` of the record, else of the event's SYSCALL. Exported for tests. */
@@ -490,7 +508,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       addSample(g.tcontexts, avc.tcontext.raw, max) +
       addSample(g.comms, fieldFromEvent(record, event, 'comm'), max) +
       addSample(g.exes, fieldFromEvent(record, event, 'exe'), max);
-    if (g.pathSample === null) g.pathSample = pathOf(record, event);
+    if (g.pathSample === null) g.pathSample = objectPathOf(record, event);
     if (avc.permissive === true) g.permissive = true;
     return true;
   }
@@ -576,7 +594,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             perms: [...avc.perms],
             comm: fieldFromEvent(record, event, 'comm'),
             exe: fieldFromEvent(record, event, 'exe'),
-            path: pathOf(record, event),
+            path: objectPathOf(record, event),
           });
         }
         const perms = [...new Set(avc.perms)].sort();
@@ -605,7 +623,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
             perms: avc.perms,
             exe: fieldFromEvent(record, event, 'exe'),
             comm: fieldFromEvent(record, event, 'comm'),
-            path: pathOf(record, event),
+            path: objectPathOf(record, event),
             host,
             epoch: event.epoch,
           };

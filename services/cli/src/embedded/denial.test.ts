@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseAuditText } from '@avcstream/audit';
+import { buildSummary } from '@avcstream/report';
 import { describe, expect, it } from 'vitest';
 import { denialsOf, eventKey } from './denial.ts';
 
@@ -28,6 +31,24 @@ describe('denialsOf', () => {
     expect(d.avc.perms).toEqual(['read', 'write']);
     expect(d.port).toBeNull();
     expect(events.map((e) => eventKey(e, 'local'))).toEqual(['h1|1700000000.1|42', 'local|1700000001|43']);
+  });
+
+  it("gives the path the report shows for the same event (the sample's chcon notes.txt in /home/carol)", () => {
+    const sample = readFileSync(resolve(import.meta.dirname, '../../sample/audit.log'), 'utf8');
+    const { events } = parseAuditText(sample);
+    const chcon = events.filter((e) => e.serial === 5406 && e.node === 'bastion.example.com');
+    expect(chcon.flatMap((e) => denialsOf(e, 'local')).map((d) => d.path)).toEqual(['/home/carol/notes.txt']);
+    const summary = buildSummary(chcon);
+    expect(summary.denyListing.map((g) => g.pathSample)).toEqual(['/home/carol/notes.txt']);
+    // Every denial of the sample: the alert's path is the report's.
+    for (const e of events) {
+      for (const d of denialsOf(e, 'local')) {
+        const g = buildSummary([e]).denyListing.find(
+          (x) => x.signature.sourceType === d.avc.scontext.type && x.signature.class === d.avc.tclass,
+        );
+        expect(g?.pathSample ?? null, `${e.node} ${e.serial}`).toBe(d.path);
+      }
+    }
   });
 
   it('carries the port of a name_bind denial (src=)', () => {

@@ -1,5 +1,6 @@
 import { type AuditEvent, type AuditRecord, avcPortOf } from '@avcstream/audit';
 import type { DenialContext } from '@avcstream/alerts';
+import { objectPathOf } from '@avcstream/report';
 
 function num(v: string | undefined): number | null {
   return v !== undefined && /^\d{1,10}$/.test(v) ? Number(v) : null;
@@ -7,27 +8,6 @@ function num(v: string | undefined): number | null {
 
 function nonEmpty(v: string | undefined): string | null {
   return v === undefined || v === '' || v === '(null)' ? null : v;
-}
-
-/** The target path of a denial: `path=` on the AVC, else the PATH record naming the object, else `name=`. */
-function pathOf(avc: AuditRecord, event: AuditEvent): string | null {
-  const direct = nonEmpty(avc.fields.path);
-  if (direct !== null) return direct;
-  let cwd: string | null = null;
-  let normal: string | null = null;
-  let parent: string | null = null;
-  for (const r of event.records) {
-    if (r.type === 'CWD') cwd = nonEmpty(r.fields.cwd);
-    if (r.type !== 'PATH') continue;
-    const name = nonEmpty(r.fields.name);
-    if (name === null) continue;
-    if (r.fields.nametype === 'PARENT') parent ??= name;
-    else normal ??= name;
-  }
-  const pick = normal ?? nonEmpty(avc.fields.name) ?? parent;
-  if (pick === null) return null;
-  if (pick.startsWith('/') || cwd === null) return pick;
-  return `${cwd.replace(/\/$/, '')}/${pick}`;
 }
 
 /** Key of an event for de-duplication across restarts: host, time and serial. */
@@ -56,7 +36,8 @@ export function denialsOf(event: AuditEvent, defaultHost: string): EmbeddedDenia
       pid: num(r.fields.pid) ?? num(syscall?.fields.pid),
       comm: nonEmpty(r.fields.comm) ?? nonEmpty(syscall?.fields.comm),
       exe: nonEmpty(r.fields.exe) ?? nonEmpty(syscall?.fields.exe),
-      path: pathOf(r, event),
+      // The report's path for the same record (`objectPathOf`): an alert and the report never disagree.
+      path: objectPathOf(r, event),
       port: avcPortOf(r),
     });
   }
