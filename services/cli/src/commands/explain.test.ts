@@ -84,10 +84,6 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
         'booleans',
         'evidence',
         'fixes',
-        'time',
-        'comm',
-        'exe',
-        'path',
       ]);
     }
     const lines = rows.map((x) => x.line as number);
@@ -717,8 +713,14 @@ describe('avcstream explain: ioctl commands and allowxperm rules', { timeout: 60
 describe('explain --format ndjson: time, comm, exe and path of each record', { timeout: 120_000 }, () => {
   const explainer = createExplainer(readPolicy(readFileSync(SAMPLE_POLICY)), { memoize: false });
   const both = (text: string) => ({
-    fast: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), { fastPath: true }),
-    slow: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), { fastPath: false }),
+    fast: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), {
+      fastPath: true,
+      recordFields: true,
+    }),
+    slow: explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), {
+      fastPath: false,
+      recordFields: true,
+    }),
   });
   const tail = (row: Record<string, unknown>) => ({
     time: row.time,
@@ -770,8 +772,18 @@ describe('explain --format ndjson: time, comm, exe and path of each record', { t
       // The same denial: the cached body is the same, the record's own fields are not.
       expect(r.map((x) => x.verdict)).toEqual(['TE_MISSING', 'TE_MISSING', 'TE_MISSING']);
     }
-    // Through the command too, from a file.
-    const r = await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'ndjson', '-'], REDHAT);
+    // Through the command too, with --record-fields; without it a row ends at fixes (the keys).
+    const plain = await run(explain, ['--policy', SAMPLE_POLICY, '--format', 'ndjson', '-'], REDHAT);
+    expect(Object.keys(JSON.parse(plain.out)).at(-1)).toBe('fixes');
+    for (const fastPath of [true, false]) {
+      const out = explainBytes(explainer, 'ndjson', Buffer.from(text, 'latin1'), { fastPath });
+      expect(rows(out).map((x) => Object.keys(x).at(-1))).toEqual(['fixes', 'fixes', 'fixes']);
+    }
+    const r = await run(
+      explain,
+      ['--policy', SAMPLE_POLICY, '--format', 'ndjson', '--record-fields', '-'],
+      REDHAT,
+    );
     expect(tail(JSON.parse(r.out))).toEqual({
       time: '2023-11-14T22:13:20.123Z',
       comm: 'httpd',
@@ -940,8 +952,8 @@ describe('explain --format ndjson: time, comm, exe and path of each record', { t
       for (const file of corpusFiles(CORPUS)) {
         const bytes = readFileSync(file);
         if (!bytes.includes('avc:')) continue;
-        const fast = explainBytes(explainer, 'ndjson', bytes, { fastPath: true });
-        const slow = explainBytes(explainer, 'ndjson', bytes, { fastPath: false });
+        const fast = explainBytes(explainer, 'ndjson', bytes, { fastPath: true, recordFields: true });
+        const slow = explainBytes(explainer, 'ndjson', bytes, { fastPath: false, recordFields: true });
         expect(fast, file).toBe(slow);
         n += fast.split('\n').length - 1;
       }
