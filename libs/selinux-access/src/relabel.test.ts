@@ -204,6 +204,36 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     expect(kinds(e)).not.toContain('semanage');
   });
 
+  it('gives no label advice on home labels: they are labelled for their use (httpd_t lnk_file read on user_home_t)', () => {
+    for (const type of ['user_home_t', 'user_home_dir_t', 'admin_home_t', 'home_root_t']) {
+      const e = explainer.explain({
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: `unconfined_u:object_r:${type}:s0`,
+        tclass: 'lnk_file',
+        perms: ['read'],
+      });
+      expect(kinds(e), type).not.toContain('semanage');
+      expect(kinds(e), type).not.toContain('restorecon');
+      expect(
+        e.evidence.some((l) => l.includes('generic')),
+        type,
+      ).toBe(false);
+    }
+  });
+
+  it("says once what '<path>' stands for, where the fcontext commands are offered", () => {
+    const e = explainer.explain({
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:default_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    });
+    const lines = e.evidence.filter((l) => l.includes("'<path>'"));
+    expect(lines).toEqual([
+      "'<path>' stands for the object's path (the record's path=, or name=, which holds only its last component): fill it in yourself; it is never pasted from the record, because audit text is untrusted.",
+    ]);
+  });
+
   it('never offers a semanage command naming a type that is not an identifier', () => {
     const evil = 'http;id\n__t';
     const crafted = createExplainer(patchedPolicy(DEBIAN_POLICY, 'http_port_t', evil));

@@ -7,23 +7,40 @@ import { type BoolState, decide } from './decide.ts';
 import type { Fix } from './types.ts';
 
 /**
- * Generic file types: the type of an object nobody labelled for its use (no file_contexts entry, a new
- * directory under `/`, a file created in a shared directory). A denial on one of them is usually fixed by
- * labelling the object with a type of its service. Only those the policy defines are used.
+ * Generic file types: labels that mean "nobody labelled this object for its use". default_t (no
+ * file_contexts entry), unlabeled_t and file_t (no label at all), and the catch-all labels of the trees
+ * file_contexts covers only in part: var_t (/var), tmp_t (files created in /tmp without a transition),
+ * etc_t (/etc) and usr_t (/usr). etc_t and usr_t are kept although most of what they label is meant to
+ * be shared: a denial on them asks for more than the tree's generic access (a service writing its own
+ * config under /etc, cron running a script under /etc, a service reading data under /usr/share), which
+ * the service's own type gives (*_etc_t, *_conf_t, bin_t...), as var_t's objects get *_var_lib_t. Home
+ * labels (user_home_t, user_home_dir_t, admin_home_t, home_root_t) are not generic: they are what users'
+ * files are labelled for, and a service's access to them is a policy choice (booleans such as
+ * httpd_enable_homedirs, or a type such as httpd_user_content_t), not a forgotten label. A denial on one
+ * of these types is usually fixed by labelling the object with a type of its service. Only those the
+ * policy defines are used.
  */
 export const GENERIC_FILE_TYPES: readonly string[] = [
   'default_t',
   'unlabeled_t',
   'file_t',
   'var_t',
+  'tmp_t',
   'etc_t',
   'usr_t',
-  'tmp_t',
-  'home_root_t',
-  'user_home_t',
-  'user_home_dir_t',
-  'admin_home_t',
 ];
+
+/**
+ * Types never suggested as a new label: the generic ones, and the home labels (a service's object is never
+ * a user's file; the booleans or the service's user-content type are the fix there).
+ */
+const NOT_SUGGESTED_FILE_TYPES: ReadonlySet<string> = new Set([
+  ...GENERIC_FILE_TYPES,
+  'home_root_t',
+  'user_home_dir_t',
+  'user_home_t',
+  'admin_home_t',
+]);
 
 /** refpolicy's corenetwork port types that name no service: never suggested, and called generic. */
 const GENERIC_PORT_TYPES: ReadonlySet<string> = new Set([
@@ -48,10 +65,6 @@ const GENERIC_KIND_SUFFIXES: ReadonlyMap<string, readonly string[]> = new Map([
   ['var_t', ['_var_t', '_var_lib_t']],
   ['etc_t', ['_etc_t', '_conf_t']],
   ['usr_t', ['_usr_t']],
-  ['home_root_t', ['_home_t', '_home_dir_t']],
-  ['user_home_t', ['_home_t', '_home_dir_t']],
-  ['user_home_dir_t', ['_home_t', '_home_dir_t']],
-  ['admin_home_t', ['_home_t', '_home_dir_t']],
 ]);
 
 /** Classes whose objects are labelled by file_contexts. */
@@ -79,6 +92,10 @@ export const MAX_LABEL_CANDIDATES = 3;
 /** Placeholders written in commands: the record's path is attacker-controlled and never pasted in. */
 export const PATH_PLACEHOLDER = "'<path>'";
 export const PORT_PLACEHOLDER = '<port>';
+/** Said once where fcontext commands are offered: what the path placeholder stands for, and why. */
+const PATH_NOTE =
+  `${PATH_PLACEHOLDER} stands for the object's path (the record's path=, or name=, which holds only its last component): ` +
+  'fill it in yourself; it is never pasted from the record, because audit text is untrusted.';
 
 export interface LabelAdvice {
   /** Evidence lines (one, or two with an unknown port). */
@@ -300,7 +317,7 @@ export function labelAdvice(
   if (!FILE_CLASSES.has(tclass) || !GENERIC_FILE_SET.has(t.typeName)) return null;
   const attr = attributeValue(policy, 'file_type');
   if (attr === 0) return null;
-  const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_FILE_SET);
+  const found = candidates(cache, policy, attr, s, t, cls, requested, bs, NOT_SUGGESTED_FILE_TYPES);
   if (found.length === 0) {
     return {
       evidence: [
@@ -321,6 +338,7 @@ export function labelAdvice(
     evidence: [
       `${t.typeName} is a generic label: the object was probably never labelled for its use. ${s.typeName} is allowed ${tclass} ${perms} on ${listed(found)}. ` +
         `Labelling the object with one of them (semanage fcontext for its path, then restorecon) is usually the right fix rather than allowing ${s.typeName} on ${t.typeName}.`,
+      PATH_NOTE,
     ],
     fixes,
     names: chosen,
