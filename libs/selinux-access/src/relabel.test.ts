@@ -20,12 +20,12 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     const e = explainer.explain({ ...bind, port: 81 });
     expect(e.verdict).toBe('TE_MISSING');
     expect(e.fixes).toEqual([
-      { kind: 'semanage', text: 'semanage port -a -t http_cache_port_t -p tcp 81', verified: true },
       { kind: 'semanage', text: 'semanage port -a -t http_port_t -p tcp 81', verified: true },
+      { kind: 'semanage', text: 'semanage port -a -t http_cache_port_t -p tcp 81', verified: true },
       { kind: 'allow', text: 'allow httpd_t reserved_port_t:tcp_socket name_bind;', verified: true },
     ]);
     const line = e.evidence.find((l) => l.includes('semanage port'));
-    expect(line).toContain('http_cache_port_t, http_port_t');
+    expect(line).toContain('http_port_t, http_cache_port_t');
     expect(line).toContain('usually the right fix');
     expect(line).toContain('generic port type');
   });
@@ -39,8 +39,8 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     });
     expect(e.verdict).toBe('TE_MISSING');
     expect(e.fixes).toEqual([
-      { kind: 'semanage', text: 'semanage port -m -t http_cache_port_t -p tcp 10023', verified: true },
       { kind: 'semanage', text: 'semanage port -m -t http_port_t -p tcp 10023', verified: true },
+      { kind: 'semanage', text: 'semanage port -m -t http_cache_port_t -p tcp 10023', verified: true },
       { kind: 'allow', text: 'allow httpd_t postgrey_port_t:tcp_socket name_bind;', verified: true },
     ]);
     const line = e.evidence.find((l) => l.includes('semanage port')) as string;
@@ -54,8 +54,8 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
       port: 10081,
     });
     expect(texts(ranged.fixes)).toEqual([
-      'semanage port -a -t http_cache_port_t -p tcp 10081',
       'semanage port -a -t http_port_t -p tcp 10081',
+      'semanage port -a -t http_cache_port_t -p tcp 10081',
       'allow httpd_t amanda_port_t:tcp_socket name_bind;',
     ]);
     const rangedLine = ranged.evidence.find((l) => l.includes('semanage port')) as string;
@@ -64,7 +64,7 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
 
   it('keeps -a and the hint about -m when the port is unknown, whatever the type', () => {
     const e = explainer.explain({ ...bind, tcontext: 'system_u:object_r:postgrey_port_t:s0', port: null });
-    expect(texts(e.fixes)[0]).toBe('semanage port -a -t http_cache_port_t -p tcp <port>');
+    expect(texts(e.fixes)[0]).toBe('semanage port -a -t http_port_t -p tcp <port>');
     const line = e.evidence.find((l) => l.includes('semanage port')) as string;
     expect(line).toContain('if semanage says it is already defined, use -m instead of -a');
   });
@@ -72,7 +72,7 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
   it('writes a <port> placeholder, unverified, when the port is unknown or invalid', () => {
     for (const port of [undefined, null, 70000, -1, 8.5]) {
       const e = explainer.explain({ ...bind, port });
-      expect(e.fixes[1]).toEqual({
+      expect(e.fixes[0]).toEqual({
         kind: 'semanage',
         text: 'semanage port -a -t http_port_t -p tcp <port>',
         verified: false,
@@ -154,7 +154,7 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     }
   });
 
-  it("ranks types of the generic label's kind first (udev_t dir getattr on tmp_t: *_tmp_t)", () => {
+  it("ranks the domain's own types before another service's type of the label's kind (udev_t dir getattr on tmp_t)", () => {
     const udev = (type: string) =>
       explainer.explain({
         scontext: 'system_u:system_r:udev_t:s0',
@@ -162,21 +162,22 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
         tclass: 'dir',
         perms: ['getattr'],
       });
-    // This policy has no udev_tmp_t; of its *_tmp_t types the engine lets udev_t getattr only on
-    // bootloader_tmp_t, which must come before udev_t's own types (kind first, then the domain's prefix).
+    // This policy has no udev_tmp_t and no type_transition of udev_t from tmp_t; of its *_tmp_t types the
+    // engine lets udev_t getattr only on bootloader_tmp_t, another service's, which comes after udev_t's
+    // own types (the domain's prefix, then the kind of the label).
     expect(udev('udev_tmp_t').verdict).toBe('INVALID_CONTEXT');
     expect(udev('bootloader_tmp_t').verdict).toBe('ALLOWED');
     const e = udev('tmp_t');
     expect(e.verdict).toBe('DONTAUDIT'); // the policy dontaudits it; the advice is the same
     const fc = texts(e.fixes.filter((f) => f.kind === 'semanage'));
     expect(fc).toEqual([
-      "semanage fcontext -a -t bootloader_tmp_t '<path>'",
-      "semanage fcontext -a -t udev_helper_exec_t '<path>'",
+      "semanage fcontext -a -t udev_runtime_t '<path>'",
       "semanage fcontext -a -t udev_rules_t '<path>'",
+      "semanage fcontext -a -t bootloader_tmp_t '<path>'",
     ]);
-    expect(
-      e.evidence.some((l) => l.includes('on bootloader_tmp_t, udev_helper_exec_t, udev_rules_t and')),
-    ).toBe(true);
+    expect(e.evidence.some((l) => l.includes('on udev_runtime_t, udev_rules_t, bootloader_tmp_t and'))).toBe(
+      true,
+    );
   });
 
   it('says so when no file type allows the access (samba_share: smbd_t dir append)', () => {
@@ -202,6 +203,87 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     });
     expect(kinds(e)).not.toContain('restorecon');
     expect(kinds(e)).not.toContain('semanage');
+  });
+
+  describe("ranks the service's usual types first (what an administrator would label the object with)", () => {
+    // The denials the ranking of relabel.ts (rankCandidates) was chosen on: [source type, target type,
+    // class, perms, the acceptable types, 1 when the first type offered must be one of them, 3 when one of
+    // the 3 shown must]. 29 are right first and all 33 in the 3 shown (the former order, kind then prefix
+    // then name: 16 and 26).
+    const cases: Array<[string, string, string, string[], string[], 1 | 3]> = [
+      ['httpd_t', 'default_t', 'file', ['read'], ['httpd_sys_content_t'], 1],
+      ['httpd_t', 'default_t', 'dir', ['getattr', 'open', 'read', 'search'], ['httpd_sys_content_t'], 1],
+      ['httpd_t', 'default_t', 'lnk_file', ['read'], ['httpd_sys_content_t'], 1],
+      // type_transition httpd_t var_t:dir httpd_cache_t: what httpd_t itself creates under var_t.
+      ['httpd_t', 'var_t', 'file', ['write'], ['httpd_cache_t', 'httpd_var_lib_t'], 1],
+      // httpd_bad_labels.log: not httpd_exec_t, the entrypoint of httpd_t itself.
+      ['httpd_t', 'var_t', 'file', ['execute_no_trans'], ['bin_t'], 1],
+      ['httpd_t', 'tmp_t', 'file', ['write'], ['httpd_tmp_t'], 1],
+      // Zone files or the configuration: either is a good answer (named_zone_t comes first).
+      ['named_t', 'default_t', 'file', ['read'], ['named_zone_t', 'named_conf_t'], 1],
+      ['named_t', 'default_t', 'dir', ['read', 'search'], ['named_zone_t', 'named_conf_t'], 1],
+      ['named_t', 'var_t', 'file', ['write'], ['named_cache_t'], 1],
+      ['mysqld_t', 'default_t', 'dir', ['add_name', 'write'], ['mysqld_db_t'], 1],
+      // Nothing in the policy tells a relocated database from a log or pid file under /var.
+      ['mysqld_t', 'var_t', 'file', ['open', 'read', 'write'], ['mysqld_db_t'], 3],
+      ['postgresql_t', 'default_t', 'dir', ['add_name', 'write'], ['postgresql_db_t'], 3],
+      ['postgresql_t', 'var_t', 'file', ['write'], ['postgresql_db_t'], 1],
+      ['postfix_master_t', 'default_t', 'file', ['read'], ['postfix_etc_t'], 1],
+      ['postfix_master_t', 'etc_t', 'file', ['write'], ['postfix_etc_t'], 1],
+      ['squid_t', 'default_t', 'file', ['read'], ['squid_conf_t'], 1],
+      ['squid_t', 'var_t', 'file', ['write'], ['squid_cache_t', 'squid_log_t'], 1],
+      ['dovecot_t', 'default_t', 'file', ['read'], ['dovecot_etc_t'], 3],
+      ['dovecot_t', 'var_t', 'dir', ['add_name', 'write'], ['dovecot_var_lib_t'], 1],
+      ['sshd_t', 'default_t', 'file', ['read'], ['sshd_key_t'], 1],
+      ['sshd_t', 'tmp_t', 'file', ['write'], ['sshd_tmp_t'], 1],
+      ['crond_t', 'etc_t', 'file', ['execute'], ['bin_t', 'shell_exec_t'], 1],
+      // type_transition ntpd_t var_t:file ntp_drift_t, although the name is not ntpd_*.
+      ['ntpd_t', 'var_t', 'file', ['write'], ['ntp_drift_t'], 1],
+      ['cupsd_t', 'etc_t', 'file', ['write'], ['cupsd_rw_etc_t'], 1],
+      ['chronyd_t', 'var_t', 'file', ['write'], ['chronyd_var_lib_t'], 1],
+      ['dhcpd_t', 'var_t', 'file', ['write'], ['dhcpd_state_t'], 3],
+      ['slapd_t', 'var_t', 'file', ['write'], ['slapd_db_t'], 1],
+      ['httpd_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['http_port_t'], 1],
+      ['named_t', 'reserved_port_t', 'udp_socket', ['name_bind'], ['dns_port_t'], 1],
+      ['postfix_master_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['smtp_port_t'], 1],
+      ['mysqld_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], ['mysqld_port_t'], 1],
+      ['ntpd_t', 'reserved_port_t', 'udp_socket', ['name_bind'], ['ntp_port_t'], 1],
+      ['dovecot_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['pop_port_t'], 1],
+    ];
+    for (const [source, target, tclass, perms, ok, rank] of cases) {
+      it(`${source} ${target}:${tclass} ${perms.join(' ')}: ${ok.join(' or ')}${rank === 1 ? ' first' : ' shown'}`, () => {
+        const e = explainer.explain({
+          scontext: `system_u:system_r:${source}:s0`,
+          tcontext: `system_u:object_r:${target}:s0`,
+          tclass,
+          perms,
+          port: 99,
+        });
+        const offered = e.fixes
+          .filter((f) => f.kind === 'semanage')
+          .map((f) => f.text.split(' ')[4] as string);
+        expect(offered.length).toBeGreaterThan(0);
+        expect(
+          offered.slice(0, rank).some((t) => ok.includes(t)),
+          offered.join(', '),
+        ).toBe(true);
+      });
+    }
+
+    it('offers the entrypoint of the domain itself last (httpd_bad_labels.log: httpd_exec_t)', () => {
+      const e = explainer.explain({
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: 'system_u:object_r:var_t:s0',
+        tclass: 'file',
+        perms: ['execute_no_trans'],
+      });
+      expect(texts(e.fixes.filter((f) => f.kind === 'semanage'))).toEqual([
+        "semanage fcontext -a -t bin_t '<path>'",
+        "semanage fcontext -a -t shell_exec_t '<path>'",
+        "semanage fcontext -a -t lib_t '<path>'",
+      ]);
+      expect(e.evidence.some((l) => l.includes('on bin_t, shell_exec_t, lib_t and 1 other.'))).toBe(true);
+    });
   });
 
   it('gives no label advice on home labels: they are labelled for their use (httpd_t lnk_file read on user_home_t)', () => {

@@ -49,9 +49,9 @@ describe.runIf(existsSync(DEBIAN) || Boolean(process.env.CI))('loadExplainer on 
       perms: ['name_bind'],
     };
     const first = (port: number | null) => loaded.explain({ ...bind, port })?.fixes[0]?.text;
-    expect(first(81)).toBe('semanage port -a -t http_cache_port_t -p tcp 81');
+    expect(first(81)).toBe('semanage port -a -t http_port_t -p tcp 81');
     // tcp 8081 has its own record (transproxy_port_t): semanage port -a would fail, -m modifies it.
-    expect(first(8081)).toBe('semanage port -m -t http_cache_port_t -p tcp 8081');
-    expect(first(null)).toBe('semanage port -a -t http_cache_port_t -p tcp <port>');
+    expect(first(8081)).toBe('semanage port -m -t http_port_t -p tcp 8081');
+    expect(first(null)).toBe('semanage port -a -t http_port_t -p tcp <port>');
   });
 });
