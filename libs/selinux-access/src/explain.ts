@@ -11,7 +11,13 @@ import {
   permName,
   permNames,
 } from '@avcstream/selinux-policy';
-import { type Context, type ContextResult, type ContextTables, contextTables, parseContextIn } from './context.ts';
+import {
+  type Context,
+  type ContextResult,
+  type ContextTables,
+  contextTables,
+  parseContextIn,
+} from './context.ts';
 import {
   type BoolState,
   boolNodes,
@@ -29,7 +35,7 @@ import {
   REASON_TE,
   type TeRules,
 } from './decide.ts';
-import { type CandidateCache, labelAdvice } from './relabel.ts';
+import { type CandidateCache, labelAdvice, wantsPortAdvice } from './relabel.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -389,6 +395,33 @@ function compute(
           'setsebool command',
         ),
       );
+      // A port on a generic port type: labelling it for a port type the domain may use now is narrower
+      // than any boolean, so it comes first; the verdict and the booleans stay audit2why's.
+      const advice = wantsPortAdvice(denial.tclass, denial.perms)
+        ? labelAdvice(
+            policy,
+            st.labels,
+            s,
+            t,
+            denial.tclass,
+            clsValue,
+            requested,
+            perms,
+            denial.perms,
+            denial.port,
+            st.bs,
+            found,
+          )
+        : null;
+      if (advice !== null) {
+        for (const line of advice.evidence) evidence.push(line);
+        return explanation(
+          'BOOLEAN',
+          evidence,
+          [...runnableOnly(advice.fixes, advice.names, 'semanage command'), ...fixes],
+          found,
+        );
+      }
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;

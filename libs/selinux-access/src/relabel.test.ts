@@ -208,8 +208,8 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
   describe("ranks the service's usual types first (what an administrator would label the object with)", () => {
     // The denials the ranking of relabel.ts (rankCandidates) was chosen on: [source type, target type,
     // class, perms, the acceptable types, 1 when the first type offered must be one of them, 3 when one of
-    // the 3 shown must]. 29 are right first and all 33 in the 3 shown (the former order, kind then prefix
-    // then name: 16 and 26).
+    // the 3 shown must]. 31 are right first and all 35 in the 3 shown (the former order, kind then prefix
+    // then name: 16 and 26). Port 99: the port advice also comes with BOOLEAN verdicts (sshd_t, squid_t).
     const cases: Array<[string, string, string, string[], string[], 1 | 3]> = [
       ['httpd_t', 'default_t', 'file', ['read'], ['httpd_sys_content_t'], 1],
       ['httpd_t', 'default_t', 'dir', ['getattr', 'open', 'read', 'search'], ['httpd_sys_content_t'], 1],
@@ -244,11 +244,13 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
       ['dhcpd_t', 'var_t', 'file', ['write'], ['dhcpd_state_t'], 3],
       ['slapd_t', 'var_t', 'file', ['write'], ['slapd_db_t'], 1],
       ['httpd_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['http_port_t'], 1],
+      ['sshd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], ['ssh_port_t'], 1],
       ['named_t', 'reserved_port_t', 'udp_socket', ['name_bind'], ['dns_port_t'], 1],
       ['postfix_master_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['smtp_port_t'], 1],
       ['mysqld_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], ['mysqld_port_t'], 1],
       ['ntpd_t', 'reserved_port_t', 'udp_socket', ['name_bind'], ['ntp_port_t'], 1],
       ['dovecot_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['pop_port_t'], 1],
+      ['squid_t', 'reserved_port_t', 'tcp_socket', ['name_bind'], ['squid_port_t'], 1],
     ];
     for (const [source, target, tclass, perms, ok, rank] of cases) {
       it(`${source} ${target}:${tclass} ${perms.join(' ')}: ${ok.join(' or ')}${rank === 1 ? ' first' : ' shown'}`, () => {
@@ -283,6 +285,81 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
         "semanage fcontext -a -t lib_t '<path>'",
       ]);
       expect(e.evidence.some((l) => l.includes('on bin_t, shell_exec_t, lib_t and 1 other.'))).toBe(true);
+    });
+  });
+
+  describe('a BOOLEAN port denial on a generic port type: the port label first, the booleans unchanged', () => {
+    const sshd = {
+      scontext: 'system_u:system_r:sshd_t:s0',
+      tcontext: 'system_u:object_r:unreserved_port_t:s0',
+      tclass: 'tcp_socket',
+      perms: ['name_bind'],
+    };
+
+    it('sshd_t name_bind on tcp 2222: semanage port -a -t ssh_port_t before setsebool sshd_port_forwarding', () => {
+      const e = explainer.explain({ ...sshd, port: 2222 });
+      expect(e.verdict).toBe('BOOLEAN');
+      expect(e.booleans.map((b) => [b.name, b.current, b.blastRadius])).toEqual([
+        ['sshd_port_forwarding', false, { rules: 2, triples: 233 }],
+      ]);
+      expect(e.fixes).toEqual([
+        { kind: 'semanage', text: 'semanage port -a -t ssh_port_t -p tcp 2222', verified: true },
+        { kind: 'semanage', text: 'semanage port -a -t xserver_port_t -p tcp 2222', verified: true },
+        { kind: 'setsebool', text: 'setsebool -P sshd_port_forwarding 1', verified: true },
+      ]);
+      // The boolean's own evidence stays; the port lines come after it and say why the label is narrower.
+      expect(e.evidence[0]).toBe('The boolean sshd_port_forwarding is off; turning it on allows name_bind.');
+      const port = e.evidence.find((l) => l.startsWith('Port 2222/tcp')) as string;
+      expect(port).toContain('sshd_t is allowed name_bind on ports of type ssh_port_t, xserver_port_t');
+      expect(port).toContain('rather than turning on a boolean');
+      expect(e.evidence).toContain(
+        'The port label is the narrower fix: semanage port changes the type of port 2222/tcp alone, while sshd_port_forwarding enables 2 allow rules over 233 (source, target, class) triples.',
+      );
+    });
+
+    it('httpd_t name_connect to tcp 9999: the port types httpd_t may connect to now, then both booleans', () => {
+      const e = explainer.explain({
+        ...sshd,
+        scontext: 'system_u:system_r:httpd_t:s0',
+        perms: ['name_connect'],
+        port: 9999,
+      });
+      expect(e.verdict).toBe('BOOLEAN');
+      expect(e.booleans.map((b) => b.name)).toEqual(['httpd_can_network_connect', 'allow_ypbind']);
+      expect(kinds(e)).toEqual(['semanage', 'setsebool', 'setsebool']);
+      expect(e.fixes[0]).toEqual({
+        kind: 'semanage',
+        text: 'semanage port -a -t dns_port_t -p tcp 9999',
+        verified: true,
+      });
+      // Compared with the narrowest boolean (920 triples), not allow_ypbind's 14,175.
+      expect(e.evidence).toContain(
+        'The port label is the narrower fix: semanage port changes the type of port 9999/tcp alone, while the narrowest boolean, httpd_can_network_connect, enables 6 allow rules over 920 (source, target, class) triples.',
+      );
+    });
+
+    it('keeps the placeholder and -a with the port unknown', () => {
+      const e = explainer.explain(sshd);
+      expect(e.verdict).toBe('BOOLEAN');
+      expect(e.fixes[0]).toEqual({
+        kind: 'semanage',
+        text: 'semanage port -a -t ssh_port_t -p tcp <port>',
+        verified: false,
+      });
+      expect(e.evidence.some((l) => l.includes('changes the type of port <port>/tcp alone'))).toBe(true);
+    });
+
+    it("offers no relabelling of a service's port: the boolean made for it is the fix (httpd_t to mysqld_port_t)", () => {
+      const e = explainer.explain({
+        ...sshd,
+        scontext: 'system_u:system_r:httpd_t:s0',
+        tcontext: 'system_u:object_r:mysqld_port_t:s0',
+        perms: ['name_connect'],
+        port: 3306,
+      });
+      expect(e.verdict).toBe('BOOLEAN');
+      expect(kinds(e)).toEqual(['setsebool', 'setsebool']);
+      expect(e.evidence.some((l) => l.includes('semanage'))).toBe(false);
     });
   });
 

@@ -10,7 +10,7 @@ import {
 } from '@avcstream/selinux-policy';
 import type { Context } from './context.ts';
 import { type BoolState, decide, permValue } from './decide.ts';
-import type { Fix } from './types.ts';
+import type { BooleanSuggestion, Fix } from './types.ts';
 
 /**
  * Generic file types: labels that mean "nobody labelled this object for its use". default_t (no
@@ -104,6 +104,21 @@ const PATH_NOTE =
   `${PATH_PLACEHOLDER} stands for the object's path (the record's path=, or name=, which holds only its last component): ` +
   'fill it in yourself; it is never pasted from the record, because audit text is untrusted.';
 
+/** The boolean with the smallest blast radius (triples, then rules), or null for none. */
+function narrowestBoolean(booleans: readonly BooleanSuggestion[] | undefined): BooleanSuggestion | null {
+  let best: BooleanSuggestion | null = null;
+  for (const b of booleans ?? []) {
+    const r = b.blastRadius;
+    if (
+      best === null ||
+      r.triples < best.blastRadius.triples ||
+      (r.triples === best.blastRadius.triples && r.rules < best.blastRadius.rules)
+    )
+      best = b;
+  }
+  return best;
+}
+
 export interface LabelAdvice {
   /** Evidence lines (one, or two with an unknown port). */
   evidence: string[];
@@ -115,7 +130,11 @@ export interface LabelAdvice {
 
 /** Whether the denial is one label or port advice applies to (cheap: class and permission names). */
 export function wantsLabelAdvice(tclass: string, perms: readonly string[]): boolean {
-  if (FILE_CLASSES.has(tclass)) return true;
+  return FILE_CLASSES.has(tclass) || wantsPortAdvice(tclass, perms);
+}
+
+/** Whether the denial is a name_bind / name_connect on a socket class with ports. */
+export function wantsPortAdvice(tclass: string, perms: readonly string[]): boolean {
   return PORT_PROTOCOLS.has(tclass) && (perms.includes('name_bind') || perms.includes('name_connect'));
 }
 
@@ -167,8 +186,8 @@ function allowedMembers(
  * service's usual types first. Everything is read from the policy (no type name is special), and the
  * order was chosen by measuring variants (direct rules of the domain, unconditional rules, name length,
  * rule counts of the domain, its family or the whole policy, least privilege...) on denials of common
- * services against the Debian reference policy. relabel.test.ts holds the 33 that get advice there: the
- * first type offered is right for 29 and one of the 3 shown for all 33, where the former order (kind,
+ * services against the Debian reference policy. relabel.test.ts holds the 35 that get advice there: the
+ * first type offered is right for 31 and one of the 3 shown for all 35, where the former order (kind,
  * then prefix, then name) got 16 and 26. Keys, in order:
  * 1. the types the source's own type_transition rules give a file-like object created in a directory of
  *    the target's type (type_transition httpd_t var_t:dir httpd_cache_t): the policy's own answer for an
@@ -478,6 +497,10 @@ function candidates(
  * Label or port advice for a TE denial of (s, t, class), or null when none applies: a socket denial of
  * name_bind / name_connect on a member of `port_type`, or a file-like denial on a generic file type.
  * `perms` is the requested permissions as written in rules, `port` the record's port (validated here).
+ * With `booleans` (a BOOLEAN verdict: the booleans whose flip allows it), only port advice on a generic
+ * port type that some port type allows now is given, with a line comparing it with the narrowest
+ * boolean's blast radius: a service's own port type has the boolean made for it (httpd_t to
+ * mysqld_port_t: httpd_can_network_connect_db), and a file label is left to the boolean.
  */
 export function labelAdvice(
   policy: Policy,
@@ -491,14 +514,16 @@ export function labelAdvice(
   permNames: readonly string[],
   port: number | null | undefined,
   bs: BoolState,
+  booleans?: readonly BooleanSuggestion[],
 ): LabelAdvice | null {
   const proto = PORT_PROTOCOLS.get(tclass);
   if (proto !== undefined) {
     if (!permNames.includes('name_bind') && !permNames.includes('name_connect')) return null;
+    const generic = GENERIC_PORT_TYPES.has(t.typeName);
+    if (booleans !== undefined && !generic) return null;
     const attr = attributeValue(policy, 'port_type');
     if (attr === 0 || !(policy.attrMembers[attr]?.includes(t.type) ?? false)) return null;
     const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_PORT_TYPES);
-    const generic = GENERIC_PORT_TYPES.has(t.typeName);
     const known = port !== undefined && port !== null && Number.isInteger(port) && port >= 0 && port <= 65535;
     const shown = known ? String(port) : PORT_PLACEHOLDER;
     // semanage port keys records by (protocol, low, high): `-a` fails with "already defined" when the
@@ -511,7 +536,7 @@ export function labelAdvice(
     const evidence: string[] = [];
     if (found.length === 0) {
       // A service's own port type with nothing to relabel to: the allow rule (or the label) is the question.
-      if (!generic) return null;
+      if (!generic || booleans !== undefined) return null;
       evidence.push(
         `Port ${shown}/${proto} has the type ${t.typeName}; no port type in this policy allows ${s.typeName} ${perms}, so no semanage port command is offered.`,
       );
@@ -522,11 +547,21 @@ export function labelAdvice(
     if (own)
       notes.push(`${shown}/${proto} has its own record in this policy, so semanage port -m modifies it`);
     else if (!known && !generic) notes.push('if semanage says it is already defined, use -m instead of -a');
+    const instead =
+      booleans === undefined ? `allowing ${s.typeName} on ${t.typeName}` : 'turning on a boolean';
     evidence.push(
       `Port ${shown}/${proto} has the type ${t.typeName}${generic ? ', a generic port type' : ''}; ${s.typeName} is allowed ${perms} on ports of type ${listed(found)}. ` +
-        `Labelling the port with one of them (semanage port) is usually the right fix rather than allowing ${s.typeName} on ${t.typeName}` +
+        `Labelling the port with one of them (semanage port) is usually the right fix rather than ${instead}` +
         `${notes.length === 0 ? '' : ` (${notes.join('; ')})`}.`,
     );
+    const narrowest = narrowestBoolean(booleans);
+    if (narrowest !== null && booleans !== undefined) {
+      const { rules, triples } = narrowest.blastRadius;
+      evidence.push(
+        `The port label is the narrower fix: semanage port changes the type of port ${shown}/${proto} alone, while ` +
+          `${booleans.length === 1 ? '' : 'the narrowest boolean, '}${narrowest.name}${booleans.length === 1 ? '' : ','} enables ${rules} allow rule${rules === 1 ? '' : 's'} over ${triples} (source, target, class) triple${triples === 1 ? '' : 's'}.`,
+      );
+    }
     if (!known) evidence.push(`The record's port is not known: replace ${PORT_PLACEHOLDER} with it.`);
     const chosen = found.slice(0, MAX_LABEL_CANDIDATES);
     return {
@@ -539,7 +574,7 @@ export function labelAdvice(
       names: chosen,
     };
   }
-  if (!FILE_CLASSES.has(tclass) || !GENERIC_FILE_SET.has(t.typeName)) return null;
+  if (booleans !== undefined || !FILE_CLASSES.has(tclass) || !GENERIC_FILE_SET.has(t.typeName)) return null;
   const attr = attributeValue(policy, 'file_type');
   if (attr === 0) return null;
   const found = candidates(cache, policy, attr, s, t, cls, requested, bs, NOT_SUGGESTED_FILE_TYPES);

@@ -164,6 +164,30 @@ describe('createPolicyModule: rendering', () => {
     expect(text).toContain('\n#   setsebool -P httpd_read_user_content 1\n');
   });
 
+  it('keeps the port label commands of a BOOLEAN port denial, before the booleans, and says they are narrower', () => {
+    const m = createPolicyModule(sample);
+    const e: Explanation = {
+      verdict: 'BOOLEAN',
+      booleans: [{ name: 'sshd_port_forwarding', current: false, blastRadius: { rules: 2, triples: 233 } }],
+      evidence: [],
+      fixes: [
+        { kind: 'semanage', text: 'semanage port -a -t ssh_port_t -p tcp 2222', verified: true },
+        { kind: 'setsebool', text: 'setsebool -P sshd_port_forwarding 1', verified: true },
+      ],
+    };
+    expect(m.add(denial('sshd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind']), e)).toBe(MODULE_COMMENT);
+    const text = m.render('x');
+    expect(statements(text)).toEqual(['module x 1.0;']);
+    expect(text).toContain(
+      [
+        '# sshd_t unreserved_port_t:tcp_socket name_bind: a boolean allows it, no rule needed; one of (labelling the port is narrower than a boolean):',
+        '#   semanage port -a -t ssh_port_t -p tcp 2222',
+        '#   setsebool -P sshd_port_forwarding 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('comments a constraint and a bounds denial with the failing fields, not their text', () => {
     const e = (verdict: Explanation['verdict'], causes?: Array<'user' | 'level'>): Explanation => ({
       verdict,

@@ -279,7 +279,8 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
         comment(C_ALLOWED);
         return MODULE_COMMENT;
       case 'BOOLEAN': {
-        const commands = runnable.filter((f) => f.kind === 'setsebool');
+        // A port on a generic port type gets semanage port commands first (narrower than a boolean).
+        const commands = runnable.filter((f) => f.kind === 'setsebool' || f.kind === 'semanage');
         if (commands.length === 0) return MODULE_UNNAMED;
         addCommands(comment(C_BOOLEAN), commands);
         return MODULE_COMMENT;
@@ -376,7 +377,9 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
       case C_ALLOWED:
         return `${what}already allowed by this policy (the policy or booleans that logged it differ); no rule needed.\n`;
       case C_BOOLEAN:
-        return `${what}a boolean allows it, no rule needed; one of:\n${commands()}`;
+        return [...c.commands].some((x) => x.startsWith('semanage '))
+          ? `${what}a boolean allows it, no rule needed; one of (labelling the port is narrower than a boolean):\n${commands()}`
+          : `${what}a boolean allows it, no rule needed; one of:\n${commands()}`;
       case C_LABEL: {
         let s = `${what}label the object or port instead (preferred to an allow rule):\n${commands()}`;
         const rule = `${c.source} ${c.target}:${c.tclass}`;

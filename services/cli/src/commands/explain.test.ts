@@ -486,6 +486,27 @@ describe.runIf(runDebian)('avcstream explain: label and port advice (Debian)', {
     expect(ports).toEqual(['81', '8081', '81']);
   });
 
+  it('offers the port label before the boolean of a BOOLEAN port denial, the verdict unchanged (sshd_t on 2222)', async () => {
+    const line = bindLine(1, 2222)
+      .replace('httpd_t', 'sshd_t')
+      .replace('reserved_port_t', 'unreserved_port_t');
+    const r = await run(explain, ['--policy', DEBIAN, '--format', 'ndjson', '-'], line);
+    const row = JSON.parse(r.out);
+    expect(row.verdict).toBe('BOOLEAN');
+    expect(row.booleans.map((b: { name: string }) => b.name)).toEqual(['sshd_port_forwarding']);
+    expect(row.fixes.map((f: { text: string }) => f.text)).toEqual([
+      'semanage port -a -t ssh_port_t -p tcp 2222',
+      'semanage port -a -t xserver_port_t -p tcp 2222',
+      'setsebool -P sshd_port_forwarding 1',
+    ]);
+    const text = await run(explain, ['--policy', DEBIAN, '-'], line);
+    expect(text.out).toContain(
+      '\tLabel the port with one of the semanage commands (narrower), or set the boolean:\n' +
+        '\tsemanage port -a -t ssh_port_t -p tcp 2222\n',
+    );
+    expect(text.out).toContain('\t# setsebool -P sshd_port_forwarding 1\n');
+  });
+
   it('says in text output that the label comes first, and marks a command without the port unverified', async () => {
     const r = await run(explain, ['--policy', DEBIAN, '-'], bindLine(1, 81).replace(' src=81', ''));
     expect(r.out).toContain(

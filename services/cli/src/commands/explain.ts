@@ -150,7 +150,9 @@ export function explanationText(e: Explanation): string {
     const first = runnable[0]?.kind;
     ev(
       e.verdict === 'BOOLEAN'
-        ? 'Allow access by executing:'
+        ? first === 'semanage'
+          ? `Label the port with one of the semanage commands (narrower), or set ${e.booleans.length === 1 ? 'the boolean' : 'one of the booleans'}:`
+          : 'Allow access by executing:'
         : first === 'semanage' || first === 'restorecon'
           ? 'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):'
           : 'Allow access with a loadable module (avcstream explain --format module builds one):',
