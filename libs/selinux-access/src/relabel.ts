@@ -164,10 +164,11 @@ function allowedMembers(
   requested: number,
   bs: BoolState,
   skip: ReadonlySet<string>,
+  ownOnly: boolean,
 ): string[] {
   const members = policy.attrMembers[attr];
   if (members === undefined) return [];
-  const te = teAllowedByTarget(policy, s.type, cls, requested);
+  const te = teAllowedByTarget(policy, s.type, cls, requested, ownOnly, ownOnly ? bs : null);
   const out: number[] = [];
   for (let k = 0; k < members.length; k++) {
     const v = members[k] as number;
@@ -413,10 +414,18 @@ function entrypointsOf(policy: Policy, source: number): Uint32Array | null {
  * booleans, constraints and bounds only take away), so members outside it need no decision: a denial on a
  * generic label would otherwise decide over every member of file_type (thousands).
  */
-function teAllowedByTarget(policy: Policy, source: number, cls: number, requested: number): Uint32Array {
+function teAllowedByTarget(
+  policy: Policy,
+  source: number,
+  cls: number,
+  requested: number,
+  ownOnly = false,
+  bs: BoolState | null = null,
+): Uint32Array {
   const out = new Uint32Array(policy.types.length + 1);
   const attrs = policy.typeAttrs[source];
   if (attrs === undefined) return out;
+  const prefix = ownOnly ? prefixOf(policy.types[source - 1]?.name ?? '') : '';
   const ranges = policy.scRanges;
   const targets = policy.scTargets;
   const scTe = policy.scTe;
@@ -426,7 +435,10 @@ function teAllowedByTarget(policy: Policy, source: number, cls: number, requeste
   const condKind = policy.condAvtab.kind;
   const condData = policy.condAvtab.data;
   for (let x = 0; x < attrs.length; x++) {
-    const o = policy.scIndex.get(attrs[x] as number, 0, cls);
+    const a = attrs[x] as number;
+    // Own rules only: those of the source type itself or of an attribute of its family (httpd_*).
+    if (ownOnly && a !== source && prefixOf(policy.types[a - 1]?.name ?? '') !== prefix) continue;
+    const o = policy.scIndex.get(a, 0, cls);
     if (o < 0) continue;
     const end = ranges[o + 1] as number;
     for (let j = ranges[o] as number; j < end; j++) {
@@ -438,7 +450,13 @@ function teAllowedByTarget(policy: Policy, source: number, cls: number, requeste
         const ce = lists[cd + 1] as number;
         for (let k = lists[cd] as number; k < ce; k++) {
           const e = lists[k] as number;
-          if (((condKind[e] as number) & AVTAB_ALLOWED) !== 0) vec |= condData[e] as number;
+          if (((condKind[e] as number) & AVTAB_ALLOWED) === 0) continue;
+          // Own rules count only when enabled now: a disabled `allow httpd_t port_type` grants nothing.
+          if (bs !== null) {
+            const st = bs.cond[policy.condEntryNode[e] as number] as number;
+            if (st === -1 || st !== policy.condEntryBranch[e]) continue;
+          }
+          vec |= condData[e] as number;
         }
       }
       vec &= requested;
@@ -480,13 +498,14 @@ function candidates(
   requested: number,
   bs: BoolState,
   skip: ReadonlySet<string>,
+  ownOnly = false,
 ): string[] {
   // Everything the decisions read but the target's type: the source context, the target's user, role
   // and level (constraints), the class and the requested vector.
   const key = `${attr}\u0000${s.userName}:${s.roleName}:${s.typeName}:${s.mls}\u0000${t.userName}:${t.roleName}:${t.mls}\u0000${t.type}\u0000${cls}\u0000${requested}`;
   let r = cache.get(key);
   if (r === undefined) {
-    r = allowedMembers(policy, attr, s, t, cls, requested, bs, skip);
+    r = allowedMembers(policy, attr, s, t, cls, requested, bs, skip, ownOnly);
     if (cache.size >= MAX_CACHED) cache.clear();
     cache.set(key, r);
   }
@@ -523,7 +542,10 @@ export function labelAdvice(
     if (booleans !== undefined && !generic) return null;
     const attr = attributeValue(policy, 'port_type');
     if (attr === 0 || !(policy.attrMembers[attr]?.includes(t.type) ?? false)) return null;
-    const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_PORT_TYPES);
+    // Only port types the domain's own rules grant (its type's, or its family's attributes'): one it
+    // reaches only as a member of a broad attribute (httpd_t to dns_port_t through nsswitch_domain, 359
+    // domains) is no label for its port: relabelling would open the port to every member.
+    const found = candidates(cache, policy, attr, s, t, cls, requested, bs, GENERIC_PORT_TYPES, true);
     const known = port !== undefined && port !== null && Number.isInteger(port) && port >= 0 && port <= 65535;
     const shown = known ? String(port) : PORT_PLACEHOLDER;
     // semanage port keys records by (protocol, low, high): `-a` fails with "already defined" when the
@@ -538,7 +560,7 @@ export function labelAdvice(
       // A service's own port type with nothing to relabel to: the allow rule (or the label) is the question.
       if (!generic || booleans !== undefined) return null;
       evidence.push(
-        `Port ${shown}/${proto} has the type ${t.typeName}; no port type in this policy allows ${s.typeName} ${perms}, so no semanage port command is offered.`,
+        `Port ${shown}/${proto} has the type ${t.typeName}; no port type granted by ${s.typeName}'s own rules allows ${perms}, so no semanage port command is offered.`,
       );
       return { evidence, fixes: [], names: [] };
     }

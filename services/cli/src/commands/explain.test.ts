@@ -502,8 +502,10 @@ describe.runIf(runDebian)('avcstream explain: label and port advice (Debian)', {
     const text = await run(explain, ['--policy', DEBIAN, '-'], line);
     expect(text.out).toContain(
       '\tLabel the port with one of the semanage commands (narrower), or set the boolean:\n' +
-        '\tsemanage port -a -t ssh_port_t -p tcp 2222\n',
+        '\t# semanage port -a -t ssh_port_t -p tcp 2222\n',
     );
+    // Every command line carries the root prompt (audit2why's "# setsebool"), so pasting the block runs
+    // none of them by accident and all read alike.
     expect(text.out).toContain('\t# setsebool -P sshd_port_forwarding 1\n');
   });
 
@@ -512,7 +514,7 @@ describe.runIf(runDebian)('avcstream explain: label and port advice (Debian)', {
     expect(r.out).toContain(
       'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):',
     );
-    expect(r.out).toContain('\tsemanage port -a -t http_port_t -p tcp <port>   (unverified)\n');
+    expect(r.out).toContain('\t# semanage port -a -t http_port_t -p tcp <port>   (unverified)\n');
     expect(r.out).toContain('\tallow httpd_t reserved_port_t:tcp_socket name_bind;\n');
   });
 });

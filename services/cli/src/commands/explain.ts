@@ -160,7 +160,8 @@ export function explanationText(e: Explanation): string {
     for (const f of runnable) {
       const relabel = f.kind === 'semanage' || f.kind === 'restorecon';
       const unverified = relabel ? '   (unverified)' : '   (not sufficient alone)';
-      ev(`${f.kind === 'setsebool' ? '# ' : ''}${f.text}${f.verified ? '' : unverified}`);
+      // Commands carry the root prompt audit2why writes before setsebool; allow rules are policy text.
+      ev(`${f.kind === 'allow' ? '' : '# '}${f.text}${f.verified ? '' : unverified}`);
     }
   }
   for (const n of notes) {

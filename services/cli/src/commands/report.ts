@@ -45,9 +45,9 @@ Options:
   --format text|html|json   output format (default text)
   --out FILE                write to FILE instead of stdout
   --since TIME              only events at or after TIME: epoch seconds, ISO-8601 (UTC unless it has
-                            an offset, as the report's times), or one of ausearch's words, in local
-                            time as ausearch: now, recent (10 minutes ago), this-hour, today,
-                            yesterday, this-week (since Sunday), week-ago, this-month, this-year
+                            an offset, as the report's times), or a word in local time: ausearch's
+                            now, recent (10 minutes ago), today, yesterday, this-week (since Sunday),
+                            week-ago, this-month, this-year, and this-hour (ours; ausearch has none)
   --until TIME              only events at or before TIME (the same forms; today = now, as ausearch
                             --end today); a --since later than --until is a usage error
   --host NAME               only events of this host (repeatable); records without node= are "localhost"
