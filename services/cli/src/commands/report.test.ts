@@ -218,6 +218,11 @@ describe('avcstream report --input', () => {
     expect((await run([])).code).toBe(64);
     expect((await run(['--format', 'pdf', SAMPLE])).code).toBe(64);
     expect((await run(['--bogus', SAMPLE])).code).toBe(64);
+    // The option as typed is quoted escaped: an ESC in it cannot drive the terminal.
+    const esc = await run(['--x\u001b[2J', SAMPLE]);
+    expect(esc.code).toBe(64);
+    expect(esc.err).toContain('--x\\x1b[2J');
+    expect(esc.err).not.toContain('\u001b');
     expect((await run(['--view', 'x', SAMPLE])).code).toBe(64);
     expect((await run([SAMPLE, '--es', 'http://127.0.0.1:9'])).code).toBe(64);
     expect((await run([join(dir, 'missing.log')])).code).toBe(66);

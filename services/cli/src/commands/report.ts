@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { DecodeResult, ParseOptions } from '@avcstream/audit';
-import { createAuditDecoder, isMalformedAvc, parseLine, slashDateOrder } from '@avcstream/audit';
+import { createAuditDecoder, escapeText, isMalformedAvc, parseLine, slashDateOrder } from '@avcstream/audit';
 import {
   createSummaryBuilder,
   type EventLike,
@@ -154,7 +154,8 @@ async function readFlags(argv: string[], now: () => number): Promise<Flags | 'he
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // parseArgs quotes the option as typed: escaped, so it stays one visible line.
+    throw new UsageError(escapeText((e as Error).message));
   }
   const v = parsed.values;
   if (v.help === true) return 'help';

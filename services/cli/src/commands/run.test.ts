@@ -78,6 +78,17 @@ describe('avcstream run --once', () => {
     expect(existsSync(join(state, 'lock'))).toBe(false);
   });
 
+  it('quotes an unknown option escaped (64): an ESC in it cannot drive the terminal', async () => {
+    const stderr = new PassThrough();
+    const errText: Buffer[] = [];
+    stderr.on('data', (b: Buffer) => errText.push(b));
+    const code = await run(['--x\u001b[2J'], { stdout: new PassThrough(), stderr, stdin: Readable.from([]) });
+    expect(code).toBe(64);
+    const text = Buffer.concat(errText).toString();
+    expect(text).toContain('--x\\x1b[2J');
+    expect(text).not.toContain('\u001b');
+  });
+
   it('exits 78 with a clear message for a state dir under /proc instead of spinning in mkdir', async () => {
     writeFileSync(join(dir, 'audit.log'), denial(1, 'httpd_t'));
     const stderr = new PassThrough();

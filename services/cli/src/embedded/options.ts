@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { escapeText } from '@avcstream/audit';
 
 export const RUN_HELP = `avcstream run — embedded single-host mode: tail, parse, replay, store, alert, report
 
@@ -129,7 +130,8 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
       },
     }).values as typeof v;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // parseArgs quotes the option as typed: escaped, so it stays one visible line.
+    throw new UsageError(escapeText((err as Error).message));
   }
   if (v.help === true) return null;
   const startAt = (v['start-at'] as string | undefined) ?? 'beginning';
