@@ -7,5 +7,5 @@ export { avcPortOf, eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent 
 export type { ParseOptions } from './parse-line.ts';
 export { PARSE_ERROR_CODES, parseLine, slashDateOrder } from './parse-line.ts';
 export type { Reassembler, ReassemblerOptions, ReassemblerStats } from './reassembler.ts';
-export { createReassembler } from './reassembler.ts';
+export { createReassembler, isoTime } from './reassembler.ts';
 export type { AuditEvent, AuditRecord, AvcInfo, ParseError, SecurityContext } from './types.ts';

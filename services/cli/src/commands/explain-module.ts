@@ -171,6 +171,14 @@ const COMMENT_KINDS: Readonly<Record<string, number>> = {
   BOUNDS: C_BOUNDS,
 };
 
+/** The key of a (source, target, class) rule. */
+const ruleKey = (r: { source: string; target: string; tclass: string }) =>
+  `${r.source}\u0000${r.target}\u0000${r.tclass}`;
+
+/** The key of a comment of `kind` on (source, target, class). */
+const commentKey = (kind: number, source: string, target: string, tclass: string) =>
+  `${kind}\u0000${source}\u0000${target}\u0000${tclass}`;
+
 /** An empty module for `policy`: names are checked against it before they go into the text. */
 export function createPolicyModule(policy: Policy, opts: { maxEntries?: number } = {}): PolicyModule {
   const rules = new Map<string, Rule>();
@@ -198,7 +206,7 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
     tclass: string,
     perms: readonly string[],
   ): Comment => {
-    const key = `${kind}\u0000${source}\u0000${target}\u0000${tclass}`;
+    const key = commentKey(kind, source, target, tclass);
     let c = comments.get(key);
     if (c === undefined) {
       c = {
@@ -269,8 +277,8 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
     const target = tt === source ? 'self' : tt;
     const comment = (kind: number) => addComment(kind, source, target, d.tclass, perms);
     /** No room for this denial's new comment of `kind` (an existing one still merges). */
-    const noRoom = (kind: number) =>
-      full() && !comments.has(`${kind}\u0000${source}\u0000${target}\u0000${d.tclass}`);
+    const hasComment = (kind: number) => comments.has(commentKey(kind, source, target, d.tclass));
+    const noRoom = (kind: number) => full() && !hasComment(kind);
     const runnable = e.fixes.filter((f) => f.kind !== 'note');
     const kind = COMMENT_KINDS[e.verdict];
     if (kind !== undefined && noRoom(kind)) return MODULE_DROPPED;
@@ -329,18 +337,14 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
     let fresh = 0;
     for (const r of parsed) {
       if (r === null) continue;
-      const key = `${r.source}\u0000${r.target}\u0000${r.tclass}`;
+      const key = ruleKey(r);
       if (!(r.xperm ? xperms : rules).has(key)) fresh++;
     }
-    if (
-      e.verdict === 'DONTAUDIT' &&
-      !comments.has(`${C_DONTAUDIT}\u0000${source}\u0000${target}\u0000${d.tclass}`)
-    )
-      fresh++;
+    if (e.verdict === 'DONTAUDIT' && !hasComment(C_DONTAUDIT)) fresh++;
     if (fresh > 0 && rules.size + xperms.size + comments.size + fresh > maxEntries) return MODULE_DROPPED;
     for (const r of parsed) {
       if (r === null) continue;
-      const key = `${r.source}\u0000${r.target}\u0000${r.tclass}`;
+      const key = ruleKey(r);
       if (r.xperm) {
         let x = xperms.get(key);
         if (x === undefined) {

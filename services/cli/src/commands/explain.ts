@@ -9,6 +9,7 @@ import {
   avcPortOf,
   escapeText,
   ioctlCommandOf,
+  isoTime,
   type ParseOptions,
   parseLine,
   slashDateOrder,
@@ -915,23 +916,6 @@ const B_PATH = Buffer.from(',"path":');
 const B_END = Buffer.from('}\n');
 /** `,"time":"`, an ISO-8601 time without its milliseconds, three digits and B_COMM, at most. */
 const TIME_BYTES = 48;
-
-let lastIsoSec = Number.NaN;
-let lastIsoPrefix = '';
-/**
- * ISO-8601 UTC time with milliseconds of a stamp `sec.msec`, as @avcstream/audit gives an event's `time`
- * (parse's NDJSON): the same text, out-of-range stamps included.
- */
-function isoTime(sec: number, msec: number): string {
-  if (sec !== lastIsoSec) {
-    const ms = sec * 1000;
-    if (!(ms >= -8.64e15 && ms <= 8.64e15)) return '1970-01-01T00:00:00.000Z';
-    lastIsoPrefix = new Date(ms).toISOString().slice(0, -4);
-    lastIsoSec = sec;
-  }
-  const m = msec < 10 ? `00${msec}` : msec < 100 ? `0${msec}` : `${msec}`;
-  return `${lastIsoPrefix}${m}Z`;
-}
 
 /** JSON of a record's field: its value as a string, or null when the record has none. */
 function fieldJson(v: string | undefined): string {
