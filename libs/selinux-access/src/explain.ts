@@ -35,7 +35,7 @@ import {
   REASON_TE,
   type TeRules,
 } from './decide.ts';
-import { type CandidateCache, labelAdvice, wantsPortAdvice } from './relabel.ts';
+import { type CandidateCache, labelAdvice, restoreAdvice, wantsPortAdvice } from './relabel.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -254,7 +254,8 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     if (!memoize) return displaySafe(compute(policy, denial, st, context), escapeNames);
     const cmd = denial.ioctlcmd ?? -1;
     const port = denial.port ?? -1;
-    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}${port === -1 ? '' : `\u0000p${port}`}`;
+    const dl = denial.defaultLabel;
+    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}${port === -1 ? '' : `\u0000p${port}`}${dl ? `\u0000f${dl.type}\u0000${dl.spec}` : ''}`;
     let e = st.memo.get(key);
     if (e === undefined) {
       e = freezeExplanation(displaySafe(compute(policy, denial, st, context), escapeNames));
@@ -368,6 +369,11 @@ function compute(
       }
     }
     const missing = (requested & ~d.teAllowed) >>> 0;
+    // The object's default label (file_contexts), when the caller knows it: restorecon may be the fix.
+    const restore =
+      denial.defaultLabel === undefined || denial.defaultLabel === null
+        ? null
+        : restoreAdvice(policy, s, t, denial.tclass, clsValue, requested, perms, st.bs, denial.defaultLabel);
     if (found.length > 0) {
       for (const b of found) {
         const bv = policy.boolByName.get(b.name) as number;
@@ -422,6 +428,11 @@ function compute(
           found,
         );
       }
+      // A mislabelled object: restoring its label changes it alone, narrower than any boolean.
+      if (restore !== null) {
+        evidence.push(restore.evidence);
+        if (restore.fix !== null) return explanation('BOOLEAN', evidence, [restore.fix, ...fixes], found);
+      }
       return explanation('BOOLEAN', evidence, fixes, found);
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
@@ -452,27 +463,32 @@ function compute(
         verified: base?.verified === true,
       });
     }
+    if (restore !== null) evidence.push(restore.evidence);
     // Label or port advice comes first: the allow rule stays, audit2allow-style, as the last resort.
-    const advice = labelAdvice(
-      policy,
-      st.labels,
-      s,
-      t,
-      denial.tclass,
-      clsValue,
-      requested,
-      perms,
-      denial.perms,
-      denial.port,
-      st.bs,
-    );
+    // restorecon, when the default label allows the access, is the label advice.
+    const advice = restore?.fix
+      ? null
+      : labelAdvice(
+          policy,
+          st.labels,
+          s,
+          t,
+          denial.tclass,
+          clsValue,
+          requested,
+          perms,
+          denial.perms,
+          denial.port,
+          st.bs,
+        );
     const allowFixes = runnableOnly(
       fixes,
       [s.typeName, t.typeName, denial.tclass, ...denial.perms],
       'allow rule',
     );
     let offered = allowFixes;
-    if (advice !== null) {
+    if (restore?.fix) offered = [restore.fix, ...allowFixes];
+    else if (advice !== null) {
       for (const line of advice.evidence) evidence.push(line);
       offered = [...runnableOnly(advice.fixes, advice.names, 'semanage command'), ...allowFixes];
     }

@@ -21,4 +21,11 @@ export type {
   Verdict,
 } from './types.ts';
 export { readBooleans } from './booleans-fs.ts';
+export {
+  type FileContextMatch,
+  type FileContexts,
+  type FileContextsError,
+  type FileContextsSource,
+  parseFileContexts,
+} from './file-contexts.ts';
 export { readFileBounded } from './read-bounded.ts';

@@ -16,6 +16,105 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     perms: ['name_bind'],
   };
 
+  describe('restorecon when the default label of the path (file_contexts) allows the access', () => {
+    const www = { type: 'httpd_sys_content_t', spec: '/var/www(/.*)?' };
+    const read = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tclass: 'file',
+      perms: ['getattr', 'open', 'read'],
+    };
+
+    it('puts restorecon first on a TE denial (a file moved from a Samba share into /var/www) and no other label', () => {
+      const e = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:samba_share_t:s0',
+        defaultLabel: www,
+      });
+      expect(e.verdict).toBe('TE_MISSING');
+      expect(e.fixes).toEqual([
+        { kind: 'restorecon', text: "restorecon -v '<path>'", verified: true },
+        { kind: 'allow', text: 'allow httpd_t samba_share_t:file { getattr open read };', verified: true },
+      ]);
+      const line = e.evidence.find((l) => l.includes('file_contexts')) as string;
+      expect(line).toContain('labelled samba_share_t');
+      expect(line).toContain('httpd_sys_content_t (spec "/var/www(/.*)?")');
+      expect(line).toContain('usually the right fix');
+      // Without the default label: no restorecon (the object may be where samba_share_t belongs).
+      const plain = explainer.explain({ ...read, tcontext: 'system_u:object_r:samba_share_t:s0' });
+      expect(kinds(plain)).toEqual(['allow']);
+    });
+
+    it('puts restorecon before the boolean on a BOOLEAN denial, verdict and booleans unchanged', () => {
+      const e = explainer.explain({
+        ...read,
+        tcontext: 'unconfined_u:object_r:user_home_t:s0',
+        defaultLabel: www,
+      });
+      expect(e.verdict).toBe('BOOLEAN');
+      expect(e.booleans.map((b) => b.name)).toContain('httpd_read_user_content');
+      expect(e.fixes[0]).toEqual({ kind: 'restorecon', text: "restorecon -v '<path>'", verified: true });
+      expect(
+        kinds(e)
+          .slice(1)
+          .every((k) => k === 'setsebool'),
+      ).toBe(true);
+    });
+
+    it('replaces the generic-label advice: the default label is known, semanage fcontext is not needed', () => {
+      const e = explainer.explain({ ...read, tcontext: 'system_u:object_r:default_t:s0', defaultLabel: www });
+      expect(kinds(e)).toEqual(['restorecon', 'allow']);
+      expect(e.evidence.join('\n')).not.toContain('semanage');
+    });
+
+    it('says so, and keeps the other advice, when the label is already the default or the default does not allow it', () => {
+      const same = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:default_t:s0',
+        defaultLabel: { type: 'default_t', spec: '/.*' },
+      });
+      expect(kinds(same)[0]).toBe('semanage');
+      expect(same.evidence.join('\n')).toContain(
+        'its label is the default, so restorecon would not change it',
+      );
+      const notEither = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:default_t:s0',
+        defaultLabel: { type: 'shadow_t', spec: '/etc/shadow.*' },
+      });
+      // The generic-label advice stands: semanage fcontext first, restorecon after it.
+      expect(kinds(notEither)[0]).toBe('semanage');
+      expect(notEither.evidence.join('\n')).toContain('restorecon alone would not fix this');
+      const unknown = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:default_t:s0',
+        defaultLabel: { type: 'no_such_t', spec: '/x' },
+      });
+      expect(unknown.evidence.join('\n')).toContain('which this policy does not define');
+      // Not a file class: file_contexts does not label sockets' peers.
+      const sock = explainer.explain({
+        ...bind,
+        port: 81,
+        defaultLabel: www,
+      });
+      expect(kinds(sock)).not.toContain('restorecon');
+    });
+
+    it('memoizes per default label', () => {
+      const a = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:samba_share_t:s0',
+        defaultLabel: www,
+      });
+      const b = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:samba_share_t:s0',
+        defaultLabel: { type: 'samba_share_t', spec: '/srv/samba(/.*)?' },
+      });
+      expect(kinds(a)[0]).toBe('restorecon');
+      expect(kinds(b)).toEqual(['allow']);
+    });
+  });
+
   it('offers semanage port for the port types the domain may bind, before the allow rule', () => {
     const e = explainer.explain({ ...bind, port: 81 });
     expect(e.verdict).toBe('TE_MISSING');

@@ -104,6 +104,64 @@ const PATH_NOTE =
   `${PATH_PLACEHOLDER} stands for the object's path (the record's path=, or name=, which holds only its last component): ` +
   'fill it in yourself; it is never pasted from the record, because audit text is untrusted.';
 
+/** The file_contexts default label of the denied object's path, as the caller looked it up. */
+export interface DefaultLabel {
+  /** The type of the spec's context. */
+  type: string;
+  /** The spec (path regular expression) that gave it. */
+  spec: string;
+}
+
+/**
+ * restorecon advice (setroubleshoot's restorecon plugin): the object's label differs from the default
+ * file_contexts gives its path. `fix` is set when the default label allows every requested permission
+ * (checked with the decision engine: TE, constraints, bounds): restoring it is then the fix, before any
+ * boolean, other label or rule. Null when nothing is said (no default, not a file class).
+ */
+export function restoreAdvice(
+  policy: Policy,
+  s: Context,
+  t: Context,
+  tclass: string,
+  cls: number,
+  requested: number,
+  perms: string,
+  bs: BoolState,
+  fc: DefaultLabel | null | undefined,
+): { evidence: string; fix: Fix | null } | null {
+  if (fc === null || fc === undefined || !FILE_CLASSES.has(tclass)) return null;
+  const spec = JSON.stringify(fc.spec);
+  if (fc.type === t.typeName) {
+    return {
+      evidence: `file_contexts gives the object's path this same type, ${fc.type} (spec ${spec}): its label is the default, so restorecon would not change it.`,
+      fix: null,
+    };
+  }
+  const v = policy.typeByName.get(fc.type);
+  const datum = v === undefined ? undefined : policy.types[v - 1];
+  if (v === undefined || datum === undefined || datum.isAttribute) {
+    return {
+      evidence: `file_contexts gives the object's path the type ${fc.type} (spec ${spec}), which this policy does not define.`,
+      fix: null,
+    };
+  }
+  const d = decide(policy, s, { ...t, type: v, typeName: fc.type }, cls, requested, bs);
+  if (d.reasons !== 0) {
+    return {
+      evidence: `file_contexts gives the object's path the type ${fc.type} (spec ${spec}), not ${t.typeName}; ${s.typeName} is not allowed ${tclass} ${perms} on ${fc.type} either, so restorecon alone would not fix this.`,
+      fix: null,
+    };
+  }
+  return {
+    evidence:
+      `The object is labelled ${t.typeName}, but file_contexts gives its path the type ${fc.type} (spec ${spec}), ` +
+      `and ${s.typeName} is allowed ${tclass} ${perms} on ${fc.type}. Restoring the default label (restorecon) is ` +
+      'usually the right fix: the object was probably moved or copied with its old label, or relabelled by hand. ' +
+      PATH_NOTE,
+    fix: { kind: 'restorecon', text: `restorecon -v ${PATH_PLACEHOLDER}`, verified: true },
+  };
+}
+
 /** The boolean with the smallest blast radius (triples, then rules), or null for none. */
 function narrowestBoolean(booleans: readonly BooleanSuggestion[] | undefined): BooleanSuggestion | null {
   let best: BooleanSuggestion | null = null;

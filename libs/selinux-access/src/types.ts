@@ -29,6 +29,12 @@ export interface Denial {
    * written into the `semanage port` fix; anything else counts as unknown (the fix then holds `<port>`).
    */
   port?: number | null;
+  /**
+   * The default label file_contexts gives the object's path (looked up by the caller, e.g. with
+   * parseFileContexts, from the record's full path), or null/absent when unknown. A file denial whose
+   * object has another label gets restorecon advice when the default label allows the access.
+   */
+  defaultLabel?: { type: string; spec: string } | null;
 }
 
 export interface BlastRadius {

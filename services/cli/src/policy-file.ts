@@ -2,8 +2,13 @@
 // in bytes whatever FILE is: a FIFO (`<(cat policy.33)`), /dev/stdin or /dev/zero has size 0, so a stat
 // check alone would let readFileSync read until memory runs out.
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { readFileBounded } from '@avcstream/selinux-access';
+import { basename, dirname, join } from 'node:path';
+import {
+  type FileContexts,
+  type FileContextsSource,
+  parseFileContexts,
+  readFileBounded,
+} from '@avcstream/selinux-access';
 import { MAX_POLICY_VERSION } from '@avcstream/selinux-policy';
 
 /** Largest policy file read (the kernel's are 2-10 MB). */
@@ -32,15 +37,8 @@ const MAX_CONFIG_BYTES = 64 * 1024;
 const POLICY_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const POLICY_FILE = /^policy\.([0-9]{1,3})$/;
 
-/**
- * The binary policy this host runs, for commands run without `--policy` (as audit2why and seinfo use the
- * current policy): the kernel's own image in selinuxfs (it holds the booleans' current values), else the
- * installed policy of `/etc/selinux/config`'s SELINUXTYPE, `/etc/selinux/TYPE/policy/policy.N` with the
- * highest N (what the kernel would load). Null when there is neither. `root` is `/` but for tests.
- */
-export function hostPolicyPath(root = '/'): string | null {
-  const kernel = join(root, 'sys/fs/selinux/policy');
-  if (existsSync(kernel)) return kernel;
+/** SELINUXTYPE of `/etc/selinux/config` under `root`, or null when absent or not a plain name. */
+function hostPolicyType(root: string): string | null {
   let config: Buffer | null;
   try {
     config = readFileBounded(join(root, 'etc/selinux/config'), MAX_CONFIG_BYTES);
@@ -54,6 +52,20 @@ export function hostPolicyPath(root = '/'): string | null {
     if (m) type = m[1];
   }
   if (type === undefined || !POLICY_TYPE.test(type) || type.includes('..')) return null;
+  return type;
+}
+
+/**
+ * The binary policy this host runs, for commands run without `--policy` (as audit2why and seinfo use the
+ * current policy): the kernel's own image in selinuxfs (it holds the booleans' current values), else the
+ * installed policy of `/etc/selinux/config`'s SELINUXTYPE, `/etc/selinux/TYPE/policy/policy.N` with the
+ * highest N (what the kernel would load). Null when there is neither. `root` is `/` but for tests.
+ */
+export function hostPolicyPath(root = '/'): string | null {
+  const kernel = join(root, 'sys/fs/selinux/policy');
+  if (existsSync(kernel)) return kernel;
+  const type = hostPolicyType(root);
+  if (type === null) return null;
   const dir = join(root, 'etc/selinux', type, 'policy');
   // The newest version the reader supports (as setools picks), else the newest there is (its reading
   // then fails with a clear format error rather than "no policy").
@@ -72,4 +84,69 @@ export function hostPolicyPath(root = '/'): string | null {
   }
   const pick = best >= 0 ? best : newest;
   return pick < 0 ? null : join(dir, `policy.${pick}`);
+}
+
+/** Largest file_contexts file read (Debian's and Fedora's are 0.3-1 MB). */
+const MAX_FILE_CONTEXTS_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The file_contexts that goes with a policy file, when the policy is a host's: `TYPE/policy/policy.N`
+ * gives `TYPE/contexts/files/file_contexts` (as /etc/selinux lays them out), the kernel's selinuxfs
+ * image the one of `/etc/selinux/config`'s type. Null when there is none.
+ */
+export function fileContextsFor(policyPath: string, root = '/'): string | null {
+  let dir: string | null = null;
+  if (policyPath === join(root, 'sys/fs/selinux/policy')) {
+    const type = hostPolicyType(root);
+    if (type !== null) dir = join(root, 'etc/selinux', type);
+  } else if (POLICY_FILE.test(basename(policyPath)) && basename(dirname(policyPath)) === 'policy') {
+    dir = dirname(dirname(policyPath));
+  }
+  if (dir === null) return null;
+  const file = join(dir, 'contexts/files/file_contexts');
+  return existsSync(file) ? file : null;
+}
+
+/** file_contexts is larger than its bound. */
+export class FileContextsTooLargeError extends Error {
+  readonly code = 'AVC_ERR_CLI_FILE_CONTEXTS_TOO_LARGE';
+  constructor(path: string) {
+    super(`${path}: larger than ${MAX_FILE_CONTEXTS_BYTES} bytes`);
+    this.name = 'FileContextsTooLargeError';
+  }
+}
+
+/**
+ * file_contexts at `path` with what libselinux reads beside it: `.homedirs` and `.local` (specs, in that
+ * order after it), `.subs` and `.subs_dist` (path aliases), each when present. The files are read now
+ * (read errors of `path` itself are thrown as is) and parsed at the first lookup, as libselinux compiles
+ * its regular expressions when first used: a log without a path pays nothing. Lines that do not parse are
+ * in `errors` once parsed (`parsed()`).
+ */
+export function readFileContexts(path: string): FileContexts & { parsed(): boolean } {
+  const read = (p: string, required: boolean): FileContextsSource | undefined => {
+    if (!required && !existsSync(p)) return undefined;
+    const buf = readFileBounded(p, MAX_FILE_CONTEXTS_BYTES);
+    if (buf === null) throw new FileContextsTooLargeError(p);
+    return { name: p, text: buf.toString('utf8') };
+  };
+  const specs = [read(path, true), read(`${path}.homedirs`, false), read(`${path}.local`, false)].filter(
+    (s): s is FileContextsSource => s !== undefined,
+  );
+  const aliases = { subs: read(`${path}.subs`, false), subsDist: read(`${path}.subs_dist`, false) };
+  let fc: FileContexts | null = null;
+  const get = (): FileContexts => {
+    fc ??= parseFileContexts(specs, aliases);
+    return fc;
+  };
+  return {
+    lookup: (p, tclass) => get().lookup(p, tclass),
+    get size() {
+      return get().size;
+    },
+    get errors() {
+      return get().errors;
+    },
+    parsed: () => fc !== null,
+  };
 }

@@ -287,8 +287,11 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
         comment(C_ALLOWED);
         return MODULE_COMMENT;
       case 'BOOLEAN': {
-        // A port on a generic port type gets semanage port commands first (narrower than a boolean).
-        const commands = runnable.filter((f) => f.kind === 'setsebool' || f.kind === 'semanage');
+        // A port on a generic port type gets semanage port commands first, a mislabelled file restorecon
+        // (narrower than a boolean).
+        const commands = runnable.filter(
+          (f) => f.kind === 'setsebool' || f.kind === 'semanage' || f.kind === 'restorecon',
+        );
         if (commands.length === 0) return MODULE_UNNAMED;
         addCommands(comment(C_BOOLEAN), commands);
         return MODULE_COMMENT;

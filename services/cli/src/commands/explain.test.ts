@@ -23,6 +23,7 @@ import { policy } from './policy.ts';
 const SAMPLE = resolve(import.meta.dirname, '../../sample');
 const SAMPLE_POLICY = `${SAMPLE}/policy/policy.33`;
 const DEBIAN = '/etc/selinux/default/policy/policy.33';
+const DEBIAN_FC_DIR = '/etc/selinux/default/contexts/files';
 const runDebian = existsSync(DEBIAN) || Boolean(process.env.CI);
 if (!runDebian)
   console.warn(`SKIPPED: ${DEBIAN} is absent (selinux-policy-default); set CI=1 to make this fail`);
@@ -364,6 +365,12 @@ describe.runIf(runDebian)('avcstream explain on the Debian policy', { timeout: 1
       mkdirSync(join(root, 'etc/selinux/default/policy'), { recursive: true });
       writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=default\n');
       copyFileSync(DEBIAN, join(root, 'etc/selinux/default/policy/policy.33'));
+      // The policy's file_contexts beside it, as /etc/selinux lays them out.
+      const fcDir = join(root, 'etc/selinux/default/contexts/files');
+      mkdirSync(fcDir, { recursive: true });
+      for (const n of ['file_contexts', 'file_contexts.homedirs', 'file_contexts.subs_dist']) {
+        copyFileSync(join(DEBIAN_FC_DIR, n), join(fcDir, n));
+      }
       const r = await run(explain, ['--format', 'ndjson', '-'], REDHAT, root);
       expect(r.code).toBe(0);
       expect(r.err).toContain(
@@ -394,11 +401,29 @@ describe.runIf(runDebian)('avcstream explain on the Debian policy', { timeout: 1
     expect(row.booleans).toEqual([
       { name: 'httpd_read_user_content', current: false, blastRadius: { rules: 21, triples: 20 } },
     ]);
-    expect(row.fixes[0]).toEqual({
-      kind: 'setsebool',
-      text: 'setsebool -P httpd_read_user_content 1',
-      verified: true,
-    });
+    // file_contexts labels ~/public_html httpd_user_content_t, which httpd_t may getattr: the directory
+    // lost its label (created or moved without it), and restorecon, narrower than the boolean, comes first.
+    expect(row.fixes).toEqual([
+      { kind: 'restorecon', text: "restorecon -v '<path>'", verified: true },
+      { kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true },
+    ]);
+    expect(row.evidence.join('\n')).toContain(
+      'file_contexts gives its path the type httpd_user_content_t (spec "/home/[^/]+/((www)|(web)|(public_html))(/.+)?")',
+    );
+    const text = await run(explain, ['--policy', DEBIAN, '-'], REDHAT);
+    expect(text.out).toContain(
+      "\tRestore the object's default label (narrower), or set the boolean:\n\t# restorecon -v '<path>'\n\t# setsebool -P httpd_read_user_content 1\n",
+    );
+    // Without file_contexts (turned off, or a policy that is not a host's): the boolean alone, as audit2why.
+    const off = await run(
+      explain,
+      ['--policy', DEBIAN, '--no-file-contexts', '--format', 'ndjson', '-'],
+      REDHAT,
+    );
+    expect(JSON.parse(off.out).fixes).toEqual([
+      { kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true },
+    ]);
+    expect(JSON.parse(off.out).booleans).toEqual(row.booleans);
   });
 });
 

@@ -14,10 +14,24 @@ import {
   parseLine,
   slashDateOrder,
 } from '@avcstream/audit';
-import { createExplainer, type Explainer, type Explanation, readBooleans } from '@avcstream/selinux-access';
+import {
+  createExplainer,
+  type Explainer,
+  type Explanation,
+  type FileContextMatch,
+  type FileContexts,
+  readBooleans,
+} from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import type { CliIo } from '../cli.ts';
-import { hostPolicyPath, PolicyTooLargeError, readPolicyFile } from '../policy-file.ts';
+import {
+  FileContextsTooLargeError,
+  fileContextsFor,
+  hostPolicyPath,
+  PolicyTooLargeError,
+  readFileContexts,
+  readPolicyFile,
+} from '../policy-file.ts';
 import {
   createPolicyModule,
   DEFAULT_MODULE_NAME,
@@ -37,6 +51,12 @@ Options:
                            /etc/selinux/config (as audit2why uses the current policy)
   --booleans FILE|DIR      boolean values: "name value" lines, getsebool -a output, or a directory laid
                            out like /sys/fs/selinux/booleans (default: the policy's own defaults)
+  --file-contexts FILE     file_contexts (with its .homedirs, .local, .subs and .subs_dist beside it) to
+                           tell a mislabelled file from a policy gap: when the default label of the
+                           record's path= allows the access, restorecon is the fix. Default: the one of
+                           a host policy (/etc/selinux/TYPE/contexts/files/file_contexts for
+                           /etc/selinux/TYPE/policy/policy.N or the host's current policy), if present
+  --no-file-contexts       do not read file_contexts
   --format text|ndjson|module
                            text close to audit2why (default), one JSON object per denied record, or
                            one policy module for the whole input (like audit2allow -m), printed at
@@ -153,10 +173,14 @@ export function explanationText(e: Explanation): string {
       e.verdict === 'BOOLEAN'
         ? first === 'semanage'
           ? `Label the port with one of the semanage commands (narrower), or set ${e.booleans.length === 1 ? 'the boolean' : 'one of the booleans'}:`
-          : 'Allow access by executing:'
-        : first === 'semanage' || first === 'restorecon'
-          ? 'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):'
-          : 'Allow access with a loadable module (avcstream explain --format module builds one):',
+          : first === 'restorecon'
+            ? `Restore the object's default label (narrower), or set ${e.booleans.length === 1 ? 'the boolean' : 'one of the booleans'}:`
+            : 'Allow access by executing:'
+        : first === 'restorecon'
+          ? "Restore the object's default label, or as a last resort load a module (avcstream explain --format module):"
+          : first === 'semanage'
+            ? 'Label the object or port with one of the semanage commands, or as a last resort load a module (avcstream explain --format module):'
+            : 'Allow access with a loadable module (avcstream explain --format module builds one):',
     );
     for (const f of runnable) {
       const relabel = f.kind === 'semanage' || f.kind === 'restorecon';
@@ -785,6 +809,7 @@ function denialFromBytes(
   perms: string[];
   permissive: boolean | null;
   port: number | null;
+  defaultLabel?: { type: string; spec: string } | null;
 } {
   const permissive = o[O_PERMISSIVE] as number;
   const port = o[O_PORT] as number;
@@ -937,6 +962,42 @@ function hexValue(c: number): number {
   if (c >= 65 && c <= 70) return c - 55;
   if (c >= 97 && c <= 102) return c - 87;
   return -1;
+}
+
+/**
+ * The value b[vs, ve) as the parser reads it: unquoted hex digits decoded when they are UTF-8, anything
+ * else as written (invalid UTF-8 as U+FFFD).
+ */
+function fieldText(b: Buffer, vs: number, ve: number, quoted: boolean): string {
+  const n = ve - vs;
+  if (!quoted && n > 0 && (n & 1) === 0) {
+    const out = Buffer.allocUnsafe(n >> 1);
+    let k = 0;
+    for (; k < out.length; k++) {
+      const hi = hexValue(b[vs + 2 * k] as number);
+      const lo = hexValue(b[vs + 2 * k + 1] as number);
+      if (hi < 0 || lo < 0) break;
+      out[k] = (hi << 4) | lo;
+    }
+    if (k === out.length && isUtf8(out)) return out.toString('utf8');
+  }
+  return b.toString('utf8', vs, ve);
+}
+
+/** Classes whose objects file_contexts labels. */
+const FILE_CLASS_NAMES: ReadonlySet<string> = new Set([
+  'file',
+  'dir',
+  'lnk_file',
+  'chr_file',
+  'blk_file',
+  'sock_file',
+  'fifo_file',
+]);
+
+/** The default label as the explainer takes it. */
+function defaultLabelOf(m: FileContextMatch): { type: string; spec: string } {
+  return { type: m.type, spec: m.spec };
 }
 
 /** FNV-1a over the bytes taken two at a time (half the multiply chain); finish with `fmix`. */
@@ -1188,6 +1249,7 @@ function makeProcessor(
   parseOpts?: ParseOptions,
   fastPath = true,
   recordFields = false,
+  fileContexts: FileContexts | null = null,
 ) {
   const MAX_RENDERED = 100_000;
   /** Arena bytes (keys and bodies) of the byte path's cache, at most. */
@@ -1206,6 +1268,7 @@ function makeProcessor(
     permissive: boolean | null;
     ioctlcmd?: number | null;
     port?: number | null;
+    defaultLabel?: { type: string; spec: string } | null;
   }): string => {
     const e = explainer.explain({
       scontext: a.scontext,
@@ -1215,6 +1278,7 @@ function makeProcessor(
       permissive: a.permissive,
       ioctlcmd: a.ioctlcmd ?? null,
       port: a.port ?? null,
+      defaultLabel: a.defaultLabel ?? null,
     });
     if (module !== null) return String.fromCharCode(48 + module.add(a, e));
     // NDJSON: without its closing brace, which follows the record's own fields.
@@ -1268,16 +1332,19 @@ function makeProcessor(
       permissive: boolean | null;
       ioctlcmd: number | null;
       port: number | null;
+      defaultLabel: FileContextMatch | null;
     },
     raw: string,
   ) => {
     totals.denials++;
-    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}${a.ioctlcmd === null ? '' : ` ioctlcmd=${a.ioctlcmd}`}${a.port === null ? '' : ` port=${a.port}`}`;
+    const rest = `${a.tclass} ${a.perms.length === 1 ? a.perms[0] : a.perms.join(' ')}${a.permissive === true ? ' 1' : ''}${a.ioctlcmd === null ? '' : ` ioctlcmd=${a.ioctlcmd}`}${a.port === null ? '' : ` port=${a.port}`}${a.defaultLabel === null ? '' : ` fc=${a.defaultLabel.index}`}`;
     let byTarget = rendered.get(a.scontext);
     let byRest = byTarget?.get(a.tcontext);
     let body = byRest?.get(rest);
     if (body === undefined) {
-      body = Buffer.from(render(a));
+      body = Buffer.from(
+        render(a.defaultLabel === null ? a : { ...a, defaultLabel: defaultLabelOf(a.defaultLabel) }),
+      );
       if (firstByte >= 0) body[0] = firstByte;
       if (renderedCount >= MAX_RENDERED) {
         rendered = new Map();
@@ -1316,10 +1383,16 @@ function makeProcessor(
         permissive: avc.permissive,
         ioctlcmd: ioctlCommandOf(r),
         port: avcPortOf(r),
+        defaultLabel: defaultLabelFor(avc.tclass, r.fields.path),
       },
       raw,
     );
   };
+  /** The file_contexts spec of a file denial's object, by its (absolute) path, or null. */
+  function defaultLabelFor(tclass: string, path: string | undefined): FileContextMatch | null {
+    if (fileContexts === null || path === undefined || !FILE_CLASS_NAMES.has(tclass)) return null;
+    return fileContexts.lookup(path, tclass);
+  }
   const byteRendered = new RenderedBytes(MAX_RENDERED, MAX_RENDERED_BYTES);
   let lastNodeBytes: Uint8Array = new Uint8Array(0);
   let lastNodeBytesJson: Buffer | undefined;
@@ -1332,9 +1405,23 @@ function makeProcessor(
     h = hashBytes(h, b, o[O_S] as number, o[O_S_END] as number);
     h = hashBytes(h, b, o[O_T] as number, o[O_T_END] as number);
     h = hashBytes(h, b, o[O_C] as number, o[O_C_END] as number);
+    // A file denial's default label (file_contexts) is part of its key: port is -1 for file classes, so
+    // O_KEYX adds the spec's index in the place of the port's.
+    let dl: FileContextMatch | null = null;
+    if (fileContexts !== null && (o[O_PATH] as number) >= 0) {
+      dl = defaultLabelFor(
+        shortNames.get(b, o[O_C] as number, o[O_C_END] as number),
+        fieldText(b, o[O_PATH] as number, o[O_PATH_END] as number, ((o[O_QUOTED] as number) & Q_PATH) !== 0),
+      );
+      if (dl !== null) o[O_KEYX] = (o[O_KEYX] as number) + 3 * (dl.index + 1);
+    }
     h = fmix(h ^ ((o[O_KEYX] as number) + 2)) & 0x3fffffff;
     let r = byteRendered.find(b, o, h);
-    if (r < 0) r = byteRendered.add(b, o, h, render(denialFromBytes(b, o)), firstByte, -1);
+    if (r < 0) {
+      const a = denialFromBytes(b, o);
+      if (dl !== null) a.defaultLabel = defaultLabelOf(dl);
+      r = byteRendered.add(b, o, h, render(a), firstByte, -1);
+    }
     if (module !== null) {
       module.count(byteRendered.firstBodyByte(r) - 48);
       return;
@@ -1529,7 +1616,7 @@ export function explainBytes(
   explainer: Explainer,
   format: 'text' | 'ndjson' | 'module',
   input: Buffer,
-  opts: { fastPath: boolean; parseOpts?: ParseOptions; recordFields?: boolean },
+  opts: { fastPath: boolean; parseOpts?: ParseOptions; recordFields?: boolean; fileContexts?: FileContexts },
 ): string {
   const out = new Out();
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
@@ -1543,6 +1630,7 @@ export function explainBytes(
     opts.parseOpts,
     opts.fastPath,
     opts.recordFields === true,
+    opts.fileContexts ?? null,
   );
   let pos = 0;
   for (let nl = input.indexOf(10, pos); nl >= 0; nl = input.indexOf(10, pos)) {
@@ -1562,6 +1650,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     format?: string;
     module?: string;
     'record-fields'?: boolean;
+    'file-contexts'?: string;
+    'no-file-contexts'?: boolean;
     help?: boolean;
   };
   let positionals: string[];
@@ -1575,6 +1665,8 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         format: { type: 'string' },
         module: { type: 'string' },
         'record-fields': { type: 'boolean' },
+        'file-contexts': { type: 'string' },
+        'no-file-contexts': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -1602,6 +1694,9 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
       io,
       `module name ${JSON.stringify(escapeText(moduleName))} is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)`,
     );
+  }
+  if (values['file-contexts'] !== undefined && values['no-file-contexts'] === true) {
+    return usageError(io, '--file-contexts and --no-file-contexts exclude each other');
   }
   let policyPath = values.policy;
   if (policyPath === undefined) {
@@ -1642,6 +1737,25 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     throw e;
   }
 
+  // file_contexts: named, else the one of a host policy (when there is one), unless turned off.
+  let fileContexts: ReturnType<typeof readFileContexts> | null = null;
+  const fcPath =
+    values['no-file-contexts'] === true
+      ? null
+      : (values['file-contexts'] ?? fileContextsFor(policyPath, io.hostRoot));
+  if (fcPath !== null) {
+    try {
+      fileContexts = readFileContexts(fcPath);
+    } catch (e) {
+      if (e instanceof FileContextsTooLargeError) {
+        io.stderr.write('avcstream explain: file_contexts too large\n');
+        return EX_DATAERR;
+      }
+      io.stderr.write(`avcstream explain: cannot open file_contexts: ${escapeText(message(e))}\n`);
+      return EX_NOINPUT;
+    }
+  }
+
   const input = positionals[0];
   let stream: Readable;
   try {
@@ -1668,6 +1782,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
     { slashDates: slashDateOrder(process.env) },
     true,
     values['record-fields'] === true,
+    fileContexts,
   );
   // A stream writing to a file descriptor (file, pipe, terminal) is done with a chunk once its write
   // callback has run, so the buffer can be filled again; any other stream may keep it (a PassThrough
@@ -1743,6 +1858,14 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     io.stderr.write(`avcstream explain: read or write error: ${message(e)}\n`);
     return EX_IOERR;
+  }
+  // file_contexts is parsed at the first path looked up: its bad lines are known by now.
+  const bad = fileContexts?.parsed() === true ? fileContexts.errors : [];
+  if (bad.length > 0) {
+    const first = bad[0] as { source: string; line: number; message: string };
+    io.stderr.write(
+      `avcstream explain: ${bad.length}${bad.length >= 100 ? '+' : ''} file_contexts lines skipped; first: ${escapeText(first.source)}:${first.line}: ${first.message}\n`,
+    );
   }
   if (totals.malformed > 0 || totals.longLines > 0) {
     io.stderr.write(

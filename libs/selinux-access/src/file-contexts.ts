@@ -1,0 +1,313 @@
+// file_contexts: the default label of a path, as matchpathcon / restorecon compute it (libselinux's file
+// backend). Pure: the text of the files in, a lookup out. Used to tell a mislabelled object (restorecon
+// restores a label the policy allows) from one whose default label is itself the problem.
+//
+// What libselinux does, and this module with it:
+// - specs are read from file_contexts, then file_contexts.homedirs, then file_contexts.local;
+// - specs without regex metacharacters (exact paths) move after the others, in their order, and the
+//   last spec that matches wins;
+// - a spec whose first path component has no metacharacter has that component as its "stem": it is
+//   tried only on paths with the same first component, and its rest is matched, anchored (^rest$,
+//   without a group), against the rest of the path; any other spec is matched, anchored, on the whole path;
+// - a spec with a file type (-- -d -l -c -b -p -s) applies only to objects of that type;
+// - `<<none>>` as the context means "no default label";
+// - before matching, duplicate slashes are removed and the path's prefix aliases of file_contexts.subs,
+//   then file_contexts.subs_dist, are applied (the last line of each file wins).
+
+/** One file of specs or aliases, by name (for errors) and text. */
+export interface FileContextsSource {
+  name: string;
+  text: string;
+}
+
+/** A line that was skipped: where, and why. Returned as values, never thrown. */
+export interface FileContextsError {
+  source: string;
+  line: number;
+  message: string;
+}
+
+/** The spec that gives a path its default label. */
+export interface FileContextMatch {
+  /** The spec's path regular expression, as written. */
+  spec: string;
+  /** Its file type field (`--`, `-d`...), or null for any type. */
+  fileType: string | null;
+  /** Its context, and the type of that context. */
+  context: string;
+  type: string;
+  /** Where it was read: source name and 1-based line. */
+  source: string;
+  line: number;
+  /** Position of the spec in lookup order (a small stable number: cache keys). */
+  index: number;
+}
+
+export interface FileContexts {
+  /**
+   * The spec that labels `path` (absolute) for an object of class `tclass` (file, dir, lnk_file...; any
+   * other class: a spec of any file type), or null when none does, the spec says `<<none>>`, or the path
+   * is not absolute or longer than MAX_PATH.
+   */
+  lookup(path: string, tclass: string): FileContextMatch | null;
+  /** Specs read. */
+  readonly size: number;
+  /** Lines skipped (bad syntax, a regular expression JavaScript cannot compile, too many specs). */
+  readonly errors: readonly FileContextsError[];
+}
+
+/** Longest path looked up (the kernel's PATH_MAX). */
+export const MAX_PATH = 4096;
+/** Most specs kept (Debian's and Fedora's policies have 5-8k); the rest are errors. */
+const MAX_SPECS = 200_000;
+/** Most aliases kept per subs file. */
+const MAX_SUBS = 10_000;
+/** Longest spec line read. */
+const MAX_LINE = 8192;
+/** Lookups remembered (paths repeat in logs). */
+const MAX_CACHED = 8192;
+const MAX_ERRORS = 100;
+
+/** File type fields and the object classes they label. */
+const FILE_TYPE_CLASS: ReadonlyMap<string, string> = new Map([
+  ['--', 'file'],
+  ['-d', 'dir'],
+  ['-l', 'lnk_file'],
+  ['-c', 'chr_file'],
+  ['-b', 'blk_file'],
+  ['-p', 'fifo_file'],
+  ['-s', 'sock_file'],
+]);
+const META = '.^$?*+|[({';
+
+interface Spec {
+  match: FileContextMatch | null;
+  /** 0: no stem; else the stem's number. */
+  stem: number;
+  /** The class its file type labels, or null for any. */
+  cls: string | null;
+  re: RegExp;
+  exact: boolean;
+  /** Text every match starts with (of the rest after the stem): a cheap test before the regex. */
+  prefix: string;
+}
+
+/**
+ * The literal text every match of `re` starts with: up to its first metacharacter, less a character a
+ * quantifier may drop (`?`, `*`, `{`); '' when the expression has an alternation outside any group (its
+ * branches need not share a start).
+ */
+function literalPrefix(re: string): string {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i] as string;
+    if (c === '\\') i++;
+    else if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return '';
+  }
+  let out = '';
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i] as string;
+    if (c === '\\') {
+      const next = re[i + 1];
+      // An escaped punctuation character is itself; \d, \w... are classes.
+      if (next === undefined || /[A-Za-z0-9]/.test(next)) return out;
+      const after = re[i + 2];
+      if (after === '?' || after === '*' || after === '{') return out;
+      out += next;
+      i++;
+      continue;
+    }
+    if (META.includes(c)) return out;
+    const after = re[i + 1];
+    if (after === '?' || after === '*' || after === '{') return out;
+    out += c;
+  }
+  return out;
+}
+
+/** Length of the spec's stem ("/usr" of "/usr/lib(/.*)?"), 0 when it has none. */
+function stemLength(spec: string): number {
+  const slash = spec.indexOf('/', 1);
+  if (slash < 0) return 0;
+  for (let i = 0; i < slash; i++) if (META.includes(spec[i] as string)) return 0;
+  return slash;
+}
+
+/** Whether the spec has regex metacharacters (a backslash escapes the next character). */
+function hasMeta(spec: string): boolean {
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i] as string;
+    if (c === '\\') i++;
+    else if (META.includes(c)) return true;
+  }
+  return false;
+}
+
+/** The type of a context `user:role:type[:level]`, or null when it has fewer parts. */
+function typeOf(context: string): string | null {
+  const parts = context.split(':');
+  return parts.length >= 3 && parts[2] !== '' ? (parts[2] as string) : null;
+}
+
+interface Alias {
+  from: string;
+  to: string;
+}
+
+function readSubs(src: FileContextsSource | undefined, errors: FileContextsError[]): Alias[] {
+  if (src === undefined) return [];
+  const out: Alias[] = [];
+  const lines = src.text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const words = (lines[n] as string).trim().split(/\s+/);
+    const from = words[0] ?? '';
+    if (from === '' || from.startsWith('#') || words.length < 2) continue;
+    if (out.length >= MAX_SUBS) {
+      if (errors.length < MAX_ERRORS)
+        errors.push({ source: src.name, line: n + 1, message: `more than ${MAX_SUBS} aliases` });
+      break;
+    }
+    out.push({ from, to: words[1] as string });
+  }
+  // libselinux builds its list by prepending: the last line is tried first.
+  return out.reverse();
+}
+
+function applySubs(subs: readonly Alias[], path: string): string | null {
+  for (const s of subs) {
+    if (!path.startsWith(s.from)) continue;
+    const next = path[s.from.length];
+    if (next !== '/' && next !== undefined) continue;
+    const cut = next === '/' && s.to === '/' ? s.from.length + 1 : s.from.length;
+    return s.to + path.slice(cut);
+  }
+  return null;
+}
+
+/** Reads specs (file_contexts, .homedirs, .local, in that order) and aliases (.subs, .subs_dist). */
+export function parseFileContexts(
+  specs: readonly FileContextsSource[],
+  aliases: { subs?: FileContextsSource; subsDist?: FileContextsSource } = {},
+): FileContexts {
+  const errors: FileContextsError[] = [];
+  const bad = (source: string, line: number, message: string) => {
+    if (errors.length < MAX_ERRORS) errors.push({ source, line, message });
+  };
+  const stems = new Map<string, number>();
+  const regexOrder: Spec[] = [];
+  const exactOrder: Spec[] = [];
+  let count = 0;
+  for (const src of specs) {
+    const lines = src.text.split('\n');
+    for (let n = 0; n < lines.length; n++) {
+      const raw = lines[n] as string;
+      const text = raw.trim();
+      if (text === '' || text.startsWith('#')) continue;
+      if (raw.length > MAX_LINE) {
+        bad(src.name, n + 1, `line longer than ${MAX_LINE} characters`);
+        continue;
+      }
+      const words = text.split(/\s+/);
+      if (words.length < 2 || words.length > 3) {
+        bad(src.name, n + 1, `expected "regex [type] context", got ${words.length} fields`);
+        continue;
+      }
+      const spec = words[0] as string;
+      const fileType = words.length === 3 ? (words[1] as string) : null;
+      const context = words[words.length - 1] as string;
+      const cls = fileType === null ? null : FILE_TYPE_CLASS.get(fileType);
+      if (cls === undefined) {
+        bad(src.name, n + 1, 'unknown file type field (expected --, -d, -l, -c, -b, -p or -s)');
+        continue;
+      }
+      const type = context === '<<none>>' ? null : typeOf(context);
+      if (context !== '<<none>>' && type === null) {
+        bad(src.name, n + 1, 'the context is not user:role:type[:level]');
+        continue;
+      }
+      if (count >= MAX_SPECS) {
+        bad(src.name, n + 1, `more than ${MAX_SPECS} specs`);
+        continue;
+      }
+      const sl = stemLength(spec);
+      let stem = 0;
+      if (sl > 0) {
+        const s = spec.slice(0, sl);
+        stem = stems.get(s) ?? 0;
+        if (stem === 0) {
+          stem = stems.size + 1;
+          stems.set(s, stem);
+        }
+      }
+      let re: RegExp;
+      try {
+        re = new RegExp(`^${spec.slice(sl)}$`);
+      } catch {
+        bad(src.name, n + 1, 'a regular expression JavaScript cannot compile');
+        continue;
+      }
+      count++;
+      const entry: Spec = {
+        match:
+          type === null ? null : { spec, fileType, context, type, source: src.name, line: n + 1, index: 0 },
+        stem,
+        cls,
+        re,
+        exact: !hasMeta(spec),
+        prefix: literalPrefix(spec.slice(sl)),
+      };
+      (entry.exact ? exactOrder : regexOrder).push(entry);
+    }
+  }
+  // Lookup order: the last match wins, exact paths after every regular expression.
+  const order = [...regexOrder, ...exactOrder];
+  for (let i = 0; i < order.length; i++) {
+    const m = (order[i] as Spec).match;
+    if (m !== null) m.index = i;
+  }
+  const subs = readSubs(aliases.subs, errors);
+  const subsDist = readSubs(aliases.subsDist, errors);
+  const cache = new Map<string, FileContextMatch | null>();
+
+  const find = (path: string, cls: string): FileContextMatch | null => {
+    let key = path.includes('//') ? path.replace(/\/\/+/g, '/') : path;
+    const local = applySubs(subs, key);
+    if (local !== null) key = applySubs(subsDist, local) ?? local;
+    else key = applySubs(subsDist, key) ?? key;
+    const slash = key.indexOf('/', 1);
+    const fileStem = slash < 0 ? 0 : (stems.get(key.slice(0, slash)) ?? -1);
+    const rest = slash < 0 ? key : key.slice(slash);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const s = order[i] as Spec;
+      if (s.cls !== null && cls !== '' && s.cls !== cls) continue;
+      if (s.stem === 0) {
+        if (key.startsWith(s.prefix) && s.re.test(key)) return s.match;
+      } else if (s.stem === fileStem && rest.startsWith(s.prefix) && s.re.test(rest)) return s.match;
+    }
+    return null;
+  };
+
+  return {
+    size: count,
+    errors,
+    lookup(path: string, tclass: string): FileContextMatch | null {
+      if (path.length === 0 || path[0] !== '/' || path.length > MAX_PATH) return null;
+      const cls = FILE_CLASSES.has(tclass) ? tclass : '';
+      const key = `${cls}\u0000${path}`;
+      const hit = cache.get(key);
+      if (hit !== undefined || cache.has(key)) return hit ?? null;
+      const m = find(path, cls);
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(key, m);
+      return m;
+    },
+  };
+}
+
+const FILE_CLASSES: ReadonlySet<string> = new Set(FILE_TYPE_CLASS.values());

@@ -1,0 +1,172 @@
+// explain with file_contexts: restorecon when the default label of the record's path allows the access.
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { createExplainer, parseFileContexts } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileContexts } from '../policy-file.ts';
+import { explain, explainBytes } from './explain.ts';
+
+const SAMPLE = resolve(import.meta.dirname, '../../sample/policy/policy.33');
+const DEBIAN = '/etc/selinux/default/policy/policy.33';
+const DEBIAN_FC = '/etc/selinux/default/contexts/files/file_contexts';
+const runDebian = (existsSync(DEBIAN) && existsSync(DEBIAN_FC)) || Boolean(process.env.CI);
+if (!runDebian)
+  console.warn(
+    `SKIPPED: ${DEBIAN} or ${DEBIAN_FC} is absent (selinux-policy-default); set CI=1 to make this fail`,
+  );
+const CORPUS = resolve(import.meta.dirname, '../../../../../shared/corpus/audit');
+const haveCorpus = existsSync(CORPUS);
+if (!haveCorpus && !process.env.CI)
+  console.warn(`SKIPPED: audit corpus ${CORPUS} is absent; set CI=1 to make this fail`);
+
+async function run(argv: string[], stdinText = ''): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await explain(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'avc-fc-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** httpd_t reading a file at `path` labelled `type`, the path written quoted or hex-encoded. */
+const readLine = (serial: number, path: string, type: string, hex = false) =>
+  `type=AVC msg=audit(1700000000.000:${serial}): avc:  denied  { read } for  pid=1 comm="httpd" ` +
+  `path=${hex ? Buffer.from(path).toString('hex').toUpperCase() : JSON.stringify(path)} dev="sda1" ino=2 ` +
+  `scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:${type}:s0 tclass=file permissive=0\n`;
+
+describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 }, () => {
+  const fc = join(dir, 'file_contexts');
+  writeFileSync(
+    fc,
+    [
+      '/.*\tsystem_u:object_r:etc_t:s0',
+      '/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0',
+      '/home/[^/]+/.+\tsystem_u:object_r:user_home_t:s0',
+    ].join('\n'),
+  );
+  writeFileSync(`${fc}.subs`, '/srv/www /var/www\n');
+
+  it('puts restorecon first when the default label of path= allows the access, hex-encoded paths too', async () => {
+    const input =
+      readLine(1, '/var/www/html/a.html', 'user_home_t') +
+      readLine(2, '/srv/www/b.html', 'user_home_t', true) +
+      readLine(3, '/home/alice/notes', 'user_home_t');
+    const r = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], input);
+    expect(r.code).toBe(0);
+    const rows = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((x) => x.fixes[0].kind)).toEqual([
+      'restorecon',
+      'restorecon',
+      expect.not.stringMatching('restorecon'),
+    ]);
+    expect(rows[0].fixes[0]).toEqual({ kind: 'restorecon', text: "restorecon -v '<path>'", verified: true });
+    // The alias of .subs applies: /srv/www is /var/www.
+    expect(rows[1].evidence.join('\n')).toContain('httpd_sys_content_t (spec "/var/www(/.*)?")');
+    expect(rows[2].evidence.join('\n')).toContain(
+      'its label is the default, so restorecon would not change it',
+    );
+    // The path itself is never written into the output.
+    expect(r.out).not.toContain('a.html');
+    expect(r.out).not.toContain('/srv/www/b.html');
+  });
+
+  it('gives the same rows as without file_contexts when --no-file-contexts is given', async () => {
+    const input = readLine(1, '/var/www/html/a.html', 'user_home_t');
+    const off = await run(['--policy', SAMPLE, '--no-file-contexts', '--format', 'ndjson', '-'], input);
+    const none = await run(['--policy', SAMPLE, '--format', 'ndjson', '-'], input);
+    expect(off.out).toBe(none.out);
+    expect(JSON.parse(off.out).fixes.map((f: { kind: string }) => f.kind)).not.toContain('restorecon');
+  });
+
+  it('reports a missing file, bad lines (with their place) and conflicting options', async () => {
+    const missing = await run(['--policy', SAMPLE, '--file-contexts', join(dir, 'nope'), '-'], '');
+    expect(missing.code).toBe(66);
+    expect(missing.err).toContain('cannot open file_contexts');
+    const bad = join(dir, 'bad_contexts');
+    writeFileSync(bad, '/ok(/.*)?\tsystem_u:object_r:etc_t:s0\n/broken(\tsystem_u:object_r:etc_t:s0\n');
+    const r = await run(
+      ['--policy', SAMPLE, '--file-contexts', bad, '--format', 'ndjson', '-'],
+      readLine(1, '/ok/x', 'tmp_t'),
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`1 file_contexts lines skipped; first: ${bad}:2:`);
+    const both = await run(['--policy', SAMPLE, '--file-contexts', fc, '--no-file-contexts', '-'], '');
+    expect(both.code).toBe(64);
+  });
+});
+
+function corpusFiles(d: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(d)) {
+    const p = join(d, name);
+    if (statSync(p).isDirectory()) out.push(...corpusFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+describe.runIf(runDebian)('explain with Debian file_contexts', { timeout: 300_000 }, () => {
+  it.runIf(haveCorpus || Boolean(process.env.CI))(
+    'writes the same bytes by the byte fast path and by the full parser on every corpus log',
+    () => {
+      const explainer = createExplainer(readPolicy(readFileSync(DEBIAN)), { memoize: false });
+      const fc = readFileContexts(DEBIAN_FC);
+      let restorecon = 0;
+      let files = 0;
+      for (const file of corpusFiles(CORPUS)) {
+        if (!file.endsWith('.log') && !file.endsWith('.txt')) continue;
+        const bytes = readFileSync(file);
+        if (!bytes.includes('avc:')) continue;
+        files++;
+        const fast = explainBytes(explainer, 'ndjson', bytes, { fastPath: true, fileContexts: fc });
+        const slow = explainBytes(explainer, 'ndjson', bytes, { fastPath: false, fileContexts: fc });
+        expect(fast, file).toBe(slow);
+        restorecon += fast.split('"kind":"restorecon","text":"restorecon -v').length - 1;
+      }
+      expect(files).toBeGreaterThan(20);
+      // Real denials on mislabelled files are in the corpus: restorecon is offered for some of them.
+      expect(restorecon).toBeGreaterThan(0);
+    },
+  );
+
+  it('keys the rendered rows on the default label: the same denial on two paths gets each its own advice', () => {
+    const explainer = createExplainer(readPolicy(readFileSync(DEBIAN)), { memoize: false });
+    const fc = parseFileContexts([{ name: 'fc', text: readFileSync(DEBIAN_FC, 'utf8') }]);
+    const input = Buffer.from(
+      readLine(1, '/var/www/html/a', 'samba_share_t') +
+        readLine(2, '/srv/samba/a', 'samba_share_t') +
+        readLine(3, '/var/www/html/b', 'samba_share_t'),
+    );
+    for (const fastPath of [true, false]) {
+      const rows = explainBytes(explainer, 'ndjson', input, { fastPath, fileContexts: fc })
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).fixes[0].kind);
+      expect(rows).toEqual(['restorecon', 'allow', 'restorecon']);
+    }
+  });
+});
