@@ -201,3 +201,46 @@ describe('explicit --policy / --booleans paths', () => {
     expect(existsSync(join(dir, 'state'))).toBe(false);
   });
 });
+
+describe('--file-contexts', () => {
+  const sample = join(import.meta.dirname, '../../sample');
+  const moved =
+    'type=AVC msg=audit(1763802001.000:7): avc:  denied  { read } for  pid=1 comm="cat" path="/var/www/html/x" ' +
+    'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n';
+  const runWith = async (extra: string[]) => {
+    const out: string[] = [];
+    const app = await createEmbeddedApp(
+      options(['--policy', join(sample, 'policy/policy.33'), '--once', ...extra]),
+      { out: (s: string) => out.push(s), logStream: { write: () => true } },
+    );
+    await app.start();
+    await app.runOnce();
+    expect(await app.shutdown('done')).toBe(0);
+    return out.join('');
+  };
+
+  it("alerts with restorecon first when the file's default label would allow the access", async () => {
+    writeFileSync(join(dir, 'audit.log'), moved);
+    const fc = join(dir, 'file_contexts');
+    writeFileSync(
+      fc,
+      '/.*\tsystem_u:object_r:etc_t:s0\n/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n',
+    );
+    const text = await runWith(['--file-contexts', fc]);
+    expect(text).toContain("fix (restorecon, verified): restorecon -v '<path>'\n  fix (setsebool, verified)");
+  });
+
+  it("gives no restorecon without file_contexts ('none'), and a missing file is a config error (78)", async () => {
+    writeFileSync(join(dir, 'audit.log'), moved);
+    const text = await runWith(['--file-contexts', 'none']);
+    expect(text).toContain('fix (setsebool, verified)');
+    expect(text).not.toContain('restorecon');
+    const missing = join(dir, 'no_file_contexts');
+    await expect(
+      createEmbeddedApp(options(['--policy', join(sample, 'policy/policy.33'), '--file-contexts', missing]), {
+        out: () => {},
+        logStream: { write: () => true },
+      }),
+    ).rejects.toMatchObject({ name: 'UsageError', exitCode: 78, message: expect.stringContaining(missing) });
+  });
+});

@@ -24,7 +24,12 @@ import {
 import { createMalformedSink } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { BooleansLoadError, type ExplainFn, loadExplainer } from './explain.ts';
-import { hostPolicyPath, PolicyTooLargeError } from '../policy-file.ts';
+import {
+  FileContextsTooLargeError,
+  fileContextsFor,
+  hostPolicyPath,
+  PolicyTooLargeError,
+} from '../policy-file.ts';
 import { type RunOptions, UsageError } from './options.ts';
 import { createReporter, type Reporter } from './report.ts';
 import { stateDirProblem } from './state-dir.ts';
@@ -78,6 +83,9 @@ export async function createEmbeddedApp(
   if (opts.policy !== null && opts.policyGiven && !existsSync(opts.policy)) {
     throw new UsageError(`policy not found: ${opts.policy}`, 78);
   }
+  if (typeof opts.fileContexts === 'string' && !existsSync(opts.fileContexts)) {
+    throw new UsageError(`file_contexts not found: ${opts.fileContexts}`, 78);
+  }
   if (opts.booleans !== null && opts.booleansGiven && !existsSync(opts.booleans)) {
     throw new UsageError(`booleans not found: ${opts.booleans}`, 78);
   }
@@ -92,6 +100,13 @@ export async function createEmbeddedApp(
       policyPath = installed;
     }
   }
+  // file_contexts: given, or the one beside a host policy (restorecon advice in alerts).
+  const fcPath =
+    opts.fileContexts === undefined
+      ? policyPath === null
+        ? null
+        : fileContextsFor(policyPath, deps.hostRoot)
+      : opts.fileContexts;
   let current: ExplainFn | null = null;
   if (policyPath !== null) {
     if (!existsSync(policyPath)) {
@@ -101,14 +116,20 @@ export async function createEmbeddedApp(
         logger.warn({ booleans: opts.booleans }, "booleans not found: the policy's defaults are used");
       }
       try {
-        const loaded = loadExplainer(policyPath, booleansPath);
+        const loaded = loadExplainer(policyPath, booleansPath, undefined, fcPath);
         current = loaded.explain;
         logger.info(
-          { policy: loaded.policyPath, bytes: loaded.policyBytes, booleans: loaded.booleans },
+          {
+            policy: loaded.policyPath,
+            bytes: loaded.policyBytes,
+            booleans: loaded.booleans,
+            fileContexts: loaded.fileContexts,
+          },
           'policy loaded',
         );
       } catch (err) {
         if (err instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
+        if (err instanceof FileContextsTooLargeError) throw new UsageError('file_contexts too large', 65);
         if (err instanceof BooleansLoadError) throw new UsageError(err.message, 78);
         throw new UsageError(`cannot load policy ${policyPath}: ${(err as Error).message}`, 78);
       }
@@ -130,7 +151,7 @@ export async function createEmbeddedApp(
     reloadTimer = setTimeout(() => {
       reloadTimer = null;
       try {
-        const loaded = loadExplainer(policyPath as string, booleansPath);
+        const loaded = loadExplainer(policyPath as string, booleansPath, undefined, fcPath);
         current = loaded.explain;
         logger.info({ policy: loaded.policyPath, bytes: loaded.policyBytes }, 'policy reloaded');
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { ExplanationLike } from '@avcstream/alerts';
-import { createExplainer, readBooleans } from '@avcstream/selinux-access';
+import { createExplainer, type FileContexts, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
-import { readPolicyFile } from '../policy-file.ts';
+import { readFileContexts, readPolicyFile } from '../policy-file.ts';
 
 export interface DenialKey {
   scontext: string;
@@ -11,7 +11,20 @@ export interface DenialKey {
   permissive?: boolean | null;
   /** The port of a name_bind / name_connect denial (`Denial.port`), or null. */
   port?: number | null;
+  /** The object's path (objectPathOf): its file_contexts default label may make restorecon the fix. */
+  path?: string | null;
 }
+
+/** Classes whose objects file_contexts labels. */
+const FILE_CLASSES: ReadonlySet<string> = new Set([
+  'file',
+  'dir',
+  'lnk_file',
+  'chr_file',
+  'blk_file',
+  'sock_file',
+  'fifo_file',
+]);
 
 export type ExplainFn = (d: DenialKey) => ExplanationLike | null;
 
@@ -21,6 +34,8 @@ export interface LoadedPolicy {
   policyPath: string;
   policyBytes: number;
   booleans: number;
+  /** The file_contexts read (parsed at the first path looked up), or null. */
+  fileContexts: string | null;
 }
 
 /** The booleans file or directory could not be read or parsed; `cause` holds why. */
@@ -47,6 +62,7 @@ export function loadExplainer(
   policyPath: string,
   booleansPath: string | null,
   cacheSize = 10_000,
+  fileContextsPath: string | null = null,
 ): LoadedPolicy {
   // Bounded whatever the file is (a FIFO or a device has size 0); PolicyTooLargeError past the bound.
   const bytes = readPolicyFile(policyPath, MAX_POLICY_BYTES);
@@ -59,9 +75,13 @@ export function loadExplainer(
     throw new BooleansLoadError(booleansPath as string, err);
   }
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
+  // Read errors surface here (the caller reports them); bad lines are skipped by the lookup.
+  const fc: FileContexts | null = fileContextsPath === null ? null : readFileContexts(fileContextsPath);
   const cache = new Map<string, ExplanationLike | null>();
   const explain: ExplainFn = (d) => {
-    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}\u0000${d.port ?? ''}`;
+    const path = d.path ?? null;
+    const dl = fc !== null && path !== null && FILE_CLASSES.has(d.tclass) ? fc.lookup(path, d.tclass) : null;
+    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}\u0000${d.port ?? ''}\u0000${dl?.index ?? ''}`;
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key)) return hit ?? null;
     let ex: ExplanationLike | null;
@@ -73,6 +93,7 @@ export function loadExplainer(
         perms: d.perms,
         permissive: d.permissive ?? null,
         port: d.port ?? null,
+        defaultLabel: dl === null ? null : { type: dl.type, spec: dl.spec },
       });
     } catch {
       ex = null;
@@ -86,5 +107,6 @@ export function loadExplainer(
     policyPath,
     policyBytes: size,
     booleans: booleans === undefined ? 0 : Object.keys(booleans).length,
+    fileContexts: fileContextsPath,
   };
 }

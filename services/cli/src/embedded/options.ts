@@ -14,6 +14,9 @@ Options:
   --booleans FILE|DIR     boolean values: "name value" lines or a selinuxfs booleans dir
                           (default /sys/fs/selinux/booleans, the policy's defaults when absent;
                           'none' = the policy's defaults). A FILE given that is missing or unreadable exits 78
+  --file-contexts FILE    file_contexts for restorecon advice in alerts (a denied file whose default
+                          label would allow the access); default: the one beside the policy when it
+                          is a host's (/etc/selinux/TYPE/contexts/files/file_contexts); 'none' disables
   --state-dir DIR         durable state: checkpoint, signatures, counters, reports (default /var/lib/avcstream)
   --http HOST:PORT        serve the latest HTML report at /, /metrics, /livez, /readyz
                           (default 127.0.0.1:9464; 'off' disables; not started with --once unless given)
@@ -44,6 +47,8 @@ export interface RunOptions {
   input: string;
   policy: string | null;
   booleans: string | null;
+  /** --file-contexts: a file, null for 'none', undefined for the default (beside a host policy). */
+  fileContexts?: string | null;
   /** --policy was given: a missing file is a config error (78), not the "SELinux disabled" fallback. */
   policyGiven: boolean;
   /** --booleans was given: a missing file is a config error (78), not the policy-defaults fallback. */
@@ -107,6 +112,7 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
         input: { type: 'string' },
         policy: { type: 'string' },
         booleans: { type: 'string' },
+        'file-contexts': { type: 'string' },
         'state-dir': { type: 'string' },
         http: { type: 'string' },
         once: { type: 'boolean' },
@@ -161,6 +167,12 @@ export function parseRunArgs(argv: string[]): RunOptions | null {
     input: (v.input as string | undefined) ?? '/var/log/audit/audit.log',
     policy: policy === 'none' ? null : policy,
     booleans: booleans === 'none' ? null : booleans,
+    fileContexts:
+      v['file-contexts'] === undefined
+        ? undefined
+        : v['file-contexts'] === 'none'
+          ? null
+          : (v['file-contexts'] as string),
     policyGiven: v.policy !== undefined,
     booleansGiven: v.booleans !== undefined,
     stateDir: (v['state-dir'] as string | undefined) ?? '/var/lib/avcstream',
