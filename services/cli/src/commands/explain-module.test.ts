@@ -428,6 +428,12 @@ describe('avcstream explain --format module', { timeout: 60_000 }, () => {
       expect(r.out).toBe('');
       expect(r.err).not.toContain('\u001b');
     }
+    // Escaped once: the ESC shows as \x1b, not as a JSON-doubled \\x1b.
+    const esc = await run(
+      ['--policy', SAMPLE_POLICY, '--format', 'module', '--module', 'ev\u001b[2Jil', '-'],
+      '',
+    );
+    expect(esc.err).toContain('module name "ev\\x1b[2Jil" is not a checkpolicy identifier');
     expect((await run(['--policy', SAMPLE_POLICY, '--module', 'x', '-'])).code).toBe(64);
     expect((await run(['--policy', SAMPLE_POLICY, '--format', 'ndjson', '--module', 'x', '-'])).code).toBe(
       64,

@@ -246,7 +246,8 @@ describe('avcstream policy on the sample', () => {
         ['info', SAMPLE_POLICY, '-s', 'httpd_t'],
         '-s, -t, -c, -p, --bool and the rule kinds apply to query only',
       ],
-      [['x\u001b[2J'], 'unknown subcommand "x\\\\x1b[2J": info or query'],
+      // Escaped once: the ESC shows as \x1b, not as a JSON-doubled \\x1b.
+      [['x\u001b[2J'], 'unknown subcommand "x\\x1b[2J": info or query'],
     ];
     for (const [argv, problem] of cases) {
       const r = await run(policy, argv);

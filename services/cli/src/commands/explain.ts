@@ -1692,7 +1692,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   if (!isModuleIdentifier(moduleName)) {
     return usageError(
       io,
-      `module name ${JSON.stringify(escapeText(moduleName))} is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)`,
+      `module name "${escapeText(moduleName)}" is not a checkpolicy identifier (a letter, then letters, digits, _, - and single dots; not a reserved word)`,
     );
   }
   if (values['file-contexts'] !== undefined && values['no-file-contexts'] === true) {

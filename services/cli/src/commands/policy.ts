@@ -106,7 +106,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
     return usageError(io, escapeText(message(e)));
   }
   if (sub !== 'info' && sub !== 'query') {
-    return usageError(io, `unknown subcommand ${JSON.stringify(escapeText(sub))}: info or query`);
+    return usageError(io, `unknown subcommand "${escapeText(sub)}": info or query`);
   }
   if (positionals.length > 1) return usageError(io, `expected at most one FILE, got ${positionals.length}`);
   const queryOnly = [
