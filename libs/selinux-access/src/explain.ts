@@ -255,7 +255,7 @@ export function createExplainer(policy: Policy, opts: ExplainerOptions = {}): Ex
     const cmd = denial.ioctlcmd ?? -1;
     const port = denial.port ?? -1;
     const dl = denial.defaultLabel;
-    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}${port === -1 ? '' : `\u0000p${port}`}${dl ? `\u0000f${dl.type}\u0000${dl.spec}` : ''}`;
+    const key = `${denial.scontext}\u0000${denial.tcontext}\u0000${denial.tclass}\u0000${denial.perms.join(' ')}\u0000${denial.permissive === true ? 1 : 0}${cmd < 0 ? '' : `\u0000${cmd}`}${port === -1 ? '' : `\u0000p${port}`}${dl ? `\u0000f${dl.type}\u0000${dl.spec}\u0000${dl.customizable === true ? 1 : 0}` : ''}`;
     let e = st.memo.get(key);
     if (e === undefined) {
       e = freezeExplanation(displaySafe(compute(policy, denial, st, context), escapeNames));
@@ -373,7 +373,18 @@ function compute(
     const restore =
       denial.defaultLabel === undefined || denial.defaultLabel === null
         ? null
-        : restoreAdvice(policy, s, t, denial.tclass, clsValue, requested, perms, st.bs, denial.defaultLabel);
+        : restoreAdvice(
+            policy,
+            s,
+            t,
+            denial.tclass,
+            clsValue,
+            requested,
+            perms,
+            denial.perms,
+            st.bs,
+            denial.defaultLabel,
+          );
     if (found.length > 0) {
       for (const b of found) {
         const bv = policy.boolByName.get(b.name) as number;

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { which } from '../oracle/env.ts';
-import { type FileContextsSource, MAX_PATH, parseFileContexts } from './file-contexts.ts';
+import { type FileContextsSource, MAX_PATH, parseFileContexts, pcreToJs } from './file-contexts.ts';
 
 const src = (name: string, text: string): FileContextsSource => ({ name, text });
 const typeAt = (fc: ReturnType<typeof parseFileContexts>, path: string, tclass = 'file') =>
@@ -182,6 +182,90 @@ describe('parseFileContexts', () => {
   });
 });
 
+describe('PCRE2 as libselinux matches it', () => {
+  it('never backtracks exponentially on a crafted path (a stock spec; PCRE2 stops at its match limit)', () => {
+    // Without V8's linear-time fallback this lookup takes hours (each dot doubles it).
+    const fc = parseFileContexts([
+      src(
+        'fc',
+        '/.*\tsystem_u:object_r:default_t:s0\n/usr/lib/ld-[^/]*\\.so(\\.[^/]*)*\tsystem_u:object_r:ld_so_t:s0',
+      ),
+    ]);
+    expect(typeAt(fc, `/usr/lib/ld-x.so${'.'.repeat(60)}/y`)).toBe('default_t');
+    expect(typeAt(fc, '/usr/lib/ld-x.so.2')).toBe('ld_so_t');
+  });
+
+  it('matches bytes with DOTALL, and $ before a final newline', () => {
+    const fc = parseFileContexts([
+      src(
+        'fc',
+        [
+          '/.*\tsystem_u:object_r:default_t:s0',
+          '/var/www(/.*)?\tsystem_u:object_r:www_t:s0',
+          '/srv/a.b\tsystem_u:object_r:dot_t:s0',
+          '/srv/x\tsystem_u:object_r:x_t:s0',
+          '/srv/é+\tsystem_u:object_r:e_t:s0',
+        ].join('\n'),
+      ),
+    ]);
+    expect(typeAt(fc, '/var/www/html/a\nb')).toBe('www_t');
+    expect(typeAt(fc, '/srv/a-b')).toBe('dot_t');
+    // é is two bytes: `.` matches one.
+    expect(typeAt(fc, '/srv/aéb')).toBe('default_t');
+    expect(typeAt(fc, '/srv/x\n')).toBe('x_t');
+    // `+` repeats the last byte of é, as PCRE2 without UTF reads it.
+    expect(typeAt(fc, '/srv/é\u00a9\u00a9'.replace(/\u00a9/g, ''))).toBe('e_t');
+  });
+
+  it('translates \\s, POSIX classes and a leading ] and refuses what JavaScript reads otherwise', () => {
+    expect(pcreToJs('/a\\sb')).toEqual({ source: '/a[\\t\\n\\v\\f\\r ]b' });
+    expect(pcreToJs('/[[:digit:]]+')).toEqual({ source: '/[0-9]+' });
+    expect(pcreToJs('/[]z]')).toEqual({ source: '/[\\]z]' });
+    expect(pcreToJs('/[^]z]')).toEqual({ source: '/[^\\]z]' });
+    expect(pcreToJs('/\\x{41}')).toEqual({ source: '/\\x41' });
+    for (const bad of ['/\\Ax', '/x\\Z', '/(?i)x', '/[[:nope:]]', '/[a', '/x\\']) {
+      expect('error' in pcreToJs(bad), bad).toBe(true);
+    }
+    const fc = parseFileContexts([
+      src(
+        'fc',
+        '/.*\tsystem_u:object_r:default_t:s0\n/a\\sb\tsystem_u:object_r:s_t:s0\n/(?i)x\tsystem_u:object_r:x_t:s0',
+      ),
+    ]);
+    expect(typeAt(fc, '/a b')).toBe('s_t');
+    // JavaScript's \s would match a no-break space; PCRE2's does not.
+    expect(typeAt(fc, '/a\u00a0b')).toBe('default_t');
+    expect(fc.errors.map((e) => e.line)).toEqual([3]);
+  });
+
+  it('reads customizable_types, and skips the path of an unlinked file', () => {
+    const fc = parseFileContexts(
+      [src('fc', '/.*\tsystem_u:object_r:default_t:s0')],
+      {},
+      src('customizable_types', '# c\npublic_content_t\nswapfile_t\n'),
+    );
+    expect([...fc.customizable]).toEqual(['public_content_t', 'swapfile_t']);
+    expect(fc.lookup('/srv/x (deleted)', 'file')).toBeNull();
+  });
+});
+
+/** libselinux's own lookup (selabel_lookup_raw through ctypes): any bytes, newlines included. */
+const LIBSELINUX_LOOKUP = `
+import ctypes, json, sys
+lib = ctypes.CDLL('libselinux.so.1', use_errno=True)
+lib.selabel_open.restype = ctypes.c_void_p
+lib.selabel_open.argtypes = [ctypes.c_uint, ctypes.c_void_p, ctypes.c_uint]
+lib.selabel_lookup_raw.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_char_p, ctypes.c_int]
+h = lib.selabel_open(0, None, 0)
+if not h: sys.exit('selabel_open failed')
+modes = {'file': 0o100000, 'dir': 0o040000, 'lnk_file': 0o120000, 'chr_file': 0o020000}
+for line in sys.stdin:
+    cls, path = json.loads(line)
+    con = ctypes.c_char_p()
+    r = lib.selabel_lookup_raw(h, ctypes.byref(con), path.encode('utf8'), modes[cls])
+    print('<<none>>' if r < 0 else con.value.decode())
+`;
+
 // Differential: matchpathcon (libselinux, Debian's selinux-utils) on Debian's file_contexts.
 const FC_DIR = '/etc/selinux/default/contexts/files';
 const haveOracle = existsSync(`${FC_DIR}/file_contexts`) && which('matchpathcon') !== null;
@@ -273,3 +357,41 @@ describe.runIf(haveOracle || inCi)('parseFileContexts against matchpathcon on De
     expect(compared).toBeGreaterThan(30_000);
   }, 120_000);
 });
+
+const havePython =
+  spawnSync('/usr/bin/python3', ['-c', 'import ctypes; ctypes.CDLL("libselinux.so.1")']).status === 0;
+describe.runIf((haveOracle && havePython) || inCi)(
+  'parseFileContexts against libselinux on hostile paths',
+  () => {
+    it('gives the context selabel_lookup gives for paths with newlines, non-ASCII bytes and runs of dots', () => {
+      const read = (name: string) => src(name, readFileSync(`${FC_DIR}/${name}`, 'utf8'));
+      const fc = parseFileContexts([read('file_contexts'), read('file_contexts.homedirs')], {
+        subsDist: read('file_contexts.subs_dist'),
+      });
+      const bases = [
+        '/var/www/html/a',
+        '/home/alice/public_html/x',
+        '/usr/lib/ld-x.so',
+        '/dev/usb/tty',
+        '/etc/shadow',
+        '/srv/a',
+      ];
+      const tails = ['', '\n', '\nb', '\r', '\u2028', 'é', '\u00a0b', ' b', `.so${'.'.repeat(20)}/y`, '\t'];
+      const cases: Array<[string, string]> = [];
+      for (const b of bases)
+        for (const t of tails) for (const c of ['file', 'dir', 'chr_file']) cases.push([c, b + t]);
+      const out = execFileSync('/usr/bin/python3', ['-c', LIBSELINUX_LOOKUP], {
+        input: cases.map((c) => JSON.stringify(c)).join('\n'),
+        encoding: 'utf8',
+      })
+        .trimEnd()
+        .split('\n');
+      expect(out.length).toBe(cases.length);
+      const mismatches = cases
+        .map(([c, p], i) => [c, p, fc.lookup(p, c)?.context ?? '<<none>>', out[i]] as const)
+        .filter(([, , ours, theirs]) => ours !== theirs)
+        .map(([c, p, ours, theirs]) => `${c} ${JSON.stringify(p)}: ours ${ours}, libselinux ${theirs}`);
+      expect(mismatches).toEqual([]);
+    });
+  },
+);

@@ -13,6 +13,18 @@
 // - `<<none>>` as the context means "no default label";
 // - before matching, duplicate slashes are removed and the path's prefix aliases of file_contexts.subs,
 //   then file_contexts.subs_dist, are applied (the last line of each file wins).
+// - regular expressions are PCRE2's with DOTALL, matched on the path's bytes: a spec and a path are matched
+//   here as strings of their UTF-8 bytes (one character per byte), `.` matches a newline, `$` also matches
+//   before a final newline, and the PCRE forms JavaScript reads otherwise are translated (`\s`, POSIX
+//   classes, a `]` first in a class) or refused as errors (`\A`, `\x{..}`, `(?` groups...).
+//
+// The path is attacker-controlled (audit text): a few stock specs (`...\.so(\.[^/]*)*`) backtrack
+// exponentially in a backtracking engine on a crafted path, where PCRE2 stops at its match limit. V8 is
+// told to switch a regex to its linear-time engine after excessive backtracking (a process-wide flag, set
+// when this module loads, before any spec is compiled), so a lookup stays polynomial in the path length.
+import { setFlagsFromString } from 'node:v8';
+
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** One file of specs or aliases, by name (for errors) and text. */
 export interface FileContextsSource {
@@ -45,9 +57,15 @@ export interface FileContextMatch {
 
 export interface FileContexts {
   /**
+   * Types of contexts/customizable_types: labels an administrator set by hand, which restorecon keeps
+   * unless forced (-F).
+   */
+  readonly customizable: ReadonlySet<string>;
+  /**
    * The spec that labels `path` (absolute) for an object of class `tclass` (file, dir, lnk_file...; any
    * other class: a spec of any file type), or null when none does, the spec says `<<none>>`, or the path
-   * is not absolute or longer than MAX_PATH.
+   * is not absolute, longer than MAX_PATH, or ends with " (deleted)" (the kernel's name of an unlinked
+   * file: there is nothing left to relabel).
    */
   lookup(path: string, tclass: string): FileContextMatch | null;
   /** Specs read. */
@@ -64,8 +82,11 @@ const MAX_SPECS = 200_000;
 const MAX_SUBS = 10_000;
 /** Longest spec line read. */
 const MAX_LINE = 8192;
-/** Lookups remembered (paths repeat in logs). */
+/** Lookups remembered (paths repeat in logs), and the characters of their paths, at most. */
 const MAX_CACHED = 8192;
+const MAX_CACHED_CHARS = 2 * 1024 * 1024;
+/** Most types read from customizable_types. */
+const MAX_CUSTOMIZABLE = 10_000;
 const MAX_ERRORS = 100;
 
 /** File type fields and the object classes they label. */
@@ -139,6 +160,113 @@ function stemLength(spec: string): number {
   return slash;
 }
 
+const POSIX_CLASSES: ReadonlyMap<string, string> = new Map([
+  ['alpha', 'A-Za-z'],
+  ['digit', '0-9'],
+  ['alnum', 'A-Za-z0-9'],
+  ['upper', 'A-Z'],
+  ['lower', 'a-z'],
+  ['xdigit', '0-9A-Fa-f'],
+  ['space', '\\t\\n\\v\\f\\r '],
+  ['blank', '\\t '],
+  ['punct', '!-\\/:-@\\[-`{-~'],
+  ['word', 'A-Za-z0-9_'],
+]);
+/** PCRE escapes JavaScript has no such meaning for (in this module's non-unicode mode). */
+const UNSUPPORTED_ESCAPES = new Set([
+  'A',
+  'Z',
+  'z',
+  'G',
+  'K',
+  'Q',
+  'E',
+  'p',
+  'P',
+  'R',
+  'X',
+  'C',
+  'h',
+  'H',
+  'N',
+  'g',
+  'k',
+  'o',
+]);
+
+/**
+ * The JavaScript source of a PCRE2 spec (read as its UTF-8 bytes, one character each), or a reason it
+ * cannot be translated faithfully: `\s` and `\S` (PCRE2's ASCII white space, not JavaScript's Unicode one),
+ * POSIX classes, a `]` right after `[` or `[^` (literal in PCRE), `\x{HH}`; `(?` groups and the escapes
+ * JavaScript reads otherwise are refused.
+ */
+export function pcreToJs(spec: string): { source: string } | { error: string } {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i] as string;
+    if (c === '\\') {
+      const n = spec[i + 1];
+      if (n === undefined) return { error: 'a trailing backslash' };
+      i++;
+      if (n === 's') out += inClass ? '\\t\\n\\v\\f\\r ' : '[\\t\\n\\v\\f\\r ]';
+      else if (n === 'S') {
+        if (inClass) return { error: '\\S inside a character class' };
+        out += '[^\\t\\n\\v\\f\\r ]';
+      } else if (n === 'x' && spec[i + 1] === '{') {
+        const end = spec.indexOf('}', i + 2);
+        const hex = end < 0 ? '' : spec.slice(i + 2, end);
+        if (!/^[0-9A-Fa-f]{1,2}$/.test(hex)) return { error: 'a \\x{...} escape beyond one byte' };
+        out += `\\x${hex.padStart(2, '0')}`;
+        i = end;
+      } else if (UNSUPPORTED_ESCAPES.has(n)) return { error: `the PCRE escape \\${n}` };
+      else out += `\\${n}`;
+      continue;
+    }
+    if (inClass) {
+      if (c === '[' && spec[i + 1] === ':') {
+        const end = spec.indexOf(':]', i + 2);
+        const name = end < 0 ? '' : spec.slice(i + 2, end);
+        const range = POSIX_CLASSES.get(name);
+        if (range === undefined) return { error: `the POSIX class [:${name}:]` };
+        out += range;
+        i = end + 1;
+        continue;
+      }
+      if (c === ']') inClass = false;
+      out += c === '[' ? '\\[' : c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += '[';
+      if (spec[i + 1] === '^') {
+        out += '^';
+        i++;
+      }
+      // A ']' first in a class is a literal one in PCRE (JavaScript would close an empty class).
+      if (spec[i + 1] === ']') {
+        out += '\\]';
+        i++;
+      }
+      continue;
+    }
+    if (c === '(' && spec[i + 1] === '?') return { error: 'a (? group' };
+    out += c;
+  }
+  if (inClass) return { error: 'an unterminated character class' };
+  return { source: out };
+}
+
+/** A string's UTF-8 bytes as a string of one character per byte (how the specs and paths are matched). */
+function bytesOf(s: string): string {
+  // Plain ASCII, the usual case, is its own byte string.
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'utf8').toString('latin1');
+  }
+  return s;
+}
+
 /** Whether the spec has regex metacharacters (a backslash escapes the next character). */
 function hasMeta(spec: string): boolean {
   for (let i = 0; i < spec.length; i++) {
@@ -173,7 +301,7 @@ function readSubs(src: FileContextsSource | undefined, errors: FileContextsError
         errors.push({ source: src.name, line: n + 1, message: `more than ${MAX_SUBS} aliases` });
       break;
     }
-    out.push({ from, to: words[1] as string });
+    out.push({ from: bytesOf(from), to: bytesOf(words[1] as string) });
   }
   // libselinux builds its list by prepending: the last line is tried first.
   return out.reverse();
@@ -194,6 +322,7 @@ function applySubs(subs: readonly Alias[], path: string): string | null {
 export function parseFileContexts(
   specs: readonly FileContextsSource[],
   aliases: { subs?: FileContextsSource; subsDist?: FileContextsSource } = {},
+  customizableTypes?: FileContextsSource,
 ): FileContexts {
   const errors: FileContextsError[] = [];
   const bad = (source: string, line: number, message: string) => {
@@ -235,21 +364,29 @@ export function parseFileContexts(
         bad(src.name, n + 1, `more than ${MAX_SPECS} specs`);
         continue;
       }
-      const sl = stemLength(spec);
+      // Matched as UTF-8 bytes, as libselinux does.
+      const bspec = bytesOf(spec);
+      const sl = stemLength(bspec);
       let stem = 0;
       if (sl > 0) {
-        const s = spec.slice(0, sl);
+        const s = bspec.slice(0, sl);
         stem = stems.get(s) ?? 0;
         if (stem === 0) {
           stem = stems.size + 1;
           stems.set(s, stem);
         }
       }
+      // PCRE's `$` also matches before a final newline; DOTALL (`s`): `.` matches a newline too.
+      const js = pcreToJs(bspec.slice(sl));
+      if ('error' in js) {
+        bad(src.name, n + 1, `the regular expression uses ${js.error}, which is not supported`);
+        continue;
+      }
       let re: RegExp;
       try {
-        re = new RegExp(`^${spec.slice(sl)}$`);
+        re = new RegExp(`^${js.source}\\n?$`, 's');
       } catch {
-        bad(src.name, n + 1, 'a regular expression JavaScript cannot compile');
+        bad(src.name, n + 1, 'a regular expression that does not compile');
         continue;
       }
       count++;
@@ -259,8 +396,8 @@ export function parseFileContexts(
         stem,
         cls,
         re,
-        exact: !hasMeta(spec),
-        prefix: literalPrefix(spec.slice(sl)),
+        exact: !hasMeta(bspec),
+        prefix: literalPrefix(bspec.slice(sl)),
       };
       (entry.exact ? exactOrder : regexOrder).push(entry);
     }
@@ -274,9 +411,20 @@ export function parseFileContexts(
   const subs = readSubs(aliases.subs, errors);
   const subsDist = readSubs(aliases.subsDist, errors);
   const cache = new Map<string, FileContextMatch | null>();
+  let cacheChars = 0;
+  const customizable = new Set<string>();
+  if (customizableTypes !== undefined) {
+    for (const line of customizableTypes.text.split('\n')) {
+      const t = line.trim();
+      if (t === '' || t.startsWith('#')) continue;
+      if (customizable.size >= MAX_CUSTOMIZABLE) break;
+      customizable.add(t);
+    }
+  }
 
   const find = (path: string, cls: string): FileContextMatch | null => {
-    let key = path.includes('//') ? path.replace(/\/\/+/g, '/') : path;
+    const bytes = bytesOf(path);
+    let key = bytes.includes('//') ? bytes.replace(/\/\/+/g, '/') : bytes;
     const local = applySubs(subs, key);
     if (local !== null) key = applySubs(subsDist, local) ?? local;
     else key = applySubs(subsDist, key) ?? key;
@@ -296,18 +444,26 @@ export function parseFileContexts(
   return {
     size: count,
     errors,
+    customizable,
     lookup(path: string, tclass: string): FileContextMatch | null {
-      if (path.length === 0 || path[0] !== '/' || path.length > MAX_PATH) return null;
+      if (path.length === 0 || path[0] !== '/' || path.length > MAX_PATH || path.endsWith(DELETED))
+        return null;
       const cls = FILE_CLASSES.has(tclass) ? tclass : '';
       const key = `${cls}\u0000${path}`;
       const hit = cache.get(key);
       if (hit !== undefined || cache.has(key)) return hit ?? null;
       const m = find(path, cls);
-      if (cache.size >= MAX_CACHED) cache.clear();
+      if (cache.size >= MAX_CACHED || cacheChars + key.length > MAX_CACHED_CHARS) {
+        cache.clear();
+        cacheChars = 0;
+      }
       cache.set(key, m);
+      cacheChars += key.length;
       return m;
     },
   };
 }
 
 const FILE_CLASSES: ReadonlySet<string> = new Set(FILE_TYPE_CLASS.values());
+/** What the kernel appends to the path of an unlinked file. */
+const DELETED = ' (deleted)';

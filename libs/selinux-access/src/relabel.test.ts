@@ -74,7 +74,7 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
       });
       expect(kinds(same)[0]).toBe('semanage');
       expect(same.evidence.join('\n')).toContain(
-        'its label is the default, so restorecon would not change it',
+        'its label is the default, so restorecon alone would not change it',
       );
       const notEither = explainer.explain({
         ...read,
@@ -97,6 +97,35 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
         defaultLabel: www,
       });
       expect(kinds(sock)).not.toContain('restorecon');
+    });
+
+    it('says nothing for create, relabelto or relabelfrom: their target is not an existing label', () => {
+      for (const perms of [['create'], ['relabelto'], ['relabelfrom', 'getattr']]) {
+        const e = explainer.explain({
+          ...read,
+          perms,
+          tcontext: 'system_u:object_r:samba_share_t:s0',
+          defaultLabel: www,
+        });
+        expect(kinds(e), perms.join(' ')).not.toContain('restorecon');
+        expect(e.evidence.join('\n')).not.toContain('file_contexts');
+      }
+    });
+
+    it('gives no restorecon on a filesystem without per-file labels (noxattrfs: NFS, FUSE...)', () => {
+      const e = explainer.explain({ ...read, tcontext: 'system_u:object_r:nfs_t:s0', defaultLabel: www });
+      expect(kinds(e)).not.toContain('restorecon');
+      expect(e.evidence.join('\n')).toContain('nfs_t labels a whole filesystem without per-file labels');
+    });
+
+    it('forces (-F) a customizable type, which restorecon otherwise keeps, and says why', () => {
+      const e = explainer.explain({
+        ...read,
+        tcontext: 'system_u:object_r:samba_share_t:s0',
+        defaultLabel: { ...www, customizable: true },
+      });
+      expect(e.fixes[0]).toEqual({ kind: 'restorecon', text: "restorecon -F -v '<path>'", verified: true });
+      expect(e.evidence.join('\n')).toContain('samba_share_t is a customizable type');
     });
 
     it('memoizes per default label', () => {

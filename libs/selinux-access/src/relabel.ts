@@ -110,13 +110,25 @@ export interface DefaultLabel {
   type: string;
   /** The spec (path regular expression) that gave it. */
   spec: string;
+  /**
+   * The object's current type is one of contexts/customizable_types (a label an administrator sets by
+   * hand): restorecon keeps it unless forced with -F.
+   */
+  customizable?: boolean;
 }
+
+/**
+ * Permissions whose target context is not the label of an object that exists: `create` (the new object's
+ * computed label), `relabelto` (the label asked for), `relabelfrom` (a relabel in progress).
+ */
+const NOT_AN_EXISTING_LABEL = ['create', 'relabelto', 'relabelfrom'];
 
 /**
  * restorecon advice (setroubleshoot's restorecon plugin): the object's label differs from the default
  * file_contexts gives its path. `fix` is set when the default label allows every requested permission
  * (checked with the decision engine: TE, constraints, bounds): restoring it is then the fix, before any
- * boolean, other label or rule. Null when nothing is said (no default, not a file class).
+ * boolean, other label or rule. Null when nothing is said: no default, not a file class, or a permission
+ * whose target is not an existing object's label (create, relabelto, relabelfrom).
  */
 export function restoreAdvice(
   policy: Policy,
@@ -126,14 +138,25 @@ export function restoreAdvice(
   cls: number,
   requested: number,
   perms: string,
+  permNames: readonly string[],
   bs: BoolState,
   fc: DefaultLabel | null | undefined,
 ): { evidence: string; fix: Fix | null } | null {
   if (fc === null || fc === undefined || !FILE_CLASSES.has(tclass)) return null;
+  if (permNames.some((p) => NOT_AN_EXISTING_LABEL.includes(p))) return null;
   const spec = JSON.stringify(fc.spec);
   if (fc.type === t.typeName) {
     return {
-      evidence: `file_contexts gives the object's path this same type, ${fc.type} (spec ${spec}): its label is the default, so restorecon would not change it.`,
+      evidence: `file_contexts gives the object's path this same type, ${fc.type} (spec ${spec}): its label is the default, so restorecon alone would not change it.`,
+      fix: null,
+    };
+  }
+  // A filesystem without per-file labels (refpolicy's noxattrfs: NFS, CIFS, FAT, FUSE, ISO 9660...): its
+  // files all carry the mount's label, which restorecon cannot change.
+  const noxattr = attributeValue(policy, 'noxattrfs');
+  if (noxattr !== 0 && (policy.attrMembers[noxattr]?.includes(t.type) ?? false)) {
+    return {
+      evidence: `${t.typeName} labels a whole filesystem without per-file labels (attribute noxattrfs): restorecon cannot relabel its files; a boolean or the mount's context= option is the fix.`,
       fix: null,
     };
   }
@@ -152,13 +175,21 @@ export function restoreAdvice(
       fix: null,
     };
   }
+  const forced = fc.customizable === true;
   return {
     evidence:
       `The object is labelled ${t.typeName}, but file_contexts gives its path the type ${fc.type} (spec ${spec}), ` +
       `and ${s.typeName} is allowed ${tclass} ${perms} on ${fc.type}. Restoring the default label (restorecon) is ` +
       'usually the right fix: the object was probably moved or copied with its old label, or relabelled by hand. ' +
+      (forced
+        ? `${t.typeName} is a customizable type (contexts/customizable_types): an administrator may have set it on purpose, and restorecon resets it only with -F. `
+        : '') +
       PATH_NOTE,
-    fix: { kind: 'restorecon', text: `restorecon -v ${PATH_PLACEHOLDER}`, verified: true },
+    fix: {
+      kind: 'restorecon',
+      text: `restorecon ${forced ? '-F ' : ''}-v ${PATH_PLACEHOLDER}`,
+      verified: true,
+    },
   };
 }
 

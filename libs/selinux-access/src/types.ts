@@ -33,8 +33,9 @@ export interface Denial {
    * The default label file_contexts gives the object's path (looked up by the caller, e.g. with
    * parseFileContexts, from the record's full path), or null/absent when unknown. A file denial whose
    * object has another label gets restorecon advice when the default label allows the access.
+   * `customizable`: the object's current type is in contexts/customizable_types (restorecon -F).
    */
-  defaultLabel?: { type: string; spec: string } | null;
+  defaultLabel?: { type: string; spec: string; customizable?: boolean } | null;
 }
 
 export interface BlastRadius {

@@ -118,7 +118,7 @@ export class FileContextsTooLargeError extends Error {
 
 /**
  * file_contexts at `path` with what libselinux reads beside it: `.homedirs` and `.local` (specs, in that
- * order after it), `.subs` and `.subs_dist` (path aliases), each when present. The files are read now
+ * order after it), `.subs` and `.subs_dist` (path aliases), and `../customizable_types`, each when present. The files are read now
  * (read errors of `path` itself are thrown as is) and parsed at the first lookup, as libselinux compiles
  * its regular expressions when first used: a log without a path pays nothing. Lines that do not parse are
  * in `errors` once parsed (`parsed()`).
@@ -134,13 +134,18 @@ export function readFileContexts(path: string): FileContexts & { parsed(): boole
     (s): s is FileContextsSource => s !== undefined,
   );
   const aliases = { subs: read(`${path}.subs`, false), subsDist: read(`${path}.subs_dist`, false) };
+  // contexts/customizable_types beside contexts/files/file_contexts: labels restorecon keeps unless forced.
+  const customizable = read(join(dirname(dirname(path)), 'customizable_types'), false);
   let fc: FileContexts | null = null;
   const get = (): FileContexts => {
-    fc ??= parseFileContexts(specs, aliases);
+    fc ??= parseFileContexts(specs, aliases, customizable);
     return fc;
   };
   return {
     lookup: (p, tclass) => get().lookup(p, tclass),
+    get customizable() {
+      return get().customizable;
+    },
     get size() {
       return get().size;
     },

@@ -1,5 +1,14 @@
 // explain with file_contexts: restorecon when the default label of the record's path allows the access.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -78,11 +87,31 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
     // The alias of .subs applies: /srv/www is /var/www.
     expect(rows[1].evidence.join('\n')).toContain('httpd_sys_content_t (spec "/var/www(/.*)?")');
     expect(rows[2].evidence.join('\n')).toContain(
-      'its label is the default, so restorecon would not change it',
+      'its label is the default, so restorecon alone would not change it',
     );
     // The path itself is never written into the output.
     expect(r.out).not.toContain('a.html');
     expect(r.out).not.toContain('/srv/www/b.html');
+  });
+
+  it('forces restorecon (-F) for a customizable type (contexts/customizable_types beside contexts/files)', async () => {
+    const root = join(dir, 'custom');
+    mkdirSync(join(root, 'contexts/files'), { recursive: true });
+    const cfc = join(root, 'contexts/files/file_contexts');
+    writeFileSync(
+      cfc,
+      '/.*\tsystem_u:object_r:etc_t:s0\n/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n',
+    );
+    writeFileSync(join(root, 'contexts/customizable_types'), 'user_home_t\n');
+    const input =
+      readLine(1, '/var/www/html/a.html', 'user_home_t') + readLine(2, '/var/www/html/b', 'shadow_t');
+    const r = await run(['--policy', SAMPLE, '--file-contexts', cfc, '--format', 'ndjson', '-'], input);
+    const first = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).fixes[0].text);
+    expect(first[0]).toBe("restorecon -F -v '<path>'");
+    expect(first[1]).toBe("restorecon -v '<path>'");
   });
 
   it('gives the same rows as without file_contexts when --no-file-contexts is given', async () => {

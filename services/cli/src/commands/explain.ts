@@ -809,7 +809,7 @@ function denialFromBytes(
   perms: string[];
   permissive: boolean | null;
   port: number | null;
-  defaultLabel?: { type: string; spec: string } | null;
+  defaultLabel?: { type: string; spec: string; customizable: boolean } | null;
 } {
   const permissive = o[O_PERMISSIVE] as number;
   const port = o[O_PORT] as number;
@@ -995,9 +995,13 @@ const FILE_CLASS_NAMES: ReadonlySet<string> = new Set([
   'fifo_file',
 ]);
 
-/** The default label as the explainer takes it. */
-function defaultLabelOf(m: FileContextMatch): { type: string; spec: string } {
-  return { type: m.type, spec: m.spec };
+/** The default label as the explainer takes it, for an object labelled `tcontext`. */
+function defaultLabelOf(
+  m: FileContextMatch,
+  tcontext: string,
+  fc: FileContexts,
+): { type: string; spec: string; customizable: boolean } {
+  return { type: m.type, spec: m.spec, customizable: fc.customizable.has(tcontext.split(':')[2] ?? '') };
 }
 
 /** FNV-1a over the bytes taken two at a time (half the multiply chain); finish with `fmix`. */
@@ -1268,7 +1272,7 @@ function makeProcessor(
     permissive: boolean | null;
     ioctlcmd?: number | null;
     port?: number | null;
-    defaultLabel?: { type: string; spec: string } | null;
+    defaultLabel?: { type: string; spec: string; customizable?: boolean } | null;
   }): string => {
     const e = explainer.explain({
       scontext: a.scontext,
@@ -1343,7 +1347,11 @@ function makeProcessor(
     let body = byRest?.get(rest);
     if (body === undefined) {
       body = Buffer.from(
-        render(a.defaultLabel === null ? a : { ...a, defaultLabel: defaultLabelOf(a.defaultLabel) }),
+        render(
+          a.defaultLabel === null || fileContexts === null
+            ? a
+            : { ...a, defaultLabel: defaultLabelOf(a.defaultLabel, a.tcontext, fileContexts) },
+        ),
       );
       if (firstByte >= 0) body[0] = firstByte;
       if (renderedCount >= MAX_RENDERED) {
@@ -1419,7 +1427,7 @@ function makeProcessor(
     let r = byteRendered.find(b, o, h);
     if (r < 0) {
       const a = denialFromBytes(b, o);
-      if (dl !== null) a.defaultLabel = defaultLabelOf(dl);
+      if (dl !== null && fileContexts !== null) a.defaultLabel = defaultLabelOf(dl, a.tcontext, fileContexts);
       r = byteRendered.add(b, o, h, render(a), firstByte, -1);
     }
     if (module !== null) {

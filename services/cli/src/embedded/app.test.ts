@@ -230,6 +230,25 @@ describe('--file-contexts', () => {
     expect(text).toContain("fix (restorecon, verified): restorecon -v '<path>'\n  fix (setsebool, verified)");
   });
 
+  it("looks up the AVC's own path= only, not a path rebuilt from the event's PATH records", async () => {
+    // The AVC names the object by name= only; the PATH record (the entry a syscall created) is not the
+    // object the kernel checked, so no default label is looked up for it.
+    writeFileSync(
+      join(dir, 'audit.log'),
+      'type=AVC msg=audit(1763802001.000:8): avc:  denied  { read } for  pid=1 comm="cat" name="x" ' +
+        'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n' +
+        'type=PATH msg=audit(1763802001.000:8): item=0 name="/var/www/html/x" inode=2 dev=08:01 mode=0100644 nametype=NORMAL\n',
+    );
+    const fc = join(dir, 'file_contexts');
+    writeFileSync(
+      fc,
+      '/.*\tsystem_u:object_r:etc_t:s0\n/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n',
+    );
+    const text = await runWith(['--file-contexts', fc]);
+    expect(text).toContain('path=/var/www/html/x');
+    expect(text).not.toContain('restorecon');
+  });
+
   it("gives no restorecon without file_contexts ('none'), and a missing file is a config error (78)", async () => {
     writeFileSync(join(dir, 'audit.log'), moved);
     const text = await runWith(['--file-contexts', 'none']);

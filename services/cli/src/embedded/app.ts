@@ -127,6 +127,16 @@ export async function createEmbeddedApp(
           },
           'policy loaded',
         );
+        if (loaded.fileContextsErrors.count > 0) {
+          logger.warn(
+            {
+              fileContexts: loaded.fileContexts,
+              skipped: loaded.fileContextsErrors.count,
+              first: loaded.fileContextsErrors.first,
+            },
+            'file_contexts lines skipped',
+          );
+        }
       } catch (err) {
         if (err instanceof PolicyTooLargeError) throw new UsageError('policy file too large', 65);
         if (err instanceof FileContextsTooLargeError) throw new UsageError('file_contexts too large', 65);

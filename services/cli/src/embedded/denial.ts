@@ -19,6 +19,8 @@ export function eventKey(event: AuditEvent, defaultHost: string): string {
 export interface EmbeddedDenial extends DenialContext {
   /** `src=` of a name_bind, `dest=` of a name_connect denial (`avcPortOf`), else null. */
   port: number | null;
+  /** The AVC's own `path=` (the object the kernel checked), for the file_contexts lookup; else null. */
+  avcPath: string | null;
 }
 
 /** Every denied AVC / USER_AVC of an event, with the facts an alert carries. */
@@ -39,6 +41,7 @@ export function denialsOf(event: AuditEvent, defaultHost: string): EmbeddedDenia
       // The report's path for the same record (`objectPathOf`): an alert and the report never disagree.
       path: objectPathOf(r, event),
       port: avcPortOf(r),
+      avcPath: nonEmpty(r.fields.path),
     });
   }
   return out;

@@ -288,7 +288,7 @@ export function createEngine(opts: EngineOptions): Engine {
             perms: d.avc.perms,
             permissive: d.avc.permissive,
             port: d.port,
-            path: d.path,
+            path: d.avcPath,
           }) ?? null;
         const emitted = await alerter.process(d, ex);
         if (emitted.length > 0) hooks.onAlerts?.(emitted);

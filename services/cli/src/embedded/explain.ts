@@ -11,7 +11,10 @@ export interface DenialKey {
   permissive?: boolean | null;
   /** The port of a name_bind / name_connect denial (`Denial.port`), or null. */
   port?: number | null;
-  /** The object's path (objectPathOf): its file_contexts default label may make restorecon the fix. */
+  /**
+   * The AVC's own `path=` (the object the kernel checked; not a path rebuilt from PATH records, which may
+   * name a child being created): its file_contexts default label may make restorecon the fix.
+   */
   path?: string | null;
 }
 
@@ -34,8 +37,10 @@ export interface LoadedPolicy {
   policyPath: string;
   policyBytes: number;
   booleans: number;
-  /** The file_contexts read (parsed at the first path looked up), or null. */
+  /** The file_contexts read, or null. */
   fileContexts: string | null;
+  /** Its lines that were skipped (the first ones), as file:line: problem. */
+  fileContextsErrors: { count: number; first: string | null };
 }
 
 /** The booleans file or directory could not be read or parsed; `cause` holds why. */
@@ -93,7 +98,14 @@ export function loadExplainer(
         perms: d.perms,
         permissive: d.permissive ?? null,
         port: d.port ?? null,
-        defaultLabel: dl === null ? null : { type: dl.type, spec: dl.spec },
+        defaultLabel:
+          dl === null || fc === null
+            ? null
+            : {
+                type: dl.type,
+                spec: dl.spec,
+                customizable: fc.customizable.has(d.tcontext.split(':')[2] ?? ''),
+              },
       });
     } catch {
       ex = null;
@@ -108,5 +120,13 @@ export function loadExplainer(
     policyBytes: size,
     booleans: booleans === undefined ? 0 : Object.keys(booleans).length,
     fileContexts: fileContextsPath,
+    // Parsed now: a daemon logs its skipped lines at start, not at the first denial.
+    fileContextsErrors:
+      fc === null || fc.errors.length === 0
+        ? { count: 0, first: null }
+        : {
+            count: fc.errors.length,
+            first: `${fc.errors[0]?.source}:${fc.errors[0]?.line}: ${fc.errors[0]?.message}`,
+          },
   };
 }
