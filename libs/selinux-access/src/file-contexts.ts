@@ -464,6 +464,19 @@ export function parseFileContexts(
   };
 }
 
-const FILE_CLASSES: ReadonlySet<string> = new Set(FILE_TYPE_CLASS.values());
+/** The object classes file_contexts labels (those of its file type fields). */
+export const FILE_CLASSES: ReadonlySet<string> = new Set(FILE_TYPE_CLASS.values());
 /** What the kernel appends to the path of an unlinked file. */
 const DELETED = ' (deleted)';
+
+/**
+ * The explainer's `defaultLabel` for an object labelled `tcontext` whose path matched `m`: the spec's type,
+ * and whether the object's current type is customizable (restorecon keeps it unless forced).
+ */
+export function defaultLabelOf(
+  m: FileContextMatch,
+  tcontext: string,
+  fc: FileContexts,
+): { type: string; spec: string; customizable: boolean } {
+  return { type: m.type, spec: m.spec, customizable: fc.customizable.has(tcontext.split(':')[2] ?? '') };
+}

@@ -22,6 +22,8 @@ export type {
 } from './types.ts';
 export { readBooleans } from './booleans-fs.ts';
 export {
+  defaultLabelOf,
+  FILE_CLASSES,
   type FileContextMatch,
   type FileContexts,
   type FileContextsError,

@@ -9,6 +9,7 @@ import {
   portProtocolNumber,
 } from '@avcstream/selinux-policy';
 import type { Context } from './context.ts';
+import { FILE_CLASSES } from './file-contexts.ts';
 import { type BoolState, decide, permValue } from './decide.ts';
 import type { BooleanSuggestion, Fix } from './types.ts';
 
@@ -72,17 +73,6 @@ const GENERIC_KIND_SUFFIXES: ReadonlyMap<string, readonly string[]> = new Map([
   ['var_t', ['_var_t', '_var_lib_t']],
   ['etc_t', ['_etc_t', '_conf_t']],
   ['usr_t', ['_usr_t']],
-]);
-
-/** Classes whose objects are labelled by file_contexts. */
-const FILE_CLASSES: ReadonlySet<string> = new Set([
-  'file',
-  'dir',
-  'lnk_file',
-  'chr_file',
-  'blk_file',
-  'sock_file',
-  'fifo_file',
 ]);
 
 /** Socket classes with ports, and `semanage port -p`'s name of their protocol. */

@@ -16,9 +16,11 @@ import {
 } from '@avcstream/audit';
 import {
   createExplainer,
+  defaultLabelOf,
   type Explainer,
   type Explanation,
   type FileContextMatch,
+  FILE_CLASSES,
   type FileContexts,
   readBooleans,
 } from '@avcstream/selinux-access';
@@ -965,43 +967,34 @@ function hexValue(c: number): number {
 }
 
 /**
+ * An unquoted value b[vs, ve) of hex digits decoded into `out` (room for (ve - vs) / 2 bytes, the caller's
+ * to give) when its bytes are UTF-8, as the parser decodes encoded fields: the decoded length, or -1 when
+ * the value is not such (it is then read as written). No allocation: writeField calls it per record.
+ */
+function decodeHexField(b: Buffer, vs: number, ve: number, out: Buffer): number {
+  const n = ve - vs;
+  if (n === 0 || (n & 1) !== 0) return -1;
+  const half = n >> 1;
+  for (let k = 0; k < half; k++) {
+    const hi = hexValue(b[vs + 2 * k] as number);
+    const lo = hexValue(b[vs + 2 * k + 1] as number);
+    if (hi < 0 || lo < 0) return -1;
+    out[k] = (hi << 4) | lo;
+  }
+  return isUtf8(out.subarray(0, half)) ? half : -1;
+}
+
+/**
  * The value b[vs, ve) as the parser reads it: unquoted hex digits decoded when they are UTF-8, anything
  * else as written (invalid UTF-8 as U+FFFD).
  */
 function fieldText(b: Buffer, vs: number, ve: number, quoted: boolean): string {
-  const n = ve - vs;
-  if (!quoted && n > 0 && (n & 1) === 0) {
-    const out = Buffer.allocUnsafe(n >> 1);
-    let k = 0;
-    for (; k < out.length; k++) {
-      const hi = hexValue(b[vs + 2 * k] as number);
-      const lo = hexValue(b[vs + 2 * k + 1] as number);
-      if (hi < 0 || lo < 0) break;
-      out[k] = (hi << 4) | lo;
-    }
-    if (k === out.length && isUtf8(out)) return out.toString('utf8');
+  if (!quoted) {
+    const out = Buffer.allocUnsafe((ve - vs) >> 1);
+    const n = decodeHexField(b, vs, ve, out);
+    if (n >= 0) return out.toString('utf8', 0, n);
   }
   return b.toString('utf8', vs, ve);
-}
-
-/** Classes whose objects file_contexts labels. */
-const FILE_CLASS_NAMES: ReadonlySet<string> = new Set([
-  'file',
-  'dir',
-  'lnk_file',
-  'chr_file',
-  'blk_file',
-  'sock_file',
-  'fifo_file',
-]);
-
-/** The default label as the explainer takes it, for an object labelled `tcontext`. */
-function defaultLabelOf(
-  m: FileContextMatch,
-  tcontext: string,
-  fc: FileContexts,
-): { type: string; spec: string; customizable: boolean } {
-  return { type: m.type, spec: m.spec, customizable: fc.customizable.has(tcontext.split(':')[2] ?? '') };
 }
 
 /** FNV-1a over the bytes taken two at a time (half the multiply chain); finish with `fmix`. */
@@ -1398,7 +1391,7 @@ function makeProcessor(
   };
   /** The file_contexts spec of a file denial's object, by its (absolute) path, or null. */
   function defaultLabelFor(tclass: string, path: string | undefined): FileContextMatch | null {
-    if (fileContexts === null || path === undefined || !FILE_CLASS_NAMES.has(tclass)) return null;
+    if (fileContexts === null || path === undefined || !FILE_CLASSES.has(tclass)) return null;
     return fileContexts.lookup(path, tclass);
   }
   const byteRendered = new RenderedBytes(MAX_RENDERED, MAX_RENDERED_BYTES);
@@ -1541,21 +1534,14 @@ function makeProcessor(
     let src: Buffer = b;
     let from = vs;
     let to = ve;
-    const n = ve - vs;
-    if (!isQuoted && n > 0 && (n & 1) === 0) {
-      const half = n >> 1;
+    if (!isQuoted) {
+      const half = (ve - vs) >> 1;
       if (half > hexBytes.length) hexBytes = Buffer.alloc(Math.max(half, 2 * hexBytes.length));
-      let k = 0;
-      for (; k < half; k++) {
-        const hi = hexValue(b[vs + 2 * k] as number);
-        const lo = hexValue(b[vs + 2 * k + 1] as number);
-        if (hi < 0 || lo < 0) break;
-        hexBytes[k] = (hi << 4) | lo;
-      }
-      if (k === half && isUtf8(hexBytes.subarray(0, half))) {
+      const n = decodeHexField(b, vs, ve, hexBytes);
+      if (n >= 0) {
         src = hexBytes;
         from = 0;
-        to = half;
+        to = n;
       }
     }
     // Printable ASCII but '"' and '\\' is its own JSON string: copied (one pass), else JSON.stringify.

@@ -1,5 +1,11 @@
 import type { ExplanationLike } from '@avcstream/alerts';
-import { createExplainer, type FileContexts, readBooleans } from '@avcstream/selinux-access';
+import {
+  createExplainer,
+  defaultLabelOf,
+  FILE_CLASSES,
+  type FileContexts,
+  readBooleans,
+} from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import { readFileContexts, readPolicyFile } from '../policy-file.ts';
 
@@ -17,17 +23,6 @@ export interface DenialKey {
    */
   path?: string | null;
 }
-
-/** Classes whose objects file_contexts labels. */
-const FILE_CLASSES: ReadonlySet<string> = new Set([
-  'file',
-  'dir',
-  'lnk_file',
-  'chr_file',
-  'blk_file',
-  'sock_file',
-  'fifo_file',
-]);
 
 export type ExplainFn = (d: DenialKey) => ExplanationLike | null;
 
@@ -98,14 +93,7 @@ export function loadExplainer(
         perms: d.perms,
         permissive: d.permissive ?? null,
         port: d.port ?? null,
-        defaultLabel:
-          dl === null || fc === null
-            ? null
-            : {
-                type: dl.type,
-                spec: dl.spec,
-                customizable: fc.customizable.has(d.tcontext.split(':')[2] ?? ''),
-              },
+        defaultLabel: dl === null || fc === null ? null : defaultLabelOf(dl, d.tcontext, fc),
       });
     } catch {
       ex = null;
