@@ -72,6 +72,7 @@ describe('createAuditDecoder', () => {
       evicted: 0,
       partial: 0,
       duplicates: 0,
+      jsonRecords: 0,
     });
     expect(r.events.map(isSelinuxEvent)).toEqual([true, false, true, true]);
   });

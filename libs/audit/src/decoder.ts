@@ -2,6 +2,7 @@
 // parses each line and feeds the reassembler. Pure and synchronous.
 import { isMalformedAvc } from './event.ts';
 import { joinExecveRecords } from './execve.ts';
+import { createFastRecorder, JsonRecord } from './fast-record.ts';
 import {
   isHeaderOnly,
   type LineRecords,
@@ -33,6 +34,8 @@ export interface DecodeStats {
   partial: number;
   /** Identical duplicate records that were ignored. */
   duplicates: number;
+  /** Records parsed by the byte fast path (`recordJson`), included in `records`. */
+  jsonRecords: number;
 }
 
 export interface AuditDecoderOptions extends ParseOptions {
@@ -50,6 +53,13 @@ export interface AuditDecoderOptions extends ParseOptions {
    * then parsed in full: `--selinux-only` pays the full parse for the selected events only.
    */
   select?: (event: AuditEvent) => boolean;
+  /**
+   * Plain kernel record lines take the byte fast path (default false): their records are JsonRecords,
+   * holding the JSON `eventToJson` writes for them (written by createNdjsonWriter with no further work;
+   * `fields` and `interpreted` are parsed from it when read). Used by `avcstream parse`. Ignored with
+   * `resolveIds`, `interpret: false`, `headersOnly` or `select`.
+   */
+  recordJson?: boolean;
 }
 
 export interface DecodeResult {
@@ -85,6 +95,16 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         }
       : undefined;
   const select = opts.select;
+  const fast =
+    opts.recordJson === true &&
+    opts.resolveIds === undefined &&
+    opts.interpret !== false &&
+    opts.headersOnly !== true &&
+    select === undefined
+      ? createFastRecorder()
+      : null;
+  /** Fast-path records made by the current write(): those still open after it get their own bytes. */
+  const made: JsonRecord[] = [];
   const fullOpts: ParseOptions | undefined =
     opts.resolveIds !== undefined || opts.interpret === false || dmy
       ? { resolveIds: opts.resolveIds, interpret: opts.interpret, slashDates: opts.slashDates }
@@ -145,6 +165,15 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   ): void {
     lineNo++;
     st.lines++;
+    if (fast !== null) {
+      const j = fast.record(data, from, to, lineNo);
+      if (j !== null) {
+        st.records++;
+        made.push(j);
+        re.push(j, events, start === 0 && stop === text.length ? text : text.slice(start, stop), offset);
+        return;
+      }
+    }
     const e = parseLineInto(text, start, stop, lineNo, parseOpts, recs);
     if (e !== null) {
       e.offset = offset;
@@ -186,7 +215,11 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   function closed(events: AuditEvent[]): AuditEvent[] {
     for (let i = 0; i < events.length; i++) {
       const recs = events[i]!.records;
-      for (let j = 0; j < recs.length; j++) if (isMalformedAvc(recs[j]!)) st.malformedRecords++;
+      for (let j = 0; j < recs.length; j++) {
+        const r = recs[j]!;
+        if (r instanceof JsonRecord) r.emitted = true;
+        else if (isMalformedAvc(r)) st.malformedRecords++;
+      }
     }
     if (select === undefined) return events;
     const out: AuditEvent[] = [];
@@ -258,6 +291,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     }
     const data: Buffer = carry === null ? buf : Buffer.concat([carry, buf]);
     const base = carryStart;
+    fast?.renew(2 * data.length);
     carry = null;
     const last = data.lastIndexOf(10);
     if (last >= 0) {
@@ -276,7 +310,18 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         carry = Buffer.from(data.subarray(last + 1));
       }
     }
-    return { events: closed(events), errors };
+    const out = closed(events);
+    detachOpen();
+    return { events: out, errors };
+  }
+
+  /** Records of this write still open keep a copy of their bytes, not the write's whole arena. */
+  function detachOpen(): void {
+    for (let i = 0; i < made.length; i++) {
+      const j = made[i]!;
+      if (!j.emitted) j.detach();
+    }
+    made.length = 0;
   }
 
   function tick(nowMs: number): DecodeResult {
@@ -294,12 +339,15 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     } else if (carry !== null) {
       const data = carry;
       carry = null;
+      fast?.renew(2 * data.length);
       const line = data.toString('utf8');
       handleLine(line, 0, line.length, carryStart, events, errors, data, 0, data.length);
       carryStart += data.length;
     }
     re.flush(events);
-    return { events: closed(events), errors };
+    const out = closed(events);
+    detachOpen();
+    return { events: out, errors };
   }
 
   return {
@@ -320,6 +368,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         evicted: r.evicted,
         partial: r.partial,
         duplicates: r.duplicates,
+        jsonRecords: fast === null ? 0 : fast.count(),
       };
     },
   };

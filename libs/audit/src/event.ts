@@ -79,6 +79,11 @@ function recordView(r: AuditRecord): object {
     : { type: r.type, fields: r.fields, interpreted: r.interpreted, avc: r.avc };
 }
 
+/** One record's JSON as it appears in `eventToJson`'s `records` array. */
+export function recordToJson(r: AuditRecord): string {
+  return JSON.stringify(recordView(r));
+}
+
 /**
  * One event as one line of JSON (no newline), in the `avcstream parse` shape:
  * `{"node","time","epoch","serial","records":[{"type","fields","interpreted","avc"?}],"partial"}`.

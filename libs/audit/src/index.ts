@@ -9,3 +9,5 @@ export { PARSE_ERROR_CODES, parseLine, slashDateOrder } from './parse-line.ts';
 export type { Reassembler, ReassemblerOptions, ReassemblerStats } from './reassembler.ts';
 export { createReassembler, isoTime } from './reassembler.ts';
 export type { AuditEvent, AuditRecord, AvcInfo, ParseError, SecurityContext } from './types.ts';
+export type { NdjsonWriter } from './ndjson.ts';
+export { createNdjsonWriter } from './ndjson.ts';

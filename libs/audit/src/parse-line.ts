@@ -83,7 +83,8 @@ function resolveTypeAt(line: string, ts: number, te: number): string {
   return resolveType(line.slice(ts, te));
 }
 
-function resolveType(tok: string): string {
+/** A record type token as written (`AVC`, `1400`, `UNKNOWN[1420]`) to its type name. */
+export function resolveType(tok: string): string {
   const known = TYPE_NAMES.get(tok);
   if (known !== undefined) return known;
   const c = tok.charCodeAt(0);

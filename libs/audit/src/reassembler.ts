@@ -1,6 +1,7 @@
 // Records in, events out. Pure and synchronous: time only comes from the records (event time) and from
 // the `nowMs` passed to tick().
 import { joinExecveRecords } from './execve.ts';
+import { JsonRecord } from './fast-record.ts';
 import { isHeaderOnly } from './parse-line.ts';
 import { USER_ORIGIN_TYPES } from './tables/message-types.generated.ts';
 import type { AuditEvent, AuditRecord } from './types.ts';
@@ -295,7 +296,8 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
     }
     last = p;
     if (type === 'EXECVE') {
-      if (!isHeaderOnly(rec)) p.execveParts++;
+      // (A JsonRecord has its fields, parsed only when read: not a header-only record.)
+      if (rec instanceof JsonRecord || !isHeaderOnly(rec)) p.execveParts++;
     } else if (type === 'SYSCALL') p.hasSyscall = true;
     // PROCTITLE is the last record of a syscall event (EOE, when written, follows it).
     else if (type === 'PROCTITLE' && p.hasSyscall) close(p, out, false);

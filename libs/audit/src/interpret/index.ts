@@ -3,7 +3,15 @@ export { archName, syscallName } from './arch.ts';
 export { capabilityName, decodeCapabilities } from './caps.ts';
 export { errnoName } from './errno.ts';
 export type { InterpretOptions } from './interpret.ts';
-export { execveArgv, fieldKind, interpretRecord, splitArgv, UNSET } from './interpret.ts';
+export {
+  execveArgv,
+  FIELD_KINDS,
+  fieldKind,
+  interpretField,
+  interpretRecord,
+  splitArgv,
+  UNSET,
+} from './interpret.ts';
 export type { FileMode, FileType } from './mode.ts';
 export { describeMode } from './mode.ts';
 export type {

@@ -126,6 +126,74 @@ function idValue(kind: 'uid' | 'gid', v: string, opts: InterpretOptions | undefi
   return id < 0 ? undefined : resolve(kind, id);
 }
 
+/** Interpretation kinds of `fieldKind` that `interpretField` handles with no lookup (a fast path may too). */
+export const FIELD_KINDS = {
+  arch: K_ARCH,
+  syscall: K_SYSCALL,
+  exit: K_EXIT,
+  success: K_SUCCESS,
+  proctitle: K_PROCTITLE,
+  uid: K_UID,
+  gid: K_GID,
+  ses: K_SES,
+  capset: K_CAPSET,
+  capsetShort: K_CAPSET_SHORT,
+  key: K_KEY,
+} as const;
+
+/**
+ * The interpreted value of one field (`kind` = fieldKind(key), not 0) of a `type` record whose value is
+ * `v`, or undefined when it has none. `arch` is the record's `arch` field (read for `syscall` only). The
+ * result goes under the field's own name.
+ */
+export function interpretField(
+  type: string,
+  kind: number,
+  v: string,
+  arch: string | undefined,
+  opts: InterpretOptions | undefined,
+): unknown {
+  switch (kind) {
+    case K_ARCH:
+      return archName(v);
+    case K_SYSCALL:
+      return arch === undefined ? undefined : syscallName(arch, v);
+    case K_EXIT:
+      return v.charCodeAt(0) === 45 /* - */ ? errnoName(v) : undefined;
+    case K_SUCCESS:
+      return v === 'yes' ? true : v === 'no' ? false : undefined;
+    case K_PROCTITLE:
+      return splitArgv(v);
+    case K_UID:
+      return idValue('uid', v, opts);
+    case K_GID:
+      return idValue('gid', v, opts);
+    case K_SES:
+      return isUnset(v) ? UNSET : undefined;
+    case K_MODE:
+      return describeMode(v);
+    case K_CAPABILITY:
+      return capabilityName(v);
+    case K_CAPSET_SHORT:
+    case K_CAPSET:
+      // `0` is by far the most common value (every PATH record has cap_fp=0 cap_fi=0): nothing to say.
+      return v !== '0' && (kind === K_CAPSET || type === 'BPRM_FCAPS' || type === 'CAPSET')
+        ? decodeCapabilities(v)
+        : undefined;
+    case K_KEY:
+      return type !== 'AVC' && v.indexOf('\u0001') >= 0 ? v.split('\u0001') : undefined;
+    case K_SADDR: {
+      // Only SOCKADDR carries a struct sockaddr; AVC records use saddr= for a plain IP address.
+      if (type !== 'SOCKADDR') return undefined;
+      // Hex as written in the log; a parser that already decoded it hands over the bytes as latin1.
+      const s = decodeSockaddr(v);
+      return s === undefined && v.length > 0 ? decodeSockaddr(Buffer.from(v, 'latin1')) : s;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Interprets one record's fields. Pure and synchronous. Keys of the result are the field names; only
  * fields with an interpretation appear:
@@ -151,78 +219,8 @@ export function interpretRecord(
   for (const key in fields) {
     const kind = kinds != null ? kinds[i++]! : (FIELD_KIND.get(key) ?? 0);
     if (kind === 0) continue;
-    const v = fields[key]!;
-    switch (kind) {
-      case K_ARCH: {
-        const a = archName(v);
-        if (a !== undefined) out.arch = a;
-        break;
-      }
-      case K_SYSCALL: {
-        const arch = fields.arch;
-        if (arch !== undefined) {
-          const s = syscallName(arch, v);
-          if (s !== undefined) out.syscall = s;
-        }
-        break;
-      }
-      case K_EXIT:
-        if (v.charCodeAt(0) === 45 /* - */) {
-          const e = errnoName(v);
-          if (e !== undefined) out.exit = e;
-        }
-        break;
-      case K_SUCCESS:
-        if (v === 'yes') out.success = true;
-        else if (v === 'no') out.success = false;
-        break;
-      case K_PROCTITLE:
-        out.proctitle = splitArgv(v);
-        break;
-      case K_UID: {
-        const r = idValue('uid', v, opts);
-        if (r !== undefined) out[key] = r;
-        break;
-      }
-      case K_GID: {
-        const r = idValue('gid', v, opts);
-        if (r !== undefined) out[key] = r;
-        break;
-      }
-      case K_SES:
-        if (isUnset(v)) out[key] = UNSET;
-        break;
-      case K_MODE: {
-        const m = describeMode(v);
-        if (m !== undefined) out.mode = m;
-        break;
-      }
-      case K_CAPABILITY: {
-        const c = capabilityName(v);
-        if (c !== undefined) out.capability = c;
-        break;
-      }
-      case K_CAPSET_SHORT:
-      case K_CAPSET:
-        // `0` is by far the most common value (every PATH record has cap_fp=0 cap_fi=0): nothing to say.
-        if (v !== '0' && (kind === K_CAPSET || type === 'BPRM_FCAPS' || type === 'CAPSET')) {
-          const caps = decodeCapabilities(v);
-          if (caps !== undefined) out[key] = caps;
-        }
-        break;
-      case K_KEY:
-        if (type !== 'AVC' && v.indexOf('\u0001') >= 0) out.key = v.split('\u0001');
-        break;
-      case K_SADDR:
-        // Only SOCKADDR carries a struct sockaddr; AVC records use saddr= for a plain IP address.
-        if (type === 'SOCKADDR') {
-          // Hex as written in the log; a parser that already decoded it hands over the bytes as latin1.
-          let s = decodeSockaddr(v);
-          if (s === undefined && v.length > 0) s = decodeSockaddr(Buffer.from(v, 'latin1'));
-          if (s !== undefined) out.saddr = s;
-        }
-        break;
-    }
+    const r = interpretField(type, kind, fields[key]!, kind === K_SYSCALL ? fields.arch : undefined, opts);
+    if (r !== undefined) out[key] = r;
   }
   if (type === 'EXECVE') out.argv = execveArgv(fields);
   return out;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { eventToJson, parseAuditText } from '@avcstream/audit';
 import { describe, expect, it } from 'vitest';
 import { parse } from './parse.ts';
 
@@ -102,6 +103,30 @@ describe('avcstream parse', () => {
       evicted: 0,
       partial: 0,
     });
+  });
+
+  it('writes the same bytes as the full parser across read chunks (the byte fast path reads a reused buffer)', async () => {
+    // Over 64 KiB, so the file is read in several chunks into one reused buffer, with events open across them.
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const s = `1763800${String(100 + (i % 50)).padStart(3, '0')}.${String(i % 1000).padStart(3, '0')}:${2000 + i}`;
+      lines.push(
+        `node=web${i % 3} type=SYSCALL msg=audit(${s}): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c items=1 auid=4294967295 comm="httpd" exe="/usr/sbin/httpd" key=(null)`,
+        `node=web${i % 3} type=CWD msg=audit(${s}): cwd="/var/www/${i}"`,
+        `node=web${i % 3} type=PATH msg=audit(${s}): item=0 name=2F7661722F777777C3A9 mode=0100644 ouid=0 ogid=0 cap_fp=0`,
+        ...LOG.split('\n').slice(0, 3),
+      );
+      if (i % 7 === 0)
+        lines.push(`node=web${i % 3} type=PROCTITLE msg=audit(${s}): proctitle=6874747064002D44`);
+    }
+    const text = `${lines.join('\n')}\n`;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(3 * 64 * 1024);
+    const r = await cli([logFile(text)]);
+    expect(r.code).toBe(0);
+    const want = parseAuditText(text)
+      .events.map((e) => `${eventToJson(e)}\n`)
+      .join('');
+    expect(r.stdout).toBe(want);
   });
 
   it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals, on stdout', async () => {

@@ -1,0 +1,762 @@
+// The byte fast path of `avcstream parse` (decoder option `recordJson`). A plain kernel record line
+// (`[node=H ]type=T msg=audit(S.M:N): k=v k="v" ...`, printable ASCII) goes from its bytes straight to the
+// JSON that `eventToJson` writes for the record, with no string or object per field: keys are matched
+// against the last key sequence of the same record type, values are copied (hex ones decoded) into an
+// arena buffer, and only the few fields with an interpretation are turned into strings. Anything else
+// (another byte, a repeated key, a nested msg='...', AVC / USER_AVC / USER_TTY records, an ausearch stamp,
+// an odd EXECVE...) returns null and the line takes the full parser: the output is the same bytes either
+// way (checked on every corpus file and on generated logs by the tests).
+import { isEncodedField } from './fields-builder.ts';
+import { decodeHex } from './hex.ts';
+import { FIELD_KINDS, fieldKind, interpretField } from './interpret/index.ts';
+import { resolveType } from './parse-line.ts';
+import type { AuditRecord } from './types.ts';
+
+const SP = 32;
+const DQ = 34;
+const SQ = 39;
+const EQ = 61;
+const BSL = 92;
+const COMMA = 44;
+const K = FIELD_KINDS;
+
+/** Most distinct keys, record types and node names remembered (past them, new ones take the full parser). */
+const MAX_KEYS = 4096;
+const MAX_TYPES = 256;
+const MAX_NODES = 16;
+/** Most interpretations cached (arch, syscall, mode... by value). */
+const MAX_INTERPS = 8192;
+/** EXECVE records with more arguments than this take the full parser. */
+const MAX_ARGS = 4096;
+/** Arena size: records of one decoder write() share one (a record larger than it gets its own). */
+const ARENA_BYTES = 256 * 1024;
+
+interface View {
+  fields: Record<string, string>;
+  interpreted: Record<string, unknown>;
+}
+
+/**
+ * A record parsed by the fast path: its header, and its JSON view (`{"type","fields","interpreted"}`) as
+ * UTF-8 bytes `buf[from, to)`. `fields` and `interpreted` are parsed from those bytes when first read,
+ * so the record is a full AuditRecord to any reader; `avcstream parse` only copies the bytes.
+ */
+export class JsonRecord implements AuditRecord {
+  type: string;
+  node: string | null;
+  sec: number;
+  msec: number;
+  serial: number;
+  line: number;
+  buf: Buffer;
+  from: number;
+  to: number;
+  /** Set once its event was emitted (its bytes then stay where they are). */
+  emitted = false;
+  private view: View | null = null;
+
+  constructor(
+    type: string,
+    node: string | null,
+    sec: number,
+    msec: number,
+    serial: number,
+    line: number,
+    buf: Buffer,
+    from: number,
+    to: number,
+  ) {
+    this.type = type;
+    this.node = node;
+    this.sec = sec;
+    this.msec = msec;
+    this.serial = serial;
+    this.line = line;
+    this.buf = buf;
+    this.from = from;
+    this.to = to;
+  }
+
+  private parsed(): View {
+    this.view ??= JSON.parse(this.buf.toString('utf8', this.from, this.to)) as View;
+    return this.view;
+  }
+
+  get fields(): Record<string, string> {
+    return this.parsed().fields;
+  }
+
+  get interpreted(): Record<string, unknown> {
+    return this.parsed().interpreted;
+  }
+
+  /** Moves the bytes into a buffer of their own (the arena they sit in can then be freed). */
+  detach(): void {
+    const own = Buffer.allocUnsafe(this.to - this.from);
+    this.buf.copy(own, 0, this.from, this.to);
+    this.buf = own;
+    this.from = 0;
+    this.to = own.length;
+  }
+}
+
+interface KeyEntry {
+  name: string;
+  bytes: Uint8Array;
+  /** `"name":` as UTF-8. */
+  head: Uint8Array;
+  kind: number;
+  /** The field dictionary marks it as encoded (hex when unquoted). */
+  encoded: boolean;
+  /** EXECVE: N for `aN`, -2 for `argc`, -1 otherwise. */
+  arg: number;
+  /** `type`, `node` (a glued record may follow) or `__proto__`: the full parser handles the line. */
+  special: boolean;
+  /** `msg` (a user-space record's msg='...' holds fields). */
+  msg: boolean;
+  /** Number of the last record that used it (a repeat within one record takes the full parser). */
+  mark: number;
+}
+
+interface TypeEntry {
+  id: number;
+  bytes: Uint8Array;
+  name: string;
+  /** `{"type":"NAME","fields":{` as UTF-8. */
+  head: Uint8Array;
+  /** False for AVC, USER_AVC and USER_TTY, whose bodies the full parser treats apart. */
+  ok: boolean;
+  execve: boolean;
+  /** The key sequence of its last record: the next record's keys are predicted from it. */
+  shape: KeyEntry[];
+}
+
+const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+const INTERP_OPEN = utf8('},"interpreted":{');
+const ARGV_OPEN = utf8('"argv":[');
+const UNSET_JSON = utf8('"unset"');
+const TRUE_JSON = utf8('true');
+const FALSE_JSON = utf8('false');
+const MSG_AUDIT = utf8('msg=audit(');
+
+function isHexByte(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+function hexVal(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isKeyChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46
+  );
+}
+
+function sameBytes(d: Buffer, at: number, b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (d[at + i] !== b[i]) return false;
+  return true;
+}
+
+/** `aN` -> N; `argc` -> -2; else -1. */
+function argIndex(name: string): number {
+  if (name === 'argc') return -2;
+  if (!/^a(0|[1-9][0-9]{0,8})$/.test(name)) return -1;
+  return Number(name.slice(1));
+}
+
+export interface FastRecorder {
+  /**
+   * The record on the line data[from, to) (no LF), or null when the line is not a plain kernel record:
+   * then it must be parsed in full. Never throws.
+   */
+  record(data: Buffer, from: number, to: number, lineNo: number): JsonRecord | null;
+  /**
+   * Records made from now on go to a new arena of about `bytes` (at least 64 KiB). The decoder calls it
+   * before each write and detaches the records still open after it, so an arena lives only as long as the
+   * emitted records that use it.
+   */
+  renew(bytes: number): void;
+  /** Records made by the fast path so far. */
+  count(): number;
+}
+
+export function createFastRecorder(): FastRecorder {
+  const keys = new Map<string, KeyEntry>();
+  const types: TypeEntry[] = [];
+  const nodes: string[] = [];
+  const nodeBytes: Uint8Array[] = [];
+  let nodesNext = 0;
+  let lastType: TypeEntry | null = null;
+  let made = 0;
+  let seq = 0;
+
+  let A = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  let ap = 0;
+  /** Start of the record being written in A (positions saved during a record are relative to it). */
+  let rs = 0;
+  /** Interpreted JSON of the record being written (its fields come first, so it waits here). */
+  let I = Buffer.allocUnsafeSlow(16 * 1024);
+  let il = 0;
+  const cur: KeyEntry[] = [];
+  /** EXECVE: start and end of each argument's value JSON, relative to rs. */
+  const argPos = new Int32Array(2 * MAX_ARGS);
+
+  /** Room for n more bytes in A; a record outgrowing the arena moves, whole, to a new one. */
+  function ensure(n: number): void {
+    if (ap + n <= A.length) return;
+    const partial = ap - rs;
+    const next = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, 2 * (partial + n)));
+    A.copy(next, 0, rs, ap);
+    A = next;
+    rs = 0;
+    ap = partial;
+  }
+
+  function ensureI(n: number): void {
+    if (il + n <= I.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(2 * I.length, il + n));
+    I.copy(next, 0, 0, il);
+    I = next;
+  }
+
+  function put(b: Uint8Array): void {
+    for (let i = 0; i < b.length; i++) A[ap++] = b[i]!;
+  }
+
+  /** Appends `"key":<json of r>` to the interpreted JSON. */
+  function interpretedJson(e: KeyEntry, r: unknown): void {
+    const js = JSON.stringify(r);
+    ensureI(e.head.length + js.length * 3 + 1);
+    if (il > 0) I[il++] = COMMA;
+    for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+    il += I.write(js, il);
+  }
+
+  function interpretedBytes(e: KeyEntry, v: Uint8Array): void {
+    ensureI(e.head.length + v.length + 1);
+    if (il > 0) I[il++] = COMMA;
+    for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+    for (let i = 0; i < v.length; i++) I[il++] = v[i]!;
+  }
+
+  function typeAt(d: Buffer, s: number, e: number): TypeEntry | null {
+    const n = e - s;
+    if (lastType !== null && lastType.bytes.length === n && sameBytes(d, s, lastType.bytes)) return lastType;
+    for (let i = 0; i < types.length; i++) {
+      const t = types[i]!;
+      if (t.bytes.length === n && sameBytes(d, s, t.bytes)) {
+        lastType = t;
+        return t;
+      }
+    }
+    if (types.length >= MAX_TYPES) return null;
+    const bytes = Uint8Array.from(d.subarray(s, e));
+    const name = resolveType(d.toString('latin1', s, e));
+    const t: TypeEntry = {
+      id: types.length,
+      bytes,
+      name,
+      head: utf8(`{"type":${JSON.stringify(name)},"fields":{`),
+      ok: name !== 'AVC' && name !== 'USER_AVC' && name !== 'USER_TTY',
+      execve: name === 'EXECVE',
+      shape: [],
+    };
+    types.push(t);
+    lastType = t;
+    return t;
+  }
+
+  function nodeAt(d: Buffer, s: number, e: number): string {
+    const n = e - s;
+    for (let i = 0; i < nodes.length; i++) {
+      const b = nodeBytes[i]!;
+      if (b.length === n && sameBytes(d, s, b)) return nodes[i]!;
+    }
+    const name = d.toString('latin1', s, e);
+    nodes[nodesNext] = name;
+    nodeBytes[nodesNext] = Uint8Array.from(d.subarray(s, e));
+    nodesNext = (nodesNext + 1) % MAX_NODES;
+    return name;
+  }
+
+  function intern(d: Buffer, s: number, e: number): KeyEntry | null {
+    const name = d.toString('latin1', s, e);
+    let k = keys.get(name);
+    if (k !== undefined) return k;
+    if (keys.size >= MAX_KEYS) return null;
+    k = {
+      name,
+      bytes: utf8(name),
+      head: utf8(`${JSON.stringify(name)}:`),
+      kind: fieldKind(name),
+      encoded: isEncodedField(name),
+      arg: argIndex(name),
+      special: name === 'type' || name === 'node' || name === '__proto__',
+      msg: name === 'msg',
+      mark: 0,
+    };
+    keys.set(name, k);
+    return k;
+  }
+
+  /** End of the digits `digits` read last. */
+  let digitsEnd = 0;
+  /** The value of the digits at d[p] (at most max + 1 of them are read, so a longer run shows). */
+  function digits(d: Buffer, p: number, to: number, max: number): number {
+    let v = 0;
+    let q = p;
+    while (q < to && q - p <= max) {
+      const c = d[q]! - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      q++;
+    }
+    digitsEnd = q;
+    return v;
+  }
+
+  /** An interpretation worked out before: for the same kind, type (and arch) and value bytes. */
+  interface Interp {
+    kind: number;
+    type: TypeEntry;
+    arch: number;
+    bytes: Uint8Array;
+    /** `"json"` of the interpreted value, or null when it has none. */
+    json: Uint8Array | null;
+    /** For `arch`: the value, and an id for the syscall entries made with it. */
+    str: string;
+    id: number;
+  }
+  const interps = new Map<number, Interp>();
+  let interpIds = 0;
+
+  /** The interpretation of a value as written (not hex-decoded) of at most 64 bytes, cached. */
+  function interpOf(
+    t: TypeEntry,
+    e: KeyEntry,
+    d: Buffer,
+    vs: number,
+    ve: number,
+    archId: number,
+    arch: string | undefined,
+  ): Interp {
+    const kind = e.kind;
+    let h = Math.imul(kind + 1, 0x9e3779b1) ^ Math.imul(t.id + 7, 0x85ebca6b) ^ archId;
+    for (let i = vs; i < ve; i++) h = Math.imul(h ^ d[i]!, 0x01000193);
+    const hit = interps.get(h);
+    if (
+      hit !== undefined &&
+      hit.kind === kind &&
+      hit.type === t &&
+      hit.arch === archId &&
+      hit.bytes.length === ve - vs &&
+      sameBytes(d, vs, hit.bytes)
+    ) {
+      return hit;
+    }
+    const v = d.toString('latin1', vs, ve);
+    const r = interpretField(t.name, kind, v, arch, undefined);
+    const entry: Interp = {
+      kind,
+      type: t,
+      arch: archId,
+      bytes: Uint8Array.from(d.subarray(vs, ve)),
+      json: r === undefined ? null : utf8(JSON.stringify(r)),
+      str: v,
+      id: ++interpIds,
+    };
+    if (interps.size >= MAX_INTERPS) interps.clear();
+    interps.set(h, entry);
+    return entry;
+  }
+
+  // State of the record being scanned (fields() reads and sets it; scan() resets it).
+  let mark = 0;
+  /** Keys seen (the record's shape, `msg` of a nested msg='...' included). */
+  let n = 0;
+  /** Fields written. */
+  let nf = 0;
+  let miss = false;
+  let arch: string | undefined;
+  let archId = -1;
+  let syscallFirst = false;
+  let argc = -1;
+  let nargs = 0;
+  let rt: TypeEntry = null as unknown as TypeEntry;
+
+  /**
+   * Scans the fields of d[p, end) into the arena (`nested`: inside msg='...'); returns the position after
+   * them, or -1 when the line must take the full parser.
+   */
+  function fields(d: Buffer, p: number, end: number, nested: boolean): number {
+    const t = rt;
+    const shape = t.shape;
+    const execve = t.execve;
+    let a = A;
+    let o = ap;
+    let c = 0;
+    while (p < end) {
+      c = d[p]!;
+      if (c === SP) {
+        p++;
+        continue;
+      }
+      const ks = p;
+      let e = shape[n];
+      if (e !== undefined && d[p + e.bytes.length] === EQ && sameBytes(d, p, e.bytes)) {
+        p += e.bytes.length;
+      } else {
+        if (!isKeyStart(c)) return -1;
+        p++;
+        while (p < end) {
+          c = d[p]!;
+          if (c === EQ) break;
+          if (!isKeyChar(c)) return -1;
+          p++;
+        }
+        if (p >= end) return -1;
+        const k = intern(d, ks, p);
+        if (k === null) return -1;
+        e = k;
+        miss = true;
+      }
+      if (e.mark === mark || e.special) return -1;
+      e.mark = mark;
+      cur[n++] = e;
+      p++; // '='
+      c = p < end ? d[p]! : -1;
+      if (c === SQ) {
+        // msg='...' of a user-space record: its fields join the record's. It ends at the line's last quote.
+        if (nested || !e.msg) return -1;
+        let q = end - 1;
+        while (q > p && d[q] !== SQ) q--;
+        if (q <= p) return -1;
+        let eq = false;
+        for (let i = p + 1; i < q; i++) {
+          if (d[i] === EQ) {
+            eq = true;
+            break;
+          }
+        }
+        if (!eq) return -1;
+        ap = o;
+        if (fields(d, p + 1, q, true) < 0) return -1;
+        a = A;
+        o = ap;
+        p = q + 1;
+        continue;
+      }
+      const need = e.head.length + 2 * (end - p) + 8;
+      if (o + need > a.length) {
+        ap = o;
+        ensure(need);
+        a = A;
+        o = ap;
+      }
+      if (nf++ > 0) a[o++] = COMMA;
+      const head = e.head;
+      for (let i = 0; i < head.length; i++) a[o++] = head[i]!;
+      const vjs = o - rs;
+      const quoted = c === DQ;
+      const vs = quoted ? p + 1 : p;
+      /** 0: as written; 1: hex decoded, all printable ASCII; 2: hex decoded to `dstr`, written by JSON.stringify. */
+      let decoded = 0;
+      let dstr = '';
+      a[o++] = DQ;
+      if (quoted) {
+        p++;
+        for (;;) {
+          if (p >= end) return -1;
+          c = d[p]!;
+          if (c === DQ) break;
+          if (c < 0x20 || c > 0x7e) return -1;
+          if (c === BSL) a[o++] = BSL;
+          a[o++] = c;
+          p++;
+        }
+        a[o++] = DQ;
+      } else if (e.encoded || (execve && e.arg >= 0)) {
+        let hex = true;
+        while (p < end) {
+          c = d[p]!;
+          if (c === SP) break;
+          if (c < 0x21 || c > 0x7e) return -1;
+          if (!isHexByte(c)) hex = false;
+          p++;
+        }
+        const len = p - vs;
+        if (hex && len > 0 && (len & 1) === 0) {
+          decoded = 1;
+          for (let i = vs; i < p; i += 2) {
+            const b = (hexVal(d[i]!) << 4) | hexVal(d[i + 1]!);
+            if (b < 0x20 || b > 0x7e) {
+              decoded = 2;
+              break;
+            }
+            if (b === DQ || b === BSL) a[o++] = BSL;
+            a[o++] = b;
+          }
+          if (decoded === 2) {
+            // Control bytes, NULs (argv) or non-ASCII: exactly as the full parser decodes and escapes them.
+            dstr = decodeHex(d.toString('latin1', vs, p));
+            const js = JSON.stringify(dstr);
+            ap = rs + vjs;
+            ensure(js.length * 3);
+            a = A;
+            o = ap;
+            o += a.write(js, o);
+          } else {
+            a[o++] = DQ;
+          }
+        } else {
+          for (let i = vs; i < p; i++) {
+            const b = d[i]!;
+            if (b === DQ || b === BSL) a[o++] = BSL;
+            a[o++] = b;
+          }
+          a[o++] = DQ;
+        }
+      } else {
+        while (p < end) {
+          c = d[p]!;
+          if (c === SP) break;
+          if (c < 0x21 || c > 0x7e) return -1;
+          if (c === DQ || c === BSL) a[o++] = BSL;
+          a[o++] = c;
+          p++;
+        }
+        a[o++] = DQ;
+      }
+      /** End of the value as written (before a closing quote). */
+      const ve = p;
+      if (quoted) p++;
+      // Old USER_LOGIN: msg='uid=848: ...' (the full parser drops the colon after digits).
+      else if (nested && ve > vs && d[ve - 1] === 58 /* : */) return -1;
+
+      if (execve) {
+        if (nf === 1) {
+          if (e.arg !== -2 || decoded !== 0) return -1;
+          argc = parseCount(d, vs, ve);
+        } else {
+          if (e.arg !== nargs || nargs >= MAX_ARGS) return -1;
+          argPos[2 * nargs] = vjs;
+          argPos[2 * nargs + 1] = o - rs;
+          nargs++;
+        }
+      }
+
+      const kind = e.kind;
+      if (kind === 0) continue;
+      ap = o;
+      if (decoded === 0) {
+        switch (kind) {
+          case K.uid:
+          case K.gid:
+          case K.ses:
+            if (isUnsetBytes(d, vs, ve)) interpretedBytes(e, UNSET_JSON);
+            continue;
+          case K.success:
+            if (ve - vs === 3 && d[vs] === 121 && d[vs + 1] === 101 && d[vs + 2] === 115) {
+              interpretedBytes(e, TRUE_JSON);
+            } else if (ve - vs === 2 && d[vs] === 110 && d[vs + 1] === 111) interpretedBytes(e, FALSE_JSON);
+            continue;
+          case K.exit:
+            if (d[vs] !== 45 /* - */) continue;
+            break;
+          case K.capset:
+          case K.capsetShort:
+            if (ve - vs === 1 && d[vs] === 48 /* 0 */) continue;
+            break;
+          case K.key:
+            // Several rule keys are joined by 0x01, which only a hex-decoded value can hold.
+            continue;
+          case K.syscall:
+            if (arch === undefined) {
+              // `syscall` is read with the record's `arch`: one written later is left to the full parser.
+              syscallFirst = true;
+              continue;
+            }
+            break;
+          case K.arch:
+            if (syscallFirst) return -1;
+            break;
+        }
+        if (kind !== K.proctitle && ve - vs <= 64 && (kind !== K.syscall || archId >= 0)) {
+          const it = interpOf(t, e, d, vs, ve, kind === K.syscall ? archId : 0, arch);
+          if (kind === K.arch) {
+            arch = it.str;
+            archId = it.id;
+          }
+          if (it.json !== null) interpretedBytes(e, it.json);
+          continue;
+        }
+      } else if (kind === K.key && decoded === 1) continue;
+      if (kind === K.proctitle && decoded !== 2) {
+        // No NUL in it: the argv is the value itself (none when empty).
+        const vl = o - rs - vjs;
+        ensureI(e.head.length + vl + 4);
+        if (il > 0) I[il++] = COMMA;
+        for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+        I[il++] = 91; /* [ */
+        if (vl > 2) il += a.copy(I, il, rs + vjs, o);
+        I[il++] = 93; /* ] */
+        continue;
+      }
+      const v = valueString(d, vs, ve, decoded, dstr);
+      if (kind === K.arch) {
+        if (syscallFirst) return -1;
+        arch = v;
+        archId = -1;
+      } else if (kind === K.syscall && arch === undefined) {
+        syscallFirst = true;
+        continue;
+      }
+      const r = interpretField(t.name, kind, v, arch, undefined);
+      if (r !== undefined) interpretedJson(e, r);
+    }
+    ap = o;
+    return p;
+  }
+
+  function scan(d: Buffer, from: number, to: number, lineNo: number): JsonRecord | null {
+    // Nothing of this record is written before `rs` is set: a failure rewinds to it.
+    rs = ap;
+    let p = from;
+    let c = d[p]!;
+    let node: string | null = null;
+    if (c === 110 /* n */) {
+      if (d[p + 1] !== 111 || d[p + 2] !== 100 || d[p + 3] !== 101 || d[p + 4] !== EQ) return null;
+      p += 5;
+      const ns = p;
+      while (p < to) {
+        c = d[p]!;
+        if (c === SP) break;
+        if (c < 0x21 || c > 0x7e) return null;
+        p++;
+      }
+      if (p === ns) return null;
+      node = nodeAt(d, ns, p);
+      while (p < to && d[p] === SP) p++;
+    }
+    if (d[p] !== 116 || d[p + 1] !== 121 || d[p + 2] !== 112 || d[p + 3] !== 101 || d[p + 4] !== EQ) {
+      return null;
+    }
+    p += 5;
+    const ts = p;
+    while (p < to) {
+      c = d[p]!;
+      if (c === SP) break;
+      if (c < 0x21 || c > 0x7e) return null;
+      p++;
+    }
+    if (p === ts) return null;
+    const t = typeAt(d, ts, p);
+    if (t === null || !t.ok) return null;
+    while (p < to && d[p] === SP) p++;
+    if (p + 10 > to || !sameBytes(d, p, MSG_AUDIT)) return null;
+    p += 10;
+    const sec = digits(d, p, to, 12);
+    if (digitsEnd === p || digitsEnd - p > 12 || d[digitsEnd] !== 46 /* . */) return null;
+    p = digitsEnd + 1;
+    const msec = digits(d, p, to, 3);
+    if (digitsEnd === p || digitsEnd - p > 3 || d[digitsEnd] !== 58 /* : */) return null;
+    p = digitsEnd + 1;
+    const serial = digits(d, p, to, 10);
+    if (digitsEnd === p || digitsEnd - p > 10 || d[digitsEnd] !== 41 /* ) */) return null;
+    p = digitsEnd + 1;
+    if (p < to && d[p] === 58 /* : */) p++;
+
+    ensure(t.head.length);
+    put(t.head);
+    il = 0;
+    mark = ++seq;
+    rt = t;
+    n = 0;
+    nf = 0;
+    miss = false;
+    arch = undefined;
+    archId = -1;
+    syscallFirst = false;
+    argc = -1;
+    nargs = 0;
+    if (fields(d, p, to, false) < 0) return null;
+    if (syscallFirst && arch !== undefined) return null;
+
+    if (t.execve) {
+      if (nf === 0) return null;
+      const argv = argc < 0 ? 0 : Math.min(argc, nargs);
+      let need = ARGV_OPEN.length + 2 + argv;
+      for (let i = 0; i < argv; i++) need += argPos[2 * i + 1]! - argPos[2 * i]!;
+      ensureI(need + 1);
+      if (il > 0) I[il++] = COMMA;
+      for (let i = 0; i < ARGV_OPEN.length; i++) I[il++] = ARGV_OPEN[i]!;
+      for (let i = 0; i < argv; i++) {
+        if (i > 0) I[il++] = COMMA;
+        il += A.copy(I, il, rs + argPos[2 * i]!, rs + argPos[2 * i + 1]!);
+      }
+      I[il++] = 93; /* ] */
+    }
+    ensure(INTERP_OPEN.length + il + 2);
+    put(INTERP_OPEN);
+    ap += I.copy(A, ap, 0, il);
+    A[ap++] = 125; /* } */
+    A[ap++] = 125;
+    if (miss || n !== t.shape.length) t.shape = cur.slice(0, n);
+    return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, ap);
+  }
+  return {
+    record(data, from, to, lineNo) {
+      if (to - from < 16) return null;
+      const r = scan(data, from, to, lineNo);
+      if (r === null) {
+        // Drop what was written of it (in the arena it moved to, if it moved).
+        ap = rs;
+        return null;
+      }
+      made++;
+      return r;
+    },
+    renew(bytes) {
+      const size = Math.max(64 * 1024, Math.min(bytes, 64 * 1024 * 1024));
+      if (ap === 0 && A.length >= size) return;
+      A = Buffer.allocUnsafeSlow(size);
+      ap = 0;
+      rs = 0;
+    },
+    count: () => made,
+  };
+}
+
+function valueString(d: Buffer, vs: number, ve: number, decoded: number, dstr: string): string {
+  if (decoded === 2) return dstr;
+  const s = d.toString('latin1', vs, ve);
+  return decoded === 1 ? decodeHex(s) : s;
+}
+
+/** `4294967295` or `-1`: an unset id. */
+function isUnsetBytes(d: Buffer, vs: number, ve: number): boolean {
+  const n = ve - vs;
+  if (n === 2) return d[vs] === 45 && d[vs + 1] === 49;
+  if (n !== 10) return false;
+  for (let i = 0; i < 10; i++) if (d[vs + i] !== UNSET_DIGITS[i]) return false;
+  return true;
+}
+const UNSET_DIGITS = utf8('4294967295');
+
+/** As the interpreter's parseId: a plain decimal of 1 to 10 digits, else -1. */
+function parseCount(d: Buffer, vs: number, ve: number): number {
+  const n = ve - vs;
+  if (n === 0 || n > 10) return -1;
+  let v = 0;
+  for (let i = vs; i < ve; i++) {
+    const c = d[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}

@@ -1,0 +1,82 @@
+// Events to NDJSON bytes, as `avcstream parse` writes them: the records of the byte fast path
+// (JsonRecord) are copied as they are, the others are serialized by recordToJson. The bytes equal
+// `eventToJson(event) + '\n'`.
+import { recordToJson } from './event.ts';
+import { JsonRecord } from './fast-record.ts';
+import type { AuditEvent, AuditRecord } from './types.ts';
+
+export interface NdjsonWriter {
+  /** Appends one event as one line of JSON. */
+  event(event: AuditEvent): void;
+  /** Hands what was written since the last flush to the sink. */
+  flush(): void;
+}
+
+const COMMA = 44;
+
+/**
+ * Writes events into buffers of `bufferBytes` (larger for a larger event) and hands each finished region
+ * to `sink`. A region handed over is never written again (the sink may keep it, as a stream does).
+ */
+export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 1024 * 1024): NdjsonWriter {
+  const size = Math.max(4096, bufferBytes);
+  let buf = Buffer.allocUnsafe(size);
+  let start = 0;
+  let len = 0;
+  let lastNode: string | null = null;
+  let lastNodeJson = 'null';
+  const json: Array<string | null> = [];
+
+  function flush(): void {
+    if (len === start) return;
+    sink(buf.subarray(start, len));
+    start = len;
+  }
+
+  function room(need: number): void {
+    if (len + need <= buf.length) return;
+    flush();
+    buf = Buffer.allocUnsafe(Math.max(size, need));
+    start = 0;
+    len = 0;
+  }
+
+  function event(ev: AuditEvent): void {
+    const recs: AuditRecord[] = ev.records;
+    if (ev.node !== lastNode) {
+      lastNode = ev.node;
+      lastNodeJson = JSON.stringify(ev.node);
+    }
+    const epoch = Number.isFinite(ev.epoch) ? String(ev.epoch) : 'null';
+    const serial = Number.isFinite(ev.serial) ? String(ev.serial) : 'null';
+    const head = `{"node":${lastNodeJson},"time":${JSON.stringify(ev.time)},"epoch":${epoch},"serial":${serial},"records":[`;
+    let need = head.length * 3 + 24 + recs.length;
+    json.length = recs.length;
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i]!;
+      if (r instanceof JsonRecord) {
+        json[i] = null;
+        need += r.to - r.from;
+      } else {
+        const s = recordToJson(r);
+        json[i] = s;
+        need += s.length * 3;
+      }
+    }
+    room(need);
+    len += buf.write(head, len);
+    for (let i = 0; i < recs.length; i++) {
+      if (i > 0) buf[len++] = COMMA;
+      const r = recs[i]!;
+      const s = json[i];
+      if (s == null) {
+        const j = r as JsonRecord;
+        len += j.buf.copy(buf, len, j.from, j.to);
+      } else len += buf.write(s, len);
+    }
+    len += buf.write(ev.partial ? '],"partial":true}\n' : '],"partial":false}\n', len, 'latin1');
+    json.length = 0;
+  }
+
+  return { event, flush };
+}
