@@ -51,8 +51,10 @@ export class JsonRecord implements AuditRecord {
   buf: Buffer;
   from: number;
   to: number;
-  /** Set once its event was emitted (its bytes then stay where they are). */
+  /** Set once its event was emitted. */
   emitted = false;
+  /** The arena its bytes are in, while they are there (counts the records it holds). */
+  arena: ArenaUse | null;
   private view: View | null = null;
 
   constructor(
@@ -65,7 +67,9 @@ export class JsonRecord implements AuditRecord {
     buf: Buffer,
     from: number,
     to: number,
+    arena: ArenaUse | null,
   ) {
+    this.arena = arena;
     this.type = type;
     this.node = node;
     this.sec = sec;
@@ -90,14 +94,32 @@ export class JsonRecord implements AuditRecord {
     return this.parsed().interpreted;
   }
 
-  /** Moves the bytes into a buffer of their own (the arena they sit in can then be freed). */
+  /** Moves the bytes into a buffer of their own (the arena they sit in can then be reused). */
   detach(): void {
-    const own = Buffer.allocUnsafe(this.to - this.from);
+    // Not from Node's shared pool: an event left open long would keep a whole slab alive.
+    const own = Buffer.allocUnsafeSlow(this.to - this.from);
     this.buf.copy(own, 0, this.from, this.to);
-    this.buf = own;
-    this.from = 0;
-    this.to = own.length;
+    this.rehome(own, 0, own.length);
   }
+
+  /**
+   * The same bytes are now at buf[from, to), a region nobody writes again (a writer's output, once
+   * copied there): the record reads them there, and the arena no longer holds it.
+   */
+  rehome(buf: Buffer, from: number, to: number): void {
+    this.buf = buf;
+    this.from = from;
+    this.to = to;
+    if (this.arena !== null) {
+      this.arena.live--;
+      this.arena = null;
+    }
+  }
+}
+
+/** How many records still read their bytes from one arena: at 0, the arena is written over again. */
+export interface ArenaUse {
+  live: number;
 }
 
 interface KeyEntry {
@@ -131,7 +153,12 @@ interface TypeEntry {
   shape: KeyEntry[];
 }
 
-const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+const encoder = new TextEncoder();
+/**
+ * UTF-8 bytes in an ArrayBuffer of their own. (Buffer.from would slice Node's shared 8 KiB pool: one
+ * long-lived cache entry would keep a whole slab alive.)
+ */
+const utf8 = (s: string): Uint8Array => encoder.encode(s);
 const INTERP_OPEN = utf8('},"interpreted":{');
 const ARGV_OPEN = utf8('"argv":[');
 const UNSET_JSON = utf8('"unset"');
@@ -176,9 +203,9 @@ export interface FastRecorder {
    */
   record(data: Buffer, from: number, to: number, lineNo: number): JsonRecord | null;
   /**
-   * Records made from now on go to a new arena of about `bytes` (at least 64 KiB). The decoder calls it
-   * before each write and detaches the records still open after it, so an arena lives only as long as the
-   * emitted records that use it.
+   * Records made from now on go to an arena of at least `bytes` (and 256 KiB): the current one again when
+   * no record reads it any more, else a new one. The decoder calls it before each write and detaches the
+   * records still open after it; the NDJSON writer rehomes the records it writes to its output.
    */
   renew(bytes: number): void;
   /** Records made by the fast path so far. */
@@ -196,6 +223,7 @@ export function createFastRecorder(): FastRecorder {
   let seq = 0;
 
   let A = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  let use: ArenaUse = { live: 0 };
   let ap = 0;
   /** Start of the record being written in A (positions saved during a record are relative to it). */
   let rs = 0;
@@ -213,6 +241,7 @@ export function createFastRecorder(): FastRecorder {
     const next = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, 2 * (partial + n)));
     A.copy(next, 0, rs, ap);
     A = next;
+    use = { live: 0 };
     rs = 0;
     ap = partial;
   }
@@ -225,7 +254,10 @@ export function createFastRecorder(): FastRecorder {
   }
 
   function put(b: Uint8Array): void {
-    for (let i = 0; i < b.length; i++) A[ap++] = b[i]!;
+    const a = A;
+    let o = ap;
+    for (let i = 0; i < b.length; i++) a[o++] = b[i]!;
+    ap = o;
   }
 
   /** Appends `"key":<json of r>` to the interpreted JSON. */
@@ -586,7 +618,13 @@ export function createFastRecorder(): FastRecorder {
             if (syscallFirst) return -1;
             break;
         }
-        if (kind !== K.proctitle && ve - vs <= 64 && (kind !== K.syscall || archId >= 0)) {
+        // (Socket addresses are mostly distinct: not cached.)
+        if (
+          kind !== K.proctitle &&
+          kind !== K.saddr &&
+          ve - vs <= 64 &&
+          (kind !== K.syscall || archId >= 0)
+        ) {
           const it = interpOf(t, e, d, vs, ve, kind === K.syscall ? archId : 0, arch);
           if (kind === K.arch) {
             arch = it.str;
@@ -707,7 +745,8 @@ export function createFastRecorder(): FastRecorder {
     A[ap++] = 125; /* } */
     A[ap++] = 125;
     if (miss || n !== t.shape.length) t.shape = cur.slice(0, n);
-    return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, ap);
+    use.live++;
+    return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, ap, use);
   }
   return {
     record(data, from, to, lineNo) {
@@ -722,9 +761,15 @@ export function createFastRecorder(): FastRecorder {
       return r;
     },
     renew(bytes) {
-      const size = Math.max(64 * 1024, Math.min(bytes, 64 * 1024 * 1024));
-      if (ap === 0 && A.length >= size) return;
+      const size = Math.max(ARENA_BYTES, Math.min(bytes, 64 * 1024 * 1024));
+      if (use.live === 0 && A.length >= size) {
+        // No record reads this arena any more (all written out or detached): write over it.
+        ap = 0;
+        rs = 0;
+        return;
+      }
       A = Buffer.allocUnsafeSlow(size);
+      use = { live: 0 };
       ap = 0;
       rs = 0;
     },

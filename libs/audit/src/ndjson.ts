@@ -71,7 +71,10 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
       const s = json[i];
       if (s == null) {
         const j = r as JsonRecord;
+        const at = len;
         len += j.buf.copy(buf, len, j.from, j.to);
+        // Its bytes are read here from now on (never written again): its arena can be reused.
+        j.rehome(buf, at, len);
       } else len += buf.write(s, len);
     }
     len += buf.write(ev.partial ? '],"partial":true}\n' : '],"partial":false}\n', len, 'latin1');

@@ -139,6 +139,7 @@ export const FIELD_KINDS = {
   capset: K_CAPSET,
   capsetShort: K_CAPSET_SHORT,
   key: K_KEY,
+  saddr: K_SADDR,
 } as const;
 
 /**

@@ -48,7 +48,7 @@ const EX_IOERR = 74;
  */
 const CHUNK_BYTES = 64 * 1024;
 /** Output is encoded straight into buffers of this size (no joined batch string, no extra copy). */
-const OUT_BYTES = 1024 * 1024;
+const OUT_BYTES = 128 * 1024;
 /**
  * Idle flush period on standard input (the ingester's default `decoder.idleFlushMs`): the decoder's
  * tick closes events that received nothing for its horizon (2 s) of wall time, so an event with no EOE
