@@ -118,6 +118,25 @@ describe('byte fast path (recordJson)', () => {
       'type=AVC msg=audit(1.001:35): avc:  denied  { read } for  pid=1 comm="x" scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file permissive=0',
       'type=1400 msg=audit(1.001:36): avc:  denied  { read } for  pid=1 comm="x" scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file permissive=0',
       'type=1300 msg=audit(1.001:37): arch=c000003e syscall=59',
+      // AVC bodies: granted, no permissive, odd permissive, hex key (an IPC key, not decoded), contexts
+      // with two parts, an empty type, a trailing colon, quoted contexts, odd braces, repeated fields
+      'type=AVC msg=audit(1.001:80): avc:  granted  { setenforce } for  pid=1 comm="x" scontext=u:r:a_t:s0-s0:c0.c1023 tcontext=u:object_r:b_t:s0 tclass=security',
+      'type=AVC msg=audit(1.001:81): avc:  denied  {  read   write  } for  pid=1 key=6B6579 scontext=u:r:a_t tcontext=u:r:b_t:s0: tclass=file permissive=2',
+      'type=AVC msg=audit(1.001:82): avc:  denied  { read } for  pid=1 scontext=u:r tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:83): avc:  denied  { read } for  pid=1 scontext=u:r::s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:84): avc:  denied  { read } for  pid=1 scontext=":r:a_t:s0" tcontext="u:r:b t:s0" tclass="fi le"',
+      'type=AVC msg=audit(1.001:85): avc:  denied  { read } for  pid=1 scontext=u:r:a_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:86): avc:  denied  { read for  pid=1 scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:87): avc:  denied  read } for  pid=1 scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:88): avc:  refused  { read } for  pid=1 scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:89): avc:  denied  { read } pid=1 scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:90): avc:  denied  { read } for  seresult=x scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:91): avc:  denied  { read } for  scontext=u:r:a_t:s0 scontext=u:r:c_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:92): avc:  denied  { } for  scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
+      'type=AVC msg=audit(1.001:93): avc:  denied  { ioctl } for  pid=1 path=2F746D702F78 ioctlcmd=0x5401 capability=21 saddr=10.0.0.1 scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=chr_file permissive=1',
+      'type=AVC msg=audit(1.001:94): avc:  denied  { read } for',
+      'type=AVC msg=audit(1.001:95): apparmor="DENIED" operation="open" profile="/usr/sbin/x" name="/etc/y"',
+      'type=AVC msg=audit(1.001:96): seresult=denied seperms=read scontext=u:r:a_t:s0 tcontext=u:r:b_t:s0 tclass=file',
       'type=UNKNOWN[1420] msg=audit(1.001:38): x=1',
       'type=USER_TTY msg=audit(1.001:39): pid=1 msg=6C730D',
       // EXECVE: split arguments, missing arguments, argc not a number, arguments out of order, continuation
@@ -246,6 +265,10 @@ describe('byte fast path (recordJson)', () => {
       'x',
       'type',
       'item',
+      'scontext',
+      'tcontext',
+      'tclass',
+      'permissive',
     );
     const value = fc.oneof(
       fc.stringMatching(/^[ -~]{0,10}$/),
@@ -265,6 +288,11 @@ describe('byte fast path (recordJson)', () => {
         '6C73002D6C',
         'E9',
         '0A',
+        'u:r:a_t:s0',
+        'u:r:b_t:s0-s0:c0.c1023',
+        'u:r',
+        'file',
+        '1',
       ),
     );
     const field = fc.tuple(key, value).map(([k, v]) => `${k}=${v}`);
@@ -287,11 +315,19 @@ describe('byte fast path (recordJson)', () => {
         type,
         fc.integer({ min: 0, max: 9 }),
         fc.integer({ min: 0, max: 999 }),
+        fc.constantFrom(
+          '',
+          '',
+          'avc:  denied  { read } for  ',
+          'avc:  granted  { a  b } for ',
+          'avc:  denied  { x }',
+        ),
         fc.array(field, { maxLength: 8 }),
         fc.constantFrom(' ', '  ', '\r', ''),
       )
       .map(
-        ([node, t, s, ms, fs, tail]) => `${node}type=${t} msg=audit(${s}.${ms}:${s}): ${fs.join(' ')}${tail}`,
+        ([node, t, s, ms, avc, fs, tail]) =>
+          `${node}type=${t} msg=audit(${s}.${ms}:${s}): ${avc}${fs.join(' ')}${tail}`,
       );
     fc.assert(
       fc.property(

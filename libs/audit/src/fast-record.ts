@@ -136,6 +136,8 @@ interface KeyEntry {
   special: boolean;
   /** `msg` (a user-space record's msg='...' holds fields). */
   msg: boolean;
+  /** An AVC's `scontext`, `tcontext`, `tclass` or `permissive`: CTX_* (0 for any other key). */
+  ctx: number;
   /** Number of the last record that used it (a repeat within one record takes the full parser). */
   mark: number;
 }
@@ -146,9 +148,11 @@ interface TypeEntry {
   name: string;
   /** `{"type":"NAME","fields":{` as UTF-8. */
   head: Uint8Array;
-  /** False for AVC, USER_AVC and USER_TTY, whose bodies the full parser treats apart. */
+  /** False for USER_AVC and USER_TTY, whose bodies the full parser treats apart. */
   ok: boolean;
   execve: boolean;
+  /** AVC: `avc:  denied  { perms } for ` and an `avc` object. */
+  avc: boolean;
   /** The key sequence of its last record: the next record's keys are predicted from it. */
   shape: KeyEntry[];
 }
@@ -165,6 +169,11 @@ const UNSET_JSON = utf8('"unset"');
 const TRUE_JSON = utf8('true');
 const FALSE_JSON = utf8('false');
 const MSG_AUDIT = utf8('msg=audit(');
+const DENIED = utf8('denied');
+const GRANTED = utf8('granted');
+const AVC_OPEN = utf8(',"avc":{"decision":"');
+/** Fields of an AVC record read into its `avc` object (CTX_SCONTEXT = 1...). */
+const CTX_KEYS = ['scontext', 'tcontext', 'tclass', 'permissive'];
 
 function isHexByte(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
@@ -294,8 +303,9 @@ export function createFastRecorder(): FastRecorder {
       bytes,
       name,
       head: utf8(`{"type":${JSON.stringify(name)},"fields":{`),
-      ok: name !== 'AVC' && name !== 'USER_AVC' && name !== 'USER_TTY',
+      ok: name !== 'USER_AVC' && name !== 'USER_TTY',
       execve: name === 'EXECVE',
+      avc: name === 'AVC',
       shape: [],
     };
     types.push(t);
@@ -330,6 +340,7 @@ export function createFastRecorder(): FastRecorder {
       arg: argIndex(name),
       special: name === 'type' || name === 'node' || name === '__proto__',
       msg: name === 'msg',
+      ctx: CTX_KEYS.indexOf(name) + 1,
       mark: 0,
     };
     keys.set(name, k);
@@ -512,7 +523,7 @@ export function createFastRecorder(): FastRecorder {
           p++;
         }
         a[o++] = DQ;
-      } else if (e.encoded || (execve && e.arg >= 0)) {
+      } else if ((e.encoded && !(t.avc && e.name === 'key')) || (execve && e.arg >= 0)) {
         let hex = true;
         while (p < end) {
           c = d[p]!;
@@ -567,6 +578,12 @@ export function createFastRecorder(): FastRecorder {
       /** End of the value as written (before a closing quote). */
       const ve = p;
       if (quoted) p++;
+      if (e.ctx !== 0 && t.avc) {
+        // The AVC object reads these values (as written: none of them is hex-encoded).
+        if (nested || decoded !== 0) return -1;
+        ctxAt[2 * e.ctx] = vs;
+        ctxAt[2 * e.ctx + 1] = ve;
+      }
       // Old USER_LOGIN: msg='uid=848: ...' (the full parser drops the colon after digits).
       else if (nested && ve > vs && d[ve - 1] === 58 /* : */) return -1;
 
@@ -661,6 +678,153 @@ export function createFastRecorder(): FastRecorder {
     return p;
   }
 
+  /** Value ranges in the line of the AVC fields CTX_KEYS (index 2 * ctx; -1 when absent). */
+  const ctxAt = new Int32Array(2 * (CTX_KEYS.length + 1));
+  /** The AVC's decision (DENIED or GRANTED) and the range of its permission list (inside the braces). */
+  let decision: Uint8Array = DENIED;
+  let permsFrom = 0;
+  let permsTo = 0;
+  const seresult = intern(Buffer.from('seresult'), 0, 8)!;
+  const seperms = intern(Buffer.from('seperms'), 0, 7)!;
+
+  /**
+   * `avc:  denied  { read write } for ` at d[p]: writes the fields `seresult` and `seperms` (as the full
+   * parser adds them) and returns the position of the first field, or -1 for any other form.
+   */
+  function avcHeader(d: Buffer, p: number, to: number): number {
+    if (d[p] !== 97 || d[p + 1] !== 118 || d[p + 2] !== 99 || d[p + 3] !== 58 /* avc: */) return -1;
+    p += 4;
+    while (p < to && d[p] === SP) p++;
+    const ws = p;
+    while (p < to && d[p] !== SP) p++;
+    if (p - ws === 6 && sameBytes(d, ws, DENIED)) decision = DENIED;
+    else if (p - ws === 7 && sameBytes(d, ws, GRANTED)) decision = GRANTED;
+    else return -1;
+    while (p < to && d[p] === SP) p++;
+    if (d[p] !== 123 /* { */) return -1;
+    permsFrom = p + 1;
+    let q = permsFrom;
+    for (;;) {
+      if (q >= to) return -1;
+      const c = d[q]!;
+      if (c === 125 /* } */) break;
+      if (c < 0x20 || c > 0x7e || c === DQ || c === BSL) return -1;
+      q++;
+    }
+    permsTo = q;
+    p = q + 1;
+    while (p < to && d[p] === SP) p++;
+    if (d[p] === 102 && d[p + 1] === 111 && d[p + 2] === 114 && (p + 3 === to || d[p + 3] === SP)) p += 3;
+    // "seresult":"denied","seperms":"read,write"
+    put(seresult.head);
+    A[ap++] = DQ;
+    put(decision);
+    A[ap++] = DQ;
+    A[ap++] = COMMA;
+    put(seperms.head);
+    A[ap++] = DQ;
+    let first = true;
+    for (let i = permsFrom; i < permsTo; ) {
+      while (i < permsTo && d[i] === SP) i++;
+      if (i >= permsTo) break;
+      if (!first) A[ap++] = COMMA;
+      first = false;
+      while (i < permsTo && d[i] !== SP) A[ap++] = d[i++]!;
+    }
+    A[ap++] = DQ;
+    seresult.mark = mark;
+    seperms.mark = mark;
+    cur[0] = seresult;
+    cur[1] = seperms;
+    n = 2;
+    nf = 2;
+    return p;
+  }
+
+  /** Writes a context's JSON (`parseContext`) from d[s, e); false when it has no user, role or type. */
+  function contextJson(d: Buffer, s: number, e: number): boolean {
+    if (s < 0) return false;
+    let a = -1;
+    let b = -1;
+    let c = -1;
+    for (let i = s; i < e; i++) {
+      const x = d[i]!;
+      if (x === DQ || x === BSL) return false;
+      if (x === 58 /* : */) {
+        if (a < 0) a = i;
+        else if (b < 0) b = i;
+        else if (c < 0) c = i;
+      }
+    }
+    if (a <= s || b < 0) return false;
+    const te = c < 0 ? e : c;
+    if (te === b + 1) return false;
+    ensure(e - s + (e - s) + 64);
+    putStr('{"user":"');
+    copyRange(d, s, a);
+    putStr('","role":"');
+    copyRange(d, a + 1, b);
+    putStr('","type":"');
+    copyRange(d, b + 1, te);
+    if (c < 0 || c === e - 1) putStr('","level":null,"raw":"');
+    else {
+      putStr('","level":"');
+      copyRange(d, c + 1, e);
+      putStr('","raw":"');
+    }
+    copyRange(d, s, e);
+    putStr('"}');
+    return true;
+  }
+
+  function putStr(s: string): void {
+    for (let i = 0; i < s.length; i++) A[ap++] = s.charCodeAt(i);
+  }
+
+  function copyRange(d: Buffer, s: number, e: number): void {
+    for (let i = s; i < e; i++) A[ap++] = d[i]!;
+  }
+
+  /** `,"avc":{...}` after the record's interpreted values; false when the decision is not complete. */
+  function avcObject(d: Buffer): boolean {
+    const cs = ctxAt[2]!;
+    const ts = ctxAt[4]!;
+    const ks = ctxAt[6]!;
+    if (cs < 0 || ts < 0 || ks < 0) return false;
+    for (let i = ks; i < ctxAt[7]!; i++) if (d[i] === DQ || d[i] === BSL) return false;
+    ensure(256 + 3 * (permsTo - permsFrom));
+    put(AVC_OPEN);
+    put(decision);
+    putStr('","perms":[');
+    let first = true;
+    for (let i = permsFrom; i < permsTo; ) {
+      while (i < permsTo && d[i] === SP) i++;
+      if (i >= permsTo) break;
+      if (!first) A[ap++] = COMMA;
+      first = false;
+      A[ap++] = DQ;
+      while (i < permsTo && d[i] !== SP) A[ap++] = d[i++]!;
+      A[ap++] = DQ;
+    }
+    putStr('],"scontext":');
+    if (!contextJson(d, cs, ctxAt[3]!)) return false;
+    putStr(',"tcontext":');
+    if (!contextJson(d, ts, ctxAt[5]!)) return false;
+    ensure(64 + ctxAt[7]! - ks);
+    putStr(',"tclass":"');
+    copyRange(d, ks, ctxAt[7]!);
+    const ps = ctxAt[8]!;
+    const pe = ctxAt[9]!;
+    putStr(
+      ps >= 0 && pe - ps === 1 && d[ps] === 49 /* 1 */
+        ? '","permissive":true}'
+        : ps >= 0 && pe - ps === 1 && d[ps] === 48 /* 0 */
+          ? '","permissive":false}'
+          : '","permissive":null}',
+    );
+    return true;
+  }
+
   function scan(d: Buffer, from: number, to: number, lineNo: number): JsonRecord | null {
     // Nothing of this record is written before `rs` is set: a failure rewinds to it.
     rs = ap;
@@ -709,10 +873,11 @@ export function createFastRecorder(): FastRecorder {
     p = digitsEnd + 1;
     if (p < to && d[p] === 58 /* : */) p++;
 
-    ensure(t.head.length);
+    ensure(t.head.length + 2 * (to - p) + 64);
     put(t.head);
     il = 0;
     mark = ++seq;
+    ctxAt.fill(-1);
     rt = t;
     n = 0;
     nf = 0;
@@ -722,6 +887,11 @@ export function createFastRecorder(): FastRecorder {
     syscallFirst = false;
     argc = -1;
     nargs = 0;
+    if (t.avc) {
+      while (p < to && d[p] === SP) p++;
+      p = avcHeader(d, p, to);
+      if (p < 0) return null;
+    }
     if (fields(d, p, to, false) < 0) return null;
     if (syscallFirst && arch !== undefined) return null;
 
@@ -743,6 +913,7 @@ export function createFastRecorder(): FastRecorder {
     put(INTERP_OPEN);
     ap += I.copy(A, ap, 0, il);
     A[ap++] = 125; /* } */
+    if (t.avc && !avcObject(d)) return null;
     A[ap++] = 125;
     if (miss || n !== t.shape.length) t.shape = cur.slice(0, n);
     use.live++;
