@@ -87,6 +87,10 @@ describe('byte fast path (recordJson)', () => {
       'type=PATH msg=audit(1.001:6): item=0 name=ABC nametype=CREATE',
       'type=PROCTITLE msg=audit(1.001:7): proctitle=626173680000',
       'type=PROCTITLE msg=audit(1.001:8): proctitle=""',
+      'type=PROCTITLE msg=audit(1.001:97): proctitle=0000',
+      'type=PROCTITLE msg=audit(1.001:98): proctitle=00610000225C62',
+      'type=PROCTITLE msg=audit(1.001:99): proctitle=610001',
+      'type=PATH msg=audit(1.001:100): item=0 name=2F0061 nametype=CREATE',
       'type=PROCTITLE msg=audit(1.001:9): proctitle=',
       'type=PROCTITLE msg=audit(1.001:10): proctitle="bash -i"',
       // quotes and backslashes as written; an unclosed quote; a quote glued to the next key

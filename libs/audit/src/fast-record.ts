@@ -449,17 +449,46 @@ export function createFastRecorder(): FastRecorder {
         p++;
         continue;
       }
+      // Room for the whole field: key and value take at most twice their bytes as JSON.
+      const need = 2 * (end - p) + 16;
+      if (o + need > a.length) {
+        ap = o;
+        ensure(need);
+        a = A;
+        o = ap;
+      }
+      // The key is written (`,"key":`) as it is matched; kept only once its value is written.
+      let w = o;
+      if (nf > 0) a[w++] = COMMA;
+      a[w++] = DQ;
       const ks = p;
       let e = shape[n];
-      if (e !== undefined && d[p + e.bytes.length] === EQ && sameBytes(d, p, e.bytes)) {
-        p += e.bytes.length;
+      let hit = false;
+      if (e !== undefined) {
+        const kb = e.bytes;
+        const kl = kb.length;
+        if (d[p + kl] === EQ) {
+          let i = 0;
+          for (; i < kl; i++) {
+            const b = d[p + i]!;
+            if (b !== kb[i]) break;
+            a[w + i] = b;
+          }
+          hit = i === kl;
+        }
+      }
+      if (hit) {
+        p += e!.bytes.length;
+        w += e!.bytes.length;
       } else {
         if (!isKeyStart(c)) return -1;
+        a[w++] = c;
         p++;
         while (p < end) {
           c = d[p]!;
           if (c === EQ) break;
           if (!isKeyChar(c)) return -1;
+          a[w++] = c;
           p++;
         }
         if (p >= end) return -1;
@@ -468,14 +497,15 @@ export function createFastRecorder(): FastRecorder {
         e = k;
         miss = true;
       }
-      if (e.mark === mark || e.special) return -1;
-      e.mark = mark;
-      cur[n++] = e;
+      const key = e!;
+      if (key.mark === mark || key.special) return -1;
+      key.mark = mark;
+      cur[n++] = key;
       p++; // '='
       c = p < end ? d[p]! : -1;
       if (c === SQ) {
         // msg='...' of a user-space record: its fields join the record's. It ends at the line's last quote.
-        if (nested || !e.msg) return -1;
+        if (nested || !key.msg) return -1;
         let q = end - 1;
         while (q > p && d[q] !== SQ) q--;
         if (q <= p) return -1;
@@ -494,22 +524,18 @@ export function createFastRecorder(): FastRecorder {
         p = q + 1;
         continue;
       }
-      const need = e.head.length + 2 * (end - p) + 8;
-      if (o + need > a.length) {
-        ap = o;
-        ensure(need);
-        a = A;
-        o = ap;
-      }
-      if (nf++ > 0) a[o++] = COMMA;
-      const head = e.head;
-      for (let i = 0; i < head.length; i++) a[o++] = head[i]!;
+      a[w++] = DQ;
+      a[w++] = 58; /* : */
+      o = w;
+      nf++;
       const vjs = o - rs;
       const quoted = c === DQ;
       const vs = quoted ? p + 1 : p;
       /** 0: as written; 1: hex decoded, all printable ASCII; 2: hex decoded to `dstr`, written by JSON.stringify. */
       let decoded = 0;
       let dstr = '';
+      /** Decoded (decoded 1) with NULs. */
+      let nul = false;
       a[o++] = DQ;
       if (quoted) {
         p++;
@@ -523,7 +549,7 @@ export function createFastRecorder(): FastRecorder {
           p++;
         }
         a[o++] = DQ;
-      } else if ((e.encoded && !(t.avc && e.name === 'key')) || (execve && e.arg >= 0)) {
+      } else if ((key.encoded && !(t.avc && key.name === 'key')) || (execve && key.arg >= 0)) {
         let hex = true;
         while (p < end) {
           c = d[p]!;
@@ -535,10 +561,28 @@ export function createFastRecorder(): FastRecorder {
         const len = p - vs;
         if (hex && len > 0 && (len & 1) === 0) {
           decoded = 1;
+          // A NUL (argv separator) is written \u0000: 6 bytes for 2 hex digits.
+          if (o + 3 * len + 8 > a.length) {
+            ap = o;
+            ensure(3 * len + 8);
+            a = A;
+            o = ap;
+          }
           for (let i = vs; i < p; i += 2) {
             const b = (hexVal(d[i]!) << 4) | hexVal(d[i + 1]!);
             if (b < 0x20 || b > 0x7e) {
+              if (b === 0) {
+                nul = true;
+                a[o++] = BSL;
+                a[o++] = 117; /* u */
+                a[o++] = 48;
+                a[o++] = 48;
+                a[o++] = 48;
+                a[o++] = 48;
+                continue;
+              }
               decoded = 2;
+              nul = false;
               break;
             }
             if (b === DQ || b === BSL) a[o++] = BSL;
@@ -578,28 +622,28 @@ export function createFastRecorder(): FastRecorder {
       /** End of the value as written (before a closing quote). */
       const ve = p;
       if (quoted) p++;
-      if (e.ctx !== 0 && t.avc) {
+      if (key.ctx !== 0 && t.avc) {
         // The AVC object reads these values (as written: none of them is hex-encoded).
         if (nested || decoded !== 0) return -1;
-        ctxAt[2 * e.ctx] = vs;
-        ctxAt[2 * e.ctx + 1] = ve;
+        ctxAt[2 * key.ctx] = vs;
+        ctxAt[2 * key.ctx + 1] = ve;
       }
       // Old USER_LOGIN: msg='uid=848: ...' (the full parser drops the colon after digits).
       else if (nested && ve > vs && d[ve - 1] === 58 /* : */) return -1;
 
       if (execve) {
         if (nf === 1) {
-          if (e.arg !== -2 || decoded !== 0) return -1;
+          if (key.arg !== -2 || decoded !== 0) return -1;
           argc = parseCount(d, vs, ve);
         } else {
-          if (e.arg !== nargs || nargs >= MAX_ARGS) return -1;
+          if (key.arg !== nargs || nargs >= MAX_ARGS) return -1;
           argPos[2 * nargs] = vjs;
           argPos[2 * nargs + 1] = o - rs;
           nargs++;
         }
       }
 
-      const kind = e.kind;
+      const kind = key.kind;
       if (kind === 0) continue;
       ap = o;
       if (decoded === 0) {
@@ -607,12 +651,12 @@ export function createFastRecorder(): FastRecorder {
           case K.uid:
           case K.gid:
           case K.ses:
-            if (isUnsetBytes(d, vs, ve)) interpretedBytes(e, UNSET_JSON);
+            if (isUnsetBytes(d, vs, ve)) interpretedBytes(key, UNSET_JSON);
             continue;
           case K.success:
             if (ve - vs === 3 && d[vs] === 121 && d[vs + 1] === 101 && d[vs + 2] === 115) {
-              interpretedBytes(e, TRUE_JSON);
-            } else if (ve - vs === 2 && d[vs] === 110 && d[vs + 1] === 111) interpretedBytes(e, FALSE_JSON);
+              interpretedBytes(key, TRUE_JSON);
+            } else if (ve - vs === 2 && d[vs] === 110 && d[vs + 1] === 111) interpretedBytes(key, FALSE_JSON);
             continue;
           case K.exit:
             if (d[vs] !== 45 /* - */) continue;
@@ -642,21 +686,25 @@ export function createFastRecorder(): FastRecorder {
           ve - vs <= 64 &&
           (kind !== K.syscall || archId >= 0)
         ) {
-          const it = interpOf(t, e, d, vs, ve, kind === K.syscall ? archId : 0, arch);
+          const it = interpOf(t, key, d, vs, ve, kind === K.syscall ? archId : 0, arch);
           if (kind === K.arch) {
             arch = it.str;
             archId = it.id;
           }
-          if (it.json !== null) interpretedBytes(e, it.json);
+          if (it.json !== null) interpretedBytes(key, it.json);
           continue;
         }
       } else if (kind === K.key && decoded === 1) continue;
+      if (kind === K.proctitle && nul) {
+        argvJson(key, d, vs, ve);
+        continue;
+      }
       if (kind === K.proctitle && decoded !== 2) {
         // No NUL in it: the argv is the value itself (none when empty).
         const vl = o - rs - vjs;
-        ensureI(e.head.length + vl + 4);
+        ensureI(key.head.length + vl + 4);
         if (il > 0) I[il++] = COMMA;
-        for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+        for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
         I[il++] = 91; /* [ */
         if (vl > 2) il += a.copy(I, il, rs + vjs, o);
         I[il++] = 93; /* ] */
@@ -672,10 +720,39 @@ export function createFastRecorder(): FastRecorder {
         continue;
       }
       const r = interpretField(t.name, kind, v, arch, undefined);
-      if (r !== undefined) interpretedJson(e, r);
+      if (r !== undefined) interpretedJson(key, r);
     }
     ap = o;
     return p;
+  }
+
+  /**
+   * `"key":[args]` for a hex value d[vs, ve) of printable ASCII and NULs (splitArgv: split at each NUL,
+   * trailing NULs dropped), to the interpreted JSON.
+   */
+  function argvJson(key: KeyEntry, d: Buffer, vs: number, ve: number): void {
+    let last = ve;
+    while (last > vs && d[last - 2] === 48 && d[last - 1] === 48) last -= 2;
+    ensureI(key.head.length + 2 * (ve - vs) + 8);
+    if (il > 0) I[il++] = COMMA;
+    for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
+    I[il++] = 91; /* [ */
+    if (last > vs) {
+      I[il++] = DQ;
+      for (let i = vs; i < last; i += 2) {
+        const b = (hexVal(d[i]!) << 4) | hexVal(d[i + 1]!);
+        if (b === 0) {
+          I[il++] = DQ;
+          I[il++] = COMMA;
+          I[il++] = DQ;
+          continue;
+        }
+        if (b === DQ || b === BSL) I[il++] = BSL;
+        I[il++] = b;
+      }
+      I[il++] = DQ;
+    }
+    I[il++] = 93; /* ] */
   }
 
   /** Value ranges in the line of the AVC fields CTX_KEYS (index 2 * ctx; -1 when absent). */
@@ -741,7 +818,7 @@ export function createFastRecorder(): FastRecorder {
     return p;
   }
 
-  /** Writes a context's JSON (`parseContext`) from d[s, e); false when it has no user, role or type. */
+  /** Writes a context's JSON (`parseContext`) from d[s, key); false when it has no user, role or type. */
   function contextJson(d: Buffer, s: number, e: number): boolean {
     if (s < 0) return false;
     let a = -1;
@@ -909,15 +986,21 @@ export function createFastRecorder(): FastRecorder {
       }
       I[il++] = 93; /* ] */
     }
-    ensure(INTERP_OPEN.length + il + 2);
+    ensure(INTERP_OPEN.length + il + 3);
     put(INTERP_OPEN);
     ap += I.copy(A, ap, 0, il);
     A[ap++] = 125; /* } */
-    if (t.avc && !avcObject(d)) return null;
+    if (t.avc) {
+      if (!avcObject(d)) return null;
+      ensure(2);
+    }
     A[ap++] = 125;
+    const end = ap;
+    // A comma after each record: the records of an event, mostly back to back, are copied in one go.
+    A[ap++] = COMMA;
     if (miss || n !== t.shape.length) t.shape = cur.slice(0, n);
     use.live++;
-    return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, ap, use);
+    return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, end, use);
   }
   return {
     record(data, from, to, lineNo) {

@@ -65,17 +65,35 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
     }
     room(need);
     len += buf.write(head, len);
-    for (let i = 0; i < recs.length; i++) {
+    let i = 0;
+    while (i < recs.length) {
       if (i > 0) buf[len++] = COMMA;
-      const r = recs[i]!;
       const s = json[i];
-      if (s == null) {
-        const j = r as JsonRecord;
-        const at = len;
-        len += j.buf.copy(buf, len, j.from, j.to);
-        // Its bytes are read here from now on (never written again): its arena can be reused.
-        j.rehome(buf, at, len);
-      } else len += buf.write(s, len);
+      if (s != null) {
+        len += buf.write(s, len);
+        i++;
+        continue;
+      }
+      // A run of records lying back to back in one arena, each followed by a comma: one copy.
+      const first = recs[i] as JsonRecord;
+      const src = first.buf;
+      let to = first.to;
+      let j = i + 1;
+      while (j < recs.length && json[j] == null) {
+        const next = recs[j] as JsonRecord;
+        if (next.buf !== src || next.from !== to + 1 || src[to] !== COMMA) break;
+        to = next.to;
+        j++;
+      }
+      const at = len;
+      len += src.copy(buf, len, first.from, to);
+      // Their bytes are read here from now on (never written again): their arena can be reused.
+      const shift = at - first.from;
+      for (let k = i; k < j; k++) {
+        const r = recs[k] as JsonRecord;
+        r.rehome(buf, r.from + shift, r.to + shift);
+      }
+      i = j;
     }
     len += buf.write(ev.partial ? '],"partial":true}\n' : '],"partial":false}\n', len, 'latin1');
     json.length = 0;
