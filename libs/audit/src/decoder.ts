@@ -2,7 +2,7 @@
 // parses each line and feeds the reassembler. Pure and synchronous.
 import { isMalformedAvc } from './event.ts';
 import { joinExecveRecords } from './execve.ts';
-import { createFastRecorder, JsonRecord } from './fast-record.ts';
+import { createFastRecorder, type FastRecorder, JsonRecord } from './fast-record.ts';
 import {
   isHeaderOnly,
   type LineRecords,
@@ -165,15 +165,6 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   ): void {
     lineNo++;
     st.lines++;
-    if (fast !== null) {
-      const j = fast.record(data, from, to, lineNo);
-      if (j !== null) {
-        st.records++;
-        made.push(j);
-        re.push(j, events, start === 0 && stop === text.length ? text : text.slice(start, stop), offset);
-        return;
-      }
-    }
     const e = parseLineInto(text, start, stop, lineNo, parseOpts, recs);
     if (e !== null) {
       e.offset = offset;
@@ -232,8 +223,48 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     return out;
   }
 
+  /**
+   * The lines of `data` with the byte fast path: a line it takes gets a flat copy of its text for the
+   * reassembler (a slice of the chunk's text would keep the whole chunk alive, and copied by every
+   * scavenge, as long as the event is remembered); the others are decoded and parsed one by one.
+   */
+  function fastLines(
+    f: FastRecorder,
+    data: Buffer,
+    base: number,
+    upto: number,
+    events: AuditEvent[],
+    errors: ParseError[],
+  ): void {
+    let p = 0;
+    while (p < upto) {
+      let nl = data.indexOf(10, p);
+      if (nl < 0 || nl >= upto) nl = upto;
+      if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), nl - p, base + p, errors);
+      else {
+        const j = f.record(data, p, nl, lineNo + 1);
+        if (j !== null) {
+          lineNo++;
+          st.lines++;
+          st.records++;
+          made.push(j);
+          // The fast path takes printable ASCII only: its latin1 text is its UTF-8 text.
+          re.push(j, events, data.toString('latin1', p, nl), base + p);
+        } else {
+          const line = data.toString('utf8', p, nl);
+          handleLine(line, 0, line.length, base + p, events, errors, data, p, nl);
+        }
+      }
+      p = nl + 1;
+    }
+  }
+
   /** Processes the complete lines of `data` (which starts at stream offset `base`) up to `upto`. */
   function lines(data: Buffer, base: number, upto: number, events: AuditEvent[], errors: ParseError[]): void {
+    if (fast !== null) {
+      fastLines(fast, data, base, upto, events, errors);
+      return;
+    }
     const text = data.toString('utf8', 0, upto);
     if (text.length !== upto) {
       // Not pure ASCII: split on the bytes so offsets stay exact even around invalid UTF-8.
@@ -339,9 +370,13 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     } else if (carry !== null) {
       const data = carry;
       carry = null;
-      fast?.renew(2 * data.length);
-      const line = data.toString('utf8');
-      handleLine(line, 0, line.length, carryStart, events, errors, data, 0, data.length);
+      if (fast !== null) {
+        fast.renew(2 * data.length);
+        fastLines(fast, data, carryStart, data.length, events, errors);
+      } else {
+        const line = data.toString('utf8');
+        handleLine(line, 0, line.length, carryStart, events, errors, data, 0, data.length);
+      }
       carryStart += data.length;
     }
     re.flush(events);
