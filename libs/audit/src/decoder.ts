@@ -78,6 +78,13 @@ export interface AuditDecoder {
   stats(): DecodeStats;
 }
 
+type Latin1Slice = (this: Buffer, start: number, end: number) => string;
+/** Buffer's own latin1 decoder (what toString('latin1') calls after its argument checks), when present. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice;
+function latin1(b: Buffer, start: number, end: number): string {
+  return latin1Slice !== undefined ? latin1Slice.call(b, start, end) : b.toString('latin1', start, end);
+}
+
 /** Bytes of an over-long line kept in its ParseError's `raw`. */
 const RAW_HEAD_BYTES = 4096;
 
@@ -249,7 +256,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
           st.records++;
           made.push(j);
           // The fast path takes printable ASCII only: its latin1 text is its UTF-8 text.
-          re.push(j, events, data.toString('latin1', p, nl), base + p);
+          re.push(j, events, latin1(data, p, nl), base + p);
         } else {
           const line = data.toString('utf8', p, nl);
           handleLine(line, 0, line.length, base + p, events, errors, data, p, nl);

@@ -244,6 +244,38 @@ describe('byte fast path (recordJson)', () => {
     );
   });
 
+  it('writes event headers as eventToJson does, epoch included, for any time', () => {
+    const parts: Buffer[] = [];
+    const w = createNdjsonWriter((b) => parts.push(Buffer.from(b)), 4096);
+    const want: string[] = [];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc
+            .tuple(fc.integer({ min: 0, max: 999_999_999_999 }), fc.integer({ min: 0, max: 999 }))
+            .map(([sec, ms]) => (sec * 1000 + ms) / 1000),
+          fc.double(),
+        ),
+        fc.option(fc.string(), { nil: null }),
+        (epoch, node) => {
+          const ev = {
+            node,
+            time: '2025-11-22T08:26:40.001Z',
+            epoch,
+            serial: 7,
+            records: [],
+            partial: false,
+          };
+          w.event(ev);
+          want.push(`${eventToJson(ev)}\n`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    w.flush();
+    expect(Buffer.concat(parts).toString('utf8')).toBe(want.join(''));
+  });
+
   it('is the same on random lines built from audit-like pieces, in any chunking', () => {
     const key = fc.constantFrom(
       'arch',

@@ -238,7 +238,10 @@ export function createFastRecorder(): FastRecorder {
   let rs = 0;
   /** Interpreted JSON of the record being written (its fields come first, so it waits here). */
   let I = Buffer.allocUnsafeSlow(16 * 1024);
-  let il = 0;
+  // It starts with `},"interpreted":{`, so a record's tail is one copy.
+  I.set(INTERP_OPEN, 0);
+  const IBASE = INTERP_OPEN.length;
+  let il = IBASE;
   const cur: KeyEntry[] = [];
   /** EXECVE: start and end of each argument's value JSON, relative to rs. */
   const argPos = new Int32Array(2 * MAX_ARGS);
@@ -263,24 +266,22 @@ export function createFastRecorder(): FastRecorder {
   }
 
   function put(b: Uint8Array): void {
-    const a = A;
-    let o = ap;
-    for (let i = 0; i < b.length; i++) a[o++] = b[i]!;
-    ap = o;
+    A.set(b, ap);
+    ap += b.length;
   }
 
   /** Appends `"key":<json of r>` to the interpreted JSON. */
   function interpretedJson(e: KeyEntry, r: unknown): void {
     const js = JSON.stringify(r);
     ensureI(e.head.length + js.length * 3 + 1);
-    if (il > 0) I[il++] = COMMA;
+    if (il > IBASE) I[il++] = COMMA;
     for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
     il += I.write(js, il);
   }
 
   function interpretedBytes(e: KeyEntry, v: Uint8Array): void {
     ensureI(e.head.length + v.length + 1);
-    if (il > 0) I[il++] = COMMA;
+    if (il > IBASE) I[il++] = COMMA;
     for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
     for (let i = 0; i < v.length; i++) I[il++] = v[i]!;
   }
@@ -703,7 +704,7 @@ export function createFastRecorder(): FastRecorder {
         // No NUL in it: the argv is the value itself (none when empty).
         const vl = o - rs - vjs;
         ensureI(key.head.length + vl + 4);
-        if (il > 0) I[il++] = COMMA;
+        if (il > IBASE) I[il++] = COMMA;
         for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
         I[il++] = 91; /* [ */
         if (vl > 2) il += a.copy(I, il, rs + vjs, o);
@@ -734,7 +735,7 @@ export function createFastRecorder(): FastRecorder {
     let last = ve;
     while (last > vs && d[last - 2] === 48 && d[last - 1] === 48) last -= 2;
     ensureI(key.head.length + 2 * (ve - vs) + 8);
-    if (il > 0) I[il++] = COMMA;
+    if (il > IBASE) I[il++] = COMMA;
     for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
     I[il++] = 91; /* [ */
     if (last > vs) {
@@ -952,9 +953,8 @@ export function createFastRecorder(): FastRecorder {
 
     ensure(t.head.length + 2 * (to - p) + 64);
     put(t.head);
-    il = 0;
+    il = IBASE;
     mark = ++seq;
-    ctxAt.fill(-1);
     rt = t;
     n = 0;
     nf = 0;
@@ -965,6 +965,7 @@ export function createFastRecorder(): FastRecorder {
     argc = -1;
     nargs = 0;
     if (t.avc) {
+      ctxAt.fill(-1);
       while (p < to && d[p] === SP) p++;
       p = avcHeader(d, p, to);
       if (p < 0) return null;
@@ -978,7 +979,7 @@ export function createFastRecorder(): FastRecorder {
       let need = ARGV_OPEN.length + 2 + argv;
       for (let i = 0; i < argv; i++) need += argPos[2 * i + 1]! - argPos[2 * i]!;
       ensureI(need + 1);
-      if (il > 0) I[il++] = COMMA;
+      if (il > IBASE) I[il++] = COMMA;
       for (let i = 0; i < ARGV_OPEN.length; i++) I[il++] = ARGV_OPEN[i]!;
       for (let i = 0; i < argv; i++) {
         if (i > 0) I[il++] = COMMA;
@@ -986,8 +987,7 @@ export function createFastRecorder(): FastRecorder {
       }
       I[il++] = 93; /* ] */
     }
-    ensure(INTERP_OPEN.length + il + 3);
-    put(INTERP_OPEN);
+    ensure(il + 3);
     ap += I.copy(A, ap, 0, il);
     A[ap++] = 125; /* } */
     if (t.avc) {
