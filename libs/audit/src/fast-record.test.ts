@@ -257,15 +257,11 @@ describe('byte fast path (recordJson)', () => {
           fc.double(),
         ),
         fc.option(fc.string(), { nil: null }),
-        (epoch, node) => {
-          const ev = {
-            node,
-            time: '2025-11-22T08:26:40.001Z',
-            epoch,
-            serial: 7,
-            records: [],
-            partial: false,
-          };
+        fc.oneof(fc.nat(), fc.double(), fc.constant(2 ** 53 + 2)),
+        fc.oneof(fc.constant('2025-11-22T08:26:40.001Z'), fc.string()),
+        fc.boolean(),
+        (epoch, node, serial, time, partial) => {
+          const ev = { node, time, epoch, serial, records: [], partial };
           w.event(ev);
           want.push(`${eventToJson(ev)}\n`);
         },

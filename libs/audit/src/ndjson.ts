@@ -14,22 +14,60 @@ export interface NdjsonWriter {
 
 const COMMA = 44;
 
+const encoder = new TextEncoder();
+const EPOCH = encoder.encode(',"epoch":');
+const SERIAL = encoder.encode(',"serial":');
+const RECORDS = encoder.encode(',"records":[');
+
+/** Writes the decimal digits of a non-negative integer below 2^53 at buf[at]; returns the end. */
+function writeDigits(buf: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let p = at + digits;
+  for (let x = n; p > at; x = Math.floor(x / 10)) buf[--p] = 48 + (x % 10);
+  return at + digits;
+}
+
 /**
- * `String(epoch)` for an event time of whole milliseconds (`timeMs / 1000`), built from integers: V8's
- * shortest double-to-text takes ~250 ns. Such a number below 1e12 s is the double nearest to `sec.mmm`,
- * and its ulp is under 0.0005, so no other text of at most 3 decimals reads back as it: `sec.mmm`
- * without trailing zeros is the shortest text, which String prints. Anything else takes String.
+ * Writes `String(epoch)` (JSON.stringify's text of the number) at buf[at]; returns the end. An event time
+ * of whole milliseconds (`timeMs / 1000`) below 1e12 s is written from integers (V8's shortest
+ * double-to-text takes ~250 ns): it is the double nearest to `sec.mmm`, whose ulp is under 0.0005, so
+ * no other text of at most 3 decimals reads back as it, and `sec.mmm` without trailing zeros is the
+ * shortest text, which String prints. Any other number goes through String.
  */
-function epochText(epoch: number): string {
-  if (!(epoch >= 0 && epoch < 1e12)) return Number.isFinite(epoch) ? String(epoch) : 'null';
-  const ms = Math.round(epoch * 1000);
-  if (ms / 1000 !== epoch) return String(epoch);
-  const sec = Math.floor(ms / 1000);
-  let m = ms - sec * 1000;
-  if (m === 0) return String(sec);
-  const zeros = m < 10 ? '00' : m < 100 ? '0' : '';
-  while (m % 10 === 0) m /= 10;
-  return `${sec}.${zeros}${m}`;
+function writeEpoch(buf: Buffer, at: number, epoch: number): number {
+  if (epoch >= 0 && epoch < 1e12) {
+    const ms = Math.round(epoch * 1000);
+    if (ms / 1000 === epoch) {
+      const sec = Math.floor(ms / 1000);
+      let m = ms - sec * 1000;
+      let p = writeDigits(buf, at, sec);
+      if (m === 0) return p;
+      buf[p++] = 46; /* . */
+      buf[p++] = 48 + Math.floor(m / 100);
+      m %= 100;
+      if (m === 0) return p;
+      buf[p++] = 48 + Math.floor(m / 10);
+      m %= 10;
+      if (m === 0) return p;
+      buf[p++] = 48 + m;
+      return p;
+    }
+  }
+  return at + buf.write(Number.isFinite(epoch) ? String(epoch) : 'null', at, 'latin1');
+}
+
+/** Writes JSON.stringify(s) at buf[at] (room for 6 bytes per char); returns the end. */
+function writeJsonString(buf: Buffer, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return at + buf.write(JSON.stringify(s), at);
+  }
+  let p = at;
+  buf[p++] = 34;
+  for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+  buf[p++] = 34;
+  return p;
 }
 
 /**
@@ -42,7 +80,7 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
   let start = 0;
   let len = 0;
   let lastNode: string | null = null;
-  let lastNodeJson = 'null';
+  let nodeHead = encoder.encode('{"node":null,"time":');
   const json: Array<string | null> = [];
 
   function flush(): void {
@@ -63,12 +101,9 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
     const recs: AuditRecord[] = ev.records;
     if (ev.node !== lastNode) {
       lastNode = ev.node;
-      lastNodeJson = JSON.stringify(ev.node);
+      nodeHead = encoder.encode(`{"node":${JSON.stringify(ev.node)},"time":`);
     }
-    const epoch = epochText(ev.epoch);
-    const serial = Number.isFinite(ev.serial) ? String(ev.serial) : 'null';
-    const head = `{"node":${lastNodeJson},"time":${JSON.stringify(ev.time)},"epoch":${epoch},"serial":${serial},"records":[`;
-    let need = head.length * 3 + 24 + recs.length;
+    let need = nodeHead.length + 6 * ev.time.length + 96 + recs.length;
     for (let i = 0; i < recs.length; i++) {
       const r = recs[i]!;
       if (r instanceof JsonRecord) {
@@ -81,7 +116,19 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
       }
     }
     room(need);
-    len += buf.write(head, len);
+    // {"node":...,"time":"...","epoch":...,"serial":...,"records":[
+    buf.set(nodeHead, len);
+    len = writeJsonString(buf, len + nodeHead.length, ev.time);
+    buf.set(EPOCH, len);
+    len = writeEpoch(buf, len + EPOCH.length, ev.epoch);
+    buf.set(SERIAL, len);
+    len += SERIAL.length;
+    const serial = ev.serial;
+    if (serial >= 0 && serial <= Number.MAX_SAFE_INTEGER && Number.isInteger(serial)) {
+      len = writeDigits(buf, len, serial);
+    } else len += buf.write(Number.isFinite(serial) ? String(serial) : 'null', len, 'latin1');
+    buf.set(RECORDS, len);
+    len += RECORDS.length;
     let i = 0;
     while (i < recs.length) {
       if (i > 0) buf[len++] = COMMA;
