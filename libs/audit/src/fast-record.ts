@@ -175,6 +175,23 @@ const AVC_OPEN = utf8(',"avc":{"decision":"');
 /** Fields of an AVC record read into its `avc` object (CTX_SCONTEXT = 1...). */
 const CTX_KEYS = ['scontext', 'tcontext', 'tclass', 'permissive'];
 
+/** Byte classes of a value's bytes: copied as they are (0), escaped (ESC), its end (STOP), not taken (BAD). */
+const ESC = 1;
+const STOP = 2;
+const BAD = 3;
+function byteClasses(stop: number, lowest: number): Uint8Array {
+  const t = new Uint8Array(256).fill(BAD);
+  for (let c = lowest; c <= 0x7e; c++) t[c] = 0;
+  t[DQ] = ESC;
+  t[BSL] = ESC;
+  t[stop] = STOP;
+  return t;
+}
+/** A value as written, up to a space. */
+const BARE = byteClasses(SP, 0x21);
+/** A quoted value, spaces included, up to the closing quote. */
+const QUOTED = byteClasses(DQ, 0x20);
+
 function isHexByte(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
@@ -543,9 +560,12 @@ export function createFastRecorder(): FastRecorder {
         for (;;) {
           if (p >= end) return -1;
           c = d[p]!;
-          if (c === DQ) break;
-          if (c < 0x20 || c > 0x7e) return -1;
-          if (c === BSL) a[o++] = BSL;
+          const k = QUOTED[c]!;
+          if (k !== 0) {
+            if (k === STOP) break;
+            if (k === BAD) return -1;
+            a[o++] = BSL;
+          }
           a[o++] = c;
           p++;
         }
@@ -612,9 +632,12 @@ export function createFastRecorder(): FastRecorder {
       } else {
         while (p < end) {
           c = d[p]!;
-          if (c === SP) break;
-          if (c < 0x21 || c > 0x7e) return -1;
-          if (c === DQ || c === BSL) a[o++] = BSL;
+          const k = BARE[c]!;
+          if (k !== 0) {
+            if (k === STOP) break;
+            if (k === BAD) return -1;
+            a[o++] = BSL;
+          }
           a[o++] = c;
           p++;
         }
