@@ -80,7 +80,19 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
   let start = 0;
   let len = 0;
   let lastNode: string | null = null;
-  let nodeHead = encoder.encode('{"node":null,"time":');
+  let nodeHead: Uint8Array = encoder.encode('{"node":null,"time":');
+  /** `{"node":...,"time":` of the last nodes seen (a few hosts usually alternate in one log). */
+  const heads = new Map<string | null, Uint8Array>();
+
+  function headOf(node: string | null): Uint8Array {
+    let h = heads.get(node);
+    if (h === undefined) {
+      if (heads.size >= 64) heads.clear();
+      h = encoder.encode(`{"node":${JSON.stringify(node)},"time":`);
+      heads.set(node, h);
+    }
+    return h;
+  }
   const json: Array<string | null> = [];
 
   function flush(): void {
@@ -101,7 +113,7 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
     const recs: AuditRecord[] = ev.records;
     if (ev.node !== lastNode) {
       lastNode = ev.node;
-      nodeHead = encoder.encode(`{"node":${JSON.stringify(ev.node)},"time":`);
+      nodeHead = headOf(ev.node);
     }
     let need = nodeHead.length + 6 * ev.time.length + 96 + recs.length;
     for (let i = 0; i < recs.length; i++) {
