@@ -65,6 +65,8 @@ const CLOSED_MEMORY = 512;
  */
 const REORDER_WINDOW = 16;
 const RECORD_OVERHEAD = 64;
+/** Nodes whose highest serial is tracked (records of any further node are looked up). */
+const MAX_NODES_TRACKED = 4096;
 
 /** Formats `sec.msec` as ISO-8601 UTC with milliseconds. Out-of-range times give the epoch-0 form. */
 let lastIsoSec = -1;
@@ -98,6 +100,13 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
   let bytes = 0;
   let minTimeLowerBound = Infinity;
   let last: Pending | null = null;
+  /**
+   * Highest serial seen per node: a record above it has a key no table holds, so the lookups are skipped
+   * (most records start a new event). Serials wrap: below the highest, the tables are looked up.
+   */
+  const maxSerial = new Map<string | null, { max: number }>();
+  let maxNode: string | null | undefined;
+  let maxHolder: { max: number } | null = null;
   const st: ReassemblerStats = { events: 0, evicted: 0, partial: 0, duplicates: 0 };
 
   /** Ring of the last CLOSED_MEMORY entries of `closed`, oldest overwritten first. */
@@ -204,14 +213,29 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       p = last;
     }
     let key = '';
+    /** No record with this node and serial came before: its key is in none of the tables. */
+    let fresh = false;
     if (p === undefined) {
       key = keyOf(rec, timeMs);
-      p = pending.get(key);
+      const node = rec.node;
+      if (node !== maxNode || maxHolder === null) {
+        maxNode = node;
+        maxHolder = maxSerial.get(node) ?? null;
+        if (maxHolder === null && maxSerial.size < MAX_NODES_TRACKED) {
+          maxHolder = { max: -1 };
+          maxSerial.set(node, maxHolder);
+        }
+      }
+      if (maxHolder !== null && rec.serial > maxHolder.max) {
+        fresh = true;
+        maxHolder.max = rec.serial;
+      }
+      p = fresh ? undefined : pending.get(key);
     }
 
     if (p === undefined && USER_ORIGIN_TYPES.has(type)) {
       // A user-space message is a whole event by itself.
-      const seen = closed.get(key);
+      const seen = fresh ? undefined : closed.get(key);
       if (seen !== undefined && raw !== undefined && seen.raws.includes(raw)) {
         st.duplicates++;
         return;
@@ -254,7 +278,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
       bytes += size;
       p.touchedAt = Number.NaN;
     } else {
-      const seen = closed.get(key);
+      const seen = fresh ? undefined : closed.get(key);
       let late = false;
       if (seen !== undefined) {
         if (raw !== undefined && seen.raws.includes(raw)) {
@@ -266,7 +290,7 @@ export function createReassembler(opts: ReassemblerOptions = {}): Reassembler {
         // A kernel record sharing the stamp of a user-space message (sent from inside a syscall) starts
         // its own event; any other record of a closed event is late.
         late = !seen.standalone;
-      } else if (evictedKeys.size !== 0 && evictedKeys.has(key)) {
+      } else if (!fresh && evictedKeys.size !== 0 && evictedKeys.has(key)) {
         // A record of an event evicted earlier (no longer in `closed`): a fragment.
         if (type === 'EOE') return;
         late = true;
