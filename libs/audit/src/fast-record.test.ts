@@ -203,6 +203,19 @@ describe('byte fast path (recordJson)', () => {
     for (const l of lines) expectSame(`${SYSCALL_EVENT.join('\n')}\n${l}\n${l}\n`, [], l);
   });
 
+  it('leaves long names and very wide records to the full parser (it remembers keys, types and nodes)', () => {
+    const long = 'k'.repeat(200);
+    const wide = Array.from({ length: 600 }, (_, i) => `f${i}=${i}`).join(' ');
+    const lines = [
+      `type=CWD msg=audit(7.001:1): ${long}=1`,
+      `type=${'T'.repeat(100)} msg=audit(7.001:2): x=1`,
+      `node=${'h'.repeat(300)} type=CWD msg=audit(7.001:3): cwd="/"`,
+      `type=CWD msg=audit(7.001:4): ${wide}`,
+    ];
+    expect(expectSame(`${lines.join('\n')}\n`)).toBe(0);
+    expect(expectSame('type=CWD msg=audit(7.001:5): cwd="/" k=1\n')).toBe(1);
+  });
+
   it('makes full records: fields and interpreted read back as the full parser gives them', () => {
     const text = `${SYSCALL_EVENT.join('\n')}\n`;
     const full = parseAuditText(text).events;

@@ -24,6 +24,12 @@ const K = FIELD_KINDS;
 const MAX_KEYS = 4096;
 const MAX_TYPES = 256;
 const MAX_NODES = 16;
+/** Longest key, type and node name the fast path remembers (longer ones take the full parser). */
+const MAX_KEY_BYTES = 128;
+const MAX_TYPE_BYTES = 64;
+const MAX_NODE_BYTES = 255;
+/** Most fields of a fast-path record (its key sequence is remembered per type). */
+const MAX_FIELDS = 512;
 /** Most interpretations cached (arch, syscall, mode... by value). */
 const MAX_INTERPS = 8192;
 /** EXECVE records with more arguments than this take the full parser. */
@@ -509,14 +515,14 @@ export function createFastRecorder(): FastRecorder {
           a[w++] = c;
           p++;
         }
-        if (p >= end) return -1;
+        if (p >= end || p - ks > MAX_KEY_BYTES) return -1;
         const k = intern(d, ks, p);
         if (k === null) return -1;
         e = k;
         miss = true;
       }
       const key = e!;
-      if (key.mark === mark || key.special) return -1;
+      if (key.mark === mark || key.special || n >= MAX_FIELDS) return -1;
       key.mark = mark;
       cur[n++] = key;
       p++; // '='
@@ -942,7 +948,7 @@ export function createFastRecorder(): FastRecorder {
         if (c < 0x21 || c > 0x7e) return null;
         p++;
       }
-      if (p === ns) return null;
+      if (p === ns || p - ns > MAX_NODE_BYTES) return null;
       node = nodeAt(d, ns, p);
       while (p < to && d[p] === SP) p++;
     }
@@ -957,7 +963,7 @@ export function createFastRecorder(): FastRecorder {
       if (c < 0x21 || c > 0x7e) return null;
       p++;
     }
-    if (p === ts) return null;
+    if (p === ts || p - ts > MAX_TYPE_BYTES) return null;
     const t = typeAt(d, ts, p);
     if (t === null || !t.ok) return null;
     while (p < to && d[p] === SP) p++;

@@ -87,9 +87,12 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
   function headOf(node: string | null): Uint8Array {
     let h = heads.get(node);
     if (h === undefined) {
-      if (heads.size >= 64) heads.clear();
       h = encoder.encode(`{"node":${JSON.stringify(node)},"time":`);
-      heads.set(node, h);
+      // A few hosts, of host-name length: an odd one is not kept.
+      if (node === null || node.length <= 255) {
+        if (heads.size >= 64) heads.clear();
+        heads.set(node, h);
+      }
     }
     return h;
   }
