@@ -502,8 +502,16 @@ export function createFastRecorder(): FastRecorder {
         }
       }
       if (hit) {
-        p += e!.bytes.length;
-        w += e!.bytes.length;
+        const k = e!;
+        p += k.bytes.length;
+        w += k.bytes.length;
+        // The keys of a shape are distinct: a repeat is possible only once a key was not predicted.
+        if (miss) {
+          if (k.mark === mark) return -1;
+          k.mark = mark;
+          cur[n] = k;
+        }
+        n++;
       } else {
         if (!isKeyStart(c)) return -1;
         a[w++] = c;
@@ -517,14 +525,22 @@ export function createFastRecorder(): FastRecorder {
         }
         if (p >= end || p - ks > MAX_KEY_BYTES) return -1;
         const k = intern(d, ks, p);
-        if (k === null) return -1;
+        if (k === null || k.special || n >= MAX_FIELDS) return -1;
+        if (!miss) {
+          // From here on the record's keys are its own: the ones so far are the shape's.
+          for (let i = 0; i < n; i++) {
+            const sk = shape[i]!;
+            sk.mark = mark;
+            cur[i] = sk;
+          }
+          miss = true;
+        }
+        if (k.mark === mark) return -1;
+        k.mark = mark;
+        cur[n++] = k;
         e = k;
-        miss = true;
       }
       const key = e!;
-      if (key.mark === mark || key.special || n >= MAX_FIELDS) return -1;
-      key.mark = mark;
-      cur[n++] = key;
       p++; // '='
       c = p < end ? d[p]! : -1;
       if (c === SQ) {
@@ -845,6 +861,8 @@ export function createFastRecorder(): FastRecorder {
     cur[1] = seperms;
     n = 2;
     nf = 2;
+    // Keys are predicted from the type's shape, which starts with these two once an AVC record made it.
+    if (rt.shape[0] !== seresult || rt.shape[1] !== seperms) miss = true;
     return p;
   }
 
@@ -1027,7 +1045,8 @@ export function createFastRecorder(): FastRecorder {
     const end = ap;
     // A comma after each record: the records of an event, mostly back to back, are copied in one go.
     A[ap++] = COMMA;
-    if (miss || n !== t.shape.length) t.shape = cur.slice(0, n);
+    if (miss) t.shape = cur.slice(0, n);
+    else if (n !== t.shape.length) t.shape = t.shape.slice(0, n);
     use.live++;
     return new JsonRecord(t.name, node, sec, msec, serial, lineNo, A, rs, end, use);
   }
