@@ -355,9 +355,22 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
 
   /** Records of this write still open keep a copy of their bytes, not the write's whole arena. */
   function detachOpen(): void {
+    let bytes = 0;
     for (let i = 0; i < made.length; i++) {
       const j = made[i]!;
-      if (!j.emitted) j.detach();
+      if (!j.emitted) bytes += j.to - j.from;
+    }
+    if (bytes > 0) {
+      // One buffer for all of them (not Node's shared pool: an event left open long would keep a slab).
+      const own = Buffer.allocUnsafeSlow(bytes);
+      let at = 0;
+      for (let i = 0; i < made.length; i++) {
+        const j = made[i]!;
+        if (j.emitted) continue;
+        const n = j.buf.copy(own, at, j.from, j.to);
+        j.rehome(own, at, at + n);
+        at += n;
+      }
     }
     made.length = 0;
   }

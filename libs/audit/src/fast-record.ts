@@ -100,14 +100,6 @@ export class JsonRecord implements AuditRecord {
     return this.parsed().interpreted;
   }
 
-  /** Moves the bytes into a buffer of their own (the arena they sit in can then be reused). */
-  detach(): void {
-    // Not from Node's shared pool: an event left open long would keep a whole slab alive.
-    const own = Buffer.allocUnsafeSlow(this.to - this.from);
-    this.buf.copy(own, 0, this.from, this.to);
-    this.rehome(own, 0, own.length);
-  }
-
   /**
    * The same bytes are now at buf[from, to), a region nobody writes again (a writer's output, once
    * copied there): the record reads them there, and the arena no longer holds it.
