@@ -257,6 +257,35 @@ describe('byte fast path (recordJson)', () => {
     );
   });
 
+  it('does not let a record left open pin the bytes of other events detached in the same write', () => {
+    // Write i leaves two events open: a small CWD event (no closing record; the horizon never passes) and
+    // a large SYSCALL event that the next write closes. Each small record must not keep the large
+    // record's detached bytes alive (else N small open events pin N large records: far past
+    // maxInFlightBytes, while the full parser keeps only the small records).
+    const big = '00'.repeat(40_000);
+    const chunks: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      chunks.push(
+        `${i > 0 ? `type=PROCTITLE msg=audit(1.001:${1000 + i - 1}): proctitle=6C73\n` : ''}` +
+          `type=CWD msg=audit(1.001:${i}): cwd="/"\n` +
+          `type=SYSCALL msg=audit(1.001:${1000 + i}): arch=c000003e syscall=59 comm=${big}\n`,
+      );
+    }
+    const text = chunks.join('');
+    let at = 0;
+    const cuts = chunks.map((c) => (at += c.length));
+    expectSame(text, cuts);
+    const d = createAuditDecoder({ recordJson: true });
+    const events = [...chunks.flatMap((c) => d.write(c).events), ...d.end().events];
+    const cwd = events.flatMap((e) => e.records).filter((r) => r.type === 'CWD');
+    expect(cwd).toHaveLength(4);
+    for (const r of cwd) {
+      expect(r).toBeInstanceOf(JsonRecord);
+      const j = r as JsonRecord;
+      expect(j.buf.length).toBeLessThan(4096);
+    }
+  });
+
   it('writes event headers as eventToJson does, epoch included, for any time', () => {
     const parts: Buffer[] = [];
     const w = createNdjsonWriter((b) => parts.push(Buffer.from(b)), 4096);
