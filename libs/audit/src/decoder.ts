@@ -353,24 +353,41 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     return { events: out, errors };
   }
 
-  /** Records of this write still open keep a copy of their bytes, not the write's whole arena. */
+  /**
+   * Records of this write still open keep a copy of their bytes, not the write's whole arena. A run of
+   * records of one event (same node and stamp: one open event) shares one buffer; records of different
+   * events never do, since a buffer lives as long as any record reading it: a small event left open long
+   * would otherwise keep the bytes of every other event detached with it (unbounded by maxInFlightBytes).
+   */
   function detachOpen(): void {
-    let bytes = 0;
-    for (let i = 0; i < made.length; i++) {
-      const j = made[i]!;
-      if (!j.emitted) bytes += j.to - j.from;
-    }
-    if (bytes > 0) {
-      // One buffer for all of them (not Node's shared pool: an event left open long would keep a slab).
+    let i = 0;
+    const n = made.length;
+    while (i < n) {
+      const first = made[i]!;
+      if (first.emitted) {
+        i++;
+        continue;
+      }
+      let bytes = first.to - first.from;
+      let j = i + 1;
+      for (; j < n; j++) {
+        const r = made[j]!;
+        if (r.emitted) continue;
+        if (r.serial !== first.serial || r.msec !== first.msec || r.sec !== first.sec || r.node !== first.node)
+          break;
+        bytes += r.to - r.from;
+      }
+      // One buffer for the run (not Node's shared pool: an event left open long would keep a slab).
       const own = Buffer.allocUnsafeSlow(bytes);
       let at = 0;
-      for (let i = 0; i < made.length; i++) {
-        const j = made[i]!;
-        if (j.emitted) continue;
-        const n = j.buf.copy(own, at, j.from, j.to);
-        j.rehome(own, at, at + n);
-        at += n;
+      for (let k = i; k < j; k++) {
+        const r = made[k]!;
+        if (r.emitted) continue;
+        const m = r.buf.copy(own, at, r.from, r.to);
+        r.rehome(own, at, at + m);
+        at += m;
       }
+      i = j;
     }
     made.length = 0;
   }
