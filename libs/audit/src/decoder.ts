@@ -327,10 +327,21 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       buf = buf.subarray(nl + 1);
       if (buf.length === 0) return { events, errors };
     }
-    const data: Buffer = carry === null ? buf : Buffer.concat([carry, buf]);
+    fast?.renew(2 * (buf.length + (carry === null ? 0 : carry.length)));
+    let data: Buffer = buf;
+    if (carry !== null) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) data = Buffer.concat([carry, buf]);
+      else {
+        // The line carried over ends in this chunk: only it is joined, the rest is read in place.
+        const head = Buffer.concat([carry, buf.subarray(0, nl + 1)]);
+        lines(head, carryStart, head.length, events, errors);
+        carryStart += head.length;
+        data = buf.subarray(nl + 1);
+      }
+      carry = null;
+    }
     const base = carryStart;
-    fast?.renew(2 * data.length);
-    carry = null;
     const last = data.lastIndexOf(10);
     if (last >= 0) {
       lines(data, base, last + 1, events, errors);
@@ -373,7 +384,12 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       for (; j < n; j++) {
         const r = made[j]!;
         if (r.emitted) continue;
-        if (r.serial !== first.serial || r.msec !== first.msec || r.sec !== first.sec || r.node !== first.node)
+        if (
+          r.serial !== first.serial ||
+          r.msec !== first.msec ||
+          r.sec !== first.sec ||
+          r.node !== first.node
+        )
           break;
         bytes += r.to - r.from;
       }
