@@ -1,11 +1,14 @@
-// The byte fast path of `avcstream parse` (decoder option `recordJson`). A plain kernel record line
-// (`[node=H ]type=T msg=audit(S.M:N): k=v k="v" ...`, printable ASCII) goes from its bytes straight to the
+// The byte fast path of `avcstream parse` (decoder option `recordJson`). A plain record line
+// (`[node=H ]type=T msg=audit(S.M:N): k=v k="v" ...` in printable ASCII, with AVC bodies
+// `avc:  denied  { perms } for ...` and user-space `msg='...'` bodies) goes from its bytes straight to the
 // JSON that `eventToJson` writes for the record, with no string or object per field: keys are matched
 // against the last key sequence of the same record type, values are copied (hex ones decoded) into an
-// arena buffer, and only the few fields with an interpretation are turned into strings. Anything else
-// (another byte, a repeated key, a nested msg='...', AVC / USER_AVC / USER_TTY records, an ausearch stamp,
-// an odd EXECVE...) returns null and the line takes the full parser: the output is the same bytes either
-// way (checked on every corpus file and on generated logs by the tests).
+// arena buffer, and only the few fields with an interpretation are turned into strings (cached by value).
+// Anything else (a control or non-ASCII byte, a repeated key, USER_AVC / USER_TTY records, an ausearch
+// stamp, an odd EXECVE, a glued record, over-long names...) returns null and the line takes the full
+// parser: the output is the same bytes either way (checked on every corpus file, edge cases and property
+// tests, fast-record.test.ts). What it remembers of its input (keys, types, nodes, shapes, values) is
+// bounded.
 import { isEncodedField } from './fields-builder.ts';
 import { decodeHex } from './hex.ts';
 import { FIELD_KINDS, fieldKind, interpretField } from './interpret/index.ts';
