@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
@@ -317,14 +318,39 @@ describe('createAuditDecoder', () => {
           else if (p !== null) wantErrors.push(p.raw);
         });
         expect(r.errors.map((e) => e.raw)).toEqual(wantErrors);
-        // Duplicate lines are dropped by the reassembler and EXECVE continuations joined: compare the rest.
-        const seen = new Set(records.map((x) => x.line));
-        const kept = (want as { line: number; type: string }[]).filter(
-          (x) => seen.has(x.line) && x.type !== 'EXECVE',
-        );
-        expect(records.filter((x) => x.type !== 'EXECVE')).toEqual(kept);
+        // EXECVE continuations are joined: compare the other records. A record the decoder does not return
+        // is a re-delivery the reassembler dropped (counted in `duplicates`): the same line came before.
+        // (Per record, not per line: of a line with a glued record, one record may be a re-delivery and
+        // the other not.)
+        const got = records.filter((x) => x.type !== 'EXECVE');
+        const kept: unknown[] = [];
+        let dropped = 0;
+        for (const w of want as { line: number; type: string }[]) {
+          if (w.type === 'EXECVE') continue;
+          if (isDeepStrictEqual(got[kept.length], w)) kept.push(w);
+          else {
+            expect(ls.slice(0, w.line - 1)).toContain(ls[w.line - 1]);
+            dropped++;
+          }
+        }
+        expect(got).toEqual(kept);
+        expect(d.stats().duplicates).toBe(dropped);
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        // A USER_AVC re-delivered on a line that also holds a CWD joining an open event: one record of the
+        // line is dropped, the other kept (failed at a random seed with the per-line check).
+        examples: [
+          [
+            [
+              'type=USER_AVC msg=audit(1.001:4):  type=CWD msg=audit(1.001:2): ',
+              'type=USER_AVC msg=audit(1.001:4):  type=CWD msg=audit(1.001:2): ',
+              'type=AVC msg=audit(1.001:2): ',
+            ],
+            false,
+          ],
+        ],
+      },
     );
   });
 
