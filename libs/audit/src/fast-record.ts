@@ -289,18 +289,21 @@ export function createFastRecorder(): FastRecorder {
   }
 
   /** Appends `"key":<json of r>` to the interpreted JSON. */
+  /** Starts an interpreted entry: `,` unless first, then `head` (`"key":`), with room for `more` bytes after. */
+  function openInterpreted(head: Uint8Array, more: number): void {
+    ensureI(head.length + more + 1);
+    if (il > IBASE) I[il++] = COMMA;
+    for (let i = 0; i < head.length; i++) I[il++] = head[i]!;
+  }
+
   function interpretedJson(e: KeyEntry, r: unknown): void {
     const js = JSON.stringify(r);
-    ensureI(e.head.length + js.length * 3 + 1);
-    if (il > IBASE) I[il++] = COMMA;
-    for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+    openInterpreted(e.head, js.length * 3);
     il += I.write(js, il);
   }
 
   function interpretedBytes(e: KeyEntry, v: Uint8Array): void {
-    ensureI(e.head.length + v.length + 1);
-    if (il > IBASE) I[il++] = COMMA;
-    for (let i = 0; i < e.head.length; i++) I[il++] = e.head[i]!;
+    openInterpreted(e.head, v.length);
     for (let i = 0; i < v.length; i++) I[il++] = v[i]!;
   }
 
@@ -743,9 +746,7 @@ export function createFastRecorder(): FastRecorder {
       if (kind === K.proctitle && decoded !== 2) {
         // No NUL in it: the argv is the value itself (none when empty).
         const vl = o - rs - vjs;
-        ensureI(key.head.length + vl + 4);
-        if (il > IBASE) I[il++] = COMMA;
-        for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
+        openInterpreted(key.head, vl + 3);
         I[il++] = 91; /* [ */
         if (vl > 2) il += a.copy(I, il, rs + vjs, o);
         I[il++] = 93; /* ] */
@@ -774,9 +775,7 @@ export function createFastRecorder(): FastRecorder {
   function argvJson(key: KeyEntry, d: Buffer, vs: number, ve: number): void {
     let last = ve;
     while (last > vs && d[last - 2] === 48 && d[last - 1] === 48) last -= 2;
-    ensureI(key.head.length + 2 * (ve - vs) + 8);
-    if (il > IBASE) I[il++] = COMMA;
-    for (let i = 0; i < key.head.length; i++) I[il++] = key.head[i]!;
+    openInterpreted(key.head, 2 * (ve - vs) + 7);
     I[il++] = 91; /* [ */
     if (last > vs) {
       I[il++] = DQ;
@@ -1020,9 +1019,7 @@ export function createFastRecorder(): FastRecorder {
       const argv = argc < 0 ? 0 : Math.min(argc, nargs);
       let need = ARGV_OPEN.length + 2 + argv;
       for (let i = 0; i < argv; i++) need += argPos[2 * i + 1]! - argPos[2 * i]!;
-      ensureI(need + 1);
-      if (il > IBASE) I[il++] = COMMA;
-      for (let i = 0; i < ARGV_OPEN.length; i++) I[il++] = ARGV_OPEN[i]!;
+      openInterpreted(ARGV_OPEN, need - ARGV_OPEN.length);
       for (let i = 0; i < argv; i++) {
         if (i > 0) I[il++] = COMMA;
         il += A.copy(I, il, rs + argPos[2 * i]!, rs + argPos[2 * i + 1]!);

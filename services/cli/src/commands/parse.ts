@@ -8,7 +8,6 @@ import {
   createNdjsonWriter,
   type DecodeResult,
   escapeText,
-  eventToJson,
   isSelinuxEvent,
   slashDateOrder,
 } from '@avcstream/audit';
@@ -191,34 +190,12 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
     slashDates: slashDateOrder(process.env),
   });
   let selected = 0;
-  // Events are UTF-8 encoded into `obuf` one by one; [ostart, olen) is not yet handed to `out`. A region
-  // once written is never reused (the stream may still hold it): a full buffer is replaced by a new one.
-  let obuf = Buffer.allocUnsafe(OUT_BYTES);
-  let ostart = 0;
-  let olen = 0;
   let needDrain = false;
-  function flushOut(): void {
-    if (olen === ostart) return;
-    if (!out.write(obuf.subarray(ostart, olen))) needDrain = true;
-    ostart = olen;
-  }
-  // Without --selinux-only every event is written: the writer copies the fast path's record bytes.
-  const writer = selinuxOnly
-    ? null
-    : createNdjsonWriter((bytes) => {
-        if (!out.write(bytes)) needDrain = true;
-      }, OUT_BYTES);
-  function put(json: string): void {
-    const need = json.length * 3 + 1; // UTF-16 code unit -> at most 3 UTF-8 bytes
-    if (olen + need > obuf.length) {
-      flushOut();
-      obuf = Buffer.allocUnsafe(Math.max(OUT_BYTES, need));
-      ostart = 0;
-      olen = 0;
-    }
-    olen += obuf.write(json, olen);
-    obuf[olen++] = 10;
-  }
+  // Events are written as bytes into the writer's buffers, handed to `out` after each chunk (a region once
+  // handed over is never reused: the stream may still hold it); fast-path records are copied as they are.
+  const writer = createNdjsonWriter((bytes) => {
+    if (!out.write(bytes)) needDrain = true;
+  }, OUT_BYTES);
   const progress =
     file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
   let done = 0;
@@ -232,20 +209,14 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
       return;
     }
     if (events.length === 0) return;
-    if (writer !== null) {
-      if (outError !== null) return;
-      for (let i = 0; i < events.length; i++) writer.event(events[i]!);
-      writer.flush();
-    } else {
-      for (let i = 0; i < events.length; i++) {
-        const ev = events[i]!;
-        if (!isSelinuxEvent(ev)) continue;
-        selected++;
-        if (outError === null) put(eventToJson(ev));
-      }
-      if (outError !== null) return;
-      flushOut();
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      if (selinuxOnly && !isSelinuxEvent(ev)) continue;
+      selected++;
+      if (outError === null) writer.event(ev);
     }
+    if (outError !== null) return;
+    writer.flush();
     if (needDrain) {
       needDrain = false;
       await waitDrain(out);
