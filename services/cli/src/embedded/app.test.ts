@@ -230,9 +230,30 @@ describe('--file-contexts', () => {
     expect(text).toContain("fix (restorecon, verified): restorecon -v '<path>'\n  fix (setsebool, verified)");
   });
 
-  it("looks up the AVC's own path= only, not a path rebuilt from the event's PATH records", async () => {
-    // The AVC names the object by name= only; the PATH record (the entry a syscall created) is not the
-    // object the kernel checked, so no default label is looked up for it.
+  it('looks up the path of a name=-only AVC when a PATH record of its event is the same inode', async () => {
+    // The classic mislabel: a file moved from a home directory keeps user_home_t. Its read denial names it by
+    // name= and ino= only; the openat's PATH record holds the same inode under its full name.
+    writeFileSync(
+      join(dir, 'audit.log'),
+      'type=SYSCALL msg=audit(1763802001.000:9): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 ppid=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" subj=system_u:system_r:httpd_t:s0 key=(null)\n' +
+        'type=AVC msg=audit(1763802001.000:9): avc:  denied  { read } for  pid=1 comm="httpd" name="x" dev="dm-0" ino=2 ' +
+        'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n' +
+        'type=CWD msg=audit(1763802001.000:9): cwd="/var/www"\n' +
+        'type=PATH msg=audit(1763802001.000:9): item=0 name="html/x" inode=2 dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n' +
+        'type=PROCTITLE msg=audit(1763802001.000:9): proctitle=6874747064\n',
+    );
+    const fc = join(dir, 'file_contexts');
+    writeFileSync(
+      fc,
+      '/.*\tsystem_u:object_r:etc_t:s0\n/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n',
+    );
+    const text = await runWith(['--file-contexts', fc]);
+    expect(text).toContain("fix (restorecon, verified): restorecon -v '<path>'\n  fix (setsebool, verified)");
+  });
+
+  it('does not look up a path rebuilt from PATH records that are not the inode the kernel checked', async () => {
+    // The AVC names the object by name= only, without ino=: the PATH record (the entry a syscall created)
+    // cannot be told to be the object the kernel checked, so no default label is looked up for it.
     writeFileSync(
       join(dir, 'audit.log'),
       'type=AVC msg=audit(1763802001.000:8): avc:  denied  { read } for  pid=1 comm="cat" name="x" ' +

@@ -1,4 +1,4 @@
-import { type AuditEvent, type AuditRecord, avcPortOf } from '@avcstream/audit';
+import { type AuditEvent, type AuditRecord, avcObjectPath, avcPortOf } from '@avcstream/audit';
 import type { DenialContext } from '@avcstream/alerts';
 import { objectPathOf } from '@avcstream/report';
 
@@ -19,7 +19,10 @@ export function eventKey(event: AuditEvent, defaultHost: string): string {
 export interface EmbeddedDenial extends DenialContext {
   /** `src=` of a name_bind, `dest=` of a name_connect denial (`avcPortOf`), else null. */
   port: number | null;
-  /** The AVC's own `path=` (the object the kernel checked), for the file_contexts lookup; else null. */
+  /**
+   * The path of the object the kernel checked, for the file_contexts lookup (`avcObjectPath`): the AVC's own
+   * `path=`, or the name of the PATH record of the same inode; else null.
+   */
   avcPath: string | null;
 }
 
@@ -41,7 +44,7 @@ export function denialsOf(event: AuditEvent, defaultHost: string): EmbeddedDenia
       // The report's path for the same record (`objectPathOf`): an alert and the report never disagree.
       path: objectPathOf(r, event),
       port: avcPortOf(r),
-      avcPath: nonEmpty(r.fields.path),
+      avcPath: avcObjectPath(r, event),
     });
   }
   return out;
