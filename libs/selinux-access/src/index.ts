@@ -30,4 +30,13 @@ export {
   type FileContextsSource,
   parseFileContexts,
 } from './file-contexts.ts';
+export {
+  FileContextsFileTooLarge,
+  type FileContextsFiles,
+  fileContextsFor,
+  fileContextsOf,
+  hostPolicyType,
+  MAX_FILE_CONTEXTS_BYTES,
+  readFileContextsFiles,
+} from './file-contexts-fs.ts';
 export { readFileBounded } from './read-bounded.ts';

@@ -2,12 +2,17 @@
 // in bytes whatever FILE is: a FIFO (`<(cat policy.33)`), /dev/stdin or /dev/zero has size 0, so a stat
 // check alone would let readFileSync read until memory runs out.
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   type FileContexts,
-  type FileContextsSource,
-  parseFileContexts,
+  FileContextsFileTooLarge,
+  type FileContextsFiles,
+  fileContextsFor,
+  fileContextsOf,
+  hostPolicyType,
+  MAX_FILE_CONTEXTS_BYTES,
   readFileBounded,
+  readFileContextsFiles,
 } from '@avcstream/selinux-access';
 import { MAX_POLICY_VERSION } from '@avcstream/selinux-policy';
 
@@ -32,28 +37,7 @@ export function readPolicyFile(path: string, maxBytes = MAX_POLICY_BYTES): Uint8
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-/** Largest /etc/selinux/config read. */
-const MAX_CONFIG_BYTES = 64 * 1024;
-const POLICY_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const POLICY_FILE = /^policy\.([0-9]{1,3})$/;
-
-/** SELINUXTYPE of `/etc/selinux/config` under `root`, or null when absent or not a plain name. */
-function hostPolicyType(root: string): string | null {
-  let config: Buffer | null;
-  try {
-    config = readFileBounded(join(root, 'etc/selinux/config'), MAX_CONFIG_BYTES);
-  } catch {
-    return null;
-  }
-  if (config === null) return null;
-  let type: string | undefined;
-  for (const line of config.toString('latin1').split('\n')) {
-    const m = /^\s*SELINUXTYPE\s*=\s*"?([^"\s]*)"?\s*$/i.exec(line);
-    if (m) type = m[1];
-  }
-  if (type === undefined || !POLICY_TYPE.test(type) || type.includes('..')) return null;
-  return type;
-}
 
 /**
  * The binary policy this host runs, for commands run without `--policy` (as audit2why and seinfo use the
@@ -86,26 +70,7 @@ export function hostPolicyPath(root = '/'): string | null {
   return pick < 0 ? null : join(dir, `policy.${pick}`);
 }
 
-/** Largest file_contexts file read (Debian's and Fedora's are 0.3-1 MB). */
-const MAX_FILE_CONTEXTS_BYTES = 32 * 1024 * 1024;
-
-/**
- * The file_contexts that goes with a policy file, when the policy is a host's: `TYPE/policy/policy.N`
- * gives `TYPE/contexts/files/file_contexts` (as /etc/selinux lays them out), the kernel's selinuxfs
- * image the one of `/etc/selinux/config`'s type. Null when there is none.
- */
-export function fileContextsFor(policyPath: string, root = '/'): string | null {
-  let dir: string | null = null;
-  if (policyPath === join(root, 'sys/fs/selinux/policy')) {
-    const type = hostPolicyType(root);
-    if (type !== null) dir = join(root, 'etc/selinux', type);
-  } else if (POLICY_FILE.test(basename(policyPath)) && basename(dirname(policyPath)) === 'policy') {
-    dir = dirname(dirname(policyPath));
-  }
-  if (dir === null) return null;
-  const file = join(dir, 'contexts/files/file_contexts');
-  return existsSync(file) ? file : null;
-}
+export { fileContextsFor };
 
 /** file_contexts is larger than its bound. */
 export class FileContextsTooLargeError extends Error {
@@ -117,28 +82,22 @@ export class FileContextsTooLargeError extends Error {
 }
 
 /**
- * file_contexts at `path` with what libselinux reads beside it: `.homedirs` and `.local` (specs, in that
- * order after it), `.subs` and `.subs_dist` (path aliases), and `../customizable_types`, each when present. The files are read now
- * (read errors of `path` itself are thrown as is) and parsed at the first lookup, as libselinux compiles
+ * file_contexts at `path` with what libselinux reads beside it (`readFileContextsFiles`). The files are read
+ * now (read errors of `path` itself are thrown as is) and parsed at the first lookup, as libselinux compiles
  * its regular expressions when first used: a log without a path pays nothing. Lines that do not parse are
  * in `errors` once parsed (`parsed()`).
  */
 export function readFileContexts(path: string): FileContexts & { parsed(): boolean } {
-  const read = (p: string, required: boolean): FileContextsSource | undefined => {
-    if (!required && !existsSync(p)) return undefined;
-    const buf = readFileBounded(p, MAX_FILE_CONTEXTS_BYTES);
-    if (buf === null) throw new FileContextsTooLargeError(p);
-    return { name: p, text: buf.toString('utf8') };
-  };
-  const specs = [read(path, true), read(`${path}.homedirs`, false), read(`${path}.local`, false)].filter(
-    (s): s is FileContextsSource => s !== undefined,
-  );
-  const aliases = { subs: read(`${path}.subs`, false), subsDist: read(`${path}.subs_dist`, false) };
-  // contexts/customizable_types beside contexts/files/file_contexts: labels restorecon keeps unless forced.
-  const customizable = read(join(dirname(dirname(path)), 'customizable_types'), false);
+  let files: FileContextsFiles;
+  try {
+    files = readFileContextsFiles(path);
+  } catch (err) {
+    if (err instanceof FileContextsFileTooLarge) throw new FileContextsTooLargeError(err.path);
+    throw err;
+  }
   let fc: FileContexts | null = null;
   const get = (): FileContexts => {
-    fc ??= parseFileContexts(specs, aliases, customizable);
+    fc ??= fileContextsOf(files);
     return fc;
   };
   return {
