@@ -6,6 +6,8 @@ export const BOUNDS = {
   maxPolicyChunkBytes: 512 * 1024,
   /** Largest whole policy binary accepted (bytes). */
   maxPolicyBytes: 64 * 1024 * 1024,
+  /** Largest file_contexts set accepted, as its serialized bundle (bytes; Debian's and Fedora's: 0.3-1 MB). */
+  maxFileContextsBytes: 32 * 1024 * 1024,
   maxHostChars: 255,
   maxIdChars: 128,
   maxPathChars: 4096,

@@ -8,6 +8,8 @@ import {
   type EventMessage,
   eventEnvelopeSchema,
   eventMessageSchema,
+  type FileContextsBundle,
+  fileContextsBundleSchema,
   type PolicyChunkMessage,
   type PolicyMessage,
   policyMessageSchema,
@@ -15,7 +17,11 @@ import {
 
 /** Why bytes did not decode into a contract. Returned as a value, never thrown. */
 export interface ContractViolation {
-  code: 'AVC_ERR_CONTRACT_TOO_LARGE' | 'AVC_ERR_CONTRACT_NOT_JSON' | 'AVC_ERR_CONTRACT_SCHEMA' | 'AVC_ERR_CONTRACT_EMPTY';
+  code:
+    | 'AVC_ERR_CONTRACT_TOO_LARGE'
+    | 'AVC_ERR_CONTRACT_NOT_JSON'
+    | 'AVC_ERR_CONTRACT_SCHEMA'
+    | 'AVC_ERR_CONTRACT_EMPTY';
   message: string;
 }
 
@@ -34,7 +40,10 @@ function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array | null | undefine
   if (bytes.length > BOUNDS.maxMessageBytes) {
     return {
       ok: false,
-      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${bytes.length} bytes exceeds the bound` },
+      error: {
+        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
+        message: `message of ${bytes.length} bytes exceeds the bound`,
+      },
     };
   }
   let json: unknown;
@@ -47,18 +56,23 @@ function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array | null | undefine
     };
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  if (!parsed.success)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
   return { ok: true, value: parsed.data };
 }
 
 function encodeWith<T>(schema: z.ZodType<T>, value: T): Decoded<Buffer> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  if (!parsed.success)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
   const buf = Buffer.from(JSON.stringify(parsed.data), 'utf8');
   if (buf.length > BOUNDS.maxMessageBytes) {
     return {
       ok: false,
-      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${buf.length} bytes exceeds the bound` },
+      error: {
+        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
+        message: `message of ${buf.length} bytes exceeds the bound`,
+      },
     };
   }
   return { ok: true, value: buf };
@@ -80,7 +94,8 @@ export function eventBoundsViolation(event: EventMessage['event']): string | nul
       const v = r.fields[k]!;
       if (++n > BOUNDS.maxFieldsPerRecord) return `records.${i}.fields: too many keys`;
       if (k.length > BOUNDS.maxFieldKeyChars) return `records.${i}.fields: key too long`;
-      if (typeof v !== 'string' || v.length > BOUNDS.maxFieldValueChars) return `records.${i}.fields.${k.slice(0, 64)} too long`;
+      if (typeof v !== 'string' || v.length > BOUNDS.maxFieldValueChars)
+        return `records.${i}.fields.${k.slice(0, 64)} too long`;
     }
     n = 0;
     for (const k in r.interpreted) {
@@ -89,7 +104,8 @@ export function eventBoundsViolation(event: EventMessage['event']): string | nul
     }
     const a = r.avc;
     if (a !== undefined) {
-      if (a.perms.length > BOUNDS.maxPerms || a.perms.some((p) => p.length > BOUNDS.maxNameChars)) return `records.${i}.avc.perms`;
+      if (a.perms.length > BOUNDS.maxPerms || a.perms.some((p) => p.length > BOUNDS.maxNameChars))
+        return `records.${i}.avc.perms`;
       if (a.tclass.length > BOUNDS.maxNameChars) return `records.${i}.avc.tclass too long`;
       for (const c of [a.scontext, a.tcontext]) {
         if (c.raw.length > BOUNDS.maxContextChars) return `records.${i}.avc context too long`;
@@ -104,17 +120,24 @@ export function eventBoundsViolation(event: EventMessage['event']): string | nul
  * `'envelope'` runs zod on the envelope and `eventBoundsViolation` on the records (trusted producers). The
  * size bound is always checked.
  */
-export function encodeEventMessage(m: EventMessage, opts: { validate?: 'full' | 'envelope' } = {}): Decoded<Buffer> {
+export function encodeEventMessage(
+  m: EventMessage,
+  opts: { validate?: 'full' | 'envelope' } = {},
+): Decoded<Buffer> {
   if (opts.validate !== 'envelope') return encodeWith(eventMessageSchema, m);
   const env = eventEnvelopeSchema.safeParse(m);
-  if (!env.success) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(env.error) } };
+  if (!env.success)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(env.error) } };
   const bad = eventBoundsViolation(m.event);
   if (bad !== null) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: bad } };
   const buf = Buffer.from(JSON.stringify(m), 'utf8');
   if (buf.length > BOUNDS.maxMessageBytes) {
     return {
       ok: false,
-      error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `message of ${buf.length} bytes exceeds the bound` },
+      error: {
+        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
+        message: `message of ${buf.length} bytes exceeds the bound`,
+      },
     };
   }
   return { ok: true, value: buf };
@@ -122,18 +145,74 @@ export function encodeEventMessage(m: EventMessage, opts: { validate?: 'full' | 
 export const decodePolicyMessage = (b: Uint8Array | null | undefined) =>
   decodeWith<PolicyMessage>(policyMessageSchema, b);
 export const encodePolicyMessage = (m: PolicyMessage) => encodeWith<PolicyMessage>(policyMessageSchema, m);
-export const decodeDeadLetterMessage = (b: Uint8Array | null | undefined) => decodeWith(deadLetterMessageSchema, b);
+export const decodeDeadLetterMessage = (b: Uint8Array | null | undefined) =>
+  decodeWith(deadLetterMessageSchema, b);
 export const encodeDeadLetterMessage = (m: DeadLetterMessage) => encodeWith(deadLetterMessageSchema, m);
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Id of a policy state: sha256 over the policy hash, the enforcing mode and the sorted boolean states. */
-export function policyStateId(policySha256: string, enforcing: boolean | null, booleans: Record<string, boolean>): string {
+/**
+ * Id of a policy state: sha256 over the policy hash, the enforcing mode and the sorted boolean states, and
+ * the hash of the file_contexts bundle when there is one (a state without one keeps its id of old).
+ */
+export function policyStateId(
+  policySha256: string,
+  enforcing: boolean | null,
+  booleans: Record<string, boolean>,
+  fileContextsSha256: string | null = null,
+): string {
   const names = Object.keys(booleans).sort();
-  const canon = JSON.stringify([policySha256, enforcing, names.map((n) => [n, booleans[n]])]);
-  return sha256Hex(canon);
+  const canon = [policySha256, enforcing, names.map((n) => [n, booleans[n]])];
+  if (fileContextsSha256 !== null) canon.push(fileContextsSha256);
+  return sha256Hex(JSON.stringify(canon));
+}
+
+/** Serialize a file_contexts bundle (validated; bounded by `maxFileContextsBytes`). */
+export function encodeFileContextsBundle(b: FileContextsBundle): Decoded<Buffer> {
+  const parsed = fileContextsBundleSchema.safeParse(b);
+  if (!parsed.success)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  const buf = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  if (buf.length > BOUNDS.maxFileContextsBytes) {
+    return {
+      ok: false,
+      error: {
+        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
+        message: `file_contexts bundle of ${buf.length} bytes exceeds the bound`,
+      },
+    };
+  }
+  return { ok: true, value: buf };
+}
+
+/** Decode a file_contexts bundle (reassembled from its chunks), bounded by `maxFileContextsBytes`. */
+export function decodeFileContextsBundle(bytes: Uint8Array): Decoded<FileContextsBundle> {
+  if (bytes.length > BOUNDS.maxFileContextsBytes) {
+    return {
+      ok: false,
+      error: {
+        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
+        message: `file_contexts bundle of ${bytes.length} bytes exceeds the bound`,
+      },
+    };
+  }
+  if (bytes.length === 0)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY', message: 'empty bundle' } };
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+  } catch (err) {
+    return {
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_NOT_JSON', message: String((err as Error).message).slice(0, 200) },
+    };
+  }
+  const parsed = fileContextsBundleSchema.safeParse(json);
+  if (!parsed.success)
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
+  return { ok: true, value: parsed.data };
 }
 
 /** Split a policy binary into chunk messages (keys `policy:<sha256>:<index>`). */
@@ -168,7 +247,9 @@ export const policyChunkKey = (sha256: string, index: number) => `policy:${sha25
 export const policyStateKey = (stateId: string) => `state:${stateId}`;
 
 /** Reassemble a policy from its chunks (any order, duplicates tolerated). Null until complete or if corrupt. */
-export function assemblePolicy(chunks: Iterable<PolicyChunkMessage>): { bytes: Buffer; sha256: string } | null {
+export function assemblePolicy(
+  chunks: Iterable<PolicyChunkMessage>,
+): { bytes: Buffer; sha256: string } | null {
   const byIndex = new Map<number, PolicyChunkMessage>();
   let first: PolicyChunkMessage | undefined;
   for (const c of chunks) {

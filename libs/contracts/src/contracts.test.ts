@@ -6,9 +6,11 @@ import {
   chunkPolicy,
   decodeDeadLetterMessage,
   decodeEventMessage,
+  decodeFileContextsBundle,
   decodePolicyMessage,
   encodeDeadLetterMessage,
   encodeEventMessage,
+  encodeFileContextsBundle,
   encodePolicyMessage,
   makeDeadLetter,
   policyStateId,
@@ -146,6 +148,61 @@ describe('policy.v1', () => {
     };
     const enc = encodePolicyMessage(state);
     expect(enc.ok && decodePolicyMessage(enc.value)).toEqual({ ok: true, value: state });
+  });
+  it('a state with a file_contexts bundle has its own id and carries its hash, size and chunk count', () => {
+    const plain = policyStateId(sha, true, { a: false });
+    // Without a bundle the id is the one states had before bundles (older analyzers' caches stay valid).
+    expect(plain).toBe(policyStateId(sha, true, { a: false }, null));
+    const withFc = policyStateId(sha, true, { a: false }, 'f'.repeat(64));
+    expect(withFc).not.toBe(plain);
+    expect(policyStateId(sha, true, { a: false }, 'e'.repeat(64))).not.toBe(withFc);
+    const state: PolicyStateMessage = {
+      schema: 'avcstream.policy.v1',
+      kind: 'state',
+      stateId: withFc,
+      host: 'web-1',
+      takenAt: '2023-11-14T22:13:22.000Z',
+      reason: 'start',
+      policy: { sha256: sha, bytes: 10, chunks: 1 },
+      enforcing: true,
+      booleans: { a: false },
+      fileContexts: { sha256: 'f'.repeat(64), bytes: 900, chunks: 2 },
+    };
+    const enc = encodePolicyMessage(state);
+    expect(enc.ok && decodePolicyMessage(enc.value)).toEqual({ ok: true, value: state });
+    const tooMany = { ...state, fileContexts: { sha256: 'f'.repeat(64), bytes: 10, chunks: 10_000 } };
+    expect(encodePolicyMessage(tooMany).ok).toBe(false);
+  });
+});
+
+describe('file_contexts bundle', () => {
+  const bundle = {
+    schema: 'avcstream.file-contexts.v1' as const,
+    specs: [{ name: '/etc/selinux/t/contexts/files/file_contexts', text: '/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n' }],
+    subsDist: { name: '/etc/selinux/t/contexts/files/file_contexts.subs_dist', text: '/run /var/run\n' },
+  };
+  it('round-trips through its chunks', () => {
+    const enc = encodeFileContextsBundle(bundle);
+    expect(enc.ok).toBe(true);
+    if (!enc.ok) return;
+    const { chunks } = chunkPolicy(enc.value, 40);
+    expect(chunks.length).toBeGreaterThan(1);
+    const back = assemblePolicy(chunks.map((c) => c.message).reverse());
+    expect(back).not.toBeNull();
+    expect(decodeFileContextsBundle(back!.bytes)).toEqual({ ok: true, value: bundle });
+  });
+  it('refuses bad bytes with a reason, as a value', () => {
+    expect(decodeFileContextsBundle(Buffer.from('{"schema":')).ok).toBe(false);
+    expect(decodeFileContextsBundle(Buffer.alloc(0))).toMatchObject({ ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY' } });
+    expect(decodeFileContextsBundle(Buffer.from(JSON.stringify({ ...bundle, specs: [] })))).toMatchObject({
+      ok: false,
+      error: { code: 'AVC_ERR_CONTRACT_SCHEMA' },
+    });
+    expect(decodeFileContextsBundle(Buffer.from(JSON.stringify({ ...bundle, extra: 1 }))).ok).toBe(false);
+    const big = Buffer.alloc(BOUNDS.maxFileContextsBytes + 1, 0x20);
+    expect(decodeFileContextsBundle(big)).toMatchObject({ ok: false, error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE' } });
+    const huge = { ...bundle, specs: [{ name: 'x', text: 'a'.repeat(BOUNDS.maxFileContextsBytes) }] };
+    expect(encodeFileContextsBundle(huge)).toMatchObject({ ok: false, error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE' } });
   });
 });
 

@@ -5,26 +5,22 @@ const str = (max: number) => z.string().max(max);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const isoTime = z.iso.datetime({ offset: true });
 
-export const securityContextSchema = z
-  .object({
-    user: str(BOUNDS.maxContextChars),
-    role: str(BOUNDS.maxContextChars),
-    type: str(BOUNDS.maxContextChars),
-    level: str(BOUNDS.maxContextChars).nullable(),
-    raw: str(BOUNDS.maxContextChars),
-  })
-  ;
+export const securityContextSchema = z.object({
+  user: str(BOUNDS.maxContextChars),
+  role: str(BOUNDS.maxContextChars),
+  type: str(BOUNDS.maxContextChars),
+  level: str(BOUNDS.maxContextChars).nullable(),
+  raw: str(BOUNDS.maxContextChars),
+});
 
-export const avcInfoSchema = z
-  .object({
-    decision: z.enum(['denied', 'granted']),
-    perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
-    scontext: securityContextSchema,
-    tcontext: securityContextSchema,
-    tclass: str(BOUNDS.maxNameChars),
-    permissive: z.boolean().nullable(),
-  })
-  ;
+export const avcInfoSchema = z.object({
+  decision: z.enum(['denied', 'granted']),
+  perms: z.array(str(BOUNDS.maxNameChars)).max(BOUNDS.maxPerms),
+  scontext: securityContextSchema,
+  tcontext: securityContextSchema,
+  tclass: str(BOUNDS.maxNameChars),
+  permissive: z.boolean().nullable(),
+});
 
 /**
  * A plain object of at most `maxKeys` own keys (each ≤ `maxFieldKeyChars`) whose values pass `value`. One
@@ -46,33 +42,30 @@ const boundedRecord = <T>(value: (v: unknown) => v is T, maxKeys: number, what: 
     { message: `${what}: expected an object of at most ${maxKeys} keys within the size bounds` },
   );
 
-const boundedString = (v: unknown): v is string => typeof v === 'string' && v.length <= BOUNDS.maxFieldValueChars;
+const boundedString = (v: unknown): v is string =>
+  typeof v === 'string' && v.length <= BOUNDS.maxFieldValueChars;
 const anyValue = (_v: unknown): _v is unknown => true;
 
-export const auditRecordSchema = z
-  .object({
-    type: str(BOUNDS.maxNameChars),
-    node: str(BOUNDS.maxHostChars).nullable(),
-    sec: z.number().int().nonnegative(),
-    msec: z.number().int().min(0).max(999),
-    serial: z.number().int().nonnegative(),
-    fields: boundedRecord(boundedString, BOUNDS.maxFieldsPerRecord, 'fields'),
-    interpreted: boundedRecord(anyValue, BOUNDS.maxFieldsPerRecord, 'interpreted'),
-    avc: avcInfoSchema.optional(),
-    line: z.number().int().nonnegative(),
-  })
-  ;
+export const auditRecordSchema = z.object({
+  type: str(BOUNDS.maxNameChars),
+  node: str(BOUNDS.maxHostChars).nullable(),
+  sec: z.number().int().nonnegative(),
+  msec: z.number().int().min(0).max(999),
+  serial: z.number().int().nonnegative(),
+  fields: boundedRecord(boundedString, BOUNDS.maxFieldsPerRecord, 'fields'),
+  interpreted: boundedRecord(anyValue, BOUNDS.maxFieldsPerRecord, 'interpreted'),
+  avc: avcInfoSchema.optional(),
+  line: z.number().int().nonnegative(),
+});
 
-export const auditEventSchema = z
-  .object({
-    node: str(BOUNDS.maxHostChars).nullable(),
-    time: isoTime,
-    epoch: z.number().nonnegative(),
-    serial: z.number().int().nonnegative(),
-    records: z.array(auditRecordSchema).min(1).max(BOUNDS.maxRecordsPerEvent),
-    partial: z.boolean(),
-  })
-  ;
+export const auditEventSchema = z.object({
+  node: str(BOUNDS.maxHostChars).nullable(),
+  time: isoTime,
+  epoch: z.number().nonnegative(),
+  serial: z.number().int().nonnegative(),
+  records: z.array(auditRecordSchema).min(1).max(BOUNDS.maxRecordsPerEvent),
+  partial: z.boolean(),
+});
 
 /** Where a message came from in the host's audit log. */
 export const fileSourceSchema = z
@@ -140,13 +133,52 @@ export const policyStateMessageSchema = z
       .object({
         sha256: sha256Hex,
         bytes: z.number().int().nonnegative().max(BOUNDS.maxPolicyBytes),
-        chunks: z.number().int().positive().max(Math.ceil(BOUNDS.maxPolicyBytes / BOUNDS.maxPolicyChunkBytes)),
+        chunks: z
+          .number()
+          .int()
+          .positive()
+          .max(Math.ceil(BOUNDS.maxPolicyBytes / BOUNDS.maxPolicyChunkBytes)),
       })
       .strict(),
     enforcing: z.boolean().nullable(),
     booleans: z
       .record(str(BOUNDS.maxNameChars), z.boolean())
       .refine((r) => Object.keys(r).length <= BOUNDS.maxBooleans, { message: 'too many booleans' }),
+    /**
+     * The host's file_contexts set (a `fileContextsBundleSchema` document, sent in chunks like the policy,
+     * keys `policy:<sha256>:<index>`), for restorecon advice; null or absent when the host has none or the
+     * ingester does not send it.
+     */
+    fileContexts: z
+      .object({
+        sha256: sha256Hex,
+        bytes: z.number().int().nonnegative().max(BOUNDS.maxFileContextsBytes),
+        chunks: z
+          .number()
+          .int()
+          .positive()
+          .max(Math.ceil(BOUNDS.maxFileContextsBytes / BOUNDS.maxPolicyChunkBytes)),
+      })
+      .strict()
+      .nullable()
+      .optional(),
+  })
+  .strict();
+
+const fileContextsSourceSchema = z.object({ name: str(BOUNDS.maxPathChars), text: z.string() }).strict();
+
+/**
+ * A host's file_contexts set as the ingester sends it: the files libselinux reads for file labels, each with
+ * its path and text (`specs`: file_contexts, .homedirs, .local in that order; path aliases; customizable_types).
+ * Its serialized size is bounded by `maxFileContextsBytes`.
+ */
+export const fileContextsBundleSchema = z
+  .object({
+    schema: z.literal('avcstream.file-contexts.v1'),
+    specs: z.array(fileContextsSourceSchema).min(1).max(3),
+    subs: fileContextsSourceSchema.optional(),
+    subsDist: fileContextsSourceSchema.optional(),
+    customizable: fileContextsSourceSchema.optional(),
   })
   .strict();
 
@@ -221,5 +253,6 @@ export type FileSource = z.infer<typeof fileSourceSchema>;
 export type PolicyStateMessage = z.infer<typeof policyStateMessageSchema>;
 export type PolicyChunkMessage = z.infer<typeof policyChunkMessageSchema>;
 export type PolicyMessage = z.infer<typeof policyMessageSchema>;
+export type FileContextsBundle = z.infer<typeof fileContextsBundleSchema>;
 export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
 export type DeadLetterSource = z.infer<typeof deadLetterSourceSchema>;

@@ -2,7 +2,13 @@ import { appendFileSync, mkdtempSync, readFileSync, renameSync, statSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@avcstream/config';
-import { decodeDeadLetterMessage, decodeEventMessage, decodePolicyMessage } from '@avcstream/contracts';
+import {
+  assemblePolicy,
+  decodeDeadLetterMessage,
+  decodeEventMessage,
+  decodePolicyMessage,
+  sha256Hex,
+} from '@avcstream/contracts';
 import { createMemoryCheckpointStore, createTail, type FileEndInfo, type TailOptions } from '@avcstream/tail';
 import { createLogger, createMetrics } from '@avcstream/telemetry';
 import { Writable } from 'node:stream';
@@ -335,6 +341,51 @@ describe('ingester app', () => {
         .map((p) => p.key.split(':')[0]);
       // same policy binary: chunks only once, two states
       expect(kinds).toEqual(['policy', 'policy', 'policy', 'state', 'state']);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('sends the file_contexts bundle in chunks before the state that names it, each hash once', async () => {
+    const t = setup(['--filter.mode=all']);
+    const fc = Buffer.from('{"bundle":1}'.repeat(200));
+    const withFc: PolicySnapshot = { ...snapshot, fileContexts: { bytes: fc, sha256: sha256Hex(fc) } };
+    t.setSnapshot(withFc);
+    await t.app.start();
+    try {
+      appendFileSync(t.path, avcEvent(1));
+      await until(() => events(t.producer.sent).length === 1);
+      t.setSnapshot({ ...withFc, booleans: { httpd_can_network_connect: false } });
+      appendFileSync(
+        t.path,
+        'type=MAC_CONFIG_CHANGE msg=audit(1700000002.000:2): bool=httpd_can_network_connect val=0 old_val=1 auid=0 ses=1\n' +
+          avcEvent(3),
+      );
+      await until(() => events(t.producer.sent).length === 3);
+      await t.app.idle();
+      const policy = t.producer.sent.filter((s) => s.topic === 'avcstream.policy.v1');
+      const decoded = policy.map((p) => {
+        const d = decodePolicyMessage(p.value);
+        if (!d.ok) throw new Error(d.error.message);
+        return d.value;
+      });
+      const fcChunks = decoded.filter((m) => m.kind === 'chunk' && m.sha256 === sha256Hex(fc));
+      // 2400 bytes in chunks of 1024: 3 chunks, sent once, before the first state.
+      expect(fcChunks).toHaveLength(3);
+      const firstState = decoded.findIndex((m) => m.kind === 'state');
+      expect(decoded.lastIndexOf(fcChunks[2]!)).toBeLessThan(firstState);
+      const states = decoded.filter((m) => m.kind === 'state');
+      expect(states).toHaveLength(2);
+      for (const st of states) {
+        expect(st.kind === 'state' && st.fileContexts).toEqual({
+          sha256: sha256Hex(fc),
+          bytes: fc.length,
+          chunks: 3,
+        });
+      }
+      const assembled = assemblePolicy(fcChunks.filter((m) => m.kind === 'chunk'));
+      expect(assembled?.bytes.equals(fc)).toBe(true);
+      expect(events(t.producer.sent)[0]!.policy?.stateId).toBe(states[0]!.stateId);
     } finally {
       await t.app.stop();
     }

@@ -285,11 +285,29 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       for (const c of s.chunks) await sendOne(c.key, c.message);
       publishedPolicies.add(snap.sha256);
     }
+    // The file_contexts bundle's chunks, then the state that names them (as for the policy binary).
+    const fc = snap.fileContexts ?? null;
+    if (fc !== null && !publishedPolicies.has(fc.sha256)) {
+      for (const c of s.fileContextsChunks) await sendOne(c.key, c.message);
+      publishedPolicies.add(fc.sha256);
+    }
+    if (snap.fileContextsError) {
+      log.warn(
+        { code: snap.fileContextsError.code, err: snap.fileContextsError.message },
+        'file_contexts not sent',
+      );
+    }
     await sendOne(s.state.key, s.state.message);
     policyRef = { stateId: s.stateId, sha256: snap.sha256 };
     m.snapshots.inc({ reason });
     log.info(
-      { reason, sha256: snap.sha256, enforcing: snap.enforcing, booleans: Object.keys(snap.booleans).length },
+      {
+        reason,
+        sha256: snap.sha256,
+        enforcing: snap.enforcing,
+        booleans: Object.keys(snap.booleans).length,
+        fileContexts: fc === null ? null : { sha256: fc.sha256, bytes: fc.bytes.length },
+      },
       'policy snapshot published',
     );
   };

@@ -81,6 +81,11 @@ export function ingesterConfigSchema(hostname: string) {
           policyPath: z.string().min(1).default('/sys/fs/selinux/policy'),
           booleansPath: z.string().min(1).default('/sys/fs/selinux/booleans'),
           enforcePath: z.string().min(1).default('/sys/fs/selinux/enforce'),
+          /**
+           * The host's file_contexts, sent with the policy for restorecon advice: a path, `none`, or `auto`
+           * (the one of the policy's type, /etc/selinux/TYPE/contexts/files/file_contexts).
+           */
+          fileContextsPath: z.string().min(1).default('auto'),
           chunkBytes: zInt(1024, 512 * 1024).default(512 * 1024),
         })
         .strict()
