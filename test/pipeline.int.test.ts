@@ -184,6 +184,54 @@ describe.runIf(available)('pipeline: file -> Kafka -> Elasticsearch', () => {
     expect(ing.alive && ana.alive).toBe(true);
   });
 
+  it("restorecon advice from the host's file_contexts, sent by the ingester, for a name=-only AVC", async () => {
+    // A file moved from a home directory keeps user_home_t; its read denial names it by name= and ino= only,
+    // and the openat's PATH record holds that inode under its full name.
+    const s = getServices();
+    const names = pipelineNames(uniqueName);
+    const dir = tempDir('p-fc');
+    const fc = join(dir, 'file_contexts');
+    writeFileSync(
+      fc,
+      '/.*\tsystem_u:object_r:etc_t:s0\n/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n',
+    );
+    const log = join(dir, 'audit.log');
+    writeFileSync(
+      log,
+      'node=web01 type=SYSCALL msg=audit(1763802001.000:9): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 ppid=1 pid=7 auid=0 uid=48 gid=48 euid=48 suid=48 fsuid=48 egid=48 sgid=48 fsgid=48 tty=(none) ses=1 comm="httpd" exe="/usr/sbin/httpd" subj=system_u:system_r:httpd_t:s0 key=(null)\n' +
+        'node=web01 type=AVC msg=audit(1763802001.000:9): avc:  denied  { read } for  pid=7 comm="httpd" name="x" dev="dm-0" ino=2 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n' +
+        'node=web01 type=CWD msg=audit(1763802001.000:9): cwd="/var/www"\n' +
+        'node=web01 type=PATH msg=audit(1763802001.000:9): item=0 name="html/x" inode=2 dev=fd:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n' +
+        'node=web01 type=PROCTITLE msg=audit(1763802001.000:9): proctitle=6874747064\n',
+    );
+    run('analyzer', analyzerArgs(names, s.kafkaBrokers, s.elasticsearchUrl), dir);
+    const ing = run(
+      'ingester',
+      ingesterArgs(names, s.kafkaBrokers, log, dir, [`--policy.fileContextsPath=${fc}`]),
+      dir,
+    );
+    await waitFor(
+      '1 denial document',
+      () => denialCount(names.prefix),
+      (n) => n >= 1,
+    );
+    const hit = await client().search<{
+      file: { path: string };
+      decision: { verdict: string; fix: Array<{ kind: string; text: string; verified: boolean }> };
+    }>(`${names.prefix}-denials`, { query: { match_all: {} }, size: 2 });
+    expect(hit.hits).toHaveLength(1);
+    const doc = hit.hits[0]!.source!;
+    expect(doc.file.path).toBe('/var/www/html/x');
+    expect(doc.decision.verdict).toBe('BOOLEAN');
+    expect(doc.decision.fix.map((f) => f.kind)).toEqual(['restorecon', 'setsebool']);
+    expect(doc.decision.fix[0]).toEqual({
+      kind: 'restorecon',
+      text: "restorecon -v '<path>'",
+      verified: true,
+    });
+    expect(ing.alive).toBe(true);
+  });
+
   it('SIGKILL of the ingester mid-file, then restart: no missing, no duplicate documents', async () => {
     const s = getServices();
     const names = pipelineNames(uniqueName);

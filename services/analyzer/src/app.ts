@@ -23,7 +23,7 @@ import {
 import type { BulkDoc, BulkResult, EsClient } from '@avcstream/elasticsearch';
 import { createSendTracker, type KafkaBatch, type KafkaConsumer, type KafkaDelivery } from '@avcstream/kafka';
 import { AvcError, backoffDelayMs, isRetriable } from '@avcstream/pipeline';
-import type { Denial } from '@avcstream/selinux-access';
+import { type Denial, defaultLabelOf, FILE_CLASSES } from '@avcstream/selinux-access';
 import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
 import type { AnalyzerConfig } from './config.ts';
 import { createPolicyStore, type PolicyLookup, type PolicyStore } from './policy-store.ts';
@@ -357,7 +357,7 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
 
   const replayWith =
     (lookup: PolicyLookup | undefined) =>
-    (denial: Denial): Replay => {
+    (denial: Denial, objectPath: string | null): Replay => {
       if (lookup === undefined)
         return {
           explanation: null,
@@ -367,7 +367,18 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
         return { explanation: null, error: `policy ${lookup.reason} not received in time` };
       if (lookup.kind === 'error') return { explanation: null, error: lookup.message };
       try {
-        return { explanation: lookup.explainer.explain(denial, lookup.booleans), error: null };
+        // The file's default label under the host's file_contexts, when the event names the object: restorecon
+        // is offered when that label would allow the access.
+        const fc = lookup.fileContexts;
+        const match =
+          fc === null || objectPath === null || !FILE_CLASSES.has(denial.tclass)
+            ? null
+            : fc.lookup(objectPath, denial.tclass);
+        const withLabel =
+          match === null || fc === null
+            ? denial
+            : { ...denial, defaultLabel: defaultLabelOf(match, denial.tcontext, fc) };
+        return { explanation: lookup.explainer.explain(withLabel, lookup.booleans), error: null };
       } catch (err) {
         return {
           explanation: null,

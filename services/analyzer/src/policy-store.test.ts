@@ -1,4 +1,11 @@
-import { chunkPolicy, type PolicyMessage, policyStateId } from '@avcstream/contracts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  chunkPolicy,
+  encodeFileContextsBundle,
+  type PolicyMessage,
+  policyStateId,
+} from '@avcstream/contracts';
 import { describe, expect, it } from 'vitest';
 import { createPolicyStore } from './policy-store.ts';
 
@@ -87,5 +94,73 @@ describe('policy store: state ids that timed out', () => {
     expect((await a).kind).toBe('error');
     expect((await b).kind).toBe('error');
     expect(t.outcomes).toEqual(['found']);
+  });
+});
+
+describe('policy store: file_contexts', () => {
+  const policyBytes = readFileSync(join(import.meta.dirname, '../../cli/sample/policy/policy.33'));
+  const policy = chunkPolicy(policyBytes, 4096);
+  const bundleOf = (text: string) => {
+    const enc = encodeFileContextsBundle({
+      schema: 'avcstream.file-contexts.v1',
+      specs: [{ name: 'file_contexts', text }],
+      customizable: { name: 'customizable_types', text: 'httpd_user_content_t\n' },
+    });
+    if (!enc.ok) throw new Error(enc.error.message);
+    return enc.value;
+  };
+  const stateWith = (fcBytes: Buffer) => {
+    const fc = chunkPolicy(fcBytes, 64);
+    const id = policyStateId(policy.sha256, true, {}, fc.sha256);
+    const st: PolicyMessage = {
+      schema: 'avcstream.policy.v1',
+      kind: 'state',
+      stateId: id,
+      host: 'web01',
+      takenAt: '2023-11-14T22:13:22.000Z',
+      reason: 'start',
+      policy: { sha256: policy.sha256, bytes: policyBytes.length, chunks: policy.chunks.length },
+      enforcing: true,
+      booleans: {},
+      fileContexts: { sha256: fc.sha256, bytes: fcBytes.length, chunks: fc.chunks.length },
+    };
+    return { id, st, fcChunks: fc.chunks };
+  };
+
+  it('is pending until the bundle named by the state is complete, then ready with the set', () => {
+    const store = createPolicyStore();
+    const { id, st, fcChunks } = stateWith(
+      bundleOf('/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n'),
+    );
+    store.apply(st);
+    for (const c of policy.chunks) store.apply(c.message);
+    expect(store.lookup(id)).toEqual({ kind: 'pending', reason: 'file_contexts' });
+    for (const c of fcChunks.slice(1)) store.apply(c.message);
+    expect(store.lookup(id)).toEqual({ kind: 'pending', reason: 'file_contexts' });
+    store.apply(fcChunks[0]!.message);
+    const r = store.lookup(id);
+    expect(r.kind).toBe('ready');
+    if (r.kind !== 'ready') return;
+    expect(r.fileContextsError).toBeNull();
+    expect(r.fileContexts?.lookup('/var/www/html/x', 'file')?.type).toBe('httpd_sys_content_t');
+    expect(r.fileContexts?.customizable.has('httpd_user_content_t')).toBe(true);
+    expect(store.stats().fileContexts).toBe(1);
+  });
+
+  it('a bundle that does not decode leaves the policy usable, says why, and hands its chunks to onInvalid', () => {
+    const invalid: Array<{ error: string; sources: string[] }> = [];
+    const store = createPolicyStore<string>({
+      onInvalid: (_sha, error, sources) => invalid.push({ error, sources }),
+    });
+    const { id, st, fcChunks } = stateWith(Buffer.from('{"schema":"avcstream.file-contexts.v1","specs":[]}'));
+    store.apply(st);
+    for (const c of policy.chunks) store.apply(c.message);
+    for (const [i, c] of fcChunks.entries()) store.apply(c.message, `fc-${i}`);
+    const r = store.lookup(id);
+    expect(r.kind).toBe('ready');
+    if (r.kind !== 'ready') return;
+    expect(r.fileContexts).toBeNull();
+    expect(r.fileContextsError).toMatch(/^file_contexts bundle invalid: specs/);
+    expect(invalid).toEqual([{ error: r.fileContextsError, sources: fcChunks.map((_, i) => `fc-${i}`) }]);
   });
 });

@@ -1,11 +1,17 @@
 // The policy states and binaries seen on avcstream.policy.v1, and an explainer per policy hash (cached).
 import {
   assemblePolicy,
+  decodeFileContextsBundle,
   type PolicyChunkMessage,
   type PolicyMessage,
   type PolicyStateMessage,
 } from '@avcstream/contracts';
-import { createExplainer, type Explainer } from '@avcstream/selinux-access';
+import {
+  createExplainer,
+  type Explainer,
+  type FileContexts,
+  fileContextsOf,
+} from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 
 export type PolicyLookup =
@@ -14,8 +20,14 @@ export type PolicyLookup =
       explainer: Explainer;
       booleans: Readonly<Record<string, boolean>>;
       state: PolicyStateMessage;
+      /**
+       * The host's file_contexts set, when its state names one and it loaded (restorecon advice); null
+       * otherwise. A set that does not load leaves the policy usable: `fileContextsError` says why.
+       */
+      fileContexts: FileContexts | null;
+      fileContextsError: string | null;
     }
-  | { kind: 'pending'; reason: 'state' | 'binary' }
+  | { kind: 'pending'; reason: 'state' | 'binary' | 'file_contexts' }
   | { kind: 'error'; message: string };
 
 export interface PolicyStoreOptions<S = unknown> {
@@ -65,7 +77,7 @@ export interface PolicyStore<S = unknown> {
    * `missTtlMs` and is still pending resolves at once; a call while another wait for the same id runs joins it.
    */
   waitFor(stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup>;
-  stats(): { states: number; binaries: number; loaded: number; misses: number };
+  stats(): { states: number; binaries: number; loaded: number; fileContexts: number; misses: number };
 }
 
 export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = {}): PolicyStore<S> {
@@ -81,6 +93,8 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
   const states = new Map<string, PolicyStateMessage>();
   const chunks = new Map<string, Map<number, PolicyChunkMessage>>();
   const loaded = new Map<string, Explainer | { error: string }>();
+  /** file_contexts sets by bundle hash (bounded like `loaded`). */
+  const fcLoaded = new Map<string, FileContexts | { error: string }>();
   /** Per binary, the sources of its chunks applied since its last load (bounded like `chunks`). */
   const sources = new Map<string, Map<number, S>>();
   let waiters: Array<() => void> = [];
@@ -125,6 +139,35 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
     if ('error' in result) options.onInvalid?.(sha256, result.error, from);
     loaded.set(sha256, result);
     while (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value as string);
+    return result;
+  };
+
+  /** The file_contexts set of bundle `sha256`: null while chunks are missing; an error value when it does not load. */
+  const fileContextsFor = (sha256: string): FileContexts | { error: string } | null => {
+    const hit = fcLoaded.get(sha256);
+    if (hit !== undefined) {
+      fcLoaded.delete(sha256);
+      fcLoaded.set(sha256, hit);
+      return hit;
+    }
+    const parts = chunks.get(sha256);
+    if (parts === undefined) return null;
+    const first = parts.values().next().value;
+    if (first === undefined || parts.size < first.count) return null;
+    const assembled = assemblePolicy(parts.values());
+    let result: FileContexts | { error: string };
+    if (assembled === null) result = { error: 'file_contexts chunks do not reassemble to their sha256' };
+    else {
+      const bundle = decodeFileContextsBundle(assembled.bytes);
+      result = bundle.ok
+        ? fileContextsOf(bundle.value)
+        : { error: `file_contexts bundle invalid: ${bundle.error.message}` };
+    }
+    const from = [...(sources.get(sha256)?.values() ?? [])];
+    sources.delete(sha256);
+    if ('error' in result) options.onInvalid?.(sha256, result.error, from);
+    fcLoaded.set(sha256, result);
+    while (fcLoaded.size > maxLoaded) fcLoaded.delete(fcLoaded.keys().next().value as string);
     return result;
   };
 
@@ -178,7 +221,10 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
           }
         }
         parts.set(msg.index, msg);
-        for (const id of misses.keys()) if (states.get(id)?.policy.sha256 === msg.sha256) misses.delete(id);
+        for (const id of misses.keys()) {
+          const st = states.get(id);
+          if (st?.policy.sha256 === msg.sha256 || st?.fileContexts?.sha256 === msg.sha256) misses.delete(id);
+        }
         if (source !== undefined) {
           let srcs = sources.get(msg.sha256);
           if (srcs === undefined) {
@@ -190,6 +236,8 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
         // A new chunk may repair a binary that failed: forget the error, not a good explainer.
         const hit = loaded.get(msg.sha256);
         if (hit !== undefined && 'error' in hit) loaded.delete(msg.sha256);
+        const fcHit = fcLoaded.get(msg.sha256);
+        if (fcHit !== undefined && 'error' in fcHit) fcLoaded.delete(msg.sha256);
       }
       wake();
     },
@@ -199,7 +247,36 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
       const ex = explainerFor(state.policy.sha256);
       if (ex === null) return { kind: 'pending', reason: 'binary' };
       if ('error' in ex) return { kind: 'error', message: ex.error };
-      return { kind: 'ready', explainer: ex, booleans: state.booleans, state };
+      const ref = state.fileContexts ?? null;
+      if (ref === null) {
+        return {
+          kind: 'ready',
+          explainer: ex,
+          booleans: state.booleans,
+          state,
+          fileContexts: null,
+          fileContextsError: null,
+        };
+      }
+      const fc = fileContextsFor(ref.sha256);
+      if (fc === null) return { kind: 'pending', reason: 'file_contexts' };
+      return 'error' in fc
+        ? {
+            kind: 'ready',
+            explainer: ex,
+            booleans: state.booleans,
+            state,
+            fileContexts: null,
+            fileContextsError: fc.error,
+          }
+        : {
+            kind: 'ready',
+            explainer: ex,
+            booleans: state.booleans,
+            state,
+            fileContexts: fc,
+            fileContextsError: null,
+          };
     },
     waitFor(stateId, timeoutMs, signal) {
       const r = store.lookup(stateId);
@@ -222,7 +299,13 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
       running.set(stateId, p);
       return p;
     },
-    stats: () => ({ states: states.size, binaries: chunks.size, loaded: loaded.size, misses: misses.size }),
+    stats: () => ({
+      states: states.size,
+      binaries: chunks.size,
+      loaded: loaded.size,
+      fileContexts: fcLoaded.size,
+      misses: misses.size,
+    }),
   };
   return store;
 }

@@ -145,6 +145,38 @@ describe('toEcs on the bundled sample', () => {
     expect(asked.find((d) => d.perms.includes('read'))?.port).toBeNull();
   });
 
+  it("hands replay the path of the object the kernel checked: path=, else the PATH record of the AVC's inode", () => {
+    const text =
+      'type=SYSCALL msg=audit(1763802001.000:9): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 ppid=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)\n' +
+      'type=AVC msg=audit(1763802001.000:9): avc:  denied  { read } for  pid=1 comm="httpd" name="x" dev="dm-0" ino=2 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n' +
+      'type=AVC msg=audit(1763802001.000:9): avc:  denied  { search } for  pid=1 comm="httpd" name="html" dev="dm-0" ino=7 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=dir permissive=0\n' +
+      'type=CWD msg=audit(1763802001.000:9): cwd="/var/www"\n' +
+      'type=PATH msg=audit(1763802001.000:9): item=0 name="html/x" inode=2 dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n' +
+      'type=PROCTITLE msg=audit(1763802001.000:9): proctitle=6874747064\n';
+    const dec = createAuditDecoder();
+    const events = [...dec.write(Buffer.from(text)).events, ...dec.end().events];
+    expect(events).toHaveLength(1);
+    const msg: EventMessage = { ...messages()[0]!, event: events[0]! };
+    const paths: Array<[string, string | null]> = [];
+    const docs = toEcs(
+      msg,
+      { partition: 0, offset: '0' },
+      new Date(0),
+      (d, objectPath) => {
+        paths.push([d.tclass, objectPath]);
+        return { explanation: null, error: 'x' };
+      },
+      () => 'd'.repeat(32),
+    );
+    // The search on a directory of the walk is another inode: no path for the label lookup.
+    expect(paths).toEqual([
+      ['file', '/var/www/html/x'],
+      ['dir', null],
+    ]);
+    // file.path is that object's full path when the event tells it, else the PATH name that ends in name=.
+    expect(docs.denials.map((d) => d.doc.file.path)).toEqual(['/var/www/html/x', 'html/x']);
+  });
+
   it('without a policy the denial is still indexed, with verdict null and the reason', () => {
     const msg = messages().find((m) => m.event.records.some((r) => r.avc?.decision === 'denied'))!;
     const docs = toEcs(

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import {
   type AuditRecord,
+  avcObjectPath,
   avcPortOf,
   ioctlCommandOf,
   parseContext,
@@ -406,14 +407,15 @@ const isSelinuxRecord = (r: AuditRecord) =>
   r.type === 'USER_SELINUX_ERR';
 
 /**
- * Documents of one message: a denial doc per denied AVC/USER_AVC record (replayed with `replay`), a SELinux
+ * Documents of one message: a denial doc per denied AVC/USER_AVC record (replayed with `replay`, given the
+ * path of the object the kernel checked when the event tells it, `avcObjectPath`), a SELinux
  * event doc per other SELinux record (granted AVCs, MAC_*, SELINUX_ERR). `signatureOf` names the denial.
  */
 export function toEcs(
   msg: EventMessage,
   pos: Position,
   ingestedAt: Date,
-  replay: (denial: Denial) => Replay,
+  replay: (denial: Denial, objectPath: string | null) => Replay,
   signatureOf: (denial: Denial, record: AuditRecord, path: string | null, exe: string | null) => string,
 ): EcsDocs {
   const ev = msg.event;
@@ -451,8 +453,10 @@ export function toEcs(
         ioctlcmd: ioctlCommandOf(r),
         port: avcPortOf(r),
       };
-      const rep = replay(denial);
-      const path = pathOf(r, facts);
+      // The object the kernel checked, for the file_contexts lookup (restorecon advice) and file.path.
+      const objectPath = avcObjectPath(r, ev);
+      const rep = replay(denial, objectPath);
+      const path = objectPath ?? pathOf(r, facts);
       const outcome = facts.success ?? (avc.permissive === true ? 'success' : 'failure');
       const auditd = auditdOf(r, ev.records, facts);
       const destination = destinationOf(r, ev.records);
