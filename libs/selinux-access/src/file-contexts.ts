@@ -408,6 +408,26 @@ export function parseFileContexts(
     const m = (order[i] as Spec).match;
     if (m !== null) m.index = i;
   }
+  // The positions in `order` of the specs without a stem, and of each stem's specs, last first: a path is
+  // tested against its own stem's specs and the stem-less ones only, merged in lookup order.
+  const noStem: number[] = [];
+  const stemLists = new Map<number, number[]>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const st = (order[i] as Spec).stem;
+    if (st === 0) noStem.push(i);
+    else {
+      let l = stemLists.get(st);
+      if (l === undefined) {
+        l = [];
+        stemLists.set(st, l);
+      }
+      l.push(i);
+    }
+  }
+  const noStemAt = Int32Array.from(noStem);
+  const byStem = new Map<number, Int32Array>();
+  for (const [st, l] of stemLists) byStem.set(st, Int32Array.from(l));
+  const NONE = new Int32Array(0);
   const subs = readSubs(aliases.subs, errors);
   const subsDist = readSubs(aliases.subsDist, errors);
   const cache = new Map<string, FileContextMatch | null>();
@@ -431,12 +451,18 @@ export function parseFileContexts(
     const slash = key.indexOf('/', 1);
     const fileStem = slash < 0 ? 0 : (stems.get(key.slice(0, slash)) ?? -1);
     const rest = slash < 0 ? key : key.slice(slash);
-    for (let i = order.length - 1; i >= 0; i--) {
-      const s = order[i] as Spec;
+    const own = fileStem > 0 ? (byStem.get(fileStem) ?? NONE) : NONE;
+    let a = 0;
+    let b = 0;
+    while (a < noStemAt.length || b < own.length) {
+      // The later of the two lists' next positions first (last match wins).
+      const fromOwn =
+        b < own.length && (a >= noStemAt.length || (own[b] as number) > (noStemAt[a] as number));
+      const s = order[fromOwn ? (own[b++] as number) : (noStemAt[a++] as number)] as Spec;
       if (s.cls !== null && cls !== '' && s.cls !== cls) continue;
-      if (s.stem === 0) {
+      if (!fromOwn) {
         if (key.startsWith(s.prefix) && s.re.test(key)) return s.match;
-      } else if (s.stem === fileStem && rest.startsWith(s.prefix) && s.re.test(rest)) return s.match;
+      } else if (rest.startsWith(s.prefix) && s.re.test(rest)) return s.match;
     }
     return null;
   };
