@@ -94,6 +94,90 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
     expect(r.out).not.toContain('/srv/www/b.html');
   });
 
+  it('finds the path of a name=-only AVC in the PATH record of its event (same inode), in input order', async () => {
+    // A read denial names its object by name= and ino= only; the openat's PATH record holds that inode under
+    // its name relative to the CWD. Lines of other events, before and after, keep their places.
+    const event = (serial: number, name: string, ino: number, pathName: string, enriched = false) => {
+      const t = `msg=audit(1700000000.100:${serial}):`;
+      const sys = `type=SYSCALL ${t} arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 ppid=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)`;
+      return (
+        `type=AVC ${t} avc:  denied  { read } for  pid=1 comm="httpd" name="${name}" dev="dm-0" ino=${ino} ` +
+        `scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n` +
+        `${enriched ? `${sys}\x1dARCH=x86_64 SYSCALL=openat` : sys}\n` +
+        `type=CWD ${t} cwd="/var/www"\n` +
+        `type=PATH ${t} item=0 name="${pathName}" inode=${ino} dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n` +
+        `type=PROCTITLE ${t} proctitle=6874747064\n`
+      );
+    };
+    const input =
+      readLine(1, '/home/alice/notes', 'user_home_t') +
+      event(2, 'x', 5, 'html/x') +
+      // The PATH record is another inode (a directory of the walk): no path, no restorecon.
+      event(3, 'y', 6, 'html/z') +
+      event(4, 'w', 7, 'html/w', true) +
+      readLine(5, '/var/www/html/a.html', 'user_home_t');
+    for (const fmt of ['ndjson', 'text']) {
+      const r = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', fmt, '-'], input);
+      expect(r.code).toBe(0);
+      if (fmt === 'text') {
+        expect(r.out.match(/restorecon -v/g)).toHaveLength(3);
+        continue;
+      }
+      const rows = r.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(rows.map((x) => [x.line, x.serial, x.fixes[0].kind])).toEqual([
+        [1, 1, expect.not.stringMatching('restorecon')],
+        [2, 2, 'restorecon'],
+        [7, 3, expect.not.stringMatching('restorecon')],
+        [12, 4, 'restorecon'],
+        [17, 5, 'restorecon'],
+      ]);
+    }
+    // Read in pieces of 7 bytes: held lines span the stream's chunks.
+    const whole = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], input);
+    const pieces: string[] = [];
+    for (let i = 0; i < input.length; i += 7) pieces.push(input.slice(i, i + 7));
+    const stdout = new PassThrough();
+    let chunked = '';
+    stdout.on('data', (c) => {
+      chunked += c;
+    });
+    const code = await explain(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], {
+      stdout,
+      stderr: new PassThrough(),
+      stdin: Readable.from(pieces.map((x) => Buffer.from(x))),
+    });
+    expect(code).toBe(0);
+    expect(chunked).toBe(whole.out);
+    // A line of another event between the AVC and its PATH record ends the wait: no path, no restorecon.
+    const lines = event(8, 'x', 5, 'html/x').split('\n');
+    const cut = [lines[0], readLine(9, '/home/alice/notes', 'user_home_t').trimEnd(), ...lines.slice(1)].join(
+      '\n',
+    );
+    const rc = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], cut);
+    expect(
+      rc.out
+        .trim()
+        .split('\n')
+        .map((l) => [JSON.parse(l).line, JSON.parse(l).fixes[0].kind]),
+    ).toEqual([
+      [1, 'setsebool'],
+      [2, 'setsebool'],
+    ]);
+    // The fast path and the full parser give the same bytes.
+    const policy = readPolicy(readFileSync(SAMPLE));
+    const fcs = readFileContexts(fc);
+    const bytes = Buffer.from(input);
+    for (const fmt of ['ndjson', 'text'] as const) {
+      const fast = explainBytes(createExplainer(policy), fmt, bytes, { fastPath: true, fileContexts: fcs });
+      const slow = explainBytes(createExplainer(policy), fmt, bytes, { fastPath: false, fileContexts: fcs });
+      expect(fast).toBe(slow);
+      expect(fast.match(/restorecon -v/g)).toHaveLength(3);
+    }
+  });
+
   it('forces restorecon (-F) for a customizable type (contexts/customizable_types beside contexts/files)', async () => {
     const root = join(dir, 'custom');
     mkdirSync(join(root, 'contexts/files'), { recursive: true });

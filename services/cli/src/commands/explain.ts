@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import {
   type AuditRecord,
+  avcObjectPath,
   avcPortOf,
   escapeText,
   ioctlCommandOf,
@@ -55,7 +56,8 @@ Options:
                            out like /sys/fs/selinux/booleans (default: the policy's own defaults)
   --file-contexts FILE     file_contexts (with its .homedirs, .local, .subs and .subs_dist beside it) to
                            tell a mislabelled file from a policy gap: when the default label of the
-                           record's path= allows the access, restorecon is the fix. Default: the one of
+                           record's path= (or of the PATH record of its inode, for a record with name=
+                           only) allows the access, restorecon is the fix. Default: the one of
                            a host policy (/etc/selinux/TYPE/contexts/files/file_contexts for
                            /etc/selinux/TYPE/policy/policy.N or the host's current policy), if present
   --no-file-contexts       do not read file_contexts
@@ -1371,7 +1373,8 @@ function makeProcessor(
     emitSlow(r, raw, body);
   };
 
-  const onRecord = (r: AuditRecord, raw: string) => {
+  /** `objectPath`: the object's path found in the record's event (see `feed`), else null. */
+  const onRecord = (r: AuditRecord, raw: string, objectPath: string | null) => {
     const avc = r.avc;
     if (avc?.decision !== 'denied' || (r.type !== 'AVC' && r.type !== 'USER_AVC')) return;
     onAvc(
@@ -1384,7 +1387,7 @@ function makeProcessor(
         permissive: avc.permissive,
         ioctlcmd: ioctlCommandOf(r),
         port: avcPortOf(r),
-        defaultLabel: defaultLabelFor(avc.tclass, r.fields.path),
+        defaultLabel: defaultLabelFor(avc.tclass, objectPath ?? r.fields.path),
       },
       raw,
     );
@@ -1399,7 +1402,7 @@ function makeProcessor(
   let lastNodeBytesJson: Buffer | undefined;
 
   /** A line `scanAvcBytes` accepted (offsets in `o`, into `b`); `s`..`e` is the line without its newline. */
-  const onFastBytes = (b: Buffer, s: number, e: number) => {
+  const onFastBytes = (b: Buffer, s: number, e: number, objectPath: string | null) => {
     if (o[O_DENIED] !== 1) return;
     totals.denials++;
     let h = hashBytes(0x811c9dc5, b, o[O_PERMS] as number, o[O_PERMS_END] as number);
@@ -1409,10 +1412,16 @@ function makeProcessor(
     // A file denial's default label (file_contexts) is part of its key: port is -1 for file classes, so
     // O_KEYX adds the spec's index in the place of the port's.
     let dl: FileContextMatch | null = null;
-    if (fileContexts !== null && (o[O_PATH] as number) >= 0) {
+    if (fileContexts !== null && (objectPath !== null || (o[O_PATH] as number) >= 0)) {
       dl = defaultLabelFor(
         shortNames.get(b, o[O_C] as number, o[O_C_END] as number),
-        fieldText(b, o[O_PATH] as number, o[O_PATH_END] as number, ((o[O_QUOTED] as number) & Q_PATH) !== 0),
+        objectPath ??
+          fieldText(
+            b,
+            o[O_PATH] as number,
+            o[O_PATH_END] as number,
+            ((o[O_QUOTED] as number) & Q_PATH) !== 0,
+          ),
       );
       if (dl !== null) o[O_KEYX] = (o[O_KEYX] as number) + 3 * (dl.index + 1);
     }
@@ -1561,39 +1570,256 @@ function makeProcessor(
     out.used = at;
   };
 
-  /** A counted line the byte fast path did not take: the full parser decides. */
-  const processText = (line: string) => {
+  /**
+   * A counted line the byte fast path did not take: the full parser decides. With `mayHold`, a line that
+   * `holds` (see `feed`) is held instead (false: not counted, nothing written).
+   */
+  const processText = (
+    line: string,
+    objectPath: string | null,
+    mayHold: boolean,
+    b: Buffer,
+    s: number,
+    e: number,
+  ): boolean => {
     if (line.length > MAX_LINE) {
       totals.longLines++;
-      return;
+      return true;
     }
     // Only lines holding an AVC record matter here; skip the others without parsing them.
-    if (!line.includes('avc:')) return;
+    if (!line.includes('avc:')) return true;
     const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
     const r = parseLine(line, totals.lines, parseOpts);
-    if (r === null) return;
+    if (r === null) return true;
     if (!Array.isArray(r)) {
       totals.malformed++;
-      return;
+      return true;
     }
-    for (const rec of r) onRecord(rec, raw);
+    if (mayHold && fileContexts !== null && r.some(namesObjectOnly) && hold(b, s, e, false)) return false;
+    for (const rec of r) onRecord(rec, raw, objectPath);
+    return true;
   };
-  /** One line as UTF-8 bytes [s, e) of `b` (without its newline): the fast path needs no decoding. */
-  const processBytes = (b: Buffer, s: number, e: number) => {
+  /**
+   * One line as UTF-8 bytes [s, e) of `b` (without its newline): the fast path needs no decoding.
+   * `objectPath`: the path of the object of the line's AVC, found in its event; `mayHold`: see `feed`.
+   */
+  const processBytes = (b: Buffer, s: number, e: number, objectPath: string | null, mayHold: boolean) => {
     totals.lines++;
     // Longer than MAX_LINE bytes may still be MAX_LINE characters or fewer: the text path decides.
     if (e - s <= MAX_LINE) {
       // A line the fast path takes holds "avc:"; any other line without it is skipped, as processText
       // would after decoding it.
       if (fastPath && scanAvcBytes(b, s, e, o)) {
-        onFastBytes(b, s, e);
+        if (
+          mayHold &&
+          fileContexts !== null &&
+          o[O_DENIED] === 1 &&
+          (o[O_PATH] as number) < 0 &&
+          (o[O_NAME] as number) >= 0 &&
+          FILE_CLASSES.has(shortNames.get(b, o[O_C] as number, o[O_C_END] as number)) &&
+          hold(b, s, e, true)
+        ) {
+          totals.lines--;
+          return;
+        }
+        onFastBytes(b, s, e, objectPath);
         return;
       }
       if (!hasAvcMark(b, s, e)) return;
     }
-    processText(b.toString('utf8', s, e));
+    if (!processText(b.toString('utf8', s, e), objectPath, mayHold, b, s, e)) totals.lines--;
   };
-  return { processBytes };
+
+  // ---- with file_contexts: the events of denials that name their object by name= only ----
+  // A file denial without path= (most read, write and open denials: name= and ino=) has its object's full
+  // name in the PATH record of the same inode, which follows the AVC in its event. Such an AVC line is held
+  // with the lines of its event that follow it (same node and stamp), until its PROCTITLE or EOE, a line of
+  // another event, MAX_HELD lines or the end of input; then every held line is processed in order, the
+  // AVCs with the paths avcObjectPath finds. Only while the input holds PATH records (one within the last
+  // HOLD_WINDOW lines, or the input is in its first HOLD_WINDOW lines): an extract of AVC lines alone
+  // (`ausearch -m AVC`) is never held. Input buffers are referenced, not copied: streams hand out fresh
+  // buffers, and the ones joined here for a line cut by a chunk are never reused.
+  const MAX_HELD = 64;
+  const HOLD_WINDOW = 4096;
+  /** The last line counted that was a PATH record. */
+  let lastPathLine = 0;
+  const heldB: Buffer[] = [];
+  const heldS: number[] = [];
+  const heldE: number[] = [];
+  let heldCount = 0;
+  /** A PATH line is among the held ones (else no path can be found: the lines are replayed as they are). */
+  let heldPath = false;
+  /** Offsets `scanAvcBytes` gave the first held line, when the fast path took it (replayed without a rescan). */
+  const heldO = new Int32Array(O_COUNT);
+  let heldFast = false;
+  /** Node name and stamp of the held event: [from, to) of heldB[0], as `stampOf` gives them. */
+  const heldSt = new Int32Array(4);
+  const st = new Int32Array(4);
+
+  const mayHoldNow = () => fileContexts !== null && totals.lines - lastPathLine <= HOLD_WINDOW;
+
+  /** Starts holding the event of the AVC line [s, e) of `b`; false when the line has no audit stamp. */
+  function hold(b: Buffer, s: number, e: number, fast: boolean): boolean {
+    if (!stampOf(b, s, e, heldSt)) return false;
+    heldB[0] = b;
+    heldS[0] = s;
+    heldE[0] = e;
+    heldCount = 1;
+    heldPath = false;
+    heldFast = fast;
+    if (fast) heldO.set(o);
+    return true;
+  }
+
+  /** Processes the held lines, in order. */
+  function release(): void {
+    const n = heldCount;
+    heldCount = 0;
+    const paths = heldPath ? objectPathsOf(n) : null;
+    heldPath = false;
+    for (let i = 0; i < n; i++) {
+      const b = heldB[i] as Buffer;
+      const s = heldS[i] as number;
+      const e = heldE[i] as number;
+      if (i === 0 && heldFast && paths === null) {
+        // Nothing of the event tells the path: the AVC line as the fast path read it.
+        totals.lines++;
+        o.set(heldO);
+        onFastBytes(b, s, e, null);
+      } else processBytes(b, s, e, paths?.[i] ?? null, false);
+    }
+    heldB.fill(EMPTY, 0, n);
+  }
+
+  /** Per held line, the object path of its first denied AVC record, found among the event's records. */
+  function objectPathsOf(n: number): Array<string | null> {
+    const perLine: Array<AuditRecord | null> = [];
+    const records: AuditRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = heldB[i] as Buffer;
+      const s = heldS[i] as number;
+      const e = heldE[i] as number;
+      const r = e - s > MAX_LINE ? null : parseLine(b.toString('utf8', s, e), 0, parseOpts);
+      const recs = Array.isArray(r) ? r : [];
+      for (const rec of recs) records.push(rec);
+      perLine.push(recs.find((x) => x.avc?.decision === 'denied') ?? null);
+    }
+    const event = { records };
+    return perLine.map((a) => (a === null ? null : avcObjectPath(a, event)));
+  }
+
+  /** The line [s, e) of `b` is of the held event: same node and stamp. */
+  function ofHeldEvent(b: Buffer, s: number, e: number): boolean {
+    if (!stampOf(b, s, e, st)) return false;
+    const h = heldB[0] as Buffer;
+    return (
+      sameRange(b, st[0] as number, st[1] as number, h, heldSt[0] as number, heldSt[1] as number) &&
+      sameRange(b, st[2] as number, st[3] as number, h, heldSt[2] as number, heldSt[3] as number)
+    );
+  }
+
+  /**
+   * The line-by-line entry: holds the event of a file denial that names its object by name= only, when
+   * file_contexts is read (see above); every other line goes straight to processBytes.
+   */
+  const feed = (b: Buffer, s: number, e: number) => {
+    if (heldCount > 0) {
+      if (heldCount < MAX_HELD && ofHeldEvent(b, s, e)) {
+        heldB[heldCount] = b;
+        heldS[heldCount] = s;
+        heldE[heldCount] = e;
+        heldCount++;
+        // `type=` follows the node name and its space, or starts the line.
+        const t = typeAfter(b, st[0] === st[1] ? s : (st[1] as number) + 1, e);
+        if (t === T_PATH) heldPath = true;
+        else if (t === T_END) release();
+        return;
+      }
+      release();
+    }
+    if (fileContexts === null) {
+      processBytes(b, s, e, null, false);
+      return;
+    }
+    if (isPathLine(b, s, e)) lastPathLine = totals.lines + 1;
+    processBytes(b, s, e, null, mayHoldNow());
+  };
+  /** End of input: the lines still held are processed. */
+  const finish = () => {
+    if (heldCount > 0) release();
+  };
+  return { processBytes: feed, finish };
+}
+
+/** A record of the line names its object by name= only: a denied file AVC without path=. */
+function namesObjectOnly(r: AuditRecord): boolean {
+  return (
+    r.avc?.decision === 'denied' &&
+    (r.type === 'AVC' || r.type === 'USER_AVC') &&
+    FILE_CLASSES.has(r.avc.tclass) &&
+    r.fields.path === undefined &&
+    r.fields.name !== undefined
+  );
+}
+
+const A_MSG_AUDIT = Buffer.from('msg=audit(');
+/** How far into a line its stamp is looked for. */
+const STAMP_WITHIN = 512;
+
+/**
+ * The node and stamp of the line [s, e) of `b`: out[0..1] the node name (empty without `node=`), out[2..3]
+ * the text between `msg=audit(` and `)`; false when the line has none.
+ */
+function stampOf(b: Uint8Array, s: number, e: number, out: Int32Array): boolean {
+  const m = wordIn(b, A_MSG_AUDIT, s, Math.min(e, s + STAMP_WITHIN));
+  if (m < 0) return false;
+  const t0 = m + A_MSG_AUDIT.length;
+  const t1 = byteIn(b, 41, t0, Math.min(e, t0 + 64));
+  if (t1 < 0) return false;
+  let n0 = s;
+  let n1 = s;
+  if (bytesAt(b, s, e, A_NODE)) {
+    n0 = s + A_NODE.length;
+    n1 = byteIn(b, 32, n0, m);
+    if (n1 < 0) return false;
+  }
+  out[0] = n0;
+  out[1] = n1;
+  out[2] = t0;
+  out[3] = t1;
+  return true;
+}
+
+/** Whether a[af, at) and b[bf, bt) hold the same bytes. */
+function sameRange(a: Uint8Array, af: number, at: number, b: Uint8Array, bf: number, bt: number): boolean {
+  if (at - af !== bt - bf) return false;
+  for (let i = 0; i < at - af; i++) if (a[af + i] !== b[bf + i]) return false;
+  return true;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Whether the line [s, e) is a PATH record (`type=PATH `, after a `node=` name or not). */
+function isPathLine(b: Uint8Array, s: number, e: number): boolean {
+  if (bytesAt(b, s, e, A_TYPE_PATH)) return true;
+  if (!bytesAt(b, s, e, A_NODE)) return false;
+  const sp = byteIn(b, 32, s + A_NODE.length, Math.min(e, s + 300));
+  return sp >= 0 && bytesAt(b, sp + 1, e, A_TYPE_PATH);
+}
+
+const T_OTHER = 0;
+const T_PATH = 1;
+/** PROCTITLE or EOE: the end of a syscall event. */
+const T_END = 2;
+const A_TYPE_PATH = Buffer.from('type=PATH ');
+const A_TYPE_PROCTITLE = Buffer.from('type=PROCTITLE ');
+const A_TYPE_EOE = Buffer.from('type=EOE ');
+
+/** The kind of record whose `type=` starts at `at`. */
+function typeAfter(b: Uint8Array, at: number, e: number): number {
+  if (bytesAt(b, at, e, A_TYPE_PATH)) return T_PATH;
+  if (bytesAt(b, at, e, A_TYPE_PROCTITLE) || bytesAt(b, at, e, A_TYPE_EOE)) return T_END;
+  return T_OTHER;
 }
 
 const AVC_MARK = Buffer.from('avc:');
@@ -1615,7 +1841,7 @@ export function explainBytes(
   const out = new Out();
   const totals: Totals = { lines: 0, denials: 0, malformed: 0, longLines: 0 };
   const module = format === 'module' ? createPolicyModule(explainer.policy) : null;
-  const { processBytes } = makeProcessor(
+  const { processBytes, finish } = makeProcessor(
     explainer,
     format,
     out,
@@ -1632,6 +1858,7 @@ export function explainBytes(
     pos = nl + 1;
   }
   if (pos < input.length) processBytes(input, pos, input.length);
+  finish();
   if (module !== null) out.str(module.render(DEFAULT_MODULE_NAME));
   out.seal();
   return Buffer.concat(out.chunks).toString('utf8');
@@ -1767,7 +1994,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
   const out = new Out();
   const module = format === 'module' ? createPolicyModule(explainer.policy) : null;
   // ausearch -i output piped in: its DD/MM or MM/DD dates follow the locale of this shell.
-  const { processBytes } = makeProcessor(
+  const { processBytes, finish } = makeProcessor(
     explainer,
     format,
     out,
@@ -1846,6 +2073,7 @@ export async function explain(argv: string[], io: CliIo): Promise<number> {
         const line = Buffer.concat(carry);
         processBytes(line, 0, line.length);
       }
+      finish();
     }
     if (module !== null) out.str(module.render(moduleName));
     await flush(true);
