@@ -166,6 +166,17 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
       [1, 'setsebool'],
       [2, 'setsebool'],
     ]);
+    // Past the first 4096 lines, events whose PATH records were all held are still held (the window follows
+    // the PATH lines, held or not).
+    let long = '';
+    for (let k = 0; k < 1000; k++) long += event(100 + k, `f${k}`, 1000 + k, `html/f${k}`);
+    const rl = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], long);
+    const kinds = rl.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).fixes[0].kind);
+    expect(kinds).toHaveLength(1000);
+    expect(kinds.filter((k) => k === 'restorecon')).toHaveLength(1000);
     // The fast path and the full parser give the same bytes.
     const policy = readPolicy(readFileSync(SAMPLE));
     const fcs = readFileContexts(fc);

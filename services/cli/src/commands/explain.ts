@@ -1731,8 +1731,11 @@ function makeProcessor(
         heldCount++;
         // `type=` follows the node name and its space, or starts the line.
         const t = typeAfter(b, st[0] === st[1] ? s : (st[1] as number) + 1, e);
-        if (t === T_PATH) heldPath = true;
-        else if (t === T_END) release();
+        if (t === T_PATH) {
+          heldPath = true;
+          // Its line number once counted: the held lines are counted when released.
+          lastPathLine = totals.lines + heldCount;
+        } else if (t === T_END) release();
         return;
       }
       release();
