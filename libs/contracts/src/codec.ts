@@ -33,19 +33,23 @@ function summarize(error: z.ZodError): string {
   return parts.join('; ').slice(0, BOUNDS.maxReasonChars);
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array | null | undefined): Decoded<T> {
+function tooLarge(what: string, n: number): { ok: false; error: ContractViolation } {
+  return {
+    ok: false,
+    error: { code: 'AVC_ERR_CONTRACT_TOO_LARGE', message: `${what} of ${n} bytes exceeds the bound` },
+  };
+}
+
+function decodeWith<T>(
+  schema: z.ZodType<T>,
+  bytes: Uint8Array | null | undefined,
+  maxBytes: number = BOUNDS.maxMessageBytes,
+  what = 'message',
+): Decoded<T> {
   if (bytes === null || bytes === undefined || bytes.length === 0) {
-    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY', message: 'empty message' } };
+    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY', message: `empty ${what}` } };
   }
-  if (bytes.length > BOUNDS.maxMessageBytes) {
-    return {
-      ok: false,
-      error: {
-        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
-        message: `message of ${bytes.length} bytes exceeds the bound`,
-      },
-    };
-  }
+  if (bytes.length > maxBytes) return tooLarge(what, bytes.length);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
@@ -61,20 +65,17 @@ function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array | null | undefine
   return { ok: true, value: parsed.data };
 }
 
-function encodeWith<T>(schema: z.ZodType<T>, value: T): Decoded<Buffer> {
+function encodeWith<T>(
+  schema: z.ZodType<T>,
+  value: T,
+  maxBytes: number = BOUNDS.maxMessageBytes,
+  what = 'message',
+): Decoded<Buffer> {
   const parsed = schema.safeParse(value);
   if (!parsed.success)
     return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
   const buf = Buffer.from(JSON.stringify(parsed.data), 'utf8');
-  if (buf.length > BOUNDS.maxMessageBytes) {
-    return {
-      ok: false,
-      error: {
-        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
-        message: `message of ${buf.length} bytes exceeds the bound`,
-      },
-    };
-  }
+  if (buf.length > maxBytes) return tooLarge(what, buf.length);
   return { ok: true, value: buf };
 }
 
@@ -131,15 +132,7 @@ export function encodeEventMessage(
   const bad = eventBoundsViolation(m.event);
   if (bad !== null) return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: bad } };
   const buf = Buffer.from(JSON.stringify(m), 'utf8');
-  if (buf.length > BOUNDS.maxMessageBytes) {
-    return {
-      ok: false,
-      error: {
-        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
-        message: `message of ${buf.length} bytes exceeds the bound`,
-      },
-    };
-  }
+  if (buf.length > BOUNDS.maxMessageBytes) return tooLarge('message', buf.length);
   return { ok: true, value: buf };
 }
 export const decodePolicyMessage = (b: Uint8Array | null | undefined) =>
@@ -170,50 +163,12 @@ export function policyStateId(
 }
 
 /** Serialize a file_contexts bundle (validated; bounded by `maxFileContextsBytes`). */
-export function encodeFileContextsBundle(b: FileContextsBundle): Decoded<Buffer> {
-  const parsed = fileContextsBundleSchema.safeParse(b);
-  if (!parsed.success)
-    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
-  const buf = Buffer.from(JSON.stringify(parsed.data), 'utf8');
-  if (buf.length > BOUNDS.maxFileContextsBytes) {
-    return {
-      ok: false,
-      error: {
-        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
-        message: `file_contexts bundle of ${buf.length} bytes exceeds the bound`,
-      },
-    };
-  }
-  return { ok: true, value: buf };
-}
+export const encodeFileContextsBundle = (b: FileContextsBundle): Decoded<Buffer> =>
+  encodeWith(fileContextsBundleSchema, b, BOUNDS.maxFileContextsBytes, 'file_contexts bundle');
 
 /** Decode a file_contexts bundle (reassembled from its chunks), bounded by `maxFileContextsBytes`. */
-export function decodeFileContextsBundle(bytes: Uint8Array): Decoded<FileContextsBundle> {
-  if (bytes.length > BOUNDS.maxFileContextsBytes) {
-    return {
-      ok: false,
-      error: {
-        code: 'AVC_ERR_CONTRACT_TOO_LARGE',
-        message: `file_contexts bundle of ${bytes.length} bytes exceeds the bound`,
-      },
-    };
-  }
-  if (bytes.length === 0)
-    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_EMPTY', message: 'empty bundle' } };
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
-  } catch (err) {
-    return {
-      ok: false,
-      error: { code: 'AVC_ERR_CONTRACT_NOT_JSON', message: String((err as Error).message).slice(0, 200) },
-    };
-  }
-  const parsed = fileContextsBundleSchema.safeParse(json);
-  if (!parsed.success)
-    return { ok: false, error: { code: 'AVC_ERR_CONTRACT_SCHEMA', message: summarize(parsed.error) } };
-  return { ok: true, value: parsed.data };
-}
+export const decodeFileContextsBundle = (bytes: Uint8Array): Decoded<FileContextsBundle> =>
+  decodeWith(fileContextsBundleSchema, bytes, BOUNDS.maxFileContextsBytes, 'file_contexts bundle');
 
 /** Split a policy binary into chunk messages (keys `policy:<sha256>:<index>`). */
 export function chunkPolicy(

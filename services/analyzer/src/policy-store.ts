@@ -105,71 +105,67 @@ export function createPolicyStore<S = unknown>(options: PolicyStoreOptions<S> = 
     for (const w of ws) w();
   };
 
-  const explainerFor = (sha256: string): Explainer | { error: string } | null => {
-    const hit = loaded.get(sha256);
+  /**
+   * What the chunks of `sha256` load into, cached in `cache` (an LRU of `maxLoaded`): null while chunks are
+   * missing; an error value when they do not reassemble (`what` names them) or `build` fails, and then the
+   * sources of its chunks go to onInvalid. `loaded` is told of each load (not of cache hits).
+   */
+  const loadBlob = <T extends object>(
+    sha256: string,
+    cache: Map<string, T | { error: string }>,
+    what: string,
+    build: (bytes: Buffer) => T | { error: string },
+    onLoaded?: (result: T | { error: string }, durationMs: number) => void,
+  ): T | { error: string } | null => {
+    const hit = cache.get(sha256);
     if (hit !== undefined) {
-      loaded.delete(sha256);
-      loaded.set(sha256, hit);
+      cache.delete(sha256);
+      cache.set(sha256, hit);
       return hit;
     }
     const parts = chunks.get(sha256);
     if (parts === undefined) return null;
     const first = parts.values().next().value;
     if (first === undefined || parts.size < first.count) return null;
-    const assembled = assemblePolicy(parts.values());
-    let result: Explainer | { error: string };
     const t0 = Date.now();
-    if (assembled === null) {
-      result = { error: 'policy chunks do not reassemble to their sha256' };
-    } else {
-      try {
-        result = createExplainer(readPolicy(assembled.bytes));
-      } catch (err) {
-        result = { error: `policy does not parse: ${String((err as Error).message).slice(0, 500)}` };
-      }
-    }
-    options.onLoad?.(
-      sha256,
-      !('error' in result),
-      Date.now() - t0,
-      'error' in result ? result.error : undefined,
-    );
+    const assembled = assemblePolicy(parts.values());
+    const result =
+      assembled === null
+        ? { error: `${what} chunks do not reassemble to their sha256` }
+        : build(assembled.bytes);
+    onLoaded?.(result, Date.now() - t0);
     const from = [...(sources.get(sha256)?.values() ?? [])];
     sources.delete(sha256);
     if ('error' in result) options.onInvalid?.(sha256, result.error, from);
-    loaded.set(sha256, result);
-    while (loaded.size > maxLoaded) loaded.delete(loaded.keys().next().value as string);
+    cache.set(sha256, result);
+    while (cache.size > maxLoaded) cache.delete(cache.keys().next().value as string);
     return result;
   };
 
+  const explainerFor = (sha256: string): Explainer | { error: string } | null =>
+    loadBlob<Explainer>(
+      sha256,
+      loaded,
+      'policy',
+      (bytes) => {
+        try {
+          return createExplainer(readPolicy(bytes));
+        } catch (err) {
+          return { error: `policy does not parse: ${String((err as Error).message).slice(0, 500)}` };
+        }
+      },
+      (result, ms) =>
+        options.onLoad?.(sha256, !('error' in result), ms, 'error' in result ? result.error : undefined),
+    );
+
   /** The file_contexts set of bundle `sha256`: null while chunks are missing; an error value when it does not load. */
-  const fileContextsFor = (sha256: string): FileContexts | { error: string } | null => {
-    const hit = fcLoaded.get(sha256);
-    if (hit !== undefined) {
-      fcLoaded.delete(sha256);
-      fcLoaded.set(sha256, hit);
-      return hit;
-    }
-    const parts = chunks.get(sha256);
-    if (parts === undefined) return null;
-    const first = parts.values().next().value;
-    if (first === undefined || parts.size < first.count) return null;
-    const assembled = assemblePolicy(parts.values());
-    let result: FileContexts | { error: string };
-    if (assembled === null) result = { error: 'file_contexts chunks do not reassemble to their sha256' };
-    else {
-      const bundle = decodeFileContextsBundle(assembled.bytes);
-      result = bundle.ok
+  const fileContextsFor = (sha256: string): FileContexts | { error: string } | null =>
+    loadBlob<FileContexts>(sha256, fcLoaded, 'file_contexts', (bytes) => {
+      const bundle = decodeFileContextsBundle(bytes);
+      return bundle.ok
         ? fileContextsOf(bundle.value)
         : { error: `file_contexts bundle invalid: ${bundle.error.message}` };
-    }
-    const from = [...(sources.get(sha256)?.values() ?? [])];
-    sources.delete(sha256);
-    if ('error' in result) options.onInvalid?.(sha256, result.error, from);
-    fcLoaded.set(sha256, result);
-    while (fcLoaded.size > maxLoaded) fcLoaded.delete(fcLoaded.keys().next().value as string);
-    return result;
-  };
+    });
 
   const wait = async (stateId: string, timeoutMs: number, signal?: AbortSignal): Promise<PolicyLookup> => {
     const deadline = Date.now() + timeoutMs;
