@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { createExplainer, parseFileContexts } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
+import fcheck from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileContexts } from '../policy-file.ts';
 import { explain, explainBytes } from './explain.ts';
@@ -187,6 +188,92 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
       expect(fast).toBe(slow);
       expect(fast.match(/restorecon -v/g)).toHaveLength(3);
     }
+  });
+
+  it('holding events never moves, drops or changes a row: random logs of full events, extracts and noise', () => {
+    const policy = readPolicy(readFileSync(SAMPLE));
+    const fcs = readFileContexts(fc);
+    type Unit =
+      | { kind: 'event'; join: boolean; rel: boolean; noise: boolean; node: boolean; eoe: boolean }
+      | { kind: 'avc' | 'noise'; node: boolean };
+    const unit = fcheck.oneof(
+      fcheck.record({
+        kind: fcheck.constant('event' as const),
+        join: fcheck.boolean(),
+        rel: fcheck.boolean(),
+        noise: fcheck.boolean(),
+        node: fcheck.boolean(),
+        eoe: fcheck.boolean(),
+      }),
+      fcheck.record({ kind: fcheck.constantFrom('avc' as const, 'noise' as const), node: fcheck.boolean() }),
+    );
+    const render = (units: Unit[]) => {
+      let text = '';
+      let expected = 0;
+      units.forEach((u, k) => {
+        const serial = 500 + k;
+        const pre = u.node ? 'node=web1 ' : '';
+        const t = `msg=audit(1700000001.${String(k % 1000).padStart(3, '0')}:${serial}):`;
+        const avc = `${pre}type=AVC ${t} avc:  denied  { read } for  pid=1 comm="httpd" name="f${k}" dev="dm-0" ino=${7000 + k} scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0`;
+        if (u.kind === 'noise') {
+          text += `${pre}type=USER_LOGIN ${t} pid=1 uid=0 msg='op=login acct="root" res=success'\n`;
+          return;
+        }
+        if (u.kind === 'avc') {
+          text += `${avc}\n`;
+          return;
+        }
+        text += `${avc}\n`;
+        if (u.noise)
+          text += `type=USER_LOGIN msg=audit(1700000009.999:9${serial}): pid=1 uid=0 msg='op=login res=success'\n`;
+        text += `${pre}type=SYSCALL ${t} arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)\n`;
+        text += `${pre}type=CWD ${t} cwd="/var/www"\n`;
+        const name = u.rel ? `html/f${k}` : `/var/www/html/f${k}`;
+        text += `${pre}type=PATH ${t} item=0 name="${name}" inode=${u.join ? 7000 + k : 1} dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n`;
+        if (u.eoe) text += `${pre}type=EOE ${t}\n`;
+        else text += `${pre}type=PROCTITLE ${t} proctitle=6874747064\n`;
+        if (u.join && !u.noise) expected++;
+      });
+      return { text, expected };
+    };
+    const rows = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              line: number;
+              serial: number;
+              verdict: string;
+              fixes: Array<{ kind: string }>;
+            },
+        );
+    fcheck.assert(
+      fcheck.property(fcheck.array(unit, { maxLength: 12 }), (units) => {
+        const { text, expected } = render(units);
+        const bytes = Buffer.from(text);
+        const withFc = explainBytes(createExplainer(policy), 'ndjson', bytes, {
+          fastPath: true,
+          fileContexts: fcs,
+        });
+        const slow = explainBytes(createExplainer(policy), 'ndjson', bytes, {
+          fastPath: false,
+          fileContexts: fcs,
+        });
+        const without = explainBytes(createExplainer(policy), 'ndjson', bytes, { fastPath: true });
+        expect(withFc).toBe(slow);
+        const a = rows(withFc);
+        const b = rows(without);
+        expect(a.map((r) => [r.line, r.serial, r.verdict])).toEqual(
+          b.map((r) => [r.line, r.serial, r.verdict]),
+        );
+        expect(a.filter((r) => r.fixes[0]?.kind === 'restorecon')).toHaveLength(expected);
+        expect(b.filter((r) => r.fixes[0]?.kind === 'restorecon')).toHaveLength(0);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('forces restorecon (-F) for a customizable type (contexts/customizable_types beside contexts/files)', async () => {
