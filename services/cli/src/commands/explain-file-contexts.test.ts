@@ -215,12 +215,11 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
         const pre = u.node ? 'node=web1 ' : '';
         const t = `msg=audit(1700000001.${String(k % 1000).padStart(3, '0')}:${serial}):`;
         const avc = `${pre}type=AVC ${t} avc:  denied  { read } for  pid=1 comm="httpd" name="f${k}" dev="dm-0" ino=${7000 + k} scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0`;
-        if (u.kind === 'noise') {
-          text += `${pre}type=USER_LOGIN ${t} pid=1 uid=0 msg='op=login acct="root" res=success'\n`;
-          return;
-        }
-        if (u.kind === 'avc') {
-          text += `${avc}\n`;
+        if (u.kind !== 'event') {
+          text +=
+            u.kind === 'noise'
+              ? `${pre}type=USER_LOGIN ${t} pid=1 uid=0 msg='op=login acct="root" res=success'\n`
+              : `${avc}\n`;
           return;
         }
         text += `${avc}\n`;
