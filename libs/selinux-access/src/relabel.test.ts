@@ -512,7 +512,7 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
     });
     const lines = e.evidence.filter((l) => l.includes("'<path>'"));
     expect(lines).toEqual([
-      "'<path>' stands for the object's path (the record's path=, or name=, which holds only its last component): fill it in yourself; it is never pasted from the record, because audit text is untrusted.",
+      "'<path>' stands for the object's path (the record's path=, or the name in its event's PATH record of the same inode; name= holds only the last component): fill it in yourself; it is never pasted from the record, because audit text is untrusted.",
     ]);
   });
 

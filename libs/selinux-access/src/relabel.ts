@@ -91,7 +91,7 @@ export const PATH_PLACEHOLDER = "'<path>'";
 export const PORT_PLACEHOLDER = '<port>';
 /** Said once where fcontext commands are offered: what the path placeholder stands for, and why. */
 const PATH_NOTE =
-  `${PATH_PLACEHOLDER} stands for the object's path (the record's path=, or name=, which holds only its last component): ` +
+  `${PATH_PLACEHOLDER} stands for the object's path (the record's path=, or the name in its event's PATH record of the same inode; name= holds only the last component): ` +
   'fill it in yourself; it is never pasted from the record, because audit text is untrusted.';
 
 /** The file_contexts default label of the denied object's path, as the caller looked it up. */

@@ -190,11 +190,49 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
     }
   });
 
+  it('finds the path in the PATH record before the AVC too, as ausearch prints an event (AVC last)', async () => {
+    // `ausearch -m AVC` output: `----`, then the event's records last to first; `ausearch -i` writes the
+    // stamp as a date and a0 of openat as AT_FDCWD.
+    const event = (stamp: string, a0: string, ino: number, name: string) =>
+      '----\n' +
+      `type=PROCTITLE msg=audit(${stamp}): proctitle=6874747064\n` +
+      `type=PATH msg=audit(${stamp}): item=0 name=${name} inode=${ino} dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n` +
+      `type=CWD msg=audit(${stamp}): cwd=/var/www\n` +
+      `type=SYSCALL msg=audit(${stamp}): arch=x86_64 syscall=openat success=no exit=EACCES a0=${a0} a1=0x7f a2=O_RDONLY a3=0x0 items=1 ppid=1 pid=1 comm=httpd exe=/usr/sbin/httpd key=(null)\n` +
+      `type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=1 comm=httpd name=x dev="dm-0" ino=${ino} ` +
+      'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n';
+    const input =
+      event('1700000000.200:21', 'ffffff9c', 5, 'html/x') +
+      event('11/14/2023 22:13:20.300:22', 'AT_FDCWD', 6, '/var/www/html/x') +
+      // Another inode: no path.
+      event('1700000000.400:23', 'ffffff9c', 7, 'html/y');
+    const r = await run(['--policy', SAMPLE, '--file-contexts', fc, '--format', 'ndjson', '-'], input);
+    expect(r.code).toBe(0);
+    expect(
+      r.out
+        .trim()
+        .split('\n')
+        .map((l) => [JSON.parse(l).line, JSON.parse(l).serial, JSON.parse(l).fixes[0].kind]),
+    ).toEqual([
+      [6, 21, 'restorecon'],
+      [12, 22, 'restorecon'],
+      [18, 23, 'setsebool'],
+    ]);
+  });
+
   it('holding events never moves, drops or changes a row: random logs of full events, extracts and noise', () => {
     const policy = readPolicy(readFileSync(SAMPLE));
     const fcs = readFileContexts(fc);
     type Unit =
-      | { kind: 'event'; join: boolean; rel: boolean; noise: boolean; node: boolean; eoe: boolean }
+      | {
+          kind: 'event';
+          join: boolean;
+          rel: boolean;
+          noise: boolean;
+          node: boolean;
+          eoe: boolean;
+          rev: boolean;
+        }
       | { kind: 'avc' | 'noise'; node: boolean };
     const unit = fcheck.oneof(
       fcheck.record({
@@ -204,6 +242,7 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
         noise: fcheck.boolean(),
         node: fcheck.boolean(),
         eoe: fcheck.boolean(),
+        rev: fcheck.boolean(),
       }),
       fcheck.record({ kind: fcheck.constantFrom('avc' as const, 'noise' as const), node: fcheck.boolean() }),
     );
@@ -222,15 +261,19 @@ describe('avcstream explain --file-contexts (sample policy)', { timeout: 60_000 
               : `${avc}\n`;
           return;
         }
-        text += `${avc}\n`;
-        if (u.noise)
-          text += `type=USER_LOGIN msg=audit(1700000009.999:9${serial}): pid=1 uid=0 msg='op=login res=success'\n`;
-        text += `${pre}type=SYSCALL ${t} arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)\n`;
-        text += `${pre}type=CWD ${t} cwd="/var/www"\n`;
+        const noise = `type=USER_LOGIN msg=audit(1700000009.999:9${serial}): pid=1 uid=0 msg='op=login res=success'`;
         const name = u.rel ? `html/f${k}` : `/var/www/html/f${k}`;
-        text += `${pre}type=PATH ${t} item=0 name="${name}" inode=${u.join ? 7000 + k : 1} dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL\n`;
-        if (u.eoe) text += `${pre}type=EOE ${t}\n`;
-        else text += `${pre}type=PROCTITLE ${t} proctitle=6874747064\n`;
+        const rest = [
+          `${pre}type=SYSCALL ${t} arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7f a2=0 a3=0 items=1 pid=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)`,
+          `${pre}type=CWD ${t} cwd="/var/www"`,
+          `${pre}type=PATH ${t} item=0 name="${name}" inode=${u.join ? 7000 + k : 1} dev=fd:00 mode=0100644 obj=system_u:object_r:user_home_t:s0 nametype=NORMAL`,
+          u.eoe && !u.rev ? `${pre}type=EOE ${t}` : `${pre}type=PROCTITLE ${t} proctitle=6874747064`,
+        ];
+        // As the kernel writes an event (AVC first), or as ausearch prints it (`----`, then last to first).
+        const lines = u.rev
+          ? ['----', ...rest.reverse(), ...(u.noise ? [noise] : []), avc]
+          : [avc, ...(u.noise ? [noise] : []), ...rest];
+        text += `${lines.join('\n')}\n`;
         if (u.join && !u.noise) expected++;
       });
       return { text, expected };

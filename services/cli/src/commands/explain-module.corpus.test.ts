@@ -248,8 +248,10 @@ describe.runIf(missing.length === 0 || inCi)(
             const lines = (mine.comments.get(a) ?? [])
               .filter((c) => c.kind === 'label')
               .flatMap((c) => c.lines);
+            // A port's semanage commands, or restorecon for a file whose path the event tells (an AVC's
+            // path=, or the PATH record of its inode: setroubleshoot/automount_exec_config.log).
             expect(
-              lines.some((l) => l.startsWith('semanage ')),
+              lines.some((l) => l.startsWith('semanage ') || l.startsWith('restorecon ')),
               a,
             ).toBe(true);
           }

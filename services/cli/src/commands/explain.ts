@@ -1655,6 +1655,19 @@ function makeProcessor(
   /** Node name and stamp of the held event: [from, to) of heldB[0], as `stampOf` gives them. */
   const heldSt = new Int32Array(4);
   const st = new Int32Array(4);
+  // The lines just before, of one event (same node and stamp), already processed: `ausearch` prints an
+  // event's records last to first, so its PATH records come before its AVC. A hold takes them as context.
+  const runB: Buffer[] = [];
+  const runS: number[] = [];
+  const runE: number[] = [];
+  let runCount = 0;
+  let runPath = false;
+  const runSt = new Int32Array(4);
+  /** The context of the held event: the run before its AVC line (parsed for paths, never written again). */
+  let ctxCount = 0;
+  const ctxB: Buffer[] = [];
+  const ctxS: number[] = [];
+  const ctxE: number[] = [];
 
   const mayHoldNow = () => fileContexts !== null && totals.lines - lastPathLine <= HOLD_WINDOW;
 
@@ -1668,7 +1681,51 @@ function makeProcessor(
     heldPath = false;
     heldFast = fast;
     if (fast) heldO.set(o);
+    ctxCount = 0;
+    const r0 = runB[0];
+    if (
+      runCount > 0 &&
+      r0 !== undefined &&
+      sameRange(b, heldSt[0] as number, heldSt[1] as number, r0, runSt[0] as number, runSt[1] as number) &&
+      sameRange(b, heldSt[2] as number, heldSt[3] as number, r0, runSt[2] as number, runSt[3] as number)
+    ) {
+      for (let i = 0; i < runCount; i++) {
+        ctxB[i] = runB[i] as Buffer;
+        ctxS[i] = runS[i] as number;
+        ctxE[i] = runE[i] as number;
+      }
+      ctxCount = runCount;
+      heldPath = runPath;
+    }
+    runCount = 0;
+    runPath = false;
     return true;
+  }
+
+  /** Adds the processed line [s, e) to the run of its event's lines, or starts a new run with it. */
+  function track(b: Buffer, s: number, e: number): void {
+    if (!stampOf(b, s, e, st)) {
+      runCount = 0;
+      runPath = false;
+      return;
+    }
+    const r0 = runB[0];
+    const same =
+      runCount > 0 &&
+      runCount < MAX_HELD &&
+      r0 !== undefined &&
+      sameRange(b, st[0] as number, st[1] as number, r0, runSt[0] as number, runSt[1] as number) &&
+      sameRange(b, st[2] as number, st[3] as number, r0, runSt[2] as number, runSt[3] as number);
+    if (!same) {
+      runCount = 0;
+      runPath = false;
+      runSt.set(st);
+    }
+    runB[runCount] = b;
+    runS[runCount] = s;
+    runE[runCount] = e;
+    runCount++;
+    if (typeAfter(b, st[0] === st[1] ? s : (st[1] as number) + 1, e) === T_PATH) runPath = true;
   }
 
   /** Processes the held lines, in order. */
@@ -1689,12 +1746,24 @@ function makeProcessor(
       } else processBytes(b, s, e, paths?.[i] ?? null, false);
     }
     heldB.fill(EMPTY, 0, n);
+    ctxB.fill(EMPTY, 0, ctxCount);
+    ctxCount = 0;
   }
 
-  /** Per held line, the object path of its first denied AVC record, found among the event's records. */
+  /**
+   * Per held line, the object path of its first denied AVC record, found among the event's records (those
+   * of its context too).
+   */
   function objectPathsOf(n: number): Array<string | null> {
     const perLine: Array<AuditRecord | null> = [];
     const records: AuditRecord[] = [];
+    for (let i = 0; i < ctxCount; i++) {
+      const b = ctxB[i] as Buffer;
+      const s = ctxS[i] as number;
+      const e = ctxE[i] as number;
+      const r = e - s > MAX_LINE ? null : parseLine(b.toString('utf8', s, e), 0, parseOpts);
+      if (Array.isArray(r)) for (const rec of r) records.push(rec);
+    }
     for (let i = 0; i < n; i++) {
       const b = heldB[i] as Buffer;
       const s = heldS[i] as number;
@@ -1745,7 +1814,11 @@ function makeProcessor(
       return;
     }
     if (isPathLine(b, s, e)) lastPathLine = totals.lines + 1;
-    processBytes(b, s, e, null, mayHoldNow());
+    const holding = mayHoldNow();
+    processBytes(b, s, e, null, holding);
+    // A line that started a hold took the run as its context; any other joins it.
+    if (heldCount === 0 && holding) track(b, s, e);
+    else if (!holding) runCount = 0;
   };
   /** End of input: the lines still held are processed. */
   const finish = () => {
