@@ -231,12 +231,12 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   }
 
   /**
-   * The lines of `data` with the byte fast path: a line it takes gets a flat copy of its text for the
-   * reassembler (a slice of the chunk's text would keep the whole chunk alive, and copied by every
-   * scavenge, as long as the event is remembered); the others are decoded and parsed one by one.
+   * The lines of `data` split on its bytes, each decoded and parsed alone; with `f`, the byte fast path
+   * first: a line it takes gets a flat copy of its text for the reassembler (a slice of the chunk's text
+   * would keep the whole chunk alive, and copied by every scavenge, as long as the event is remembered).
    */
-  function fastLines(
-    f: FastRecorder,
+  function byteLines(
+    f: FastRecorder | null,
     data: Buffer,
     base: number,
     upto: number,
@@ -249,7 +249,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       if (nl < 0 || nl >= upto) nl = upto;
       if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), nl - p, base + p, errors);
       else {
-        const j = f.record(data, p, nl, lineNo + 1);
+        const j = f === null ? null : f.record(data, p, nl, lineNo + 1);
         if (j !== null) {
           lineNo++;
           st.lines++;
@@ -269,23 +269,13 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
   /** Processes the complete lines of `data` (which starts at stream offset `base`) up to `upto`. */
   function lines(data: Buffer, base: number, upto: number, events: AuditEvent[], errors: ParseError[]): void {
     if (fast !== null) {
-      fastLines(fast, data, base, upto, events, errors);
+      byteLines(fast, data, base, upto, events, errors);
       return;
     }
     const text = data.toString('utf8', 0, upto);
     if (text.length !== upto) {
       // Not pure ASCII: split on the bytes so offsets stay exact even around invalid UTF-8.
-      let p = 0;
-      while (p < upto) {
-        let nl = data.indexOf(10, p);
-        if (nl < 0 || nl >= upto) nl = upto;
-        if (nl - p > maxLineBytes) tooLong(data.subarray(p, p + RAW_HEAD_BYTES), nl - p, base + p, errors);
-        else {
-          const line = data.toString('utf8', p, nl);
-          handleLine(line, 0, line.length, base + p, events, errors, data, p, nl);
-        }
-        p = nl + 1;
-      }
+      byteLines(null, data, base, upto, events, errors);
       return;
     }
     let pos = 0;
@@ -425,7 +415,7 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
       carry = null;
       if (fast !== null) {
         fast.renew(2 * data.length);
-        fastLines(fast, data, carryStart, data.length, events, errors);
+        byteLines(fast, data, carryStart, data.length, events, errors);
       } else {
         const line = data.toString('utf8');
         handleLine(line, 0, line.length, carryStart, events, errors, data, 0, data.length);

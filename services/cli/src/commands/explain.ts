@@ -1643,61 +1643,39 @@ function makeProcessor(
   const HOLD_WINDOW = 4096;
   /** The last line counted that was a PATH record. */
   let lastPathLine = 0;
-  const heldB: Buffer[] = [];
-  const heldS: number[] = [];
-  const heldE: number[] = [];
-  let heldCount = 0;
-  /** A PATH line is among the held ones (else no path can be found: the lines are replayed as they are). */
+  /** The held lines: the AVC line, then the lines of its event that follow it. */
+  const held = new LineList();
+  /** A PATH line is among the held ones or their context (else no path can be found: replayed as they are). */
   let heldPath = false;
   /** Offsets `scanAvcBytes` gave the first held line, when the fast path took it (replayed without a rescan). */
   const heldO = new Int32Array(O_COUNT);
   let heldFast = false;
-  /** Node name and stamp of the held event: [from, to) of heldB[0], as `stampOf` gives them. */
+  /** Node name and stamp of the held event, in held.b[0] (`stampOf`). */
   const heldSt = new Int32Array(4);
   const st = new Int32Array(4);
   // The lines just before, of one event (same node and stamp), already processed: `ausearch` prints an
-  // event's records last to first, so its PATH records come before its AVC. A hold takes them as context.
-  const runB: Buffer[] = [];
-  const runS: number[] = [];
-  const runE: number[] = [];
-  let runCount = 0;
+  // event's records last to first, so its PATH records come before its AVC. A hold takes them as its
+  // context (parsed for paths, never written again).
+  let run = new LineList();
   let runPath = false;
+  /** Node name and stamp of the run's event, in run.b[0]. */
   const runSt = new Int32Array(4);
-  /** The context of the held event: the run before its AVC line (parsed for paths, never written again). */
-  let ctxCount = 0;
-  const ctxB: Buffer[] = [];
-  const ctxS: number[] = [];
-  const ctxE: number[] = [];
+  let ctx = new LineList();
 
   const mayHoldNow = () => fileContexts !== null && totals.lines - lastPathLine <= HOLD_WINDOW;
 
   /** Starts holding the event of the AVC line [s, e) of `b`; false when the line has no audit stamp. */
   function hold(b: Buffer, s: number, e: number, fast: boolean): boolean {
     if (!stampOf(b, s, e, heldSt)) return false;
-    heldB[0] = b;
-    heldS[0] = s;
-    heldE[0] = e;
-    heldCount = 1;
-    heldPath = false;
+    held.push(b, s, e);
     heldFast = fast;
     if (fast) heldO.set(o);
-    ctxCount = 0;
-    const r0 = runB[0];
-    if (
-      runCount > 0 &&
-      r0 !== undefined &&
-      sameRange(b, heldSt[0] as number, heldSt[1] as number, r0, runSt[0] as number, runSt[1] as number) &&
-      sameRange(b, heldSt[2] as number, heldSt[3] as number, r0, runSt[2] as number, runSt[3] as number)
-    ) {
-      for (let i = 0; i < runCount; i++) {
-        ctxB[i] = runB[i] as Buffer;
-        ctxS[i] = runS[i] as number;
-        ctxE[i] = runE[i] as number;
-      }
-      ctxCount = runCount;
-      heldPath = runPath;
-    }
-    runCount = 0;
+    // The run of the same event becomes the context; the run starts over.
+    const r0 = run.b[0];
+    const same = run.n > 0 && r0 !== undefined && sameStamp(b, heldSt, r0, runSt);
+    heldPath = same && runPath;
+    if (same) [ctx, run] = [run, ctx];
+    run.clear();
     runPath = false;
     return true;
   }
@@ -1705,39 +1683,30 @@ function makeProcessor(
   /** Adds the processed line [s, e) to the run of its event's lines, or starts a new run with it. */
   function track(b: Buffer, s: number, e: number): void {
     if (!stampOf(b, s, e, st)) {
-      runCount = 0;
+      run.clear();
       runPath = false;
       return;
     }
-    const r0 = runB[0];
-    const same =
-      runCount > 0 &&
-      runCount < MAX_HELD &&
-      r0 !== undefined &&
-      sameRange(b, st[0] as number, st[1] as number, r0, runSt[0] as number, runSt[1] as number) &&
-      sameRange(b, st[2] as number, st[3] as number, r0, runSt[2] as number, runSt[3] as number);
-    if (!same) {
-      runCount = 0;
+    const r0 = run.b[0];
+    if (run.n === 0 || run.n >= MAX_HELD || r0 === undefined || !sameStamp(b, st, r0, runSt)) {
+      run.clear();
       runPath = false;
       runSt.set(st);
     }
-    runB[runCount] = b;
-    runS[runCount] = s;
-    runE[runCount] = e;
-    runCount++;
-    if (typeAfter(b, st[0] === st[1] ? s : (st[1] as number) + 1, e) === T_PATH) runPath = true;
+    run.push(b, s, e);
+    if (typeAt(b, s, e, st) === T_PATH) runPath = true;
   }
 
   /** Processes the held lines, in order. */
   function release(): void {
-    const n = heldCount;
-    heldCount = 0;
-    const paths = heldPath ? objectPathsOf(n) : null;
+    const paths = heldPath ? objectPathsOf() : null;
     heldPath = false;
-    for (let i = 0; i < n; i++) {
-      const b = heldB[i] as Buffer;
-      const s = heldS[i] as number;
-      const e = heldE[i] as number;
+    ctx.clear();
+    // processBytes is told not to hold: `held` stays as it is until cleared.
+    for (let i = 0; i < held.n; i++) {
+      const b = held.b[i] as Buffer;
+      const s = held.s[i] as number;
+      const e = held.e[i] as number;
       if (i === 0 && heldFast && paths === null) {
         // Nothing of the event tells the path: the AVC line as the fast path read it.
         totals.lines++;
@@ -1745,31 +1714,28 @@ function makeProcessor(
         onFastBytes(b, s, e, null);
       } else processBytes(b, s, e, paths?.[i] ?? null, false);
     }
-    heldB.fill(EMPTY, 0, n);
-    ctxB.fill(EMPTY, 0, ctxCount);
-    ctxCount = 0;
+    held.clear();
   }
+
+  /** The records of line i of `lines` (none when it does not parse). */
+  const recordsAt = (lines: LineList, i: number): AuditRecord[] => {
+    const b = lines.b[i] as Buffer;
+    const s = lines.s[i] as number;
+    const e = lines.e[i] as number;
+    const r = e - s > MAX_LINE ? null : parseLine(b.toString('utf8', s, e), 0, parseOpts);
+    return Array.isArray(r) ? r : [];
+  };
 
   /**
    * Per held line, the object path of its first denied AVC record, found among the event's records (those
    * of its context too).
    */
-  function objectPathsOf(n: number): Array<string | null> {
-    const perLine: Array<AuditRecord | null> = [];
+  function objectPathsOf(): Array<string | null> {
     const records: AuditRecord[] = [];
-    for (let i = 0; i < ctxCount; i++) {
-      const b = ctxB[i] as Buffer;
-      const s = ctxS[i] as number;
-      const e = ctxE[i] as number;
-      const r = e - s > MAX_LINE ? null : parseLine(b.toString('utf8', s, e), 0, parseOpts);
-      if (Array.isArray(r)) for (const rec of r) records.push(rec);
-    }
-    for (let i = 0; i < n; i++) {
-      const b = heldB[i] as Buffer;
-      const s = heldS[i] as number;
-      const e = heldE[i] as number;
-      const r = e - s > MAX_LINE ? null : parseLine(b.toString('utf8', s, e), 0, parseOpts);
-      const recs = Array.isArray(r) ? r : [];
+    for (let i = 0; i < ctx.n; i++) for (const rec of recordsAt(ctx, i)) records.push(rec);
+    const perLine: Array<AuditRecord | null> = [];
+    for (let i = 0; i < held.n; i++) {
+      const recs = recordsAt(held, i);
       for (const rec of recs) records.push(rec);
       perLine.push(recs.find((x) => x.avc?.decision === 'denied') ?? null);
     }
@@ -1777,33 +1743,20 @@ function makeProcessor(
     return perLine.map((a) => (a === null ? null : avcObjectPath(a, event)));
   }
 
-  /** The line [s, e) of `b` is of the held event: same node and stamp. */
-  function ofHeldEvent(b: Buffer, s: number, e: number): boolean {
-    if (!stampOf(b, s, e, st)) return false;
-    const h = heldB[0] as Buffer;
-    return (
-      sameRange(b, st[0] as number, st[1] as number, h, heldSt[0] as number, heldSt[1] as number) &&
-      sameRange(b, st[2] as number, st[3] as number, h, heldSt[2] as number, heldSt[3] as number)
-    );
-  }
-
   /**
    * The line-by-line entry: holds the event of a file denial that names its object by name= only, when
    * file_contexts is read (see above); every other line goes straight to processBytes.
    */
   const feed = (b: Buffer, s: number, e: number) => {
-    if (heldCount > 0) {
-      if (heldCount < MAX_HELD && ofHeldEvent(b, s, e)) {
-        heldB[heldCount] = b;
-        heldS[heldCount] = s;
-        heldE[heldCount] = e;
-        heldCount++;
-        // `type=` follows the node name and its space, or starts the line.
-        const t = typeAfter(b, st[0] === st[1] ? s : (st[1] as number) + 1, e);
+    if (held.n > 0) {
+      const h0 = held.b[0] as Buffer;
+      if (held.n < MAX_HELD && stampOf(b, s, e, st) && sameStamp(b, st, h0, heldSt)) {
+        held.push(b, s, e);
+        const t = typeAt(b, s, e, st);
         if (t === T_PATH) {
           heldPath = true;
           // Its line number once counted: the held lines are counted when released.
-          lastPathLine = totals.lines + heldCount;
+          lastPathLine = totals.lines + held.n;
         } else if (t === T_END) release();
         return;
       }
@@ -1817,12 +1770,12 @@ function makeProcessor(
     const holding = mayHoldNow();
     processBytes(b, s, e, null, holding);
     // A line that started a hold took the run as its context; any other joins it.
-    if (heldCount === 0 && holding) track(b, s, e);
-    else if (!holding) runCount = 0;
+    if (held.n === 0 && holding) track(b, s, e);
+    else if (!holding) run.clear();
   };
   /** End of input: the lines still held are processed. */
   const finish = () => {
-    if (heldCount > 0) release();
+    if (held.n > 0) release();
   };
   return { processBytes: feed, finish };
 }
@@ -1873,7 +1826,34 @@ function sameRange(a: Uint8Array, af: number, at: number, b: Uint8Array, bf: num
   return true;
 }
 
+/** Whether the node and stamp `sa` found in `a` (stampOf) are those `sb` found in `b`. */
+function sameStamp(a: Uint8Array, sa: Int32Array, b: Uint8Array, sb: Int32Array): boolean {
+  return (
+    sameRange(a, sa[0] as number, sa[1] as number, b, sb[0] as number, sb[1] as number) &&
+    sameRange(a, sa[2] as number, sa[3] as number, b, sb[2] as number, sb[3] as number)
+  );
+}
+
 const EMPTY = Buffer.alloc(0);
+
+/** Lines [s, e) of their buffers, in order: references (see makeProcessor's holding of events). */
+class LineList {
+  readonly b: Buffer[] = [];
+  readonly s: number[] = [];
+  readonly e: number[] = [];
+  n = 0;
+  push(b: Buffer, s: number, e: number): void {
+    this.b[this.n] = b;
+    this.s[this.n] = s;
+    this.e[this.n] = e;
+    this.n++;
+  }
+  /** Empties the list, dropping its references. */
+  clear(): void {
+    this.b.fill(EMPTY, 0, this.n);
+    this.n = 0;
+  }
+}
 
 /** Whether the line [s, e) is a PATH record (`type=PATH `, after a `node=` name or not). */
 function isPathLine(b: Uint8Array, s: number, e: number): boolean {
@@ -1891,8 +1871,12 @@ const A_TYPE_PATH = Buffer.from('type=PATH ');
 const A_TYPE_PROCTITLE = Buffer.from('type=PROCTITLE ');
 const A_TYPE_EOE = Buffer.from('type=EOE ');
 
-/** The kind of record whose `type=` starts at `at`. */
-function typeAfter(b: Uint8Array, at: number, e: number): number {
+/**
+ * The kind of record of the line [s, e), whose node and stamp `stampOf` put in `st`: `type=` follows the
+ * node name and its space, or starts the line.
+ */
+function typeAt(b: Uint8Array, s: number, e: number, st: Int32Array): number {
+  const at = st[0] === st[1] ? s : (st[1] as number) + 1;
   if (bytesAt(b, at, e, A_TYPE_PATH)) return T_PATH;
   if (bytesAt(b, at, e, A_TYPE_PROCTITLE) || bytesAt(b, at, e, A_TYPE_EOE)) return T_END;
   return T_OTHER;
