@@ -72,9 +72,18 @@ function writeJsonString(buf: Buffer, at: number, s: string): number {
 
 /**
  * Writes events into buffers of `bufferBytes` (larger for a larger event) and hands each finished region
- * to `sink`. A region handed over is never written again (the sink may keep it, as a stream does).
+ * to `sink`. A region handed over is never written again (the sink may keep it, as a stream does), unless
+ * `reusable` says otherwise: when the buffer is full, after its last region went to the sink, the writer
+ * asks `reusable()`, and true means that the sink holds none of the regions handed to it any more (a file
+ * descriptor's stream that wrote them through), so the same buffer is filled again from its start rather
+ * than a fresh one (whose pages the kernel must fault in and zero). The records of events written before
+ * then must not be read afterwards: the fast path's records point at their bytes in the buffer.
  */
-export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 1024 * 1024): NdjsonWriter {
+export function createNdjsonWriter(
+  sink: (bytes: Buffer) => void,
+  bufferBytes = 1024 * 1024,
+  reusable: () => boolean = () => false,
+): NdjsonWriter {
   const size = Math.max(4096, bufferBytes);
   let buf = Buffer.allocUnsafe(size);
   let start = 0;
@@ -107,7 +116,7 @@ export function createNdjsonWriter(sink: (bytes: Buffer) => void, bufferBytes = 
   function room(need: number): void {
     if (len + need <= buf.length) return;
     flush();
-    buf = Buffer.allocUnsafe(Math.max(size, need));
+    if (need > buf.length || !reusable()) buf = Buffer.allocUnsafe(Math.max(size, need));
     start = 0;
     len = 0;
   }

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -127,6 +128,65 @@ describe('avcstream parse', () => {
       .events.map((e) => `${eventToJson(e)}\n`)
       .join('');
     expect(r.stdout).toBe(want);
+  });
+
+  describe('output buffers filled again once written through (file descriptor streams)', () => {
+    // Well over the writer's 128 KiB buffers: many buffers' worth of output.
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const s = `1763801${String(100 + (i % 50)).padStart(3, '0')}.${String(i % 1000).padStart(3, '0')}:${9000 + i}`;
+      lines.push(
+        `type=SYSCALL msg=audit(${s}): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c items=1 comm="httpd" exe="/usr/sbin/httpd" key=(null)`,
+        `type=AVC msg=audit(${s}): avc:  denied  { read } for  pid=${i} comm="httpd" name="f${i}" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_t:s0 tclass=file permissive=0`,
+        `type=CWD msg=audit(${s}): cwd="/var/www/${i}"`,
+        `type=PROCTITLE msg=audit(${s}): proctitle=6874747064002D44`,
+      );
+    }
+    const text = `${lines.join('\n')}\n`;
+    const want = parseAuditText(text)
+      .events.map((e) => `${eventToJson(e)}\n`)
+      .join('');
+    const BIN = resolve(import.meta.dirname, '../../bin/avcstream.js');
+
+    it('to a file (written through on each write: one buffer filled again)', () => {
+      expect(Buffer.byteLength(want)).toBeGreaterThan(8 * 128 * 1024);
+      const dir = mkdtempSync(join(tmpdir(), 'avcstream-parse-out-'));
+      const fd = openSync(join(dir, 'out.ndjson'), 'w');
+      const r = spawnSync(process.execPath, [BIN, 'parse', logFile(text)], { stdio: ['ignore', fd, 'pipe'] });
+      closeSync(fd);
+      expect(r.status, String(r.stderr)).toBe(0);
+      expect(readFileSync(join(dir, 'out.ndjson'), 'utf8')).toBe(want);
+    });
+
+    it('to a pipe whose reader stalls (writes left pending: fresh buffers until they drain)', async () => {
+      const child = spawn(process.execPath, [BIN, 'parse', logFile(text)], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const parts: Buffer[] = [];
+      let n = 0;
+      child.stdout.on('data', (b: Buffer) => {
+        parts.push(b);
+        // Stall now and then, so the pipe fills and the writer's writes stay queued.
+        if (++n % 3 === 0) {
+          child.stdout.pause();
+          setTimeout(() => child.stdout.resume(), 20);
+        }
+      });
+      const code = await new Promise<number | null>((done) => child.on('close', done));
+      expect(code).toBe(0);
+      expect(Buffer.concat(parts).toString('utf8')).toBe(want);
+    });
+
+    it('to an fs.WriteStream (asynchronous writes on a file descriptor)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'avcstream-parse-out-'));
+      const stdout = createWriteStream(join(dir, 'out.ndjson'));
+      await new Promise((done) => stdout.once('open', done));
+      const err = sink();
+      const code = await parse([logFile(text)], { stdout, stderr: err.stream, stdin: Readable.from(['']) });
+      await new Promise((done) => stdout.end(done));
+      expect(code).toBe(0);
+      expect(readFileSync(join(dir, 'out.ndjson'), 'utf8')).toBe(want);
+    });
   });
 
   it('--selinux-only keeps AVC/USER_AVC/SELINUX_ERR/MAC_* events; --count prints only totals, on stdout', async () => {

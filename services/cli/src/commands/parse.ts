@@ -191,11 +191,19 @@ export async function parse(argv: string[], io: CliIo): Promise<number> {
   });
   let selected = 0;
   let needDrain = false;
-  // Events are written as bytes into the writer's buffers, handed to `out` after each chunk (a region once
-  // handed over is never reused: the stream may still hold it); fast-path records are copied as they are.
-  const writer = createNdjsonWriter((bytes) => {
-    if (!out.write(bytes)) needDrain = true;
-  }, OUT_BYTES);
+  // Events are written as bytes into the writer's buffers, handed to `out` after each chunk; fast-path
+  // records are copied as they are. A stream writing to a file descriptor (file, pipe, terminal) with
+  // nothing left queued has written every chunk through and holds none of them: the full buffer is then
+  // filled again. Otherwise (a write still pending, or a stream that may keep its chunks, as a PassThrough
+  // queues them for its reader) the writer takes a fresh buffer and never touches the one handed over.
+  const fdBacked = typeof (out as { fd?: unknown }).fd === 'number';
+  const writer = createNdjsonWriter(
+    (bytes) => {
+      if (!out.write(bytes)) needDrain = true;
+    },
+    OUT_BYTES,
+    () => fdBacked && out.writableLength === 0,
+  );
   const progress =
     file !== '-' && values['no-progress'] !== true ? await makeProgress(io.stderr, size) : null;
   let done = 0;
