@@ -118,6 +118,42 @@ describe.runIf(runDebian)('label and port advice (Debian reference policy)', { t
       expect(e.evidence.join('\n')).toContain('nfs_t labels a whole filesystem without per-file labels');
     });
 
+    it("gives no restorecon to a container domain: its path is in the container's mount namespace", () => {
+      // httpd_sys_script_t (a CGI script) reading a file moved from a Samba share: restorecon on the host...
+      const cgi = { ...read, scontext: 'system_u:system_r:httpd_sys_script_t:s0' };
+      const moved = { ...cgi, tcontext: 'system_u:object_r:samba_share_t:s0', defaultLabel: www };
+      expect(kinds(explainer.explain(moved))[0]).toBe('restorecon');
+      // ...but not once its domain is a container's: the policy's httpd_script_domains attribute renamed to
+      // container-selinux's older svirt_sandbox_domain (same length), and policykit_domain to
+      // container_domain.
+      const sandboxed = createExplainer(
+        patchedPolicy(DEBIAN_POLICY, 'httpd_script_domains', 'svirt_sandbox_domain'),
+      );
+      const e = sandboxed.explain(moved);
+      expect(e.verdict).toBe('TE_MISSING');
+      expect(kinds(e)).toEqual(['allow']);
+      const line = e.evidence.find((l) => l.includes('container')) as string;
+      expect(line).toContain('httpd_sys_script_t is a container domain (attribute svirt_sandbox_domain)');
+      expect(line).toContain('no restorecon is offered');
+      expect(sandboxed.explain({ ...read, tcontext: moved.tcontext, defaultLabel: www }).fixes[0]?.kind).toBe(
+        'restorecon',
+      );
+      // polkit's authentication agent reading a file moved from a Samba share into /usr.
+      const agent = {
+        ...read,
+        scontext: 'system_u:system_r:policykit_auth_t:s0',
+        tcontext: 'system_u:object_r:samba_share_t:s0',
+        defaultLabel: { type: 'usr_t', spec: '/usr/.*' },
+      };
+      expect(kinds(explainer.explain(agent))[0]).toBe('restorecon');
+      const contained = createExplainer(patchedPolicy(DEBIAN_POLICY, 'policykit_domain', 'container_domain'));
+      const c = contained.explain(agent);
+      expect(kinds(c)).toEqual(['allow']);
+      expect(c.evidence.join('\n')).toContain(
+        'policykit_auth_t is a container domain (attribute container_domain)',
+      );
+    });
+
     it('forces (-F) a customizable type, which restorecon otherwise keeps, and says why', () => {
       const e = explainer.explain({
         ...read,

@@ -134,6 +134,15 @@ export function restoreAdvice(
 ): { evidence: string; fix: Fix | null } | null {
   if (fc === null || fc === undefined || !FILE_CLASSES.has(tclass)) return null;
   if (permNames.some((p) => NOT_AN_EXISTING_LABEL.includes(p))) return null;
+  // A process in a container names its files in the container's mount namespace: a path there (a volume
+  // mounted at /data, the image's /etc) is not the host path that file_contexts describes.
+  const container = containerAttribute(policy, s.type);
+  if (container !== null) {
+    return {
+      evidence: `${s.typeName} is a container domain (attribute ${container}): the record's path is inside the container's mount namespace, not the host path the host's file_contexts label, so no restorecon is offered. A directory shared from the host is labelled for containers by the :z or :Z volume option.`,
+      fix: null,
+    };
+  }
   const spec = JSON.stringify(fc.spec);
   if (fc.type === t.typeName) {
     return {
@@ -181,6 +190,18 @@ export function restoreAdvice(
       verified: true,
     },
   };
+}
+
+/** Attributes of container processes: container-selinux's, and its older name (Fedora, RHEL). */
+const CONTAINER_ATTRIBUTES = ['container_domain', 'svirt_sandbox_domain'];
+
+/** The container attribute type `type` belongs to, or null. */
+function containerAttribute(policy: Policy, type: number): string | null {
+  for (const name of CONTAINER_ATTRIBUTES) {
+    const attr = attributeValue(policy, name);
+    if (attr !== 0 && (policy.attrMembers[attr]?.includes(type) ?? false)) return name;
+  }
+  return null;
 }
 
 /** The boolean with the smallest blast radius (triples, then rules), or null for none. */
