@@ -4,7 +4,8 @@
 //   1. avcstream parse FILE > out.ndjson                       vs  laurel < FILE (JSON file output)
 //   2. avcstream parse --selinux-only --count FILE             vs  ausearch -if FILE -m AVC,USER_AVC,SELINUX_ERR --raw
 // and prints wall time, lines/s, peak RSS, CPU time, the ratios and the targets:
-//   parse >= 3x laurel lines/s; --count >= 1x ausearch; peak RSS < 150 MB and flat as the file grows.
+//   parse >= 3x laurel lines/s; --count >= 1x ausearch (both judged on logs of >= 1M lines, the issue's;
+//   a smaller size's ratios are shown as information); peak RSS < 150 MB and flat as the file grows.
 // Flat: avcstream alone runs once more on a log 3x the largest size (--rss-probe N lines, 0 for none), and
 // its peak RSS there must stay within 1.25x of the largest size's. The growth from the smallest size is
 // printed too: a run that short ends before V8's heap has grown to its steady size (bench/README.md).
@@ -28,6 +29,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const outDir = join(here, '.out');
 const node = process.execPath;
+/** The issue's bench log has at least this many lines: the speed targets are judged on such logs. */
+const TARGET_LINES = 1_000_000;
 
 /** Set from --node-options / --compile-cache before any run. */
 const whatIf = { nodeOptions: '', compileCache: false };
@@ -443,6 +446,9 @@ async function main(): Promise<number> {
       const laurel = find(size, 'laurel');
       const count = find(size, 'avcstream parse --selinux-only');
       const ausearch = find(size, 'ausearch');
+      // The speed targets are set on the issue's log of at least 1M lines; a smaller log's ratios are
+      // shown as information (its run is a larger share of start-up and JIT warm-up).
+      const judged = size >= TARGET_LINES;
       if (parse && laurel) {
         const ratio = parse.linesPerSec / laurel.linesPerSec;
         const ok = ratio >= 3 && parse.run.exitCode === 0;
@@ -450,10 +456,10 @@ async function main(): Promise<number> {
           thousands(size),
           'parse vs laurel lines/s',
           `${fixed(ratio)}x (per CPU-s ${fixed(cpuRatio(parse, laurel))}x)`,
-          '>= 3x',
-          ok ? 'MET' : 'MISSED',
+          judged ? '>= 3x' : '(>= 3x at 1M)',
+          judged ? (ok ? 'MET' : 'MISSED') : 'info',
         ]);
-        if (!ok) missed.push(`parse vs laurel at ${size}`);
+        if (judged && !ok) missed.push(`parse vs laurel at ${size}`);
       }
       if (count && ausearch) {
         const ratio = count.linesPerSec / ausearch.linesPerSec;
@@ -462,10 +468,10 @@ async function main(): Promise<number> {
           thousands(size),
           '--selinux-only --count vs ausearch',
           `${fixed(ratio)}x (per CPU-s ${fixed(cpuRatio(count, ausearch))}x)`,
-          '>= 1x',
-          ok ? 'MET' : 'MISSED',
+          judged ? '>= 1x' : '(>= 1x at 1M)',
+          judged ? (ok ? 'MET' : 'MISSED') : 'info',
         ]);
-        if (!ok) missed.push(`count vs ausearch at ${size}`);
+        if (judged && !ok) missed.push(`count vs ausearch at ${size}`);
       }
       for (const r of [parse, count]) {
         if (!r) continue;
