@@ -116,7 +116,9 @@ export function createNdjsonWriter(
   function room(need: number): void {
     if (len + need <= buf.length) return;
     flush();
-    if (need > buf.length || !reusable()) buf = Buffer.allocUnsafe(Math.max(size, need));
+    // A buffer enlarged for one large event is not kept for the events after it.
+    if (need > buf.length || buf.length !== size || !reusable())
+      buf = Buffer.allocUnsafe(Math.max(size, need));
     start = 0;
     len = 0;
   }
