@@ -86,7 +86,7 @@ export function readPolicy(bytes: Uint8Array): Policy {
   // ---- header (§3)
   const magic = c.u32();
   if (magic === MODULE_MAGIC) c.fail('this is a policy module (.pp), not a kernel policy', 0);
-  if (magic !== POLICY_MAGIC) c.fail(`bad magic 0x${magic.toString(16)}`, 0);
+  if (magic !== POLICY_MAGIC) c.fail(`not an SELinux binary policy: bad magic 0x${magic.toString(16)}`, 0);
   const idlen = c.u32();
   if (idlen < 1 || idlen > 32) c.fail(`bad identifier length ${idlen}`, 4);
   const id = c.str(idlen, 'identifier');
@@ -102,7 +102,8 @@ export function readPolicy(bytes: Uint8Array): Policy {
   const oconNum = c.u32();
   if (symNum !== 8) c.fail(`symbol table count ${symNum} is not 8`, c.pos - 8);
   const expectedOcon = version >= 31 ? 9 : 7;
-  if (oconNum !== expectedOcon) c.fail(`object context list count ${oconNum} is not ${expectedOcon}`, c.pos - 4);
+  if (oconNum !== expectedOcon)
+    c.fail(`object context list count ${oconNum} is not ${expectedOcon}`, c.pos - 4);
   const mls = (config & 1) !== 0;
   const handleUnknown: HandleUnknown = config & 2 ? 'reject' : config & 4 ? 'allow' : 'deny';
 
@@ -239,7 +240,9 @@ export function readPolicy(bytes: Uint8Array): Policy {
 
   c.section = 'types';
   const typeTab = symtabHeader(c, MAX_16, true);
-  const typeSlots = new Array<{ name: string; isAttribute: boolean; bounds: number } | undefined>(typeTab.nprim);
+  const typeSlots = new Array<{ name: string; isAttribute: boolean; bounds: number } | undefined>(
+    typeTab.nprim,
+  );
   const typeByName = new Map<string, number>();
   const aliasList: Array<[string, number]> = [];
   for (let i = 0; i < typeTab.nel; i++) {
@@ -270,7 +273,13 @@ export function readPolicy(bytes: Uint8Array): Policy {
       const name = `@ttr${String(v).padStart(10, '0')}`;
       typeList.push({ name, value: v, isAttribute: true, bounds: 0, aliases });
     } else {
-      typeList.push({ name: slot.name, value: v, isAttribute: slot.isAttribute, bounds: slot.bounds, aliases });
+      typeList.push({
+        name: slot.name,
+        value: v,
+        isAttribute: slot.isAttribute,
+        bounds: slot.bounds,
+        aliases,
+      });
     }
   }
 
@@ -471,7 +480,8 @@ export function readPolicy(bytes: Uint8Array): Policy {
       c.fail('role transition names an unknown role', at);
     }
     if (type < 1 || type > ntypes) c.fail('role transition names an unknown type', at);
-    if (version >= 26 && (tclass < 1 || tclass > nclasses)) c.fail('role transition names an unknown class', at);
+    if (version >= 26 && (tclass < 1 || tclass > nclasses))
+      c.fail('role transition names an unknown class', at);
     roleTransitions.push({ role, type, newRole, tclass });
   }
   c.section = 'role_allows';
@@ -483,7 +493,8 @@ export function readPolicy(bytes: Uint8Array): Policy {
     const at = c.pos;
     const r1 = c.u32();
     const r2 = c.u32();
-    if (r1 < 1 || r1 > roleTab.nprim || r2 < 1 || r2 > roleTab.nprim) c.fail('role allow names an unknown role', at);
+    if (r1 < 1 || r1 > roleTab.nprim || r2 < 1 || r2 > roleTab.nprim)
+      c.fail('role allow names an unknown role', at);
     roleAllows.add(roleAllowKey(r1, r2));
     roleAllowList.push([r1, r2]);
   }
@@ -696,7 +707,17 @@ export function readPolicy(bytes: Uint8Array): Policy {
     counts,
     size: bytes.length,
   };
-  for (const list of [commonList, classList, roleList, typeList, userList, boolList, sensList, catList, conds]) {
+  for (const list of [
+    commonList,
+    classList,
+    roleList,
+    typeList,
+    userList,
+    boolList,
+    sensList,
+    catList,
+    conds,
+  ]) {
     for (const item of list as object[]) Object.freeze(item);
     Object.freeze(list);
   }
@@ -821,8 +842,8 @@ function readConstraint(c: Cursor, version: number, validatetrans: boolean): Raw
         if (base !== CEXPR_USER && base !== CEXPR_ROLE && base !== CEXPR_TYPE) {
           c.fail(`bad constraint names attribute ${attr}`, nodeAt);
         }
-        if ((attr & CEXPR_TARGET) && (attr & CEXPR_XTARGET)) c.fail('bad constraint names attribute', nodeAt);
-        if ((attr & CEXPR_XTARGET) && !validatetrans) c.fail('xtarget outside validatetrans', nodeAt);
+        if (attr & CEXPR_TARGET && attr & CEXPR_XTARGET) c.fail('bad constraint names attribute', nodeAt);
+        if (attr & CEXPR_XTARGET && !validatetrans) c.fail('xtarget outside validatetrans', nodeAt);
         if (op !== CEXPR_EQ && op !== CEXPR_NEQ) c.fail(`bad operator ${op} for a names test`, nodeAt);
         names = c.ebitmap();
         if (version >= 29) {
@@ -1033,7 +1054,8 @@ function readAvtabEntry(
   c.pos = at + 8;
   if (s < 1 || s > ntypes || t < 1 || t > ntypes) c.fail('avtab entry names an unknown type', at);
   if (cl < 1 || cl > nclasses) c.fail('avtab entry names an unknown class', at);
-  if (!conditional && specified & AVTAB_ENABLED) c.fail('unconditional avtab entry with the enabled flag', at);
+  if (!conditional && specified & AVTAB_ENABLED)
+    c.fail('unconditional avtab entry with the enabled flag', at);
   const k = specified & ~AVTAB_ENABLED;
   if (k === 0 || (k & (k - 1)) !== 0 || (k & (AV_KINDS | TYPE_KINDS | XPERM_KINDS)) === 0) {
     c.fail(`bad avtab entry kind 0x${specified.toString(16)}`, at);
@@ -1081,7 +1103,8 @@ function checkDuplicates(c: Cursor, av: AvtabEntries): void {
     // (source, target, class) in 48 bits, then the kind's bit index (< 16): exact in a double.
     const k = av.kind[i] as number;
     keys[i] =
-      (((av.source[i] as number) * 65536 + (av.target[i] as number)) * 65536 + (av.tclass[i] as number)) * 16 +
+      (((av.source[i] as number) * 65536 + (av.target[i] as number)) * 65536 + (av.tclass[i] as number)) *
+        16 +
       (31 - Math.clz32(k));
   }
   keys.sort();
@@ -1170,7 +1193,13 @@ function buildSourceClassIndex(
   cav: AvtabEntries,
   teIndex: KeyIndex,
   condIndex: KeyIndex,
-): { scIndex: KeyIndex; scRanges: Uint32Array; scTargets: Uint16Array; scTe: Int32Array; scCond: Int32Array } {
+): {
+  scIndex: KeyIndex;
+  scRanges: Uint32Array;
+  scTargets: Uint16Array;
+  scTe: Int32Array;
+  scCond: Int32Array;
+} {
   // Packed keys (source, class, target), sorted: groups by (source, class), targets ascending.
   const keys = new Float64Array(av.count + cav.count);
   let n = 0;
@@ -1178,7 +1207,8 @@ function buildSourceClassIndex(
     for (let i = 0; i < table.count; i++) {
       if (((table.kind[i] as number) & AV_KINDS) === 0) continue;
       keys[n++] =
-        ((table.source[i] as number) * 65536 + (table.tclass[i] as number)) * 65536 + (table.target[i] as number);
+        ((table.source[i] as number) * 65536 + (table.tclass[i] as number)) * 65536 +
+        (table.target[i] as number);
     }
   }
   const sorted = keys.subarray(0, n).sort();
@@ -1187,7 +1217,11 @@ function buildSourceClassIndex(
   for (let i = 0; i < n; i++) {
     if (i === 0 || sorted[i] !== sorted[i - 1]) {
       distinct++;
-      if (i === 0 || Math.floor((sorted[i] as number) / 65536) !== Math.floor((sorted[i - 1] as number) / 65536)) groups++;
+      if (
+        i === 0 ||
+        Math.floor((sorted[i] as number) / 65536) !== Math.floor((sorted[i - 1] as number) / 65536)
+      )
+        groups++;
     }
   }
   const scIndex = new KeyIndex(groups);

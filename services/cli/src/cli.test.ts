@@ -38,6 +38,28 @@ describe('avcstream', () => {
     expect(b.stdout).toBe(`avcstream ${version}\n`);
   });
 
+  it('every command and subcommand prints its usage for --help and -h, exit 0 (as the README says)', async () => {
+    const commands = [
+      ['run'],
+      ['parse'],
+      ['explain'],
+      ['policy'],
+      ['policy', 'info'],
+      ['policy', 'query'],
+      ['report'],
+      ['ingester'],
+      ['analyzer'],
+    ];
+    for (const c of commands) {
+      for (const flag of ['--help', '-h']) {
+        const r = await cli([...c, flag]);
+        expect(r.code, `${c.join(' ')} ${flag}: ${r.err}`).toBe(0);
+        expect(r.out, `${c.join(' ')} ${flag}`).toMatch(/usage/i);
+        expect(r.err, `${c.join(' ')} ${flag}`).toBe('');
+      }
+    }
+  });
+
   it('names --version in the top-level help; an unknown command is a usage error, escaped', async () => {
     const h = await cli(['--help']);
     expect(h.code).toBe(0);

@@ -162,6 +162,8 @@ describe('avcstream explain on the sample', { timeout: 60_000 }, () => {
     const bad = await run(explain, ['--policy', `${SAMPLE}/booleans`, '-'], REDHAT);
     expect(bad.code).toBe(65);
     expect(bad.err).toMatch(/AVC_ERR_POLICY_FORMAT/);
+    // A file that is not a binary policy at all says so, not only its magic number.
+    expect(bad.err).toContain('not an SELinux binary policy');
   });
 
   it('starts every usage error with one line naming the problem, then the usage (64)', async () => {

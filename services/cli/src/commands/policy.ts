@@ -83,6 +83,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
     allow?: boolean;
     auditallow?: boolean;
     dontaudit?: boolean;
+    help?: boolean;
   };
   let positionals: string[];
   try {
@@ -99,6 +100,7 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
         allow: { type: 'boolean', short: 'A' },
         auditallow: { type: 'boolean' },
         dontaudit: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -107,6 +109,10 @@ export async function policy(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub !== 'info' && sub !== 'query') {
     return usageError(io, `unknown subcommand "${escapeText(sub)}": info or query`);
+  }
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
   }
   if (positionals.length > 1) return usageError(io, `expected at most one FILE, got ${positionals.length}`);
   const queryOnly = [
