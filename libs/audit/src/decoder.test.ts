@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
 import { eventToJson, isMalformedAvc, isSelinuxEvent } from './event.ts';
 import { parseLine } from './parse-line.ts';
-import type { AuditEvent } from './types.ts';
+import type { AuditEvent, ParseError } from './types.ts';
 
 const SAMPLE = [
   'type=SYSCALL msg=audit(1700000000.100:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 items=1 pid=7 auid=4294967295 comm="ls" exe="/bin/ls" key=(null)',
@@ -212,6 +212,46 @@ describe('createAuditDecoder', () => {
     ]) {
       expect(parseAuditText(text, opts).stats, JSON.stringify(opts)).toEqual(full.stats);
     }
+  });
+
+  it('reports each line of a malformed AVC / USER_AVC decision to onMalformedAvc, with its position and bytes', () => {
+    const cut =
+      'type=AVC msg=audit(1700000000.100:1): avc:  denied  { read } for  pid=9 comm="cat" name="robots.t';
+    const lines = [
+      cut,
+      'type=AVC msg=audit(1700000000.101:2): avc:  denied  { read } for  pid=6400 comm="cat" scontext=user_u:user_r:user_t:s0 tclass=file permissive=0',
+      'type=AVC msg=audit(1700000000.102:3): avc:  denied  { read } for  pid=1 scontext=a:b:c tcontext=d:e:f tclass=file',
+      'type=AVC msg=audit(1700000000.103:4): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/x" pid=1 comm="cupsd" requested_mask="r" denied_mask="r"',
+      "type=USER_AVC msg=audit(1700000000.104:5): pid=1 uid=0 msg='avc:  denied  { status } for auid=n/a uid=0 scontext=system_u:system_r:init_t:s0 tcon\u00e9'",
+      'type=SYSCALL msg=audit(1700000000.104:6): arch=c000003e syscall=2 success=no exit=-13 comm="cat"',
+    ];
+    const text = `${lines.join('\n')}\n`;
+    const bytes = Buffer.from(text);
+    const offsetOf = (i: number) => Buffer.byteLength(lines.slice(0, i).join('\n')) + (i > 0 ? 1 : 0);
+    const want = [0, 1, 4].map((i) => ({
+      kind: 'parse-error',
+      code: 'AVC_ERR_AUDIT_AVC_BODY',
+      line: i + 1,
+      offset: offsetOf(i),
+      raw: lines[i],
+      bytes: Buffer.from(lines[i] as string),
+    }));
+    for (const step of [bytes.length, 7]) {
+      const got: ParseError[] = [];
+      const d = createAuditDecoder({ onMalformedAvc: (e) => got.push(e) });
+      const events: AuditEvent[] = [];
+      for (let at = 0; at < bytes.length; at += step)
+        events.push(...d.write(bytes.subarray(at, at + step)).events);
+      events.push(...d.end().events);
+      expect(got.map(({ message: _, ...e }) => e)).toEqual(want);
+      expect(got[0]?.message).toMatch(/^AVC decision did not parse/);
+      expect(got[2]?.message).toMatch(/^USER_AVC decision did not parse/);
+      // The records are kept, and counted as before.
+      expect(events.flatMap((e) => e.records).filter(isMalformedAvc)).toHaveLength(3);
+      expect(d.stats()).toMatchObject({ records: 6, malformed: 0, malformedRecords: 3 });
+    }
+    // Without the option nothing changes (parseAuditText has none).
+    expect(parseAuditText(text).stats).toMatchObject({ records: 6, malformed: 0, malformedRecords: 3 });
   });
 
   it('gives identical events and errors for any chunking of the same bytes', () => {

@@ -60,6 +60,13 @@ export interface AuditDecoderOptions extends ParseOptions {
    * `resolveIds`, `interpret: false`, `headersOnly` or `select`.
    */
   recordJson?: boolean;
+  /**
+   * Called, as each line is parsed, for every AVC / USER_AVC record of it whose decision did not parse
+   * (`isMalformedAvc`: cut off, no tcontext...), with a ParseError (`AVC_ERR_AUDIT_AVC_BODY`) holding the
+   * line's position and bytes, so the caller can dead-letter it. The record itself is kept (without `avc`)
+   * and counted in `malformedRecords` when its event closes, as without this option. Turns off `recordJson`.
+   */
+  onMalformedAvc?: (error: ParseError) => void;
 }
 
 export interface DecodeResult {
@@ -102,8 +109,10 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
         }
       : undefined;
   const select = opts.select;
+  const onMalformedAvc = opts.onMalformedAvc;
   const fast =
     opts.recordJson === true &&
+    onMalformedAvc === undefined &&
     opts.resolveIds === undefined &&
     opts.interpret !== false &&
     opts.headersOnly !== true &&
@@ -185,6 +194,20 @@ export function createAuditDecoder(opts: AuditDecoderOptions = {}): AuditDecoder
     const r = recs.items;
     const line = start === 0 && stop === text.length ? text : text.slice(start, stop);
     if (lineOf !== null && n === 1 && isHeaderOnly(r[0]!)) lineOf.set(r[0]!, line);
+    if (onMalformedAvc !== undefined) {
+      for (let i = 0; i < n; i++) {
+        if (!isMalformedAvc(r[i]!)) continue;
+        onMalformedAvc({
+          kind: 'parse-error',
+          code: PARSE_ERROR_CODES.avcBody,
+          line: lineNo,
+          offset,
+          message: `${r[i]!.type} decision did not parse (cut off, or without scontext, tcontext or tclass); the record is kept without its avc object`,
+          raw: line,
+          bytes: lineBytes(data, from, to),
+        });
+      }
+    }
     for (let i = 0; i < n; i++) {
       st.records++;
       re.push(r[i]!, events, i === 0 ? line : `${line}\n${i}`, offset);

@@ -48,6 +48,8 @@ export const PARSE_ERROR_CODES = {
   noType: 'AVC_ERR_AUDIT_NO_TYPE',
   badStamp: 'AVC_ERR_AUDIT_BAD_STAMP',
   lineTooLong: 'AVC_ERR_AUDIT_LINE_TOO_LONG',
+  /** Not a ParseError of parseLine: the decoder's `onMalformedAvc` (the record is kept). */
+  avcBody: 'AVC_ERR_AUDIT_AVC_BODY',
 } as const;
 
 const SP = 32;

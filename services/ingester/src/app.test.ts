@@ -235,6 +235,34 @@ describe('ingester app', () => {
     }
   });
 
+  it('sends an event whose AVC decision did not parse, and dead-letters that line with its bytes', async () => {
+    const t = setup();
+    const cut =
+      'node=web01 type=AVC msg=audit(1700000009.123:9): avc:  denied  { read } for  pid=42 comm="httpd" scontext=system_u:system_r:httpd_t:s0 tclass=file permissive=0';
+    writeFileSync(t.path, `${avcEvent(1)}${cut}\n${avcEvent(2)}`);
+    await t.app.start();
+    try {
+      await until(() => events(t.producer.sent).length === 3);
+      await t.app.idle();
+      const sent = events(t.producer.sent);
+      expect(sent.map((e) => e.event.serial).sort((a, b) => a - b)).toEqual([1, 2, 9]);
+      const dls = t.producer.sent
+        .filter((s) => s.topic === 'avcstream.deadletter.v1')
+        .map((s) => decodeDeadLetterMessage(s.value));
+      expect(dls).toHaveLength(1);
+      const dl = dls[0]!;
+      expect(dl.ok).toBe(true);
+      if (!dl.ok) return;
+      expect(dl.value.reason.code).toBe('AVC_ERR_AUDIT_AVC_BODY');
+      expect(Buffer.from(dl.value.raw, 'base64').toString()).toBe(cut);
+      expect(dl.value.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length, line: 4 });
+      expect(await t.metrics.value('avcstream_ingester_malformed_avc_records_total')).toBe(1);
+      expect(await t.metrics.value('avcstream_ingester_malformed_lines_total')).toBe(0);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
   it('dead-letters the exact bytes of a malformed line that is not valid UTF-8', async () => {
     const t = setup();
     const bad = Buffer.from('garbage \xff\xfe\x00 line\r\n', 'latin1');

@@ -1,4 +1,10 @@
-import { type AuditDecoder, createAuditDecoder, type DecodeResult, isSelinuxEvent } from '@avcstream/audit';
+import {
+  type AuditDecoder,
+  createAuditDecoder,
+  type DecodeResult,
+  isSelinuxEvent,
+  type ParseError,
+} from '@avcstream/audit';
 import { encodePolicyMessage, type PolicyRef } from '@avcstream/contracts';
 import { createSendTracker } from '@avcstream/kafka';
 import { AvcError, retry } from '@avcstream/pipeline';
@@ -87,6 +93,11 @@ interface CurrentFile {
    * `fromLine` or later (decoder byte `fromOffset` or later) carries `ref`, until the next one.
    */
   epochs: Array<{ fromLine: number; fromOffset: number; ref: PolicyRef | null }>;
+  /**
+   * Lines of AVC / USER_AVC records whose decision did not parse, reported by the decoder as it read them
+   * (`AVC_ERR_AUDIT_AVC_BODY`): dead-lettered by the next `emit`, while the records go in their events.
+   */
+  avcErrors: ParseError[];
 }
 
 const sameFile = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino;
@@ -100,6 +111,11 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     readBytes: metrics.counter('read', 'bytes', 'Bytes read from the audit log'),
     lines: metrics.counter('read', 'lines', 'Lines read from the audit log'),
     malformed: metrics.counter('malformed', 'lines', 'Lines that did not parse (dead-lettered)'),
+    malformedAvc: metrics.counter(
+      'malformed_avc',
+      'records',
+      'AVC / USER_AVC records whose decision did not parse (sent in their event; the line dead-lettered)',
+    ),
     events: metrics.counter('published', 'events', 'Events published to Kafka (acked)'),
     filtered: metrics.counter('filtered', 'events', 'Events dropped by the SELinux filter'),
     deadletters: metrics.counter('deadletter', 'messages', 'Messages sent to the dead-letter topic (acked)', [
@@ -380,6 +396,18 @@ export function createApp(deps: IngesterDeps): IngesterApp {
       }
       await add(encodeParseError(err, { host: config.host, file: ctx, now: at }));
     }
+    // Their record is sent in its event (without `avc`); the line goes to the dead letters too.
+    for (const err of file.avcErrors.splice(0)) {
+      m.malformedAvc.inc();
+      const ctx = positionAt(file, err.offset ?? safe).segment.ctx;
+      if (warnLimit.take() !== null) {
+        log.warn(
+          { line: err.line, code: err.code, path: ctx.path },
+          'AVC record with a malformed decision, dead-lettered; its event is sent',
+        );
+      }
+      await add(encodeParseError(err, { host: config.host, file: ctx, now: at }));
+    }
     for (const event of res.events) {
       if (config.filter.mode === 'selinux' && !isSelinuxEvent(event)) {
         m.filtered.inc();
@@ -421,17 +449,22 @@ export function createApp(deps: IngesterDeps): IngesterApp {
     },
   });
 
-  const openFile = (chunk: { identity: FileIdentity; path: string; start: number }): CurrentFile => ({
-    segments: [segmentOf(chunk.path, chunk.identity, 0, chunk.start)],
-    fed: 0,
-    continues: false,
-    epochs: [{ fromLine: 0, fromOffset: 0, ref: policyRef }],
-    decoder: createAuditDecoder({
-      horizonMs: config.decoder.horizonMs,
-      maxLineBytes: config.decoder.maxLineBytes,
-      ...(deps.resolveIds !== undefined ? { resolveIds: deps.resolveIds } : {}),
-    }),
-  });
+  const openFile = (chunk: { identity: FileIdentity; path: string; start: number }): CurrentFile => {
+    const avcErrors: ParseError[] = [];
+    return {
+      segments: [segmentOf(chunk.path, chunk.identity, 0, chunk.start)],
+      fed: 0,
+      continues: false,
+      epochs: [{ fromLine: 0, fromOffset: 0, ref: policyRef }],
+      avcErrors,
+      decoder: createAuditDecoder({
+        horizonMs: config.decoder.horizonMs,
+        maxLineBytes: config.decoder.maxLineBytes,
+        ...(deps.resolveIds !== undefined ? { resolveIds: deps.resolveIds } : {}),
+        onMalformedAvc: (e) => avcErrors.push(e),
+      }),
+    };
+  };
 
   const finishFile = async (file: CurrentFile) => {
     const res = file.decoder.end();

@@ -141,6 +141,53 @@ describe('avcstream run report', () => {
   });
 });
 
+describe('avcstream run: bad lines', () => {
+  it('dead-letters every malformed line of the bundled sample with its bytes, the cut AVC decisions too', async () => {
+    const sample = join(import.meta.dirname, '../../sample/audit.log');
+    const state = join(dir, 'state');
+    const r = await capture(run, [
+      '--once',
+      '--input',
+      sample,
+      '--policy',
+      'none',
+      '--booleans',
+      'none',
+      '--state-dir',
+      state,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/4 malformed lines/);
+    const text = readFileSync(sample);
+    const lineAt = (offset: number) => {
+      const nl = text.indexOf(0x0a, offset);
+      return text.subarray(offset, nl < 0 ? text.length : nl);
+    };
+    const dead = readFileSync(join(state, 'deadletter.ndjson'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            reason: { code: string };
+            raw: string;
+            source: { line: number; offset: number };
+          },
+      );
+    // As many entries as malformed lines counted: two lines that are not audit records, and two AVC records
+    // whose decision did not parse (cut off; no tcontext), which stay in their events as well.
+    expect(
+      dead.map((d) => [d.source.line, d.reason.code]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    ).toEqual([
+      [94, 'AVC_ERR_AUDIT_AVC_BODY'],
+      [95, 'AVC_ERR_AUDIT_BAD_STAMP'],
+      [153, 'AVC_ERR_AUDIT_NO_TYPE'],
+      [154, 'AVC_ERR_AUDIT_AVC_BODY'],
+    ]);
+    for (const d of dead) expect(Buffer.from(d.raw, 'base64')).toEqual(lineAt(d.source.offset));
+  });
+});
+
 describe('avcstream run alerts', () => {
   it('show permissive=1 on a denial logged in permissive mode', async () => {
     writeFileSync(

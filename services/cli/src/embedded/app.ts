@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ParseError } from '@avcstream/audit';
 import {
   type Alert,
   type AlertSink,
@@ -21,7 +22,7 @@ import {
   flushLogger,
   type HealthServer,
 } from '@avcstream/telemetry';
-import { createMalformedSink } from './deadletter.ts';
+import { createMalformedSink, type MalformedSource } from './deadletter.ts';
 import { createEngine, type Engine } from './engine.ts';
 import { BooleansLoadError, type ExplainFn, loadExplainer } from './explain.ts';
 import {
@@ -249,6 +250,14 @@ export async function createEmbeddedApp(
     logger,
   });
   let deadLettered = malformedSink.stats();
+  /** Bad lines, dead-lettered with their raw bytes (bounded file in the state dir), logged at a rate limit. */
+  const deadLetter = (errors: ParseError[], source: MalformedSource | null) => {
+    malformedSink.add(errors, source);
+    const d = malformedSink.stats();
+    m.deadLetters.inc(d.written - deadLettered.written);
+    m.deadLettersDropped.inc(d.dropped - deadLettered.dropped);
+    deadLettered = d;
+  };
   const engine: Engine = createEngine({
     input: opts.input,
     startAt: opts.startAt,
@@ -270,14 +279,11 @@ export async function createEmbeddedApp(
       onMalformed: (errors, source) => {
         reporter.addMalformed(errors.length);
         m.malformed.inc(errors.length);
-        // Dead-lettered with their raw bytes (bounded file in the state dir), logged at a rate limit.
-        malformedSink.add(errors, source);
-        const d = malformedSink.stats();
-        m.deadLetters.inc(d.written - deadLettered.written);
-        m.deadLettersDropped.inc(d.dropped - deadLettered.dropped);
-        deadLettered = d;
+        deadLetter(errors, source);
       },
       onMalformedRecords: (n) => m.malformed.inc(n),
+      // Their lines: dead-lettered with their bytes too (counted above, from their events).
+      onMalformedAvcLines: deadLetter,
       onCommitError: (err) => {
         const suppressed = storeLogLimit.take();
         if (suppressed === null) return;

@@ -58,6 +58,36 @@ function journalBatches(stateDir: string): Array<Record<string, unknown>> {
     .filter((r) => r.t === 'batch');
 }
 
+describe('AVC records whose decision did not parse', () => {
+  it('reports each such line once, with its file offset and bytes, to dead-letter; counted as before', async () => {
+    const input = join(dir, 'audit.log');
+    const cut = `type=AVC msg=audit(1763802001.000:2): avc:  denied  { write } for  pid=1 comm="cat" scontext=system_u:system_r:httpd_t:s0 tclass=file permissive=0`;
+    writeFileSync(input, `${denial(1)}${cut}\n${denial(3)}`);
+    const store = openStore({ dir: join(dir, 'state') });
+    const reported: Array<[ParseError, string | undefined]> = [];
+    let counted = 0;
+    const hooks: EngineHooks = {
+      onMalformedAvcLines: (errors, source) => {
+        for (const e of errors) reported.push([e, source?.path]);
+      },
+      onMalformedRecords: (n) => {
+        counted += n;
+      },
+    };
+    const engine = engineOver(store, input, { chunkBytes: 64, hooks });
+    await engine.start();
+    await engine.finish();
+    await engine.stop();
+    expect(reported.map(([e, path]) => [e.code, e.line, e.offset, path])).toEqual([
+      ['AVC_ERR_AUDIT_AVC_BODY', 2, denial(1).length, input],
+    ]);
+    expect(Buffer.from(reported[0]?.[0].bytes ?? []).toString()).toBe(cut);
+    expect(counted).toBe(1);
+    expect(engine.totals()).toMatchObject({ lines: 3, malformed: 1, denials: 2 });
+    store.close();
+  });
+});
+
 describe('over-long lines', () => {
   it('counts a line over the bound once as malformed (with its start offset and head) and the lines right', async () => {
     const input = join(dir, 'audit.log');

@@ -39,6 +39,11 @@ export interface EngineHooks {
   onCommitError?(err: unknown): void;
   /** AVC records whose body did not parse (the report counts these from the event itself). */
   onMalformedRecords?(n: number): void;
+  /**
+   * The lines of those records, each once as it is read (`AVC_ERR_AUDIT_AVC_BODY`, with the line's file offset
+   * and bytes): to dead-letter them. Already counted by `onMalformedRecords`; the records stay in their events.
+   */
+  onMalformedAvcLines?(errors: ParseError[], source: { path: string; dev: number; ino: number } | null): void;
   onAlerts?(alerts: Alert[]): void;
   onWarning?(code: string, details: Record<string, unknown>): void;
 }
@@ -173,6 +178,8 @@ export function createEngine(opts: EngineOptions): Engine {
   /** The current stream: its decoder and the files (segments) it reads. */
   let cur: Current | null = null;
   let chain: Promise<void> = Promise.resolve();
+  /** The decoder's AVC_ERR_AUDIT_AVC_BODY reports of the lines it parsed since the last `handle`. */
+  const avcBodyErrors: ParseError[] = [];
   let resumed = false;
   const clock = opts.clock ?? Date.now;
   const commitIntervalMs = opts.commitIntervalMs ?? 200;
@@ -223,27 +230,34 @@ export function createEngine(opts: EngineOptions): Engine {
     bump('lines', lines);
     totals.lines += lines;
     // File offsets from here on (the decoder's are relative to where its stream started), grouped by file.
-    const newErrors: ParseError[] = [];
-    const bySegment = new Map<Segment | null, ParseError[]>();
-    for (const e of errors) {
-      if (!isNew(e)) continue;
-      let seg: Segment | null = null;
-      if (c !== null) {
-        seg = segmentAt(c, e.offset ?? c.fed);
-        if (e.offset !== undefined) e.offset = seg.base + (e.offset - seg.at);
+    const bySegmentOf = (list: ParseError[]) => {
+      const bySegment = new Map<Segment | null, ParseError[]>();
+      let n = 0;
+      for (const e of list) {
+        if (!isNew(e)) continue;
+        let seg: Segment | null = null;
+        if (c !== null) {
+          seg = segmentAt(c, e.offset ?? c.fed);
+          if (e.offset !== undefined) e.offset = seg.base + (e.offset - seg.at);
+        }
+        n++;
+        const group = bySegment.get(seg);
+        if (group === undefined) bySegment.set(seg, [e]);
+        else group.push(e);
       }
-      newErrors.push(e);
-      const group = bySegment.get(seg);
-      if (group === undefined) bySegment.set(seg, [e]);
-      else group.push(e);
+      return { bySegment, n };
+    };
+    const sourceOf = (seg: Segment | null) =>
+      seg === null ? null : { path: seg.path, dev: seg.identity.dev, ino: seg.identity.ino };
+    const bad = bySegmentOf(errors);
+    bump('malformed', bad.n);
+    totals.malformed += bad.n;
+    for (const [seg, errs] of bad.bySegment) hooks.onMalformed?.(errs, sourceOf(seg));
+    // Lines whose AVC decision did not parse, reported by the decoder as it read them: dead-lettered here,
+    // counted below from their events.
+    for (const [seg, errs] of bySegmentOf(avcBodyErrors.splice(0)).bySegment) {
+      hooks.onMalformedAvcLines?.(errs, sourceOf(seg));
     }
-    bump('malformed', newErrors.length);
-    totals.malformed += newErrors.length;
-    for (const [seg, errs] of bySegment)
-      hooks.onMalformed?.(
-        errs,
-        seg === null ? null : { path: seg.path, dev: seg.identity.dev, ino: seg.identity.ino },
-      );
     for (const ev of events) {
       const key = eventKey(ev, defaultHost);
       if (store.seenEvent(key) || pendingKeys.has(key)) {
@@ -405,9 +419,10 @@ export function createEngine(opts: EngineOptions): Engine {
           sameAsSaved && savedCp !== null ? Math.max(savedCp.scanned ?? 0, chunk.start) : chunk.start;
         cur = {
           segments: [{ path: chunk.path, identity: chunk.identity, at: 0, base: chunk.start, scanned }],
-          decoder: createAuditDecoder(
-            opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes },
-          ),
+          decoder: createAuditDecoder({
+            ...(opts.maxLineBytes === undefined ? {} : { maxLineBytes: opts.maxLineBytes }),
+            onMalformedAvc: (e) => avcBodyErrors.push(e),
+          }),
           fed: 0,
           scanned,
           openLine: false,
