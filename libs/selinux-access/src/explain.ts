@@ -36,6 +36,7 @@ import {
   type TeRules,
 } from './decide.ts';
 import { type CandidateCache, labelAdvice, restoreAdvice, wantsPortAdvice } from './relabel.ts';
+import { cautionLine, sensitiveReason } from './sensitive.ts';
 import { type Cause, renderConstraint } from './render.ts';
 import { checkIoctl, type IoctlCheck, ioctlHex } from './xperms.ts';
 import type { BlastRadius, BooleanSuggestion, Denial, Explanation, Fix, Verdict } from './types.ts';
@@ -349,6 +350,13 @@ function compute(
   }
 
   if (d.reasons & REASON_TE) {
+    // Every fix below would allow it: an access that guards the system is flagged first.
+    const sensitive = sensitiveReason(policy, t, denial.tclass, denial.perms);
+    if (sensitive !== null) evidence.push(cautionLine(sensitive, s.typeName));
+    const flagged = (e: Explanation) => {
+      if (sensitive !== null) e.caution = sensitive;
+      return e;
+    };
     const found: BooleanSuggestion[] = [];
     const te = st.te.get(s.type, t.type, clsValue);
     const candidates = candidateBooleans(policy, st.te, s.type, t.type, clsValue);
@@ -432,19 +440,22 @@ function compute(
         : null;
       if (advice !== null) {
         for (const line of advice.evidence) evidence.push(line);
-        return explanation(
-          'BOOLEAN',
-          evidence,
-          [...runnableOnly(advice.fixes, advice.names, 'semanage command'), ...fixes],
-          found,
+        return flagged(
+          explanation(
+            'BOOLEAN',
+            evidence,
+            [...runnableOnly(advice.fixes, advice.names, 'semanage command'), ...fixes],
+            found,
+          ),
         );
       }
       // A mislabelled object: restoring its label changes it alone, narrower than any boolean.
       if (restore !== null) {
         evidence.push(restore.evidence);
-        if (restore.fix !== null) return explanation('BOOLEAN', evidence, [restore.fix, ...fixes], found);
+        if (restore.fix !== null)
+          return flagged(explanation('BOOLEAN', evidence, [restore.fix, ...fixes], found));
       }
-      return explanation('BOOLEAN', evidence, fixes, found);
+      return flagged(explanation('BOOLEAN', evidence, fixes, found));
     }
     const dontaudited = (requested & ~d.auditdeny) >>> 0;
     const fixes = verifiedAllow(
@@ -507,9 +518,9 @@ function compute(
       evidence.push(`A dontaudit rule covers ${permListOf(cls, dontaudited)}:`);
       grantingRules(evidence, policy, te, clsValue, dontaudited, st.bs, AVTAB_AUDITDENY);
       evidence.push(MISMATCH);
-      return explanation('DONTAUDIT', evidence, offered);
+      return flagged(explanation('DONTAUDIT', evidence, offered));
     }
-    return explanation('TE_MISSING', evidence, offered);
+    return flagged(explanation('TE_MISSING', evidence, offered));
   }
 
   if (d.reasons & REASON_CONSTRAINT) {
@@ -679,6 +690,7 @@ function displaySafe(e: Explanation, escapeNames: boolean): Explanation {
   e.evidence = e.evidence.map(escapeText);
   e.fixes = e.fixes.map((f) => ({ kind: f.kind, text: escapeText(f.text), verified: f.verified }));
   if (e.constraint) e.constraint = { text: escapeText(e.constraint.text), causes: e.constraint.causes };
+  if (e.caution !== undefined) e.caution = escapeText(e.caution);
   return e;
 }
 

@@ -73,4 +73,9 @@ export interface Explanation {
   /** For CONSTRAINT: the failing constraint rendered readably, and which of user/role/level caused it. */
   constraint?: { text: string; causes: Array<'user' | 'role' | 'type' | 'level'> };
   fixes: Fix[];
+  /**
+   * Set when the fixes would allow an access that guards the system (authentication data, security files,
+   * the security server, kernel-level permissions): why. The evidence says so too, in a `Caution:` line.
+   */
+  caution?: string;
 }

@@ -132,6 +132,7 @@ const KINDS: Array<[string, string]> = [
   ['the role change is denied', 'rbac'],
   ['the type bounds of', 'bounds'],
   ['a dontaudit rule hides this denial', 'dontaudit'],
+  ['caution: ', 'caution'],
 ];
 
 /** Our module: its rules (each (source, target, class) once) and its comments by kind, with their lines. */
@@ -296,6 +297,10 @@ describe.runIf(missing.length === 0 || inCi)(
       const short = parseOurs(await ours(input('selinux-sepolgen/short.log')));
       expect(short.kindsOf('pam_t xdm_t:fifo_file ioctl').has('dontaudit')).toBe(true);
       expect(short.rules.has('pam_t xdm_t:fifo_file ioctl')).toBe(true);
+      // A rule that grants an access guarding the system keeps audit2allow's rule, with a caution above it.
+      const audit = parseOurs(await ours(input('selinux-sepolgen/audit.log')));
+      expect(audit.kindsOf('crond_t auditd_etc_t:dir getattr').has('caution')).toBe(true);
+      expect(audit.rules.has('crond_t auditd_etc_t:dir getattr')).toBe(true);
     });
   },
 );

@@ -267,6 +267,26 @@ describe('createPolicyModule: rendering', () => {
     expect(text).toContain('\nallow httpd_t var_log_t:dir write;\n');
   });
 
+  it("notes the explanation's caution (an access that guards the system) right before its allow rule", () => {
+    const m = createPolicyModule(sample);
+    const te: Explanation = {
+      verdict: 'TE_MISSING',
+      booleans: [],
+      evidence: [],
+      fixes: [{ kind: 'allow', text: 'allow user_t shadow_t:file read;', verified: true }],
+      caution: 'shadow_t holds authentication data (a file type outside non_auth_file_type)',
+    };
+    expect(m.add(denial('user_t', 'shadow_t', 'file', ['read']), te)).toBe(MODULE_RULE);
+    const text = m.render('x');
+    expect(text).toContain(
+      '\n# user_t shadow_t:file read: caution: shadow_t holds authentication data (a file type outside non_auth_file_type). The allow rule below grants it: find out why the domain asked before loading it.\nallow user_t shadow_t:file read;\n',
+    );
+    // Without a caution, the rule alone.
+    const plain = createPolicyModule(sample);
+    plain.add(denial('user_t', 'shadow_t', 'file', ['read']), { ...te, caution: undefined });
+    expect(plain.render('x')).not.toContain('caution');
+  });
+
   it('merges allowxperm commands into sorted ranges and requires the ioctl permission', () => {
     const m = createPolicyModule(sample);
     const xp = (cmd: string): Explanation => ({

@@ -85,6 +85,8 @@ const C_RBAC = 4;
 const C_BOUNDS = 5;
 const C_INSUFFICIENT = 6;
 const C_DONTAUDIT = 7;
+/** The rule grants an access that guards the system (the explanation's `caution`). */
+const C_CAUTION = 8;
 
 /** Commands quoted in one comment, at most (label advice differs by port). */
 const MAX_COMMANDS = 16;
@@ -124,6 +126,8 @@ interface Comment {
   /** The verified rules a label comment offers as the last resort, merged: permissions, ioctl commands. */
   readonly lastPerms: Set<string>;
   readonly lastCmds: Set<number>;
+  /** Why the access guards the system (CAUTION). */
+  readonly notes: Set<string>;
 }
 
 /** The type field of a context `user:role:type[:level]`, or ''. */
@@ -220,6 +224,7 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
         causes: new Set(),
         lastPerms: new Set(),
         lastCmds: new Set(),
+        notes: new Set(),
       };
       comments.set(key, c);
     }
@@ -344,6 +349,7 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
       if (!(r.xperm ? xperms : rules).has(key)) fresh++;
     }
     if (e.verdict === 'DONTAUDIT' && !hasComment(C_DONTAUDIT)) fresh++;
+    if (e.caution !== undefined && !hasComment(C_CAUTION)) fresh++;
     if (fresh > 0 && rules.size + xperms.size + comments.size + fresh > maxEntries) return MODULE_DROPPED;
     for (const r of parsed) {
       if (r === null) continue;
@@ -365,6 +371,7 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
       for (const p of r.perms) rule.perms.add(p);
     }
     if (e.verdict === 'DONTAUDIT') comment(C_DONTAUDIT);
+    if (e.caution !== undefined) comment(C_CAUTION).notes.add(e.caution);
     return MODULE_RULE;
   }
 
@@ -405,6 +412,8 @@ export function createPolicyModule(policy: Policy, opts: { maxEntries?: number }
         return `${what}an allow rule will not help: the type bounds of ${c.source} mask it (grant its parent type first).\n`;
       case C_INSUFFICIENT:
         return `${what}an allow rule alone would not be enough (a constraint, role or type bounds check denies it too).\n`;
+      case C_CAUTION:
+        return `${what}caution: ${[...c.notes].join('; ')}. The allow rule below grants it: find out why the domain asked before loading it.\n`;
       default:
         return `${what}a dontaudit rule hides this denial; the allow rule below grants it.\n`;
     }

@@ -1,0 +1,122 @@
+// Accesses that guard the system itself: a denial of one may be an attack or a compromised process rather
+// than a gap in the policy, so an explanation that offers to allow it says so first (setroubleshoot flags
+// such denials as possible intrusions; audit2allow does not).
+import type { Policy } from '@avcstream/selinux-policy';
+import type { Context } from './context.ts';
+
+const KERNEL_MODULES = 'loads code into the kernel';
+const RAW_IO = "reads and writes devices and memory below the kernel's checks";
+const MAC_ADMIN = 'changes or overrides the MAC policy';
+/** Permissions that reach past the MAC policy, into the kernel or into other processes, per class. */
+const SENSITIVE_PERMS: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
+  [
+    'capability',
+    new Map([
+      ['sys_module', KERNEL_MODULES],
+      ['sys_rawio', RAW_IO],
+    ]),
+  ],
+  [
+    'cap_userns',
+    new Map([
+      ['sys_module', KERNEL_MODULES],
+      ['sys_rawio', RAW_IO],
+    ]),
+  ],
+  [
+    'capability2',
+    new Map([
+      ['mac_admin', MAC_ADMIN],
+      ['mac_override', MAC_ADMIN],
+    ]),
+  ],
+  [
+    'cap2_userns',
+    new Map([
+      ['mac_admin', MAC_ADMIN],
+      ['mac_override', MAC_ADMIN],
+    ]),
+  ],
+  [
+    'process',
+    new Map([
+      ['ptrace', "reads and writes another process's memory"],
+      ['dyntransition', 'changes the domain of a running process'],
+      ['setcurrent', 'changes the domain of a running process'],
+    ]),
+  ],
+  ['system', new Map([['module_load', KERNEL_MODULES]])],
+]);
+
+/** Types named for what they hold, in refpolicy and its derivatives. */
+const SENSITIVE_TYPES: ReadonlyMap<string, string> = new Map([
+  ['memory_device_t', 'raw system memory (/dev/mem, /dev/kmem)'],
+  ['security_t', 'the SELinux security server (selinuxfs)'],
+]);
+
+interface SensitiveAttributes {
+  fileType: number;
+  nonAuth: number;
+  nonSecurity: number;
+}
+
+const attributesCache = new WeakMap<Policy, SensitiveAttributes>();
+
+function attributeValue(policy: Policy, name: string): number {
+  const v = policy.typeByName.get(name);
+  return v !== undefined && policy.types[v - 1]?.isAttribute === true ? v : 0;
+}
+
+function attributesOf(policy: Policy): SensitiveAttributes {
+  let a = attributesCache.get(policy);
+  if (a === undefined) {
+    a = {
+      fileType: attributeValue(policy, 'file_type'),
+      nonAuth: attributeValue(policy, 'non_auth_file_type'),
+      nonSecurity: attributeValue(policy, 'non_security_file_type'),
+    };
+    attributesCache.set(policy, a);
+  }
+  return a;
+}
+
+/**
+ * Why allowing the permissions `perms` of class `tclass` on `t` would touch something that guards the
+ * system, or null. From the policy's own attributes where it has them: a file type outside refpolicy's
+ * `non_auth_file_type` holds authentication data (shadow_t), one outside `non_security_file_type` is
+ * security-relevant (audit logs, policy files); plus the `security` class (the security server's
+ * operations), a few types and kernel-level permissions.
+ */
+export function sensitiveReason(
+  policy: Policy,
+  t: Context,
+  tclass: string,
+  perms: readonly string[],
+): string | null {
+  if (tclass === 'security')
+    return `${tclass} ${perms.join(' ')} operates the SELinux security server itself`;
+  const listed = SENSITIVE_PERMS.get(tclass);
+  if (listed !== undefined) {
+    for (const p of perms) {
+      const what = listed.get(p);
+      if (what !== undefined) return `${tclass} ${p} ${what}`;
+    }
+  }
+  const named = SENSITIVE_TYPES.get(t.typeName);
+  if (named !== undefined) return `${t.typeName} is ${named}`;
+  const a = attributesOf(policy);
+  const attrs = policy.typeAttrs[t.type];
+  if (a.fileType === 0 || attrs === undefined || !attrs.includes(a.fileType)) return null;
+  if (a.nonAuth !== 0 && !attrs.includes(a.nonAuth)) {
+    return `${t.typeName} holds authentication data (a file type outside non_auth_file_type)`;
+  }
+  if (a.nonSecurity !== 0 && !attrs.includes(a.nonSecurity)) {
+    return `${t.typeName} is a security-relevant file type (outside non_security_file_type: audit logs, policy, keys)`;
+  }
+  return null;
+}
+
+/** The evidence line of a sensitive access, before any fix that would allow it. */
+export function cautionLine(reason: string, source: string): string {
+  return `Caution: ${reason}. A denial here may come from an attack or a compromised process rather than a gap in the policy: find out why ${source} asked before allowing it.`;
+}
