@@ -104,7 +104,7 @@ function groupsTable(list: SignatureGroup[]): string {
       `<td><div>${when(g.firstSeen)}</div><div>${when(g.lastSeen)}</div></td>` +
       `<td>${code(g.scontexts, 's')}${code(g.tcontexts, 't')}</td>` +
       `<td>${code(g.comms, 'comm') + code(g.exes, 'exe') || '<span class="muted">-</span>'}</td>` +
-      `<td>${g.pathSample === null ? '<span class="muted">-</span>' : `<code>${h(g.pathSample)}</code>`}</td>` +
+      `<td>${g.pathSample === null ? '<span class="muted">-</span>' : `${g.pathSample.startsWith('/') ? '' : '<span class="muted">name </span>'}<code>${h(g.pathSample)}</code>`}</td>` +
       `<td>${verdict}</td>` +
       '</tr>'
     );
@@ -113,7 +113,7 @@ function groupsTable(list: SignatureGroup[]): string {
     '<table class="groups"><colgroup><col style="width:16%"><col style="width:4%"><col style="width:12%">' +
     '<col style="width:12%"><col style="width:17%"><col style="width:12%"><col style="width:11%">' +
     '<col style="width:16%"></colgroup><thead><tr><th>Signature</th><th>Count</th><th>Hosts</th><th>First / last seen</th>' +
-    '<th>Contexts</th><th>Process</th><th>Path sample</th><th>Verdict and fix</th>' +
+    '<th>Contexts</th><th>Process</th><th>Path or name</th><th>Verdict and fix</th>' +
     `</tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }

@@ -82,7 +82,9 @@ function group(g: SignatureGroup, index: number): string {
   out.push(`    tcontext:   ${g.tcontexts.map(e).join(', ')}`);
   if (g.comms.length > 0) out.push(`    comm:       ${g.comms.map(e).join(', ')}`);
   if (g.exes.length > 0) out.push(`    exe:        ${g.exes.map(e).join(', ')}`);
-  if (g.pathSample !== null) out.push(`    path:       ${e(g.pathSample)}`);
+  // A bare name (the AVC's name= alone, no PATH record to complete it) is not a path: say which it is.
+  if (g.pathSample !== null)
+    out.push(`    ${g.pathSample.startsWith('/') ? 'path:' : 'name:'}       ${e(g.pathSample)}`);
   if (g.samplesDropped > 0) out.push(`    (${g.samplesDropped} further distinct sample values not shown)`);
   const mixed = mixedVerdicts(g);
   if (mixed !== null) {

@@ -110,6 +110,19 @@ describe('text renderer', () => {
   });
 });
 
+describe('text renderer: the object', () => {
+  it("says name: for a bare name (an AVC's name= alone), path: for a full path", () => {
+    const summary = buildSummary([
+      event(T0, [avcRecord({ fields: { name: 'index.html' } })], 'web1'),
+      event(T0 + 1, [avcRecord({ perms: ['write'], fields: { path: '/var/www/html/a' } })], 'web1'),
+    ]);
+    const text = renderText(summary);
+    expect(text).toContain('\n    name:       index.html\n');
+    expect(text).not.toContain('path:       index.html');
+    expect(text).toContain('\n    path:       /var/www/html/a\n');
+  });
+});
+
 describe('JSON renderer', () => {
   it('reads a summary written before configChanges existed (older state dir) as none', () => {
     const old = JSON.parse(renderJson(hostileSummary()));
