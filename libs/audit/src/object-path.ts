@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import type { AuditEvent, AuditRecord } from './types.ts';
 
 /**
  * Syscalls whose relative path names are resolved against the working directory: the CWD record then makes
@@ -78,9 +77,20 @@ function nonEmpty(v: string | undefined): string | null {
   return v === undefined || v === '' || v === '(null)' ? null : v;
 }
 
+/**
+ * What avcObjectPath reads of a record: an AuditRecord, or a stored copy of one (a report rebuilt from a state
+ * dir may have no `interpreted`).
+ */
+export interface ObjectPathRecord {
+  type: string;
+  fields: Record<string, string>;
+  interpreted?: Record<string, unknown>;
+  avc?: { tcontext: { raw: string } };
+}
+
 /** The syscall name of a SYSCALL record: its interpretation, or the field when a log was written interpreted. */
-function syscallName(r: AuditRecord): string | null {
-  const i = r.interpreted.syscall;
+function syscallName(r: ObjectPathRecord): string | null {
+  const i = r.interpreted?.syscall;
   if (typeof i === 'string') return i;
   const f = r.fields.syscall;
   return f !== undefined && !/^\d+$/.test(f) ? f : null;
@@ -98,7 +108,10 @@ function syscallName(r: AuditRecord): string | null {
  * A lookup on a directory of the path walk (a `search` denial) names another inode than the PATH records, so
  * it is never matched to the file at the end of the walk.
  */
-export function avcObjectPath(avcRecord: AuditRecord, event: Pick<AuditEvent, 'records'>): string | null {
+export function avcObjectPath(
+  avcRecord: ObjectPathRecord,
+  event: { readonly records: readonly ObjectPathRecord[] },
+): string | null {
   const own = nonEmpty(avcRecord.fields.path);
   if (own !== null) return own;
   const ino = avcRecord.fields.ino;
@@ -106,7 +119,7 @@ export function avcObjectPath(avcRecord: AuditRecord, event: Pick<AuditEvent, 'r
   const name = nonEmpty(avcRecord.fields.name);
   const tcontext = avcRecord.avc?.tcontext.raw ?? avcRecord.fields.tcontext;
   let cwd: string | null = null;
-  let syscall: AuditRecord | null = null;
+  let syscall: ObjectPathRecord | null = null;
   for (const r of event.records) {
     if (r.type === 'CWD') cwd ??= nonEmpty(r.fields.cwd);
     else if (r.type === 'SYSCALL') syscall ??= r;
@@ -130,7 +143,7 @@ export function avcObjectPath(avcRecord: AuditRecord, event: Pick<AuditEvent, 'r
   return null;
 }
 
-function resolvesAgainstCwd(syscall: AuditRecord): boolean {
+function resolvesAgainstCwd(syscall: ObjectPathRecord): boolean {
   const name = syscallName(syscall);
   if (name === null) return false;
   if (CWD_RELATIVE.has(name)) return true;

@@ -222,7 +222,7 @@ describe('deny listing', () => {
     };
     const b = createSummaryBuilder();
     b.add(event(T0, [avcRecord()]), explain);
-    b.add(event(T0 + 1, [avcRecord()]), explain);
+    b.add(event(T0 + 1, [avcRecord({ fields: { path: '/home/alice/public_html' } })]), explain);
     b.add(event(T0 + 2, [avcRecord({ decision: 'granted' })]), explain);
     const denial = {
       scontext: 'system_u:system_r:httpd_t:s0',
@@ -233,9 +233,11 @@ describe('deny listing', () => {
       // The record has no ioctlcmd= (an ioctl denial's command is checked against allowxperm rules).
       ioctlcmd: null,
       port: null,
+      // The object's path, when the event names it (for a file_contexts lookup: restorecon advice).
+      path: null,
     };
     // Each denied record (its verdict is counted), never a granted one.
-    expect(asked).toEqual([denial, denial]);
+    expect(asked).toEqual([denial, { ...denial, path: '/home/alice/public_html' }]);
     const s = b.build();
     expect(s.denyListing[0]!.explanation).toEqual({
       verdict: 'BOOLEAN',

@@ -1,4 +1,4 @@
-import { avcPortOf, ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
+import { avcObjectPath, avcPortOf, ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
 import type {
   AllowRow,
   EventLike as AuditEvent,
@@ -293,6 +293,7 @@ function explainRecord(
   avc: AvcInfo,
   perms: string[],
   record: AuditRecord,
+  event: AuditEvent,
 ): ExplanationLike | null {
   try {
     const e = explain({
@@ -303,6 +304,8 @@ function explainRecord(
       permissive: avc.permissive,
       ioctlcmd: ioctlCommandOf(record),
       port: avcPortOf(record),
+      // The object's path when the event says which object the kernel checked: a default-label lookup.
+      path: avcObjectPath(record, event),
     });
     return e == null || typeof e.verdict !== 'string' ? null : e;
   } catch {
@@ -601,7 +604,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
         // Every denied record is explained: the verdict breakdown counts each (the explainer memoizes).
         const explained =
           avc.decision === 'denied' && explain !== undefined
-            ? explainRecord(explain, avc, perms, record)
+            ? explainRecord(explain, avc, perms, record, event)
             : null;
         if (avc.decision === 'denied') {
           stats.deniedMessages++;

@@ -314,6 +314,11 @@ export interface DenialInput {
   ioctlcmd?: number | null;
   /** The port of a name_bind (`src=`) / name_connect (`dest=`) denial, or null (`Denial.port`). */
   port?: number | null;
+  /**
+   * The object's path when the event says which object the kernel checked (`avcObjectPath`), or null: an
+   * explainer with file_contexts looks up its default label (restorecon advice).
+   */
+  path?: string | null;
 }
 
 /** Structurally compatible with `Explanation` of @avcstream/selinux-access. */

@@ -237,6 +237,31 @@ describe('avcstream report --input', () => {
   });
 });
 
+describe('avcstream report --policy with file_contexts', () => {
+  const POLICY = resolve(import.meta.dirname, '../../sample/policy/policy.33');
+  it('gives the restorecon fix explain gives: a denied file whose default label allows the access', async () => {
+    const fc = join(dir, 'report_file_contexts');
+    writeFileSync(fc, '/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0\n');
+    const log = join(dir, 'report-fc.log');
+    writeFileSync(
+      log,
+      'type=AVC msg=audit(1700000000.000:1): avc:  denied  { read } for  pid=1 comm="httpd" path="/var/www/html/a.html" dev="sda1" ino=2 scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0\n',
+    );
+    const withFc = await run(['--input', log, '--policy', POLICY, '--file-contexts', fc]);
+    expect(withFc.code).toBe(0);
+    expect(withFc.out).toMatch(/fix:\s+restorecon -v '<path>'/);
+    const ex = await runCommand(explain, ['--policy', POLICY, '--file-contexts', fc, log]);
+    expect(ex.out).toContain("# restorecon -v '<path>'");
+    // Turned off: the allow rule alone, as before.
+    const without = await run(['--input', log, '--policy', POLICY, '--no-file-contexts']);
+    expect(without.out).not.toContain('restorecon');
+    expect((await run(['--input', log, '--file-contexts', fc])).code).toBe(64);
+    const missing = await run(['--input', log, '--policy', POLICY, '--file-contexts', join(dir, 'nope')]);
+    expect(missing.code).toBe(66);
+    expect(missing.err).toMatch(/^avcstream report: cannot read file_contexts /);
+  });
+});
+
 describe('avcstream report --since/--until', () => {
   // The sample's events are on 2025-11-22 from 09:00 UTC; the clock is injected, the local zone is UTC here
   // (keywords are local time, as ausearch's; libs/report tests other zones).

@@ -63,6 +63,9 @@ Options:
   --view NAME               only this view of --views (repeatable)
   --policy FILE             replay denials against this binary policy (offline sources): verdict and fix
   --booleans FILE|DIR       boolean values for --policy ("name value" lines, or a selinuxfs booleans dir)
+  --file-contexts FILE      file_contexts for --policy: a denied file whose default label allows the access
+                            gets restorecon as its fix (default: beside a host policy, as explain reads it)
+  --no-file-contexts        do not read file_contexts
   --es-index PREFIX         index prefix for --es (default avcstream)
   --title TEXT              report title
   --malformed               append the malformed lines: those the parser rejected and AVC records whose
@@ -89,6 +92,8 @@ interface Flags {
   views: ViewDefinition[];
   policy: string | undefined;
   booleans: string | undefined;
+  /** --file-contexts: a file, null for --no-file-contexts, undefined for the default (beside a host policy). */
+  fileContexts: string | null | undefined;
   title: string | undefined;
   malformed: boolean;
 }
@@ -168,6 +173,9 @@ async function readFlags(argv: string[], now: () => number): Promise<Flags | 'he
     throw new UsageError('--format must be text, html or json');
   }
   if (v.booleans !== undefined && v.policy === undefined) throw new UsageError('--booleans needs --policy');
+  if ((v['file-contexts'] !== undefined || v['no-file-contexts'] === true) && v.policy === undefined) {
+    throw new UsageError('--file-contexts and --no-file-contexts need --policy');
+  }
   if (v.policy !== undefined && input.length === 0) {
     throw new UsageError('--policy replays denials of offline logs: use it with --input');
   }
@@ -229,6 +237,7 @@ async function readFlags(argv: string[], now: () => number): Promise<Flags | 'he
     views,
     policy: v.policy,
     booleans: v.booleans,
+    fileContexts: v['no-file-contexts'] === true ? null : v['file-contexts'],
     title: v.title,
     malformed: v.malformed === true,
   };
@@ -248,6 +257,8 @@ const OPTIONS = {
   view: { type: 'string', multiple: true },
   policy: { type: 'string' },
   booleans: { type: 'string' },
+  'file-contexts': { type: 'string' },
+  'no-file-contexts': { type: 'boolean' },
   title: { type: 'string' },
   malformed: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -292,7 +303,27 @@ async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
     }
   }
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
-  return (d) => explainer.explain(d);
+  // file_contexts: named, else the one of a host policy (when there is one), unless turned off: the default
+  // label of a denied file's path makes restorecon its fix when that label allows the access (as explain).
+  const { defaultLabelOf, FILE_CLASSES } = await import('@avcstream/selinux-access');
+  const { fileContextsFor, readFileContexts } = await import('../policy-file.ts');
+  const fcPath = f.fileContexts === undefined ? fileContextsFor(f.policy) : f.fileContexts;
+  let fc: ReturnType<typeof readFileContexts> | null = null;
+  if (fcPath !== null) {
+    try {
+      fc = readFileContexts(fcPath);
+    } catch (e) {
+      throw new UsageError(escapeText(`cannot read file_contexts ${fcPath}: ${(e as Error).message}`), 66);
+    }
+  }
+  return (d) => {
+    const path = d.path ?? null;
+    const dl = fc !== null && path !== null && FILE_CLASSES.has(d.tclass) ? fc.lookup(path, d.tclass) : null;
+    return explainer.explain({
+      ...d,
+      defaultLabel: dl === null || fc === null ? null : defaultLabelOf(dl, d.tcontext, fc),
+    });
+  };
 }
 
 // ---- sources ----
