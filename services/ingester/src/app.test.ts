@@ -172,6 +172,7 @@ const events = (sent: Array<{ topic: string; value: Buffer }>, topic = 'avcstrea
       return d.value;
     });
 
+/** Waits up to 10 s (400 polls of 25 ms) for `cond`: the tests below have 15 s, so this wait gives up first. */
 async function until(cond: () => boolean | Promise<boolean>) {
   for (let i = 0; i < 400; i++) {
     if (await cond()) return;
@@ -180,7 +181,9 @@ async function until(cond: () => boolean | Promise<boolean>) {
   throw new Error('condition not reached');
 }
 
-describe('ingester app', () => {
+// File-watch timing: a run under load can take a few seconds to see a rotation. The runner's limit is above
+// `until`'s own 10 s, so a condition never reached fails with its message, not with the runner's timeout.
+describe('ingester app', { timeout: 15_000 }, () => {
   it('publishes SELinux events keyed by host with the policy ref, and checkpoints after the acks', async () => {
     const t = setup();
     writeFileSync(t.path, avcEvent(1) + nonSelinux(2) + avcEvent(3, 'web02'));
