@@ -506,3 +506,18 @@ export function defaultLabelOf(
 ): { type: string; spec: string; customizable: boolean } {
   return { type: m.type, spec: m.spec, customizable: fc.customizable.has(tcontext.split(':')[2] ?? '') };
 }
+
+/**
+ * The explainer's `defaultLabel` for a denial of class `tclass` on the object at `path`, labelled `tcontext`:
+ * what file_contexts gives that path, for a file class; null without file_contexts, path or matching spec.
+ */
+export function defaultLabelAt(
+  fc: FileContexts | null,
+  path: string | null | undefined,
+  tclass: string,
+  tcontext: string,
+): { type: string; spec: string; customizable: boolean } | null {
+  if (fc === null || path === null || path === undefined || !FILE_CLASSES.has(tclass)) return null;
+  const m = fc.lookup(path, tclass);
+  return m === null ? null : defaultLabelOf(m, tcontext, fc);
+}

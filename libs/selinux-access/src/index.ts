@@ -22,6 +22,7 @@ export type {
 } from './types.ts';
 export { readBooleans } from './booleans-fs.ts';
 export {
+  defaultLabelAt,
   defaultLabelOf,
   FILE_CLASSES,
   type FileContextMatch,

@@ -152,8 +152,7 @@ export function restoreAdvice(
   }
   // A filesystem without per-file labels (refpolicy's noxattrfs: NFS, CIFS, FAT, FUSE, ISO 9660...): its
   // files all carry the mount's label, which restorecon cannot change.
-  const noxattr = attributeValue(policy, 'noxattrfs');
-  if (noxattr !== 0 && (policy.attrMembers[noxattr]?.includes(t.type) ?? false)) {
+  if (inAttribute(policy, t.type, attributeValue(policy, 'noxattrfs'))) {
     return {
       evidence: `${t.typeName} labels a whole filesystem without per-file labels (attribute noxattrfs): restorecon cannot relabel its files; a boolean or the mount's context= option is the fix.`,
       fix: null,
@@ -198,8 +197,7 @@ const CONTAINER_ATTRIBUTES = ['container_domain', 'svirt_sandbox_domain'];
 /** The container attribute type `type` belongs to, or null. */
 function containerAttribute(policy: Policy, type: number): string | null {
   for (const name of CONTAINER_ATTRIBUTES) {
-    const attr = attributeValue(policy, name);
-    if (attr !== 0 && (policy.attrMembers[attr]?.includes(type) ?? false)) return name;
+    if (inAttribute(policy, type, attributeValue(policy, name))) return name;
   }
   return null;
 }
@@ -239,9 +237,14 @@ export function wantsPortAdvice(tclass: string, perms: readonly string[]): boole
 }
 
 /** The value of attribute `name`, or 0 when the policy has no such attribute. */
-function attributeValue(policy: Policy, name: string): number {
+export function attributeValue(policy: Policy, name: string): number {
   const v = policy.typeByName.get(name);
   return v !== undefined && policy.types[v - 1]?.isAttribute === true ? v : 0;
+}
+
+/** Whether type `type` is a member of attribute `attr` (0: no such attribute). Reads the type's few attributes. */
+export function inAttribute(policy: Policy, type: number, attr: number): boolean {
+  return attr !== 0 && (policy.typeAttrs[type]?.includes(attr) ?? false);
 }
 
 /** The prefix of a type name before its first '_' (the whole name without one). */
@@ -641,7 +644,7 @@ export function labelAdvice(
     const generic = GENERIC_PORT_TYPES.has(t.typeName);
     if (booleans !== undefined && !generic) return null;
     const attr = attributeValue(policy, 'port_type');
-    if (attr === 0 || !(policy.attrMembers[attr]?.includes(t.type) ?? false)) return null;
+    if (!inAttribute(policy, t.type, attr)) return null;
     // Only port types the domain's own rules grant (its type's, or its family's attributes'): one it
     // reaches only as a member of a broad attribute (httpd_t to dns_port_t through nsswitch_domain, 359
     // domains) is no label for its port: relabelling would open the port to every member.

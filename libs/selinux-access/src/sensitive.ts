@@ -3,6 +3,7 @@
 // such denials as possible intrusions; audit2allow does not).
 import type { Policy } from '@avcstream/selinux-policy';
 import type { Context } from './context.ts';
+import { attributeValue, inAttribute } from './relabel.ts';
 
 const KERNEL_MODULES = 'loads code into the kernel';
 const RAW_IO = "reads and writes devices and memory below the kernel's checks";
@@ -54,32 +55,6 @@ const SENSITIVE_TYPES: ReadonlyMap<string, string> = new Map([
   ['security_t', 'the SELinux security server (selinuxfs)'],
 ]);
 
-interface SensitiveAttributes {
-  fileType: number;
-  nonAuth: number;
-  nonSecurity: number;
-}
-
-const attributesCache = new WeakMap<Policy, SensitiveAttributes>();
-
-function attributeValue(policy: Policy, name: string): number {
-  const v = policy.typeByName.get(name);
-  return v !== undefined && policy.types[v - 1]?.isAttribute === true ? v : 0;
-}
-
-function attributesOf(policy: Policy): SensitiveAttributes {
-  let a = attributesCache.get(policy);
-  if (a === undefined) {
-    a = {
-      fileType: attributeValue(policy, 'file_type'),
-      nonAuth: attributeValue(policy, 'non_auth_file_type'),
-      nonSecurity: attributeValue(policy, 'non_security_file_type'),
-    };
-    attributesCache.set(policy, a);
-  }
-  return a;
-}
-
 /**
  * Why allowing the permissions `perms` of class `tclass` on `t` would touch something that guards the
  * system, or null. From the policy's own attributes where it has them: a file type outside refpolicy's
@@ -104,13 +79,13 @@ export function sensitiveReason(
   }
   const named = SENSITIVE_TYPES.get(t.typeName);
   if (named !== undefined) return `${t.typeName} is ${named}`;
-  const a = attributesOf(policy);
-  const attrs = policy.typeAttrs[t.type];
-  if (a.fileType === 0 || attrs === undefined || !attrs.includes(a.fileType)) return null;
-  if (a.nonAuth !== 0 && !attrs.includes(a.nonAuth)) {
+  if (!inAttribute(policy, t.type, attributeValue(policy, 'file_type'))) return null;
+  const nonAuth = attributeValue(policy, 'non_auth_file_type');
+  if (nonAuth !== 0 && !inAttribute(policy, t.type, nonAuth)) {
     return `${t.typeName} holds authentication data (a file type outside non_auth_file_type)`;
   }
-  if (a.nonSecurity !== 0 && !attrs.includes(a.nonSecurity)) {
+  const nonSecurity = attributeValue(policy, 'non_security_file_type');
+  if (nonSecurity !== 0 && !inAttribute(policy, t.type, nonSecurity)) {
     return `${t.typeName} is a security-relevant file type (outside non_security_file_type: audit logs, policy, keys)`;
   }
   return null;

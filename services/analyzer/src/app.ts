@@ -23,7 +23,7 @@ import {
 import type { BulkDoc, BulkResult, EsClient } from '@avcstream/elasticsearch';
 import { createSendTracker, type KafkaBatch, type KafkaConsumer, type KafkaDelivery } from '@avcstream/kafka';
 import { AvcError, backoffDelayMs, isRetriable } from '@avcstream/pipeline';
-import { type Denial, defaultLabelOf, FILE_CLASSES } from '@avcstream/selinux-access';
+import { type Denial, defaultLabelAt } from '@avcstream/selinux-access';
 import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
 import type { AnalyzerConfig } from './config.ts';
 import { createPolicyStore, type PolicyLookup, type PolicyStore } from './policy-store.ts';
@@ -369,15 +369,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       try {
         // The file's default label under the host's file_contexts, when the event names the object: restorecon
         // is offered when that label would allow the access.
-        const fc = lookup.fileContexts;
-        const match =
-          fc === null || objectPath === null || !FILE_CLASSES.has(denial.tclass)
-            ? null
-            : fc.lookup(objectPath, denial.tclass);
-        const withLabel =
-          match === null || fc === null
-            ? denial
-            : { ...denial, defaultLabel: defaultLabelOf(match, denial.tcontext, fc) };
+        const label = defaultLabelAt(lookup.fileContexts, objectPath, denial.tclass, denial.tcontext);
+        const withLabel = label === null ? denial : { ...denial, defaultLabel: label };
         return { explanation: lookup.explainer.explain(withLabel, lookup.booleans), error: null };
       } catch (err) {
         return {

@@ -305,7 +305,7 @@ async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
   const explainer = createExplainer(policy, booleans === undefined ? {} : { booleans });
   // file_contexts: named, else the one of a host policy (when there is one), unless turned off: the default
   // label of a denied file's path makes restorecon its fix when that label allows the access (as explain).
-  const { defaultLabelOf, FILE_CLASSES } = await import('@avcstream/selinux-access');
+  const { defaultLabelAt } = await import('@avcstream/selinux-access');
   const { fileContextsFor, readFileContexts } = await import('../policy-file.ts');
   const fcPath = f.fileContexts === undefined ? fileContextsFor(f.policy) : f.fileContexts;
   let fc: ReturnType<typeof readFileContexts> | null = null;
@@ -316,14 +316,7 @@ async function loadExplainer(f: Flags): Promise<ExplainLookup | undefined> {
       throw new UsageError(escapeText(`cannot read file_contexts ${fcPath}: ${(e as Error).message}`), 66);
     }
   }
-  return (d) => {
-    const path = d.path ?? null;
-    const dl = fc !== null && path !== null && FILE_CLASSES.has(d.tclass) ? fc.lookup(path, d.tclass) : null;
-    return explainer.explain({
-      ...d,
-      defaultLabel: dl === null || fc === null ? null : defaultLabelOf(dl, d.tcontext, fc),
-    });
-  };
+  return (d) => explainer.explain({ ...d, defaultLabel: defaultLabelAt(fc, d.path, d.tclass, d.tcontext) });
 }
 
 // ---- sources ----

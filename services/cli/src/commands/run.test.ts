@@ -115,21 +115,26 @@ describe('avcstream run --once', () => {
   });
 });
 
+/** `avcstream run --once` on `input` without a policy or booleans, its state in `stateDir`. */
+function runOnce(input: string, stateDir: string) {
+  return capture(run, [
+    '--once',
+    '--input',
+    input,
+    '--policy',
+    'none',
+    '--booleans',
+    'none',
+    '--state-dir',
+    stateDir,
+  ]);
+}
+
 describe('avcstream run report', () => {
   it('has the title avcstream report gives the same log', async () => {
     writeFileSync(join(dir, 'audit.log'), denial(1, 'httpd_t'));
     const state = join(dir, 'state');
-    const r = await capture(run, [
-      '--once',
-      '--input',
-      join(dir, 'audit.log'),
-      '--policy',
-      'none',
-      '--booleans',
-      'none',
-      '--state-dir',
-      state,
-    ]);
+    const r = await runOnce(join(dir, 'audit.log'), state);
     expect(r.code).toBe(0);
     const offline = await capture(report, [join(dir, 'audit.log')]);
     const title = (text: string) => text.split('\n')[0];
@@ -145,17 +150,7 @@ describe('avcstream run: bad lines', () => {
   it('dead-letters every malformed line of the bundled sample with its bytes, the cut AVC decisions too', async () => {
     const sample = join(import.meta.dirname, '../../sample/audit.log');
     const state = join(dir, 'state');
-    const r = await capture(run, [
-      '--once',
-      '--input',
-      sample,
-      '--policy',
-      'none',
-      '--booleans',
-      'none',
-      '--state-dir',
-      state,
-    ]);
+    const r = await runOnce(sample, state);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/4 malformed lines/);
     const text = readFileSync(sample);
@@ -194,17 +189,7 @@ describe('avcstream run alerts', () => {
       join(dir, 'audit.log'),
       denial(1, 'httpd_t').replace('permissive=0', 'permissive=1') + denial(2, 'sshd_t'),
     );
-    const r = await capture(run, [
-      '--once',
-      '--input',
-      join(dir, 'audit.log'),
-      '--policy',
-      'none',
-      '--booleans',
-      'none',
-      '--state-dir',
-      join(dir, 'state'),
-    ]);
+    const r = await runOnce(join(dir, 'audit.log'), join(dir, 'state'));
     expect(r.code).toBe(0);
     const alerts = r.out.split(/\n(?=\[)/);
     expect(alerts.find((a) => a.includes('httpd_t:user_home_t'))).toContain(

@@ -1,11 +1,5 @@
 import type { ExplanationLike } from '@avcstream/alerts';
-import {
-  createExplainer,
-  defaultLabelOf,
-  FILE_CLASSES,
-  type FileContexts,
-  readBooleans,
-} from '@avcstream/selinux-access';
+import { createExplainer, defaultLabelAt, type FileContexts, readBooleans } from '@avcstream/selinux-access';
 import { readPolicy } from '@avcstream/selinux-policy';
 import { readFileContexts, readPolicyFile } from '../policy-file.ts';
 
@@ -79,9 +73,8 @@ export function loadExplainer(
   const fc: FileContexts | null = fileContextsPath === null ? null : readFileContexts(fileContextsPath);
   const cache = new Map<string, ExplanationLike | null>();
   const explain: ExplainFn = (d) => {
-    const path = d.path ?? null;
-    const dl = fc !== null && path !== null && FILE_CLASSES.has(d.tclass) ? fc.lookup(path, d.tclass) : null;
-    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}\u0000${d.port ?? ''}\u0000${dl?.index ?? ''}`;
+    const dl = defaultLabelAt(fc, d.path, d.tclass, d.tcontext);
+    const key = `${d.scontext}\u0000${d.tcontext}\u0000${d.tclass}\u0000${[...d.perms].sort().join(' ')}\u0000${d.permissive}\u0000${d.port ?? ''}\u0000${dl === null ? '' : `${dl.type}\u0001${dl.spec}`}`;
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key)) return hit ?? null;
     let ex: ExplanationLike | null;
@@ -93,7 +86,7 @@ export function loadExplainer(
         perms: d.perms,
         permissive: d.permissive ?? null,
         port: d.port ?? null,
-        defaultLabel: dl === null || fc === null ? null : defaultLabelOf(dl, d.tcontext, fc),
+        defaultLabel: dl,
       });
     } catch {
       ex = null;
