@@ -77,18 +77,45 @@ export function sensitiveReason(
       if (what !== undefined) return `${tclass} ${p} ${what}`;
     }
   }
-  const named = SENSITIVE_TYPES.get(t.typeName);
-  if (named !== undefined) return `${t.typeName} is ${named}`;
-  if (!inAttribute(policy, t.type, attributeValue(policy, 'file_type'))) return null;
-  const nonAuth = attributeValue(policy, 'non_auth_file_type');
-  if (nonAuth !== 0 && !inAttribute(policy, t.type, nonAuth)) {
-    return `${t.typeName} holds authentication data (a file type outside non_auth_file_type)`;
+  switch (typeKinds(policy)[t.type]) {
+    case K_NAMED:
+      return `${t.typeName} is ${SENSITIVE_TYPES.get(policy.types[t.type - 1]?.name ?? '')}`;
+    case K_AUTH:
+      return `${t.typeName} holds authentication data (a file type outside non_auth_file_type)`;
+    case K_SECURITY:
+      return `${t.typeName} is a security-relevant file type (outside non_security_file_type: audit logs, policy, keys)`;
+    default:
+      return null;
   }
-  const nonSecurity = attributeValue(policy, 'non_security_file_type');
-  if (nonSecurity !== 0 && !inAttribute(policy, t.type, nonSecurity)) {
-    return `${t.typeName} is a security-relevant file type (outside non_security_file_type: audit logs, policy, keys)`;
+}
+
+const K_PLAIN = 0;
+const K_NAMED = 1;
+const K_AUTH = 2;
+const K_SECURITY = 3;
+const kindsCache = new WeakMap<Policy, Uint8Array>();
+
+/**
+ * Per type value, what sensitiveReason says of a target of that type (K_*), found once per policy: a
+ * denial asks with one array read instead of searching the type's attributes three times.
+ */
+function typeKinds(policy: Policy): Uint8Array {
+  let kinds = kindsCache.get(policy);
+  if (kinds === undefined) {
+    kinds = new Uint8Array(policy.types.length + 1);
+    const fileType = attributeValue(policy, 'file_type');
+    const nonAuth = attributeValue(policy, 'non_auth_file_type');
+    const nonSecurity = attributeValue(policy, 'non_security_file_type');
+    for (let v = 1; v <= policy.types.length; v++) {
+      const name = policy.types[v - 1]?.name;
+      if (name !== undefined && SENSITIVE_TYPES.has(name)) kinds[v] = K_NAMED;
+      else if (!inAttribute(policy, v, fileType)) kinds[v] = K_PLAIN;
+      else if (nonAuth !== 0 && !inAttribute(policy, v, nonAuth)) kinds[v] = K_AUTH;
+      else if (nonSecurity !== 0 && !inAttribute(policy, v, nonSecurity)) kinds[v] = K_SECURITY;
+    }
+    kindsCache.set(policy, kinds);
   }
-  return null;
+  return kinds;
 }
 
 /** The evidence line of a sensitive access, before any fix that would allow it. */
