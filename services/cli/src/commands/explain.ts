@@ -870,6 +870,9 @@ interface Totals {
 }
 
 /** Output encoded straight into buffers: no long string ropes to flatten, little garbage. */
+/** Byte counts up to which a JS loop copies faster than a native call (its fixed cost). */
+const SMALL_COPY = 32;
+
 class Out {
   buf: Buffer = Buffer.allocUnsafe(OUT_BYTES);
   used = 0;
@@ -897,8 +900,14 @@ class Out {
   }
   /** Call `room` first. */
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.used);
-    this.used += b.length;
+    const n = b.length;
+    if (n <= SMALL_COPY) {
+      // A byte loop: TypedArray.prototype.set costs more than the copy itself for a record's few head bytes.
+      const buf = this.buf;
+      const at = this.used;
+      for (let i = 0; i < n; i++) buf[at + i] = b[i] as number;
+    } else this.buf.set(b, this.used);
+    this.used += n;
   }
   /** A non-negative safe integer in decimal; call `room` first. */
   uint(n: number): void {
@@ -1850,7 +1859,8 @@ class LineList {
   }
   /** Empties the list, dropping its references. */
   clear(): void {
-    this.b.fill(EMPTY, 0, this.n);
+    // A loop, not Array.prototype.fill: the list usually holds a line or two, and fill is a runtime call.
+    for (let i = 0; i < this.n; i++) this.b[i] = EMPTY;
     this.n = 0;
   }
 }
