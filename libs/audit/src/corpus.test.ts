@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
-import { eventToJson, isSelinuxEvent } from './event.ts';
+import { eventToJson, isAppArmorAvc, isSelinuxEvent } from './event.ts';
 import { decodeHex, isHexString } from './hex.ts';
 import { interpretRecord } from './interpret/index.ts';
 import { ENCODED_FIELDS } from './tables/fields.generated.ts';
@@ -198,6 +198,47 @@ describe.runIf(present)('audit corpus', () => {
         { numRuns: 40 },
       );
     }
+  });
+
+  it('AppArmor AVC / USER_AVC records (apparmor=) are not SELinux; SELinux AVCs always are', () => {
+    // [file, events, SELinux events]. apparmor.d/audit.log: aa-log's test input, AppArmor only (type=AVC,
+    // USER_AVC, syslog 1400 and 1107). elastic-beats/avc.log: an SELinux denial, and an AppArmor AVC sharing
+    // its stamp with a `seresult=1` SELinux record (an SELinux event).
+    const files: Array<[string, number, number]> = [
+      ['apparmor.d/audit.log', 15, 0],
+      ['laurel/record-avc-apparmor.txt', 1, 0],
+      ['go-libaudit/auparse/audit-ubuntu16.log', 3, 0],
+      ['go-libaudit/aucoalesce/ubuntu-16.04-linux-4.13.0.yaml', 2, 0],
+      ['elastic-beats/avc.log', 2, 2],
+    ];
+    let apparmor = 0;
+    for (const [f, events, selinux] of files) {
+      const text = read(f);
+      const r = parseAuditText(text);
+      expect(r.events, f).toHaveLength(events);
+      expect(r.events.filter(isSelinuxEvent), f).toHaveLength(selinux);
+      expect(parseAuditText(text, { headersOnly: true, select: isSelinuxEvent }).events, f).toHaveLength(
+        selinux,
+      );
+      for (const rec of r.events.flatMap((e) => e.records)) {
+        const aa = rec.fields.apparmor !== undefined;
+        expect(isAppArmorAvc(rec), `${f}:${rec.line}`).toBe(aa);
+        if (aa) apparmor++;
+      }
+    }
+    expect(apparmor).toBeGreaterThan(40);
+    // Every SELinux decision of the corpus (a parsed AVC / USER_AVC body) keeps its event.
+    let decisions = 0;
+    for (const f of walk(CORPUS)
+      .map((p) => relative(CORPUS, p))
+      .filter((p) => !/\.(json|golden|md|csv|ref)$/.test(p))) {
+      for (const e of parseAuditText(read(f)).events) {
+        if (!e.records.some((x) => x.avc !== undefined)) continue;
+        decisions++;
+        expect(isSelinuxEvent(e), `${f}:${e.records[0]!.line}`).toBe(true);
+      }
+    }
+    expect(decisions).toBeGreaterThan(1000);
   });
 
   it('groups the go-libaudit reassembler logs as its tests expect', () => {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAuditDecoder, parseAuditText } from './decoder.ts';
-import { eventToJson, isMalformedAvc, isSelinuxEvent } from './event.ts';
+import { eventToJson, isAppArmorAvc, isMalformedAvc, isSelinuxEvent } from './event.ts';
 import { parseLine } from './parse-line.ts';
 import type { AuditEvent, ParseError } from './types.ts';
 
@@ -91,6 +91,57 @@ describe('createAuditDecoder', () => {
       'type=USER_MAC_POLICY_LOAD msg=audit(1763900030.120:705): pid=1 uid=0 auid=4294967295 ses=4294967295 subj=system_u:system_r:init_t:s0 msg=\'avc:  received policyload notice (seqno=2)  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'\n',
     );
     expect(r.events.map(isSelinuxEvent)).toEqual([true]);
+  });
+
+  it('does not count AppArmor AVC / USER_AVC records (apparmor=, no avc: body) as SELinux', () => {
+    const lines = [
+      // AppArmor kernel decision with its SYSCALL: not SELinux.
+      'type=AVC msg=audit(1700000040.000:801): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/shadow" pid=9 comm="cupsd" requested_mask="r" denied_mask="r" fsuid=0 ouid=0',
+      'type=SYSCALL msg=audit(1700000040.000:801): arch=c000003e syscall=257 success=no exit=-13 comm="cupsd"',
+      // AppArmor dbus mediation (USER_AVC, and its number 1107 in a syslog-wrapped kernel line).
+      'type=USER_AVC msg=audit(1700000040.100:802): pid=1 uid=102 auid=4294967295 ses=4294967295 subj=? msg=\'apparmor="DENIED" operation="dbus_method_call"  bus="system" path="/org/freedesktop/DBus" interface="org.freedesktop.DBus" member="Hello" mask="send" name="org.freedesktop.DBus" pid=7 label="snap.x" peer_label="unconfined" exe="/usr/bin/dbus-daemon" sauid=102 hostname=? addr=? terminal=?\'',
+      'Nov 11 11:11:11 ubuntu kernel: [   11.111111] audit: type=1400 audit(1700000040.200:803): apparmor="STATUS" operation="profile_load" profile="unconfined" name="docker-default" pid=3 comm="apparmor_parser"',
+      // An SELinux denial, and a USER_AVC one, whose bodies parsed: SELinux even with an apparmor= key.
+      'type=AVC msg=audit(1700000040.300:804): avc:  denied  { read } for  pid=2 comm="httpd" name="x" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0 apparmor="DENIED"',
+      'type=USER_AVC msg=audit(1700000040.400:805): pid=1 uid=0 msg=\'avc:  denied  { status } for auid=n/a uid=0 scontext=system_u:system_r:init_t:s0 tcontext=system_u:system_r:init_t:s0 tclass=system apparmor=x exe="/usr/lib/systemd/systemd"\'',
+      // An SELinux decision cut off (malformed): still SELinux.
+      'type=AVC msg=audit(1700000040.500:806): avc:  denied  { read } for  pid=2 comm="httpd" apparmor="DENIED" scontext=system_u:system_r:httpd_t:s0 tcon',
+      // An AppArmor record in the same event as an SELinux one: the event is SELinux.
+      'type=AVC msg=audit(1700000040.600:807): apparmor="DENIED" operation="ptrace" profile="docker-default" pid=5 comm="metricbeat" requested_mask="trace" denied_mask="trace" peer="unconfined"',
+      'type=AVC msg=audit(1700000040.600:807): seresult=1',
+      // An SELinux policy-load notice (USER_AVC with no decision): SELinux.
+      'type=USER_AVC msg=audit(1700000040.700:808): pid=1 uid=0 auid=4294967295 ses=4294967295 msg=\'avc:  received policyload notice (seqno=2)  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'',
+    ];
+    const text = `${lines.join('\n')}\n`;
+    const want = [false, false, false, true, true, true, true, true];
+    // Events close in their own order (a lone USER_AVC at once): read them by serial.
+    const bySerial = (events: AuditEvent[]) => [...events].sort((a, b) => a.serial - b.serial);
+    const full = bySerial(parseAuditText(text).events);
+    expect(full.map((e) => e.serial)).toEqual([801, 802, 803, 804, 805, 806, 807, 808]);
+    expect(full.map(isSelinuxEvent)).toEqual(want);
+    expect(full.flatMap((e) => e.records).map(isAppArmorAvc)).toEqual([
+      true,
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    // The cut-off SELinux decision is malformed, whatever other keys it holds; AppArmor records never are.
+    expect(
+      full
+        .flatMap((e) => e.records)
+        .filter(isMalformedAvc)
+        .map((r) => r.serial),
+    ).toEqual([806, 807]);
+    // Headers only (as --selinux-only reads): AVC / USER_AVC bodies are parsed, so the same answer.
+    expect(bySerial(parseAuditText(text, { headersOnly: true }).events).map(isSelinuxEvent)).toEqual(want);
+    const selected = parseAuditText(text, { headersOnly: true, select: isSelinuxEvent }).events;
+    expect(bySerial(selected).map((e) => e.serial)).toEqual([804, 805, 806, 807, 808]);
   });
 
   it('joins EXECVE arguments split across records between whole arguments and inside one (as laurel)', () => {

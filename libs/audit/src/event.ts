@@ -11,15 +11,35 @@ const SELINUX_TYPES = new Set([
 ]);
 
 /**
+ * True for an AppArmor decision written as an AVC / USER_AVC record (type=1400 / 1107 on Ubuntu, Debian,
+ * SUSE: `apparmor="DENIED" operation=... profile=...`, or dbus's `msg='apparmor="ALLOWED" ...'`): it has an
+ * `apparmor=` field and no SELinux decision (no `avc:  denied|granted` body that parsed or was cut off, no
+ * `seresult=`). A record with an SELinux decision is SELinux whatever other keys it holds.
+ */
+export function isAppArmorAvc(r: Pick<AuditRecord, 'type' | 'fields'> & { avc?: unknown }): boolean {
+  const t = r.type;
+  return (
+    (t === 'AVC' || t === 'USER_AVC') &&
+    r.fields.apparmor !== undefined &&
+    r.avc === undefined &&
+    r.fields.seresult === undefined
+  );
+}
+
+/**
  * True when the event holds an AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR, USER_MAC_CONFIG_CHANGE
  * (libsemanage: `semanage`, `setsebool -P`), USER_MAC_POLICY_LOAD (a userspace AVC took in a policy reload)
- * or MAC_* record.
+ * or MAC_* record. AppArmor's AVC / USER_AVC records (`isAppArmorAvc`) do not count. Works on header-only
+ * records (`headersOnly`): AVC and USER_AVC bodies are always parsed.
  */
 export function isSelinuxEvent(event: AuditEvent): boolean {
   const recs = event.records;
   for (let i = 0; i < recs.length; i++) {
-    const t = recs[i]!.type;
-    if (SELINUX_TYPES.has(t) || t.startsWith('MAC_')) return true;
+    const r = recs[i]!;
+    const t = r.type;
+    if (t === 'AVC' || t === 'USER_AVC') {
+      if (!isAppArmorAvc(r)) return true;
+    } else if (SELINUX_TYPES.has(t) || t.startsWith('MAC_')) return true;
   }
   return false;
 }
@@ -28,16 +48,11 @@ export function isSelinuxEvent(event: AuditEvent): boolean {
  * True for an AVC / USER_AVC record that states an SELinux decision (`avc:  denied|granted`, or
  * `seresult=`) but whose body did not parse (cut off, no tcontext or tclass, a bad context): it is kept
  * as a record without `avc`, and counted as malformed (decoder `malformedRecords`, `avcstream parse`,
- * `report` and `run`). AppArmor's AVC records are not SELinux decisions and never count.
+ * `report` and `run`). AppArmor's AVC records (`isAppArmorAvc`) state no SELinux decision and never count.
  */
 export function isMalformedAvc(r: Pick<AuditRecord, 'type' | 'fields'> & { avc?: unknown }): boolean {
   const t = r.type;
-  return (
-    (t === 'AVC' || t === 'USER_AVC') &&
-    r.avc === undefined &&
-    r.fields.seresult !== undefined &&
-    r.fields.apparmor === undefined
-  );
+  return (t === 'AVC' || t === 'USER_AVC') && r.avc === undefined && r.fields.seresult !== undefined;
 }
 
 /**

@@ -3,7 +3,14 @@ export { parseContext } from './context.ts';
 export { escapeText } from './escape.ts';
 export type { AuditDecoder, AuditDecoderOptions, DecodeResult, DecodeStats } from './decoder.ts';
 export { createAuditDecoder, parseAuditText } from './decoder.ts';
-export { avcPortOf, eventToJson, ioctlCommandOf, isMalformedAvc, isSelinuxEvent } from './event.ts';
+export {
+  avcPortOf,
+  eventToJson,
+  ioctlCommandOf,
+  isAppArmorAvc,
+  isMalformedAvc,
+  isSelinuxEvent,
+} from './event.ts';
 export { avcObjectPath, type ObjectPathRecord } from './object-path.ts';
 export type { ParseOptions } from './parse-line.ts';
 export { PARSE_ERROR_CODES, parseLine, slashDateOrder } from './parse-line.ts';

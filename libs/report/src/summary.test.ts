@@ -92,6 +92,18 @@ describe('statistics', () => {
     expect(s.statistics).toMatchObject({ totalMessages: 1, deniedMessages: 1, malformed: 2, hosts: 1 });
   });
 
+  it('an AppArmor record is one with apparmor= and no SELinux decision: a decision with apparmor= still counts', () => {
+    // The same rule as avcstream parse --selinux-only and run (isAppArmorAvc): an SELinux decision, parsed or
+    // cut off, is never hidden by an apparmor= key; AppArmor USER_AVC records (dbus) are ignored too.
+    const s = buildSummary([
+      event(T0, [avcRecord({ fields: { apparmor: 'DENIED' } })], 'a', 1),
+      event(T0 + 1, [record('AVC', { seresult: 'denied', seperms: 'read', apparmor: 'DENIED' })], 'a', 2),
+      event(T0 + 2, [record('USER_AVC', { apparmor: 'DENIED', operation: 'dbus_method_call' })], 'b', 3),
+      event(T0 + 3, [record('AVC', { apparmor: 'STATUS', operation: 'profile_load' })], 'b', 4),
+    ]);
+    expect(s.statistics).toMatchObject({ totalMessages: 1, deniedMessages: 1, malformed: 1, hosts: 1 });
+  });
+
   it('shows an unset auid (4294967295 or -1) as unset, as aureport -i does', () => {
     const s = buildSummary([
       event(T0, [record('MAC_POLICY_LOAD', { auid: '4294967295' })], 'h', 1),

@@ -1,4 +1,4 @@
-import { avcObjectPath, avcPortOf, ioctlCommandOf, isMalformedAvc } from '@avcstream/audit';
+import { avcObjectPath, avcPortOf, ioctlCommandOf, isAppArmorAvc, isMalformedAvc } from '@avcstream/audit';
 import type {
   AllowRow,
   EventLike as AuditEvent,
@@ -525,8 +525,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       const type = record.type;
       if (!isSelinuxRecordType(type)) continue;
       if (type === 'AVC' || type === 'USER_AVC') {
-        // AppArmor writes its decisions as AVC records too: not ours.
-        if (record.fields.apparmor !== undefined) continue;
+        // AppArmor writes its decisions as AVC / USER_AVC records too (apparmor=, no SELinux decision): not ours.
+        if (isAppArmorAvc(record)) continue;
         // A decision whose body did not parse (cut off, no tcontext...) is a malformed line, not a message.
         if (isMalformedAvc(record)) {
           stats.malformed++;

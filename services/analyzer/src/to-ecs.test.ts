@@ -422,3 +422,47 @@ describe('toEcs: the auditd_manager shape of anchors §5', () => {
     expect(doc.auditd.paths[0]!.name).toHaveLength(4096);
   });
 });
+
+describe('toEcs: AppArmor records', () => {
+  it('an AppArmor AVC / USER_AVC (apparmor=, no SELinux decision) gives no document; SELinux records beside it do', () => {
+    const text = [
+      // AppArmor only (the ingester forwards it with filter.mode "all").
+      'type=AVC msg=audit(1700000002.000:5001): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/shadow" pid=9 comm="cupsd" requested_mask="r" denied_mask="r" fsuid=0 ouid=0',
+      'type=SYSCALL msg=audit(1700000002.000:5001): arch=c000003e syscall=257 success=no exit=-13 comm="cupsd" exe="/usr/sbin/cupsd"',
+      'type=USER_AVC msg=audit(1700000002.100:5002): pid=1 uid=102 auid=4294967295 ses=4294967295 subj=? msg=\'apparmor="DENIED" operation="dbus_method_call"  bus="system" path="/org/freedesktop/DBus" member="Hello" label="snap.x" exe="/usr/bin/dbus-daemon"\'',
+      // An AppArmor record in an event with an SELinux denial and a policy-load notice.
+      'type=AVC msg=audit(1700000002.200:5003): apparmor="DENIED" operation="ptrace" profile="docker-default" pid=5 comm="metricbeat" requested_mask="trace" denied_mask="trace" peer="unconfined"',
+      ANCHOR_AVC[0]!.replace('1700000001.456:4243', '1700000002.200:5003'),
+      'type=USER_AVC msg=audit(1700000002.200:5003): pid=1 uid=0 auid=4294967295 ses=4294967295 msg=\'avc:  received policyload notice (seqno=2)  exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'',
+    ].join('\n');
+    const dec = createAuditDecoder();
+    const events = [...dec.write(Buffer.from(`${text}\n`)).events, ...dec.end().events];
+    const docs = events.map((event) =>
+      toEcs(
+        {
+          schema: 'avcstream.events.v1',
+          host: 'web01',
+          ingesterId: 'i',
+          source: { path: '/var/log/audit/audit.log', dev: 1, ino: 1, fp: 'x', fpLen: 1, offset: 0 },
+          policy: null,
+          event,
+          publishedAt: new Date(0).toISOString(),
+        },
+        { partition: 0, offset: '0' },
+        new Date(0),
+        () => ({ explanation: null, error: 'none' }),
+        () => 'd'.repeat(32),
+      ),
+    );
+    const bySerial = (serial: number) => docs[events.findIndex((e) => e.serial === serial)]!;
+    for (const serial of [5001, 5002]) {
+      expect(bySerial(serial).denials, String(serial)).toHaveLength(0);
+      expect(bySerial(serial).selinux, String(serial)).toHaveLength(0);
+    }
+    const mixed = bySerial(5003);
+    expect(mixed.denials.map((d) => d.doc.selinux.tclass)).toEqual(['file']);
+    expect(mixed.selinux.map((d) => selinuxEventDocSchema.parse(d.doc).auditd.message_type)).toEqual([
+      'user_avc',
+    ]);
+  });
+});

@@ -5,6 +5,7 @@ import {
   avcObjectPath,
   avcPortOf,
   ioctlCommandOf,
+  isAppArmorAvc,
   parseContext,
   type SecurityContext,
 } from '@avcstream/audit';
@@ -397,12 +398,12 @@ export function decisionDoc(replay: Replay): DecisionDoc {
   };
 }
 
+/** SELinux records; AppArmor's AVC / USER_AVC records (apparmor=, no SELinux decision) are not. */
 const isSelinuxRecord = (r: AuditRecord) =>
   r.avc !== undefined ||
   r.type.startsWith('MAC_') ||
   r.type.startsWith('USER_MAC_') ||
-  r.type === 'AVC' ||
-  r.type === 'USER_AVC' ||
+  ((r.type === 'AVC' || r.type === 'USER_AVC') && !isAppArmorAvc(r)) ||
   r.type === 'SELINUX_ERR' ||
   r.type === 'USER_SELINUX_ERR';
 

@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, createWriteStream, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -8,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from './parse.ts';
 
 const SAMPLE = resolve(import.meta.dirname, '../../sample/audit.log');
+/** The real audit logs of ../shared/corpus/audit (read in place), when present. */
+const CORPUS = resolve(import.meta.dirname, '../../../../../shared/corpus/audit');
 
 const LOG = [
   'type=AVC msg=audit(1763800000.003:1001): avc:  denied  { read } for  pid=2465 comm="httpd" name="index.html" scontext=system_u:system_r:httpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0',
@@ -219,6 +229,44 @@ describe('avcstream parse', () => {
     expect(JSON.parse(all.stdout)).toMatchObject({ events: 3 });
     expect(JSON.parse(all.stdout).selected).toBeUndefined();
   });
+
+  it('--selinux-only drops AppArmor events (type=AVC / USER_AVC / 1400 / 1107 with apparmor=), never SELinux ones', async () => {
+    const log = [
+      'type=AVC msg=audit(1763800010.000:2001): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/shadow" pid=9 comm="cupsd" requested_mask="r" denied_mask="r" fsuid=0 ouid=0',
+      'type=SYSCALL msg=audit(1763800010.000:2001): arch=c000003e syscall=257 success=no exit=-13 comm="cupsd" exe="/usr/sbin/cupsd"',
+      'type=USER_AVC msg=audit(1763800010.100:2002): pid=1 uid=102 auid=4294967295 ses=4294967295 subj=? msg=\'apparmor="DENIED" operation="dbus_method_call"  bus="system" path="/org/freedesktop/DBus" interface="org.freedesktop.DBus" member="Hello" mask="send" name="org.freedesktop.DBus" pid=7 label="snap.x" peer_label="unconfined" exe="/usr/bin/dbus-daemon" sauid=102 hostname=? addr=? terminal=?\'',
+      'Nov 11 11:11:11 ubuntu kernel: [   11.111111] audit: type=1400 audit(1763800010.200:2003): apparmor="DENIED" operation="ptrace" class="ptrace" profile="snap-update-ns.firefox" pid=1948 comm="systemd-journal" requested_mask="readby" denied_mask="readby" peer="unconfined"',
+      'type=AVC msg=audit(1763800010.300:2004): avc:  denied  { read } for  pid=2465 comm="httpd" name="shadow" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0',
+      'type=USER_AVC msg=audit(1763800010.400:2005): pid=1 uid=0 auid=4294967295 ses=4294967295 msg=\'avc:  denied  { status } for auid=n/a uid=0 gid=0 cmdline="/usr/bin/systemctl" scontext=system_u:system_r:init_t:s0 tcontext=system_u:system_r:init_t:s0 tclass=system exe="/usr/lib/systemd/systemd" sauid=0 hostname=? addr=? terminal=?\'',
+    ].join('\n');
+    const r = await cli(['--selinux-only', logFile(log)]);
+    expect(r.code).toBe(0);
+    const serials = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).serial as number)
+      .sort((a, b) => a - b);
+    expect(serials).toEqual([2004, 2005]);
+    expect(JSON.parse(r.stderr.trim())).toMatchObject({ events: 5, selected: 2 });
+    const c = await cli(['--selinux-only', '--count', logFile(log)]);
+    expect(JSON.parse(c.stdout)).toMatchObject({ events: 5, selected: 2, malformed: 0 });
+  });
+
+  it.runIf(existsSync(CORPUS))(
+    '--selinux-only on real AppArmor logs (aa-log test input of apparmor.d) selects nothing',
+    async () => {
+      for (const argv of [[], ['--count']]) {
+        const r = await cli(['--selinux-only', ...argv, join(CORPUS, 'apparmor.d/audit.log')]);
+        expect(r.code).toBe(0);
+        const totals = JSON.parse((argv.length > 0 ? r.stdout : r.stderr).trim());
+        expect(totals).toMatchObject({ events: 15, selected: 0 });
+        if (argv.length === 0) expect(r.stdout).toBe('');
+      }
+      // The AppArmor AVC sharing its stamp with an SELinux `seresult=1` record stays, with the SELinux denial.
+      const mixed = await cli(['--selinux-only', join(CORPUS, 'elastic-beats/avc.log')]);
+      expect(JSON.parse(mixed.stderr.trim())).toMatchObject({ events: 2, selected: 2 });
+    },
+  );
 
   it('counts a cut-off AVC body as malformed, as avcstream report and run do, and still writes its record', async () => {
     // The sample's known truth (services/cli/sample/README.md): 4 malformed lines, two of them AVC records

@@ -24,6 +24,7 @@ output (raw, or -i with local-time stamps, read in this process's TZ).
 
 Options:
   --selinux-only   keep only events with AVC, USER_AVC, SELINUX_ERR, USER_SELINUX_ERR or MAC_* records
+                   (AppArmor's AVC / USER_AVC records, apparmor="DENIED" ..., do not count)
   --count          print only the totals, on standard output
   --no-progress    no progress bar (it is shown only when standard error is a terminal)
   -h, --help       this help

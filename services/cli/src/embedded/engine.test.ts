@@ -136,6 +136,27 @@ describe('stored events', () => {
   });
 });
 
+describe('AppArmor records', () => {
+  it('are neither SELinux events nor denials, nor stored for the report; SELinux denials beside them are', async () => {
+    const input = join(dir, 'audit.log');
+    writeFileSync(
+      input,
+      'type=AVC msg=audit(1763802001.000:5): apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd" name="/etc/shadow" pid=9 comm="cupsd" requested_mask="r" denied_mask="r" fsuid=0 ouid=0\n' +
+        'type=SYSCALL msg=audit(1763802001.000:5): arch=c000003e syscall=257 success=no exit=-13 comm="cupsd" exe="/usr/sbin/cupsd"\n' +
+        'type=USER_AVC msg=audit(1763802001.000:6): pid=1 uid=102 auid=4294967295 ses=4294967295 subj=? msg=\'apparmor="DENIED" operation="dbus_method_call"  bus="system" path="/org/freedesktop/DBus" interface="org.freedesktop.DBus" member="Hello" mask="send" label="snap.x" exe="/usr/bin/dbus-daemon"\'\n' +
+        denial(7),
+    );
+    const store = openStore({ dir: join(dir, 'state') });
+    const engine = engineOver(store, input);
+    await engine.start();
+    await engine.finish();
+    await engine.stop();
+    expect(engine.totals()).toMatchObject({ events: 3, selinuxEvents: 1, denials: 1, malformed: 0 });
+    expect((store.events() as Array<{ serial: number }>).map((e) => e.serial)).toEqual([7]);
+    store.close();
+  });
+});
+
 describe('commit failures', () => {
   it('does not store a batch twice when its commit threw after the write', async () => {
     const input = join(dir, 'audit.log');
