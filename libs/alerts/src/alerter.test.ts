@@ -156,6 +156,52 @@ describe('createAlerter', () => {
     expect(text).toContain('would enable 12 rules over 40');
   });
 
+  it("carries the explanation's caution (an access guarding the system) in the JSON, and shows it before the fix", async () => {
+    const sink = memorySink();
+    const alerter = createAlerter({
+      registry: createMemoryRegistry(),
+      sinks: [sink],
+      windowClock: 'event',
+      rateLimitWindowMs: 1000,
+    });
+    const caution = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+    const ex = {
+      verdict: 'TE_MISSING',
+      booleans: [],
+      fixes: [{ kind: 'allow', text: 'allow httpd_t shadow_t:file read;', verified: true }],
+      caution,
+    };
+    await alerter.process(denial('httpd_t', 'shadow_t', 'file', ['read']), ex);
+    const a = sink.alerts[0]!;
+    expect(a.caution).toBe(caution);
+    expect(JSON.parse(JSON.stringify(a)).caution).toBe(caution);
+    const lines = formatAlert(a).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  caution: '));
+    expect(lines[at]).toBe(
+      `  caution: ${caution}; it may come from an attack or a compromised process rather than a gap in the policy: find out why httpd_t asked before applying a fix`,
+    );
+    expect(at).toBeGreaterThan(lines.indexOf('  verdict=TE_MISSING'));
+    expect(at).toBeLessThan(lines.findIndex((l) => l.startsWith('  fix (allow, verified): ')));
+    // The repeat alert of the flood carries it too.
+    const later = denial('httpd_t', 'shadow_t', 'file', ['read'], 'web1', { serial: 2 });
+    await alerter.process({ ...later, time: '2026-03-01T10:00:00.500Z' }, ex);
+    const [repeat] = await alerter.flush(true);
+    expect(repeat).toMatchObject({ kind: 'repeat', count: 1, caution });
+    expect(formatAlert(repeat!)).toContain(`  caution: ${caution};`);
+    // Policy names reach a terminal escaped, like every other text of the alert.
+    expect(formatAlert({ ...a, caution: 'evil\u001b[2J_t is raw system memory' })).toContain(
+      '  caution: evil\\x1b[2J_t is raw system memory;',
+    );
+    // No caution: null in the JSON, no line.
+    await alerter.process(denial('httpd_t', 'user_home_t', 'file', ['read']), { ...ex, caution: undefined });
+    const plain = sink.alerts.find((x) => x.signature.targetType === 'user_home_t')!;
+    expect(plain.caution).toBeNull();
+    expect(formatAlert(plain)).not.toContain('caution');
+    // An alert recorded before the field existed (a store's outbox) still renders.
+    const { caution: _, ...old } = plain;
+    expect(formatAlert(old as Alert)).not.toContain('caution');
+  });
+
   it('shows permissive=1 (logged, not enforced) in the text and JSON, with the same signature', async () => {
     const sink = memorySink();
     const alerter = createAlerter({ registry: createMemoryRegistry(), sinks: [sink] });

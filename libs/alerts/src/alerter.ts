@@ -121,6 +121,7 @@ function buildAlert(
     verdict: ex?.verdict ?? null,
     fixes: ex?.fixes ?? [],
     booleans: ex?.verdict === 'BOOLEAN' ? ex.booleans : [],
+    caution: ex?.caution ?? null,
     count: 1,
   };
 }

@@ -47,6 +47,13 @@ export function formatAlert(a: Alert): string {
     `  comm=${terminalSafe(a.event.comm)} exe=${terminalSafe(a.event.exe)} path=${terminalSafe(a.event.path)} pid=${a.event.pid ?? '-'}`,
     `  verdict=${a.verdict ?? 'unknown'}`,
   ];
+  // Before any fix: the fix would open an access that guards the system. (Absent from alerts an older version
+  // recorded in an outbox.)
+  if (typeof a.caution === 'string') {
+    lines.push(
+      `  caution: ${terminalSafe(a.caution)}; it may come from an attack or a compromised process rather than a gap in the policy: find out why ${terminalSafe(a.signature.sourceType)} asked before applying a fix`,
+    );
+  }
   for (const b of a.booleans) {
     lines.push(
       `  boolean ${terminalSafe(b.name)} (now ${b.current ? 'on' : 'off'}): would enable ${b.blastRadius.rules} rules over ${b.blastRadius.triples} (source,target,class) triples`,

@@ -28,6 +28,11 @@ export interface ExplanationLike {
   verdict: string;
   booleans: BooleanSuggestionLike[];
   fixes: FixLike[];
+  /**
+   * Set when the fixes would allow an access that guards the system (authentication data, security files,
+   * the security server, kernel-level permissions): why, e.g. `shadow_t holds authentication data (...)`.
+   */
+  caution?: string;
 }
 
 /** What decides a signature. Default: (source type, target type, class, one permission). */
@@ -93,6 +98,12 @@ export interface Alert {
   fixes: FixLike[];
   /** For a BOOLEAN verdict: the booleans that would allow it, each with its blast radius. */
   booleans: BooleanSuggestionLike[];
+  /**
+   * The explanation's caution: the fixes would allow an access that guards the system (why, as the explainer
+   * says it), so the denial may be an attack rather than a gap in the policy. null when there is none or no
+   * explanation. Absent from alerts recorded by older versions (a store's or ES outbox).
+   */
+  caution: string | null;
   /** 1 for a new signature; for `repeat`, how many occurrences the rate limit folded into this alert. */
   count: number;
   /** For `repeat`: the window the count covers (ISO). */

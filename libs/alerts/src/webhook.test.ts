@@ -34,6 +34,7 @@ const alert: Alert = {
   verdict: 'TE_MISSING',
   fixes: [],
   booleans: [],
+  caution: null,
   count: 1,
 };
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '@avcstream/config';
 import {
@@ -209,7 +211,7 @@ async function until(cond: () => boolean) {
   if (!cond()) throw new Error('condition not reached');
 }
 
-function setup(args: string[] = [], now?: () => Date) {
+function setup(args: string[] = [], now?: () => Date, logger = silent()) {
   const config = loadConfig(analyzerConfigSchema('h'), {}, [
     '--alerts.enabled=false',
     '--processing.policyWaitMs=0',
@@ -242,7 +244,7 @@ function setup(args: string[] = [], now?: () => Date) {
   const metrics = createMetrics({ component: 'analyzer', defaults: false });
   const app = createApp({
     config,
-    logger: silent(),
+    logger,
     metrics,
     events,
     policies,
@@ -563,5 +565,81 @@ describe('analyzer app', () => {
     await t.app.disconnect();
     expect(t.events.acked).toEqual([]);
     expect(t.events.nacked).toEqual(['0-0']);
+  });
+});
+
+describe('analyzer alerts', () => {
+  it("carry the explanation's caution (an access that guards the system) in the alert document and log line", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      component: 'test',
+      destination: new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    });
+    const t = setup(['--alerts.enabled=true'], undefined, logger);
+    const created: Array<{ index: string; id: string; doc: Record<string, unknown> }> = [];
+    const create = t.es.createIfAbsent.bind(t.es);
+    t.es.createIfAbsent = async (index, id, doc) => {
+      created.push({ index, id, doc: doc as Record<string, unknown> });
+      return create(index, id, doc);
+    };
+    const encP = (m: PolicyMessage) => {
+      const e = encodePolicyMessage(m);
+      if (!e.ok) throw new Error(e.error.message);
+      return e.value;
+    };
+    // The sample policy: httpd_t has no rule on security_t (the SELinux security server's files).
+    const bytes = readFileSync(join(import.meta.dirname, '../../cli/sample/policy/policy.33'));
+    const { sha256, chunks } = chunkPolicy(bytes);
+    const stateId = policyStateId(sha256, true, {});
+    const state: PolicyMessage = {
+      schema: 'avcstream.policy.v1',
+      kind: 'state',
+      stateId,
+      host: 'web01',
+      takenAt: '2023-11-14T22:13:22.000Z',
+      reason: 'start',
+      policy: { sha256, bytes: bytes.length, chunks: chunks.length },
+      enforcing: true,
+      booleans: {},
+    };
+    const denial = (serial: number, target: string): EventMessage => {
+      const e = event(serial);
+      const avc = e.event.records[0]!.avc!;
+      const tcontext = { ...avc.tcontext, type: target, raw: `system_u:object_r:${target}:s0` };
+      return {
+        ...e,
+        policy: { stateId, sha256 },
+        event: { ...e.event, records: [{ ...e.event.records[0]!, avc: { ...avc, tcontext } }] },
+      };
+    };
+    await t.app.start();
+    try {
+      t.policies.deliver([...chunks.map((c) => encP(c.message)), encP(state)]);
+      await until(() => t.app.policyStore.lookup(stateId).kind === 'ready');
+      t.events.deliver([encode(denial(1, 'security_t')), encode(denial(2, 'user_home_t'))]);
+      await until(() => t.events.acked.length === 1);
+      const caution = 'security_t is the SELinux security server (selinuxfs)';
+      type Logged = { msg: string; alert?: { signature: { key: string }; caution: unknown } };
+      const alerts = lines.map((l) => JSON.parse(l) as Logged).filter((l) => l.alert !== undefined);
+      const byKey = new Map(alerts.map((l) => [l.alert!.signature.key, l]));
+      expect(byKey.get('httpd_t:security_t:file:read')).toMatchObject({
+        msg: 'new denial signature',
+        alert: { caution },
+      });
+      expect(byKey.get('httpd_t:user_home_t:file:read')?.alert?.caution).toBeNull();
+      // The signature document's outbox holds the alert with it (redelivered as it was).
+      const outbox = created
+        .flatMap((c) => (c.doc.alerts as Array<Record<string, unknown>> | undefined) ?? [])
+        .filter((a) => (a.signature as { key: string }).key === 'httpd_t:security_t:file:read');
+      expect(outbox.length).toBeGreaterThan(0);
+      for (const a of outbox) expect(a.caution).toBe(caution);
+    } finally {
+      await t.app.stop();
+    }
   });
 });

@@ -201,6 +201,83 @@ describe('avcstream run alerts', () => {
   });
 });
 
+/** An alert's lines from `run`'s console output: the one whose head names `key`. */
+function alertOf(out: string, key: string): string[] {
+  const text = out.split(/\n(?=\[)/).find((a) => a.startsWith('[NEW DENIAL] ') && a.includes(` ${key} `));
+  expect(text, key).toBeDefined();
+  return (text as string).split('\n');
+}
+
+/** The caution line comes after the verdict and before the first fix. */
+function expectCautionBeforeFix(lines: string[], caution: string): void {
+  const at = lines.findIndex((l) => l.startsWith('  caution: '));
+  expect(at, `no caution line in:\n${lines.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(lines[at]).toContain(`  caution: ${caution};`);
+  expect(at).toBeGreaterThan(lines.findIndex((l) => l.startsWith('  verdict=')));
+  expect(at).toBeLessThan(lines.findIndex((l) => l.startsWith('  fix (')));
+}
+
+describe('avcstream run alerts: the caution of an access that guards the system', () => {
+  const avc = (serial: number, target: string, tclass: string, perm: string) =>
+    `type=AVC msg=audit(1763802001.000:${serial}): avc:  denied  { ${perm} } for  pid=1 comm="httpd" name="x" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:${target}:s0 tclass=${tclass} permissive=0\n`;
+  const runWith = (policy: string, log: string) => {
+    writeFileSync(join(dir, 'audit.log'), log);
+    return capture(run, [
+      '--once',
+      '--input',
+      join(dir, 'audit.log'),
+      '--policy',
+      policy,
+      '--booleans',
+      'none',
+      '--state-dir',
+      join(dir, 'state'),
+      // The log sink writes at info; run's default level is warn.
+      '--log-alerts',
+      '--log-level',
+      'info',
+    ]);
+  };
+
+  it('shows it before the fix and carries it in the JSON (sample policy: security_t)', async () => {
+    const sample = join(import.meta.dirname, '../../sample/policy/policy.33');
+    const r = await runWith(
+      sample,
+      avc(1, 'security_t', 'file', 'read') + avc(2, 'user_home_t', 'file', 'read'),
+    );
+    expect(r.code).toBe(0);
+    const caution = 'security_t is the SELinux security server (selinuxfs)';
+    const lines = alertOf(r.out, 'httpd_t:security_t:file:read');
+    expectCautionBeforeFix(lines, caution);
+    expect(lines).toContain('  fix (allow, verified): allow httpd_t security_t:file read;');
+    expect(alertOf(r.out, 'httpd_t:user_home_t:file:read').join('\n')).not.toContain('caution');
+    // --log-alerts: the alert document of the JSON log line has the field, with a constant message.
+    const logged = r.err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; alert?: { signature: { key: string }; caution: unknown } })
+      .filter((l) => l.alert !== undefined);
+    const byKey = new Map(logged.map((l) => [l.alert!.signature.key, l]));
+    expect(byKey.get('httpd_t:security_t:file:read')).toMatchObject({
+      msg: 'new denial signature',
+      alert: { caution },
+    });
+    expect(byKey.get('httpd_t:user_home_t:file:read')?.alert?.caution).toBeNull();
+  });
+
+  it.runIf(existsSync(HOST_POLICY) || IN_CI)(
+    'shows it for httpd_t reading shadow_t (host policy)',
+    async () => {
+      const r = await runWith(HOST_POLICY, avc(1, 'shadow_t', 'file', 'read'));
+      expect(r.code).toBe(0);
+      expectCautionBeforeFix(
+        alertOf(r.out, 'httpd_t:shadow_t:file:read'),
+        'shadow_t holds authentication data (a file type outside non_auth_file_type)',
+      );
+    },
+  );
+});
+
 describe.runIf(CORPUS_READY || IN_CI)('avcstream run --once, then report --state-dir', () => {
   it('keeps the verdict breakdown of a signature whose records get different verdicts', async () => {
     const state = join(dir, 'state');
