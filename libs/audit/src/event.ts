@@ -77,10 +77,11 @@ export function avcPortOf(
 ): number | null {
   const perms = r.avc?.perms;
   if (perms === undefined) return null;
+  // name_connect's port is dest=; kernels before 2.6.19 or so wrote it as src= (no dest= field).
   const v = perms.includes('name_bind')
     ? r.fields.src
     : perms.includes('name_connect')
-      ? r.fields.dest
+      ? (r.fields.dest ?? r.fields.src)
       : undefined;
   if (v === undefined || !/^(0|[1-9][0-9]{0,4})$/.test(v)) return null;
   const n = Number(v);

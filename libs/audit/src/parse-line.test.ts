@@ -381,7 +381,7 @@ describe('parseLine: AVC bodies', () => {
     expect(ioctlCommandOf({ fields: { ioctlcmd: '0x12345' } })).toBeNull();
     expect(ioctlCommandOf({ fields: {} })).toBeNull();
   });
-  it('reads the port of a name_bind (src=) or name_connect (dest=) denial (avcPortOf)', () => {
+  it('reads the port of a name_bind (src=) or name_connect (dest=, src= on old kernels) denial (avcPortOf)', () => {
     const bind = one(
       'type=AVC msg=audit(1.001:2): avc:  denied  { name_bind } for  pid=1 comm="httpd" src=81 scontext=a:b:c tcontext=d:e:f tclass=tcp_socket permissive=0',
     );
@@ -392,7 +392,10 @@ describe('parseLine: AVC bodies', () => {
     expect(avcPortOf(connect)).toBe(5432);
     const perms = (p: string[]) => ({ perms: p });
     expect(avcPortOf({ fields: { src: '81', dest: '9' }, avc: perms(['name_connect']) })).toBe(9);
-    expect(avcPortOf({ fields: { src: '81' }, avc: perms(['name_connect']) })).toBeNull();
+    // Kernels before 2.6.19 or so wrote a name_connect's port as src= (setroubleshoot's connect_ports.log):
+    // without a dest= field, src= is the port connected to.
+    expect(avcPortOf({ fields: { src: '81' }, avc: perms(['name_connect']) })).toBe(81);
+    expect(avcPortOf({ fields: { src: '81', dest: '0x9' }, avc: perms(['name_connect']) })).toBeNull();
     expect(avcPortOf({ fields: { src: '65536' }, avc: perms(['name_bind']) })).toBeNull();
     expect(avcPortOf({ fields: { src: '0x51' }, avc: perms(['name_bind']) })).toBeNull();
     expect(avcPortOf({ fields: { src: '081' }, avc: perms(['name_bind']) })).toBeNull();

@@ -585,11 +585,13 @@ describe('fastAvc', { timeout: 120_000 }, () => {
     expect(fastAvc(REDHAT.trim().replace('scontext=', 'scontext=a scontext='))).toBeNull();
   });
 
-  it('reads the port of name_bind / name_connect socket denials (src= / dest=) as avcPortOf does', () => {
+  it('reads the port of name_bind / name_connect socket denials (src= / dest=, src= on old kernels) as avcPortOf does', () => {
     const bind = bindLine(5, 81).trim();
     expect(fastAvc(bind)?.port).toBe(81);
     const connect = bind.replace('name_bind', 'name_connect').replace('tcp_socket', 'sctp_socket');
-    expect(fastAvc(connect)?.port).toBeNull();
+    // Old kernels wrote a name_connect's port as src= (no dest= field).
+    expect(fastAvc(connect)?.port).toBe(81);
+    expect(fastAvc(connect.replace('src=81', 'src=81 dest=0x9'))?.port).toBeNull();
     expect(fastAvc(connect.replace('src=81', 'dest=5432'))?.port).toBe(5432);
     expect(fastAvc(bind.replace('name_bind', 'node_bind'))?.port).toBeNull();
     expect(fastAvc(bind.replace('tcp_socket', 'rawip_socket'))?.port).toBeNull();

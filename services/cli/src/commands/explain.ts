@@ -728,8 +728,10 @@ function portOf(b: Uint8Array, o: Int32Array): number {
     vs = o[O_SRC] as number;
     ve = o[O_SRC_END] as number;
   } else if (permWordIn(b, A_NAME_CONNECT, p0, p1)) {
-    vs = o[O_DEST] as number;
-    ve = o[O_DEST_END] as number;
+    // dest=; kernels before 2.6.19 or so wrote a name_connect's port as src= (no dest= field).
+    const dest = (o[O_DEST] as number) >= 0;
+    vs = o[dest ? O_DEST : O_SRC] as number;
+    ve = o[dest ? O_DEST_END : O_SRC_END] as number;
   } else return -1;
   if (vs < 0 || ve <= vs || ve - vs > 5 || (b[vs] === 48 && ve - vs > 1)) return -1;
   let n = 0;
