@@ -73,6 +73,22 @@ function common(ev: AuditEvent, r: AuditRecord, index: number, dataset: string, 
  */
 const verdictOf = (serial: number) => (serial % 3 === 0 ? 'CONSTRAINT' : 'TE_MISSING');
 
+/**
+ * The explainer's caution for a target type (the generator's shadow_t: a fix would open authentication data),
+ * stored as the analyzer stores it: a `Caution:` line of the evidence (the denials mapping has no field of its
+ * own for it).
+ */
+const cautionOf = (type: string) =>
+  type === 'shadow_t' ? 'shadow_t holds authentication data (a file type outside non_auth_file_type)' : null;
+const cautionEvidence = (source: string, target: string) => {
+  const c = cautionOf(target);
+  return c === null
+    ? []
+    : [
+        `Caution: ${c}. A denial here may come from an attack or a compromised process rather than a gap in the policy: find out why ${source} asked before allowing it.`,
+      ];
+};
+
 /** The analyzer's split: denied AVC/USER_AVC -> denial doc; other SELinux records -> SELinux event doc. */
 function toDocs(events: AuditEvent[]) {
   const denials: Array<{ id: string; doc: Record<string, unknown> }> = [];
@@ -127,7 +143,7 @@ function toDocs(events: AuditEvent[]) {
                 },
               ],
               blast_radius: null,
-              evidence: [],
+              evidence: cautionEvidence(avc.scontext.type, avc.tcontext.type),
               error: null,
             },
             // The analyzer's signature: (source type, target type, class, permission set).
@@ -199,7 +215,15 @@ describe.runIf(servicesAvailable())('avcstream report --es', () => {
   const parsed = parseAuditText(text);
   const offlineBuilder = createSummaryBuilder({ limits: { maxRows: 100_000 } });
   for (const ev of parsed.events) {
-    offlineBuilder.add(ev, () => ({ verdict: verdictOf(ev.serial), booleans: [], fixes: [] }));
+    offlineBuilder.add(ev, (d) => {
+      const caution = cautionOf(d.tcontext.split(':')[2] ?? '');
+      return {
+        verdict: verdictOf(ev.serial),
+        booleans: [],
+        fixes: [],
+        ...(caution === null ? {} : { caution }),
+      };
+    });
   }
   const offline = offlineBuilder.build();
 
@@ -262,6 +286,10 @@ describe.runIf(servicesAvailable())('avcstream report --es', () => {
     expect(s.truncated).toEqual(offline.truncated);
     for (const g of s.denyListing) expect(g.verdicts.map((v) => v.verdict)).toContain(g.explanation?.verdict);
     expect(s.denyListing.some((g) => g.verdicts.length > 1)).toBe(true);
+    // The caution, from the stored evidence (compared with the offline one in sampleless above too).
+    expect(s.denyListing.filter((g) => g.caution !== null).map((g) => g.signature.targetType)).toContain(
+      'shadow_t',
+    );
     expect(JSON.stringify(s)).toContain('<script>window.__pwned=1</script>');
   });
 

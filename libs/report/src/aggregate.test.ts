@@ -132,3 +132,25 @@ describe('addDenied (aggregated denials)', () => {
     expect(got.truncated.denyListing).toBeGreaterThan(0);
   });
 });
+
+describe('foldDeniedGroups', () => {
+  it("carries a row's caution to its group (null when the row has none)", () => {
+    const row = (key: string, caution?: string | null): DeniedGroupRow => ({
+      key,
+      sourceType: 'httpd_t',
+      targetType: key,
+      class: 'file',
+      perms: ['read'],
+      count: 1,
+      firstMs: 1_700_000_000_000,
+      lastMs: 1_700_000_000_000,
+      permissive: false,
+      pathSample: null,
+      explanation: { verdict: 'TE_MISSING', booleans: [], fixes: [] },
+      ...(caution === undefined ? {} : { caution }),
+    });
+    const reason = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+    const folded = foldDeniedGroups([row('shadow_t', reason), row('etc_t', null), row('tmp_t')], [], 8);
+    expect(folded.map((f) => f.group.caution)).toEqual([reason, null, null]);
+  });
+});

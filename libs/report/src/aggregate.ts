@@ -18,6 +18,8 @@ export interface DeniedGroupRow {
   explanation: GroupExplanation | null;
   /** Records per verdict (e.g. a terms aggregation over the stored verdict); absent: none known. */
   verdicts?: VerdictCount[];
+  /** The group's `caution` (a stored explanation's); absent: none. */
+  caution?: string | null;
 }
 
 export type SampleDimension = 'hosts' | 'scontexts' | 'tcontexts' | 'comms' | 'exes';
@@ -72,6 +74,7 @@ export function foldDeniedGroups(
       samplesDropped: 0,
       explanation: g.explanation,
       verdicts: (g.verdicts ?? []).map((v) => ({ verdict: v.verdict, count: v.count })),
+      caution: g.caution ?? null,
     };
     const dims = byKey.get(g.key);
     for (const dim of DIMS) {

@@ -1,6 +1,12 @@
 import { rankingChart, timelineChart } from './charts.ts';
 import { escapeHtml as h } from './escape.ts';
-import { malformedScope, mixedVerdicts, type RenderOptions, unlistedMalformed } from './render-text.ts';
+import {
+  cautionText,
+  malformedScope,
+  mixedVerdicts,
+  type RenderOptions,
+  unlistedMalformed,
+} from './render-text.ts';
 import type { SignatureGroup, Summary } from './types.ts';
 
 /** The Content-Security-Policy the HTML report declares: no script, no external loads at all. */
@@ -38,6 +44,7 @@ td div + div { margin-top: 2px; }
 ul.plain { margin: 0; padding-left: 16px; }
 .muted { color: #7a8399; }
 .note { color: #8e6b00; font-size: 12px; }
+.caution { color: #b03a2e; font-size: 12px; margin: 3px 0; }
 `;
 
 function code(values: string[], label = ''): string {
@@ -71,7 +78,10 @@ function groupsTable(list: SignatureGroup[]): string {
       (g.decision === 'granted' ? ' <span class="muted">granted</span>' : '');
     let verdict = '<span class="muted">-</span>';
     const mixed = mixedVerdicts(g);
-    if (g.explanation !== null || mixed !== null) {
+    // Before the booleans and fixes: they would open an access that guards the system.
+    const caution =
+      typeof g.caution === 'string' ? `<div class="caution"><b>Caution:</b> ${cautionText(g, h)}.</div>` : '';
+    if (g.explanation !== null || mixed !== null || caution !== '') {
       const ex = g.explanation ?? { verdict: '', booleans: [], fixes: [] };
       const items = [
         ...ex.booleans.map(
@@ -88,13 +98,17 @@ function groupsTable(list: SignatureGroup[]): string {
       ];
       const head =
         mixed === null
-          ? `<span class="verdict">${h(ex.verdict)}</span>`
+          ? g.explanation === null
+            ? ''
+            : `<span class="verdict">${h(ex.verdict)}</span>`
           : mixed.verdicts.map((v) => `<span class="verdict">${h(v.verdict)}</span> ×${v.count}`).join(', ') +
-            (mixed.unknown > 0 ? `, <span class="muted">no verdict</span> ×${mixed.unknown}` : '') +
-            (items.length > 0
-              ? `<div class="muted">records' contexts differ; below: the first record's (${h(ex.verdict)})</div>`
-              : '');
-      verdict = head + (items.length > 0 ? `<ul class="plain">${items.join('')}</ul>` : '');
+            (mixed.unknown > 0 ? `, <span class="muted">no verdict</span> ×${mixed.unknown}` : '');
+      const firstRecord =
+        mixed !== null && items.length > 0
+          ? `<div class="muted">records' contexts differ; below: the first record's (${h(ex.verdict)})</div>`
+          : '';
+      verdict =
+        head + caution + firstRecord + (items.length > 0 ? `<ul class="plain">${items.join('')}</ul>` : '');
     }
     return (
       '<tr>' +

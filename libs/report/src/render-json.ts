@@ -97,9 +97,10 @@ export function parseSummaryJson(text: string): Summary {
     );
   }
   const summary = doc as Summary;
-  // Groups of a summary written before the verdict breakdown existed: none known.
+  // Groups of a summary written before the verdict breakdown and the caution existed: none known.
   for (const g of [...summary.denyListing, ...summary.views.flatMap((v) => v.groups ?? [])]) {
     if (!Array.isArray(g.verdicts)) g.verdicts = [];
+    if (typeof g.caution !== 'string') g.caution = null;
   }
   summary.statistics.configChanges = parsed.data.statistics.configChanges;
   summary.statistics.malformedUnfiltered = parsed.data.statistics.malformedUnfiltered;

@@ -65,6 +65,17 @@ export function malformedScope(summary: Summary): string {
   return ` (${of}in the input, all hosts and times: not filtered)`;
 }
 
+/**
+ * The group's caution as a sentence (as the console alert says it), each audit-derived part through `esc`:
+ * the reason, why it matters and what to do first.
+ */
+export function cautionText(g: SignatureGroup, esc: (s: string) => string): string {
+  return (
+    `${esc(g.caution ?? '')}; this denial may come from an attack or a compromised process rather than a gap in the ` +
+    `policy: find out why ${esc(g.signature.sourceType)} asked before applying a fix`
+  );
+}
+
 function truncNote(n: number, what: string): string {
   return n > 0 ? `(${n} more ${what} not listed: listing limit reached)\n` : '';
 }
@@ -91,14 +102,19 @@ function group(g: SignatureGroup, index: number): string {
     const parts = mixed.verdicts.map((v) => `${e(v.verdict)} ×${v.count}`);
     if (mixed.unknown > 0) parts.push(`no verdict ×${mixed.unknown}`);
     out.push(`    verdict:    ${parts.join(', ')}`);
-    if (g.explanation !== null && (g.explanation.booleans.length > 0 || g.explanation.fixes.length > 0)) {
-      out.push(
-        `    (records' contexts differ; the lines below explain the first record: ${e(g.explanation.verdict)})`,
-      );
-    }
+  } else if (g.explanation !== null) out.push(`    verdict:    ${e(g.explanation.verdict)}`);
+  // Before the booleans and fixes: they would open an access that guards the system.
+  if (typeof g.caution === 'string') out.push(`    caution:    ${cautionText(g, e)}`);
+  if (
+    mixed !== null &&
+    g.explanation !== null &&
+    (g.explanation.booleans.length > 0 || g.explanation.fixes.length > 0)
+  ) {
+    out.push(
+      `    (records' contexts differ; the lines below explain the first record: ${e(g.explanation.verdict)})`,
+    );
   }
   if (g.explanation !== null) {
-    if (mixed === null) out.push(`    verdict:    ${e(g.explanation.verdict)}`);
     for (const b of g.explanation.booleans) {
       const radius = b.blastRadius === undefined ? '' : ` (enables ${b.blastRadius.rules} rules)`;
       out.push(`    boolean:    ${e(b.name)} is ${b.current ? 'on' : 'off'}${radius}`);

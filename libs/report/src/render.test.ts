@@ -201,11 +201,77 @@ describe('verdict breakdown', () => {
       { verdict: 'CONSTRAINT<x>', count: 2 },
       { verdict: 'ALLOWED', count: 1 },
     ]);
-    expect(Object.keys(o.denyListing[0]).at(-1)).toBe('verdicts');
+    // Added after the other keys (then caution, added after it).
+    expect(Object.keys(o.denyListing[0]).slice(-2)).toEqual(['verdicts', 'caution']);
     delete o.denyListing[0].verdicts;
     const back = parseSummaryJson(JSON.stringify(o));
     expect(back.denyListing[0]!.verdicts).toEqual([]);
     expect(renderText(back)).toContain('    verdict:    CONSTRAINT<x>\n');
+  });
+});
+
+describe('caution (a fix would open an access that guards the system)', () => {
+  const REASON = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+  const explainWith = (caution: string | undefined) => (d: { tcontext: string }) => ({
+    verdict: 'TE_MISSING',
+    booleans: [{ name: 'b<1>', current: false }],
+    fixes: [{ kind: 'allow', text: `allow httpd_t ${d.tcontext.split(':')[2]}:file read;`, verified: true }],
+    ...(caution === undefined || !d.tcontext.includes(':shadow_t:') ? {} : { caution }),
+  });
+  const shadow = avcRecord({ tcontext: 'system_u:object_r:shadow_t:s0' });
+  const s = buildSummary([event(T0, [shadow]), event(T0 + 1, [avcRecord()])], {
+    explain: explainWith(REASON),
+  });
+  // Quoted audit text can reach it (the explainer escapes it once); the renderers escape it for their medium.
+  const hostile = buildSummary([event(T0, [shadow])], {
+    explain: explainWith('<script>x</script>\u001b[31m\n\u202e'),
+  });
+
+  it('text: a caution: line after the verdict, before the booleans and the fix; none without', () => {
+    const [withCaution, without] = renderText(s)
+      .split('Deny Listing (grouped by signature)')[1]!
+      .split('\n\n')
+      .map((b) => b.split('\n'));
+    const at = withCaution!.findIndex((l) => l.startsWith('    caution:    '));
+    expect(at, withCaution!.join('\n')).toBeGreaterThan(0);
+    expect(withCaution![at]).toContain(`    caution:    ${REASON}; `);
+    expect(withCaution![at]).toContain('find out why httpd_t asked before applying a fix');
+    expect(at).toBeGreaterThan(withCaution!.findIndex((l) => l.startsWith('    verdict:')));
+    expect(at).toBeLessThan(withCaution!.findIndex((l) => l.startsWith('    boolean:')));
+    expect(at).toBeLessThan(withCaution!.findIndex((l) => l.startsWith('    fix:')));
+    expect(without!.join('\n')).toContain('user_home_t');
+    expect(without!.join('\n')).not.toContain('caution');
+    const t = renderText(hostile);
+    expect(t).toContain('    caution:    <script>x</script>\\x1b[31m\\x0a\\u202e; ');
+    expect(t).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u202e]/);
+  });
+
+  it('HTML: the caution, escaped, in the verdict and fix cell before the fix; none without', () => {
+    const html = renderHtml(s);
+    const row = (target: string) => html.split('<tr>').find((r) => r.includes(`&rarr; ${target}:file`)) ?? '';
+    const cell = row('shadow_t');
+    expect(cell).toContain(`<div class="caution"><b>Caution:</b> ${escapeHtml(REASON)}; `);
+    expect(cell.indexOf('class="caution"')).toBeGreaterThan(cell.indexOf('class="verdict"'));
+    expect(cell.indexOf('class="caution"')).toBeLessThan(cell.indexOf('allow httpd_t shadow_t:file read;'));
+    expect(row('user_home_t')).not.toContain('caution');
+    const bad = renderHtml(hostile);
+    expect(bad).toContain('<b>Caution:</b> &lt;script&gt;x&lt;/script&gt;\\x1b[31m\\x0a\\u202e; ');
+    expect(bad.toLowerCase()).not.toContain('<script');
+  });
+
+  it('JSON: caution on the group (null without), the last key; an older summary reads back with null', () => {
+    const o = JSON.parse(renderJson(s));
+    const byTarget = new Map(
+      o.denyListing.map((g: { signature: { targetType: string } }) => [g.signature.targetType, g]),
+    );
+    expect(byTarget.get('shadow_t')).toMatchObject({ caution: REASON });
+    expect(byTarget.get('user_home_t')).toMatchObject({ caution: null });
+    expect(Object.keys(o.denyListing[0]).at(-1)).toBe('caution');
+    expect(parseSummaryJson(renderJson(s))).toEqual(s);
+    for (const g of o.denyListing) delete g.caution;
+    const back = parseSummaryJson(JSON.stringify(o));
+    expect(back.denyListing.map((g) => g.caution)).toEqual([null, null]);
+    expect(renderText(back)).not.toContain('caution');
   });
 });
 

@@ -408,6 +408,54 @@ describe('bounded memory', () => {
   });
 });
 
+describe('caution (the explainer says a fix would open an access that guards the system)', () => {
+  const SHADOW = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+  const shadow = (serial: number) =>
+    avcRecord({ tcontext: 'system_u:object_r:shadow_t:s0', fields: { comm: `c${serial}` } });
+  const explain = (d: DenialInput): ExplanationLike => ({
+    verdict: 'TE_MISSING',
+    booleans: [],
+    fixes: [{ kind: 'allow', text: `allow httpd_t ${d.tcontext.split(':')[2]}:file read;`, verified: true }],
+    ...(d.tcontext.includes(':shadow_t:') ? { caution: SHADOW } : {}),
+  });
+
+  it("is the group's caution, null for a group whose explanations have none or without an explainer", () => {
+    const events = [event(T0, [shadow(1)]), event(T0 + 1, [avcRecord()]), event(T0 + 2, [shadow(2)])];
+    const s = buildSummary(events, { explain });
+    const byTarget = new Map(s.denyListing.map((g) => [g.signature.targetType, g]));
+    expect(byTarget.get('shadow_t')!.caution).toBe(SHADOW);
+    expect(byTarget.get('user_home_t')!.caution).toBeNull();
+    expect(buildSummary(events).denyListing.map((g) => g.caution)).toEqual([null, null]);
+  });
+
+  it("is kept from a later record when the group's first one had none (the warning is not dropped)", () => {
+    const answers: Array<ExplanationLike | null> = [
+      null,
+      { verdict: 'ALLOWED', booleans: [], fixes: [] },
+      { verdict: 'TE_MISSING', booleans: [], fixes: [], caution: SHADOW },
+      { verdict: 'TE_MISSING', booleans: [], fixes: [], caution: 'another reason' },
+    ];
+    const b = createSummaryBuilder();
+    for (const [i, answer] of answers.entries()) b.add(event(T0 + i, [shadow(i)]), () => answer);
+    const [g] = b.build().denyListing;
+    expect(g!.explanation?.verdict).toBe('ALLOWED');
+    expect(g!.caution).toBe(SHADOW);
+  });
+
+  it("is in the groups of a view, and a view group explained by no one shares the deny listing's", () => {
+    const views = [{ name: 'all', match: 'all' as const, criteria: {} }];
+    const s = buildSummary([event(T0, [shadow(1)])], { explain, views });
+    expect(s.views[0]!.groups[0]!.caution).toBe(SHADOW);
+    // report --es: a document may have no stored decision (no policy then); a view of only such records.
+    const b = createSummaryBuilder({ views: [{ name: 'db', match: 'all', criteria: { host: ['db1'] } }] });
+    b.add(event(T0, [shadow(1)], 'web1'), explain);
+    b.add(event(T0 + 1, [shadow(2)], 'db1'), () => null);
+    const view = b.build().views[0]!.groups[0]!;
+    expect(view.explanation?.verdict).toBe('TE_MISSING');
+    expect(view.caution).toBe(SHADOW);
+  });
+});
+
 describe('views', () => {
   it('groups the matching messages of each view and shares explanations', () => {
     const events = [

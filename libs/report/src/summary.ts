@@ -212,6 +212,7 @@ function copyGroup(g: SignatureGroup): SignatureGroup {
     exes: [...g.exes],
     explanation: g.explanation === null ? null : structuredClone(g.explanation),
     verdicts: sortedVerdicts(g.verdicts),
+    caution: typeof g.caution === 'string' ? g.caution : null,
   };
 }
 
@@ -483,6 +484,7 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
           samplesDropped: 0,
           explanation: null,
           verdicts: [],
+          caution: null,
         },
       };
       table.map.set(key, state);
@@ -494,6 +496,8 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       // verdict is counted (records of one signature whose full contexts differ can get different verdicts).
       if (g.explanation === null) g.explanation = groupExplanationOf(explained);
       countVerdict(g.verdicts, explained.verdict);
+      // A warning is not dropped because the group's first record got another answer (a verdict without it).
+      if (g.caution === null && typeof explained.caution === 'string') g.caution = explained.caution;
     }
     g.count++;
     if (event.epoch < state.firstEpoch) {
@@ -685,8 +689,10 @@ export function createSummaryBuilder(options: SummaryOptions = {}): SummaryBuild
       for (const g of groups) {
         if (g.decision !== 'denied' || g.explanation !== null) continue;
         const d = denyTable.map.get(groupKey(g.decision, g.signature));
-        if (d !== undefined && d.group.explanation !== null)
+        if (d !== undefined && d.group.explanation !== null) {
           g.explanation = structuredClone(d.group.explanation);
+          g.caution = d.group.caution;
+        }
       }
       return {
         name: v.def.name,

@@ -191,6 +191,15 @@ export interface SignatureGroup {
    * summary written before it existed (added after the other keys).
    */
   verdicts: VerdictCount[];
+  /**
+   * Set when the explainer said its fixes would allow an access that guards the system (authentication data,
+   * security files, the security server, kernel-level permissions): why, as it says it (`Explanation.caution`
+   * of @avcstream/selinux-access, e.g. `shadow_t holds authentication data (...)`), so a denial here may be an
+   * attack rather than a gap in the policy. The first record's (in input order) that had one, whatever the
+   * record `explanation` comes from; null when none did or without an explainer, and in a summary written
+   * before it existed (added after the other keys).
+   */
+  caution: string | null;
 }
 
 export interface ViewCriteria {
@@ -326,6 +335,8 @@ export interface ExplanationLike {
   verdict: string;
   fixes: Array<{ kind: string; text: string; verified: boolean }>;
   booleans: Array<{ name: string; current: boolean; blastRadius?: { rules: number; triples: number } }>;
+  /** The fixes would allow an access that guards the system: why (becomes the group's `caution`). */
+  caution?: string;
 }
 
 /**

@@ -45,6 +45,23 @@ function contextOf(
   };
 }
 
+/** The explainer's evidence line of a caution (`cautionLine` of @avcstream/selinux-access): its reason. */
+const CAUTION_LINE = /^Caution: (.+?)(?:\. A denial here may come from .*)?$/s;
+
+/**
+ * The caution of a stored explanation: the documents have no field of their own for it (the denials
+ * mapping is strict), but the explainer's evidence, which `decision.evidence` holds, says it on a
+ * `Caution: REASON. A denial here may come from ...` line. Null when there is none.
+ */
+function cautionOfEvidence(evidence: unknown): string | null {
+  if (!Array.isArray(evidence)) return null;
+  for (const line of evidence) {
+    const m = typeof line === 'string' ? CAUTION_LINE.exec(line) : null;
+    if (m !== null) return m[1] as string;
+  }
+  return null;
+}
+
 /**
  * One analyzer document (`<prefix>-denials` or `<prefix>-selinux-events`) as a one-record event, plus the
  * explanation the analyzer stored with a denial. Returns null for a document of another shape.
@@ -97,6 +114,7 @@ export function esDocToEvent(source: unknown): { event: EventLike; explain: Expl
     if (typeof decision.verdict !== 'string') return null;
     const fixes = Array.isArray(decision.fix) ? decision.fix.map(obj) : [];
     const booleans = Array.isArray(decision.booleans) ? decision.booleans.map(obj) : [];
+    const caution = cautionOfEvidence(decision.evidence);
     return {
       verdict: decision.verdict,
       fixes: fixes.map((f) => ({
@@ -114,6 +132,7 @@ export function esDocToEvent(source: unknown): { event: EventLike; explain: Expl
             : {}),
         };
       }),
+      ...(caution === null ? {} : { caution }),
     };
   };
   const serial = typeof ev.sequence === 'number' ? ev.sequence : 0;
@@ -301,6 +320,7 @@ async function addDenials(
         permissive: Number(obj(b.permissive).doc_count) > 0,
         pathSample: str(obj(obj(topHit(obj(b.path).doc)).file).path),
         verdicts: verdictBuckets(b.verdicts),
+        caution: e?.caution ?? null,
         explanation:
           e == null
             ? null

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { eventToJson, parseAuditText } from '@avcstream/audit';
+import { createExplainer } from '@avcstream/selinux-access';
+import { readPolicy } from '@avcstream/selinux-policy';
 import { openStore } from '@avcstream/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from './explain.ts';
@@ -259,6 +261,70 @@ describe('avcstream report --policy with file_contexts', () => {
     const missing = await run(['--input', log, '--policy', POLICY, '--file-contexts', join(dir, 'nope')]);
     expect(missing.code).toBe(66);
     expect(missing.err).toMatch(/^avcstream report: cannot read file_contexts /);
+  });
+});
+
+// The explainer's caution: a fix that would open an access guarding the system. The sample policy flags
+// security_t (a named type); the host's (Debian) policy flags shadow_t too (outside non_auth_file_type).
+const HOST_POLICY_TESTS = existsSync(HOST_POLICY) || IN_CI;
+if (!HOST_POLICY_TESTS)
+  console.warn(`SKIPPED: ${HOST_POLICY} is absent (selinux-policy-default); set CI=1 to make this fail`);
+const SECURITY_T_CAUTION = 'security_t is the SELinux security server (selinuxfs)';
+const SHADOW_T_CAUTION = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+const httpdRead = (serial: number, target: string) =>
+  `type=AVC msg=audit(1700000000.${String(serial).padStart(3, '0')}:${serial}): avc:  denied  { read } for  pid=1 comm="httpd" name="x" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:${target}:s0 tclass=file permissive=0\n`;
+type CautionGroup = { signature: { targetType: string }; caution: string | null };
+const cautionByTarget = (json: string) =>
+  new Map((JSON.parse(json).denyListing as CautionGroup[]).map((g) => [g.signature.targetType, g.caution]));
+/** The text report's block of the httpd_t -> TARGET:file { read } group, as lines. */
+const textBlock = (text: string, target: string) =>
+  (text.split('\n\n').find((b) => b.includes(`httpd_t -> ${target}:file { read }`)) ?? '').split('\n');
+/** The caution line of a group's block comes after its verdict and before its fixes. */
+function expectCautionNearFix(block: string[], caution: string): void {
+  const at = block.findIndex((l) => l.startsWith('    caution:    '));
+  expect(at, `no caution line in:\n${block.join('\n')}`).toBeGreaterThanOrEqual(0);
+  expect(block[at]).toContain(`    caution:    ${caution}; `);
+  expect(block[at]).toContain('find out why httpd_t asked before applying a fix');
+  expect(at).toBeGreaterThan(block.findIndex((l) => l.startsWith('    verdict:')));
+  expect(at).toBeLessThan(block.findIndex((l) => l.startsWith('    fix:')));
+}
+
+describe('avcstream report --policy: the caution of an access that guards the system', () => {
+  const POLICY = resolve(import.meta.dirname, '../../sample/policy/policy.33');
+
+  it('JSON, text and HTML carry it near the fix (sample policy: httpd_t reading security_t)', async () => {
+    const log = join(dir, 'caution-sample.log');
+    writeFileSync(log, httpdRead(1, 'security_t') + httpdRead(2, 'user_home_t'));
+    const json = await run(['--format', 'json', '--policy', POLICY, log]);
+    expect(json.code, json.err).toBe(0);
+    const caution = cautionByTarget(json.out);
+    expect(caution.get('security_t')).toBe(SECURITY_T_CAUTION);
+    expect(caution.get('user_home_t')).toBeNull();
+    const text = await run(['--policy', POLICY, log]);
+    expectCautionNearFix(textBlock(text.out, 'security_t'), SECURITY_T_CAUTION);
+    expect(textBlock(text.out, 'security_t')).toContain(
+      '    fix:        allow httpd_t security_t:file read;',
+    );
+    expect(textBlock(text.out, 'user_home_t').join('\n')).not.toContain('caution');
+    const html = await run(['--format', 'html', '--policy', POLICY, log]);
+    const row = html.out.split('<tr>').find((r) => r.includes('&rarr; security_t:file')) ?? '';
+    expect(row).toContain(`<div class="caution"><b>Caution:</b> ${SECURITY_T_CAUTION}; `);
+    expect(row.indexOf('class="caution"')).toBeLessThan(row.indexOf('allow httpd_t security_t:file read;'));
+    expect(html.out.split('<tr>').find((r) => r.includes('&rarr; user_home_t:file'))).not.toContain(
+      'caution',
+    );
+  });
+
+  it.runIf(HOST_POLICY_TESTS)('carries it for httpd_t reading shadow_t (host policy)', async () => {
+    const log = join(dir, 'caution-host.log');
+    writeFileSync(log, httpdRead(1, 'shadow_t'));
+    const json = await run(['--format', 'json', '--policy', HOST_POLICY, log]);
+    expect(json.code, json.err).toBe(0);
+    expect(cautionByTarget(json.out).get('shadow_t')).toBe(SHADOW_T_CAUTION);
+    const text = await run(['--policy', HOST_POLICY, log]);
+    expectCautionNearFix(textBlock(text.out, 'shadow_t'), SHADOW_T_CAUTION);
+    const html = await run(['--format', 'html', '--policy', HOST_POLICY, log]);
+    expect(html.out).toContain(`<div class="caution"><b>Caution:</b> ${SHADOW_T_CAUTION}; `);
   });
 });
 
@@ -601,6 +667,37 @@ describe('Elasticsearch documents', () => {
       booleans: [{ name: 'httpd_read_user_content', current: false, blastRadius: { rules: 4, triples: 9 } }],
       fixes: [{ kind: 'setsebool', text: 'setsebool -P httpd_read_user_content 1', verified: true }],
     });
+  });
+
+  it("gives the caution of the stored explanation's evidence (the analyzer stores the explainer's lines)", () => {
+    // The explainer's own evidence for httpd_t reading security_t on the sample policy, as decisionDoc stores it.
+    const policy = readPolicy(readFileSync(resolve(import.meta.dirname, '../../sample/policy/policy.33')));
+    const denial = {
+      scontext: 'system_u:system_r:httpd_t:s0',
+      tcontext: 'system_u:object_r:security_t:s0',
+      tclass: 'file',
+      perms: ['read'],
+    };
+    const ex = createExplainer(policy).explain(denial);
+    expect(ex.caution).toBe(SECURITY_T_CAUTION);
+    const doc = (evidence: string[]) => ({
+      '@timestamp': '2025-11-22T09:01:24.839Z',
+      event: { sequence: 1 },
+      host: { name: 'web01' },
+      selinux: {
+        scontext: { user: 'system_u', role: 'system_r', type: 'httpd_t', level: 's0' },
+        tcontext: { user: 'system_u', role: 'object_r', type: 'security_t', level: 's0' },
+        tclass: 'file',
+        perms: ['read'],
+        permissive: false,
+        seresult: 'denied',
+      },
+      decision: { verdict: ex.verdict, booleans: [], fix: ex.fixes, evidence },
+    });
+    expect(esDocToEvent(doc(ex.evidence))!.explain(denial)).toMatchObject({ caution: SECURITY_T_CAUTION });
+    const none = esDocToEvent(doc(['No allow rule grants httpd_t security_t:file read.']))!.explain(denial);
+    expect(none).not.toBeNull();
+    expect(none!.caution).toBeUndefined();
   });
 
   it('turns a SELinux event document into its record type and fields', () => {

@@ -265,6 +265,37 @@ describe('avcstream run alerts: the caution of an access that guards the system'
     expect(byKey.get('httpd_t:user_home_t:file:read')?.alert?.caution).toBeNull();
   });
 
+  it("is in run's report (report.txt, report.html, summary.json) and in report --state-dir", async () => {
+    const sample = join(import.meta.dirname, '../../sample/policy/policy.33');
+    const r = await runWith(
+      sample,
+      avc(1, 'security_t', 'file', 'read') + avc(2, 'user_home_t', 'file', 'read'),
+    );
+    expect(r.code).toBe(0);
+    const caution = 'security_t is the SELinux security server (selinuxfs)';
+    const state = join(dir, 'state');
+    type Group = { signature: { targetType: string }; caution: string | null };
+    const byTarget = (json: string) =>
+      new Map((JSON.parse(json).denyListing as Group[]).map((g) => [g.signature.targetType, g.caution]));
+    const stored = byTarget(readFileSync(join(state, 'summary.json'), 'utf8'));
+    expect(stored.get('security_t')).toBe(caution);
+    expect(stored.get('user_home_t')).toBeNull();
+    const block = (text: string) =>
+      text.split('\n\n').find((b) => b.includes('httpd_t -> security_t:file { read }')) ?? '';
+    const lines = block(readFileSync(join(state, 'report.txt'), 'utf8')).split('\n');
+    const at = lines.findIndex((l) => l.startsWith(`    caution:    ${caution}; `));
+    expect(at, lines.join('\n')).toBeGreaterThan(0);
+    expect(at).toBeLessThan(lines.indexOf('    fix:        allow httpd_t security_t:file read;'));
+    expect(readFileSync(join(state, 'report.html'), 'utf8')).toContain(
+      `<div class="caution"><b>Caution:</b> ${caution}; `,
+    );
+    const json = await capture(report, ['--state-dir', state, '--format', 'json']);
+    expect(json.code).toBe(0);
+    expect(byTarget(json.out).get('security_t')).toBe(caution);
+    const text = await capture(report, ['--state-dir', state]);
+    expect(block(text.out)).toContain(`\n    caution:    ${caution}; `);
+  });
+
   it.runIf(existsSync(HOST_POLICY) || IN_CI)(
     'shows it for httpd_t reading shadow_t (host policy)',
     async () => {
