@@ -5,18 +5,22 @@ import type { Alert, AlertSink } from './types.ts';
 
 /** Minimal pino-like logger. */
 export interface AlertLogger {
-  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
 }
 
 export const ALERT_LOG_MESSAGE = 'new denial signature';
 export const REPEAT_LOG_MESSAGE = 'denial signature repeated';
 
-/** A pino log line per alert: constant message, the alert in fields. */
+/**
+ * A pino log line per alert: constant message, the alert in fields. Written at warn, so a logger at warn (the
+ * default of `avcstream run`, a common production level) shows the alerts it was asked for; only a level above
+ * warn (error, fatal, silent) hides them, as it hides every warning.
+ */
 export function createLogSink(logger: AlertLogger): AlertSink {
   return {
     name: 'log',
     send(alert) {
-      logger.info({ alert }, alert.kind === 'repeat' ? REPEAT_LOG_MESSAGE : ALERT_LOG_MESSAGE);
+      logger.warn({ alert }, alert.kind === 'repeat' ? REPEAT_LOG_MESSAGE : ALERT_LOG_MESSAGE);
     },
   };
 }

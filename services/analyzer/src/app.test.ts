@@ -569,6 +569,33 @@ describe('analyzer app', () => {
 });
 
 describe('analyzer alerts', () => {
+  it('reach the log at AVCSTREAM_LOG_LEVEL=warn: the log sink, its only alert sink, writes at warn', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      component: 'test',
+      level: 'warn',
+      destination: new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    });
+    const t = setup(['--alerts.enabled=true'], undefined, logger);
+    await t.app.start();
+    try {
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.events.acked.length === 1);
+      type Logged = { level: string; msg: string; alert?: { signature: { key: string } } };
+      const alerts = lines.map((l) => JSON.parse(l) as Logged).filter((l) => l.alert !== undefined);
+      expect(alerts.map((l) => [l.level, l.msg, l.alert!.signature.key])).toEqual([
+        ['warn', 'new denial signature', 'httpd_t:shadow_t:file:read'],
+      ]);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
   it("carry the explanation's caution (an access that guards the system) in the alert document and log line", async () => {
     const lines: string[] = [];
     const logger = createLogger({

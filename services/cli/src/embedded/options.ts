@@ -33,7 +33,8 @@ Options:
   --rate-limit SEC        per-signature window folding repeats into one count (default 60)
   --no-host-alerts        do not alert "new on this host" for signatures known from other hosts
   --webhook URL           also POST alerts (JSON) to URL; HMAC secret from env AVCSTREAM_WEBHOOK_SECRET
-  --log-alerts            also write each alert as a JSON log line (stderr)
+  --log-alerts            also write each alert as a JSON log line on stderr, at warn level (shown at
+                          the default --log-level; error or silent hides them)
   --log-level LEVEL       pino level for the JSON logs on stderr (default warn)
   --max-events N          SELinux events kept in the state dir for the report (default 20000)
   --commit-interval-ms MS group commit: at most one fsynced state batch per MS (default 200; 0 = per read)
