@@ -107,15 +107,40 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** JSON POST per alert, with timeout, retries on network errors / 429 / 5xx, and an HMAC header. */
+/**
+ * JSON POST per alert, with timeout, retries on network errors / 429 / 5xx, and an HMAC header. `close()`
+ * aborts the deliveries in flight (request or backoff; they reject with a WebhookError, so a durable registry
+ * keeps their alerts pending) and fails later sends at once: a daemon calls it once its intake has stopped.
+ */
 export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const retries = opts.retries ?? 3;
   const backoffMs = opts.backoffMs ?? 250;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const closing = new AbortController();
+  const closed = new Promise<void>((r) =>
+    closing.signal.addEventListener('abort', () => r(), { once: true }),
+  );
+  const sleep =
+    opts.sleep ??
+    ((ms: number) =>
+      new Promise<void>((r) => {
+        // Ends early on close(), without leaving the timer behind.
+        const done = () => {
+          clearTimeout(t);
+          closing.signal.removeEventListener('abort', done);
+          r();
+        };
+        const t = setTimeout(done, ms);
+        closing.signal.addEventListener('abort', done, { once: true });
+      }));
+  const closedError = () => new WebhookError('webhook sink closed', null, true);
   return {
     name: 'webhook',
+    async close() {
+      closing.abort();
+    },
     async send(alert) {
+      if (closing.signal.aborted) throw closedError();
       const body = JSON.stringify(alert);
       const headers: Record<string, string> = {
         ...opts.headers,
@@ -127,7 +152,8 @@ export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
         headers['x-avcstream-signature'] = signBody(opts.secret, body);
       let last: WebhookError | null = null;
       for (let attempt = 0; attempt <= retries; attempt++) {
-        if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
+        if (attempt > 0) await Promise.race([sleep(backoffMs * 2 ** (attempt - 1)), closed]);
+        if (closing.signal.aborted) throw closedError();
         try {
           const res = await request(opts.url, {
             method: 'POST',
@@ -135,7 +161,7 @@ export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
             body,
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,
-            signal: AbortSignal.timeout(timeoutMs),
+            signal: AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]),
           });
           await res.body.dump();
           if (res.statusCode >= 200 && res.statusCode < 300) return;
@@ -144,6 +170,7 @@ export function createWebhookSink(opts: WebhookSinkOptions): AlertSink {
           if (!retriable) throw last;
         } catch (err) {
           if (err instanceof WebhookError && !err.retriable) throw err;
+          if (closing.signal.aborted) throw closedError();
           last =
             err instanceof WebhookError ? err : new WebhookError('webhook request failed', null, true, err);
         }

@@ -121,4 +121,37 @@ describe('createWebhookSink', () => {
     await createWebhookSink({ url, timeoutMs: 200, sleep: noSleep }).send(alert);
     expect(calls).toBe(2);
   });
+
+  it('close() aborts a delivery in flight and its retries, and fails later sends at once', async () => {
+    let calls = 0;
+    const url = await serve(() => {
+      calls++; // never answers
+    });
+    const sink = createWebhookSink({ url, timeoutMs: 60_000, retries: 5, sleep: noSleep });
+    const sent = sink.send(alert);
+    for (let i = 0; i < 200 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(1);
+    const started = Date.now();
+    await sink.close?.();
+    await expect(sent).rejects.toMatchObject({ code: 'AVC_ERR_ALERTS_WEBHOOK', status: null });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(calls).toBe(1);
+    await expect(sink.send(alert)).rejects.toBeInstanceOf(WebhookError);
+    expect(calls).toBe(1);
+  });
+
+  it('close() ends a backoff between attempts without another attempt', async () => {
+    let calls = 0;
+    const url = await serve((_req, _b, res) => {
+      calls++;
+      res.statusCode = 503;
+      res.end();
+    });
+    const sink = createWebhookSink({ url, backoffMs: 60_000 });
+    const sent = sink.send(alert);
+    for (let i = 0; i < 200 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await sink.close?.();
+    await expect(sent).rejects.toBeInstanceOf(WebhookError);
+    expect(calls).toBe(1);
+  });
 });
