@@ -1,6 +1,10 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Alert } from '@avcstream/alerts';
 import { loadConfig } from '@avcstream/config';
 import {
   chunkPolicy,
@@ -15,7 +19,7 @@ import type { BulkDoc, BulkResult } from '@avcstream/elasticsearch';
 import type { KafkaBatch, KafkaDelivery } from '@avcstream/kafka';
 import { AvcError, createQueue } from '@avcstream/pipeline';
 import { createLogger, createMetrics } from '@avcstream/telemetry';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ConsumerPort, createApp, type EsPort } from './app.ts';
 import { analyzerConfigSchema } from './config.ts';
 
@@ -221,7 +225,24 @@ function setup(args: string[] = [], now?: () => Date, logger = silent()) {
   const events = fakeConsumer();
   const policies = fakeConsumer();
   const es = fakeEs();
-  const sent: Array<{ topic: string; value: Buffer }> = [];
+  /** Shutdown calls in order (consumers stopped, producer disconnected, ES closed, webhook aborted...). */
+  const calls: string[] = [];
+  for (const [name, c] of [
+    ['events.stop', events],
+    ['policies.stop', policies],
+  ] as const) {
+    const stop = c.stop.bind(c);
+    c.stop = async (ms) => {
+      calls.push(name);
+      return stop(ms);
+    };
+  }
+  const esClose = es.close.bind(es);
+  es.close = async () => {
+    calls.push('es.close');
+    return esClose();
+  };
+  const sent: Array<{ topic: string; key: string; value: Buffer; headers?: Record<string, string> }> = [];
   // hold(): sends wait until release(), as kafkajs's send does while the broker is down (it retries inside).
   let gate: Promise<void> | null = null;
   let open: () => void = () => {};
@@ -251,7 +272,9 @@ function setup(args: string[] = [], now?: () => Date, logger = silent()) {
     es,
     producer: {
       async connect() {},
-      async disconnect() {},
+      async disconnect() {
+        calls.push('producer.disconnect');
+      },
       async send(topic, msgs) {
         if (gate !== null) {
           producer.held++;
@@ -262,12 +285,13 @@ function setup(args: string[] = [], now?: () => Date, logger = silent()) {
           failures--;
           throw Object.assign(new Error('broker down'), { retriable: true });
         }
-        for (const x of msgs) sent.push({ topic, value: x.value });
+        for (const x of msgs)
+          sent.push({ topic, key: x.key, value: x.value, ...(x.headers ? { headers: x.headers } : {}) });
       },
     },
     ...(now ? { now } : {}),
   });
-  return { app, events, policies, es, sent, metrics, producer };
+  return { app, events, policies, es, sent, metrics, producer, calls };
 }
 
 describe('analyzer readiness', () => {
@@ -668,5 +692,382 @@ describe('analyzer alerts', () => {
     } finally {
       await t.app.stop();
     }
+  });
+});
+
+/** Signature documents kept in memory, as the ES registry's outbox uses them (create, get, update, search). */
+function signatureDocs(es: ReturnType<typeof fakeEs>) {
+  const docs = new Map<string, { source: Record<string, unknown>; seqNo: number }>();
+  let seq = 0;
+  es.createIfAbsent = async (_index, id, doc) => {
+    if (docs.has(id)) return false;
+    docs.set(id, { source: structuredClone(doc) as Record<string, unknown>, seqNo: seq++ });
+    return true;
+  };
+  es.get = async <T>(_index: string, id: string) => docs.get(id)?.source as T | undefined;
+  es.update = async (_index, id, partial, o = {}) => {
+    const d = docs.get(id);
+    if (d === undefined) return false;
+    if (o.ifSeqNo !== undefined && o.ifSeqNo !== d.seqNo) return false;
+    d.source = { ...d.source, ...structuredClone(partial) };
+    d.seqNo = seq++;
+    return true;
+  };
+  // pendingQuery(claimedBefore, size): undelivered documents claimed before `claimedBefore`.
+  es.search = async <T>(_index: string, body?: Record<string, unknown>) => {
+    const query = body?.query as { bool: { filter: Array<Record<string, unknown>> } } | undefined;
+    const range = query?.bool.filter[1] as { range: { claimed_at: { lt: string } } } | undefined;
+    if (range === undefined) throw new Error('not the pending query');
+    const before = range.range.claimed_at.lt;
+    const hits = [...docs]
+      .filter(([, d]) => d.source.delivered === false && String(d.source.claimed_at) < before)
+      .map(([id, d]) => ({ index: 'sig', id, source: d.source as T, seqNo: d.seqNo, primaryTerm: 1 }));
+    return { total: hits.length, hits };
+  };
+  return {
+    docs,
+    /** The outbox state of the documents that raised an alert: signature key -> delivered. */
+    delivered() {
+      const out: Record<string, unknown> = {};
+      for (const d of docs.values()) {
+        const alerts = (d.source.alerts as Array<{ signature: { key: string } }> | undefined) ?? [];
+        for (const a of alerts) out[a.signature.key] = d.source.delivered;
+      }
+      return out;
+    },
+  };
+}
+
+interface Hook {
+  url: string;
+  requests: Array<{ headers: IncomingHttpHeaders; body: string }>;
+  /** Set per request: the status to answer, or null to hold the request until `release()`. */
+  answer: (n: number) => number | null;
+  release(): void;
+  /** Requests the client aborted before an answer. */
+  aborted: number;
+  onAbort?: () => void;
+  close(): Promise<void>;
+}
+
+/** A webhook receiver on 127.0.0.1 (node:http). */
+async function webhookReceiver(): Promise<Hook> {
+  let held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      hook.requests.push({ headers: req.headers, body });
+      const status = hook.answer(hook.requests.length);
+      if (status === null) {
+        held.push(res);
+        res.on('close', () => {
+          if (!res.writableEnded) {
+            hook.aborted++;
+            hook.onAbort?.();
+          }
+        });
+        return;
+      }
+      res.statusCode = status;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const hook: Hook = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/avc-alerts`,
+    requests: [],
+    answer: () => 200,
+    aborted: 0,
+    release() {
+      for (const r of held) if (!r.writableEnded) r.end();
+      held = [];
+    },
+    async close() {
+      hook.release();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  return hook;
+}
+
+/** The sample policy (httpd_t has no rule on security_t: an access that guards the system) as policy messages. */
+function samplePolicy() {
+  const encP = (m: PolicyMessage) => {
+    const e = encodePolicyMessage(m);
+    if (!e.ok) throw new Error(e.error.message);
+    return e.value;
+  };
+  const bytes = readFileSync(join(import.meta.dirname, '../../cli/sample/policy/policy.33'));
+  const { sha256, chunks } = chunkPolicy(bytes);
+  const stateId = policyStateId(sha256, true, {});
+  const state: PolicyMessage = {
+    schema: 'avcstream.policy.v1',
+    kind: 'state',
+    stateId,
+    host: 'web01',
+    takenAt: '2023-11-14T22:13:22.000Z',
+    reason: 'start',
+    policy: { sha256, bytes: bytes.length, chunks: chunks.length },
+    enforcing: true,
+    booleans: {},
+  };
+  const denial = (serial: number, target: string): Buffer => {
+    const e = event(serial);
+    const avc = e.event.records[0]!.avc!;
+    const tcontext = { ...avc.tcontext, type: target, raw: `system_u:object_r:${target}:s0` };
+    return encode({
+      ...e,
+      policy: { stateId, sha256 },
+      event: { ...e.event, records: [{ ...e.event.records[0]!, avc: { ...avc, tcontext } }] },
+    });
+  };
+  return { stateId, messages: [...chunks.map((c) => encP(c.message)), encP(state)], denial };
+}
+
+const CAUTION = 'security_t is the SELinux security server (selinuxfs)';
+const SECRET = 'test-hmac-secret-0123456789';
+
+function captureLogger() {
+  const lines: string[] = [];
+  const logger = createLogger({
+    component: 'test',
+    destination: new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    }),
+  });
+  const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { logger, lines, parsed };
+}
+
+describe('analyzer alert sinks (webhook, Kafka)', () => {
+  const hooks: Hook[] = [];
+  afterEach(async () => {
+    for (const h of hooks.splice(0)) await h.close();
+  });
+  const receiver = async () => {
+    const h = await webhookReceiver();
+    hooks.push(h);
+    return h;
+  };
+
+  it('without the new settings only the log sink runs: nothing is produced, the outbox waits for the log alone', async () => {
+    const t = setup(['--alerts.enabled=true']);
+    const sig = signatureDocs(t.es);
+    await t.app.start();
+    try {
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.events.acked.length === 1);
+      expect(t.sent).toEqual([]);
+      await until(() => sig.delivered()['httpd_t:shadow_t:file:read'] === true);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('the Kafka sink publishes exactly one message per new signature on avcstream.alerts.v1: the alert JSON with its caution, keyed by signature id', async () => {
+    const t = setup(['--alerts.enabled=true', '--alerts.kafka.enabled=true']);
+    signatureDocs(t.es);
+    const policy = samplePolicy();
+    await t.app.start();
+    try {
+      t.policies.deliver(policy.messages);
+      await until(() => t.app.policyStore.lookup(policy.stateId).kind === 'ready');
+      t.events.deliver([policy.denial(1, 'security_t'), policy.denial(2, 'security_t')]);
+      await until(() => t.events.acked.length === 1);
+      t.events.deliver([policy.denial(3, 'security_t')]);
+      await until(() => t.events.acked.length === 2);
+      await until(() => t.sent.length > 0);
+      const out = t.sent.filter((s) => s.topic === 'avcstream.alerts.v1');
+      expect(out).toHaveLength(1);
+      expect(t.sent).toHaveLength(1);
+      const msg = out[0]!;
+      const alert = JSON.parse(msg.value.toString('utf8')) as Alert;
+      expect(alert).toMatchObject({
+        kind: 'new-signature',
+        scope: 'fleet',
+        host: 'web01',
+        signature: { key: 'httpd_t:security_t:file:read' },
+        verdict: 'TE_MISSING',
+        caution: CAUTION,
+        event: { serial: 1, comm: 'httpd' },
+      });
+      expect(msg.key).toBe(alert.signature.id);
+      expect(msg.headers).toEqual({ 'avcstream-alert-id': alert.id });
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('alerts.kafka.topic names the topic', async () => {
+    const t = setup([
+      '--alerts.enabled=true',
+      '--alerts.kafka.enabled=true',
+      '--alerts.kafka.topic=site1.alerts',
+    ]);
+    signatureDocs(t.es);
+    await t.app.start();
+    try {
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.sent.length === 1);
+      expect(t.sent.map((s) => s.topic)).toEqual(['site1.alerts']);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('the webhook gets the alert signed with the HMAC secret; the outbox is delivered only once log, webhook and Kafka all acknowledged', async () => {
+    const hook = await receiver();
+    hook.answer = () => null; // held until release()
+    const t = setup([
+      '--alerts.enabled=true',
+      '--alerts.kafka.enabled=true',
+      `--alerts.webhook.url=${hook.url}`,
+      `--alerts.webhook.secret=${SECRET}`,
+    ]);
+    const sig = signatureDocs(t.es);
+    const policy = samplePolicy();
+    await t.app.start();
+    try {
+      t.policies.deliver(policy.messages);
+      await until(() => t.app.policyStore.lookup(policy.stateId).kind === 'ready');
+      t.events.deliver([policy.denial(1, 'security_t')]);
+      await until(() => hook.requests.length === 1 && t.sent.length === 1);
+      // The webhook has not answered: the batch is acked (the alert is in the outbox), the outbox not delivered.
+      await until(() => t.events.acked.length === 1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sig.delivered()).toEqual({ 'httpd_t:security_t:file:read': false });
+      hook.release();
+      await until(() => sig.delivered()['httpd_t:security_t:file:read'] === true);
+
+      const req = hook.requests[0]!;
+      expect(req.headers['content-type']).toBe('application/json');
+      expect(req.headers['x-avcstream-signature']).toBe(
+        `sha256=${createHmac('sha256', SECRET).update(req.body).digest('hex')}`,
+      );
+      const alert = JSON.parse(req.body) as Alert;
+      expect(req.headers['x-avcstream-alert-id']).toBe(alert.id);
+      expect(alert).toMatchObject({ signature: { key: 'httpd_t:security_t:file:read' }, caution: CAUTION });
+      expect(JSON.parse(t.sent[0]!.value.toString('utf8'))).toEqual(alert);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('a failing webhook neither crashes nor stalls the analyzer: the alert stays in the outbox, is counted and logged, and is redelivered to every sink after the lease', async () => {
+    const hook = await receiver();
+    hook.answer = (n) => (n === 1 ? 500 : 200);
+    const log = captureLogger();
+    const t = setup(
+      [
+        '--alerts.enabled=true',
+        '--alerts.kafka.enabled=true',
+        `--alerts.webhook.url=${hook.url}`,
+        `--alerts.webhook.secret=${SECRET}`,
+        '--alerts.webhook.retries=0',
+        '--alerts.leaseMs=1000',
+      ],
+      undefined,
+      log.logger,
+    );
+    const sig = signatureDocs(t.es);
+    await t.app.start();
+    try {
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.events.acked.length === 1);
+      await until(() => log.parsed().some((l) => l.msg === 'alert sink failed'));
+      expect(sig.delivered()).toEqual({ 'httpd_t:shadow_t:file:read': false });
+      expect(await t.metrics.value('avcstream_analyzer_sink_errors_errors_total', { sink: 'webhook' })).toBe(
+        1,
+      );
+      const failed = log.parsed().find((l) => l.msg === 'alert sink failed')!;
+      expect(failed).toMatchObject({ level: 'warn', sink: 'webhook' });
+      expect(JSON.stringify(failed)).not.toContain(SECRET);
+      // Still consuming.
+      t.events.deliver([encode(event(2))]);
+      await until(() => t.events.acked.length === 2);
+
+      // After the lease the claim is taken over and the alert sent again to every sink, with the same id.
+      await until(() => sig.delivered()['httpd_t:shadow_t:file:read'] === true);
+      expect(hook.requests).toHaveLength(2);
+      const [first, again] = hook.requests.map((r) => JSON.parse(r.body) as Alert);
+      expect(again).toMatchObject({ id: first!.id, redelivered: true });
+      const kafka = t.sent.map((s) => JSON.parse(s.value.toString('utf8')) as Alert);
+      expect(kafka.map((a) => [a.id, a.redelivered ?? false])).toEqual([
+        [first!.id, false],
+        [first!.id, true],
+      ]);
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('a failing Kafka sink is counted and leaves the alert in the outbox; the batch is still acked', async () => {
+    const t = setup(['--alerts.enabled=true', '--alerts.kafka.enabled=true']);
+    const sig = signatureDocs(t.es);
+    await t.app.start();
+    try {
+      t.producer.failNext(1);
+      t.events.deliver([encode(event(1))]);
+      await until(() => t.events.acked.length === 1);
+      await until(
+        () => t.metrics.registry.getSingleMetric('avcstream_analyzer_sink_errors_errors_total') !== undefined,
+      );
+      await until(() => sig.docs.size > 0);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await t.metrics.value('avcstream_analyzer_sink_errors_errors_total', { sink: 'kafka' })).toBe(1);
+      expect(sig.delivered()).toEqual({ 'httpd_t:shadow_t:file:read': false });
+    } finally {
+      await t.app.stop();
+    }
+  });
+
+  it('on stop, a webhook delivery in flight is awaited (within shutdown.drainMs) before the producer and ES close', async () => {
+    const hook = await receiver();
+    hook.answer = () => null;
+    const t = setup([
+      '--alerts.enabled=true',
+      `--alerts.webhook.url=${hook.url}`,
+      `--alerts.webhook.secret=${SECRET}`,
+      '--shutdown.drainMs=5000',
+    ]);
+    const sig = signatureDocs(t.es);
+    await t.app.start();
+    t.events.deliver([encode(event(1))]);
+    await until(() => hook.requests.length === 1 && t.events.acked.length === 1);
+    setTimeout(() => hook.release(), 300);
+    await t.app.stop();
+    expect(hook.aborted).toBe(0);
+    expect(sig.delivered()).toEqual({ 'httpd_t:shadow_t:file:read': true });
+    expect(t.calls).toEqual(['events.stop', 'policies.stop', 'producer.disconnect', 'es.close']);
+  });
+
+  it('on stop, a webhook that does not answer within shutdown.drainMs is aborted after the consumers stopped; the alert stays in the outbox', async () => {
+    const hook = await receiver();
+    hook.answer = () => null; // never answers
+    const t = setup([
+      '--alerts.enabled=true',
+      `--alerts.webhook.url=${hook.url}`,
+      `--alerts.webhook.secret=${SECRET}`,
+      '--alerts.webhook.timeoutMs=60000',
+      '--shutdown.drainMs=300',
+    ]);
+    hook.onAbort = () => t.calls.push('webhook.aborted');
+    const sig = signatureDocs(t.es);
+    await t.app.start();
+    t.events.deliver([encode(event(1))]);
+    await until(() => hook.requests.length === 1 && t.events.acked.length === 1);
+    const started = Date.now();
+    await t.app.stop();
+    expect(Date.now() - started).toBeLessThan(5000);
+    await until(() => hook.aborted === 1);
+    expect(t.calls.indexOf('webhook.aborted')).toBeGreaterThan(t.calls.indexOf('policies.stop'));
+    expect(sig.delivered()).toEqual({ 'httpd_t:shadow_t:file:read': false });
   });
 });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AlertProducer,
+  type AlertSink,
   createAlerter,
   createEsRegistry,
-  createLogSink,
   pendingQuery,
   signaturesOf,
   type Alerter,
@@ -25,6 +26,7 @@ import { createSendTracker, type KafkaBatch, type KafkaConsumer, type KafkaDeliv
 import { AvcError, backoffDelayMs, isRetriable } from '@avcstream/pipeline';
 import { type Denial, defaultLabelAt } from '@avcstream/selinux-access';
 import { createLogRateLimiter, type Logger, type Metrics } from '@avcstream/telemetry';
+import { createAlertSinks } from './alert-sinks.ts';
 import type { AnalyzerConfig } from './config.ts';
 import { createPolicyStore, type PolicyLookup, type PolicyStore } from './policy-store.ts';
 import { type Replay, toEcs } from './to-ecs.ts';
@@ -48,7 +50,10 @@ export type ConsumerPort = Pick<
 >;
 export interface ProducerPort {
   connect(): Promise<void>;
-  send(topic: string, messages: ReadonlyArray<{ key: string; value: Buffer }>): Promise<void>;
+  send(
+    topic: string,
+    messages: ReadonlyArray<{ key: string; value: Buffer; headers?: Record<string, string> }>,
+  ): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -63,6 +68,8 @@ export interface AnalyzerDeps {
   producer: ProducerPort;
   es: EsPort;
   ensureTopics?: () => Promise<void>;
+  /** The webhook's HMAC secret when it comes from `alerts.webhook.secretFile` (main.ts reads the file). */
+  webhookSecret?: string;
   now?: () => Date;
 }
 
@@ -111,6 +118,12 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
     ]),
     noPolicy: metrics.counter('unreplayed', 'denials', 'Denials indexed without a decision', ['reason']),
     alerts: metrics.counter('alerts', 'alerts', 'Alerts emitted'),
+    sinkErrors: metrics.counter(
+      'sink_errors',
+      'errors',
+      'Alert deliveries that failed (the alert stays in the outbox and is redelivered)',
+      ['sink'],
+    ),
     esDown: metrics.gauge('es_down', 'state', '1 while Elasticsearch is failing and consumption is paused'),
     bulkSeconds: metrics.histogram(
       'bulk',
@@ -194,7 +207,30 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
   let slotWaiters: Array<() => void> = [];
 
   let alerter: Alerter | undefined;
+  let sinks: AlertSink[] = [];
+  /** End of the shutdown drain (`shutdown.drainMs` from its start): batches, then alert deliveries. */
+  let drainDeadline: number | undefined;
   if (config.alerts.enabled) {
+    // The Kafka sink publishes with the analyzer's producer; its sends count for readiness as dead letters do.
+    const alertProducer: AlertProducer = {
+      send: (topic, messages) =>
+        sends.track(() =>
+          producer.send(
+            topic,
+            messages.map((x) => ({
+              key: x.key,
+              value: Buffer.from(x.value, 'utf8'),
+              ...(x.headers === undefined ? {} : { headers: x.headers }),
+            })),
+          ),
+        ),
+    };
+    sinks = createAlertSinks({
+      alerts: config.alerts,
+      logger: logger.child({ stage: 'alerts' }),
+      producer: alertProducer,
+      ...(deps.webhookSecret === undefined ? {} : { webhookSecret: deps.webhookSecret }),
+    });
     alerter = createAlerter({
       // An outbox: the signature document records the alert undelivered; a crash before the sink acknowledged
       // it is taken over after `leaseMs` by a running analyzer (see `redeliver` below).
@@ -217,27 +253,42 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
           ),
         index: idx.signatures,
         instanceId: `${config.analyzerId}/${randomUUID().slice(0, 8)}`,
-        sinks: ['log'],
+        // The document is delivered once every sink acknowledged the alert.
+        sinks: sinks.map((s) => s.name),
         leaseMs: config.alerts.leaseMs,
       }),
-      sinks: [createLogSink(logger.child({ stage: 'alerts' }))],
+      sinks,
       signature: { permissionSet: true },
       hostScope: config.alerts.hostScope,
       rateLimitWindowMs: config.alerts.rateLimitWindowMs,
       ignore: [...config.alerts.ignore],
-      onSinkError: (sink, alertId, err) => log.warn({ sink, alertId, err }, 'alert sink failed'),
+      // The outbox holds each alert until its sinks acknowledge: a slow or down webhook (or Kafka) delivers in
+      // the background instead of stalling indexing (at most 256 deliveries in flight, then batches wait).
+      awaitSinks: false,
+      onSinkError: (sink, alertId, err) => {
+        m.sinkErrors.inc({ sink });
+        log.warn({ sink, alertId, err }, 'alert sink failed');
+      },
     });
   }
 
-  /** Takes over and redelivers alerts whose claim outlived the lease (an analyzer crashed before its sink). */
+  /**
+   * Takes over and redelivers alerts whose claim outlived the lease: a sink failed, or an analyzer crashed
+   * before its sinks acknowledged.
+   */
   let redeliverTimer: ReturnType<typeof setInterval> | undefined;
+  /** The redelivery running now (awaited before the sinks are flushed at shutdown). */
+  let redelivering: Promise<void> | undefined;
   const redeliver = async () => {
     if (alerter === undefined) return;
     try {
       const again = await alerter.redeliverPending();
       if (again.length > 0) {
         m.alerts.inc(again.length);
-        log.warn({ alerts: again.length }, 'redelivered alerts left undelivered by a crashed analyzer');
+        log.warn(
+          { alerts: again.length },
+          'redelivered alerts left undelivered by a failed sink or analyzer',
+        );
       }
     } catch (err) {
       if (warnLimit.take() !== null) log.warn({ err }, 'alert redelivery failed');
@@ -612,13 +663,11 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
         });
       if (alerter !== undefined) {
         await redeliver();
-        let running = false;
         redeliverTimer = setInterval(
           () => {
-            if (running) return;
-            running = true;
-            void redeliver().finally(() => {
-              running = false;
+            if (redelivering !== undefined) return;
+            redelivering = redeliver().finally(() => {
+              redelivering = undefined;
             });
           },
           Math.max(1000, Math.floor(config.alerts.leaseMs / 2)),
@@ -648,7 +697,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       deps.events.pause();
     },
     async drain() {
-      const deadline = Date.now() + config.shutdown.drainMs;
+      drainDeadline ??= Date.now() + config.shutdown.drainMs;
+      const deadline = drainDeadline;
       while (handlers.size > 0 && Date.now() < deadline) {
         await Promise.race([Promise.allSettled([...handlers]), new Promise((r) => setTimeout(r, 100))]);
       }
@@ -657,7 +707,27 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       await Promise.allSettled([...handlers]);
     },
     async flush() {
-      if (alerter !== undefined) await alerter.flush(true).catch(() => []);
+      if (redeliverTimer !== undefined) clearInterval(redeliverTimer);
+      redeliverTimer = undefined;
+      if (alerter === undefined) return;
+      await redelivering;
+      await alerter.flush(true).catch(() => []);
+      // Deliveries in flight (background) get what is left of `shutdown.drainMs`; those still running then are
+      // aborted when the sinks close (after the consumers stopped) and stay in the outbox for redelivery.
+      const deadline = drainDeadline ?? Date.now() + config.shutdown.drainMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = await Promise.race([
+        alerter.drain().then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
+      if (late)
+        log.warn(
+          { drainMs: config.shutdown.drainMs },
+          'alert deliveries still in flight at shutdown, aborting them',
+        );
     },
     async disconnect() {
       abort.abort();
@@ -667,6 +737,8 @@ export function createApp(deps: AnalyzerDeps): AnalyzerApp {
       await deps.policies.stop(0);
       await policyLoop;
       await Promise.allSettled([...background]);
+      // Sinks close once nothing is consumed any more; before the producer the Kafka sink writes with.
+      await Promise.allSettled(sinks.map((s) => s.close?.()));
       await producer.disconnect();
       await es.close();
     },

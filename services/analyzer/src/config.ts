@@ -1,6 +1,43 @@
+import { ALERTS_TOPIC } from '@avcstream/alerts';
 import { zBool, zBrokers, zHttpUrl, zInt, zList } from '@avcstream/config';
 import { TOPICS } from '@avcstream/contracts';
 import { z } from 'zod';
+
+/**
+ * The webhook alert sink: off without `url`. The HMAC secret comes from `secret` (env
+ * `AVCSTREAM_ALERTS__WEBHOOK__SECRET` or the config file; never the command line, see main.ts) or from the file
+ * `secretFile` (read by main.ts at start), exactly one of them.
+ */
+const webhookSchema = z
+  .object({
+    url: zHttpUrl().optional(),
+    secret: z.string().min(1).max(4096).optional(),
+    secretFile: z.string().min(1).max(4096).optional(),
+    /** Per attempt. */
+    timeoutMs: zInt(100, 120_000).default(5000),
+    /** Attempts after the first (network errors, timeouts, 429, 5xx). */
+    retries: zInt(0, 10).default(3),
+  })
+  .strict()
+  .prefault({})
+  .superRefine((w, ctx) => {
+    const sources = (w.secret === undefined ? 0 : 1) + (w.secretFile === undefined ? 0 : 1);
+    if (w.url !== undefined && sources === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message:
+          'alerts.webhook.url needs an HMAC secret: alerts.webhook.secret (env) or alerts.webhook.secretFile',
+      });
+    }
+    if (sources > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretFile'],
+        message: 'set alerts.webhook.secret or alerts.webhook.secretFile, not both',
+      });
+    }
+  });
 
 /** The analyzer's config schema; `hostname` is injected by main.ts (pure). */
 export function analyzerConfigSchema(hostname: string) {
@@ -69,6 +106,19 @@ export function analyzerConfigSchema(hostname: string) {
           /** An alert claimed but not delivered for this long (crashed analyzer) is taken over and redelivered. */
           leaseMs: zInt(1000, 86_400_000).default(60_000),
           ignore: zList(z.string().min(1).max(1024)).default([]),
+          /** Also POST each alert (JSON, HMAC-signed) to a webhook; off by default. */
+          webhook: webhookSchema,
+          /** Also publish each alert on a Kafka topic (the analyzer's producer); off by default. */
+          kafka: z
+            .object({
+              enabled: zBool().default(false),
+              topic: z
+                .string()
+                .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name')
+                .default(ALERTS_TOPIC),
+            })
+            .strict()
+            .prefault({}),
         })
         .strict()
         .prefault({}),

@@ -12,6 +12,7 @@ import {
   flushLogger,
   routeProcessWarnings,
 } from '@avcstream/telemetry';
+import { readWebhookSecret } from './alert-sinks.ts';
 import { createApp } from './app.ts';
 import { type AnalyzerConfig, analyzerConfigSchema } from './config.ts';
 
@@ -24,11 +25,17 @@ export const ANALYZER_HELP = `Usage: avcstream analyzer [--config file.json] [--
 
 Consumes avcstream.events.v1 in a consumer group, replays every denial against the host's policy and
 booleans (from avcstream.policy.v1), indexes ECS documents into Elasticsearch, dead-letters invalid
-messages to avcstream.deadletter.v1 and raises first-seen alerts. Keys (env AVCSTREAM_<A>__<B>):
+messages to avcstream.deadletter.v1 and raises first-seen alerts (pino log line; optionally an HMAC-signed
+webhook and the avcstream.alerts.v1 topic). Keys (env AVCSTREAM_<A>__<B>):
   --kafka.brokers, --kafka.groupId, --elasticsearch.url, --elasticsearch.indexPrefix,
-  --processing.policyWaitMs, --alerts.enabled, --http.port, --shutdown.budgetMs
+  --processing.policyWaitMs, --alerts.enabled, --alerts.webhook.url, --alerts.webhook.secretFile,
+  --alerts.kafka.enabled, --alerts.kafka.topic, --http.port, --shutdown.budgetMs
+The webhook secret is never an option: env AVCSTREAM_ALERTS__WEBHOOK__SECRET or --alerts.webhook.secretFile.
 See services/analyzer/README.md.
 `;
+
+/** An option naming the webhook secret itself (it would show in the process list). */
+const SECRET_ARG = /^--alerts\.webhook\.secret(=|$)/;
 
 /** Run the analyzer until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promise<number> {
@@ -37,8 +44,18 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
     return 0;
   }
   let config: AnalyzerConfig;
+  let webhookSecret: string | undefined;
   try {
+    if (argv.some((a) => SECRET_ARG.test(a))) {
+      throw new ConfigError(
+        'alerts.webhook.secret is not taken from the command line (the process list shows it): set env AVCSTREAM_ALERTS__WEBHOOK__SECRET or --alerts.webhook.secretFile',
+      );
+    }
     config = loadServiceConfig(analyzerConfigSchema(hostname()), argv, process.env);
+    const { url, secretFile } = config.alerts.webhook;
+    if (config.alerts.enabled && url !== undefined && secretFile !== undefined) {
+      webhookSecret = readWebhookSecret(secretFile);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`avcstream analyzer: ${err.message}\n`);
@@ -81,6 +98,7 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
       requestTimeoutMs: config.elasticsearch.requestTimeoutMs,
       logger: logger.child({ stage: 'elasticsearch' }),
     }),
+    ...(webhookSecret === undefined ? {} : { webhookSecret }),
     ensureTopics: config.kafka.ensureTopics
       ? () =>
           ensureTopics(kafkaOpts, [
@@ -91,6 +109,9 @@ export async function runAnalyzer(argv: readonly string[], io: DaemonIo): Promis
               config: { 'max.message.bytes': String(2 * 1024 * 1024) },
             },
             { topic: config.kafka.deadletterTopic, partitions: 1 },
+            ...(config.alerts.enabled && config.alerts.kafka.enabled
+              ? [{ topic: config.alerts.kafka.topic, partitions: 1 }]
+              : []),
           ])
       : undefined,
   });
