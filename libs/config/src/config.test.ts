@@ -120,6 +120,23 @@ describe('redactConfig and readConfigFile', () => {
       es: { url: 'http://[redacted]@127.0.0.1:9200', apiKey: '[redacted]' },
     });
   });
+  it("redacts a URL's path and query, where webhook services put their tokens", () => {
+    expect(
+      redactConfig({
+        alerts: { webhook: { url: 'https://hooks.slack.com/services/T0/B0/XXXXSECRET' } },
+        hook: 'https://example.com:8443/notify?token=abc&x=1#frag',
+        es: { url: 'http://127.0.0.1:9200', other: 'http://127.0.0.1:9200/' },
+        note: 'see https://u:p@h.example/a/b and http://h2.example/c?d',
+        plain: 'no url here',
+      }),
+    ).toEqual({
+      alerts: { webhook: { url: 'https://hooks.slack.com/[redacted]' } },
+      hook: 'https://example.com:8443/[redacted]',
+      es: { url: 'http://127.0.0.1:9200', other: 'http://127.0.0.1:9200/' },
+      note: 'see https://[redacted]@h.example/[redacted] and http://h2.example/[redacted]',
+      plain: 'no url here',
+    });
+  });
   it('reads JSON files and reports bad ones as ConfigError', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'ok.json'), '{"kafka":{"clientId":"f"}}');

@@ -157,7 +157,11 @@ export function loadConfig<S extends z.ZodType>(
 
 const SECRET_KEY_RE = /(password|passwd|secret|token|apikey|api_key|authorization|credentials|privatekey)/i;
 
-/** Copy of a config with secret-looking keys replaced by `[redacted]` and URL userinfo stripped, for logging. */
+/**
+ * Copy of a config with secret-looking keys replaced by `[redacted]`, and in URLs the userinfo and any path
+ * or query (webhook services put their tokens there: hooks.slack.com/services/T/B/TOKEN) replaced, for
+ * logging. The scheme, host and port stay, so the log still says where a service connects.
+ */
 export function redactConfig(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactConfig);
   if (isPlainObject(value)) {
@@ -168,7 +172,11 @@ export function redactConfig(value: unknown): unknown {
     }
     return out;
   }
-  if (typeof value === 'string') return value.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1[redacted]@');
+  if (typeof value === 'string') {
+    return value
+      .replace(/(\w+:\/\/)[^/@\s]+@/g, '$1[redacted]@')
+      .replace(/(\w+:\/\/[^/?#\s]+)(?:\/[^/?#\s]|[?#])\S*/g, '$1/[redacted]');
+  }
   return value;
 }
 

@@ -75,13 +75,15 @@ describe('analyzer config: alert sinks', () => {
     expect(() => load(env)).toThrow(msg);
   });
 
-  it('the logged config never holds the webhook secret', () => {
+  it('the logged config never holds the webhook secret or the URL path', () => {
     const c = load({
       AVCSTREAM_ALERTS__WEBHOOK__URL: 'https://hooks.example.com/avc',
       AVCSTREAM_ALERTS__WEBHOOK__SECRET: 'hunter2-secret-value',
     });
     const logged = JSON.stringify(redactConfig(c));
     expect(logged).not.toContain('hunter2-secret-value');
-    expect(logged).toContain('https://hooks.example.com/avc');
+    // The host stays; the path, where webhook services put their tokens, does not.
+    expect(logged).toContain('https://hooks.example.com/[redacted]');
+    expect(logged).not.toContain('hooks.example.com/avc');
   });
 });
