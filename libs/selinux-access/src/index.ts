@@ -12,6 +12,7 @@ export {
   REASON_TE,
 } from './decide.ts';
 export { createExplainer, type Explainer, type ExplainerOptions } from './explain.ts';
+export { cautionOfEvidence } from './sensitive.ts';
 export type {
   BlastRadius,
   BooleanSuggestion,

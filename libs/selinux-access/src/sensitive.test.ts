@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createExplainer } from './explain.ts';
+import { cautionLine, cautionOfEvidence } from './sensitive.ts';
 import { debianPolicy, runDebian } from './test-policies.ts';
 
 const denial = (source: string, target: string, tclass: string, perms: string[]) => ({
@@ -72,3 +73,15 @@ describe.runIf(runDebian)(
     });
   },
 );
+
+describe('cautionOfEvidence', () => {
+  it('reads back the reason of a caution line among evidence lines, or null', () => {
+    const reason = 'shadow_t holds authentication data (a file type outside non_auth_file_type)';
+    expect(
+      cautionOfEvidence(['No allow rule grants httpd_t shadow_t:file read.', cautionLine(reason, 'httpd_t')]),
+    ).toBe(reason);
+    expect(cautionOfEvidence(['No allow rule grants httpd_t etc_t:file read.'])).toBeNull();
+    expect(cautionOfEvidence('Caution: x')).toBeNull();
+    expect(cautionOfEvidence([42, null])).toBeNull();
+  });
+});

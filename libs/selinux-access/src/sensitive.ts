@@ -122,3 +122,19 @@ function typeKinds(policy: Policy): Uint8Array {
 export function cautionLine(reason: string, source: string): string {
   return `Caution: ${reason}. A denial here may come from an attack or a compromised process rather than a gap in the policy: find out why ${source} asked before allowing it.`;
 }
+
+/** A `cautionLine`, its reason captured. */
+const CAUTION_LINE = /^Caution: (.+?)(?:\. A denial here may come from .*)?$/s;
+
+/**
+ * The reason of the first `cautionLine` among stored evidence lines (`Explanation.evidence`, e.g. an
+ * analyzer document's `decision.evidence`, whose strict mapping has no field for the caution), or null.
+ */
+export function cautionOfEvidence(evidence: unknown): string | null {
+  if (!Array.isArray(evidence)) return null;
+  for (const line of evidence) {
+    const m = typeof line === 'string' ? CAUTION_LINE.exec(line) : null;
+    if (m !== null) return m[1] as string;
+  }
+  return null;
+}

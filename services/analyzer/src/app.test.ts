@@ -594,17 +594,7 @@ describe('analyzer app', () => {
 
 describe('analyzer alerts', () => {
   it('reach the log at AVCSTREAM_LOG_LEVEL=warn: the log sink, its only alert sink, writes at warn', async () => {
-    const lines: string[] = [];
-    const logger = createLogger({
-      component: 'test',
-      level: 'warn',
-      destination: new Writable({
-        write(c, _e, cb) {
-          lines.push(String(c));
-          cb();
-        },
-      }),
-    });
+    const { logger, lines } = captureLogger('warn');
     const t = setup(['--alerts.enabled=true'], undefined, logger);
     await t.app.start();
     try {
@@ -621,16 +611,7 @@ describe('analyzer alerts', () => {
   });
 
   it("carry the explanation's caution (an access that guards the system) in the alert document and log line", async () => {
-    const lines: string[] = [];
-    const logger = createLogger({
-      component: 'test',
-      destination: new Writable({
-        write(c, _e, cb) {
-          lines.push(String(c));
-          cb();
-        },
-      }),
-    });
+    const { logger, lines } = captureLogger();
     const t = setup(['--alerts.enabled=true'], undefined, logger);
     const created: Array<{ index: string; id: string; doc: Record<string, unknown> }> = [];
     const create = t.es.createIfAbsent.bind(t.es);
@@ -638,49 +619,19 @@ describe('analyzer alerts', () => {
       created.push({ index, id, doc: doc as Record<string, unknown> });
       return create(index, id, doc);
     };
-    const encP = (m: PolicyMessage) => {
-      const e = encodePolicyMessage(m);
-      if (!e.ok) throw new Error(e.error.message);
-      return e.value;
-    };
-    // The sample policy: httpd_t has no rule on security_t (the SELinux security server's files).
-    const bytes = readFileSync(join(import.meta.dirname, '../../cli/sample/policy/policy.33'));
-    const { sha256, chunks } = chunkPolicy(bytes);
-    const stateId = policyStateId(sha256, true, {});
-    const state: PolicyMessage = {
-      schema: 'avcstream.policy.v1',
-      kind: 'state',
-      stateId,
-      host: 'web01',
-      takenAt: '2023-11-14T22:13:22.000Z',
-      reason: 'start',
-      policy: { sha256, bytes: bytes.length, chunks: chunks.length },
-      enforcing: true,
-      booleans: {},
-    };
-    const denial = (serial: number, target: string): EventMessage => {
-      const e = event(serial);
-      const avc = e.event.records[0]!.avc!;
-      const tcontext = { ...avc.tcontext, type: target, raw: `system_u:object_r:${target}:s0` };
-      return {
-        ...e,
-        policy: { stateId, sha256 },
-        event: { ...e.event, records: [{ ...e.event.records[0]!, avc: { ...avc, tcontext } }] },
-      };
-    };
+    const policy = samplePolicy();
     await t.app.start();
     try {
-      t.policies.deliver([...chunks.map((c) => encP(c.message)), encP(state)]);
-      await until(() => t.app.policyStore.lookup(stateId).kind === 'ready');
-      t.events.deliver([encode(denial(1, 'security_t')), encode(denial(2, 'user_home_t'))]);
+      t.policies.deliver(policy.messages);
+      await until(() => t.app.policyStore.lookup(policy.stateId).kind === 'ready');
+      t.events.deliver([policy.denial(1, 'security_t'), policy.denial(2, 'user_home_t')]);
       await until(() => t.events.acked.length === 1);
-      const caution = 'security_t is the SELinux security server (selinuxfs)';
       type Logged = { msg: string; alert?: { signature: { key: string }; caution: unknown } };
       const alerts = lines.map((l) => JSON.parse(l) as Logged).filter((l) => l.alert !== undefined);
       const byKey = new Map(alerts.map((l) => [l.alert!.signature.key, l]));
       expect(byKey.get('httpd_t:security_t:file:read')).toMatchObject({
         msg: 'new denial signature',
-        alert: { caution },
+        alert: { caution: CAUTION },
       });
       expect(byKey.get('httpd_t:user_home_t:file:read')?.alert?.caution).toBeNull();
       // The signature document's outbox holds the alert with it (redelivered as it was).
@@ -688,7 +639,7 @@ describe('analyzer alerts', () => {
         .flatMap((c) => (c.doc.alerts as Array<Record<string, unknown>> | undefined) ?? [])
         .filter((a) => (a.signature as { key: string }).key === 'httpd_t:security_t:file:read');
       expect(outbox.length).toBeGreaterThan(0);
-      for (const a of outbox) expect(a.caution).toBe(caution);
+      for (const a of outbox) expect(a.caution).toBe(CAUTION);
     } finally {
       await t.app.stop();
     }
@@ -831,10 +782,12 @@ function samplePolicy() {
 const CAUTION = 'security_t is the SELinux security server (selinuxfs)';
 const SECRET = 'test-hmac-secret-0123456789';
 
-function captureLogger() {
+/** A logger whose JSON lines are kept (`level`: the logger's level, else the default). */
+function captureLogger(level?: string) {
   const lines: string[] = [];
   const logger = createLogger({
     component: 'test',
+    level,
     destination: new Writable({
       write(c, _e, cb) {
         lines.push(String(c));

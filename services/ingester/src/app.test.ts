@@ -172,6 +172,18 @@ const events = (sent: Array<{ topic: string; value: Buffer }>, topic = 'avcstrea
       return d.value;
     });
 
+/** The one dead letter sent on avcstream.deadletter.v1, decoded (fails unless there is exactly one, valid). */
+function onlyDeadLetter(sent: Array<{ topic: string; value: Buffer }>) {
+  const dls = sent
+    .filter((s) => s.topic === 'avcstream.deadletter.v1')
+    .map((s) => decodeDeadLetterMessage(s.value));
+  expect(dls).toHaveLength(1);
+  const dl = dls[0]!;
+  expect(dl.ok).toBe(true);
+  if (!dl.ok) throw new Error(dl.error.message);
+  return dl.value;
+}
+
 /** Waits up to 10 s (400 polls of 25 ms) for `cond`: the tests below have 15 s, so this wait gives up first. */
 async function until(cond: () => boolean | Promise<boolean>) {
   for (let i = 0; i < 400; i++) {
@@ -223,15 +235,9 @@ describe('ingester app', { timeout: 15_000 }, () => {
     try {
       await until(() => events(t.producer.sent).length === 2);
       await t.app.idle();
-      const dls = t.producer.sent
-        .filter((s) => s.topic === 'avcstream.deadletter.v1')
-        .map((s) => decodeDeadLetterMessage(s.value));
-      expect(dls).toHaveLength(1);
-      const dl = dls[0]!;
-      expect(dl.ok).toBe(true);
-      if (!dl.ok) return;
-      expect(Buffer.from(dl.value.raw, 'base64').toString()).toBe(bad.trimEnd());
-      expect(dl.value.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length });
+      const dl = onlyDeadLetter(t.producer.sent);
+      expect(Buffer.from(dl.raw, 'base64').toString()).toBe(bad.trimEnd());
+      expect(dl.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length });
       expect(await t.metrics.value('avcstream_ingester_malformed_lines_total')).toBe(1);
     } finally {
       await t.app.stop();
@@ -249,16 +255,10 @@ describe('ingester app', { timeout: 15_000 }, () => {
       await t.app.idle();
       const sent = events(t.producer.sent);
       expect(sent.map((e) => e.event.serial).sort((a, b) => a - b)).toEqual([1, 2, 9]);
-      const dls = t.producer.sent
-        .filter((s) => s.topic === 'avcstream.deadletter.v1')
-        .map((s) => decodeDeadLetterMessage(s.value));
-      expect(dls).toHaveLength(1);
-      const dl = dls[0]!;
-      expect(dl.ok).toBe(true);
-      if (!dl.ok) return;
-      expect(dl.value.reason.code).toBe('AVC_ERR_AUDIT_AVC_BODY');
-      expect(Buffer.from(dl.value.raw, 'base64').toString()).toBe(cut);
-      expect(dl.value.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length, line: 4 });
+      const dl = onlyDeadLetter(t.producer.sent);
+      expect(dl.reason.code).toBe('AVC_ERR_AUDIT_AVC_BODY');
+      expect(Buffer.from(dl.raw, 'base64').toString()).toBe(cut);
+      expect(dl.source).toMatchObject({ kind: 'file', offset: avcEvent(1).length, line: 4 });
       expect(await t.metrics.value('avcstream_ingester_malformed_avc_records_total')).toBe(1);
       expect(await t.metrics.value('avcstream_ingester_malformed_lines_total')).toBe(0);
     } finally {
@@ -274,15 +274,9 @@ describe('ingester app', { timeout: 15_000 }, () => {
     try {
       await until(() => events(t.producer.sent).length === 2);
       await t.app.idle();
-      const dls = t.producer.sent
-        .filter((s) => s.topic === 'avcstream.deadletter.v1')
-        .map((s) => decodeDeadLetterMessage(s.value));
-      expect(dls).toHaveLength(1);
-      const dl = dls[0]!;
-      expect(dl.ok).toBe(true);
-      if (!dl.ok) return;
-      expect(Buffer.from(dl.value.raw, 'base64')).toEqual(bad.subarray(0, bad.length - 2));
-      expect(dl.value.rawBytes).toBe(bad.length - 2);
+      const dl = onlyDeadLetter(t.producer.sent);
+      expect(Buffer.from(dl.raw, 'base64')).toEqual(bad.subarray(0, bad.length - 2));
+      expect(dl.rawBytes).toBe(bad.length - 2);
     } finally {
       await t.app.stop();
     }

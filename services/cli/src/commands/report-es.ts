@@ -3,6 +3,7 @@
 // index (MAC_*, granted AVCs) is small and listed row by row; views page through the matching documents.
 import { avcPortOf, ioctlCommandOf } from '@avcstream/audit';
 import type { EsClient } from '@avcstream/elasticsearch';
+import { cautionOfEvidence } from '@avcstream/selinux-access';
 import {
   createSummaryBuilder,
   DEFAULT_LIMITS,
@@ -43,23 +44,6 @@ function contextOf(
     level,
     raw: [c.user, c.role, c.type, ...(level === null ? [] : [level])].join(':'),
   };
-}
-
-/** The explainer's evidence line of a caution (`cautionLine` of @avcstream/selinux-access): its reason. */
-const CAUTION_LINE = /^Caution: (.+?)(?:\. A denial here may come from .*)?$/s;
-
-/**
- * The caution of a stored explanation: the documents have no field of their own for it (the denials
- * mapping is strict), but the explainer's evidence, which `decision.evidence` holds, says it on a
- * `Caution: REASON. A denial here may come from ...` line. Null when there is none.
- */
-function cautionOfEvidence(evidence: unknown): string | null {
-  if (!Array.isArray(evidence)) return null;
-  for (const line of evidence) {
-    const m = typeof line === 'string' ? CAUTION_LINE.exec(line) : null;
-    if (m !== null) return m[1] as string;
-  }
-  return null;
 }
 
 /**

@@ -286,15 +286,18 @@ describe('avcstream run alerts: the caution of an access that guards the system'
       '--log-alerts',
     ]);
   };
-
-  it('shows it before the fix and carries it in the JSON (sample policy: security_t)', async () => {
-    const sample = join(import.meta.dirname, '../../sample/policy/policy.33');
-    const r = await runWith(
-      sample,
+  /** The sample policy flags security_t; user_home_t is a plain file type. */
+  const SAMPLE_CAUTION = 'security_t is the SELinux security server (selinuxfs)';
+  const runSample = () =>
+    runWith(
+      join(import.meta.dirname, '../../sample/policy/policy.33'),
       avc(1, 'security_t', 'file', 'read') + avc(2, 'user_home_t', 'file', 'read'),
     );
+
+  it('shows it before the fix and carries it in the JSON (sample policy: security_t)', async () => {
+    const r = await runSample();
     expect(r.code).toBe(0);
-    const caution = 'security_t is the SELinux security server (selinuxfs)';
+    const caution = SAMPLE_CAUTION;
     const lines = alertOf(r.out, 'httpd_t:security_t:file:read');
     expectCautionBeforeFix(lines, caution);
     expect(lines).toContain('  fix (allow, verified): allow httpd_t security_t:file read;');
@@ -314,13 +317,9 @@ describe('avcstream run alerts: the caution of an access that guards the system'
   });
 
   it("is in run's report (report.txt, report.html, summary.json) and in report --state-dir", async () => {
-    const sample = join(import.meta.dirname, '../../sample/policy/policy.33');
-    const r = await runWith(
-      sample,
-      avc(1, 'security_t', 'file', 'read') + avc(2, 'user_home_t', 'file', 'read'),
-    );
+    const r = await runSample();
     expect(r.code).toBe(0);
-    const caution = 'security_t is the SELinux security server (selinuxfs)';
+    const caution = SAMPLE_CAUTION;
     const state = join(dir, 'state');
     type Group = { signature: { targetType: string }; caution: string | null };
     const byTarget = (json: string) =>
